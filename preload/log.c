@@ -1,0 +1,44 @@
+/* log.c - the profiler's only way to speak: "audioprof: ..." on fd 2 with write(2).
+ * Rate-limited to LOG_LIMIT lines per process; never allocates, never touches stdio. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int log_count;   /* messages written so far (atomic increments) */
+
+void log_msg(const char *fmt, ...)
+{
+	int n = __atomic_add_fetch(&log_count, 1, __ATOMIC_RELAXED);
+	if (n > LOG_LIMIT + 1)
+		return;
+	char buf[1024];
+	size_t len;
+	if (n == LOG_LIMIT + 1) {
+		static const char msg[] = "audioprof: further messages suppressed\n";
+		len = sizeof(msg) - 1;
+		memcpy(buf, msg, len);
+	} else {
+		static const char prefix[] = "audioprof: ";
+		len = sizeof(prefix) - 1;
+		memcpy(buf, prefix, len);
+		va_list ap;
+		va_start(ap, fmt);
+		int w = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
+		va_end(ap);
+		if (w < 0)
+			w = 0;
+		len += (size_t)w < sizeof(buf) - len - 1 ? (size_t)w : sizeof(buf) - len - 2;
+		buf[len++] = '\n';
+	}
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(2, p, len);
+		if (w <= 0)
+			break;
+		p += w;
+		len -= (size_t)w;
+	}
+}

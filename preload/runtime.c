@@ -1,0 +1,612 @@
+/* runtime.c - start-up, per-thread state, the writer thread and every flush of the
+ * profile: periodic snapshots, exit, _exit, exec, fork children and fatal signals.
+ * Nothing here runs on the allocation hot path except the inline checks in runtime.h;
+ * everything that allocates runs with the re-entrancy guard held, so the profiler's
+ * own allocations go straight to glibc and never show up in the profile. */
+#include "runtime.h"
+#include "log.h"
+#include "options.h"
+#include "profile.h"
+#include "sites.h"
+#include "symbols.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int rt_state;
+__thread int rt_guard TLS_IE;
+__thread struct rt_thread *rt_self TLS_IE;
+unsigned rt_depth = 32;
+
+static uint64_t start_ns;                 /* CLOCK_MONOTONIC at start (or at fork) */
+static pid_t my_pid;                      /* getpid() of this image / fork child */
+static unsigned exec_k;                   /* this image is the k-th exec'd one of its pid */
+static char cwd0[PATH_MAX];               /* working directory at start */
+static char out_path[PATH_MAX + 64];      /* where the profile goes */
+static int finished;                      /* final profile written: no more writes */
+static int write_failed_logged;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rt_thread *all_threads;     /* push-only list */
+static uint64_t nthreads;
+static size_t thread_map_size;
+static pthread_key_t thread_key;
+static size_t (*real_usable)(void *);
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
+/* Writer thread and the signal flush hand-off (futex words). */
+static pthread_t writer;
+static int writer_running;
+static pid_t writer_tid;
+static int wake_word;                     /* bumped to wake the writer */
+static int sig_req;                       /* signal whose flush is requested, or 0 */
+static int sig_done;                      /* bumped when a requested flush is done */
+
+/* Signals whose default action kills: ours while the program has not taken them. */
+static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				     SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+#define NSIG_OURS (sizeof(flush_signals) / sizeof(flush_signals[0]))
+static int ours[NSIG];                    /* 1: our handler is installed for this signal */
+
+/* ------------------------------------------------------------ small helpers */
+
+static long futex(int *uaddr, int op, int val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static void wake(int *word)
+{
+	__atomic_add_fetch(word, 1, __ATOMIC_RELEASE);
+	futex(word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* Async-signal-safe: no locale, no allocation. */
+static const char *errname(int e)
+{
+	const char *s = strerrordesc_np(e);
+	return s ? s : "unknown error";
+}
+
+size_t runtime_real_usable(void *p)
+{
+	if (real_usable)
+		return real_usable(p);
+	/* Before the constructor: glibc's chunk size word, minus its overhead. */
+	size_t sz = ((size_t *)p)[-1];
+	return (sz & ~(size_t)7) - ((sz & 2) ? 16 : 8);
+}
+
+/* ------------------------------------------------------------ output path */
+
+static void append(char *dst, size_t cap, size_t *len, const char *s)
+{
+	while (*s && *len + 1 < cap)
+		dst[(*len)++] = *s++;
+	dst[*len] = 0;
+}
+
+static void compute_out_path(void)
+{
+	const char *pat = OPT_STR(OPT_OUT);
+	char name[PATH_MAX];
+	size_t n = 0;
+	char num[32];
+	name[0] = 0;
+	for (const char *p = pat; *p; p++) {
+		if (*p == '%' && p[1] == 'p') {
+			snprintf(num, sizeof(num), "%d", (int)my_pid);
+			append(name, sizeof(name), &n, num);
+			p++;
+		} else if (*p == '%' && p[1] == 'n') {
+			append(name, sizeof(name), &n, program_invocation_short_name);
+			p++;
+		} else if (*p == '%' && p[1] == '%') {
+			append(name, sizeof(name), &n, "%");
+			p++;
+		} else {
+			char c[2] = { *p, 0 };
+			append(name, sizeof(name), &n, c);
+		}
+	}
+	if (exec_k > 0) {
+		/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". */
+		char suffix[24];
+		snprintf(suffix, sizeof(suffix), ".%u", exec_k);
+		if (n >= 5 && strcmp(name + n - 5, ".json") == 0) {
+			name[n - 5] = 0;
+			n -= 5;
+			append(name, sizeof(name), &n, suffix);
+			append(name, sizeof(name), &n, ".json");
+		} else {
+			append(name, sizeof(name), &n, suffix);
+		}
+	}
+	size_t len = 0;
+	out_path[0] = 0;
+	if (name[0] != '/' && cwd0[0]) {
+		append(out_path, sizeof(out_path), &len, cwd0);
+		append(out_path, sizeof(out_path), &len, "/");
+	}
+	append(out_path, sizeof(out_path), &len, name);
+}
+
+/* ------------------------------------------------------------ start-up */
+
+int runtime_start(void)
+{
+	int expect = RT_NONE;
+	if (!__atomic_compare_exchange_n(&rt_state, &expect, RT_STARTING, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return expect;   /* another thread is starting it, or it is up */
+	rt_guard++;
+	options_load();
+	rt_depth = (unsigned)OPT_NUM(OPT_DEPTH) + 1;   /* +1: frame 0 is the allocator */
+	if (rt_depth > SITES_MAX_DEPTH)
+		rt_depth = SITES_MAX_DEPTH;
+	sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
+	start_ns = runtime_now();
+	my_pid = getpid();
+	int st = sites_init() == 0 ? RT_EARLY : RT_OFF;
+	if (st == RT_OFF)
+		log_msg("cannot reserve memory for the site table; not profiling");
+	rt_guard--;
+	__atomic_store_n(&rt_state, st, __ATOMIC_RELEASE);
+	return st;
+}
+
+static void thread_exit(void *arg)
+{
+	struct rt_thread *t = arg;
+	rt_self = NULL;
+	__atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);   /* reusable by a new thread */
+}
+
+struct rt_thread *runtime_thread_new(void)
+{
+	if (rt_state != RT_READY)
+		return NULL;
+	struct rt_thread *t = NULL;
+	rt_guard++;
+	pthread_mutex_lock(&threads_lock);
+	for (struct rt_thread *i = all_threads; i; i = i->next) {
+		if (!i->in_use) {
+			t = i;
+			break;
+		}
+	}
+	if (!t) {
+		void *m = mmap(NULL, thread_map_size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED) {
+			t = m;
+			t->cache = (struct stack_cache *)((char *)m + 64);
+			stacks_cache_init(t->cache, rt_depth);
+			t->next = all_threads;
+			all_threads = t;
+			nthreads++;
+		}
+	} else {
+		/* A reused cache: forget its entries (their stacks were another thread's). */
+		memset(t->cache, 0, stacks_cache_size(rt_depth));
+		stacks_cache_init(t->cache, rt_depth);
+	}
+	if (t)
+		t->in_use = 1;
+	pthread_mutex_unlock(&threads_lock);
+	if (t) {
+		rt_self = t;
+		pthread_setspecific(thread_key, t);
+	}
+	rt_guard--;
+	return t;
+}
+
+/* ------------------------------------------------------------ writing */
+
+static uint64_t read_vmhwm(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strstr(buf, "VmHWM:");
+	return p ? strtoull(p + 6, NULL, 10) * 1024 : 0;
+}
+
+static void read_cmdline(char *buf, size_t cap)
+{
+	buf[0] = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	while (n > 0 && buf[n - 1] == 0)
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == 0)
+			buf[i] = ' ';
+	buf[n] = 0;
+}
+
+static uint64_t own_bytes(void)
+{
+	struct heap_totals t;
+	sites_totals(&t);
+	return sites_footprint() + nthreads * thread_map_size + t.curr_k * 32;
+}
+
+/* Caller holds write_lock and the guard. */
+static void write_locked(const char *reason, int sig)
+{
+	if (finished || rt_state == RT_OFF || rt_state == RT_NONE || rt_state == RT_STARTING)
+		return;
+	static char cmd[8192];
+	read_cmdline(cmd, sizeof(cmd));
+	struct profile_meta m = {
+		.cmd = cmd,
+		.pid = my_pid,
+		.ppid = getppid(),
+		.start_ns = start_ns,
+		.end_ns = runtime_now(),
+		.short_lived_ns = (uint64_t)OPT_NUM(OPT_SHORT_LIVED),
+		.reason = reason,
+		.signal = sig,
+		.depth = rt_depth - 1,
+		.own_bytes = own_bytes(),
+		.peak_rss = read_vmhwm(),
+		.threads = nthreads,
+	};
+	if (profile_write(out_path, &m) != 0 && !write_failed_logged) {
+		write_failed_logged = 1;
+		log_msg("cannot write the profile to %s: %s", out_path, errname(errno));
+	}
+}
+
+void runtime_flush(const char *reason, int sig)
+{
+	if (rt_state != RT_READY && rt_state != RT_EARLY)
+		return;
+	if (getpid() != my_pid)
+		return;   /* a vfork child shares our memory: never write from it */
+	rt_guard++;
+	pthread_mutex_lock(&write_lock);
+	write_locked(reason, sig);
+	pthread_mutex_unlock(&write_lock);
+	rt_guard--;
+}
+
+static void *writer_main(void *arg)
+{
+	rt_guard = 1;   /* forever: everything this thread does is the profiler's own */
+	writer_tid = (pid_t)syscall(SYS_gettid);
+	int64_t interval = OPT_NUM(OPT_INTERVAL);
+	uint64_t next = interval ? runtime_now() + (uint64_t)interval : 0;
+	for (;;) {
+		int w = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
+		int sig = __atomic_load_n(&sig_req, __ATOMIC_ACQUIRE);
+		if (sig) {
+			pthread_mutex_lock(&write_lock);
+			write_locked("signal", sig);
+			pthread_mutex_unlock(&write_lock);
+			__atomic_store_n(&sig_req, 0, __ATOMIC_RELEASE);
+			wake(&sig_done);
+			continue;
+		}
+		uint64_t now = runtime_now();
+		if (next && now >= next) {
+			pthread_mutex_lock(&write_lock);
+			write_locked("snapshot", 0);
+			pthread_mutex_unlock(&write_lock);
+			next = runtime_now() + (uint64_t)interval;
+			continue;
+		}
+		struct timespec ts, *tsp = NULL;
+		if (next) {
+			uint64_t d = next - now;
+			ts.tv_sec = (time_t)(d / 1000000000u);
+			ts.tv_nsec = (long)(d % 1000000000u);
+			tsp = &ts;
+		}
+		futex(&wake_word, FUTEX_WAIT_PRIVATE, w, tsp);
+	}
+	return arg;
+}
+
+static void start_writer(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);   /* signals never land on our thread */
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	writer_running = pthread_create(&writer, &a, writer_main, NULL) == 0;
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!writer_running)
+		log_msg("cannot start the writer thread; snapshots and signal flushes are off");
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	(void)si;
+	(void)uc;
+	if (writer_running && (pid_t)syscall(SYS_gettid) != writer_tid && getpid() == my_pid) {
+		int seq = __atomic_load_n(&sig_done, __ATOMIC_ACQUIRE);
+		int expect = 0;
+		if (__atomic_compare_exchange_n(&sig_req, &expect, sig, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			wake(&wake_word);
+		/* Wait for the writer, at most 5 s in all. */
+		uint64_t deadline = runtime_now() + 5000000000ull;
+		while (__atomic_load_n(&sig_done, __ATOMIC_ACQUIRE) == seq) {
+			uint64_t now = runtime_now();
+			if (now >= deadline)
+				break;
+			struct timespec ts = { 0, 100000000 };
+			futex(&sig_done, FUTEX_WAIT_PRIVATE, seq, &ts);
+		}
+	}
+	/* Die of the same signal, with its default action. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	real_sigaction(sig, &dfl, NULL);
+	ours[sig] = 0;
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+	errno = saved;
+}
+
+static void install_ours(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (real_sigaction(sig, &sa, NULL) == 0)
+		ours[sig] = 1;
+}
+
+static int managed(int sig)
+{
+	for (size_t i = 0; i < NSIG_OURS; i++)
+		if (flush_signals[i] == sig)
+			return 1;
+	return 0;
+}
+
+static void install_signals(void)
+{
+	if (!OPT_NUM(OPT_SIGNALS) || !real_sigaction)
+		return;
+	for (size_t i = 0; i < NSIG_OURS; i++) {
+		struct sigaction old;
+		if (real_sigaction(flush_signals[i], NULL, &old) == 0 &&
+		    !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+			install_ours(flush_signals[i]);
+	}
+}
+
+int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	if (!real_sigaction) {
+		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+		if (!real_sigaction) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	if (sig <= 0 || sig >= NSIG || !managed(sig) || !OPT_NUM(OPT_SIGNALS))
+		return real_sigaction(sig, act, oldact);
+	struct sigaction cur;
+	if (real_sigaction(sig, NULL, &cur) != 0)
+		return -1;
+	int was_ours = ours[sig] && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal;
+	if (act) {
+		int to_default = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
+		if (to_default) {
+			if (!was_ours)
+				install_ours(sig);
+		} else {
+			if (real_sigaction(sig, act, NULL) != 0)
+				return -1;
+			ours[sig] = 0;
+		}
+	}
+	if (oldact) {
+		if (was_ours) {
+			memset(oldact, 0, sizeof(*oldact));
+			oldact->sa_handler = SIG_DFL;
+		} else {
+			*oldact = cur;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ fork, exec, dlclose */
+
+static void set_exec_chain(void)
+{
+	char v[48];
+	snprintf(v, sizeof(v), "%d:%u", (int)my_pid, exec_k);
+	setenv(options_table[OPT_EXEC_CHAIN].name, v, 1);
+}
+
+static void atfork_prepare(void)
+{
+	rt_guard++;
+	pthread_mutex_lock(&write_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&write_lock);
+	rt_guard--;
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&write_lock, NULL);
+	pthread_mutex_init(&threads_lock, NULL);
+	my_pid = getpid();
+	writer_running = 0;
+	finished = 0;
+	if (!OPT_NUM(OPT_FOLLOW_FORK)) {
+		__atomic_store_n(&rt_state, RT_OFF, __ATOMIC_RELEASE);
+		rt_guard--;
+		return;
+	}
+	/* Thread states of threads that do not exist in the child become reusable. */
+	for (struct rt_thread *t = all_threads; t; t = t->next)
+		if (t != rt_self)
+			t->in_use = 0;
+	start_ns = runtime_now();
+	sites_reset_after_fork(start_ns);
+	exec_k = 0;
+	compute_out_path();
+	set_exec_chain();
+	symbols_refresh();
+	if (rt_state == RT_READY)
+		start_writer();
+	rt_guard--;
+}
+
+void runtime_before_exec(void)
+{
+	struct heap_totals t;
+	sites_totals(&t);
+	/* A fork child that allocated nothing before exec has nothing worth a file. */
+	if (t.total_k == 0)
+		return;
+	runtime_flush("exec", 0);
+}
+
+void runtime_before_dlclose(void *handle)
+{
+	if (rt_state != RT_READY)
+		return;
+	rt_guard++;
+	pthread_mutex_lock(&write_lock);
+	symbols_module_closing(handle);
+	pthread_mutex_unlock(&write_lock);
+	rt_guard--;
+}
+
+/* Without follow-exec, nothing this program starts gets the preload. */
+static void drop_preload_from_env(void)
+{
+	Dl_info info;
+	const char *pre = getenv("LD_PRELOAD");
+	if (!pre || !dladdr((void *)runtime_flush, &info) || !info.dli_fname)
+		return;
+	const char *me = strrchr(info.dli_fname, '/');
+	me = me ? me + 1 : info.dli_fname;
+	char out[4096];
+	size_t n = 0;
+	out[0] = 0;
+	const char *p = pre;
+	while (*p) {
+		while (*p == ' ' || *p == ':')
+			p++;
+		const char *e = p;
+		while (*e && *e != ' ' && *e != ':')
+			e++;
+		if (e == p)
+			break;
+		size_t len = (size_t)(e - p);
+		const char *base = p;
+		for (const char *q = p; q < e; q++)
+			if (*q == '/')
+				base = q + 1;
+		int mine = (size_t)(e - base) == strlen(me) && strncmp(base, me, (size_t)(e - base)) == 0;
+		if (!mine && n + len + 2 < sizeof(out)) {
+			if (n)
+				out[n++] = ':';
+			memcpy(out + n, p, len);
+			n += len;
+			out[n] = 0;
+		}
+		p = e;
+	}
+	if (n)
+		setenv("LD_PRELOAD", out, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
+/* ------------------------------------------------------------ constructor, destructor */
+
+__attribute__((constructor)) static void runtime_ctor(void)
+{
+	if (rt_state == RT_NONE)
+		runtime_start();
+	if (rt_state != RT_EARLY)
+		return;
+	rt_guard++;
+	real_usable = dlsym(RTLD_NEXT, "malloc_usable_size");
+	if (!real_sigaction)
+		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	if (!getcwd(cwd0, sizeof(cwd0)))
+		cwd0[0] = 0;
+	/* Were we exec'd by a profiled image of this same process? */
+	const char *chain = OPT_STR(OPT_EXEC_CHAIN);
+	int cpid;
+	unsigned ck;
+	if (chain && sscanf(chain, "%d:%u", &cpid, &ck) == 2 && cpid == (int)my_pid)
+		exec_k = ck + 1;
+	compute_out_path();
+	set_exec_chain();
+	if (!OPT_NUM(OPT_FOLLOW_EXEC))
+		drop_preload_from_env();
+	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
+	pthread_key_create(&thread_key, thread_exit);
+	stacks_global_init();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	install_signals();
+	__atomic_store_n(&rt_state, RT_READY, __ATOMIC_RELEASE);
+	start_writer();
+	rt_guard--;
+}
+
+__attribute__((destructor)) static void runtime_dtor(void)
+{
+	if (rt_state != RT_READY && rt_state != RT_EARLY)
+		return;
+	if (getpid() != my_pid)
+		return;
+	rt_guard++;
+	pthread_mutex_lock(&write_lock);
+	write_locked("exit", 0);
+	finished = 1;
+	pthread_mutex_unlock(&write_lock);
+	rt_guard--;
+}

@@ -1,0 +1,85 @@
+/* runtime.h - the profiler's life cycle and per-thread state: lazy start-up from the
+ * first allocation, the constructor, the re-entrancy guard, the writer thread that
+ * rewrites the profile periodically, and the flushes at exit, _exit, exec, fork and
+ * fatal signals. The shim (shim.c) calls only what is declared here. */
+#ifndef AUDIOPROF_RUNTIME_H
+#define AUDIOPROF_RUNTIME_H
+
+#include <stdint.h>
+#include <time.h>
+#include "stacks.h"
+
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum rt_state {
+	RT_NONE = 0,      /* nothing set up yet */
+	RT_STARTING,      /* one thread is setting up the tables */
+	RT_EARLY,         /* tables up, before our constructor: record [fn, ra] stacks */
+	RT_READY,         /* constructor done: full stacks */
+	RT_OFF,           /* not profiling (forked child with follow-fork off, or failure) */
+};
+
+extern int rt_state;                        /* enum rt_state */
+extern __thread int rt_guard TLS_IE;        /* >0: calls are the profiler's own */
+
+struct rt_thread {
+	struct rt_thread *next;     /* all thread states ever made (never unlinked) */
+	int in_use;
+	struct stack_cache *cache;  /* inside the same mapping */
+};
+extern __thread struct rt_thread *rt_self TLS_IE;
+
+/* Slow paths of the hot-path checks below. */
+int runtime_start(void);                       /* returns the state after trying */
+struct rt_thread *runtime_thread_new(void);    /* NULL if it cannot */
+
+/* May the current call be recorded? Starts the runtime on the first call. */
+static inline int runtime_tracking(void)
+{
+	if (unlikely(rt_guard))
+		return 0;
+	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
+	if (likely(st == RT_READY))
+		return 1;
+	if (st == RT_NONE)
+		st = runtime_start();
+	return st == RT_READY || st == RT_EARLY;
+}
+
+static inline struct stack_cache *runtime_cache(void)
+{
+	struct rt_thread *t = rt_self;
+	if (unlikely(!t))
+		t = runtime_thread_new();
+	return t ? t->cache : NULL;
+}
+
+static inline uint64_t runtime_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+extern unsigned rt_depth;   /* AUDIOPROF_DEPTH */
+
+/* Write the profile now, on the calling thread (guard held inside). reason is one of
+ * "exit", "_exit", "exec", "snapshot", "signal". Skipped when profiling is off or the
+ * final profile was already written. */
+void runtime_flush(const char *reason, int sig);
+
+/* Hooks for the shim's non-allocation wrappers. */
+void runtime_before_exec(void);                /* writes the profile ("exec") */
+void runtime_before_dlclose(void *handle);     /* keeps symbols of the closing module */
+/* sigaction as the program sees it: our own flush handler (installed where the
+ * disposition was SIG_DFL) is reported as SIG_DFL and replaced when the program sets
+ * a handler of its own. */
+struct sigaction;
+int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact);
+
+/* The real malloc_usable_size (glibc's), found at start-up. */
+size_t runtime_real_usable(void *p);
+
+#endif

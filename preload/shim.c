@@ -1,0 +1,427 @@
+/* shim.c - the interposed libc names and nothing else: the malloc family, the process
+ * exits, exec, dlclose and the signal-disposition calls. Each allocation entry point
+ * takes its caller's frame, allocates through glibc's own __libc_* functions with a
+ * 32-byte header in front of the block (blocks.h), records the site and the event,
+ * and returns. No lock, no syscall beyond what glibc's malloc itself makes. */
+#include "blocks.h"
+#include "runtime.h"
+#include "sites.h"
+#include "stacks.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+
+/* The caller's return address, stack pointer at the call and frame pointer, read from
+ * our own frame (this file is built with frame pointers). */
+#define CALLER(ra, cfa, fp) do { \
+	uintptr_t *f_ = __builtin_frame_address(0); \
+	(fp) = f_[0]; (ra) = f_[1]; (cfa) = (uintptr_t)(f_ + 2); \
+} while (0)
+
+#define TRACK_ARGS uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp
+
+/* ------------------------------------------------------------ core paths */
+
+static inline site_id site_here(TRACK_ARGS)
+{
+	int full = rt_state == RT_READY;
+	return stacks_capture(full ? runtime_cache() : NULL, rt_depth, full, fn, ra, cfa, fp);
+}
+
+/* Record a block whose underlying allocation is `base`; returns the user pointer. */
+static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
+{
+	if (unlikely(!base))
+		return NULL;
+	rt_guard++;
+	site_id s = site_here(fn, ra, cfa, fp);
+	uint64_t now = runtime_now();
+	void *user = blocks_init(base, offset, size, s, now);
+	sites_on_alloc(s, size, now);
+	rt_guard--;
+	return user;
+}
+
+static inline void untrack(struct block_hdr *h)
+{
+	sites_on_free(h->site, h->size, h->birth, runtime_now());
+}
+
+static inline int add_overflows(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b;
+}
+
+static void *alloc_aligned(size_t align, size_t size, TRACK_ARGS)
+{
+	if (align <= 16) {
+		if (add_overflows(size, BLOCK_HDR_SIZE)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return track(__libc_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+			     fn, ra, cfa, fp);
+	}
+	/* align is a power of two >= 32, so the header fits in the gap before the block. */
+	if (add_overflows(size, align)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return track(__libc_memalign(align, size + align), align, size, fn, ra, cfa, fp);
+}
+
+static inline size_t pow2_at_least(size_t a)
+{
+	size_t p = 1;
+	while (p < a && p)
+		p <<= 1;
+	return p;
+}
+
+/* ------------------------------------------------------------ malloc family */
+
+EXPORT void *malloc(size_t size)
+{
+	if (!runtime_tracking())
+		return __libc_malloc(size);
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	if (add_overflows(size, BLOCK_HDR_SIZE)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return track(__libc_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+		     (uintptr_t)malloc, ra, cfa, fp);
+}
+
+EXPORT void free(void *p)
+{
+	if (!p)
+		return;
+	struct block_hdr *h = blocks_lookup(p);
+	if (!h) {
+		__libc_free(p);
+		return;
+	}
+	untrack(h);
+	__libc_free(blocks_release(h));
+}
+
+EXPORT void *calloc(size_t n, size_t m)
+{
+	if (!runtime_tracking())
+		return __libc_calloc(n, m);
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	size_t size;
+	if (__builtin_mul_overflow(n, m, &size) || add_overflows(size, BLOCK_HDR_SIZE)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return track(__libc_calloc(1, size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+		     (uintptr_t)calloc, ra, cfa, fp);
+}
+
+/* realloc as DHAT counts it: the old block dies, a new block of the new size is born. */
+static void *do_realloc(void *p, size_t size, TRACK_ARGS)
+{
+	struct block_hdr *h = p ? blocks_lookup(p) : NULL;
+	if (!runtime_tracking()) {
+		if (!h)
+			return __libc_realloc(p, size);
+		/* Profiling is off here (our own call, or a child with follow-fork off)
+		 * but the block is ours: give back a plain block. */
+		if (size == 0) {
+			free(p);
+			return NULL;
+		}
+		void *n = __libc_malloc(size);
+		if (!n)
+			return NULL;
+		memcpy(n, p, h->size < size ? h->size : size);
+		free(p);
+		return n;
+	}
+	if (!p)
+		return alloc_aligned(0, size, fn, ra, cfa, fp);
+	if (size == 0) {
+		free(p);   /* glibc frees and returns NULL */
+		return NULL;
+	}
+	if (add_overflows(size, BLOCK_HDR_SIZE)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (h && h->offset == BLOCK_HDR_SIZE) {
+		struct block_hdr old = *h;
+		h->tag = 0;   /* the header may move with the data */
+		void *base = __libc_realloc((char *)h, size + BLOCK_HDR_SIZE);
+		if (!base) {
+			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
+			return NULL;
+		}
+		sites_on_free(old.site, old.size, old.birth, runtime_now());
+		return track(base, BLOCK_HDR_SIZE, size, fn, ra, cfa, fp);
+	}
+	/* An over-aligned block of ours, or a block from before we were loaded:
+	 * move it into a new tracked block. */
+	size_t old_size = h ? h->size : runtime_real_usable(p);
+	void *n = alloc_aligned(0, size, fn, ra, cfa, fp);
+	if (!n)
+		return NULL;
+	memcpy(n, p, old_size < size ? old_size : size);
+	free(p);
+	return n;
+}
+
+EXPORT void *realloc(void *p, size_t size)
+{
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	return do_realloc(p, size, (uintptr_t)realloc, ra, cfa, fp);
+}
+
+EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	size_t size;
+	if (__builtin_mul_overflow(n, m, &size)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return do_realloc(p, size, (uintptr_t)reallocarray, ra, cfa, fp);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	if (!runtime_tracking()) {
+		void *p = __libc_memalign(align, size);
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	int saved = errno;
+	void *p = alloc_aligned(align, size, (uintptr_t)posix_memalign, ra, cfa, fp);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+static void *memalign_common(size_t align, size_t size, TRACK_ARGS)
+{
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(pow2_at_least(align), size, fn, ra, cfa, fp);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!runtime_tracking())
+		return __libc_memalign(align, size);
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	return memalign_common(align, size, (uintptr_t)aligned_alloc, ra, cfa, fp);
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	if (!runtime_tracking())
+		return __libc_memalign(align, size);
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	return memalign_common(align, size, (uintptr_t)memalign, ra, cfa, fp);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (!runtime_tracking())
+		return __libc_memalign(page, size);
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	return alloc_aligned(page, size, (uintptr_t)valloc, ra, cfa, fp);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!runtime_tracking())
+		return __libc_memalign(page, rounded);
+	uintptr_t ra, cfa, fp;
+	CALLER(ra, cfa, fp);
+	/* Usable size is the rounded one; the profile records what was asked for. */
+	if (add_overflows(rounded, page)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return track(__libc_memalign(page, rounded + page), page, size,
+		     (uintptr_t)pvalloc, ra, cfa, fp);
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	struct block_hdr *h = blocks_lookup(p);
+	if (!h)
+		return runtime_real_usable(p);
+	return runtime_real_usable((char *)p - h->offset) - h->offset;
+}
+
+/* ------------------------------------------------------------ exits and exec */
+
+EXPORT void _exit(int status)
+{
+	static void (*real)(int) __attribute__((noreturn));
+	runtime_flush("_exit", 0);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "_exit");
+	if (real)
+		real(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+	static void (*real)(int) __attribute__((noreturn));
+	runtime_flush("_exit", 0);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "_Exit");
+	if (real)
+		real(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+#define REAL(name) \
+	static __typeof__(&name) real_##name; \
+	if (!real_##name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL(execve);
+	runtime_before_exec();
+	return real_execve(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	REAL(execv);
+	runtime_before_exec();
+	return real_execv(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	REAL(execvp);
+	runtime_before_exec();
+	return real_execvp(file, argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	REAL(execvpe);
+	runtime_before_exec();
+	return real_execvpe(file, argv, envp);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	REAL(fexecve);
+	runtime_before_exec();
+	return real_fexecve(fd, argv, envp);
+}
+
+/* The execl family: collect the arguments on the stack, then the v-variant. */
+#define COLLECT_ARGS(first, argv, ap) \
+	size_t n_ = 1; \
+	va_start(ap, first); \
+	while (va_arg(ap, char *)) n_++; \
+	va_end(ap); \
+	char **argv = __builtin_alloca((n_ + 1) * sizeof(char *)); \
+	va_start(ap, first); \
+	argv[0] = (char *)(first); \
+	for (size_t i_ = 1; i_ <= n_; i_++) argv[i_] = va_arg(ap, char *);
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	COLLECT_ARGS(arg, argv, ap)
+	va_end(ap);
+	return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	COLLECT_ARGS(arg, argv, ap)
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	COLLECT_ARGS(arg, argv, ap)
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* ------------------------------------------------------------ modules and signals */
+
+EXPORT int dlclose(void *handle)
+{
+	REAL(dlclose);
+	runtime_before_dlclose(handle);
+	return real_dlclose(handle);
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	return runtime_sigaction(sig, act, oldact);
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig);
+	if (runtime_sigaction(sig, &sa, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}

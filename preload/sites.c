@@ -1,0 +1,410 @@
+/* sites.c - the site table and the DHAT statistics of every allocation site.
+ *
+ * Stacks are interned lock-free into a fixed hash table of chained sites allocated
+ * from a bump arena; a site never moves or dies, so its id and pointer stay valid.
+ *
+ * Exact global peak in O(1) per event, without locks and without DHAT's walk over
+ * every site: one 16-byte word {G live bytes, M max live bytes} is updated with
+ * cmpxchg16b, which puts every event in one total order. Each event gets a key
+ * k = 2*M' + post, where M' is the maximum after the event and post = 0 only for the
+ * event that raised the maximum. The final global peak is the moment the last raise
+ * happened, so an event happened after it exactly when its key is 2*M_final + 1.
+ * Each site keeps {hi_key, hi_sum}: the largest key it has seen and the sum of its
+ * deltas under that key (also one cmpxchg16b). Its value at the peak is then its
+ * current value minus hi_sum when hi_key == 2*M_final + 1, else its current value.
+ * Per-site maxima (mb, mbk) are exact maxima of the site's own atomic counters,
+ * unlike DHAT's, which only updates them when the global maximum moves. */
+#include "sites.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#define HASH_BITS   20
+#define NBUCKETS    (1u << HASH_BITS)
+#define CHUNK_SIZE  (4u << 20)
+
+struct pair { uint64_t a, b; } __attribute__((aligned(16)));
+
+struct site {
+	struct pair pk_b;          /* {hi_key, hi_sum} for bytes (sum is signed, as uint64) */
+	struct pair pk_k;          /* {hi_key, hi_sum} for blocks */
+	int64_t curr_b, curr_k;    /* live now */
+	int64_t max_b, max_k;      /* exact maxima of curr_b, curr_k */
+	uint64_t tb, tbk;          /* totals allocated */
+	uint64_t tl;               /* summed lifetimes (ns) of freed blocks */
+	uint64_t birth_sum;        /* summed birth times of live blocks: live lifetimes in O(1) */
+	uint64_t short_k;          /* freed blocks that lived < short-lived threshold */
+	struct site *next;         /* hash chain; written once before publication */
+	uint64_t hash;
+	uint32_t id;
+	uint16_t depth;
+	uint16_t dead;             /* lost an insertion race; never used */
+	uintptr_t ips[];           /* the raw stack, innermost first */
+} __attribute__((aligned(64)));
+
+struct chunk {
+	struct chunk *prev;        /* for the footprint count */
+	size_t size;
+	size_t used;               /* bump offset, atomic */
+	char data[] __attribute__((aligned(64)));
+};
+
+static struct pair gword;                   /* {G, M} */
+static struct pair gpeak;                   /* {M at last raise, time of that raise} */
+static struct site **buckets;               /* NBUCKETS chains */
+static struct site **idtab;                 /* id -> site, SITES_MAX + 1 entries */
+static uint32_t nsites;                     /* highest id handed out */
+static struct chunk *cur_chunk;
+static size_t chunk_bytes;                  /* total mapped for chunks */
+static uint64_t short_ns;
+static int inited;                          /* 0 no, 1 yes, -1 failed */
+static struct site overflow_site;
+
+/* ------------------------------------------------------------ 16-byte atomics */
+
+static inline struct pair pair_load(struct pair *p)
+{
+	/* A CAS that never succeeds (or succeeds writing the same value) reads atomically. */
+	unsigned __int128 v = __sync_val_compare_and_swap((unsigned __int128 *)p, 0, 0);
+	return (struct pair){ (uint64_t)v, (uint64_t)(v >> 64) };
+}
+
+static inline int pair_cas(struct pair *p, struct pair *old, struct pair nw)
+{
+	unsigned __int128 o = (unsigned __int128)old->a | ((unsigned __int128)old->b << 64);
+	unsigned __int128 n = (unsigned __int128)nw.a | ((unsigned __int128)nw.b << 64);
+	unsigned __int128 r = __sync_val_compare_and_swap((unsigned __int128 *)p, o, n);
+	if (r == o)
+		return 1;
+	old->a = (uint64_t)r;
+	old->b = (uint64_t)(r >> 64);
+	return 0;
+}
+
+static inline void atomic_max(int64_t *p, int64_t v)
+{
+	int64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+#define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define LOAD(p)   __atomic_load_n((p), __ATOMIC_RELAXED)
+
+/* ------------------------------------------------------------ arena */
+
+static void *map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Lock-free bump allocation; a full chunk is replaced by CAS (the loser unmaps). */
+static void *arena_alloc(size_t size)
+{
+	size = (size + 63) & ~(size_t)63;
+	for (;;) {
+		struct chunk *c = __atomic_load_n(&cur_chunk, __ATOMIC_ACQUIRE);
+		if (c) {
+			size_t off = __atomic_fetch_add(&c->used, size, __ATOMIC_RELAXED);
+			if (off + size <= c->size)
+				return c->data + off;
+		}
+		size_t csize = size + sizeof(struct chunk) > CHUNK_SIZE ? size + sizeof(struct chunk)
+									 : CHUNK_SIZE;
+		struct chunk *n = map(csize);
+		if (!n)
+			return NULL;
+		n->prev = c;
+		n->size = csize - sizeof(struct chunk);
+		n->used = 0;
+		if (__atomic_compare_exchange_n(&cur_chunk, &c, n, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			ADD(&chunk_bytes, csize);
+		else
+			munmap(n, csize);
+	}
+}
+
+/* ------------------------------------------------------------ init */
+
+int sites_init(void)
+{
+	int st = __atomic_load_n(&inited, __ATOMIC_ACQUIRE);
+	if (st)
+		return st > 0 ? 0 : -1;
+	/* Called once from the runtime's init (single caller by construction). */
+	buckets = map(NBUCKETS * sizeof(*buckets));
+	idtab = map(((size_t)SITES_MAX + 1) * sizeof(*idtab));
+	if (!buckets || !idtab) {
+		__atomic_store_n(&inited, -1, __ATOMIC_RELEASE);
+		return -1;
+	}
+	overflow_site.id = SITES_OVERFLOW;
+	idtab[SITES_OVERFLOW] = &overflow_site;
+	nsites = SITES_OVERFLOW;
+	__atomic_store_n(&inited, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void sites_set_short_lived(uint64_t ns)
+{
+	short_ns = ns;
+}
+
+/* ------------------------------------------------------------ interning */
+
+static inline uint64_t hash_stack(const uintptr_t *ips, unsigned depth)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ depth;
+	for (unsigned i = 0; i < depth; i++) {
+		h ^= ips[i];
+		h *= 0xFF51AFD7ED558CCDull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+static struct site *find(struct site *s, struct site *stop, uint64_t h,
+			 const uintptr_t *ips, unsigned depth)
+{
+	for (; s && s != stop; s = s->next)
+		if (s->hash == h && s->depth == depth &&
+		    memcmp(s->ips, ips, depth * sizeof(*ips)) == 0)
+			return s;
+	return NULL;
+}
+
+site_id sites_intern(const uintptr_t *ips, unsigned depth)
+{
+	if (depth > SITES_MAX_DEPTH)
+		depth = SITES_MAX_DEPTH;
+	uint64_t h = hash_stack(ips, depth);
+	struct site **b = &buckets[h & (NBUCKETS - 1)];
+	struct site *head = __atomic_load_n(b, __ATOMIC_ACQUIRE);
+	struct site *s = find(head, NULL, h, ips, depth);
+	if (s)
+		return s->id;
+
+	if (LOAD(&nsites) >= SITES_MAX)
+		return SITES_OVERFLOW;
+	uint32_t id = __atomic_add_fetch(&nsites, 1, __ATOMIC_ACQ_REL);
+	if (id > SITES_MAX)
+		return SITES_OVERFLOW;
+	s = arena_alloc(sizeof(struct site) + depth * sizeof(uintptr_t));
+	if (!s)
+		return SITES_OVERFLOW;   /* id stays a hole: readers skip it */
+	s->hash = h;
+	s->id = id;
+	s->depth = (uint16_t)depth;
+	memcpy(s->ips, ips, depth * sizeof(*ips));
+	/* Published by id before it can be found by stack, so an event on an id that
+	 * another thread just found always reaches the site. */
+	__atomic_store_n(&idtab[id], s, __ATOMIC_RELEASE);
+	for (;;) {
+		s->next = head;
+		if (__atomic_compare_exchange_n(b, &head, s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return id;
+		/* Someone inserted first: was it this stack? Then ours stays unused
+		 * (tbk 0, so the writer skips it). */
+		struct site *other = find(head, s->next, h, ips, depth);
+		if (other) {
+			s->dead = 1;
+			return other->id;
+		}
+	}
+}
+
+static inline struct site *site_of(site_id id)
+{
+	if (id == 0 || id > SITES_MAX)
+		return NULL;
+	return __atomic_load_n(&idtab[id], __ATOMIC_ACQUIRE);
+}
+
+/* ------------------------------------------------------------ events */
+
+static void peak_record_time(uint64_t m, uint64_t now)
+{
+	struct pair old = { LOAD(&gpeak.a), LOAD(&gpeak.b) };
+	while (m > old.a)
+		if (pair_cas(&gpeak, &old, (struct pair){ m, now }))
+			break;
+}
+
+/* Apply delta bytes to the global word; returns the event's key (see top comment). */
+static inline uint64_t global_add(int64_t delta, uint64_t now)
+{
+	if (delta == 0)
+		return LOAD(&gword.b) * 2 + 1;
+	struct pair old = { LOAD(&gword.a), LOAD(&gword.b) };
+	struct pair nw;
+	int raised;
+	do {
+		nw.a = old.a + (uint64_t)delta;
+		nw.b = old.b;
+		raised = delta > 0 && nw.a > old.b;
+		if (raised)
+			nw.b = nw.a;
+	} while (!pair_cas(&gword, &old, nw));
+	if (raised) {
+		peak_record_time(nw.b, now);
+		return nw.b * 2;
+	}
+	return nw.b * 2 + 1;
+}
+
+static inline void peak_add(struct pair *w, uint64_t key, int64_t delta)
+{
+	struct pair old = { LOAD(&w->a), LOAD(&w->b) };
+	struct pair nw;
+	do {
+		if (key > old.a)
+			nw = (struct pair){ key, (uint64_t)delta };
+		else if (key == old.a)
+			nw = (struct pair){ key, old.b + (uint64_t)delta };
+		else
+			return;   /* before this site's newest key, hence before the final peak */
+	} while (!pair_cas(w, &old, nw));
+}
+
+void sites_on_alloc(site_id id, uint64_t size, uint64_t now)
+{
+	struct site *s = site_of(id);
+	if (!s)
+		return;
+	uint64_t key = global_add((int64_t)size, now);
+	peak_add(&s->pk_b, key, (int64_t)size);
+	peak_add(&s->pk_k, key, 1);
+	atomic_max(&s->max_b, ADD(&s->curr_b, (int64_t)size));
+	atomic_max(&s->max_k, ADD(&s->curr_k, 1));
+	ADD(&s->tb, size);
+	ADD(&s->tbk, 1);
+	ADD(&s->birth_sum, now);
+}
+
+void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
+{
+	struct site *s = site_of(id);
+	if (!s)
+		return;
+	uint64_t key = global_add(-(int64_t)size, now);
+	peak_add(&s->pk_b, key, -(int64_t)size);
+	peak_add(&s->pk_k, key, -1);
+	ADD(&s->curr_b, -(int64_t)size);
+	ADD(&s->curr_k, -1);
+	uint64_t life = now > birth ? now - birth : 0;
+	ADD(&s->tl, life);
+	ADD(&s->birth_sum, -birth);
+	if (life < short_ns)
+		ADD(&s->short_k, 1);
+}
+
+/* ------------------------------------------------------------ reading */
+
+uint32_t sites_count(void)
+{
+	uint32_t n = LOAD(&nsites);
+	return n > SITES_MAX ? SITES_MAX : n;
+}
+
+const uintptr_t *sites_stack(site_id id, unsigned *depth)
+{
+	struct site *s = site_of(id);
+	*depth = s ? s->depth : 0;
+	return s ? s->ips : NULL;
+}
+
+static inline uint64_t nonneg(int64_t v)
+{
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* The site's value at the final peak: current minus what happened after it. */
+static uint64_t at_peak(int64_t curr, struct pair *w, uint64_t final_key)
+{
+	struct pair p = pair_load(w);
+	return nonneg(p.a == final_key ? curr - (int64_t)p.b : curr);
+}
+
+void sites_read(site_id id, uint64_t now, struct site_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct site *s = site_of(id);
+	if (!s)
+		return;
+	uint64_t final_key = LOAD(&gword.b) * 2 + 1;
+	int64_t cb = LOAD(&s->curr_b), ck = LOAD(&s->curr_k);
+	out->tb = LOAD(&s->tb);
+	out->tbk = LOAD(&s->tbk);
+	out->eb = nonneg(cb);
+	out->ebk = nonneg(ck);
+	out->mb = nonneg(LOAD(&s->max_b));
+	out->mbk = nonneg(LOAD(&s->max_k));
+	out->gb = at_peak(cb, &s->pk_b, final_key);
+	out->gbk = at_peak(ck, &s->pk_k, final_key);
+	/* Live blocks count their lifetime up to now: sum(now - birth) = k*now - sum(birth). */
+	uint64_t live = out->ebk * now - LOAD(&s->birth_sum);
+	out->tl = LOAD(&s->tl) + ((int64_t)live > 0 ? live : 0);
+	out->short_k = LOAD(&s->short_k);
+}
+
+void sites_totals(struct heap_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (LOAD(&inited) <= 0)
+		return;
+	struct pair g = pair_load(&gword);
+	struct pair pk = pair_load(&gpeak);
+	out->curr_b = g.a;
+	out->max_b = g.b;
+	out->tg = pk.a == g.b ? pk.b : 0;
+	uint64_t final_key = g.b * 2 + 1;
+	uint32_t n = sites_count();
+	for (uint32_t id = 1; id <= n; id++) {
+		struct site *s = site_of(id);
+		if (!s)
+			continue;
+		int64_t ck = LOAD(&s->curr_k);
+		uint64_t tbk = LOAD(&s->tbk);
+		out->curr_k += nonneg(ck);
+		out->max_k += at_peak(ck, &s->pk_k, final_key);
+		out->total_b += LOAD(&s->tb);
+		out->total_k += tbk;
+		out->frees += tbk >= nonneg(ck) ? tbk - nonneg(ck) : 0;
+	}
+}
+
+/* ------------------------------------------------------------ fork, footprint */
+
+void sites_reset_after_fork(uint64_t now)
+{
+	uint64_t g = gword.a;
+	gword.b = g;           /* the child's peak so far is what it inherited */
+	gpeak.a = g;
+	gpeak.b = now;
+	uint32_t n = sites_count();
+	for (uint32_t id = 1; id <= n; id++) {
+		struct site *s = site_of(id);
+		if (!s)
+			continue;
+		s->pk_b = (struct pair){ 0, 0 };
+		s->pk_k = (struct pair){ 0, 0 };
+		s->max_b = s->curr_b;
+		s->max_k = s->curr_k;
+		/* Inherited live blocks stay live: the child's totals count them as its own
+		 * allocations so that tbk >= ebk holds; their lifetimes keep their births. */
+		s->tb = nonneg(s->curr_b);
+		s->tbk = nonneg(s->curr_k);
+		s->tl = 0;
+		s->short_k = 0;
+	}
+}
+
+size_t sites_footprint(void)
+{
+	return NBUCKETS * sizeof(*buckets) + ((size_t)SITES_MAX + 1) * sizeof(*idtab) +
+	       LOAD(&chunk_bytes);
+}

@@ -1,0 +1,63 @@
+/* sites.h - allocation sites: the stack table (raw stacks -> site ids) and the DHAT
+ * statistics per site, including the exact global-peak accounting (O(1) per event).
+ * Lock-free: every function here may be called concurrently from any thread, and
+ * none of them blocks, allocates or makes a syscall after sites_init(). */
+#ifndef AUDIOPROF_SITES_H
+#define AUDIOPROF_SITES_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define SITES_MAX_DEPTH 128          /* hard upper bound for AUDIOPROF_DEPTH */
+#define SITES_MAX       (1u << 20)   /* distinct sites; more go to the overflow site */
+#define SITES_OVERFLOW  1u           /* id of "[site table full]"; depth 0 */
+
+typedef uint32_t site_id;            /* 0 is never a valid site */
+
+/* Reserve the tables (mmap, MAP_NORESERVE). Idempotent; returns 0 or -1. */
+int sites_init(void);
+
+/* The site for this raw stack (return addresses, innermost first; ips[0] is the
+ * interposed function's own address). Creates it on first sight. */
+site_id sites_intern(const uintptr_t *ips, unsigned depth);
+
+/* Events. size is the requested size; times are CLOCK_MONOTONIC ns. */
+void sites_on_alloc(site_id s, uint64_t size, uint64_t now);
+void sites_on_free(site_id s, uint64_t size, uint64_t birth, uint64_t now);
+
+/* Reading, for the profile writer and tests. Ids run 1..sites_count(). */
+uint32_t sites_count(void);
+const uintptr_t *sites_stack(site_id s, unsigned *depth);
+
+struct site_stats {
+	uint64_t tb, tbk;     /* total bytes, blocks allocated */
+	uint64_t tl;          /* total lifetime (ns) of all blocks; live ones counted up to now */
+	uint64_t mb, mbk;     /* maximum live bytes / maximum live blocks, each exact */
+	uint64_t gb, gbk;     /* live bytes / blocks at the global peak */
+	uint64_t eb, ebk;     /* live bytes / blocks now (at end) */
+	uint64_t short_k;     /* blocks freed after living less than the short-lived threshold */
+};
+void sites_read(site_id s, uint64_t now, struct site_stats *out);
+
+struct heap_totals {
+	uint64_t curr_b, curr_k;     /* live now */
+	uint64_t max_b, max_k;       /* at the global peak (max_k = blocks live then) */
+	uint64_t tg;                 /* time of the global peak (ns, monotonic); 0 if none */
+	uint64_t total_b, total_k;   /* allocated over the whole run */
+	uint64_t frees;              /* blocks freed */
+};
+/* Totals; max_k and total_* are sums over sites, so call it when sites are quiet
+ * for an exact answer (exit) or accept a snapshot's skew. */
+void sites_totals(struct heap_totals *out);
+
+/* The short-lived threshold (ns) used for short_k; set once from options. */
+void sites_set_short_lived(uint64_t ns);
+
+/* In a forked child (single-threaded): keep what is live, restart every total,
+ * maximum and the global peak from the live state at `now`. */
+void sites_reset_after_fork(uint64_t now);
+
+/* Bytes of memory the site table itself uses (for the profile's own-footprint field). */
+size_t sites_footprint(void);
+
+#endif

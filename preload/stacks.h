@@ -1,0 +1,36 @@
+/* stacks.h - capturing the allocation stack and turning it into a site id.
+ * A per-thread cache of recently seen stacks, keyed by the caller's return address,
+ * stack pointer and frame pointer and validated against the return addresses still
+ * on the stack, answers most captures without unwinding; a miss unwinds with
+ * libunwind. Called on the allocation hot path: no lock, no allocation; a miss may
+ * fault in the thread's cache pages and libunwind's own caches. */
+#ifndef AUDIOPROF_STACKS_H
+#define AUDIOPROF_STACKS_H
+
+#include <stdint.h>
+#include "sites.h"
+
+struct stack_cache;   /* per-thread, owned by the runtime's thread state */
+
+/* Size in bytes of a cache for stacks of `depth` frames. */
+size_t stacks_cache_size(unsigned depth);
+/* Initialise a zeroed cache area of stacks_cache_size(depth) bytes. */
+void stacks_cache_init(struct stack_cache *c, unsigned depth);
+
+/* Once per process, before the first capture: libunwind's per-thread caching. */
+void stacks_global_init(void);
+
+/* The site of the current allocation. fn: the interposed function's address (frame 0);
+ * ra, cfa, fp: the caller's return address, its stack pointer at the call (the
+ * interposer's canonical frame address) and its frame-pointer register.
+ * cache may be NULL (no caching); full = 0 records only [fn, ra] without unwinding
+ * (used before the runtime is fully up). depth >= 2. */
+site_id stacks_capture(struct stack_cache *cache, unsigned depth, int full,
+		       uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp);
+
+/* Per-thread counters (hits, misses, captures that could not be cached), added
+ * into *sum; read without synchronisation, so approximate while threads run. */
+struct stacks_counters { uint64_t hits, misses, uncacheable; };
+void stacks_cache_counters(const struct stack_cache *c, struct stacks_counters *sum);
+
+#endif

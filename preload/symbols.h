@@ -1,0 +1,34 @@
+/* symbols.h - turns raw return addresses into DHAT-style frame strings with elfutils
+ * libdw (libdwfl): function, file:line, inlined frames expanded; the ELF symbol table
+ * when a module has no debug info; modules dlclose'd before exit still resolved.
+ * Never called on the allocation hot path: only from the profile writer (writer
+ * thread, exit, signal flush) and from the dlclose wrapper, always with the
+ * re-entrancy guard held, so its own allocations are not recorded. */
+#ifndef AUDIOPROF_SYMBOLS_H
+#define AUDIOPROF_SYMBOLS_H
+
+#include <stdint.h>
+
+/* One frame string, e.g. "0x4011A6: site_a (tiny.c:3)",
+ * "0x4011A6: inner (tiny.c:9)" (inlined, same address, listed first),
+ * "0x7F12AB: foo+0x1f (in /usr/lib/libfoo.so.1)", or "0x7F12AB: ??? (in /path)". */
+typedef void (*symbols_frame_cb)(const char *frame, void *arg);
+
+/* Resolve `ip` (a return address: the lookup uses ip - 1; the printed address is ip).
+ * Calls cb once per frame, innermost (inlined) first; returns the number of frames (>= 1).
+ * Results are cached per ip. Thread-safe (one internal mutex). */
+int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg);
+
+/* Called by the dlclose wrapper before the real dlclose(handle): every address that
+ * any recorded site holds inside that module is resolved now and kept, so the profile
+ * written at exit still names those frames. Thread-safe. */
+void symbols_module_closing(void *handle);
+
+/* Forget cached module lists (after fork or when modules may have changed); the
+ * per-ip cache is kept. Thread-safe. */
+void symbols_refresh(void);
+
+/* Free everything (used by tests). */
+void symbols_shutdown(void);
+
+#endif

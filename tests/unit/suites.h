@@ -1,0 +1,10 @@
+/* suites.h - one CUnit suite per engine module; run_unit.c registers them all. */
+#ifndef AUDIOPROF_TEST_SUITES_H
+#define AUDIOPROF_TEST_SUITES_H
+void suite_options(void);
+void suite_sites(void);
+void suite_blocks(void);
+void suite_stacks(void);
+void suite_symbols(void);
+void suite_profile(void);
+#endif
