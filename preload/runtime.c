@@ -604,6 +604,13 @@ __attribute__((destructor)) static void runtime_dtor(void)
 	if (getpid() != my_pid)
 		return;
 	rt_guard++;
+	if (getenv("AUDIOPROF_DEBUG_STACKS")) {
+		struct stacks_counters sc = { 0, 0, 0 };
+		for (struct rt_thread *t = all_threads; t; t = t->next)
+			stacks_cache_counters(t->cache, &sc);
+		log_msg("stack cache: %lu hits, %lu misses, %lu uncacheable",
+			(unsigned long)sc.hits, (unsigned long)sc.misses, (unsigned long)sc.uncacheable);
+	}
 	pthread_mutex_lock(&write_lock);
 	write_locked("exit", 0);
 	finished = 1;

@@ -8,15 +8,22 @@
  * without frame pointers and without alloca), the address of each caller's return
  * address slot is a function of the key and the return addresses below it; so if every
  * remembered slot still holds the remembered return address, the walk libunwind would
- * do now yields the same frames. Frame-pointer-based frames are covered by `fp` for
- * the innermost one. Signal frames and stacks whose slots are not above `cfa` on the
- * same stack are never cached. AUDIOPROF_STACK_CACHE=0 turns the cache off. */
+ * do now yields the same frames. A frame whose size varies (alloca, VLAs, realignment)
+ * always has a frame pointer (gcc and clang force one), so for the innermost frame the
+ * key also holds `fp` whenever it points into that frame; ordinary frames, where the
+ * register holds data, get no key part from it. The one case left unproven: an outer
+ * frame of varying size under a different chain of callers that exactly compensates
+ * its size, with the old return addresses still lying in its uninitialised alloca
+ * memory. Signal frames and stacks whose slots are not above `cfa` are never cached.
+ * AUDIOPROF_STACK_CACHE=0 turns the cache off. */
 #include "stacks.h"
 
 #include <libunwind.h>
 #include <string.h>
 
-#define CACHE_ENTRIES 256u   /* power of two */
+#define CACHE_SETS    128u   /* power of two */
+#define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
+#define CACHE_ENTRIES (CACHE_SETS * CACHE_WAYS)
 #define SKIP_LIMIT    16     /* our own frames above the caller */
 
 struct cache_entry {
@@ -29,6 +36,7 @@ struct cache_entry {
 
 struct stack_cache {
 	unsigned depth;          /* configured frames per stack */
+	unsigned victim;         /* round-robin replacement within a set */
 	size_t entry_size;
 	struct stacks_counters n; /* this thread's; read racily by the writer */
 	char entries[] __attribute__((aligned(16)));
@@ -56,10 +64,9 @@ void stacks_global_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
-static inline struct cache_entry *slot_for(struct stack_cache *c, uintptr_t ra, uintptr_t cfa)
+static inline struct cache_entry *way(struct stack_cache *c, size_t set, unsigned w)
 {
-	uintptr_t h = (ra ^ (cfa >> 4)) * 0x9E3779B97F4A7C15ull;
-	return (struct cache_entry *)(c->entries + ((h >> 40) & (CACHE_ENTRIES - 1)) * c->entry_size);
+	return (struct cache_entry *)(c->entries + (set * CACHE_WAYS + w) * c->entry_size);
 }
 
 static inline uintptr_t *entry_ips(struct cache_entry *e)
@@ -126,14 +133,20 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 	}
 	if (depth > SITES_MAX_DEPTH)
 		depth = SITES_MAX_DEPTH;
+	/* fp is a key part only when it can be this frame's frame pointer. */
+	if (fp - cfa >= 65536)
+		fp = 0;
 	if (c) {
 		if (depth > c->depth)
 			depth = c->depth;
-		struct cache_entry *e = slot_for(c, ra, cfa);
-		if (e->site && e->ra == ra && e->cfa == cfa && e->fp == fp && e->fn == fn) {
+		size_t set = (((ra ^ (cfa >> 4)) * 0x9E3779B97F4A7C15ull) >> 40) & (CACHE_SETS - 1);
+		const char *base = (const char *)(cfa - 8);
+		for (unsigned w = 0; w < CACHE_WAYS; w++) {
+			struct cache_entry *e = way(c, set, w);
+			if (!e->site || e->ra != ra || e->cfa != cfa || e->fp != fp || e->fn != fn)
+				continue;
 			const uintptr_t *ips = entry_ips(e);
 			const uint32_t *offs = entry_offs(e, c->depth);
-			const char *base = (const char *)(cfa - 8);
 			unsigned i;
 			for (i = 2; i < e->depth; i++)
 				if (*(const uintptr_t *)(base + offs[i]) != ips[i])
@@ -143,6 +156,7 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 				return e->site;
 			}
 		}
+		struct cache_entry *e = way(c, set, c->victim++ % CACHE_WAYS);
 		/* Miss: unwind straight into the entry, then intern. */
 		int cacheable;
 		unsigned n = unwind(depth, fn, ra, cfa, entry_ips(e), entry_offs(e, c->depth),
