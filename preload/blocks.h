@@ -40,7 +40,7 @@ static inline void *blocks_init(void *base, size_t offset, uint64_t size, site_i
  * before `p` unless they match, so it is safe on any pointer glibc handed out. */
 static inline struct block_hdr *blocks_lookup(const void *p)
 {
-	const uint64_t *tag = (const uint64_t *)p - 1;
+	const uint64_t *tag = (const uint64_t *)((uintptr_t)p - sizeof(uint64_t));
 	if (*tag != (BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p))
 		return NULL;
 	return (struct block_hdr *)((const char *)p - BLOCK_HDR_SIZE);

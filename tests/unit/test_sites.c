@@ -1,0 +1,262 @@
+/* test_sites.c - the site table and DHAT statistics, with exact known answers:
+ * per-site maxima (including the case DHAT gets wrong), live bytes at the global
+ * peak, lifetimes from explicit timestamps, and the same invariants under threads. */
+#include <CUnit/CUnit.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sites.h"
+#include "suites.h"
+
+/* A fresh accounting epoch: nothing live, no peak yet (the fork-child reset). */
+static void reset(void)
+{
+	sites_reset_after_fork(0);
+}
+
+static uintptr_t next_ip = 0x100000;
+
+/* A site of its own for each call. */
+static site_id new_site(unsigned depth)
+{
+	uintptr_t ips[8];
+	for (unsigned i = 0; i < depth; i++)
+		ips[i] = next_ip + i * 16;
+	next_ip += 0x1000;
+	return sites_intern(ips, depth);
+}
+
+static struct site_stats rd(site_id s, uint64_t now)
+{
+	struct site_stats st;
+	sites_read(s, now, &st);
+	return st;
+}
+
+static void test_intern_dedup(void)
+{
+	uintptr_t a[3] = { 1, 2, 3 }, b[3] = { 1, 2, 4 };
+	site_id sa = sites_intern(a, 3), sb = sites_intern(b, 3);
+	CU_ASSERT(sa != 0 && sb != 0 && sa != sb);
+	CU_ASSERT_EQUAL(sites_intern(a, 3), sa);
+	CU_ASSERT_EQUAL(sites_intern(a, 2), sites_intern(a, 2));
+	CU_ASSERT_NOT_EQUAL(sites_intern(a, 2), sa);
+	unsigned d;
+	const uintptr_t *ips = sites_stack(sb, &d);
+	CU_ASSERT_EQUAL(d, 3);
+	CU_ASSERT_EQUAL(ips[2], 4);
+	CU_ASSERT(sites_count() >= sb);
+}
+
+/* Peak in the middle: A+100 B+50 (peak 150) A-100 B+20. */
+static void test_peak_middle(void)
+{
+	reset();
+	site_id a = new_site(3), b = new_site(3);
+	sites_on_alloc(a, 100, 10);
+	sites_on_alloc(b, 50, 20);
+	sites_on_free(a, 100, 10, 30);
+	sites_on_alloc(b, 20, 40);
+	struct site_stats sa = rd(a, 100), sb = rd(b, 100);
+	CU_ASSERT_EQUAL(sa.gb, 100); CU_ASSERT_EQUAL(sa.gbk, 1);
+	CU_ASSERT_EQUAL(sb.gb, 50);  CU_ASSERT_EQUAL(sb.gbk, 1);
+	CU_ASSERT_EQUAL(sa.mb, 100); CU_ASSERT_EQUAL(sa.mbk, 1);
+	CU_ASSERT_EQUAL(sb.mb, 70);  CU_ASSERT_EQUAL(sb.mbk, 2);
+	CU_ASSERT_EQUAL(sa.eb, 0);   CU_ASSERT_EQUAL(sb.eb, 70); CU_ASSERT_EQUAL(sb.ebk, 2);
+	CU_ASSERT_EQUAL(sa.tb, 100); CU_ASSERT_EQUAL(sb.tb, 70); CU_ASSERT_EQUAL(sb.tbk, 2);
+	/* Lifetimes: a lived 10..30; b's blocks live from 20 and 40 up to now = 100. */
+	CU_ASSERT_EQUAL(sa.tl, 20);
+	CU_ASSERT_EQUAL(sb.tl, 80 + 60);
+	struct heap_totals t;
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.max_b, 150);
+	CU_ASSERT_EQUAL(t.max_k, 2);
+	CU_ASSERT_EQUAL(t.tg, 20);
+	CU_ASSERT_EQUAL(t.curr_b, 70);
+	sites_on_free(b, 50, 20, 200);
+	sites_on_free(b, 20, 40, 200);
+}
+
+/* DHAT's bug: a site that grows to 20 live bytes away from the global peak. */
+static void test_site_max_off_peak(void)
+{
+	reset();
+	site_id x = new_site(2), s = new_site(2);
+	sites_on_alloc(x, 1000, 1);
+	sites_on_free(x, 1000, 1, 2);
+	sites_on_alloc(s, 10, 3);
+	sites_on_alloc(s, 10, 4);
+	sites_on_free(s, 10, 3, 5);
+	sites_on_free(s, 10, 4, 6);
+	struct site_stats ss = rd(s, 10);
+	CU_ASSERT_EQUAL(ss.mb, 20);
+	CU_ASSERT_EQUAL(ss.mbk, 2);
+	CU_ASSERT_EQUAL(ss.gb, 0);
+	CU_ASSERT_EQUAL(rd(x, 10).gb, 1000);
+	CU_ASSERT_EQUAL(ss.tl, 2 + 2);
+}
+
+/* Returning to the same level is not a new peak: the first moment counts. */
+static void test_peak_first_reached(void)
+{
+	reset();
+	site_id a = new_site(2), b = new_site(2);
+	sites_on_alloc(a, 100, 5);
+	sites_on_free(a, 100, 5, 6);
+	sites_on_alloc(b, 100, 7);
+	CU_ASSERT_EQUAL(rd(a, 10).gb, 100);
+	CU_ASSERT_EQUAL(rd(b, 10).gb, 0);
+	struct heap_totals t;
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.tg, 5);
+	sites_on_free(b, 100, 7, 8);
+}
+
+/* The peak at the very end (never followed by a free) and a zero-size block. */
+static void test_peak_at_end_and_zero(void)
+{
+	reset();
+	site_id a = new_site(2), z = new_site(2);
+	sites_on_alloc(z, 0, 1);       /* before the peak: counted in gbk */
+	sites_on_alloc(a, 64, 2);
+	sites_on_alloc(a, 64, 3);
+	CU_ASSERT_EQUAL(rd(a, 9).gb, 128);
+	CU_ASSERT_EQUAL(rd(a, 9).gbk, 2);
+	CU_ASSERT_EQUAL(rd(z, 9).gbk, 1);
+	sites_on_alloc(z, 0, 4);       /* after the peak: not counted */
+	CU_ASSERT_EQUAL(rd(z, 9).gbk, 1);
+	CU_ASSERT_EQUAL(rd(z, 9).ebk, 2);
+	CU_ASSERT_EQUAL(rd(z, 9).mbk, 2);
+	sites_on_free(a, 64, 2, 10);
+	sites_on_free(a, 64, 3, 10);
+	sites_on_free(z, 0, 1, 10);
+	sites_on_free(z, 0, 4, 10);
+	CU_ASSERT_EQUAL(rd(a, 20).gb, 128);
+}
+
+/* Many peaks: only the last (highest) one is reported, with every site's share. */
+static void test_successive_peaks(void)
+{
+	reset();
+	site_id a = new_site(2), b = new_site(2), c = new_site(2);
+	sites_on_alloc(a, 10, 1);                  /* peak 10 */
+	sites_on_free(a, 10, 1, 2);
+	sites_on_alloc(b, 30, 3);                  /* peak 30 */
+	sites_on_alloc(c, 5, 4);                   /* peak 35 */
+	sites_on_free(b, 30, 3, 5);
+	sites_on_alloc(a, 40, 6);                  /* peak 45: a 40, c 5, b 0 */
+	sites_on_free(c, 5, 4, 7);
+	sites_on_alloc(b, 1, 8);
+	CU_ASSERT_EQUAL(rd(a, 9).gb, 40);
+	CU_ASSERT_EQUAL(rd(b, 9).gb, 0);
+	CU_ASSERT_EQUAL(rd(c, 9).gb, 5);
+	CU_ASSERT_EQUAL(rd(b, 9).mb, 30);
+	struct heap_totals t;
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.max_b, 45);
+	CU_ASSERT_EQUAL(t.max_k, 2);
+	CU_ASSERT_EQUAL(t.tg, 6);
+	sites_on_free(a, 40, 6, 9);
+	sites_on_free(b, 1, 8, 9);
+}
+
+static void test_short_lived(void)
+{
+	reset();
+	sites_set_short_lived(100);
+	site_id s = new_site(2);
+	sites_on_alloc(s, 8, 0);
+	sites_on_free(s, 8, 0, 99);    /* short */
+	sites_on_alloc(s, 8, 200);
+	sites_on_free(s, 8, 200, 300); /* exactly the threshold: not short */
+	CU_ASSERT_EQUAL(rd(s, 400).short_k, 1);
+	sites_set_short_lived(0);
+}
+
+/* ------------------------------------------------------------ threads */
+
+#define THREADS 4
+#define ROUNDS  20000
+static site_id shared[8];
+
+struct worker { unsigned seed; uint64_t bytes, blocks; };
+
+static void *churn(void *arg)
+{
+	struct worker *w = arg;
+	struct { site_id s; uint64_t size, birth; } live[64];
+	memset(live, 0, sizeof(live));
+	unsigned x = w->seed;
+	for (int i = 0; i < ROUNDS; i++) {
+		x = x * 1103515245u + 12345u;
+		unsigned k = (x >> 8) % 64;
+		if (live[k].s) {
+			sites_on_free(live[k].s, live[k].size, live[k].birth, (uint64_t)i);
+			live[k].s = 0;
+		} else {
+			live[k].s = shared[(x >> 16) % 8];
+			live[k].size = 1 + (x >> 20) % 500;
+			live[k].birth = (uint64_t)i;
+			sites_on_alloc(live[k].s, live[k].size, (uint64_t)i);
+			w->bytes += live[k].size;
+			w->blocks++;
+		}
+	}
+	for (unsigned k = 0; k < 64; k++)
+		if (live[k].s)
+			sites_on_free(live[k].s, live[k].size, live[k].birth, ROUNDS);
+	return NULL;
+}
+
+static void test_threads_exact(void)
+{
+	reset();
+	for (int i = 0; i < 8; i++)
+		shared[i] = new_site(4);
+	pthread_t th[THREADS];
+	struct worker w[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ .seed = 77u + (unsigned)i };
+		pthread_create(&th[i], NULL, churn, &w[i]);
+	}
+	uint64_t bytes = 0, blocks = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		bytes += w[i].bytes;
+		blocks += w[i].blocks;
+	}
+	uint64_t tb = 0, tbk = 0, gb = 0, gbk = 0, eb = 0;
+	int gb_le_mb = 1;
+	for (int i = 0; i < 8; i++) {
+		struct site_stats st = rd(shared[i], ROUNDS);
+		tb += st.tb; tbk += st.tbk; gb += st.gb; gbk += st.gbk; eb += st.eb;
+		if (st.gb > st.mb || st.gbk > st.mbk)
+			gb_le_mb = 0;
+	}
+	struct heap_totals t;
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(tb, bytes);
+	CU_ASSERT_EQUAL(tbk, blocks);
+	CU_ASSERT_EQUAL(eb, 0);
+	CU_ASSERT_EQUAL(t.curr_b, 0);
+	/* The peak is one consistent moment: the sites' shares add up to it exactly. */
+	CU_ASSERT_EQUAL(gb, t.max_b);
+	CU_ASSERT_EQUAL(gbk, t.max_k);
+	CU_ASSERT(gb_le_mb);
+	CU_ASSERT(t.max_b > 0);
+}
+
+void suite_sites(void)
+{
+	CU_pSuite s = CU_add_suite("sites", NULL, NULL);
+	sites_init();
+	CU_add_test(s, "intern deduplicates stacks", test_intern_dedup);
+	CU_add_test(s, "peak in the middle", test_peak_middle);
+	CU_add_test(s, "site maximum away from the global peak", test_site_max_off_peak);
+	CU_add_test(s, "peak is the first time the maximum is reached", test_peak_first_reached);
+	CU_add_test(s, "peak at the end; zero-size blocks", test_peak_at_end_and_zero);
+	CU_add_test(s, "successive peaks", test_successive_peaks);
+	CU_add_test(s, "short-lived blocks", test_short_lived);
+	CU_add_test(s, "threads: exact totals and a consistent peak", test_threads_exact);
+}

@@ -1,0 +1,132 @@
+/* test_stacks.c - stack capture: the right frames, the cache's hits, and the cache
+ * telling apart two chains that share the caller, its stack pointer and its frame
+ * pointer (the case that makes a cache keyed on those alone wrong). */
+#include <CUnit/CUnit.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "sites.h"
+#include "stacks.h"
+#include "suites.h"
+
+#define DEPTH 16
+static struct stack_cache *cache;
+
+#define NOTAIL __asm__ volatile("" ::: "memory")
+
+/* Plays an interposed allocator: takes its caller's frame like shim.c does. */
+__attribute__((noinline)) static site_id fake_alloc(void)
+{
+	uintptr_t *f = __builtin_frame_address(0);
+	site_id s = stacks_capture(cache, DEPTH, 1, (uintptr_t)fake_alloc, f[1],
+				   (uintptr_t)(f + 2), f[0]);
+	NOTAIL;
+	return s;
+}
+
+__attribute__((noinline)) static site_id common(void)
+{
+	site_id s = fake_alloc();
+	NOTAIL;
+	return s;
+}
+
+__attribute__((noinline)) static site_id g1(void)
+{
+	volatile char pad[32];
+	pad[0] = 1;
+	site_id s = common();
+	NOTAIL;
+	return s + (site_id)(pad[0] - 1);
+}
+
+__attribute__((noinline)) static site_id g2(void)
+{
+	volatile char pad[32];
+	pad[0] = 1;
+	site_id s = common();
+	NOTAIL;
+	return s + (site_id)(pad[0] - 1);
+}
+
+static int within(uintptr_t ip, void *fn)
+{
+	return ip > (uintptr_t)fn && ip < (uintptr_t)fn + 512;
+}
+
+static void check_chain(site_id s, void *caller)
+{
+	unsigned d;
+	const uintptr_t *ips = sites_stack(s, &d);
+	CU_ASSERT_FATAL(ips != NULL && d >= 4);
+	CU_ASSERT_EQUAL(ips[0], (uintptr_t)fake_alloc);
+	CU_ASSERT(within(ips[1], (void *)common));
+	CU_ASSERT(within(ips[2], caller));
+}
+
+/* The same two call instructions every round, so every round has the same stacks. */
+static void run_pair(void)
+{
+	site_id a = 0, b = 0;
+	int same = 1;
+	for (int i = 0; i < 11; i++) {
+		site_id x = g1(), y = g2();
+		if (i == 0) {
+			a = x;
+			b = y;
+		} else if (x != a || y != b) {
+			same = 0;
+		}
+	}
+	CU_ASSERT_NOT_EQUAL(a, b);
+	CU_ASSERT(same);
+	check_chain(a, (void *)g1);
+	check_chain(b, (void *)g2);
+}
+
+static void test_with_cache(void)
+{
+	struct stacks_counters before = { 0, 0, 0 }, after = { 0, 0, 0 };
+	stacks_cache_counters(cache, &before);
+	run_pair();
+	stacks_cache_counters(cache, &after);
+	CU_ASSERT(after.hits - before.hits >= 20);   /* the repeats hit */
+}
+
+static void test_without_cache(void)
+{
+	struct stack_cache *saved = cache;
+	cache = NULL;
+	run_pair();
+	cache = saved;
+}
+
+/* Without full unwinding, the stack is [fn, ra]. */
+__attribute__((noinline)) static site_id shallow(void)
+{
+	uintptr_t *f = __builtin_frame_address(0);
+	site_id s = stacks_capture(NULL, DEPTH, 0, (uintptr_t)shallow, f[1], (uintptr_t)(f + 2), f[0]);
+	NOTAIL;
+	return s;
+}
+
+static void test_shallow(void)
+{
+	unsigned d;
+	const uintptr_t *ips = sites_stack(shallow(), &d);
+	CU_ASSERT_EQUAL(d, 2);
+	CU_ASSERT_EQUAL(ips[0], (uintptr_t)shallow);
+	CU_ASSERT(within(ips[1], (void *)test_shallow));
+}
+
+void suite_stacks(void)
+{
+	CU_pSuite s = CU_add_suite("stacks", NULL, NULL);
+	sites_init();
+	stacks_global_init();
+	cache = calloc(1, stacks_cache_size(DEPTH));
+	stacks_cache_init(cache, DEPTH);
+	CU_add_test(s, "cache: distinct chains, repeated hits", test_with_cache);
+	CU_add_test(s, "no cache: same answers", test_without_cache);
+	CU_add_test(s, "shallow capture before start-up", test_shallow);
+}
