@@ -10,8 +10,10 @@
  * event that raised the maximum. The final global peak is the moment the last raise
  * happened, so an event happened after it exactly when its key is 2*M_final + 1.
  * Each site keeps {hi_key, hi_sum}: the largest key it has seen and the sum of its
- * deltas under that key (also one cmpxchg16b). Its value at the peak is then its
- * current value minus hi_sum when hi_key == 2*M_final + 1, else its current value.
+ * byte and block deltas under that key (one more cmpxchg16b: key 48 bits, each sum
+ * 40 bits signed; a site's sums after a peak are bounded by its live bytes and
+ * blocks, so 512 GiB and 2^39 blocks). Its value at the peak is then its current
+ * value minus hi_sum when hi_key == 2*M_final + 1, else its current value.
  * Per-site maxima (mb, mbk) are exact maxima of the site's own atomic counters,
  * unlike DHAT's, which only updates them when the global maximum moves. */
 #include "sites.h"
@@ -26,8 +28,7 @@
 struct pair { uint64_t a, b; } __attribute__((aligned(16)));
 
 struct site {
-	struct pair pk_b;          /* {hi_key, hi_sum} for bytes (sum is signed, as uint64) */
-	struct pair pk_k;          /* {hi_key, hi_sum} for blocks */
+	struct pair pk;            /* packed {hi_key, hi_sum bytes, hi_sum blocks}, see pk_* */
 	int64_t curr_b, curr_k;    /* live now */
 	int64_t max_b, max_k;      /* exact maxima of curr_b, curr_k */
 	uint64_t tb, tbk;          /* totals allocated */
@@ -256,15 +257,32 @@ static inline uint64_t global_add(int64_t delta, uint64_t now)
 	return nw.b * 2 + 1;
 }
 
-static inline void peak_add(struct pair *w, uint64_t key, int64_t delta)
+/* Packing of the per-site peak word: a = key (< 2^48) | low 16 bits of the byte sum;
+ * b = high 24 bits of the byte sum | block sum (40 bits). Sums are two's complement. */
+#define SUM_BITS 40
+#define SUM_MASK ((1ull << SUM_BITS) - 1)
+
+static inline uint64_t pk_key(struct pair p) { return p.a >> 16; }
+static inline int64_t sext(uint64_t v) { return (int64_t)(v << (64 - SUM_BITS)) >> (64 - SUM_BITS); }
+static inline int64_t pk_bytes(struct pair p) { return sext((p.a & 0xFFFF) | ((p.b >> SUM_BITS) << 16)); }
+static inline int64_t pk_blocks(struct pair p) { return sext(p.b & SUM_MASK); }
+
+static inline struct pair pk_make(uint64_t key, int64_t bytes, int64_t blocks)
+{
+	uint64_t ub = (uint64_t)bytes & SUM_MASK, uk = (uint64_t)blocks & SUM_MASK;
+	return (struct pair){ (key << 16) | (ub & 0xFFFF), ((ub >> 16) << SUM_BITS) | uk };
+}
+
+static inline void peak_add(struct pair *w, uint64_t key, int64_t bytes, int64_t blocks)
 {
 	struct pair old = { LOAD(&w->a), LOAD(&w->b) };
 	struct pair nw;
 	do {
-		if (key > old.a)
-			nw = (struct pair){ key, (uint64_t)delta };
-		else if (key == old.a)
-			nw = (struct pair){ key, old.b + (uint64_t)delta };
+		uint64_t k = pk_key(old);
+		if (key > k)
+			nw = pk_make(key, bytes, blocks);
+		else if (key == k)
+			nw = pk_make(key, pk_bytes(old) + bytes, pk_blocks(old) + blocks);
 		else
 			return;   /* before this site's newest key, hence before the final peak */
 	} while (!pair_cas(w, &old, nw));
@@ -276,8 +294,7 @@ void sites_on_alloc(site_id id, uint64_t size, uint64_t now)
 	if (!s)
 		return;
 	uint64_t key = global_add((int64_t)size, now);
-	peak_add(&s->pk_b, key, (int64_t)size);
-	peak_add(&s->pk_k, key, 1);
+	peak_add(&s->pk, key, (int64_t)size, 1);
 	atomic_max(&s->max_b, ADD(&s->curr_b, (int64_t)size));
 	atomic_max(&s->max_k, ADD(&s->curr_k, 1));
 	ADD(&s->tb, size);
@@ -291,8 +308,7 @@ void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
 	if (!s)
 		return;
 	uint64_t key = global_add(-(int64_t)size, now);
-	peak_add(&s->pk_b, key, -(int64_t)size);
-	peak_add(&s->pk_k, key, -1);
+	peak_add(&s->pk, key, -(int64_t)size, -1);
 	ADD(&s->curr_b, -(int64_t)size);
 	ADD(&s->curr_k, -1);
 	uint64_t life = now > birth ? now - birth : 0;
@@ -323,10 +339,13 @@ static inline uint64_t nonneg(int64_t v)
 }
 
 /* The site's value at the final peak: current minus what happened after it. */
-static uint64_t at_peak(int64_t curr, struct pair *w, uint64_t final_key)
+static void at_peak(struct site *s, int64_t cb, int64_t ck, uint64_t final_key,
+		    uint64_t *gb, uint64_t *gbk)
 {
-	struct pair p = pair_load(w);
-	return nonneg(p.a == final_key ? curr - (int64_t)p.b : curr);
+	struct pair p = pair_load(&s->pk);
+	int after = pk_key(p) == (final_key & ((1ull << 48) - 1));
+	*gb = nonneg(after ? cb - pk_bytes(p) : cb);
+	*gbk = nonneg(after ? ck - pk_blocks(p) : ck);
 }
 
 void sites_read(site_id id, uint64_t now, struct site_stats *out)
@@ -343,8 +362,7 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	out->ebk = nonneg(ck);
 	out->mb = nonneg(LOAD(&s->max_b));
 	out->mbk = nonneg(LOAD(&s->max_k));
-	out->gb = at_peak(cb, &s->pk_b, final_key);
-	out->gbk = at_peak(ck, &s->pk_k, final_key);
+	at_peak(s, cb, ck, final_key, &out->gb, &out->gbk);
 	/* Live blocks count their lifetime up to now: sum(now - birth) = k*now - sum(birth). */
 	uint64_t live = out->ebk * now - LOAD(&s->birth_sum);
 	out->tl = LOAD(&s->tl) + ((int64_t)live > 0 ? live : 0);
@@ -368,9 +386,10 @@ void sites_totals(struct heap_totals *out)
 		if (!s)
 			continue;
 		int64_t ck = LOAD(&s->curr_k);
-		uint64_t tbk = LOAD(&s->tbk);
+		uint64_t tbk = LOAD(&s->tbk), gb, gbk;
+		at_peak(s, LOAD(&s->curr_b), ck, final_key, &gb, &gbk);
 		out->curr_k += nonneg(ck);
-		out->max_k += at_peak(ck, &s->pk_k, final_key);
+		out->max_k += gbk;
 		out->total_b += LOAD(&s->tb);
 		out->total_k += tbk;
 		out->frees += tbk >= nonneg(ck) ? tbk - nonneg(ck) : 0;
@@ -390,8 +409,7 @@ void sites_reset_after_fork(uint64_t now)
 		struct site *s = site_of(id);
 		if (!s)
 			continue;
-		s->pk_b = (struct pair){ 0, 0 };
-		s->pk_k = (struct pair){ 0, 0 };
+		s->pk = (struct pair){ 0, 0 };
 		s->max_b = s->curr_b;
 		s->max_k = s->curr_k;
 		/* Inherited live blocks stay live: the child's totals count them as its own
