@@ -514,10 +514,11 @@ void runtime_before_dlclose(void *handle)
 {
 	if (rt_state != RT_READY)
 		return;
+	/* No write_lock here: dlclose may run under the loader lock (from a constructor
+	 * or destructor) while the writer, holding write_lock, waits for that lock inside
+	 * dl_iterate_phdr. symbols.c is thread-safe on its own. */
 	rt_guard++;
-	pthread_mutex_lock(&write_lock);
 	symbols_module_closing(handle);
-	pthread_mutex_unlock(&write_lock);
 	rt_guard--;
 }
 

@@ -1,0 +1,800 @@
+/* symbols.c - return addresses to DHAT-style frame strings with elfutils libdwfl.
+ * Owns one Dwfl over the loader's module list (re-reported when dlopen or dlclose
+ * changed it), the per-ip cache of frame strings, and the early resolution of frames
+ * in modules about to be dlclose'd, so that the profile written at exit names them.
+ *
+ * Locking: one mutex guards the Dwfl and the cache. Nothing that takes glibc's loader
+ * lock (dl_iterate_phdr, dlsym) is called while holding it: a thread inside the loader
+ * (a constructor or destructor calling dlclose) may be waiting for our mutex in
+ * symbols_module_closing. Cached entries are immutable and live until
+ * symbols_shutdown, so callbacks run outside the mutex. */
+#include "symbols.h"
+#include "sites.h"
+
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#define MIN_SLOTS     1024    /* first size of the cache's slot array */
+
+typedef char *(*demangle_fn)(const char *name, char *buf, size_t *len, int *status);
+
+/* One resolved ip: immutable once in the cache. One malloc block holds the
+ * struct, the frame pointers and the strings. */
+struct entry {
+	uintptr_t ip;              /* the return address as recorded (printed as is) */
+	int n;                     /* number of frames, >= 1, innermost first */
+	char *frames[];            /* n pointers into the same block */
+};
+
+/* The loader's load/unload counters (glibc dl_phdr_info.dlpi_adds/dlpi_subs):
+ * unchanged counters mean an unchanged module list. */
+struct loader_gen {
+	unsigned long long adds, subs;
+};
+
+/* One loaded object, as the loader lists it, to report to libdwfl. */
+struct loaded {
+	char *name;                /* canonical path, "[vdso: PID]", or the loader's name */
+	uintptr_t lo, hi;          /* first PT_LOAD's aligned vaddr .. end of the last, absolute */
+};
+
+/* What a resolution needs that can only be read without our mutex held. */
+struct outside {
+	struct loader_gen gen;     /* loader counters, read before locking */
+	demangle_fn demangle;      /* __cxa_demangle if libstdc++ is loaded, else NULL */
+	struct loaded *mods;       /* the module list, when asked for; malloc'd */
+	int nmods, cap;            /* used, allocated */
+	int with_mods;             /* whether mods was gathered (even if empty) */
+};
+
+/* Frame strings being built for one ip (malloc'd, freed after packing). */
+struct frame_list {
+	char **v;                  /* the strings */
+	int n, cap;                /* used, allocated */
+};
+
+static struct {
+	pthread_mutex_t lock;      /* guards everything below */
+	int busy;                  /* set while the lock is held (fork child check) */
+	Dwfl *dwfl;                /* NULL until first use or after shutdown */
+	int stale;                 /* re-report the modules before the next lookup */
+	int refresh;               /* symbols_refresh asked for that (atomic, no lock) */
+	struct loader_gen gen;     /* loader counters at the last report */
+	struct entry **slots;      /* open addressing on ip, NULL = empty */
+	size_t cap, used;          /* slot count (power of two), entries stored */
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* ---------------------------------------------------------------- locking, fork */
+
+/* In a forked child only the forking thread survives: if another thread held our
+ * mutex, the cache or the Dwfl may be half-updated, so drop them (leaked, never
+ * freed: freeing could touch the inconsistent state). Either way the mutex is
+ * made usable again and the module list re-read. */
+static void atfork_child(void)
+{
+	if (__atomic_load_n(&S.busy, __ATOMIC_RELAXED)) {
+		S.dwfl = NULL;
+		S.slots = NULL;
+		S.cap = S.used = 0;
+	}
+	S.busy = 0;
+	pthread_mutex_init(&S.lock, NULL);
+	S.stale = 1;
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* Registered at load time, so that this child handler runs before those of code
+ * initialised later (child handlers run in registration order), e.g. a runtime's
+ * that resolves in the child; lock() registers it too if constructors did not run. */
+__attribute__((constructor)) static void symbols_ctor(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+}
+
+static void lock(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&S.lock);
+	__atomic_store_n(&S.busy, 1, __ATOMIC_RELAXED);
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&S.busy, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&S.lock);
+}
+
+/* ---------------------------------------------------------------- outside the lock */
+
+static int gen_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct loader_gen *g = arg;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		g->adds = info->dlpi_adds;
+		g->subs = info->dlpi_subs;
+	}
+	return 1;   /* the counters are the same in every entry: stop at the first */
+}
+
+/* The span libdwfl expects for an object: from its first PT_LOAD's p_vaddr aligned
+ * down to p_align (libdwfl's bias is start minus that) to the end of its last
+ * PT_LOAD. The loader reserves the gaps between segments, so nothing else maps
+ * inside. Returns 0, or -1 without PT_LOAD. */
+static int load_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
+{
+	int seen = 0;
+	*lo = *hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		if (!seen++) {
+			uintptr_t align = ph->p_align ? ph->p_align : 1;
+			*lo = info->dlpi_addr + (ph->p_vaddr & ~(align - 1));
+		}
+		if (end > *hi)
+			*hi = end;
+	}
+	return seen ? 0 : -1;
+}
+
+/* Runs under the loader lock: copies names and spans only. Nameless objects other
+ * than the main program (always first) and the vdso are skipped. */
+static int modules_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct outside *o = arg;
+	if (o->nmods == 0)
+		gen_cb(info, size, &o->gen);
+	uintptr_t lo, hi;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	if (load_span(info, &lo, &hi) != 0)
+		return 0;
+	if (!name[0] && o->nmods > 0 && lo != (uintptr_t)getauxval(AT_SYSINFO_EHDR))
+		return 0;
+	if (o->nmods == o->cap) {
+		int ncap = o->cap ? o->cap * 2 : 64;
+		struct loaded *nv = realloc(o->mods, (size_t)ncap * sizeof(*nv));
+		if (!nv)
+			return 1;
+		o->mods = nv;
+		o->cap = ncap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return 1;
+	o->mods[o->nmods++] = (struct loaded){ .name = copy, .lo = lo, .hi = hi };
+	return 0;
+}
+
+/* Canonical names, like the kernel's in /proc/self/maps (and valgrind's): the main
+ * program from /proc/self/exe, "/lib/..." through its symlinks to "/usr/lib/...",
+ * the vdso as "[vdso: PID]" so that dwfl_linux_proc_find_elf reads it from memory. */
+static void canonical_names(struct outside *o)
+{
+	uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	for (int i = 0; i < o->nmods; i++) {
+		struct loaded *m = &o->mods[i];
+		char *canon = NULL;
+		if (vdso && m->lo == vdso) {
+			if (asprintf(&canon, "[vdso: %d]", (int)getpid()) < 0)
+				canon = NULL;
+		} else if (m->name[0]) {
+			canon = realpath(m->name, NULL);
+		} else if ((canon = calloc(1, PATH_MAX)) != NULL) {
+			/* a deleted program reads "/path (deleted)", realpath fails */
+			if (readlink("/proc/self/exe", canon, PATH_MAX - 1) <= 0)
+				canon[0] = '\0';
+		}
+		if (canon) {
+			free(m->name);
+			m->name = canon;
+		}
+	}
+}
+
+/* Takes the loader lock: call without our mutex held. */
+static void gather_outside(struct outside *o, int with_mods)
+{
+	memset(o, 0, sizeof(*o));
+	if (with_mods) {
+		o->with_mods = 1;
+		dl_iterate_phdr(modules_cb, o);
+		canonical_names(o);
+	} else {
+		dl_iterate_phdr(gen_cb, &o->gen);
+	}
+	o->demangle = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+}
+
+static void outside_free(struct outside *o)
+{
+	for (int i = 0; i < o->nmods; i++)
+		free(o->mods[i].name);
+	free(o->mods);
+	o->mods = NULL;
+	o->nmods = o->cap = 0;
+}
+
+/* ---------------------------------------------------------------- the cache */
+
+static size_t slot_of(uintptr_t ip, size_t cap)
+{
+	uint64_t h = (uint64_t)ip * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static struct entry *cache_find(uintptr_t ip)
+{
+	if (!S.slots)
+		return NULL;
+	for (size_t i = slot_of(ip, S.cap); S.slots[i]; i = (i + 1) & (S.cap - 1))
+		if (S.slots[i]->ip == ip)
+			return S.slots[i];
+	return NULL;
+}
+
+static void slot_put(struct entry **slots, size_t cap, struct entry *e)
+{
+	size_t i = slot_of(e->ip, cap);
+	while (slots[i])
+		i = (i + 1) & (cap - 1);
+	slots[i] = e;
+}
+
+/* Returns 0, or -1 when the table cannot grow (the entry is then not kept). */
+static int cache_insert(struct entry *e)
+{
+	if ((S.used + 1) * 2 > S.cap) {
+		size_t ncap = S.cap ? S.cap * 2 : MIN_SLOTS;
+		struct entry **ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return -1;
+		for (size_t i = 0; i < S.cap; i++)
+			if (S.slots[i])
+				slot_put(ns, ncap, S.slots[i]);
+		free(S.slots);
+		S.slots = ns;
+		S.cap = ncap;
+	}
+	slot_put(S.slots, S.cap, e);
+	S.used++;
+	return 0;
+}
+
+static void cache_free(void)
+{
+	for (size_t i = 0; i < S.cap; i++)
+		free(S.slots[i]);
+	free(S.slots);
+	S.slots = NULL;
+	S.cap = S.used = 0;
+}
+
+/* ---------------------------------------------------------------- frame strings */
+
+static void fl_add(struct frame_list *fl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fl_add(struct frame_list *fl, const char *fmt, ...)
+{
+	if (fl->n == fl->cap) {
+		int ncap = fl->cap ? fl->cap * 2 : 4;
+		char **nv = realloc(fl->v, (size_t)ncap * sizeof(*nv));
+		if (!nv)
+			return;
+		fl->v = nv;
+		fl->cap = ncap;
+	}
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r >= 0)
+		fl->v[fl->n++] = s;
+}
+
+static void fl_free(struct frame_list *fl)
+{
+	for (int i = 0; i < fl->n; i++)
+		free(fl->v[i]);
+	free(fl->v);
+}
+
+/* Packs the strings into one entry; NULL if empty or out of memory. */
+static struct entry *fl_pack(uintptr_t ip, const struct frame_list *fl)
+{
+	if (fl->n == 0)
+		return NULL;
+	size_t size = sizeof(struct entry) + (size_t)fl->n * sizeof(char *);
+	for (int i = 0; i < fl->n; i++)
+		size += strlen(fl->v[i]) + 1;
+	struct entry *e = malloc(size);
+	if (!e)
+		return NULL;
+	e->ip = ip;
+	e->n = fl->n;
+	char *p = (char *)&e->frames[fl->n];
+	for (int i = 0; i < fl->n; i++) {
+		size_t len = strlen(fl->v[i]) + 1;
+		memcpy(p, fl->v[i], len);
+		e->frames[i] = p;
+		p += len;
+	}
+	return e;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* One "0xADDR: fn (file.c:N)" frame; without a line "0xADDR: fn (in /module)", or
+ * "0xADDR: fn+0xOFF (in /module)" when `off` (from the symbol) is non-zero. C++
+ * names are demangled when the process has __cxa_demangle, else kept as they are. */
+static void add_frame(struct frame_list *fl, uintptr_t ip, const char *name,
+		      demangle_fn demangle, const char *file, int line, const char *module,
+		      uint64_t off)
+{
+	char *dm = NULL;
+	int status = -1;
+	if (demangle && name[0] == '_' && name[1] == 'Z')
+		dm = demangle(name, NULL, NULL, &status);
+	if (status == 0 && dm)
+		name = dm;
+	if (file && line > 0)
+		fl_add(fl, "0x%" PRIXPTR ": %s (%s:%d)", ip, name, base_name(file), line);
+	else if (off)
+		fl_add(fl, "0x%" PRIXPTR ": %s+0x%" PRIx64 " (in %s)", ip, name, off, module);
+	else
+		fl_add(fl, "0x%" PRIXPTR ": %s (in %s)", ip, name, module);
+	free(dm);
+}
+
+/* A C++ linkage name (of the DIE, its abstract origin or specification) so that
+ * names demangle with their parameters like valgrind's; else DW_AT_name. Other
+ * linkage names are asm labels (glibc's "__GI___libc_malloc" for __libc_malloc). */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (name && name[0] == '_' && name[1] == 'Z')
+		return name;
+	return dwarf_diename(die);
+}
+
+/* ---------------------------------------------------------------- symbol tables */
+
+/* A module's function symbols sorted by address, hung on the module's userdata:
+ * libdwfl's dwfl_module_addrinfo scans the whole table on every call (0.6 ms for
+ * libc with its debug file). Names point into libdwfl's string tables. */
+struct symtab {
+	size_t n;                  /* symbols kept */
+	struct sym {
+		GElf_Addr lo, hi;  /* absolute [st_value, st_value + st_size) */
+		const char *name;
+		int rank;          /* lower is preferred among aliases */
+	} v[];
+};
+
+/* Among aliases, the name a user would write: fewer leading underscores
+ * ("malloc" over "__libc_malloc"), then global over weak over local. */
+static int sym_rank(const char *name, const GElf_Sym *sym)
+{
+	int u = 0;
+	while (name[u] == '_')
+		u++;
+	int b = GELF_ST_BIND(sym->st_info);
+	return u * 4 + (b == STB_GLOBAL ? 0 : b == STB_WEAK ? 1 : 2);
+}
+
+static int sym_cmp(const void *pa, const void *pb)
+{
+	const struct sym *a = pa, *b = pb;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->rank - b->rank;
+}
+
+static struct symtab *symtab_of(Dwfl_Module *mod)
+{
+	void **ud = NULL;
+	dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (!ud || *ud)
+		return ud ? *ud : NULL;
+	int n = dwfl_module_getsymtab(mod);
+	struct symtab *t = malloc(sizeof(*t) + (size_t)(n > 0 ? n : 0) * sizeof(t->v[0]));
+	if (!t)
+		return NULL;
+	t->n = 0;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (name && name[0] && sym.st_shndx != SHN_UNDEF
+		    && (type == STT_FUNC || type == STT_GNU_IFUNC || type == STT_NOTYPE))
+			t->v[t->n++] = (struct sym){ addr, addr + sym.st_size, name,
+						     sym_rank(name, &sym) };
+	}
+	qsort(t->v, t->n, sizeof(t->v[0]), sym_cmp);
+	size_t k = 0;   /* keep the preferred alias at each address */
+	for (size_t i = 0; i < t->n; i++)
+		if (k == 0 || t->v[i].lo != t->v[k - 1].lo)
+			t->v[k++] = t->v[i];
+	t->n = k;
+	*ud = t;
+	return t;
+}
+
+/* The function symbol containing pc, or NULL; *off is pc's offset from it. A symbol
+ * without a size extends to the next one. */
+static const char *symbol_at(Dwfl_Module *mod, Dwarf_Addr pc, GElf_Off *off)
+{
+	struct symtab *t = symtab_of(mod);
+	*off = 0;
+	if (!t || t->n == 0 || pc < t->v[0].lo)
+		return NULL;
+	size_t lo = 0, hi = t->n;   /* last entry with v.lo <= pc */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].lo <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo + 1, tries = 0; i-- > 0 && tries < 8; tries++) {   /* nested */
+		const struct sym *s = &t->v[i];
+		int sized = s->hi > s->lo;
+		if ((sized && pc < s->hi) || (!sized && i == lo)) {
+			*off = pc - s->lo;
+			return s->name;
+		}
+	}
+	return NULL;
+}
+
+/* Frees the tables of modules dwfl_report_end drops (libdwfl passes the address of
+ * the module's userdata, typed void *), and of every module before dwfl_end. */
+static int symtab_removed(Dwfl_Module *mod, void *ud, const char *name, Dwarf_Addr base,
+			  void *arg)
+{
+	void **slot = ud;
+	(void)mod, (void)name, (void)base, (void)arg;
+	free(*slot);
+	*slot = NULL;
+	return DWARF_CB_OK;
+}
+
+static int symtab_free_each(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr base,
+			    void *arg)
+{
+	return symtab_removed(mod, ud, name, base, arg);
+}
+
+/* ---------------------------------------------------------------- DWARF frames */
+
+/* Frames from DWARF scopes: the innermost inlined instance first, each named by its
+ * function, with the line of `pc` for the first and the call site (DW_AT_call_file,
+ * DW_AT_call_line of the inlined instance below it) for the others, ending at the
+ * concrete subprogram. The same walk as eu-addr2line -i: dwarf_getscopes stops at the
+ * innermost inlined instance, dwarf_getscopes_die on it gives the concrete chain.
+ * Returns the number of frames added; 0 leaves the symbol-table fallback to the caller. */
+static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
+			Dwarf_Addr pc, const char *file, int line, const char *module,
+			demangle_fn demangle)
+{
+	GElf_Off off;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	if (!cu)
+		return 0;
+	Dwarf_Die *scopes = NULL, *chain = NULL;
+	int nchain = 0;
+	if (dwarf_getscopes(cu, pc - bias, &scopes) > 0)
+		nchain = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
+	Dwarf_Files *files = NULL;
+	if (dwarf_getsrcfiles(cu, &files, NULL) != 0)
+		files = NULL;
+
+	int added = 0, tag = 0;
+	for (int i = 0; i < nchain && tag != DW_TAG_subprogram; i++) {
+		tag = dwarf_tag(&chain[i]);
+		if (tag == DW_TAG_entry_point)
+			tag = DW_TAG_subprogram;
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;   /* lexical blocks and the like */
+		const char *name = die_name(&chain[i]);
+		if (!name && tag == DW_TAG_subprogram)
+			name = symbol_at(mod, pc, &off);
+		if (!name)
+			name = "???";
+		add_frame(fl, ip, name, demangle, file, line, module, 0);
+		added++;
+		if (tag == DW_TAG_subprogram)
+			break;
+		/* The next frame out is where this instance was inlined. */
+		Dwarf_Attribute a;
+		Dwarf_Word v;
+		file = NULL;
+		line = 0;
+		if (files && dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &a), &v) == 0)
+			file = dwarf_filesrc(files, v, NULL, NULL);
+		if (dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &a), &v) == 0)
+			line = (int)v;
+	}
+	free(chain);
+	if (added && tag != DW_TAG_subprogram) {   /* inlined frames without their function */
+		const char *name = symbol_at(mod, pc, &off);
+		add_frame(fl, ip, name ? name : "???", demangle, file, line, module, 0);
+	}
+	return added;
+}
+
+/* All frames for one ip in the current module list; at least one on success. */
+static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
+			   demangle_fn demangle)
+{
+	Dwarf_Addr pc = ip - 1;   /* inside the call instruction, not after it */
+	if (!mod) {
+		fl_add(fl, "0x%" PRIXPTR ": ???", ip);
+		return;
+	}
+	const char *module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (!module)
+		module = "???";
+	else if (strncmp(module, "[vdso", 5) == 0)
+		module = "[vdso]";   /* reported as "[vdso: PID]" for find_elf */
+
+	const char *file = NULL;
+	int line = 0;
+	Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+	if (dl) {
+		Dwarf_Addr la;
+		file = dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
+	}
+	if (file && line > 0) {
+		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0)
+			return;
+	}
+	GElf_Off off;
+	const char *symname = symbol_at(mod, pc, &off);
+	if (file && line > 0) {
+		/* Line info without a subprogram DIE (assembly): the ELF symbol's name. */
+		add_frame(fl, ip, symname ? symname : "???", demangle, file, line, module, 0);
+	} else if (symname) {   /* no debug info: the printed address's offset too */
+		add_frame(fl, ip, symname, demangle, NULL, 0, module, (uint64_t)off + 1);
+	} else {
+		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
+	}
+}
+
+/* ---------------------------------------------------------------- the module list */
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	/* Build-id lookup only (/usr/lib/debug/.build-id, where Debian's -dbg and
+	 * dbgsym packages put their files, dwz alt files included). The standard
+	 * callback ends in a debuginfod query, which with DEBUGINFOD_URLS set would
+	 * download debug info from inside the profiled process. */
+	.find_debuginfo = dwfl_build_id_find_debuginfo,
+};
+
+/* Under the mutex: whether the reported modules may differ from the loader's. */
+static int modules_outdated(const struct loader_gen *gen)
+{
+	if (__atomic_exchange_n(&S.refresh, 0, __ATOMIC_RELAXED))
+		S.stale = 1;
+	return !S.dwfl || S.stale || gen->adds != S.gen.adds || gen->subs != S.gen.subs;
+}
+
+/* Under the mutex: report the gathered module list. Not dwfl_linux_proc_report: in
+ * /proc/self/maps libelf's own mmap of a module's file often sits right below the
+ * module, same inode, and libdwfl merges the two into one module with the wrong
+ * start, which breaks every symbol lookup in it. Modules reported again with the
+ * same name and range keep their loaded ELF and DWARF; dwfl_report_end drops the
+ * ones not reported. Returns 0, or -1 without a Dwfl. */
+static int report_modules(const struct outside *o)
+{
+	if (!S.dwfl)
+		S.dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!S.dwfl)
+		return -1;
+	dwfl_report_begin(S.dwfl);
+	for (int i = 0; i < o->nmods; i++)
+		dwfl_report_module(S.dwfl, o->mods[i].name, o->mods[i].lo, o->mods[i].hi);
+	dwfl_report_end(S.dwfl, symtab_removed, NULL);
+	S.stale = 0;
+	S.gen = o->gen;
+	return 0;
+}
+
+/* Under the mutex: resolve `ip` with the current module list and cache it. *owned is
+ * set when the entry could not be cached and the caller must free it. */
+static struct entry *build_entry(uintptr_t ip, Dwfl_Module *mod, demangle_fn demangle,
+				 int *owned)
+{
+	struct frame_list fl = { 0 };
+	resolve_frames(&fl, ip, mod, demangle);
+	struct entry *e = fl_pack(ip, &fl);
+	fl_free(&fl);
+	*owned = e && cache_insert(e) != 0;
+	return e;
+}
+
+/* The slow path of symbols_resolve. Each attempt reads the loader's state without
+ * the mutex, then works under it: an outdated module list asks for one more attempt
+ * that gathers the list and reports it; an ip in no module asks for one more attempt
+ * that checks whether dlopen added a module meanwhile, and then settles for "???". */
+static struct entry *resolve_slow(uintptr_t ip, int *owned)
+{
+	enum { ATTEMPTS = 4 };
+	struct entry *e = NULL;
+	int with_mods = 0, missed = 0;
+	*owned = 0;
+	for (int attempt = 0; attempt < ATTEMPTS && !e; attempt++) {
+		int last = attempt == ATTEMPTS - 1, reported = 0, again = 0;
+		struct outside o;
+		gather_outside(&o, with_mods);
+		lock();
+		e = cache_find(ip);
+		if (!e && modules_outdated(&o.gen)) {
+			if (o.with_mods)
+				reported = report_modules(&o) == 0;
+			else if (!last)
+				again = with_mods = 1;
+		}
+		if (!e && !again) {
+			Dwfl_Module *mod = S.dwfl ? dwfl_addrmodule(S.dwfl, ip - 1) : NULL;
+			if (mod || reported || missed || last)
+				e = build_entry(ip, mod, o.demangle, owned);
+			else
+				missed = 1;
+		}
+		unlock();
+		outside_free(&o);
+	}
+	return e;
+}
+
+/* ---------------------------------------------------------------- public API */
+
+int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg)
+{
+	int owned = 0;
+	lock();
+	struct entry *e = cache_find(ip);
+	unlock();
+	if (!e)
+		e = resolve_slow(ip, &owned);
+	if (!e) {   /* out of memory: an uncached "???" */
+		char buf[40];
+		snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ip);
+		if (cb)
+			cb(buf, arg);
+		return 1;
+	}
+	int n = e->n;
+	if (cb)
+		for (int i = 0; i < n; i++)
+			cb(e->frames[i], arg);
+	if (owned)
+		free(e);
+	return n;
+}
+
+/* The span of one loaded object, found by its link_map. */
+struct closing {
+	const struct link_map *lm; /* the object to find */
+	uintptr_t lo, hi;          /* its span; lo == hi when not found */
+};
+
+static int closing_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct closing *c = arg;
+	const char *a = info->dlpi_name ? info->dlpi_name : "";
+	const char *b = c->lm->l_name ? c->lm->l_name : "";
+	(void)size;
+	if (info->dlpi_addr != c->lm->l_addr || strcmp(a, b) != 0)
+		return 0;
+	load_span(info, &c->lo, &c->hi);
+	return 1;
+}
+
+/* Under the mutex: resolve every uncached ip of every site that falls in the closing
+ * object (when `o` is NULL only count them). Returns how many there were. */
+static unsigned closing_ips(const struct closing *c, const struct outside *o)
+{
+	unsigned found = 0;
+	uint32_t count = sites_count();
+	for (site_id id = 1; id <= count; id++) {
+		unsigned depth = 0;
+		const uintptr_t *ips = sites_stack(id, &depth);
+		/* ips[0] is the interposed function (in the preload), not a return address */
+		for (unsigned k = 1; ips && k < depth; k++) {
+			if (ips[k] - 1 < c->lo || ips[k] - 1 >= c->hi || cache_find(ips[k]))
+				continue;
+			found++;
+			if (!o)
+				continue;
+			int owned;
+			Dwfl_Module *mod = S.dwfl ? dwfl_addrmodule(S.dwfl, ips[k] - 1) : NULL;
+			struct entry *e = build_entry(ips[k], mod, o->demangle, &owned);
+			if (owned)
+				free(e);
+		}
+	}
+	return found;
+}
+
+void symbols_module_closing(void *handle)
+{
+	struct link_map *lm = NULL;
+	if (!handle || handle == RTLD_NEXT || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
+		return;
+	struct closing c = { .lm = lm };
+	dl_iterate_phdr(closing_cb, &c);
+
+	lock();
+	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL) : 0;
+	S.stale = 1;   /* the module is about to go: report again before the next lookup */
+	unlock();
+	if (!todo)
+		return;
+
+	/* The module is still loaded, so the gathered list has it. */
+	struct outside o;
+	gather_outside(&o, 1);
+	lock();
+	if (modules_outdated(&o.gen))
+		report_modules(&o);
+	closing_ips(&c, &o);
+	S.stale = 1;
+	unlock();
+	outside_free(&o);
+}
+
+/* Without the mutex: a fork child's handler may call this before ours has made the
+ * mutex usable again. */
+void symbols_refresh(void)
+{
+	__atomic_store_n(&S.refresh, 1, __ATOMIC_RELAXED);
+}
+
+void symbols_shutdown(void)
+{
+	lock();
+	if (S.dwfl) {
+		dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
+		dwfl_end(S.dwfl);
+	}
+	S.dwfl = NULL;
+	S.stale = 0;
+	memset(&S.gen, 0, sizeof(S.gen));
+	cache_free();
+	unlock();
+}
