@@ -1,0 +1,563 @@
+/* profile.c - the profile writer. Reads every site's statistics and the heap totals,
+ * symbolizes the raw stacks into a frame table, merges sites whose frame lists come
+ * out identical, and writes DHAT's JSON format (version 2, loadable unmodified in
+ * valgrind's dh_view.html) plus audioprof's own fields, atomically.
+ * The format is documented here, right above the code that writes it, and in
+ * audioprof-json(5). */
+
+/* ------------------------------------------------------------ the format
+ *
+ * One JSON object. Every number is a JSON integer; times are nanoseconds of
+ * CLOCK_MONOTONIC, counted from the start of the process (or from fork, in a child).
+ * Keys inside an object may come in any order. Readers must ignore fields they do
+ * not know: DHAT's viewer ignores ours, and later versions may add more.
+ *
+ * {
+ *   // DHAT's format version. dh_view.js accepts only 2.
+ *   "dhatFileVersion": 2,
+ *   // What was profiled, and the verb the viewer shows ("Allocated at {").
+ *   "mode": "heap", "verb": "Allocated",
+ *   // Block lifetimes are recorded (makes tg, tuth and every pp's mb..ebk required);
+ *   // block accesses are not (so no rb, wb, acc).
+ *   "bklt": true, "bkacc": false,
+ *   // Time unit, and the label of the viewer's rates (it computes them per million
+ *   // tu, which for ns is per millisecond: see CAVEATS in audioprof-json(5)).
+ *   "tu": "ns", "Mtu": "ms",
+ *   // Short-lived threshold (AUDIOPROF_SHORT_LIVED), in tu.
+ *   "tuth": 1000000,
+ *   // Command line, space separated, and process id.
+ *   "cmd": "./synth --offline in.wav", "pid": 4242,
+ *   // Time at the end of the profile (t-end) and of the global heap maximum (t-gmax,
+ *   // the first moment live bytes reached their maximum; 0 when there was none or
+ *   // it came before the start, as in a fork child; never more than te).
+ *   "te": 2500000000, "tg": 1200000000,
+ *   // audioprof's own fields. version: this object's format version.
+ *   "audioprof": {
+ *     "version": 1,
+ *     // Why the file was written: "exit", "_exit", "exec", "snapshot" or "signal";
+ *     // signal is the signal number for "signal", else 0.
+ *     "reason": "exit", "signal": 0,
+ *     "ppid": 4200,
+ *     // Raw CLOCK_MONOTONIC times (ns) of the start and of this profile;
+ *     // te = end_ns - start_ns.
+ *     "start_ns": 81234000000, "end_ns": 83734000000,
+ *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
+ *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
+ *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
+ *     // Whole-heap totals: live now, at the global maximum (max_k = blocks live
+ *     // then), allocated over the run, and blocks freed.
+ *     "totals": { "curr_b": 0, "curr_k": 0, "max_b": 1048576, "max_k": 1,
+ *                 "total_b": 2097152, "total_k": 2, "frees": 2 }
+ *   },
+ *   // Program points: one per allocation stack.
+ *   "pps": [
+ *     {
+ *       // Total bytes and blocks allocated here; a realloc frees the old block and
+ *       // allocates a new one of the new size here.
+ *       "tb": 2097152, "tbk": 2,
+ *       // Total lifetime of those blocks (tu); blocks still live count up to te.
+ *       "tl": 1500000,
+ *       // This site's maximum live bytes and, independently, its maximum live blocks.
+ *       "mb": 1048576, "mbk": 1,
+ *       // Live bytes and blocks here at t-gmax.
+ *       "gb": 1048576, "gbk": 1,
+ *       // Live bytes and blocks here at t-end.
+ *       "eb": 0, "ebk": 0,
+ *       // audioprof: blocks freed after living less than tuth.
+ *       "slk": 1,
+ *       // Frames, innermost first, as indices into ftbl (never 0). Inlined frames
+ *       // share an address and are listed before the function they were inlined in.
+ *       "fs": [1, 2, 3],
+ *       // audioprof: the internal site ids behind this pp. Two ids mean two raw
+ *       // stacks that symbolized to the same frames were merged (the viewer rejects
+ *       // repeated frame lists): every count is summed, and mb, mbk are then upper
+ *       // bounds (the two maxima may have happened at different times).
+ *       "ids": [7]
+ *     }
+ *   ],
+ *   // Frame table: each frame string once; index 0 is always "[root]". A stack the
+ *   // full site table could not hold shows the single frame
+ *   // "[audioprof: site table full]".
+ *   "ftbl": [
+ *     "[root]",
+ *     "0x7F3A2C1D40A1: malloc (in /usr/lib/audioprof/libaudioprof.so)",
+ *     "0x55D0C2A011C7: grain_new (grain.c:41)",
+ *     "0x55D0C2A0120B: main (synth.c:88)"
+ *   ]
+ * }
+ */
+
+#include "profile.h"
+#include "sites.h"
+#include "symbols.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ROOT_FRAME     "[root]"
+#define OVERFLOW_FRAME "[audioprof: site table full]"
+#define TMP_SUFFIX     ".tmp.XXXXXX"
+#define OUT_BUF_SIZE   (64u << 10)
+
+typedef int (*resolve_fn)(uintptr_t ip, symbols_frame_cb cb, void *arg);
+
+/* The symbolizer; unit tests substitute one that makes distinct stacks collide. */
+static resolve_fn resolver = symbols_resolve;
+
+#ifdef AUDIOPROF_TESTING
+void profile_testing_set_resolver(resolve_fn fn);
+void profile_testing_set_resolver(resolve_fn fn)
+{
+	resolver = fn ? fn : symbols_resolve;
+}
+#endif
+
+/* The per-site numbers, in the order they appear in a pp. All are summed on merge. */
+static const struct {
+	const char *key;
+	size_t off;          /* offset in struct site_stats */
+} pp_fields[] = {
+	{ "tb", offsetof(struct site_stats, tb) },
+	{ "tbk", offsetof(struct site_stats, tbk) },
+	{ "tl", offsetof(struct site_stats, tl) },
+	{ "mb", offsetof(struct site_stats, mb) },
+	{ "mbk", offsetof(struct site_stats, mbk) },
+	{ "gb", offsetof(struct site_stats, gb) },
+	{ "gbk", offsetof(struct site_stats, gbk) },
+	{ "eb", offsetof(struct site_stats, eb) },
+	{ "ebk", offsetof(struct site_stats, ebk) },
+	{ "slk", offsetof(struct site_stats, short_k) },
+};
+
+/* Everything one profile_write() builds; owned by that call, freed by builder_free. */
+struct builder {
+	json_t *ftbl;        /* array: frame index -> frame string */
+	json_t *frames;      /* object used as a hash map: frame string -> index */
+	json_t *pps;         /* array of pp objects */
+	json_t *by_fs;       /* object used as a hash map: fs (its bytes) -> pp, merging */
+	uint32_t *fs;        /* the current site's frame indices, innermost first */
+	size_t nfs, capfs;
+	int failed;          /* an allocation failed inside a symbolizer callback */
+};
+
+/* ------------------------------------------------------------ small helpers */
+
+/* JSON integers are signed 64-bit: saturate instead of wrapping to negative. */
+static json_t *jint(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static int set_u64(json_t *obj, const char *key, uint64_t v)
+{
+	return json_object_set_new_nocheck(obj, key, jint(v));
+}
+
+/* A JSON string for arbitrary bytes: jansson accepts only UTF-8, so a string that
+ * is not (a path in another encoding, say) has its non-ASCII bytes replaced by '?'. */
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*buf, n * elem);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------ frame table */
+
+/* The ftbl index of `frame`, adding it on first sight. */
+static int intern_frame(struct builder *b, const char *frame, uint32_t *idx)
+{
+	json_t *hit = json_object_get(b->frames, frame);
+	if (hit) {
+		*idx = (uint32_t)json_integer_value(hit);
+		return 0;
+	}
+	size_t n = json_array_size(b->ftbl);
+	if (n >= UINT32_MAX)
+		return -1;
+	if (json_array_append_new(b->ftbl, jstr(frame)) < 0 ||
+	    json_object_set_new_nocheck(b->frames, frame, jint(n)) < 0)
+		return -1;
+	*idx = (uint32_t)n;
+	return 0;
+}
+
+/* symbols_frame_cb: append one frame to the current site's frame list. */
+static void add_frame(const char *frame, void *arg)
+{
+	struct builder *b = arg;
+	uint32_t idx;
+	if (b->failed)
+		return;
+	if (grow((void **)&b->fs, &b->capfs, b->nfs + 1, sizeof(*b->fs)) < 0 ||
+	    intern_frame(b, frame, &idx) < 0) {
+		b->failed = 1;
+		return;
+	}
+	b->fs[b->nfs++] = idx;
+}
+
+/* Fill b->fs with the frames of site `id`. ips[0] is the interposed function's own
+ * address, not a return address: the symbolizer looks up ip - 1, so it gets ip + 1. */
+static int site_frames(struct builder *b, site_id id)
+{
+	unsigned depth;
+	const uintptr_t *ips = sites_stack(id, &depth);
+	b->nfs = 0;
+	if (!ips || depth == 0) {
+		add_frame(OVERFLOW_FRAME, b);
+		return b->failed ? -1 : 0;
+	}
+	for (unsigned i = 0; i < depth && !b->failed; i++) {
+		uintptr_t ip = i == 0 ? ips[0] + 1 : ips[i];
+		size_t before = b->nfs;
+		resolver(ip, add_frame, b);
+		if (b->nfs == before && !b->failed) {   /* no frame at all: say so */
+			char buf[40];
+			snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ips[i]);
+			add_frame(buf, b);
+		}
+	}
+	return b->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ program points */
+
+static json_t *pp_new(struct builder *b, const struct site_stats *st, site_id id)
+{
+	json_t *pp = json_object(), *fs = json_array(), *ids = json_array();
+	int err = !pp || !fs || !ids;
+	for (size_t i = 0; !err && i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++)
+		err |= set_u64(pp, pp_fields[i].key,
+			       *(const uint64_t *)((const char *)st + pp_fields[i].off)) < 0;
+	for (size_t i = 0; !err && i < b->nfs; i++)
+		err |= json_array_append_new(fs, json_integer(b->fs[i])) < 0;
+	if (!err)
+		err |= json_array_append_new(ids, json_integer(id)) < 0;
+	if (!err) {
+		err |= json_object_set_new_nocheck(pp, "fs", fs) < 0;
+		fs = NULL;
+		err |= json_object_set_new_nocheck(pp, "ids", ids) < 0;
+		ids = NULL;
+	}
+	json_decref(fs);
+	json_decref(ids);
+	if (err) {
+		json_decref(pp);
+		return NULL;
+	}
+	return pp;
+}
+
+/* Add site `id` into an existing pp with the same frames: counts are summed (mb and
+ * mbk become upper bounds), the id is recorded. */
+static int pp_merge(json_t *pp, const struct site_stats *st, site_id id)
+{
+	for (size_t i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++) {
+		json_t *f = json_object_get(pp, pp_fields[i].key);
+		uint64_t add = *(const uint64_t *)((const char *)st + pp_fields[i].off);
+		uint64_t sum = (uint64_t)json_integer_value(f) + add;
+		if (sum < add || sum > (uint64_t)INT64_MAX)
+			sum = INT64_MAX;
+		if (json_integer_set(f, (json_int_t)sum) < 0)
+			return -1;
+	}
+	return json_array_append_new(json_object_get(pp, "ids"), json_integer(id));
+}
+
+/* One site into the document: skipped if it never allocated (a stack interned but
+ * not yet counted, or one that lost an insertion race). */
+static int add_site(struct builder *b, site_id id, uint64_t now)
+{
+	struct site_stats st;
+	sites_read(id, now, &st);
+	if (st.tbk == 0)
+		return 0;
+	if (site_frames(b, id) < 0)
+		return -1;
+	/* Equal frame lists, equal bytes: the raw array is the key (jansson >= 2.14). */
+	const char *key = (const char *)b->fs;
+	size_t klen = b->nfs * sizeof(*b->fs);
+	json_t *pp = json_object_getn(b->by_fs, key, klen);
+	if (pp)
+		return pp_merge(pp, &st, id);
+	pp = pp_new(b, &st, id);
+	if (!pp)
+		return -1;
+	if (json_object_setn_nocheck(b->by_fs, key, klen, pp) < 0) {
+		json_decref(pp);
+		return -1;
+	}
+	return json_array_append_new(b->pps, pp);
+}
+
+static void builder_free(struct builder *b)
+{
+	json_decref(b->ftbl);
+	json_decref(b->frames);
+	json_decref(b->pps);
+	json_decref(b->by_fs);
+	free(b->fs);
+}
+
+/* ------------------------------------------------------------ the document */
+
+static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t)
+{
+	json_t *ap = json_object(), *tot = json_object();
+	int err = !ap || !tot;
+	if (!err) {
+		err |= set_u64(tot, "curr_b", t->curr_b) < 0;
+		err |= set_u64(tot, "curr_k", t->curr_k) < 0;
+		err |= set_u64(tot, "max_b", t->max_b) < 0;
+		err |= set_u64(tot, "max_k", t->max_k) < 0;
+		err |= set_u64(tot, "total_b", t->total_b) < 0;
+		err |= set_u64(tot, "total_k", t->total_k) < 0;
+		err |= set_u64(tot, "frees", t->frees) < 0;
+		err |= set_u64(ap, "version", PROFILE_FORMAT_VERSION) < 0;
+		err |= json_object_set_new_nocheck(ap, "reason",
+						   jstr(m->reason ? m->reason : "exit")) < 0;
+		err |= json_object_set_new_nocheck(ap, "signal", json_integer(m->signal)) < 0;
+		err |= json_object_set_new_nocheck(ap, "ppid", json_integer(m->ppid)) < 0;
+		err |= set_u64(ap, "start_ns", m->start_ns) < 0;
+		err |= set_u64(ap, "end_ns", m->end_ns) < 0;
+		err |= set_u64(ap, "depth", m->depth) < 0;
+		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
+		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
+		err |= set_u64(ap, "threads", m->threads) < 0;
+		err |= json_object_set_new_nocheck(ap, "totals", tot) < 0;
+		tot = NULL;
+	}
+	json_decref(tot);
+	if (err) {
+		json_decref(ap);
+		return NULL;
+	}
+	return ap;
+}
+
+/* The whole profile as a JSON document, or NULL (out of memory). */
+static json_t *build_document(const struct profile_meta *m)
+{
+	struct builder b = { 0 };
+	struct heap_totals t;
+	json_t *doc = json_object();
+	int err = !doc;
+
+	b.ftbl = json_array();
+	b.frames = json_object();
+	b.pps = json_array();
+	b.by_fs = json_object();
+	err |= !b.ftbl || !b.frames || !b.pps || !b.by_fs;
+	if (!err)
+		err |= json_array_append_new(b.ftbl, json_string(ROOT_FRAME)) < 0;
+	uint32_t n = sites_count();
+	for (uint32_t id = 1; !err && id <= n; id++)
+		err |= add_site(&b, id, m->end_ns) < 0;
+	sites_totals(&t);
+
+	uint64_t te = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
+	uint64_t tg = t.tg != 0 && t.tg >= m->start_ns ? t.tg - m->start_ns : 0;
+	if (tg > te)
+		tg = te;   /* a snapshot racing an allocation that set a new peak */
+	if (!err) {
+		err |= json_object_set_new_nocheck(doc, "dhatFileVersion", json_integer(2)) < 0;
+		err |= json_object_set_new_nocheck(doc, "mode", json_string("heap")) < 0;
+		err |= json_object_set_new_nocheck(doc, "verb", json_string("Allocated")) < 0;
+		err |= json_object_set_new_nocheck(doc, "bklt", json_true()) < 0;
+		err |= json_object_set_new_nocheck(doc, "bkacc", json_false()) < 0;
+		err |= json_object_set_new_nocheck(doc, "tu", json_string("ns")) < 0;
+		err |= json_object_set_new_nocheck(doc, "Mtu", json_string("ms")) < 0;
+		err |= set_u64(doc, "tuth", m->short_lived_ns) < 0;
+		err |= json_object_set_new_nocheck(doc, "cmd", jstr(m->cmd ? m->cmd : "")) < 0;
+		err |= json_object_set_new_nocheck(doc, "pid", json_integer(m->pid)) < 0;
+		err |= set_u64(doc, "te", te) < 0;
+		err |= set_u64(doc, "tg", tg) < 0;
+		err |= json_object_set_new_nocheck(doc, "audioprof", audioprof_object(m, &t)) < 0;
+		err |= json_object_set_nocheck(doc, "pps", b.pps) < 0;
+		err |= json_object_set_nocheck(doc, "ftbl", b.ftbl) < 0;
+	}
+	builder_free(&b);
+	if (err) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* ------------------------------------------------------------ atomic write */
+
+/* Buffered output to a file descriptor, for json_dump_callback (no stdio). */
+struct out {
+	int fd;
+	size_t n;            /* bytes waiting in buf */
+	int err;             /* errno of the first failed write, or 0 */
+	char buf[OUT_BUF_SIZE];
+};
+
+static int out_flush(struct out *o)
+{
+	size_t done = 0;
+	while (!o->err && done < o->n) {
+		ssize_t w = write(o->fd, o->buf + done, o->n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			o->err = w < 0 ? errno : EIO;
+		else
+			done += (size_t)w;
+	}
+	o->n = 0;
+	return o->err ? -1 : 0;
+}
+
+static int out_put(const char *p, size_t len, void *arg)
+{
+	struct out *o = arg;
+	if (len <= sizeof(o->buf) - o->n) {   /* the common case: a small token */
+		memcpy(o->buf + o->n, p, len);
+		o->n += len;
+		return 0;
+	}
+	while (len > 0) {
+		if (o->n == sizeof(o->buf) && out_flush(o) < 0)
+			return -1;
+		size_t k = sizeof(o->buf) - o->n;
+		if (k > len)
+			k = len;
+		memcpy(o->buf + o->n, p, k);
+		o->n += k;
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+/* mkostemp creates 0600; give the file the mode open(..., 0666) would have had,
+ * 0666 & ~umask. The umask is read from /proc (umask(2) cannot read it without
+ * changing it under other threads); without /proc the file stays 0600. */
+static void apply_umask(int fd)
+{
+	char buf[1024];
+	int pfd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (pfd < 0)
+		return;
+	ssize_t n = read(pfd, buf, sizeof(buf) - 1);
+	close(pfd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = strstr(buf, "\nUmask:");
+	if (!p)
+		return;
+	char *end;
+	unsigned long mask = strtoul(p + 7, &end, 8);
+	if (end != p + 7 && mask <= 0777)
+		fchmod(fd, 0666 & ~(mode_t)mask);
+}
+
+/* Dump doc into a fresh "<path>.tmp.XXXXXX" beside path (created exclusively, so a
+ * planted file or symlink of that name is never opened), fsync it, rename it onto
+ * path. On failure the temporary file is removed and path is untouched. */
+static int write_atomic(const char *path, const json_t *doc)
+{
+	size_t len = strlen(path);
+	char *tmp = malloc(len + sizeof(TMP_SUFFIX));
+	struct out *o = malloc(sizeof(*o));
+	int fd = -1, err = 0, created = 0;
+
+	if (!tmp || !o) {
+		err = ENOMEM;
+		goto done;
+	}
+	memcpy(tmp, path, len);
+	memcpy(tmp + len, TMP_SUFFIX, sizeof(TMP_SUFFIX));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		goto done;
+	}
+	created = 1;
+	apply_umask(fd);
+	o->fd = fd;
+	o->n = 0;
+	o->err = 0;
+	if (json_dump_callback(doc, out_put, o, JSON_COMPACT) < 0 ||
+	    out_put("\n", 1, o) < 0 || out_flush(o) < 0) {
+		err = o->err ? o->err : ENOMEM;
+		goto done;
+	}
+	if (fsync(fd) < 0) {
+		err = errno;
+		goto done;
+	}
+	int rc = close(fd);
+	fd = -1;
+	if (rc < 0 && errno != EINTR) {
+		err = errno;
+		goto done;
+	}
+	if (rename(tmp, path) < 0)
+		err = errno;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (err && created)
+		unlink(tmp);
+	free(tmp);
+	free(o);
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ entry point */
+
+int profile_write(const char *path, const struct profile_meta *meta)
+{
+	if (!path || !*path || !meta) {
+		errno = EINVAL;
+		return -1;
+	}
+	json_t *doc = build_document(meta);
+	if (!doc) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int rc = write_atomic(path, doc);
+	int err = errno;
+	json_decref(doc);
+	errno = err;
+	return rc;
+}
