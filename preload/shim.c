@@ -9,6 +9,7 @@
 #include "stacks.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,6 +35,16 @@ extern void *__libc_memalign(size_t, size_t);
 } while (0)
 
 #define TRACK_ARGS uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp
+
+/* Frame 0 of every stack is the interposed function's own address. `&malloc` would
+ * go through the GOT and, in a non-PIE program that takes malloc's address itself,
+ * give that program's PLT stub; a hidden alias is always this library's code. */
+#define ALIAS(name) extern __typeof__(name) self_##name \
+	__attribute__((alias(#name), copy(name), visibility("hidden")))
+#define SELF(name) ((uintptr_t)self_##name)
+
+ALIAS(malloc); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); ALIAS(posix_memalign);
+ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
 
 /* ------------------------------------------------------------ core paths */
 
@@ -106,7 +117,7 @@ EXPORT void *malloc(size_t size)
 		return NULL;
 	}
 	return track(__libc_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
-		     (uintptr_t)malloc, ra, cfa, fp);
+		     SELF(malloc), ra, cfa, fp);
 }
 
 EXPORT void free(void *p)
@@ -134,7 +145,7 @@ EXPORT void *calloc(size_t n, size_t m)
 		return NULL;
 	}
 	return track(__libc_calloc(1, size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
-		     (uintptr_t)calloc, ra, cfa, fp);
+		     SELF(calloc), ra, cfa, fp);
 }
 
 /* realloc as DHAT counts it: the old block dies, a new block of the new size is born. */
@@ -193,7 +204,7 @@ EXPORT void *realloc(void *p, size_t size)
 {
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
-	return do_realloc(p, size, (uintptr_t)realloc, ra, cfa, fp);
+	return do_realloc(p, size, SELF(realloc), ra, cfa, fp);
 }
 
 EXPORT void *reallocarray(void *p, size_t n, size_t m)
@@ -205,7 +216,7 @@ EXPORT void *reallocarray(void *p, size_t n, size_t m)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return do_realloc(p, size, (uintptr_t)reallocarray, ra, cfa, fp);
+	return do_realloc(p, size, SELF(reallocarray), ra, cfa, fp);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -222,7 +233,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	int saved = errno;
-	void *p = alloc_aligned(align, size, (uintptr_t)posix_memalign, ra, cfa, fp);
+	void *p = alloc_aligned(align, size, SELF(posix_memalign), ra, cfa, fp);
 	errno = saved;
 	if (!p)
 		return ENOMEM;
@@ -245,7 +256,7 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 		return __libc_memalign(align, size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
-	return memalign_common(align, size, (uintptr_t)aligned_alloc, ra, cfa, fp);
+	return memalign_common(align, size, SELF(aligned_alloc), ra, cfa, fp);
 }
 
 EXPORT void *memalign(size_t align, size_t size)
@@ -254,7 +265,7 @@ EXPORT void *memalign(size_t align, size_t size)
 		return __libc_memalign(align, size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
-	return memalign_common(align, size, (uintptr_t)memalign, ra, cfa, fp);
+	return memalign_common(align, size, SELF(memalign), ra, cfa, fp);
 }
 
 EXPORT void *valloc(size_t size)
@@ -264,7 +275,7 @@ EXPORT void *valloc(size_t size)
 		return __libc_memalign(page, size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
-	return alloc_aligned(page, size, (uintptr_t)valloc, ra, cfa, fp);
+	return alloc_aligned(page, size, SELF(valloc), ra, cfa, fp);
 }
 
 EXPORT void *pvalloc(size_t size)
@@ -285,7 +296,7 @@ EXPORT void *pvalloc(size_t size)
 		return NULL;
 	}
 	return track(__libc_memalign(page, rounded + page), page, size,
-		     (uintptr_t)pvalloc, ra, cfa, fp);
+		     SELF(pvalloc), ra, cfa, fp);
 }
 
 EXPORT size_t malloc_usable_size(void *p)

@@ -363,6 +363,15 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	out->mb = nonneg(LOAD(&s->max_b));
 	out->mbk = nonneg(LOAD(&s->max_k));
 	at_peak(s, cb, ck, final_key, &out->gb, &out->gbk);
+	/* Events that overlap in time on one site have no single order: the site's own
+	 * counters order them one way, the global word (which defines the peak) maybe
+	 * another. Both are valid; report one consistent picture, in which the site's
+	 * maximum is at least what it held at the peak. Exact when events on a site do
+	 * not overlap (one thread, or a site's threads taking turns). */
+	if (out->gb > out->mb)
+		out->mb = out->gb;
+	if (out->gbk > out->mbk)
+		out->mbk = out->gbk;
 	/* Live blocks count their lifetime up to now: sum(now - birth) = k*now - sum(birth). */
 	uint64_t live = out->ebk * now - LOAD(&s->birth_sum);
 	out->tl = LOAD(&s->tl) + ((int64_t)live > 0 ? live : 0);

@@ -1,0 +1,51 @@
+/* cli.h - what the `audioprof` subcommands share: exit codes, the subcommand table,
+ * error reporting and small option helpers. One file per subcommand (run.c, help_env.c,
+ * later report.c, check.c, diff.c, flame.c) implements one `cmd_<name>` declared here. */
+#ifndef AUDIOPROF_CLI_H
+#define AUDIOPROF_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef AUDIOPROF_VERSION
+#define AUDIOPROF_VERSION "unknown"
+#endif
+
+/* Exit status of `audioprof`; repeated in man/audioprof.1 (EXIT STATUS). */
+enum cli_exit {
+	EXIT_OK = 0,             /* success */
+	EXIT_FINDINGS = 1,       /* `check` found problems */
+	EXIT_USAGE = 2,          /* bad command line */
+	EXIT_INPUT = 3,          /* bad input or I/O error; program cannot be profiled */
+	EXIT_CANNOT_EXEC = 126,  /* `run`: PROGRAM found but could not be executed */
+	EXIT_NOT_FOUND = 127,    /* `run`: PROGRAM not found (as a shell would say) */
+};
+/* `run` otherwise exits with the program's own status, or dies of the program's signal. */
+
+/* One subcommand: `audioprof NAME ...` calls fn(argc, argv) with argv[0] == NAME. */
+struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;     /* one line for the global usage */
+};
+
+extern const struct cli_command cli_commands[];   /* NULL-terminated, in main.c */
+
+/* Subcommands. Each parses its own options and returns an exit status. */
+int cmd_run(int argc, char **argv);
+int cmd_help_env(int argc, char **argv);
+
+/* ------------------------------------------------------------------ helpers (cli.c) */
+
+/* "audioprof: <message>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the AUDIOPROF_* table (from preload/options.c) to `f`. */
+void cli_print_env_table(FILE *f);
+
+/* Parses `arg` as the value of option `opt_id` (an enum opt_id from preload/options.h)
+ * with the preload's own parser and bounds. Returns 0, or prints
+ * "audioprof: --FLAG: ..." naming `flag` and returns -1. */
+int cli_parse_opt_value(int opt_id, const char *flag, const char *arg, int64_t *out);
+
+#endif

@@ -1,0 +1,404 @@
+/* run.c - `audioprof run [options] [--] PROGRAM [ARGS]`: runs PROGRAM with
+ * libaudioprof.so prepended to LD_PRELOAD and the options turned into AUDIOPROF_*
+ * variables, passes stdin/stdout/stderr, the exit status and death by a signal through
+ * unchanged, and says on stderr where the profile went. Refuses, before running it, a
+ * program for which LD_PRELOAD cannot work (static, set-user-ID, ...). */
+#include "cli.h"
+#include "options.h"
+#include "outpath.h"
+#include "target.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIB_NAME "libaudioprof.so"
+
+/* ------------------------------------------------------------------ usage */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+		"\n"
+		"Run PROGRAM with the heap profiler preloaded and write its profile. Standard\n"
+		"input, output and error, the exit status and death by a signal pass through.\n"
+		"The '--' is needed only when PROGRAM starts with '-'.\n"
+		"\n"
+		"Options (each sets the AUDIOPROF_* variable in brackets):\n"
+		"  -o, --output PATTERN  profile file [OUT]; %%p pid, %%n program name, %%%% a %%\n"
+		"                        (default %s, in the current directory)\n"
+		"      --depth N         stack frames per allocation, %lld..%lld [DEPTH] (default %s)\n"
+		"      --interval TIME   snapshot period, e.g. 5s, 250ms; 0 = none [INTERVAL]\n"
+		"                        (default %s)\n"
+		"      --short-lived TIME  blocks freed sooner are short-lived [SHORT_LIVED]\n"
+		"                        (default %s)\n"
+		"      --no-follow-exec  do not profile programs started with exec [FOLLOW_EXEC]\n"
+		"      --no-follow-fork  forked children write no profile [FOLLOW_FORK]\n"
+		"      --no-stack-cache  unwind every allocation's stack in full [STACK_CACHE]\n"
+		"      --no-signals      do not write the profile when a signal kills the program\n"
+		"                        [SIGNALS]\n"
+		"  -q, --quiet           do not say where the profile went\n"
+		"      --help-env        list the AUDIOPROF_* environment variables\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Exit status: PROGRAM's own; if a signal killed it, audioprof dies of the same\n"
+		"signal. 2 usage error, 3 PROGRAM cannot be profiled (static, set-user-ID) or\n"
+		"the profiler library is missing, 126 PROGRAM not executable, 127 not found.\n"
+		"Environment: AUDIOPROF_LIB overrides where " LIB_NAME " is looked for.\n",
+		options_table[OPT_OUT].def,
+		(long long)options_table[OPT_DEPTH].min, (long long)options_table[OPT_DEPTH].max,
+		options_table[OPT_DEPTH].def, options_table[OPT_INTERVAL].def,
+		options_table[OPT_SHORT_LIVED].def);
+}
+
+static int usage_error(void)
+{
+	fputs("Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	      "Try 'audioprof run --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------ the library */
+
+/* Finds libaudioprof.so: $AUDIOPROF_LIB, else beside the executable in the build tree
+ * (<bindir>/../preload/), else where `make install` puts it (<bindir>/../lib/audioprof/).
+ * Writes its absolute path to `out`; 0 on success, else prints why and returns -1. */
+static int find_library(char out[PATH_MAX])
+{
+	const char *env = getenv("AUDIOPROF_LIB");
+	if (env && *env) {
+		if (access(env, R_OK) != 0 || !realpath(env, out)) {
+			cli_error("AUDIOPROF_LIB=%s: %s", env, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		cli_error("cannot find " LIB_NAME ": /proc/self/exe: %s; set AUDIOPROF_LIB",
+			  strerror(errno));
+		return -1;
+	}
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	static const char *const rel[] = { "../preload/" LIB_NAME, "../lib/audioprof/" LIB_NAME };
+	char cand[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+		if (access(cand, R_OK) == 0 && realpath(cand, out))
+			return 0;
+	}
+	cli_error("cannot find " LIB_NAME ": looked in %s/../preload/ and %s/../lib/audioprof/; "
+		  "build it (make) or set AUDIOPROF_LIB", self, self);
+	return -1;
+}
+
+/* LD_PRELOAD = lib, then whatever was there. Entries are separated by ':' or ' ' and
+ * cannot contain either, so such a path is refused. */
+static int prepend_preload(const char *lib)
+{
+	if (strpbrk(lib, ": \t")) {
+		cli_error("%s: the path contains ':' or a space, which LD_PRELOAD cannot express; "
+			  "move it or set AUDIOPROF_LIB", lib);
+		return -1;
+	}
+	const char *old = getenv("LD_PRELOAD");
+	size_t len = strlen(lib) + (old ? strlen(old) : 0) + 2;
+	char *val = malloc(len);
+	if (!val) {
+		cli_error("out of memory");
+		return -1;
+	}
+	if (old && *old)
+		snprintf(val, len, "%s:%s", lib, old);
+	else
+		snprintf(val, len, "%s", lib);
+	int rc = setenv("LD_PRELOAD", val, 1);
+	free(val);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ options */
+
+enum {
+	O_DEPTH = 256, O_INTERVAL, O_SHORT_LIVED, O_NO_FOLLOW_EXEC, O_NO_FOLLOW_FORK,
+	O_NO_STACK_CACHE, O_NO_SIGNALS, O_HELP_ENV,
+};
+
+static const struct option long_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "depth", required_argument, NULL, O_DEPTH },
+	{ "interval", required_argument, NULL, O_INTERVAL },
+	{ "short-lived", required_argument, NULL, O_SHORT_LIVED },
+	{ "no-follow-exec", no_argument, NULL, O_NO_FOLLOW_EXEC },
+	{ "no-follow-fork", no_argument, NULL, O_NO_FOLLOW_FORK },
+	{ "no-stack-cache", no_argument, NULL, O_NO_STACK_CACHE },
+	{ "no-signals", no_argument, NULL, O_NO_SIGNALS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help-env", no_argument, NULL, O_HELP_ENV },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What the command line asked for; NULL = leave the environment as it is. */
+struct run_opts {
+	const char *set[OPT_COUNT];   /* value to put in options_table[i].name */
+	int quiet;
+};
+
+/* Validates a value with the preload's parser and bounds, and records it. */
+static int set_checked(struct run_opts *o, int id, const char *flag, const char *arg)
+{
+	int64_t v;
+	if (cli_parse_opt_value(id, flag, arg, &v) != 0)
+		return -1;
+	o->set[id] = arg;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ signals */
+
+/* Dies of `sig` the way the child did, without leaving a core file of our own.
+ * Returns only if the signal did not kill us. */
+static void die_of_signal(int sig)
+{
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+}
+
+/* ------------------------------------------------------------------ reporting */
+
+struct report_ctx {
+	int quiet;
+};
+
+static void report_found(const char *path, unsigned k, void *arg)
+{
+	const struct report_ctx *r = arg;
+	if (r->quiet)
+		return;
+	if (k == 0)
+		fprintf(stderr, "audioprof: profile written to %s\n", path);
+	else
+		fprintf(stderr, "audioprof: profile written to %s (exec'd program %u)\n", path, k);
+}
+
+static void report_profiles(const char *pattern, pid_t pid, const char *name, time_t since,
+			    int quiet)
+{
+	struct report_ctx r = { quiet };
+	if (outpath_find(pattern, pid, name, since, report_found, &r) > 0)
+		return;
+	char expected[4096];
+	if (outpath_expand(pattern, pid, name, expected, sizeof(expected)) != 0)
+		snprintf(expected, sizeof(expected), "%s", pattern);
+	cli_error("no profile was written (expected %s)", expected);
+}
+
+/* ------------------------------------------------------------------ run */
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	memset(&o, 0, sizeof(o));
+	const char *output = NULL;
+
+	optind = 1;
+	opterr = 0;
+	int c;
+	/* '+': stop at PROGRAM, so its own options are left alone. */
+	while ((c = getopt_long(argc, argv, "+:o:qh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!*optarg) {
+				cli_error("run: --output: empty pattern");
+				return usage_error();
+			}
+			output = optarg;
+			break;
+		case O_DEPTH:
+			if (set_checked(&o, OPT_DEPTH, "--depth", optarg) != 0)
+				return usage_error();
+			break;
+		case O_INTERVAL:
+			if (set_checked(&o, OPT_INTERVAL, "--interval", optarg) != 0)
+				return usage_error();
+			break;
+		case O_SHORT_LIVED:
+			if (set_checked(&o, OPT_SHORT_LIVED, "--short-lived", optarg) != 0)
+				return usage_error();
+			break;
+		case O_NO_FOLLOW_EXEC: o.set[OPT_FOLLOW_EXEC] = "0"; break;
+		case O_NO_FOLLOW_FORK: o.set[OPT_FOLLOW_FORK] = "0"; break;
+		case O_NO_STACK_CACHE: o.set[OPT_STACK_CACHE] = "0"; break;
+		case O_NO_SIGNALS: o.set[OPT_SIGNALS] = "0"; break;
+		case 'q': o.quiet = 1; break;
+		case O_HELP_ENV:
+			cli_print_env_table(stdout);
+			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+		case 'h':
+			usage(stdout);
+			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+		case ':':
+			cli_error("run: option '%s' needs a value", argv[optind - 1]);
+			return usage_error();
+		default:
+			if (optopt)
+				cli_error("run: unknown option '-%c'", optopt);
+			else
+				cli_error("run: unknown option '%s'", argv[optind - 1]);
+			return usage_error();
+		}
+	}
+	if (optind >= argc) {
+		cli_error("run: no PROGRAM given");
+		return usage_error();
+	}
+	char **prog_argv = argv + optind;
+	const char *prog = prog_argv[0];
+
+	/* Everything that can fail is checked before anything runs. */
+	char lib[PATH_MAX];
+	if (find_library(lib) != 0)
+		return EXIT_INPUT;
+
+	char path[PATH_MAX];
+	int rc = target_resolve(prog, path, sizeof(path));
+	if (rc != 0)
+		return rc;
+	char why[8192];
+	if (target_check(path, why, sizeof(why)) != 0) {
+		cli_error("cannot profile %s: %s", prog, why);
+		return EXIT_INPUT;
+	}
+
+	/* The pattern: -o, else $AUDIOPROF_OUT, else the preload's default. The child gets
+	 * it absolute, so a program that changes directory still writes here. */
+	const char *pattern = output;
+	if (!pattern) {
+		const char *env = getenv(options_table[OPT_OUT].name);
+		pattern = env && *env ? env : options_table[OPT_OUT].def;
+	}
+	char cwd[PATH_MAX], abs_pattern[PATH_MAX * 2];
+	if (!getcwd(cwd, sizeof(cwd))) {
+		cli_error("cannot get the current directory: %s", strerror(errno));
+		return EXIT_INPUT;
+	}
+	if (outpath_absolute(pattern, cwd, abs_pattern, sizeof(abs_pattern)) != 0) {
+		cli_error("--output: pattern too long");
+		return EXIT_USAGE;
+	}
+	char name[256];
+	target_program_name(path, prog, name, sizeof(name));
+
+	o.set[OPT_OUT] = abs_pattern;
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (o.set[i] && setenv(options_table[i].name, o.set[i], 1) != 0) {
+			cli_error("setenv %s: %s", options_table[i].name, strerror(errno));
+			return EXIT_INPUT;
+		}
+	if (prepend_preload(lib) != 0)
+		return EXIT_INPUT;
+	/* Internal to the preload (which exec'd image of a pid this is); never inherited. */
+	unsetenv(options_table[OPT_EXEC_CHAIN].name);
+
+	/* Like system(): SIGINT/SIGQUIT from the terminal reach the whole process group,
+	 * so the parent ignores them while the child decides. SIGTERM/SIGHUP sent to us
+	 * alone are meant for the program: they stay blocked and are taken synchronously
+	 * with sigwaitinfo(), together with SIGCHLD, and forwarded. No signal handler
+	 * runs in this process at all. Blocked before fork so that none is lost. */
+	sigset_t wait_set, block, old_mask;
+	sigemptyset(&wait_set);
+	sigaddset(&wait_set, SIGTERM);
+	sigaddset(&wait_set, SIGHUP);
+	sigaddset(&wait_set, SIGCHLD);
+	block = wait_set;
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
+
+	time_t started = time(NULL);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		cli_error("fork: %s", strerror(e));
+		return EXIT_INPUT;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		/* execvp with a '/' in the name: no PATH search, but the /bin/sh fallback for
+		 * files without a #! line, as a shell would. argv[0] stays as the user typed it. */
+		execvp(path, prog_argv);
+		int e = errno;
+		fprintf(stderr, "audioprof: cannot execute %s: %s\n", path, strerror(e));
+		_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	}
+
+	struct sigaction ign, old_int, old_quit;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &old_int);     /* also discards a pending one */
+	sigaction(SIGQUIT, &ign, &old_quit);
+	sigset_t intquit;
+	sigemptyset(&intquit);
+	sigaddset(&intquit, SIGINT);
+	sigaddset(&intquit, SIGQUIT);
+	sigprocmask(SIG_UNBLOCK, &intquit, NULL);
+
+	int status = 0;
+	int wait_errno = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			wait_errno = errno;
+			break;
+		}
+		/* A SIGCHLD that came before the waitpid() above is still pending: no race. */
+		int sig = sigwaitinfo(&wait_set, NULL);
+		if (sig == SIGTERM || sig == SIGHUP)
+			kill(pid, sig);
+	}
+
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+
+	if (wait_errno) {
+		cli_error("waitpid: %s", strerror(wait_errno));
+		return EXIT_INPUT;
+	}
+
+	report_profiles(pattern, pid, name, started, o.quiet);
+
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		die_of_signal(sig);
+		return 128 + sig;              /* the signal did not kill us (it should have) */
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INPUT;
+}
