@@ -31,6 +31,7 @@ static const char *type_name(enum opt_type t)
 	case OPT_SIZE: return "size";
 	case OPT_TIME: return "time";
 	case OPT_STRING: return "string";
+	case OPT_CHOICE: return "choice";
 	}
 	return "?";
 }
@@ -69,6 +70,9 @@ static void format_range(const struct opt_def *d, char *buf, size_t len)
 	case OPT_STRING:
 		snprintf(buf, len, "-");
 		return;
+	case OPT_CHOICE:
+		snprintf(buf, len, "%s", d->choices);
+		return;
 	default:
 		format_value(d->type, d->min, lo, sizeof(lo));
 		format_value(d->type, d->max, hi, sizeof(hi));
@@ -103,6 +107,7 @@ int cli_parse_opt_value(int opt_id, const char *flag, const char *arg, int64_t *
 	case OPT_SIZE: rc = options_parse_size(arg, out); expect = "a size like 64, 4K, 16M"; break;
 	case OPT_TIME: rc = options_parse_time(arg, out); expect = "a time like 5s, 250ms, 100us"; break;
 	case OPT_STRING: return 0;
+	case OPT_CHOICE: rc = options_parse_choice(d->choices, arg, out); expect = d->choices; break;
 	}
 	if (rc != 0) {
 		cli_error("%s: '%s' is not valid: expected %s", flag, arg, expect);

@@ -31,6 +31,11 @@ const struct opt_def options_table[OPT_COUNT] = {
 		"write the profile before SIGINT, SIGTERM, SIGHUP or a crash kills the program" },
 	[OPT_EXEC_CHAIN] = { "AUDIOPROF_EXEC_CHAIN", OPT_STRING, "", 0, 0,
 		"set by the preload itself (pid:k of the k-th exec'd image); do not set" },
+	[OPT_RT_THREADS] = { "AUDIOPROF_RT_THREADS", OPT_STRING, "", 0, 0,
+		"glob of thread names (e.g. \"cpal_alsa_out\") whose whole run counts as real-time" },
+	[OPT_ON_VIOLATION] = { "AUDIOPROF_ON_VIOLATION", OPT_CHOICE, "record", 0, 2,
+		"at a real-time violation: record it, warn once per site on stderr, or abort",
+		"record|warn|abort" },
 };
 
 struct opt_values options;
@@ -96,9 +101,26 @@ int options_parse_time(const char *s, int64_t *out)
 	return parse_scaled(s, u, out);
 }
 
+int options_parse_choice(const char *choices, const char *s, int64_t *out)
+{
+	int64_t i = 0;
+	size_t len = strlen(s);
+	for (const char *p = choices; p && *p; i++) {
+		const char *e = strchr(p, '|');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == len && len && strncasecmp(p, s, n) == 0) {
+			*out = i;
+			return 0;
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return -1;
+}
+
 static int parse_one(const struct opt_def *d, const char *s, int64_t *out)
 {
 	switch (d->type) {
+	case OPT_CHOICE: return options_parse_choice(d->choices, s, out);
 	case OPT_BOOL: return options_parse_bool(s, out);
 	case OPT_INT: return options_parse_int(s, out);
 	case OPT_SIZE: return options_parse_size(s, out);

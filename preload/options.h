@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-enum opt_type { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_TIME, OPT_STRING };
+enum opt_type { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_TIME, OPT_STRING, OPT_CHOICE };
 
 enum opt_id {
 	OPT_OUT,            /* output path pattern, %p pid, %n program name */
@@ -18,6 +18,8 @@ enum opt_id {
 	OPT_SHORT_LIVED,    /* DHAT's tuth: blocks living less than this are short-lived (ns) */
 	OPT_SIGNALS,        /* write the profile on SIGINT/SIGTERM/SIGHUP and crash signals */
 	OPT_EXEC_CHAIN,     /* internal: "pid:k" of the profiled image that exec'd this one */
+	OPT_RT_THREADS,     /* glob of thread names whose whole run is real-time */
+	OPT_ON_VIOLATION,   /* record | warn | abort at a real-time violation */
 	OPT_COUNT
 };
 
@@ -27,6 +29,7 @@ struct opt_def {
 	const char *def;       /* default, as text */
 	int64_t min, max;      /* bounds for numbers */
 	const char *help;      /* one line */
+	const char *choices;   /* OPT_CHOICE: "a|b|c"; the value is the index */
 };
 
 extern const struct opt_def options_table[OPT_COUNT];
@@ -47,6 +50,7 @@ int options_parse_bool(const char *s, int64_t *out);
 int options_parse_int(const char *s, int64_t *out);
 int options_parse_size(const char *s, int64_t *out);   /* 64, 4K, 16M, 1G */
 int options_parse_time(const char *s, int64_t *out);   /* ns: 5s, 250ms, 100us, 10ns; bare = seconds */
+int options_parse_choice(const char *choices, const char *s, int64_t *out);   /* index */
 
 #define OPT_NUM(id) (options.num[(id)])
 #define OPT_STR(id) (options.str[(id)])

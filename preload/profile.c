@@ -88,6 +88,7 @@
  */
 
 #include "profile.h"
+#include "audio.h"
 #include "sites.h"
 #include "symbols.h"
 
@@ -135,6 +136,8 @@ static const struct {
 	{ "eb", offsetof(struct site_stats, eb) },
 	{ "ebk", offsetof(struct site_stats, ebk) },
 	{ "slk", offsetof(struct site_stats, short_k) },
+	{ "cbk", offsetof(struct site_stats, cbk) },
+	{ "cbb", offsetof(struct site_stats, cbb) },
 };
 
 /* Everything one profile_write() builds; owned by that call, freed by builder_free. */
@@ -244,6 +247,12 @@ static int site_frames(struct builder *b, site_id id)
 		uintptr_t ip = i == 0 ? ips[0] + 1 : ips[i];
 		size_t before = b->nfs;
 		resolver(ip, add_frame, b);
+		/* Frame 0 is the allocation function itself: code inlined at its entry
+		 * is not a caller worth a frame, so keep only the outermost function. */
+		if (i == 0 && b->nfs > before + 1) {
+			b->fs[before] = b->fs[b->nfs - 1];
+			b->nfs = before + 1;
+		}
 		if (b->nfs == before && !b->failed) {   /* no frame at all: say so */
 			char buf[40];
 			snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ips[i]);
@@ -305,6 +314,7 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	sites_read(id, now, &st);
 	if (st.tbk == 0)
 		return 0;
+	audio_site_cb(id, &st.cbk, &st.cbb);
 	if (site_frames(b, id) < 0)
 		return -1;
 	/* Equal frame lists, equal bytes: the raw array is the key (jansson >= 2.14). */
@@ -330,6 +340,21 @@ static void builder_free(struct builder *b)
 	json_decref(b->pps);
 	json_decref(b->by_fs);
 	free(b->fs);
+}
+
+/* A violation's stack as an fs array (for audio_json). */
+static json_t *violation_fs(site_id stack, void *arg)
+{
+	struct builder *b = arg;
+	if (site_frames(b, stack) < 0)
+		return NULL;
+	json_t *fs = json_array();
+	for (size_t i = 0; fs && i < b->nfs; i++)
+		if (json_array_append_new(fs, json_integer(b->fs[i])) < 0) {
+			json_decref(fs);
+			return NULL;
+		}
+	return fs;
 }
 
 /* ------------------------------------------------------------ the document */
@@ -405,7 +430,9 @@ static json_t *build_document(const struct profile_meta *m)
 		err |= json_object_set_new_nocheck(doc, "pid", json_integer(m->pid)) < 0;
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
-		err |= json_object_set_new_nocheck(doc, "audioprof", audioprof_object(m, &t)) < 0;
+		json_t *ap = audioprof_object(m, &t);
+		err |= !ap || audio_json(ap, violation_fs, &b) < 0;
+		err |= json_object_set_new_nocheck(doc, "audioprof", ap) < 0;
 		err |= json_object_set_nocheck(doc, "pps", b.pps) < 0;
 		err |= json_object_set_nocheck(doc, "ftbl", b.ftbl) < 0;
 	}

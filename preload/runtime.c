@@ -4,6 +4,7 @@
  * everything that allocates runs with the re-entrancy guard held, so the profiler's
  * own allocations go straight to glibc and never show up in the profile. */
 #include "runtime.h"
+#include "audio.h"
 #include "log.h"
 #include "options.h"
 #include "profile.h"
@@ -206,6 +207,17 @@ struct rt_thread *runtime_thread_new(void)
 		t->in_use = 1;
 	pthread_mutex_unlock(&threads_lock);
 	if (t) {
+		/* Where this thread's stack is, so the cache never reads outside it. */
+		pthread_attr_t a;
+		void *lo = NULL;
+		size_t size = 0;
+		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+			pthread_attr_getstack(&a, &lo, &size);
+			pthread_attr_destroy(&a);
+		}
+		stacks_cache_set_stack(t->cache, (uintptr_t)lo, (uintptr_t)lo + size);
+	}
+	if (t) {
 		rt_self = t;
 		pthread_setspecific(thread_key, t);
 	}
@@ -252,7 +264,7 @@ static uint64_t own_bytes(void)
 {
 	struct heap_totals t;
 	sites_totals(&t);
-	return sites_footprint() + nthreads * thread_map_size + t.curr_k * 32;
+	return sites_footprint() + audio_footprint() + nthreads * thread_map_size + t.curr_k * 32;
 }
 
 /* Caller holds write_lock and the guard. */
@@ -312,6 +324,7 @@ static void *writer_main(void *arg)
 			wake(&sig_done);
 			continue;
 		}
+		audio_writer_tick();
 		uint64_t now = runtime_now();
 		if (next && now >= next) {
 			pthread_mutex_lock(&write_lock);
@@ -321,8 +334,11 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		struct timespec ts, *tsp = NULL;
-		if (next) {
-			uint64_t d = next - now;
+		/* New violations are reported within 100 ms in warn mode. */
+		uint64_t wake_at = audio_on_violation == ONV_WARN && (!next || next > now + 100000000u)
+				   ? now + 100000000u : next;
+		if (wake_at) {
+			uint64_t d = wake_at - now;
 			ts.tv_sec = (time_t)(d / 1000000000u);
 			ts.tv_nsec = (long)(d % 1000000000u);
 			tsp = &ts;
@@ -593,6 +609,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	install_signals();
+	audio_init();
 	__atomic_store_n(&rt_state, RT_READY, __ATOMIC_RELEASE);
 	start_writer();
 	rt_guard--;

@@ -3,6 +3,7 @@
  * takes its caller's frame, allocates through glibc's own __libc_* functions with a
  * 32-byte header in front of the block (blocks.h), records the site and the event,
  * and returns. No lock, no syscall beyond what glibc's malloc itself makes. */
+#include "audio.h"
 #include "blocks.h"
 #include "runtime.h"
 #include "sites.h"
@@ -11,7 +12,9 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,7 +46,7 @@ extern void *__libc_memalign(size_t, size_t);
 	__attribute__((alias(#name), copy(name), visibility("hidden")))
 #define SELF(name) ((uintptr_t)self_##name)
 
-ALIAS(malloc); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); ALIAS(posix_memalign);
+ALIAS(malloc); ALIAS(free); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); ALIAS(posix_memalign);
 ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
 
 /* ------------------------------------------------------------ core paths */
@@ -52,6 +55,21 @@ static inline site_id site_here(TRACK_ARGS)
 {
 	int full = rt_state == RT_READY;
 	return stacks_capture(full ? runtime_cache() : NULL, rt_depth, full, fn, ra, cfa, fp);
+}
+
+/* The name of an interposed allocation function, for violation reports. */
+static const char *fn_name(uintptr_t fn)
+{
+	if (fn == SELF(malloc)) return "malloc";
+	if (fn == SELF(calloc)) return "calloc";
+	if (fn == SELF(realloc)) return "realloc";
+	if (fn == SELF(reallocarray)) return "reallocarray";
+	if (fn == SELF(posix_memalign)) return "posix_memalign";
+	if (fn == SELF(aligned_alloc)) return "aligned_alloc";
+	if (fn == SELF(memalign)) return "memalign";
+	if (fn == SELF(valloc)) return "valloc";
+	if (fn == SELF(pvalloc)) return "pvalloc";
+	return "?";
 }
 
 /* Record a block whose underlying allocation is `base`; returns the user pointer. */
@@ -64,6 +82,10 @@ static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
 	uint64_t now = runtime_now();
 	void *user = blocks_init(base, offset, size, s, now);
 	sites_on_alloc(s, size, now);
+	ap_rt.allocs++;
+	ap_rt.bytes += size;
+	if (unlikely(audio_in_rt()))
+		audio_violation(VK_ALLOC, fn_name(fn), s, size);
 	rt_guard--;
 	return user;
 }
@@ -71,6 +93,7 @@ static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
 static inline void untrack(struct block_hdr *h)
 {
 	sites_on_free(h->site, h->size, h->birth, runtime_now());
+	ap_rt.frees++;
 }
 
 static inline int add_overflows(size_t a, size_t b)
@@ -120,6 +143,14 @@ EXPORT void *malloc(size_t size)
 		     SELF(malloc), ra, cfa, fp);
 }
 
+/* A free inside a callback: its own stack, as a violation. */
+static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
+{
+	rt_guard++;
+	audio_violation(VK_FREE, "free", site_here(fn, ra, cfa, fp), 0);
+	rt_guard--;
+}
+
 EXPORT void free(void *p)
 {
 	if (!p)
@@ -128,6 +159,11 @@ EXPORT void free(void *p)
 	if (!h) {
 		__libc_free(p);
 		return;
+	}
+	if (unlikely(!rt_guard && audio_in_rt())) {
+		uintptr_t ra, cfa, fp;
+		CALLER(ra, cfa, fp);
+		free_in_rt(SELF(free), ra, cfa, fp);
 	}
 	untrack(h);
 	__libc_free(blocks_release(h));
@@ -422,6 +458,29 @@ EXPORT int dlclose(void *handle)
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
 {
 	return runtime_sigaction(sig, act, oldact);
+}
+
+/* Thread names decide AUDIOPROF_RT_THREADS: a rename makes every thread look again. */
+EXPORT int pthread_setname_np(pthread_t t, const char *name)
+{
+	REAL(pthread_setname_np);
+	int r = real_pthread_setname_np(t, name);
+	audio_names_changed();
+	return r;
+}
+
+EXPORT int prctl(int option, ...)
+{
+	REAL(prctl);
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+	unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+	va_end(ap);
+	int r = real_prctl(option, a2, a3, a4, a5);
+	if (option == PR_SET_NAME)
+		audio_names_changed();
+	return r;
 }
 
 EXPORT sighandler_t signal(int sig, sighandler_t handler)

@@ -1,6 +1,13 @@
 /* stacks.c - allocation stacks: libunwind on a miss, a validated per-thread cache on
  * a hit.
  *
+ * A miss unwinds with unw_backtrace (libunwind's lock-free fast path; stepping with
+ * unw_step takes a lock and two sigprocmask calls per frame in Debian's build) and
+ * then finds each return address's slot by searching up the stack from the previous
+ * slot. The one way that search can pick the wrong word is a frame whose locals hold
+ * a stale copy of the very return address that its caller's slot holds; the entry
+ * is then only as good as that copy.
+ *
  * Why the cache is exact: on x86-64 a call pushes its return address at the caller's
  * stack pointer minus 8. The cache key is the immediate caller's return address `ra`,
  * its stack pointer `cfa` and its frame pointer `fp`. For the usual frame whose
@@ -21,10 +28,11 @@
 #include <libunwind.h>
 #include <string.h>
 
-#define CACHE_SETS    128u   /* power of two */
+#define CACHE_SETS    512u   /* power of two */
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
 #define CACHE_ENTRIES (CACHE_SETS * CACHE_WAYS)
 #define SKIP_LIMIT    16     /* our own frames above the caller */
+#define SCAN_LIMIT    (1u << 20)   /* largest frame searched for a return address */
 
 struct cache_entry {
 	uintptr_t ra, cfa, fp;
@@ -39,6 +47,7 @@ struct stack_cache {
 	unsigned victim;         /* round-robin replacement within a set */
 	size_t entry_size;
 	struct stacks_counters n; /* this thread's; read racily by the writer */
+	uintptr_t stack_lo, stack_hi; /* this thread's stack; 0, 0 if unknown */
 	char entries[] __attribute__((aligned(16)));
 };
 
@@ -57,6 +66,12 @@ void stacks_cache_init(struct stack_cache *c, unsigned depth)
 {
 	c->depth = depth;
 	c->entry_size = entry_size(depth);
+}
+
+void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
+{
+	c->stack_lo = lo;
+	c->stack_hi = hi;
 }
 
 void stacks_global_init(void)
@@ -79,49 +94,48 @@ static inline uint32_t *entry_offs(struct cache_entry *e, unsigned cap)
 	return (uint32_t *)(entry_ips(e) + cap);
 }
 
-/* Unwind from here; keep the frames from the caller (ip == ra at sp == cfa) on.
- * Returns the number of frames in ips; *cacheable tells whether offs is complete. */
-static unsigned unwind(unsigned depth, uintptr_t fn, uintptr_t ra, uintptr_t cfa,
-		       uintptr_t *ips, uint32_t *offs, int *cacheable)
+/* Unwind from here with unw_backtrace (libunwind's fast path, which keeps its own
+ * per-thread frame cache and takes no lock) and keep the frames from the caller on.
+ * The slot of each return address is then found on the stack: the first word above
+ * the previous slot that holds it, within the thread's stack. Returns the number of
+ * frames in ips; *cacheable tells whether every slot was found. */
+static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uintptr_t ra,
+		       uintptr_t cfa, uintptr_t *ips, uint32_t *offs, int *cacheable)
 {
-	unw_context_t uc;
-	unw_cursor_t cur;
-	unsigned n = 0;
-	int found = 0, skipped = 0;
-
-	ips[n] = fn;
-	offs[n++] = 0;
-	*cacheable = offs != NULL;
-	if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
-		goto fallback;
-	while (n < depth && unw_step(&cur) > 0) {
-		unw_word_t ip, sp;
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0)
-			break;
-		if (!found) {
-			if (ip == ra && sp == cfa)
-				found = 1;
-			else if (++skipped > SKIP_LIMIT)
-				goto fallback;
-			else
-				continue;
-		}
-		if (ip == 0)
-			break;
-		ips[n] = ip;
-		/* The return address into this frame sits just below its stack pointer. */
-		if (sp - 8 < cfa - 8 || sp - 8 - cfa + 8 > UINT32_MAX)
-			*cacheable = 0;
-		offs[n++] = (uint32_t)(sp - 8 - (cfa - 8));
-		if (unw_is_signal_frame(&cur) > 0)
-			*cacheable = 0;
-	}
-	if (found)
+	void *buf[SITES_MAX_DEPTH + SKIP_LIMIT];
+	int got = unw_backtrace(buf, (int)(depth - 1 + SKIP_LIMIT));
+	int i = 0;
+	while (i < got && (uintptr_t)buf[i] != ra)
+		i++;
+	ips[0] = fn;
+	unsigned n = 1;
+	if (i >= got || i > SKIP_LIMIT) {
+		ips[n++] = ra;   /* the unwinder lost track: keep what is certain */
+		*cacheable = 0;
 		return n;
-fallback:
-	*cacheable = 0;
-	ips[1] = ra;
-	return 2;
+	}
+	for (; i < got && n < depth && buf[i]; i++)
+		ips[n++] = (uintptr_t)buf[i];
+	*cacheable = offs && c && cfa >= c->stack_lo && cfa < c->stack_hi;
+	if (!*cacheable)
+		return n;
+	offs[1] = 0;   /* ra sits at cfa - 8, part of the key */
+	const uintptr_t base = cfa - 8;
+	uintptr_t slot = base;
+	for (unsigned k = 2; k < n; k++) {
+		uintptr_t p = slot + 8, end = slot + SCAN_LIMIT;
+		if (end > c->stack_hi - 8 || end < slot)
+			end = c->stack_hi - 8;
+		while (p <= end && *(const uintptr_t *)p != ips[k])
+			p += 8;
+		if (p > end || p - base > UINT32_MAX) {
+			*cacheable = 0;
+			return n;
+		}
+		offs[k] = (uint32_t)(p - base);
+		slot = p;
+	}
+	return n;
 }
 
 site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
@@ -159,7 +173,7 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 		struct cache_entry *e = way(c, set, c->victim++ % CACHE_WAYS);
 		/* Miss: unwind straight into the entry, then intern. */
 		int cacheable;
-		unsigned n = unwind(depth, fn, ra, cfa, entry_ips(e), entry_offs(e, c->depth),
+		unsigned n = unwind(c, depth, fn, ra, cfa, entry_ips(e), entry_offs(e, c->depth),
 				    &cacheable);
 		site_id s = sites_intern(entry_ips(e), n);
 		if (cacheable) {
@@ -177,9 +191,8 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 		return s;
 	}
 	uintptr_t ips[SITES_MAX_DEPTH];
-	uint32_t offs[SITES_MAX_DEPTH];
 	int cacheable;
-	unsigned n = unwind(depth, fn, ra, cfa, ips, offs, &cacheable);
+	unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
 	return sites_intern(ips, n);
 }
 

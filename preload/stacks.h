@@ -17,6 +17,10 @@ size_t stacks_cache_size(unsigned depth);
 /* Initialise a zeroed cache area of stacks_cache_size(depth) bytes. */
 void stacks_cache_init(struct stack_cache *c, unsigned depth);
 
+/* The thread's stack bounds: return-address slots are only searched within them
+ * (no bounds: nothing is cached for that thread). */
+void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi);
+
 /* Once per process, before the first capture: libunwind's per-thread caching. */
 void stacks_global_init(void);
 

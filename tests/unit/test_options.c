@@ -40,6 +40,15 @@ static void test_time(void)
 	CU_ASSERT(options_parse_time("1h", &v) == -1);
 }
 
+static void test_choice(void)
+{
+	int64_t v = -1;
+	CU_ASSERT(options_parse_choice("record|warn|abort", "warn", &v) == 0 && v == 1);
+	CU_ASSERT(options_parse_choice("record|warn|abort", "ABORT", &v) == 0 && v == 2);
+	CU_ASSERT(options_parse_choice("record|warn|abort", "war", &v) == -1);
+	CU_ASSERT(options_parse_choice("record|warn|abort", "", &v) == -1);
+}
+
 static void test_int(void)
 {
 	int64_t v = 0;
@@ -87,6 +96,7 @@ static void test_table(void)
 		case OPT_SIZE: ok = options_parse_size(d->def, &v) == 0; break;
 		case OPT_TIME: ok = options_parse_time(d->def, &v) == 0 && v >= d->min && v <= d->max; break;
 		case OPT_STRING: break;
+		case OPT_CHOICE: ok = options_parse_choice(d->choices, d->def, &v) == 0; break;
 		}
 		CU_ASSERT(ok);
 	}
@@ -99,6 +109,7 @@ void suite_options(void)
 	CU_add_test(s, "sizes", test_size);
 	CU_add_test(s, "times", test_time);
 	CU_add_test(s, "integers", test_int);
+	CU_add_test(s, "choices", test_choice);
 	CU_add_test(s, "loading from the environment", test_load);
 	CU_add_test(s, "the table itself", test_table);
 }

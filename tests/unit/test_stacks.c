@@ -2,6 +2,7 @@
  * telling apart two chains that share the caller, its stack pointer and its frame
  * pointer (the case that makes a cache keyed on those alone wrong). */
 #include <CUnit/CUnit.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -126,6 +127,14 @@ void suite_stacks(void)
 	stacks_global_init();
 	cache = calloc(1, stacks_cache_size(DEPTH));
 	stacks_cache_init(cache, DEPTH);
+	pthread_attr_t a;
+	void *lo = NULL;
+	size_t size = 0;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstack(&a, &lo, &size);
+		pthread_attr_destroy(&a);
+	}
+	stacks_cache_set_stack(cache, (uintptr_t)lo, (uintptr_t)lo + size);
 	CU_add_test(s, "cache: distinct chains, repeated hits", test_with_cache);
 	CU_add_test(s, "no cache: same answers", test_without_cache);
 	CU_add_test(s, "shallow capture before start-up", test_shallow);

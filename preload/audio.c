@@ -1,0 +1,739 @@
+/* audio.c - callback sources and their timing, the per-thread real-time state, the
+ * violation table, AUDIOPROF_RT_THREADS, and the audio part of the profile.
+ *
+ * Timing per source: a log-linear histogram of durations (16 steps per power of two,
+ * so percentiles within 6 %), exact count/min/max/sum, load against the deadline
+ * (frames / rate) with overruns and near misses, period jitter, per-zone timings.
+ * Violations: an open-addressing table keyed by (kind, call, stack site, source),
+ * claimed with a CAS; a slot being filled by another thread is skipped, so two
+ * entries for one key can exist and are merged when written. */
+#include "audio.h"
+#include "audioprof.h"
+#include "log.h"
+#include "options.h"
+#include "symbols.h"
+
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__thread struct rt_tls ap_rt TLS_IE;
+unsigned audio_rt_gen;
+int audio_on_violation;
+
+/* ------------------------------------------------------------ histograms */
+
+#define SUB      16                       /* steps per power of two */
+#define HBUCKETS (40 * SUB)               /* up to 2^40 ns, about 18 minutes */
+#define LOAD_EDGES 14                     /* load histogram bucket edges in % */
+static const unsigned load_edges[LOAD_EDGES] = { 10, 20, 30, 40, 50, 60, 70, 80, 90, 95,
+						 100, 150, 200, 400 };
+
+static inline unsigned hbucket(uint64_t ns)
+{
+	if (ns < SUB)
+		return (unsigned)ns;
+	unsigned e = 63u - (unsigned)__builtin_clzll(ns);       /* >= 4 */
+	unsigned b = (e - 3) * SUB + (unsigned)((ns >> (e - 4)) & (SUB - 1));
+	return b < HBUCKETS ? b : HBUCKETS - 1;
+}
+
+/* Middle of a bucket, in ns. */
+static uint64_t hvalue(unsigned b)
+{
+	if (b < SUB)
+		return b;
+	unsigned e = b / SUB + 3, m = b % SUB;
+	uint64_t lo = ((uint64_t)(SUB + m)) << (e - 4);
+	return lo + ((1ull << (e - 4)) >> 1);
+}
+
+struct hist { uint64_t n[HBUCKETS]; };
+
+/* The q-quantile (0..1) of a histogram holding `count` values, clamped to [min, max]. */
+static uint64_t hquantile(const struct hist *h, uint64_t count, double q, uint64_t min, uint64_t max)
+{
+	if (!count)
+		return 0;
+	uint64_t rank = (uint64_t)(q * (double)count);
+	if (rank >= count)
+		rank = count - 1;
+	uint64_t seen = 0;
+	for (unsigned b = 0; b < HBUCKETS; b++) {
+		seen += h->n[b];
+		if (seen > rank) {
+			uint64_t v = hvalue(b);
+			return v < min ? min : v > max ? max : v;
+		}
+	}
+	return max;
+}
+
+/* ------------------------------------------------------------ sources */
+
+#define ZONES 16
+
+struct zone {
+	const char *name;                      /* the program's pointer; compared by address */
+	uint64_t count, sum, max, min;
+	struct hist h;
+};
+
+struct cb_source {
+	struct cb_source *next;                /* registry, push-only */
+	int id;
+	enum ap_api api;
+	char name[64];
+	int tid;                               /* thread of the first callback */
+	uint32_t frames, rate;                 /* most recent period */
+	uint64_t deadline;                     /* ns, most recent */
+	uint64_t count, sum, min, max;         /* durations of completed callbacks */
+	uint64_t load_ppm_sum, load_ppm_max;   /* duration / deadline in parts per million */
+	uint64_t overruns, near80, near95;
+	uint64_t load_hist[LOAD_EDGES + 1];
+	uint64_t last_start, periods, period_sum;
+	uint64_t jitter_max;
+	uint64_t xruns;                        /* atomic: may come from any thread */
+	uint64_t allocs, frees, alloc_bytes, unsafe;
+	struct hist dur, jitter;
+	struct zone zones[ZONES];
+};
+
+static struct cb_source *sources;
+static int nsources;
+
+static void *map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+struct cb_source *audio_source_new(enum ap_api api, const char *name)
+{
+	struct cb_source *s = map(sizeof(*s));
+	if (!s)
+		return NULL;
+	s->api = api;
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	s->min = UINT64_MAX;
+	s->id = __atomic_fetch_add(&nsources, 1, __ATOMIC_RELAXED);
+	s->next = __atomic_load_n(&sources, __ATOMIC_ACQUIRE);
+	while (!__atomic_compare_exchange_n(&sources, &s->next, s, 1, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	return s;
+}
+
+void audio_source_format(struct cb_source *s, uint32_t frames, uint32_t rate)
+{
+	if (!s || !frames || !rate)
+		return;
+	s->frames = frames;
+	s->rate = rate;
+	s->deadline = (uint64_t)frames * 1000000000u / rate;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+void audio_cb_begin(struct cb_source *s)
+{
+	struct rt_tls *t = &ap_rt;
+	uint64_t now = runtime_now();
+	if (unlikely(!t->tid))
+		t->tid = (int)syscall(SYS_gettid);   /* once per thread */
+	if (!s->tid)
+		s->tid = t->tid;
+	if (t->nframes > 0)
+		t->stack[t->nframes - 1].inner = 1;  /* the outer wrapper is not timed */
+	if (t->nframes < RT_MAX_NEST) {
+		struct rt_frame *f = &t->stack[t->nframes];
+		f->src = s;
+		f->t0 = now;
+		f->inner = 0;
+	}
+	t->nframes++;
+	t->depth++;
+	if (s->last_start && s->deadline) {
+		uint64_t period = now - s->last_start;
+		uint64_t j = period > s->deadline ? period - s->deadline : s->deadline - period;
+		s->periods++;
+		s->period_sum += period;
+		if (j > s->jitter_max)
+			s->jitter_max = j;
+		s->jitter.n[hbucket(j)]++;
+	}
+	s->last_start = now;
+}
+
+void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate)
+{
+	struct rt_tls *t = &ap_rt;
+	uint64_t now = runtime_now();
+	t->depth--;
+	t->nframes--;
+	if (t->nframes < 0 || t->nframes >= RT_MAX_NEST) {
+		if (t->nframes < 0)
+			t->nframes = 0;
+		return;
+	}
+	struct rt_frame *f = &t->stack[t->nframes];
+	if (f->inner || f->src != s)
+		return;   /* a wrapper around another user callback: that one is timed */
+	if (frames && rate && (frames != s->frames || rate != s->rate))
+		audio_source_format(s, frames, rate);
+	uint64_t d = now - f->t0;
+	s->count++;
+	s->sum += d;
+	if (d < s->min)
+		s->min = d;
+	if (d > s->max)
+		s->max = d;
+	s->dur.n[hbucket(d)]++;
+	if (s->deadline) {
+		uint64_t ppm = d * 1000000u / s->deadline;
+		s->load_ppm_sum += ppm;
+		if (ppm > s->load_ppm_max)
+			s->load_ppm_max = ppm;
+		if (ppm > 1000000u)
+			s->overruns++;
+		if (ppm > 950000u)
+			s->near95++;
+		if (ppm > 800000u)
+			s->near80++;
+		unsigned i = 0;
+		while (i < LOAD_EDGES && ppm >= load_edges[i] * 10000u)
+			i++;
+		s->load_hist[i]++;
+	}
+}
+
+void audio_xrun(struct cb_source *s)
+{
+	if (s)
+		__atomic_add_fetch(&s->xruns, 1, __ATOMIC_RELAXED);
+}
+
+/* The source that violations on this thread are charged to. */
+static struct cb_source *current_source(void)
+{
+	struct rt_tls *t = &ap_rt;
+	int n = t->nframes < RT_MAX_NEST ? t->nframes : RT_MAX_NEST;
+	if (n > 0)
+		return t->stack[n - 1].src;
+	return t->thread_src;
+}
+
+/* ------------------------------------------------------------ public API (audioprof.h) */
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Regions are sources of their own, one per name pointer (a few per program). */
+#define REGIONS 64
+static struct { const char *name; struct cb_source *src; } regions[REGIONS];
+
+static struct cb_source *region_source(const char *name)
+{
+	for (int i = 0; i < REGIONS; i++) {
+		const char *n = __atomic_load_n(&regions[i].name, __ATOMIC_ACQUIRE);
+		if (n == name) {
+			struct cb_source *s;
+			while (!(s = __atomic_load_n(&regions[i].src, __ATOMIC_ACQUIRE)))
+				;   /* being created by another thread right now */
+			return s;
+		}
+		if (!n) {
+			const char *expect = NULL;
+			if (__atomic_compare_exchange_n(&regions[i].name, &expect, name, 0,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				rt_guard++;
+				struct cb_source *s = audio_source_new(AP_API_REGION, name ? name : "region");
+				rt_guard--;
+				__atomic_store_n(&regions[i].src, s, __ATOMIC_RELEASE);
+				return s;
+			}
+			if (expect == name) {
+				i--;   /* look at this slot again */
+				continue;
+			}
+		}
+	}
+	return NULL;
+}
+
+EXPORT void audioprof_rt_enter(const char *name)
+{
+	struct cb_source *s = region_source(name);
+	if (s)
+		audio_cb_begin(s);
+	else
+		ap_rt.depth++;
+}
+
+EXPORT void audioprof_rt_exit(void)
+{
+	struct rt_tls *t = &ap_rt;
+	if (t->depth <= 0)
+		return;
+	int n = t->nframes;
+	if (n > 0 && n <= RT_MAX_NEST && t->stack[n - 1].src &&
+	    t->stack[n - 1].src->api == AP_API_REGION)
+		audio_cb_end(t->stack[n - 1].src, 0, 0);
+	else
+		t->depth--;
+}
+
+EXPORT void audioprof_zone_begin(const char *name)
+{
+	struct rt_tls *t = &ap_rt;
+	if (t->nzones < ZONE_MAX_NEST) {
+		t->zones[t->nzones].name = name;
+		t->zones[t->nzones].t0 = runtime_now();
+	}
+	t->nzones++;
+}
+
+EXPORT void audioprof_zone_end(void)
+{
+	struct rt_tls *t = &ap_rt;
+	if (t->nzones <= 0)
+		return;
+	t->nzones--;
+	if (t->nzones >= ZONE_MAX_NEST)
+		return;
+	uint64_t d = runtime_now() - t->zones[t->nzones].t0;
+	const char *name = t->zones[t->nzones].name;
+	struct cb_source *s = current_source();
+	if (!s)
+		return;   /* zones outside any callback are not kept */
+	for (int i = 0; i < ZONES; i++) {
+		struct zone *z = &s->zones[i];
+		if (z->name != name && z->name)
+			continue;
+		if (!z->name) {
+			z->name = name;
+			z->min = UINT64_MAX;
+		}
+		z->count++;
+		z->sum += d;
+		if (d > z->max)
+			z->max = d;
+		if (d < z->min)
+			z->min = d;
+		z->h.n[hbucket(d)]++;
+		return;
+	}
+}
+
+EXPORT void audioprof_thread_counts(struct audioprof_counts *out)
+{
+	out->allocs = ap_rt.allocs;
+	out->frees = ap_rt.frees;
+	out->bytes = ap_rt.bytes;
+	out->rt_unsafe = ap_rt.unsafe;
+}
+
+EXPORT int audioprof_active(void)
+{
+	return rt_state == RT_READY;
+}
+
+/* ------------------------------------------------------------ AUDIOPROF_RT_THREADS */
+
+static const char *rt_threads_pattern;
+
+void audio_thread_recheck(void)
+{
+	struct rt_tls *t = &ap_rt;
+	t->gen = __atomic_load_n(&audio_rt_gen, __ATOMIC_RELAXED);
+	if (!rt_threads_pattern)
+		return;
+	char name[16] = "";
+	prctl(PR_GET_NAME, name, 0, 0, 0);
+	int match = fnmatch(rt_threads_pattern, name, 0) == 0;
+	if (match && !t->thread_src) {
+		rt_guard++;
+		t->thread_src = audio_source_new(AP_API_THREAD, name);
+		rt_guard--;
+		if (!t->tid)
+			t->tid = (int)syscall(SYS_gettid);
+		if (t->thread_src)
+			t->thread_src->tid = t->tid;
+		t->depth++;
+	} else if (!match && t->thread_src) {
+		t->thread_src = NULL;
+		t->depth--;
+	}
+}
+
+/* Called by the shim when any thread is renamed: every thread looks at its name
+ * again on its next interposed call. */
+void audio_names_changed(void)
+{
+	if (rt_threads_pattern)
+		__atomic_add_fetch(&audio_rt_gen, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------ violations */
+
+#define VSLOTS 8192u   /* power of two */
+
+struct vslot {
+	uint32_t state;          /* 0 free, 1 being filled, 2 ready */
+	uint32_t stack;          /* site_id */
+	const char *call;
+	struct cb_source *src;
+	uint8_t kind, warned;
+	uint64_t count, bytes;   /* atomic adds */
+};
+static struct vslot *vtab;
+static uint64_t vlost;       /* violations that found no slot */
+static uint64_t (*site_cb)[2];   /* per site: blocks, bytes allocated in callbacks */
+
+static void report_one(struct vslot *v);
+
+void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes)
+{
+	struct cb_source *src = current_source();
+	struct rt_tls *t = &ap_rt;
+	if (kind != VK_ALLOC && kind != VK_FREE && kind != VK_TRYLOCK) {
+		t->unsafe++;
+		if (src)
+			src->unsafe++;
+	}
+	if (src) {
+		if (kind == VK_ALLOC) {
+			src->allocs++;
+			src->alloc_bytes += bytes;
+		} else if (kind == VK_FREE) {
+			src->frees++;
+		}
+	}
+	if (kind == VK_ALLOC && site_cb && stack && stack <= SITES_MAX) {
+		__atomic_add_fetch(&site_cb[stack][0], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&site_cb[stack][1], bytes, __ATOMIC_RELAXED);
+	}
+	if (!vtab)
+		return;
+	uint64_t h = ((uint64_t)stack * 0x9E3779B97F4A7C15ull) ^ ((uintptr_t)call >> 3) ^
+		     ((uintptr_t)src >> 6) ^ kind;
+	h *= 0xFF51AFD7ED558CCDull;
+	for (unsigned i = 0; i < 64; i++) {
+		struct vslot *v = &vtab[(h + i) & (VSLOTS - 1)];
+		uint32_t st = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+		if (st == 0) {
+			uint32_t expect = 0;
+			if (!__atomic_compare_exchange_n(&v->state, &expect, 1, 0, __ATOMIC_ACQ_REL,
+							 __ATOMIC_ACQUIRE))
+				continue;
+			v->stack = stack;
+			v->call = call;
+			v->src = src;
+			v->kind = (uint8_t)kind;
+			v->count = 1;
+			v->bytes = bytes;
+			__atomic_store_n(&v->state, 2, __ATOMIC_RELEASE);
+			if (audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK)
+				report_one(v);
+			return;
+		}
+		if (st == 2 && v->stack == stack && v->call == call && v->src == src &&
+		    v->kind == kind) {
+			__atomic_add_fetch(&v->count, 1, __ATOMIC_RELAXED);
+			if (bytes)
+				__atomic_add_fetch(&v->bytes, bytes, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	__atomic_add_fetch(&vlost, 1, __ATOMIC_RELAXED);
+}
+
+void audio_site_cb(site_id s, uint64_t *blocks, uint64_t *bytes)
+{
+	*blocks = *bytes = 0;
+	if (site_cb && s && s <= SITES_MAX) {
+		*blocks = __atomic_load_n(&site_cb[s][0], __ATOMIC_RELAXED);
+		*bytes = __atomic_load_n(&site_cb[s][1], __ATOMIC_RELAXED);
+	}
+}
+
+static const char *const kind_names[VK_COUNT] = {
+	[VK_ALLOC] = "alloc", [VK_FREE] = "free", [VK_LOCK] = "lock", [VK_SLEEP] = "sleep",
+	[VK_IO] = "io", [VK_POLL] = "poll", [VK_MMAP] = "mmap", [VK_THREAD] = "thread",
+	[VK_PROCESS] = "process", [VK_TRYLOCK] = "trylock",
+};
+
+static const char *const api_names[AP_API_COUNT] = {
+	[AP_API_JACK] = "jack", [AP_API_PORTAUDIO] = "portaudio", [AP_API_ALSA] = "alsa",
+	[AP_API_PULSE] = "pulse", [AP_API_PIPEWIRE] = "pipewire", [AP_API_SDL] = "sdl",
+	[AP_API_REGION] = "region", [AP_API_THREAD] = "thread",
+};
+
+/* A violation's first report on stderr: the call, where, and the stack. */
+struct line_buf { char buf[4096]; size_t n; };
+
+static void add_frame(const char *frame, void *arg)
+{
+	struct line_buf *lb = arg;
+	int w = snprintf(lb->buf + lb->n, sizeof(lb->buf) - lb->n, "    %s\n", frame);
+	if (w > 0 && (size_t)w < sizeof(lb->buf) - lb->n)
+		lb->n += (size_t)w;
+}
+
+static void report_one(struct vslot *v)
+{
+	rt_guard++;
+	struct line_buf lb;
+	lb.n = 0;
+	unsigned depth = 0;
+	const uintptr_t *ips = sites_stack(v->stack, &depth);
+	for (unsigned i = 0; i < depth && i < 16; i++)
+		symbols_resolve(ips[i] + (i == 0), add_frame, &lb);
+	const char *what = v->kind == VK_TRYLOCK ? "warning" : "real-time violation";
+	log_msg("%s: %s() in %s callback \"%s\"\n%.*s", what, v->call,
+		v->src ? api_names[v->src->api] : "real-time",
+		v->src ? v->src->name : "", (int)(lb.n ? lb.n - 1 : 0), lb.buf);
+	v->warned = 1;
+	rt_guard--;
+	if (audio_on_violation == ONV_ABORT && v->kind != VK_TRYLOCK)
+		abort();
+}
+
+void audio_writer_tick(void)
+{
+	if (audio_on_violation != ONV_WARN || !vtab)
+		return;
+	for (unsigned i = 0; i < VSLOTS; i++) {
+		struct vslot *v = &vtab[i];
+		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned)
+			report_one(v);
+	}
+}
+
+/* ------------------------------------------------------------ the profile */
+
+static int set_u(json_t *o, const char *k, uint64_t v)
+{
+	return json_object_set_new_nocheck(o, k, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v));
+}
+
+/* Thread name and scheduling from /proc (the thread may be gone: keep "?"). */
+static void thread_info(int tid, char *name, size_t nlen, char *policy, size_t plen, int *prio)
+{
+	snprintf(name, nlen, "?");
+	snprintf(policy, plen, "?");
+	*prio = 0;
+	if (tid <= 0)
+		return;
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+	if (!l || !r || r < l)
+		return;
+	snprintf(name, nlen, "%.*s", (int)(r - l - 1), l + 1);
+	/* Fields after ") ": state is field 3; rt_priority 40, policy 41. */
+	char *p = r + 2;
+	long v40 = 0, v41 = 0;
+	for (int field = 3; *p && field <= 41; field++) {
+		char *e;
+		long v = strtol(p, &e, 10);
+		if (field == 40)
+			v40 = v;
+		if (field == 41)
+			v41 = v;
+		p = strchr(p, ' ');
+		if (!p)
+			break;
+		p++;
+	}
+	static const char *const pol[] = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+					   "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE" };
+	v41 &= ~0x40000000L;   /* SCHED_RESET_ON_FORK */
+	snprintf(policy, plen, "%s", v41 >= 0 && v41 < 7 ? pol[v41] : "?");
+	*prio = (int)v40;
+}
+
+static json_t *hist_json(const uint64_t *counts, unsigned n, const unsigned *edges)
+{
+	json_t *h = json_object(), *e = json_array(), *c = json_array();
+	if (!h || !e || !c) {
+		json_decref(h); json_decref(e); json_decref(c);
+		return NULL;
+	}
+	json_array_append_new(e, json_integer(0));
+	for (unsigned i = 0; i < n - 1; i++)
+		json_array_append_new(e, json_integer(edges[i]));
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(c, json_integer((json_int_t)counts[i]));
+	json_object_set_new_nocheck(h, "edges_pct", e);
+	json_object_set_new_nocheck(h, "counts", c);
+	return h;
+}
+
+static json_t *source_json(struct cb_source *s)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	char tname[64], policy[32];
+	int prio;
+	thread_info(s->tid, tname, sizeof(tname), policy, sizeof(policy), &prio);
+	/* Racy reads of a running source: take each number once. */
+	uint64_t count = s->count, sum = s->sum, min = s->min, max = s->max;
+	if (!count)
+		min = max = 0;
+	json_object_set_new_nocheck(o, "id", json_integer(s->id));
+	json_object_set_new_nocheck(o, "api", json_string(api_names[s->api]));
+	json_object_set_new_nocheck(o, "name", json_string(s->name));
+	json_object_set_new_nocheck(o, "tid", json_integer(s->tid));
+	json_object_set_new_nocheck(o, "thread", json_string(tname));
+	json_object_set_new_nocheck(o, "policy", json_string(policy));
+	json_object_set_new_nocheck(o, "priority", json_integer(prio));
+	set_u(o, "rate", s->rate);
+	set_u(o, "frames", s->frames);
+	set_u(o, "deadline_ns", s->deadline);
+	set_u(o, "count", count);
+	set_u(o, "min_ns", min);
+	set_u(o, "mean_ns", count ? sum / count : 0);
+	set_u(o, "p50_ns", hquantile(&s->dur, count, 0.50, min, max));
+	set_u(o, "p90_ns", hquantile(&s->dur, count, 0.90, min, max));
+	set_u(o, "p99_ns", hquantile(&s->dur, count, 0.99, min, max));
+	set_u(o, "p999_ns", hquantile(&s->dur, count, 0.999, min, max));
+	set_u(o, "max_ns", max);
+	json_object_set_new_nocheck(o, "load_mean_pct",
+				    json_real(count && s->deadline ? (double)s->load_ppm_sum / count / 10000.0 : 0));
+	json_object_set_new_nocheck(o, "load_max_pct",
+				    json_real(s->deadline ? (double)s->load_ppm_max / 10000.0 : 0));
+	set_u(o, "overruns", s->overruns);
+	set_u(o, "near80", s->near80);
+	set_u(o, "near95", s->near95);
+	uint64_t periods = s->periods;
+	set_u(o, "period_mean_ns", periods ? s->period_sum / periods : 0);
+	set_u(o, "jitter_max_ns", s->jitter_max);
+	set_u(o, "jitter_p99_ns", hquantile(&s->jitter, periods, 0.99, 0, s->jitter_max));
+	set_u(o, "xruns", __atomic_load_n(&s->xruns, __ATOMIC_RELAXED));
+	set_u(o, "allocs", s->allocs);
+	set_u(o, "frees", s->frees);
+	set_u(o, "alloc_bytes", s->alloc_bytes);
+	set_u(o, "rt_unsafe", s->unsafe);
+	json_t *h = hist_json(s->load_hist, LOAD_EDGES + 1, load_edges);
+	if (h)
+		json_object_set_new_nocheck(o, "histogram", h);
+	json_t *zones = json_array();
+	for (int i = 0; zones && i < ZONES; i++) {
+		struct zone *z = &s->zones[i];
+		if (!z->name)
+			break;
+		json_t *zo = json_object();
+		if (!zo)
+			break;
+		uint64_t zc = z->count;
+		json_object_set_new_nocheck(zo, "name", json_string(z->name));
+		set_u(zo, "count", zc);
+		set_u(zo, "mean_ns", zc ? z->sum / zc : 0);
+		set_u(zo, "min_ns", zc ? z->min : 0);
+		set_u(zo, "p99_ns", hquantile(&z->h, zc, 0.99, zc ? z->min : 0, z->max));
+		set_u(zo, "max_ns", z->max);
+		json_array_append_new(zones, zo);
+	}
+	if (zones)
+		json_object_set_new_nocheck(o, "zones", zones);
+	return o;
+}
+
+int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
+{
+	json_t *cbs = json_array(), *vs = json_array();
+	if (!cbs || !vs) {
+		json_decref(cbs);
+		json_decref(vs);
+		return -1;
+	}
+	/* The registry is newest first; write oldest first. */
+	int n = __atomic_load_n(&nsources, __ATOMIC_ACQUIRE);
+	for (int id = 0; id < n; id++)
+		for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next)
+			if (s->id == id) {
+				json_t *o = source_json(s);
+				if (o)
+					json_array_append_new(cbs, o);
+				break;
+			}
+	/* Ready slots first, then each key once (two threads may have claimed two slots
+	 * for one key at the same moment: their counts are merged here). */
+	static unsigned ready[VSLOTS];
+	unsigned nready = 0;
+	for (unsigned i = 0; vtab && i < VSLOTS; i++)
+		if (__atomic_load_n(&vtab[i].state, __ATOMIC_ACQUIRE) == 2)
+			ready[nready++] = i;
+	for (unsigned a = 0; a < nready; a++) {
+		struct vslot *v = &vtab[ready[a]];
+		uint64_t count = 0, bytes = 0;
+		int dup = 0;
+		for (unsigned b = 0; b < nready; b++) {
+			struct vslot *w = &vtab[ready[b]];
+			if (w->stack != v->stack || w->call != v->call || w->src != v->src ||
+			    w->kind != v->kind)
+				continue;
+			if (b < a) {
+				dup = 1;
+				break;
+			}
+			count += __atomic_load_n(&w->count, __ATOMIC_RELAXED);
+			bytes += __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
+		}
+		if (dup)
+			continue;
+		json_t *o = json_object(), *f = fs(v->stack, arg);
+		if (!o || !f) {
+			json_decref(o);
+			json_decref(f);
+			continue;
+		}
+		json_object_set_new_nocheck(o, "kind", json_string(kind_names[v->kind]));
+		json_object_set_new_nocheck(o, "call", json_string(v->call ? v->call : "?"));
+		json_object_set_new_nocheck(o, "severity",
+					    json_string(v->kind == VK_TRYLOCK ? "warning" : "violation"));
+		set_u(o, "count", count);
+		set_u(o, "bytes", bytes);
+		json_object_set_new_nocheck(o, "callback", json_integer(v->src ? v->src->id : -1));
+		json_object_set_new_nocheck(o, "fs", f);
+		json_array_append_new(vs, o);
+	}
+	set_u(ap, "violations_lost", __atomic_load_n(&vlost, __ATOMIC_RELAXED));
+	json_object_set_new_nocheck(ap, "callbacks", cbs);
+	json_object_set_new_nocheck(ap, "violations", vs);
+	return 0;
+}
+
+/* ------------------------------------------------------------ init */
+
+void audio_init(void)
+{
+	vtab = map(VSLOTS * sizeof(*vtab));
+	site_cb = map(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
+	const char *p = OPT_STR(OPT_RT_THREADS);
+	if (p && *p) {
+		rt_threads_pattern = p;
+		audio_rt_gen = 1;   /* every thread checks its name on its next call */
+	}
+	audio_on_violation = (int)OPT_NUM(OPT_ON_VIOLATION);
+}
+
+size_t audio_footprint(void)
+{
+	return (size_t)__atomic_load_n(&nsources, __ATOMIC_RELAXED) * sizeof(struct cb_source) +
+	       VSLOTS * sizeof(struct vslot);
+}

@@ -1,0 +1,122 @@
+/* audio.h - what makes the heap profiler an audio profiler: callback sources, the
+ * per-thread real-time state that trampolines and marked regions set, callback
+ * timing (histograms, load, overruns, jitter, zones) and real-time violations.
+ *
+ * Threads: a source's timing is written by the thread running its callback (one at
+ * a time) and read racily by the profile writer. Violations go into a lock-free
+ * table. Nothing on a clean callback's path locks, allocates or makes a syscall,
+ * except once per thread (its id, read on its first callback). */
+#ifndef AUDIOPROF_AUDIO_H
+#define AUDIOPROF_AUDIO_H
+
+#include <stdint.h>
+#include "runtime.h"
+#include "sites.h"
+
+enum ap_api {
+	AP_API_JACK, AP_API_PORTAUDIO, AP_API_ALSA, AP_API_PULSE, AP_API_PIPEWIRE,
+	AP_API_SDL, AP_API_REGION, AP_API_THREAD, AP_API_COUNT
+};
+
+enum ap_vkind {   /* kinds of real-time-unsafe calls */
+	VK_ALLOC, VK_FREE, VK_LOCK, VK_SLEEP, VK_IO, VK_POLL, VK_MMAP, VK_THREAD,
+	VK_PROCESS, VK_TRYLOCK, VK_COUNT
+};
+
+struct cb_source;
+
+#define RT_MAX_NEST  8
+#define ZONE_MAX_NEST 8
+
+struct rt_frame {
+	struct cb_source *src;
+	uint64_t t0;           /* start (ns) */
+	uint32_t inner;        /* a nested callback ran inside: this one is not timed */
+	uint32_t pad;
+};
+
+/* Per-thread real-time state (initial-exec TLS: no allocation to reach it). */
+struct rt_tls {
+	int depth;                             /* > 0: inside a callback or RT region */
+	int nframes;                           /* timed callback frames on rt_stack */
+	unsigned gen;                          /* AUDIOPROF_RT_THREADS generation seen */
+	int tid;                               /* kernel thread id, 0 until the first callback */
+	struct rt_frame stack[RT_MAX_NEST];
+	int nzones;
+	struct { const char *name; uint64_t t0; } zones[ZONE_MAX_NEST];
+	uint64_t allocs, frees, bytes, unsafe; /* this thread's counters (audioprof.h) */
+	struct cb_source *thread_src;          /* source when the whole thread is real-time */
+};
+extern __thread struct rt_tls ap_rt TLS_IE;
+extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */
+
+/* ---- set-up (never on the audio thread's hot path) ---- */
+void audio_init(void);                    /* from the runtime constructor, after options */
+
+/* A new callback source. name is copied (truncated to 63 bytes). Lock-free; maps its
+ * memory, so call it where a syscall is acceptable (at registration). */
+struct cb_source *audio_source_new(enum ap_api api, const char *name);
+/* Set or change the deadline parameters (frames per period, sample rate). */
+void audio_source_format(struct cb_source *s, uint32_t frames, uint32_t rate);
+
+/* ---- on the audio thread ---- */
+/* Begin and end one callback of s. frames/rate: this period (0 = keep last). */
+void audio_cb_begin(struct cb_source *s);
+void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate);
+/* A backend-reported xrun (any thread). */
+void audio_xrun(struct cb_source *s);
+
+/* Record a real-time-unsafe call made inside a callback: stack is the site of the
+ * call's stack (sites_intern), bytes for allocations. */
+void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes);
+
+/* Slow path of the hot check below: (re)decide whether this thread is real-time by
+ * its name (AUDIOPROF_RT_THREADS). */
+void audio_thread_recheck(void);
+/* A thread was renamed (pthread_setname_np, prctl): names are looked at again. */
+void audio_names_changed(void);
+
+/* Is the calling thread inside real-time code? One TLS load when
+ * AUDIOPROF_RT_THREADS is unset. */
+static inline int audio_in_rt(void)
+{
+	if (unlikely(ap_rt.gen != __atomic_load_n(&audio_rt_gen, __ATOMIC_RELAXED)))
+		audio_thread_recheck();
+	return ap_rt.depth > 0;
+}
+
+/* Violation policy (AUDIOPROF_ON_VIOLATION): what happens at a new violation site. */
+enum { ONV_RECORD, ONV_WARN, ONV_ABORT };
+extern int audio_on_violation;
+
+/* ---- interposed audio entry points ---- */
+/* Each audio API file (audio_jack.c, audio_portaudio.c, audio_sdl.c, audio_alsa.c,
+ * audio_pulse.c, audio_pipewire.c) lists the functions it interposes, so that the
+ * dlsym hook (audio_dl.c) can hand out the wrapper when a program looks the name up
+ * in a library it dlopen'd, and give the wrapper the real function from that
+ * library. Tables end with { NULL, NULL, NULL }. */
+struct ap_hook {
+	const char *name;      /* e.g. "jack_set_process_callback" */
+	void *wrapper;         /* our exported wrapper */
+	void **real;           /* where the wrapper keeps the real function (may be set by dlsym) */
+};
+extern const struct ap_hook hooks_jack[], hooks_portaudio[], hooks_sdl[],
+	hooks_alsa[], hooks_pulse[], hooks_pipewire[];
+
+/* The real function behind a wrapper: *slot if set (by dlsym), else the next
+ * definition after this library (RTLD_NEXT), looked up once. */
+void *audio_real(void **slot, const char *name);
+
+/* ---- reading, for the profile writer ---- */
+struct json_t;
+typedef struct json_t *(*audio_fs_fn)(site_id stack, void *arg);   /* new fs array */
+/* Add "callbacks" and "violations" to the audioprof object. Returns 0 or -1. */
+int audio_json(struct json_t *ap, audio_fs_fn fs, void *arg);
+/* Per-site callback allocations, for the pps' "cbk"/"cbb" fields. */
+void audio_site_cb(site_id s, uint64_t *blocks, uint64_t *bytes);
+/* Writer-thread duties: print new violations (warn mode), refresh thread info. */
+void audio_writer_tick(void);
+/* Footprint of the audio tables. */
+size_t audio_footprint(void);
+
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# t_bench_smoke.sh - the benchmark's configurations all work (`bench/run.sh --smoke`):
+# bench/bin/allocbench, 1 and 2 threads, runs natively, under audioprof and under heaptrack
+# and valgrind DHAT when installed, exits 0 each time with the same result lines as native,
+# and audioprof's profile holds exactly the allocation calls and bytes allocbench counted
+# itself, site by site (a realloc counted at the realloc call, as a new block). DHAT's
+# profile is checked for the same totals. No timing is asserted.
+. "$(dirname "$0")/lib/common.sh"
+need_preload
+command -v python3 >/dev/null 2>&1 || skip "python3 not found"
+make -s -C "$ROOT/bench" build >/dev/null || fail "cannot build bench/bin/allocbench"
+
+"$ROOT/bench/run.sh" --smoke
+case $? in
+0) exit 0 ;;
+77) skip "bench/run.sh --smoke skipped" ;;
+*) fail "bench/run.sh --smoke" ;;
+esac
