@@ -28,7 +28,7 @@
 #include <libunwind.h>
 #include <string.h>
 
-#define CACHE_SETS    512u   /* power of two */
+#define CACHE_SETS    2048u  /* power of two */
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
 #define CACHE_ENTRIES (CACHE_SETS * CACHE_WAYS)
 #define SKIP_LIMIT    16     /* our own frames above the caller */
@@ -39,7 +39,8 @@ struct cache_entry {
 	site_id site;            /* 0: empty */
 	uint32_t depth;          /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
 	uintptr_t fn;
-	/* followed by uintptr_t ips[depth] and uint32_t off[depth] (slot - cfa) */
+	/* followed by uint16_t off[depth]: (slot - (cfa - 8)) / 8; the frames themselves
+	 * are the site's (sites_stack) */
 };
 
 struct stack_cache {
@@ -53,7 +54,7 @@ struct stack_cache {
 
 static inline size_t entry_size(unsigned depth)
 {
-	size_t s = sizeof(struct cache_entry) + depth * (sizeof(uintptr_t) + sizeof(uint32_t));
+	size_t s = sizeof(struct cache_entry) + depth * sizeof(uint16_t);
 	return (s + 15) & ~(size_t)15;
 }
 
@@ -84,14 +85,9 @@ static inline struct cache_entry *way(struct stack_cache *c, size_t set, unsigne
 	return (struct cache_entry *)(c->entries + (set * CACHE_WAYS + w) * c->entry_size);
 }
 
-static inline uintptr_t *entry_ips(struct cache_entry *e)
+static inline uint16_t *entry_offs(struct cache_entry *e)
 {
-	return (uintptr_t *)(e + 1);
-}
-
-static inline uint32_t *entry_offs(struct cache_entry *e, unsigned cap)
-{
-	return (uint32_t *)(entry_ips(e) + cap);
+	return (uint16_t *)(e + 1);
 }
 
 /* Unwind from here with unw_backtrace (libunwind's fast path, which keeps its own
@@ -100,7 +96,7 @@ static inline uint32_t *entry_offs(struct cache_entry *e, unsigned cap)
  * the previous slot that holds it, within the thread's stack. Returns the number of
  * frames in ips; *cacheable tells whether every slot was found. */
 static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uintptr_t ra,
-		       uintptr_t cfa, uintptr_t *ips, uint32_t *offs, int *cacheable)
+		       uintptr_t cfa, uintptr_t *ips, uint16_t *offs, int *cacheable)
 {
 	void *buf[SITES_MAX_DEPTH + SKIP_LIMIT];
 	int got = unw_backtrace(buf, (int)(depth - 1 + SKIP_LIMIT));
@@ -128,11 +124,11 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 			end = c->stack_hi - 8;
 		while (p <= end && *(const uintptr_t *)p != ips[k])
 			p += 8;
-		if (p > end || p - base > UINT32_MAX) {
+		if (p > end || (p - base) / 8 > UINT16_MAX) {
 			*cacheable = 0;
 			return n;
 		}
-		offs[k] = (uint32_t)(p - base);
+		offs[k] = (uint16_t)((p - base) / 8);
 		slot = p;
 	}
 	return n;
@@ -159,11 +155,12 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 			struct cache_entry *e = way(c, set, w);
 			if (!e->site || e->ra != ra || e->cfa != cfa || e->fp != fp || e->fn != fn)
 				continue;
-			const uintptr_t *ips = entry_ips(e);
-			const uint32_t *offs = entry_offs(e, c->depth);
+			unsigned sd;
+			const uintptr_t *ips = sites_stack(e->site, &sd);
+			const uint16_t *offs = entry_offs(e);
 			unsigned i;
 			for (i = 2; i < e->depth; i++)
-				if (*(const uintptr_t *)(base + offs[i]) != ips[i])
+				if (*(const uintptr_t *)(base + (size_t)offs[i] * 8) != ips[i])
 					break;
 			if (i == e->depth) {
 				c->n.hits++;
@@ -173,9 +170,12 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 		struct cache_entry *e = way(c, set, c->victim++ % CACHE_WAYS);
 		/* Miss: unwind straight into the entry, then intern. */
 		int cacheable;
-		unsigned n = unwind(c, depth, fn, ra, cfa, entry_ips(e), entry_offs(e, c->depth),
-				    &cacheable);
-		site_id s = sites_intern(entry_ips(e), n);
+		uintptr_t ips[SITES_MAX_DEPTH];
+		unsigned n = unwind(c, depth, fn, ra, cfa, ips, entry_offs(e), &cacheable);
+		site_id s = sites_intern(ips, n);
+		unsigned sd;
+		if (s == SITES_OVERFLOW || !sites_stack(s, &sd) || sd != n)
+			cacheable = 0;   /* the site's frames must be the ones validated */
 		if (cacheable) {
 			e->ra = ra;
 			e->cfa = cfa;
