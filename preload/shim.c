@@ -5,6 +5,7 @@
  * and returns. No lock, no syscall beyond what glibc's malloc itself makes. */
 #include "audio.h"
 #include "blocks.h"
+#include "interpose.h"
 #include "runtime.h"
 #include "sites.h"
 #include "stacks.h"
@@ -22,29 +23,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define EXPORT __attribute__((visibility("default")))
-
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 
-/* The caller's return address, stack pointer at the call and frame pointer, read from
- * our own frame (this file is built with frame pointers). */
-#define CALLER(ra, cfa, fp) do { \
-	uintptr_t *f_ = __builtin_frame_address(0); \
-	(fp) = f_[0]; (ra) = f_[1]; (cfa) = (uintptr_t)(f_ + 2); \
-} while (0)
-
 #define TRACK_ARGS uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp
 
 /* Frame 0 of every stack is the interposed function's own address. `&malloc` would
  * go through the GOT and, in a non-PIE program that takes malloc's address itself,
- * give that program's PLT stub; a hidden alias is always this library's code. */
-#define ALIAS(name) extern __typeof__(name) self_##name \
-	__attribute__((alias(#name), copy(name), visibility("hidden")))
-#define SELF(name) ((uintptr_t)self_##name)
+ * give that program's PLT stub; a hidden alias (interpose.h) is this library's code. */
 
 ALIAS(malloc); ALIAS(free); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); ALIAS(posix_memalign);
 ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
@@ -370,10 +359,6 @@ EXPORT void _Exit(int status)
 	syscall(SYS_exit_group, status);
 	__builtin_unreachable();
 }
-
-#define REAL(name) \
-	static __typeof__(&name) real_##name; \
-	if (!real_##name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
