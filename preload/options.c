@@ -36,6 +36,8 @@ const struct opt_def options_table[OPT_COUNT] = {
 	[OPT_ON_VIOLATION] = { "AUDIOPROF_ON_VIOLATION", OPT_CHOICE, "record", 0, 2,
 		"at a real-time violation: record it, warn once per site on stderr, or abort",
 		"record|warn|abort" },
+	[OPT_SAMPLE] = { "AUDIOPROF_SAMPLE", OPT_TIME, "100ms", 0, 3600LL * S_NS,
+		"period of the heap timeline samples (live bytes, glibc heap size); 0 disables" },
 };
 
 struct opt_values options;

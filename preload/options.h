@@ -20,6 +20,7 @@ enum opt_id {
 	OPT_EXEC_CHAIN,     /* internal: "pid:k" of the profiled image that exec'd this one */
 	OPT_RT_THREADS,     /* glob of thread names whose whole run is real-time */
 	OPT_ON_VIOLATION,   /* record | warn | abort at a real-time violation */
+	OPT_SAMPLE,         /* heap timeline sampling period (ns); 0 disables */
 	OPT_COUNT
 };
 

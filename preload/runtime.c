@@ -10,6 +10,7 @@
 #include "profile.h"
 #include "sites.h"
 #include "symbols.h"
+#include "timeline.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -326,6 +327,7 @@ static void *writer_main(void *arg)
 		}
 		audio_writer_tick();
 		uint64_t now = runtime_now();
+		uint64_t sample_at = timeline_tick(now);
 		if (next && now >= next) {
 			pthread_mutex_lock(&write_lock);
 			write_locked("snapshot", 0);
@@ -337,6 +339,8 @@ static void *writer_main(void *arg)
 		/* New violations are reported within 100 ms in warn mode. */
 		uint64_t wake_at = audio_on_violation == ONV_WARN && (!next || next > now + 100000000u)
 				   ? now + 100000000u : next;
+		if (sample_at && (!wake_at || sample_at < wake_at))
+			wake_at = sample_at;
 		if (wake_at) {
 			uint64_t d = wake_at - now;
 			ts.tv_sec = (time_t)(d / 1000000000u);
@@ -507,6 +511,7 @@ static void atfork_child(void)
 			t->in_use = 0;
 	start_ns = runtime_now();
 	sites_reset_after_fork(start_ns);
+	timeline_reset(start_ns);
 	exec_k = 0;
 	compute_out_path();
 	set_exec_chain();
@@ -610,6 +615,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	install_signals();
 	audio_init();
+	timeline_init((uint64_t)OPT_NUM(OPT_SAMPLE), start_ns);
 	__atomic_store_n(&rt_state, RT_READY, __ATOMIC_RELEASE);
 	start_writer();
 	rt_guard--;
@@ -622,6 +628,7 @@ __attribute__((destructor)) static void runtime_dtor(void)
 	if (getpid() != my_pid)
 		return;
 	rt_guard++;
+	timeline_stop();
 	if (getenv("AUDIOPROF_DEBUG_STACKS")) {
 		struct stacks_counters sc = { 0, 0, 0 };
 		for (struct rt_thread *t = all_threads; t; t = t->next)

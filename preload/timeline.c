@@ -1,0 +1,97 @@
+/* timeline.c - the heap timeline: a fixed buffer of samples taken by the writer
+ * thread; halved (every other sample kept, period doubled) when full, so memory stays
+ * fixed however long the process runs. Only the writer thread touches the buffer;
+ * the profile writer reads it under the runtime's write lock from the same thread or
+ * at exit, when a racing sample can at worst be left out. */
+#include "timeline.h"
+#include "sites.h"
+
+#include <jansson.h>
+#include <malloc.h>
+#include <stddef.h>
+#include <string.h>
+
+#define SAMPLES 2048
+
+struct sample {
+	uint64_t t;          /* CLOCK_MONOTONIC ns */
+	uint64_t live_b;     /* bytes the program has live (requested sizes) */
+	uint64_t live_k;     /* blocks live */
+	uint64_t heap_b;     /* glibc: arena + mmapped bytes obtained from the system */
+	uint64_t used_b;     /* glibc: bytes in chunks in use (incl. headers) + mmapped */
+};
+
+static struct sample buf[SAMPLES];
+static unsigned n;
+static uint64_t period, next;   /* period 0: not sampling (off, or stopped) */
+static uint64_t shown_period;    /* the period of the samples in buf */
+
+void timeline_init(uint64_t period_ns, uint64_t now)
+{
+	period = shown_period = period_ns;
+	n = 0;
+	next = period ? now : 0;
+}
+
+void timeline_reset(uint64_t now)
+{
+	timeline_init(shown_period, now);
+}
+
+void timeline_stop(void)
+{
+	__atomic_store_n(&period, 0, __ATOMIC_RELAXED);
+}
+
+uint64_t timeline_tick(uint64_t now)
+{
+	if (!__atomic_load_n(&period, __ATOMIC_RELAXED))
+		return 0;
+	if (now < next)
+		return next;
+	if (n == SAMPLES) {
+		for (unsigned i = 0; i < SAMPLES / 2; i++)
+			buf[i] = buf[2 * i];
+		n = SAMPLES / 2;
+		period *= 2;
+		shown_period = period;
+	}
+	struct heap_totals t;
+	sites_totals(&t);
+	struct mallinfo2 mi = mallinfo2();
+	buf[n++] = (struct sample){ now, t.curr_b, t.curr_k, mi.arena + mi.hblkhd,
+				    mi.uordblks + mi.hblkhd };
+	next = now + period;
+	return next;
+}
+
+static json_t *column(size_t off, uint64_t start, int is_time)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; a && i < n; i++) {
+		uint64_t v = *(const uint64_t *)((const char *)&buf[i] + off);
+		if (is_time)
+			v = v > start ? v - start : 0;
+		if (json_array_append_new(a, json_integer((json_int_t)(v > INT64_MAX ? INT64_MAX : v))) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int timeline_json(json_t *ap, uint64_t start_ns)
+{
+	json_t *o = json_object();
+	if (!o)
+		return -1;
+	int err = json_object_set_new_nocheck(o, "period_ns",
+					      json_integer((json_int_t)shown_period)) < 0;
+	err |= json_object_set_new_nocheck(o, "t_ns", column(offsetof(struct sample, t), start_ns, 1)) < 0;
+	err |= json_object_set_new_nocheck(o, "live_b", column(offsetof(struct sample, live_b), 0, 0)) < 0;
+	err |= json_object_set_new_nocheck(o, "live_k", column(offsetof(struct sample, live_k), 0, 0)) < 0;
+	err |= json_object_set_new_nocheck(o, "heap_b", column(offsetof(struct sample, heap_b), 0, 0)) < 0;
+	err |= json_object_set_new_nocheck(o, "used_b", column(offsetof(struct sample, used_b), 0, 0)) < 0;
+	err |= json_object_set_new_nocheck(ap, "timeline", o) < 0;
+	return err ? -1 : 0;
+}

@@ -1,0 +1,21 @@
+/* timeline.h - heap usage over time, sampled by the writer thread (never on the
+ * allocation path): live bytes and blocks as the profiler counts them, and glibc's
+ * own view of its heap (mallinfo2) so that fragmentation and allocator overhead show.
+ * Bounded: when the buffer fills, every other sample is dropped and the period doubles. */
+#ifndef AUDIOPROF_TIMELINE_H
+#define AUDIOPROF_TIMELINE_H
+
+#include <stdint.h>
+
+struct json_t;
+
+void timeline_init(uint64_t period_ns, uint64_t now);   /* period 0: off */
+void timeline_reset(uint64_t now);                      /* forked child: start afresh */
+/* No more samples (the program is exiting: what follows is the profiler's own work). */
+void timeline_stop(void);
+/* Take a sample if one is due; returns the time the next one is due (0: off). */
+uint64_t timeline_tick(uint64_t now);
+/* Add "timeline" to the audioprof object; times relative to start_ns. */
+int timeline_json(struct json_t *ap, uint64_t start_ns);
+
+#endif
