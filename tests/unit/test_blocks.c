@@ -24,7 +24,7 @@ static void test_roundtrip(void)
 
 static void test_aligned(void)
 {
-	char *base = aligned_alloc(256, 256 + 64);
+	char *base = aligned_alloc(256, 512);
 	void *p = blocks_init(base, 256, 64, 3, 1);
 	CU_ASSERT_EQUAL((uintptr_t)p % 256, 0);
 	struct block_hdr *h = blocks_lookup(p);
