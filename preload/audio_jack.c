@@ -1,4 +1,283 @@
-/* audio_jack.c - placeholder: the jack entry points are interposed here (issue 3). */
+/* audio_jack.c - JACK entry points: process callbacks (jack_set_process_callback), the
+ * process-thread mode (jack_set_process_thread: a callback is the time from
+ * jack_cycle_wait returning to jack_cycle_signal), and the xruns the server reports.
+ *
+ * Callback mode: the program's callback and argument go into a context allocated at
+ * registration; JACK gets our trampoline and the context. Thread mode: the source is
+ * made at jack_set_process_thread; jack_cycle_wait/jack_cycle_signal (and the older
+ * jack_thread_wait) of that client begin and end its callbacks. Xruns: JACK keeps one
+ * xrun callback per client, so ours is registered when the process callback or thread
+ * is set, and a program's own xrun callback (set before or after) is kept in the
+ * client's record and called from ours.
+ *
+ * Deadline: nframes of each cycle / the sample rate read when the callback is set (JACK
+ * does not change the rate of a running server). Source name: the client's name.
+ *
+ * Threads: registration runs on the program's threads (allocation and syscalls are fine
+ * there); the trampoline and jack_cycle_* on JACK's real-time thread take no lock,
+ * allocate nothing and make no syscall; the xrun trampoline runs on JACK's
+ * notification thread. Client records live in a push-only list, never freed (a closed
+ * client's record is only unlinked from lookups by clearing its client pointer). */
 #include "audio.h"
+#include "interpose.h"
 
-const struct ap_hook hooks_jack[] = { { NULL, NULL, NULL } };
+#include <jack/jack.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------ real functions */
+
+static void *r_set_process_callback, *r_set_process_thread, *r_cycle_wait, *r_cycle_signal,
+	*r_thread_wait, *r_set_xrun_callback, *r_client_close, *r_get_client_name,
+	*r_get_sample_rate, *r_get_buffer_size;
+
+#define REAL_JACK(slot, name) ((__typeof__(&name))audio_real(&slot, #name))
+
+/* ------------------------------------------------------------ client records */
+
+struct jclient {
+	struct jclient *next;             /* push-only list */
+	jack_client_t *client;            /* NULL once closed */
+	struct cb_source *src;            /* latest process callback or thread source */
+	JackXRunCallback user_xrun;       /* the program's own xrun callback, or NULL */
+	void *user_xrun_arg;
+	int xrun_ours;                    /* our xrun trampoline is registered */
+	/* process-thread mode (only the client's real-time thread touches these) */
+	struct cb_source *thread_src;
+	int in_cycle;                     /* between jack_cycle_wait and jack_cycle_signal */
+	uint32_t nframes, rate;
+};
+
+static struct jclient *clients;
+
+/* A context or record of ours: allocated outside the profile (never on the audio thread). */
+static void *own_calloc(size_t size)
+{
+	rt_guard++;
+	void *p = calloc(1, size);
+	rt_guard--;
+	return p;
+}
+
+static struct jclient *client_find(jack_client_t *c)
+{
+	for (struct jclient *j = __atomic_load_n(&clients, __ATOMIC_ACQUIRE); j; j = j->next)
+		if (j->client == c)
+			return j;
+	return NULL;
+}
+
+/* The record of client c, made on first use (registration time only). */
+static struct jclient *client_get(jack_client_t *c)
+{
+	struct jclient *j = client_find(c);
+	if (j || !(j = own_calloc(sizeof(*j))))
+		return j;
+	j->client = c;
+	j->next = __atomic_load_n(&clients, __ATOMIC_ACQUIRE);
+	while (!__atomic_compare_exchange_n(&clients, &j->next, j, 1, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	return j;
+}
+
+/* A new source named after the client, with the deadline known before the first cycle. */
+static struct cb_source *client_source(jack_client_t *c, uint32_t *rate)
+{
+	__typeof__(&jack_get_client_name) name = REAL_JACK(r_get_client_name, jack_get_client_name);
+	__typeof__(&jack_get_sample_rate) sr = REAL_JACK(r_get_sample_rate, jack_get_sample_rate);
+	__typeof__(&jack_get_buffer_size) bs = REAL_JACK(r_get_buffer_size, jack_get_buffer_size);
+	const char *n = name ? name(c) : NULL;
+	struct cb_source *s = audio_source_new(AP_API_JACK, n ? n : "jack");
+	*rate = sr ? sr(c) : 0;
+	if (s)
+		audio_source_format(s, bs ? bs(c) : 0, *rate);
+	return s;
+}
+
+/* ------------------------------------------------------------ xruns */
+
+static int xrun_tramp(void *arg)
+{
+	struct jclient *j = arg;
+	audio_xrun(__atomic_load_n(&j->src, __ATOMIC_ACQUIRE));
+	JackXRunCallback cb = __atomic_load_n(&j->user_xrun, __ATOMIC_ACQUIRE);
+	return cb ? cb(j->user_xrun_arg) : 0;
+}
+
+/* Register our xrun callback for this client once (before activation, like JACK wants). */
+static void xrun_ensure(struct jclient *j)
+{
+	if (j->xrun_ours)
+		return;
+	__typeof__(&jack_set_xrun_callback) real = REAL_JACK(r_set_xrun_callback, jack_set_xrun_callback);
+	if (real && real(j->client, xrun_tramp, j) == 0)
+		j->xrun_ours = 1;
+}
+
+EXPORT int jack_set_xrun_callback(jack_client_t *client, JackXRunCallback cb, void *arg)
+{
+	__typeof__(&jack_set_xrun_callback) real = REAL_JACK(r_set_xrun_callback, jack_set_xrun_callback);
+	if (!real)
+		return -1;
+	struct jclient *j;
+	if (!client || cb == xrun_tramp || !(j = client_get(client)))
+		return real(client, cb, arg);
+	j->user_xrun_arg = arg;
+	__atomic_store_n(&j->user_xrun, cb, __ATOMIC_RELEASE);
+	int r = real(client, xrun_tramp, j);
+	if (r == 0)
+		j->xrun_ours = 1;
+	return r;
+}
+
+/* ------------------------------------------------------------ process callbacks */
+
+struct jproc {
+	JackProcessCallback cb;           /* the program's callback and argument */
+	void *arg;
+	struct cb_source *src;
+	uint32_t rate;
+};
+
+static int process_tramp(jack_nframes_t nframes, void *arg)
+{
+	struct jproc *p = arg;
+	audio_cb_begin(p->src);
+	int r = p->cb(nframes, p->arg);
+	audio_cb_end(p->src, nframes, p->rate);
+	return r;
+}
+
+EXPORT int jack_set_process_callback(jack_client_t *client, JackProcessCallback cb, void *arg)
+{
+	__typeof__(&jack_set_process_callback) real =
+		REAL_JACK(r_set_process_callback, jack_set_process_callback);
+	if (!real)
+		return -1;
+	if (!client || !cb || cb == process_tramp)   /* never wrap our own trampoline */
+		return real(client, cb, arg);
+	struct jclient *j = client_get(client);
+	struct jproc *p = own_calloc(sizeof(*p));
+	if (!p || !j)
+		return real(client, cb, arg);
+	p->cb = cb;
+	p->arg = arg;
+	p->src = client_source(client, &p->rate);
+	if (!p->src) {
+		rt_guard++;
+		free(p);
+		rt_guard--;
+		return real(client, cb, arg);
+	}
+	int r = real(client, process_tramp, p);
+	if (r == 0) {
+		__atomic_store_n(&j->src, p->src, __ATOMIC_RELEASE);
+		xrun_ensure(j);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ process-thread mode */
+
+EXPORT int jack_set_process_thread(jack_client_t *client, JackThreadCallback fn, void *arg)
+{
+	__typeof__(&jack_set_process_thread) real =
+		REAL_JACK(r_set_process_thread, jack_set_process_thread);
+	if (!real)
+		return -1;
+	struct jclient *j = client && fn ? client_get(client) : NULL;
+	if (j && !j->thread_src) {
+		uint32_t rate;
+		struct cb_source *s = client_source(client, &rate);
+		j->rate = rate;
+		__atomic_store_n(&j->thread_src, s, __ATOMIC_RELEASE);
+	}
+	int r = real(client, fn, arg);
+	if (r == 0 && j && j->thread_src) {
+		__atomic_store_n(&j->src, j->thread_src, __ATOMIC_RELEASE);
+		xrun_ensure(j);
+	}
+	return r;
+}
+
+static inline void cycle_end(struct jclient *j)
+{
+	j->in_cycle = 0;
+	audio_cb_end(j->thread_src, j->nframes, j->rate);
+}
+
+static inline void cycle_begin(struct jclient *j, jack_nframes_t n)
+{
+	if (n && j->thread_src) {
+		j->nframes = n;
+		j->in_cycle = 1;
+		audio_cb_begin(j->thread_src);
+	}
+}
+
+EXPORT jack_nframes_t jack_cycle_wait(jack_client_t *client)
+{
+	__typeof__(&jack_cycle_wait) real = REAL_JACK(r_cycle_wait, jack_cycle_wait);
+	if (!real)
+		return 0;
+	struct jclient *j = client_find(client);
+	if (j && j->in_cycle)
+		cycle_end(j);   /* waited again without signalling: that cycle is over */
+	jack_nframes_t n = real(client);
+	if (j)
+		cycle_begin(j, n);
+	return n;
+}
+
+EXPORT void jack_cycle_signal(jack_client_t *client, int status)
+{
+	__typeof__(&jack_cycle_signal) real = REAL_JACK(r_cycle_signal, jack_cycle_signal);
+	struct jclient *j = client_find(client);
+	if (j && j->in_cycle)
+		cycle_end(j);
+	if (real)
+		real(client, status);
+}
+
+/* The older form: signal the end of this cycle and wait for the next. */
+EXPORT jack_nframes_t jack_thread_wait(jack_client_t *client, int status)
+{
+	__typeof__(&jack_thread_wait) real = REAL_JACK(r_thread_wait, jack_thread_wait);
+	if (!real)
+		return 0;
+	struct jclient *j = client_find(client);
+	if (j && j->in_cycle)
+		cycle_end(j);
+	jack_nframes_t n = real(client, status);
+	if (j)
+		cycle_begin(j, n);
+	return n;
+}
+
+/* A closed client's handle may come back for a new client: forget the record. */
+EXPORT int jack_client_close(jack_client_t *client)
+{
+	__typeof__(&jack_client_close) real = REAL_JACK(r_client_close, jack_client_close);
+	int r = real ? real(client) : -1;
+	struct jclient *j = client ? client_find(client) : NULL;
+	if (j)
+		__atomic_store_n(&j->client, NULL, __ATOMIC_RELEASE);
+	return r;
+}
+
+/* ------------------------------------------------------------ dlsym hook table */
+
+const struct ap_hook hooks_jack[] = {
+	{ "jack_set_process_callback", (void *)jack_set_process_callback, &r_set_process_callback },
+	{ "jack_set_process_thread", (void *)jack_set_process_thread, &r_set_process_thread },
+	{ "jack_cycle_wait", (void *)jack_cycle_wait, &r_cycle_wait },
+	{ "jack_cycle_signal", (void *)jack_cycle_signal, &r_cycle_signal },
+	{ "jack_thread_wait", (void *)jack_thread_wait, &r_thread_wait },
+	{ "jack_set_xrun_callback", (void *)jack_set_xrun_callback, &r_set_xrun_callback },
+	{ "jack_client_close", (void *)jack_client_close, &r_client_close },
+	/* helpers the wrappers call */
+	{ "jack_get_client_name", NULL, &r_get_client_name },
+	{ "jack_get_sample_rate", NULL, &r_get_sample_rate },
+	{ "jack_get_buffer_size", NULL, &r_get_buffer_size },
+	{ NULL, NULL, NULL }
+};

@@ -1,4 +1,143 @@
-/* audio_sdl.c - placeholder: the sdl entry points are interposed here (issue 3). */
+/* audio_sdl.c - SDL2 entry points: SDL_OpenAudio and SDL_OpenAudioDevice with a
+ * callback (a NULL callback is the SDL_QueueAudio API: nothing to wrap).
+ *
+ * The desired spec is copied with our trampoline and a context in place of the
+ * program's callback and userdata; the real function gets the copy. Afterwards the
+ * obtained spec shows the program's own callback and userdata again, and for
+ * SDL_OpenAudio without an obtained spec the fields SDL computes into the desired spec
+ * (size, silence) are copied back, as SDL itself would have written them. The source
+ * is made once the open succeeded; until then the trampoline passes straight through.
+ * Deadline: each call's len / frame size over the rate, from the spec the callback sees
+ * (obtained, else the copy). Source name: "<audio driver>/<device>" ("dummy/default").
+ * SDL's audio thread is named SDLAudioP<n> (the source's "thread").
+ *
+ * SDL2 loads its backends' libraries (libjack, libpulse, libpipewire, libasound) with
+ * dlopen and dlsym: audio_dl.c's hook makes their wrappers apply there too. Contexts are
+ * never freed (one per device opened). */
 #include "audio.h"
+#include "interpose.h"
 
-const struct ap_hook hooks_sdl[] = { { NULL, NULL, NULL } };
+#include <SDL2/SDL_audio.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void *r_open_audio, *r_open_audio_device, *r_current_driver;
+
+#define REAL_SDL(slot, name) ((__typeof__(&name))audio_real(&slot, #name))
+
+struct sdlctx {
+	SDL_AudioCallback cb;             /* the program's callback and userdata */
+	void *user;
+	struct cb_source *src;            /* NULL until the open succeeded */
+	uint32_t rate, frame_bytes;
+};
+
+static void SDLCALL sdl_tramp(void *arg, Uint8 *stream, int len)
+{
+	struct sdlctx *c = arg;
+	struct cb_source *s = __atomic_load_n(&c->src, __ATOMIC_ACQUIRE);
+	if (unlikely(!s)) {
+		c->cb(c->user, stream, len);
+		return;
+	}
+	audio_cb_begin(s);
+	c->cb(c->user, stream, len);
+	audio_cb_end(s, c->frame_bytes && len > 0 ? (uint32_t)len / c->frame_bytes : 0, c->rate);
+}
+
+static struct sdlctx *ctx_new(const SDL_AudioSpec *desired)
+{
+	rt_guard++;
+	struct sdlctx *c = calloc(1, sizeof(*c));
+	rt_guard--;
+	if (c) {
+		c->cb = desired->callback;
+		c->user = desired->userdata;
+	}
+	return c;
+}
+
+static void ctx_free(struct sdlctx *c)
+{
+	rt_guard++;
+	free(c);
+	rt_guard--;
+}
+
+/* After a successful open: the source, and the format the callback sees. */
+static void ctx_ready(struct sdlctx *c, const SDL_AudioSpec *spec, const char *device)
+{
+	__typeof__(&SDL_GetCurrentAudioDriver) drv = REAL_SDL(r_current_driver, SDL_GetCurrentAudioDriver);
+	const char *d = drv ? drv() : NULL;
+	char name[64];
+	snprintf(name, sizeof(name), "%s/%s", d ? d : "SDL", device ? device : "default");
+	c->rate = spec->freq > 0 ? (uint32_t)spec->freq : 0;
+	c->frame_bytes = (uint32_t)(SDL_AUDIO_BITSIZE(spec->format) / 8) * spec->channels;
+	struct cb_source *s = audio_source_new(AP_API_SDL, name);
+	if (s)
+		audio_source_format(s, spec->samples, c->rate);
+	__atomic_store_n(&c->src, s, __ATOMIC_RELEASE);
+}
+
+EXPORT SDL_AudioDeviceID SDL_OpenAudioDevice(const char *device, int iscapture,
+					     const SDL_AudioSpec *desired,
+					     SDL_AudioSpec *obtained, int allowed_changes)
+{
+	__typeof__(&SDL_OpenAudioDevice) real = REAL_SDL(r_open_audio_device, SDL_OpenAudioDevice);
+	if (!real)
+		return 0;
+	struct sdlctx *c;
+	if (!desired || !desired->callback || desired->callback == sdl_tramp ||
+	    !(c = ctx_new(desired)))   /* never wrap our own trampoline */
+		return real(device, iscapture, desired, obtained, allowed_changes);
+	SDL_AudioSpec copy = *desired;
+	copy.callback = sdl_tramp;
+	copy.userdata = c;
+	SDL_AudioDeviceID id = real(device, iscapture, &copy, obtained, allowed_changes);
+	if (!id) {
+		ctx_free(c);
+		return id;
+	}
+	if (obtained) {
+		obtained->callback = c->cb;
+		obtained->userdata = c->user;
+	}
+	ctx_ready(c, obtained ? obtained : &copy, device);
+	return id;
+}
+
+EXPORT int SDL_OpenAudio(SDL_AudioSpec *desired, SDL_AudioSpec *obtained)
+{
+	__typeof__(&SDL_OpenAudio) real = REAL_SDL(r_open_audio, SDL_OpenAudio);
+	if (!real)
+		return -1;
+	struct sdlctx *c;
+	if (!desired || !desired->callback || desired->callback == sdl_tramp ||
+	    !(c = ctx_new(desired)))
+		return real(desired, obtained);
+	SDL_AudioSpec copy = *desired;
+	copy.callback = sdl_tramp;
+	copy.userdata = c;
+	int r = real(&copy, obtained);
+	if (r < 0) {
+		ctx_free(c);
+		return r;
+	}
+	if (obtained) {
+		obtained->callback = c->cb;
+		obtained->userdata = c->user;
+	} else {
+		desired->size = copy.size;   /* what SDL computes into desired */
+		desired->silence = copy.silence;
+	}
+	ctx_ready(c, obtained ? obtained : &copy, NULL);
+	return r;
+}
+
+const struct ap_hook hooks_sdl[] = {
+	{ "SDL_OpenAudio", (void *)SDL_OpenAudio, &r_open_audio },
+	{ "SDL_OpenAudioDevice", (void *)SDL_OpenAudioDevice, &r_open_audio_device },
+	/* helpers the wrappers call */
+	{ "SDL_GetCurrentAudioDriver", NULL, &r_current_driver },
+	{ NULL, NULL, NULL }
+};

@@ -1,2 +1,421 @@
-/* rtcheck.c - placeholder: wrappers of real-time-unsafe calls (issue 3). */
+/* rtcheck.c - wrappers of the real-time-unsafe calls other than allocation: locks and
+ * waits, the sleep family, file, socket and stdio I/O, poll/select/epoll, mmap, thread
+ * create/join, fork/system/popen. Inside a callback or marked region (audio_in_rt())
+ * each call is recorded as a violation with its caller's stack (trylocks as warnings);
+ * every call then goes to the real function with its arguments and errno untouched.
+ *
+ * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
+ * the real function's pointer and a tail jump to it; the stack is only read on the
+ * slow path. The profiler's own calls (writer thread, symbols, profile output) run
+ * with rt_guard held and are never recorded.
+ *
+ * Reported names are what the program's source wrote: the fortified (__printf_chk,
+ * __read_chk, __open_2, ...) and large-file (open64, pread64, mmap64, ...) entry
+ * points report "printf", "read", "open", ...; frame 0 of the stack still shows the
+ * exact symbol.
+ *
+ * Not wrapped: vfork (a wrapper's frame would be torn down under the child, which
+ * shares the parent's stack), the exec family (shim.c owns it: RTCHECK there),
+ * posix_spawn (its GLIBC_2.2.5 compat version behaves differently from the default
+ * one; an unversioned wrapper would hand old binaries the new one). */
+#undef _FORTIFY_SOURCE      /* we define read, printf, ... ourselves */
+#undef _FILE_OFFSET_BITS    /* open must stay open, not become open64 */
+
+#include "rtcheck.h"
 #include "audio.h"
+#include "interpose.h"
+#include "log.h"
+#include "runtime.h"
+#include "stacks.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#undef putc
+#undef putchar
+
+/* glibc's fortified entry points (declared by its headers only under _FORTIFY_SOURCE). */
+extern int __printf_chk(int flag, const char *fmt, ...);
+extern int __vprintf_chk(int flag, const char *fmt, va_list ap);
+extern int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
+extern int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
+extern int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+extern int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
+extern size_t __fread_chk(void *p, size_t plen, size_t size, size_t n, FILE *f);
+extern char *__fgets_chk(char *s, size_t slen, int n, FILE *f);
+extern ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+extern ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+extern ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+extern ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+extern ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+			      struct sockaddr *addr, socklen_t *alen);
+extern int __open_2(const char *path, int flags);
+extern int __open64_2(const char *path, int flags);
+extern int __openat_2(int dirfd, const char *path, int flags);
+extern int __openat64_2(int dirfd, const char *path, int flags);
+extern int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+extern int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		       const sigset_t *mask, size_t fdslen);
+
+/* ------------------------------------------------------------ the slow paths */
+
+void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
+		    uintptr_t cfa, uintptr_t fp)
+{
+	if (rt_guard)
+		return;   /* the profiler's own call */
+	int saved = errno;
+	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
+	if ((st == RT_READY || st == RT_EARLY) && audio_in_rt()) {
+		rt_guard++;
+		int full = st == RT_READY;
+		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
+					   fn, ra, cfa, fp);
+		audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */
+		rt_guard--;
+	}
+	errno = saved;
+}
+
+/* The next definition of `name` after this library (the one of `version` if given and
+ * found), looked up on the first call only. errno is kept: dlsym may set it. */
+static __attribute__((noinline, cold)) void *resolve(void **slot, const char *name,
+						       const char *version)
+{
+	int saved = errno;
+	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+	if (!p)
+		p = dlsym(RTLD_NEXT, name);
+	if (!p) {
+		log_msg("cannot find the real %s; aborting", name);
+		abort();
+	}
+	__atomic_store_n(slot, p, __ATOMIC_RELAXED);
+	errno = saved;
+	return p;
+}
+
+/* In a wrapper: `next` is the real function. */
+#define NEXT_V(name, version) \
+	static __typeof__(&name) real_; \
+	__typeof__(&name) next = __atomic_load_n(&real_, __ATOMIC_RELAXED); \
+	if (unlikely(!next)) \
+		next = (__typeof__(&name))resolve((void **)&real_, #name, version)
+#define NEXT(name) NEXT_V(name, NULL)
+
+/* A wrapper with a fixed argument list: check, then tail-call the real function. */
+#define WRAP_V(kind, call, version, ret, name, params, args) \
+	ALIAS(name); \
+	EXPORT ret name params \
+	{ \
+		RTCHECK(kind, call, name); \
+		NEXT_V(name, version); \
+		return next args; \
+	}
+#define WRAP(kind, call, ret, name, params, args) \
+	WRAP_V(kind, call, NULL, ret, name, params, args)
+
+/* ------------------------------------------------------------ locks and waits */
+
+WRAP(VK_LOCK, "pthread_mutex_lock", int, pthread_mutex_lock,
+     (pthread_mutex_t *m), (m))
+WRAP(VK_LOCK, "pthread_mutex_timedlock", int, pthread_mutex_timedlock,
+     (pthread_mutex_t *restrict m, const struct timespec *restrict t), (m, t))
+WRAP(VK_LOCK, "pthread_mutex_clocklock", int, pthread_mutex_clocklock,
+     (pthread_mutex_t *restrict m, clockid_t c, const struct timespec *restrict t), (m, c, t))
+WRAP(VK_LOCK, "pthread_rwlock_rdlock", int, pthread_rwlock_rdlock,
+     (pthread_rwlock_t *l), (l))
+WRAP(VK_LOCK, "pthread_rwlock_wrlock", int, pthread_rwlock_wrlock,
+     (pthread_rwlock_t *l), (l))
+WRAP(VK_LOCK, "pthread_rwlock_timedrdlock", int, pthread_rwlock_timedrdlock,
+     (pthread_rwlock_t *restrict l, const struct timespec *restrict t), (l, t))
+WRAP(VK_LOCK, "pthread_rwlock_timedwrlock", int, pthread_rwlock_timedwrlock,
+     (pthread_rwlock_t *restrict l, const struct timespec *restrict t), (l, t))
+WRAP(VK_LOCK, "pthread_rwlock_clockrdlock", int, pthread_rwlock_clockrdlock,
+     (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
+WRAP(VK_LOCK, "pthread_rwlock_clockwrlock", int, pthread_rwlock_clockwrlock,
+     (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
+/* The condition variables have two ABIs on x86_64: GLIBC_2.2.5 (pre-NPTL) and the
+ * default GLIBC_2.3.2. Our unversioned definitions bind callers of either version
+ * (every x86_64 binary of the last twenty years uses 2.3.2) and call the 2.3.2 one. */
+WRAP_V(VK_LOCK, "pthread_cond_wait", "GLIBC_2.3.2", int, pthread_cond_wait,
+       (pthread_cond_t *restrict c, pthread_mutex_t *restrict m), (c, m))
+WRAP_V(VK_LOCK, "pthread_cond_timedwait", "GLIBC_2.3.2", int, pthread_cond_timedwait,
+       (pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
+	const struct timespec *restrict t), (c, m, t))
+WRAP(VK_LOCK, "pthread_cond_clockwait", int, pthread_cond_clockwait,
+     (pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t k,
+      const struct timespec *restrict t), (c, m, k, t))
+WRAP(VK_LOCK, "pthread_spin_lock", int, pthread_spin_lock,
+     (pthread_spinlock_t *l), (l))
+WRAP(VK_LOCK, "sem_wait", int, sem_wait, (sem_t *s), (s))
+WRAP(VK_LOCK, "sem_timedwait", int, sem_timedwait,
+     (sem_t *restrict s, const struct timespec *restrict t), (s, t))
+WRAP(VK_LOCK, "sem_clockwait", int, sem_clockwait,
+     (sem_t *restrict s, clockid_t c, const struct timespec *restrict t), (s, c, t))
+WRAP(VK_LOCK, "pthread_barrier_wait", int, pthread_barrier_wait,
+     (pthread_barrier_t *b), (b))
+
+/* Never blocks: a warning, not a violation. */
+WRAP(VK_TRYLOCK, "pthread_mutex_trylock", int, pthread_mutex_trylock,
+     (pthread_mutex_t *m), (m))
+WRAP(VK_TRYLOCK, "pthread_rwlock_tryrdlock", int, pthread_rwlock_tryrdlock,
+     (pthread_rwlock_t *l), (l))
+WRAP(VK_TRYLOCK, "pthread_rwlock_trywrlock", int, pthread_rwlock_trywrlock,
+     (pthread_rwlock_t *l), (l))
+WRAP(VK_TRYLOCK, "pthread_spin_trylock", int, pthread_spin_trylock,
+     (pthread_spinlock_t *l), (l))
+WRAP(VK_TRYLOCK, "sem_trywait", int, sem_trywait, (sem_t *s), (s))
+
+/* ------------------------------------------------------------ sleeping */
+
+WRAP(VK_SLEEP, "sleep", unsigned int, sleep, (unsigned int s), (s))
+WRAP(VK_SLEEP, "usleep", int, usleep, (useconds_t us), (us))
+WRAP(VK_SLEEP, "nanosleep", int, nanosleep,
+     (const struct timespec *t, struct timespec *rem), (t, rem))
+WRAP(VK_SLEEP, "clock_nanosleep", int, clock_nanosleep,
+     (clockid_t c, int flags, const struct timespec *t, struct timespec *rem), (c, flags, t, rem))
+WRAP(VK_SLEEP, "sched_yield", int, sched_yield, (void), ())
+
+/* ------------------------------------------------------------ file and socket I/O */
+
+WRAP(VK_IO, "read", ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
+WRAP(VK_IO, "read", ssize_t, __read_chk, (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl))
+WRAP(VK_IO, "write", ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n))
+WRAP(VK_IO, "pread", ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))
+WRAP(VK_IO, "pread", ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))
+WRAP(VK_IO, "pread", ssize_t, __pread_chk,
+     (int fd, void *b, size_t n, off_t o, size_t bl), (fd, b, n, o, bl))
+WRAP(VK_IO, "pread", ssize_t, __pread64_chk,
+     (int fd, void *b, size_t n, off64_t o, size_t bl), (fd, b, n, o, bl))
+WRAP(VK_IO, "pwrite", ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))
+WRAP(VK_IO, "pwrite", ssize_t, pwrite64,
+     (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))
+WRAP(VK_IO, "readv", ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))
+WRAP(VK_IO, "writev", ssize_t, writev, (int fd, const struct iovec *v, int n), (fd, v, n))
+WRAP(VK_IO, "preadv", ssize_t, preadv,
+     (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
+WRAP(VK_IO, "preadv", ssize_t, preadv64,
+     (int fd, const struct iovec *v, int n, off64_t o), (fd, v, n, o))
+WRAP(VK_IO, "pwritev", ssize_t, pwritev,
+     (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
+WRAP(VK_IO, "pwritev", ssize_t, pwritev64,
+     (int fd, const struct iovec *v, int n, off64_t o), (fd, v, n, o))
+WRAP(VK_IO, "close", int, close, (int fd), (fd))
+WRAP(VK_IO, "fsync", int, fsync, (int fd), (fd))
+WRAP(VK_IO, "fdatasync", int, fdatasync, (int fd), (fd))
+WRAP(VK_IO, "creat", int, creat, (const char *p, mode_t m), (p, m))
+WRAP(VK_IO, "creat", int, creat64, (const char *p, mode_t m), (p, m))
+WRAP(VK_IO, "open", int, __open_2, (const char *p, int f), (p, f))
+WRAP(VK_IO, "open", int, __open64_2, (const char *p, int f), (p, f))
+WRAP(VK_IO, "openat", int, __openat_2, (int d, const char *p, int f), (d, p, f))
+WRAP(VK_IO, "openat", int, __openat64_2, (int d, const char *p, int f), (d, p, f))
+
+/* open and openat take a mode only when they may create a file. */
+static inline int needs_mode(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+#define WRAP_OPEN(call, name) \
+	ALIAS(name); \
+	EXPORT int name(const char *path, int flags, ...) \
+	{ \
+		RTCHECK(VK_IO, call, name); \
+		NEXT(name); \
+		mode_t mode = 0; \
+		if (needs_mode(flags)) { \
+			va_list ap; \
+			va_start(ap, flags); \
+			mode = va_arg(ap, mode_t); \
+			va_end(ap); \
+		} \
+		return next(path, flags, mode); \
+	}
+WRAP_OPEN("open", open)
+WRAP_OPEN("open", open64)
+
+#define WRAP_OPENAT(call, name) \
+	ALIAS(name); \
+	EXPORT int name(int dirfd, const char *path, int flags, ...) \
+	{ \
+		RTCHECK(VK_IO, call, name); \
+		NEXT(name); \
+		mode_t mode = 0; \
+		if (needs_mode(flags)) { \
+			va_list ap; \
+			va_start(ap, flags); \
+			mode = va_arg(ap, mode_t); \
+			va_end(ap); \
+		} \
+		return next(dirfd, path, flags, mode); \
+	}
+WRAP_OPENAT("openat", openat)
+WRAP_OPENAT("openat", openat64)
+
+/* Every ioctl request passes at most one argument: a pointer or an integer, passed on
+ * as the pointer-sized word it arrived in. */
+ALIAS(ioctl);
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	RTCHECK(VK_IO, "ioctl", ioctl);
+	NEXT(ioctl);
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return next(fd, request, arg);
+}
+
+WRAP(VK_IO, "send", ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))
+WRAP(VK_IO, "sendto", ssize_t, sendto,
+     (int fd, const void *b, size_t n, int fl, __CONST_SOCKADDR_ARG a, socklen_t al),
+     (fd, b, n, fl, a, al))
+WRAP(VK_IO, "sendmsg", ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))
+WRAP(VK_IO, "recv", ssize_t, recv, (int fd, void *b, size_t n, int fl), (fd, b, n, fl))
+WRAP(VK_IO, "recv", ssize_t, __recv_chk,
+     (int fd, void *b, size_t n, size_t bl, int fl), (fd, b, n, bl, fl))
+WRAP(VK_IO, "recvfrom", ssize_t, recvfrom,
+     (int fd, void *restrict b, size_t n, int fl, __SOCKADDR_ARG a, socklen_t *restrict al), (fd, b, n, fl, a, al))
+WRAP(VK_IO, "recvfrom", ssize_t, __recvfrom_chk,
+     (int fd, void *b, size_t n, size_t bl, int fl, struct sockaddr *a, socklen_t *al),
+     (fd, b, n, bl, fl, a, al))
+WRAP(VK_IO, "recvmsg", ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl))
+WRAP(VK_IO, "connect", int, connect,
+     (int fd, __CONST_SOCKADDR_ARG a, socklen_t al), (fd, a, al))
+WRAP(VK_IO, "accept", int, accept,
+     (int fd, __SOCKADDR_ARG a, socklen_t *restrict al), (fd, a, al))
+WRAP(VK_IO, "accept4", int, accept4,
+     (int fd, __SOCKADDR_ARG a, socklen_t *restrict al, int fl), (fd, a, al, fl))
+
+/* ------------------------------------------------------------ stdio */
+
+/* Inside glibc, printf reaches vfprintf without the PLT: each public entry point is
+ * wrapped, and the variadic ones format through glibc's own v-variant. */
+#define WRAP_PRINTF(call, name, vname, params, last, ...) \
+	ALIAS(name); \
+	EXPORT int name params \
+	{ \
+		RTCHECK(VK_IO, call, name); \
+		static __typeof__(&vname) real_; \
+		__typeof__(&vname) next = __atomic_load_n(&real_, __ATOMIC_RELAXED); \
+		if (unlikely(!next)) \
+			next = (__typeof__(&vname))resolve((void **)&real_, #vname, NULL); \
+		va_list ap; \
+		va_start(ap, last); \
+		int r = next(__VA_ARGS__, ap); \
+		va_end(ap); \
+		return r; \
+	}
+WRAP_PRINTF("printf", printf, vprintf, (const char *restrict fmt, ...), fmt, fmt)
+WRAP_PRINTF("printf", __printf_chk, __vprintf_chk, (int flag, const char *fmt, ...), fmt,
+	    flag, fmt)
+WRAP_PRINTF("fprintf", fprintf, vfprintf, (FILE *restrict f, const char *restrict fmt, ...),
+	    fmt, f, fmt)
+WRAP_PRINTF("fprintf", __fprintf_chk, __vfprintf_chk, (FILE *f, int flag, const char *fmt, ...),
+	    fmt, f, flag, fmt)
+WRAP_PRINTF("dprintf", dprintf, vdprintf, (int fd, const char *restrict fmt, ...), fmt, fd, fmt)
+WRAP_PRINTF("dprintf", __dprintf_chk, __vdprintf_chk, (int fd, int flag, const char *fmt, ...),
+	    fmt, fd, flag, fmt)
+
+WRAP(VK_IO, "vprintf", int, vprintf, (const char *restrict fmt, va_list ap), (fmt, ap))
+WRAP(VK_IO, "vprintf", int, __vprintf_chk, (int fl, const char *fmt, va_list ap), (fl, fmt, ap))
+WRAP(VK_IO, "vfprintf", int, vfprintf,
+     (FILE *restrict f, const char *restrict fmt, va_list ap), (f, fmt, ap))
+WRAP(VK_IO, "vfprintf", int, __vfprintf_chk,
+     (FILE *f, int fl, const char *fmt, va_list ap), (f, fl, fmt, ap))
+WRAP(VK_IO, "vdprintf", int, vdprintf, (int fd, const char *restrict fmt, va_list ap), (fd, fmt, ap))
+WRAP(VK_IO, "vdprintf", int, __vdprintf_chk,
+     (int fd, int fl, const char *fmt, va_list ap), (fd, fl, fmt, ap))
+WRAP(VK_IO, "puts", int, puts, (const char *s), (s))
+WRAP(VK_IO, "fputs", int, fputs, (const char *restrict s, FILE *restrict f), (s, f))
+WRAP(VK_IO, "fputc", int, fputc, (int c, FILE *f), (c, f))
+WRAP(VK_IO, "putc", int, putc, (int c, FILE *f), (c, f))
+WRAP(VK_IO, "putchar", int, putchar, (int c), (c))
+WRAP(VK_IO, "fwrite", size_t, fwrite,
+     (const void *restrict p, size_t s, size_t n, FILE *restrict f), (p, s, n, f))
+WRAP(VK_IO, "fread", size_t, fread,
+     (void *restrict p, size_t s, size_t n, FILE *restrict f), (p, s, n, f))
+WRAP(VK_IO, "fread", size_t, __fread_chk,
+     (void *p, size_t pl, size_t s, size_t n, FILE *f), (p, pl, s, n, f))
+WRAP(VK_IO, "fgets", char *, fgets, (char *restrict s, int n, FILE *restrict f), (s, n, f))
+WRAP(VK_IO, "fgets", char *, __fgets_chk, (char *s, size_t sl, int n, FILE *f), (s, sl, n, f))
+WRAP(VK_IO, "fflush", int, fflush, (FILE *f), (f))
+WRAP(VK_IO, "fopen", FILE *, fopen, (const char *restrict p, const char *restrict m), (p, m))
+WRAP(VK_IO, "fopen", FILE *, fopen64, (const char *restrict p, const char *restrict m), (p, m))
+WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
+
+/* ------------------------------------------------------------ poll, select, epoll */
+
+WRAP(VK_POLL, "poll", int, poll, (struct pollfd *fds, nfds_t n, int t), (fds, n, t))
+WRAP(VK_POLL, "poll", int, __poll_chk,
+     (struct pollfd *fds, nfds_t n, int t, size_t fl), (fds, n, t, fl))
+WRAP(VK_POLL, "ppoll", int, ppoll,
+     (struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m), (fds, n, t, m))
+WRAP(VK_POLL, "ppoll", int, __ppoll_chk,
+     (struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m, size_t fl),
+     (fds, n, t, m, fl))
+WRAP(VK_POLL, "select", int, select,
+     (int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
+      struct timeval *restrict t), (n, r, w, e, t))
+WRAP(VK_POLL, "pselect", int, pselect,
+     (int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
+      const struct timespec *restrict t, const sigset_t *restrict m), (n, r, w, e, t, m))
+WRAP(VK_POLL, "epoll_wait", int, epoll_wait,
+     (int fd, struct epoll_event *ev, int n, int t), (fd, ev, n, t))
+WRAP(VK_POLL, "epoll_pwait", int, epoll_pwait,
+     (int fd, struct epoll_event *ev, int n, int t, const sigset_t *m), (fd, ev, n, t, m))
+WRAP(VK_POLL, "epoll_pwait2", int, epoll_pwait2,
+     (int fd, struct epoll_event *ev, int n, const struct timespec *t, const sigset_t *m),
+     (fd, ev, n, t, m))
+
+/* ------------------------------------------------------------ memory mappings */
+
+WRAP(VK_MMAP, "mmap", void *, mmap,
+     (void *a, size_t l, int p, int f, int fd, off_t o), (a, l, p, f, fd, o))
+WRAP(VK_MMAP, "mmap", void *, mmap64,
+     (void *a, size_t l, int p, int f, int fd, off64_t o), (a, l, p, f, fd, o))
+WRAP(VK_MMAP, "munmap", int, munmap, (void *a, size_t l), (a, l))
+
+/* The new address is passed only with MREMAP_FIXED. */
+ALIAS(mremap);
+EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+	RTCHECK(VK_MMAP, "mremap", mremap);
+	NEXT(mremap);
+	void *to = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		to = va_arg(ap, void *);
+		va_end(ap);
+	}
+	return next(old, old_size, new_size, flags, to);
+}
+
+/* ------------------------------------------------------------ threads and processes */
+
+WRAP(VK_THREAD, "pthread_create", int, pthread_create,
+     (pthread_t *restrict t, const pthread_attr_t *restrict a, void *(*fn)(void *),
+      void *restrict arg), (t, a, fn, arg))
+WRAP(VK_THREAD, "pthread_join", int, pthread_join, (pthread_t t, void **r), (t, r))
+WRAP(VK_PROCESS, "fork", pid_t, fork, (void), ())
+WRAP(VK_PROCESS, "system", int, system, (const char *cmd), (cmd))
+WRAP(VK_PROCESS, "popen", FILE *, popen, (const char *cmd, const char *m), (cmd, m))

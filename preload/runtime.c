@@ -195,6 +195,7 @@ struct rt_thread *runtime_thread_new(void)
 			t = m;
 			t->cache = (struct stack_cache *)((char *)m + 64);
 			stacks_cache_init(t->cache, rt_depth);
+			t->sums = sites_local_new();
 			t->next = all_threads;
 			all_threads = t;
 			nthreads++;

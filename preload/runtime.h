@@ -28,6 +28,7 @@ struct rt_thread {
 	struct rt_thread *next;     /* all thread states ever made (never unlinked) */
 	int in_use;
 	struct stack_cache *cache;  /* inside the same mapping */
+	struct sites_local *sums;   /* this thread's share of the sites' pure sums */
 };
 extern __thread struct rt_thread *rt_self TLS_IE;
 
@@ -54,6 +55,13 @@ static inline struct stack_cache *runtime_cache(void)
 	if (unlikely(!t))
 		t = runtime_thread_new();
 	return t ? t->cache : NULL;
+}
+
+/* The calling thread's sums area, or NULL (then the sites' shared counters count). */
+static inline struct sites_local *runtime_sums(void)
+{
+	struct rt_thread *t = rt_self;
+	return t ? t->sums : NULL;
 }
 
 static inline uint64_t runtime_now(void)

@@ -70,7 +70,7 @@ static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
 	site_id s = site_here(fn, ra, cfa, fp);
 	uint64_t now = runtime_now();
 	void *user = blocks_init(base, offset, size, s, now);
-	sites_on_alloc(s, size, now);
+	sites_on_alloc_local(runtime_sums(), s, size, now);
 	ap_rt.allocs++;
 	ap_rt.bytes += size;
 	if (unlikely(audio_in_rt()))
@@ -81,7 +81,7 @@ static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
 
 static inline void untrack(struct block_hdr *h)
 {
-	sites_on_free(h->site, h->size, h->birth, runtime_now());
+	sites_on_free_local(runtime_sums(), h->site, h->size, h->birth, runtime_now());
 	ap_rt.frees++;
 }
 
@@ -211,7 +211,7 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
 			return NULL;
 		}
-		sites_on_free(old.site, old.size, old.birth, runtime_now());
+		sites_on_free_local(runtime_sums(), old.site, old.size, old.birth, runtime_now());
 		return track(base, BLOCK_HDR_SIZE, size, fn, ra, cfa, fp);
 	}
 	/* An over-aligned block of ours, or a block from before we were loaded:

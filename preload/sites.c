@@ -288,15 +288,61 @@ static inline void peak_add(struct pair *w, uint64_t key, int64_t bytes, int64_t
 	} while (!pair_cas(w, &old, nw));
 }
 
+/* The pure sums of one site in one thread's area. */
+struct local_sums {
+	uint64_t tb, tbk, tl, birth_sum, short_k;
+};
+
+struct sites_local {
+	struct sites_local *next;      /* all areas, push-only */
+	struct local_sums *v;          /* indexed by site id, SITES_MAX + 1 entries */
+};
+static struct sites_local *locals;
+
+struct sites_local *sites_local_new(void)
+{
+	struct sites_local *l = map(sizeof(*l));
+	if (!l)
+		return NULL;
+	l->v = map(((size_t)SITES_MAX + 1) * sizeof(*l->v));
+	if (!l->v) {
+		munmap(l, sizeof(*l));
+		return NULL;
+	}
+	l->next = __atomic_load_n(&locals, __ATOMIC_ACQUIRE);
+	while (!__atomic_compare_exchange_n(&locals, &l->next, l, 1, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	return l;
+}
+
+/* Plain stores by the owning thread, read by the writer: aligned 64-bit stores are
+ * never torn on the machines this runs on; the relaxed atomics say so. */
+#define BUMP(p, v) __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+
+/* What every event does to the global word and the site's shared state. */
+static inline void shared_alloc(struct site *s, uint64_t size, uint64_t now)
+{
+	uint64_t key = global_add((int64_t)size, now);
+	peak_add(&s->pk, key, (int64_t)size, 1);
+	atomic_max(&s->max_b, ADD(&s->curr_b, (int64_t)size));
+	atomic_max(&s->max_k, ADD(&s->curr_k, 1));
+}
+
+static inline void shared_free(struct site *s, uint64_t size, uint64_t now)
+{
+	uint64_t key = global_add(-(int64_t)size, now);
+	peak_add(&s->pk, key, -(int64_t)size, -1);
+	ADD(&s->curr_b, -(int64_t)size);
+	ADD(&s->curr_k, -1);
+}
+
 void sites_on_alloc(site_id id, uint64_t size, uint64_t now)
 {
 	struct site *s = site_of(id);
 	if (!s)
 		return;
-	uint64_t key = global_add((int64_t)size, now);
-	peak_add(&s->pk, key, (int64_t)size, 1);
-	atomic_max(&s->max_b, ADD(&s->curr_b, (int64_t)size));
-	atomic_max(&s->max_k, ADD(&s->curr_k, 1));
+	shared_alloc(s, size, now);
 	ADD(&s->tb, size);
 	ADD(&s->tbk, 1);
 	ADD(&s->birth_sum, now);
@@ -307,15 +353,63 @@ void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
 	struct site *s = site_of(id);
 	if (!s)
 		return;
-	uint64_t key = global_add(-(int64_t)size, now);
-	peak_add(&s->pk, key, -(int64_t)size, -1);
-	ADD(&s->curr_b, -(int64_t)size);
-	ADD(&s->curr_k, -1);
+	shared_free(s, size, now);
 	uint64_t life = now > birth ? now - birth : 0;
 	ADD(&s->tl, life);
 	ADD(&s->birth_sum, -birth);
 	if (life < short_ns)
 		ADD(&s->short_k, 1);
+}
+
+void sites_on_alloc_local(struct sites_local *l, site_id id, uint64_t size, uint64_t now)
+{
+	struct site *s = site_of(id);
+	if (!s)
+		return;
+	if (!l) {
+		sites_on_alloc(id, size, now);
+		return;
+	}
+	shared_alloc(s, size, now);
+	struct local_sums *v = &l->v[id];
+	BUMP(&v->tb, size);
+	BUMP(&v->tbk, 1);
+	BUMP(&v->birth_sum, now);
+}
+
+void sites_on_free_local(struct sites_local *l, site_id id, uint64_t size, uint64_t birth,
+			 uint64_t now)
+{
+	struct site *s = site_of(id);
+	if (!s)
+		return;
+	if (!l) {
+		sites_on_free(id, size, birth, now);
+		return;
+	}
+	shared_free(s, size, now);
+	struct local_sums *v = &l->v[id];
+	uint64_t life = now > birth ? now - birth : 0;
+	BUMP(&v->tl, life);
+	BUMP(&v->birth_sum, -birth);
+	if (life < short_ns)
+		BUMP(&v->short_k, 1);
+}
+
+/* The site's sums: its shared counters plus every thread area's. */
+static struct local_sums sums_of(struct site *s, site_id id)
+{
+	struct local_sums r = { LOAD(&s->tb), LOAD(&s->tbk), LOAD(&s->tl), LOAD(&s->birth_sum),
+				LOAD(&s->short_k) };
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next) {
+		struct local_sums *v = &l->v[id];
+		r.tb += LOAD(&v->tb);
+		r.tbk += LOAD(&v->tbk);
+		r.tl += LOAD(&v->tl);
+		r.birth_sum += LOAD(&v->birth_sum);
+		r.short_k += LOAD(&v->short_k);
+	}
+	return r;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -356,8 +450,9 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 		return;
 	uint64_t final_key = LOAD(&gword.b) * 2 + 1;
 	int64_t cb = LOAD(&s->curr_b), ck = LOAD(&s->curr_k);
-	out->tb = LOAD(&s->tb);
-	out->tbk = LOAD(&s->tbk);
+	struct local_sums sum = sums_of(s, id);
+	out->tb = sum.tb;
+	out->tbk = sum.tbk;
 	out->eb = nonneg(cb);
 	out->ebk = nonneg(ck);
 	out->mb = nonneg(LOAD(&s->max_b));
@@ -373,9 +468,9 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	if (out->gbk > out->mbk)
 		out->mbk = out->gbk;
 	/* Live blocks count their lifetime up to now: sum(now - birth) = k*now - sum(birth). */
-	uint64_t live = out->ebk * now - LOAD(&s->birth_sum);
-	out->tl = LOAD(&s->tl) + ((int64_t)live > 0 ? live : 0);
-	out->short_k = LOAD(&s->short_k);
+	uint64_t live = out->ebk * now - sum.birth_sum;
+	out->tl = sum.tl + ((int64_t)live > 0 ? live : 0);
+	out->short_k = sum.short_k;
 }
 
 void sites_totals(struct heap_totals *out)
@@ -395,11 +490,12 @@ void sites_totals(struct heap_totals *out)
 		if (!s)
 			continue;
 		int64_t ck = LOAD(&s->curr_k);
-		uint64_t tbk = LOAD(&s->tbk), gb, gbk;
+		struct local_sums sum = sums_of(s, id);
+		uint64_t tbk = sum.tbk, gb, gbk;
 		at_peak(s, LOAD(&s->curr_b), ck, final_key, &gb, &gbk);
 		out->curr_k += nonneg(ck);
 		out->max_k += gbk;
-		out->total_b += LOAD(&s->tb);
+		out->total_b += sum.tb;
 		out->total_k += tbk;
 		out->frees += tbk >= nonneg(ck) ? tbk - nonneg(ck) : 0;
 	}
@@ -427,7 +523,12 @@ void sites_reset_after_fork(uint64_t now)
 		s->tbk = nonneg(s->curr_k);
 		s->tl = 0;
 		s->short_k = 0;
+		/* Live births move to the shared counter; the thread areas start at zero. */
+		for (struct sites_local *l = locals; l; l = l->next)
+			s->birth_sum += l->v[id].birth_sum;
 	}
+	for (struct sites_local *l = locals; l; l = l->next)
+		madvise(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v), MADV_DONTNEED);
 }
 
 size_t sites_footprint(void)

@@ -25,6 +25,16 @@ site_id sites_intern(const uintptr_t *ips, unsigned depth);
 void sites_on_alloc(site_id s, uint64_t size, uint64_t now);
 void sites_on_free(site_id s, uint64_t size, uint64_t birth, uint64_t now);
 
+/* The same with the pure sums (tb, tbk, tl, births, short-lived) kept in the calling
+ * thread's own area instead of the site's shared counters: no locked instruction and
+ * no shared cache line for them. One area per thread, used by that thread only;
+ * never freed (a new thread may take over an exited one's). */
+struct sites_local;
+struct sites_local *sites_local_new(void);   /* maps memory: call off the hot path */
+void sites_on_alloc_local(struct sites_local *l, site_id s, uint64_t size, uint64_t now);
+void sites_on_free_local(struct sites_local *l, site_id s, uint64_t size, uint64_t birth,
+			 uint64_t now);
+
 /* Reading, for the profile writer and tests. Ids run 1..sites_count(). */
 uint32_t sites_count(void);
 const uintptr_t *sites_stack(site_id s, unsigned *depth);
