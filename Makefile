@@ -25,7 +25,7 @@ INSTALL  ?= install
 
 DEPS = $(if $(SKIP_DEPS),@true,scripts/install-deps.sh)
 
-all: preload analyzer progs
+all: preload analyzer progs dsp_demo
 
 preload:
 	$(MAKE) -C preload WERROR=$(WERROR) SANITIZE=
@@ -36,27 +36,31 @@ analyzer:
 progs: preload
 	$(MAKE) -C tests WERROR=$(WERROR) SANITIZE= progs
 
+# The bundled workload; it runs under the preload, so never with SANITIZE.
+dsp_demo:
+	$(MAKE) -C dsp_demo WERROR=$(WERROR)
+
 check:
 	$(DEPS)
 	$(MAKE) all
 	@$(MAKE) --no-print-directory -C tests WERROR=$(WERROR) SANITIZE=$(SANITIZE) check
 
-# The demo workload. TODO(dsp_demo issue): dsp_demo/dsp_demo is the real demo; until
-# it exists, a bundled test program stands in (scripts/demo.sh picks it).
+# The README's first command: profile dsp_demo clean and with an injected allocation
+# in its callback, and show both reports.
 demo:
 	$(DEPS)
 	$(MAKE) all
-	@if [ -f dsp_demo/Makefile ]; then $(MAKE) -C dsp_demo WERROR=$(WERROR); fi
-	@scripts/demo.sh
+	@dsp_demo/demo.sh
 
 bench: all
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench; \
 	else echo "bench: no bench/Makefile yet"; exit 1; fi
 
-install: preload analyzer
+install: preload analyzer dsp_demo
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/audioprof \
 	              $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	$(INSTALL) -m 755 analyzer/audioprof $(DESTDIR)$(BINDIR)/audioprof
+	$(INSTALL) -m 755 dsp_demo/dsp_demo $(DESTDIR)$(BINDIR)/dsp_demo
 	$(INSTALL) -m 644 preload/libaudioprof.so $(DESTDIR)$(LIBDIR)/audioprof/libaudioprof.so
 	@if [ -f preload/audioprof.h ]; then \
 		echo "$(INSTALL) -m 644 preload/audioprof.h $(DESTDIR)$(INCDIR)/audioprof.h"; \
@@ -70,7 +74,7 @@ install: preload analyzer
 		$(INSTALL) -m 644 $$page $(DESTDIR)$(MANDIR)/man$$sec/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/audioprof $(DESTDIR)$(INCDIR)/audioprof.h
+	rm -f $(DESTDIR)$(BINDIR)/audioprof $(DESTDIR)$(BINDIR)/dsp_demo $(DESTDIR)$(INCDIR)/audioprof.h
 	rm -rf $(DESTDIR)$(LIBDIR)/audioprof
 	@for page in man/*.[1-8]; do [ -f "$$page" ] || continue; \
 		rm -f $(DESTDIR)$(MANDIR)/man$${page##*.}/$${page##*/}; done
@@ -82,4 +86,4 @@ clean:
 	@for d in bench dsp_demo; do \
 		if [ -f $$d/Makefile ]; then $(MAKE) -C $$d clean; fi; done
 
-.PHONY: all preload analyzer progs check demo bench install uninstall clean
+.PHONY: all preload analyzer progs dsp_demo check demo bench install uninstall clean

@@ -20,6 +20,7 @@ PACKAGES=(
 	nodejs                              # loads profiles in valgrind's dh_view.js
 	valgrind heaptrack                  # dh_view.html; bench comparisons
 	mandoc                              # man page lint
+	libfftw3-dev libjack-jackd2-dev libasound2-dev jackd2   # dsp_demo and its JACK/ALSA tests
 )
 
 me=${0##*/}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# t_dsp_demo_jack.sh - dsp_demo --backend jack against a private jackd running the dummy
+# backend (48 kHz, 512 frames: ~93.75 cycles/s, paced by the server): the client runs,
+# takes the server's rate and period, processes cycles (a broad lower bound, never a
+# timing), picks the server with JACK_DEFAULT_SERVER or --device; under the preload a
+# clean run has no allocation with dsp_process on its stack and --inject alloc is found
+# at inject_alloc with exactly the injected count. Skips when jackd is not installed.
+. "$(dirname "$0")/lib/common.sh"
+make_tmp
+
+DSP=$ROOT/dsp_demo/dsp_demo
+command -v jackd >/dev/null 2>&1 || skip "jackd not installed (Debian package jackd2)"
+pkg-config --exists fftw3f jack alsa 2>/dev/null ||
+	skip "FFTW/JACK/ALSA development files missing (scripts/install-deps.sh installs them)"
+make -s -C "$ROOT/dsp_demo" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "cannot build dsp_demo"; }
+
+field() { grep '^dsp_demo: backend=' "$2" | grep -o " $1=[^ ]*" | head -n 1 | cut -d= -f2; }
+
+# A private server, stopped (by its pid) on exit whatever happens.
+server=aptest_$$_$RANDOM
+jackd_pid=
+stop_jackd() {
+	if [ -n "$jackd_pid" ] && kill -0 "$jackd_pid" 2>/dev/null; then
+		kill "$jackd_pid" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$jackd_pid" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$jackd_pid" 2>/dev/null
+		wait "$jackd_pid" 2>/dev/null
+	fi
+	jackd_pid=
+}
+trap 'stop_jackd; rm -rf "$tmp"' EXIT
+JACK_NO_AUDIO_RESERVATION=1 jackd -n "$server" --no-realtime -d dummy -r 48000 -p 512 \
+	>"$tmp/jackd.log" 2>&1 </dev/null &
+jackd_pid=$!
+ready=0
+for _ in $(seq 1 50); do
+	if ! kill -0 "$jackd_pid" 2>/dev/null; then
+		cat "$tmp/jackd.log"
+		skip "jackd could not start here (see its log above)"
+	fi
+	if command -v jack_wait >/dev/null 2>&1; then
+		# -c prints "running" or "not running" and exits 0 either way
+		[ "$(jack_wait -s "$server" -c 2>/dev/null)" = running ] && { ready=1; break; }
+	elif jack_lsp -s "$server" >/dev/null 2>&1; then
+		ready=1; break
+	fi
+	sleep 0.2
+done
+[ $ready = 1 ] || { cat "$tmp/jackd.log"; fail "jackd '$server' not ready after 10 s"; }
+note "jackd '$server' (pid $jackd_pid) is up"
+
+# run_jack NAME [env VAR=...] ARGS...: dsp_demo --backend jack, optionally under the
+# preload (PRE=1), summary in $tmp/NAME.err
+run_jack() {
+	local name=$1 rc
+	shift
+	mkdir -p "$tmp/p_$name"
+	if [ "${PRE:-0}" = 1 ]; then
+		env AUDIOPROF_OUT="$tmp/p_$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
+			>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+	else
+		"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+	fi
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$tmp/$name.err"; fail "$* exited $rc"; }
+	grep -q '^dsp_demo: backend=jack ' "$tmp/$name.err" || { cat "$tmp/$name.err"; fail "$name: no summary"; }
+}
+check_cycles() {   # check_cycles NAME MIN
+	local c f p
+	c=$(field cycles "$tmp/$1.err") f=$(field frames "$tmp/$1.err") p=$(field period "$tmp/$1.err")
+	[ "$(field rate "$tmp/$1.err")" = 48000 ] || fail "$1: not the server's rate: $(cat "$tmp/$1.err")"
+	[ "$p" = 512 ] || fail "$1: not the server's period: $(cat "$tmp/$1.err")"
+	[ "$c" -ge "$2" ] || fail "$1: only $c cycles processed, expected at least $2"
+	[ "$f" -eq $((c * p)) ] || fail "$1: frames $f != cycles $c * period $p"
+	note "$1: $c cycles"
+}
+
+# 2 s at ~93.75 cycles/s: 188 when the server keeps time; 50 is a floor, not a timing.
+run_jack plain env JACK_DEFAULT_SERVER="$server" "$DSP" --backend jack --duration 2 \
+	--output "$tmp/jack.wav"
+check_cycles plain 50
+[ "$(field written "$tmp/plain.err")" = "$(field frames "$tmp/plain.err")" ] ||
+	fail "plain: the WAV lacks frames: $(cat "$tmp/plain.err")"
+python3 -c "import wave,sys; w=wave.open(sys.argv[1]); assert w.getnchannels()==2 and w.getframerate()==48000 and w.getnframes()==int(sys.argv[2])" \
+	"$tmp/jack.wav" "$(field frames "$tmp/plain.err")" || fail "jack.wav is wrong"
+
+[ -f "$PRELOAD" ] || { note "preload not built: profile checks skipped"; echo ok; exit 0; }
+
+PRE=1 run_jack clean "$DSP" --backend jack --device "$server" --duration 1
+check_cycles clean 25
+f=$(one_profile "$tmp/p_clean") || exit 1
+check_py "$f" <<'PY' || fail "clean JACK run: allocations in the callback"
+p = load(sys.argv[1])
+bad = pps_with(p, "dsp_process")
+ok(not bad, "%d pp(s) allocate with dsp_process on the stack:%s" % (
+   len(bad), "".join("\n      " + describe(p, pp, 8) for pp in bad[:3])))
+done()
+PY
+
+PRE=1 run_jack alloc "$DSP" --backend jack --device "$server" --duration 1 --inject alloc:5
+check_cycles alloc 25
+n=$(field injected "$tmp/alloc.err")
+c=$(field cycles "$tmp/alloc.err")
+[ "$n" -eq $((c / 5)) ] || fail "alloc: injected=$n, expected cycles/5 = $((c / 5))"
+f=$(one_profile "$tmp/p_alloc") || exit 1
+check_py "$f" "$n" <<'PY' || fail "--inject alloc with JACK: not found at inject_alloc"
+n = int(sys.argv[2])
+p = load(sys.argv[1])
+pp = expect_pp(p, "inject_alloc", tbk=n, tb=256 * n)
+if pp is not None:
+    fn = funcs(p, pp)
+    ok("dsp_process" in fn and "jack_process" in fn,
+       "inject_alloc: expected dsp_process and jack_process frames: %s" % fn[:8])
+done()
+PY
+stop_jackd
+echo ok
