@@ -6,7 +6,7 @@
  *
  * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
  * the real function's pointer and a tail jump to it; the stack is only read on the
- * slow path. The profiler's own calls (writer thread, symbols, profile output) run
+ * slow path. The poll wrappers also tell audio_alsa.c that a wait ended. The profiler's own calls (writer thread, symbols, profile output) run
  * with rt_guard held and are never recorded.
  *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
@@ -31,6 +31,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libunwind.h>
+#include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -76,14 +78,42 @@ extern int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *time
 
 /* ------------------------------------------------------------ the slow paths */
 
+/* libunwind's code. Everything the profiler does runs under rt_guard except one
+ * thing: libunwind's per-thread cache destructor (a pthread key), which locks and
+ * unmaps when a thread ends, after the profiler's own key destructor. Calls made
+ * from there are the profiler's own. */
+static uintptr_t unwind_lo, unwind_hi;
+
+static int find_unwind(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t target = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (target < lo || target >= hi)
+		return 0;
+	unwind_lo = lo;
+	unwind_hi = hi;
+	return 1;
+}
+
 void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
 		    uintptr_t cfa, uintptr_t fp)
 {
-	if (rt_guard)
-		return;   /* the profiler's own call */
 	int saved = errno;
+	/* audio_in_rt() first: it also brings this thread's view of the thread names up
+	 * to date, so that guarded threads (the writer) leave the slow path too. */
+	int in = audio_in_rt();
 	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
-	if ((st == RT_READY || st == RT_EARLY) && audio_in_rt()) {
+	if (in && !rt_guard && (st == RT_READY || st == RT_EARLY) &&
+	    !(ra >= unwind_lo && ra < unwind_hi)) {   /* else the profiler's own call */
 		rt_guard++;
 		int full = st == RT_READY;
 		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
@@ -94,39 +124,67 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 	errno = saved;
 }
 
+/* The real functions: one slot per wrapper, listed in the section rtcheck_reals so
+ * that the constructor below fills them all at start-up (a wrapper's first call on an
+ * audio thread then takes no loader lock); a call made before that (from another
+ * library's constructor) looks its own slot up. */
+struct real_slot {
+	void **slot;
+	const char *name;
+	const char *version;   /* dlvsym's, or NULL */
+};
+extern const struct real_slot __start_rtcheck_reals[], __stop_rtcheck_reals[];
+
 /* The next definition of `name` after this library (the one of `version` if given and
- * found), looked up on the first call only. errno is kept: dlsym may set it. */
-static __attribute__((noinline, cold)) void *resolve(void **slot, const char *name,
-						       const char *version)
+ * found). errno is kept (dlsym may set it); what dlsym allocates is the profiler's. */
+static __attribute__((noinline, cold)) void *resolve(const struct real_slot *r)
 {
 	int saved = errno;
-	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+	rt_guard++;
+	void *p = r->version ? dlvsym(RTLD_NEXT, r->name, r->version) : NULL;
 	if (!p)
-		p = dlsym(RTLD_NEXT, name);
+		p = dlsym(RTLD_NEXT, r->name);
+	rt_guard--;
 	if (!p) {
-		log_msg("cannot find the real %s; aborting", name);
+		log_msg("cannot find the real %s; aborting", r->name);
 		abort();
 	}
-	__atomic_store_n(slot, p, __ATOMIC_RELAXED);
+	__atomic_store_n(r->slot, p, __ATOMIC_RELAXED);
 	errno = saved;
 	return p;
 }
 
-/* In a wrapper: `next` is the real function. */
-#define NEXT_V(name, version) \
-	static __typeof__(&name) real_; \
-	__typeof__(&name) next = __atomic_load_n(&real_, __ATOMIC_RELAXED); \
+__attribute__((constructor)) static void rtcheck_init(void)
+{
+	rt_guard++;
+	dl_iterate_phdr(find_unwind, (void *)(uintptr_t)&unw_backtrace);
+	rt_guard--;
+	for (const struct real_slot *r = __start_rtcheck_reals; r < __stop_rtcheck_reals; r++)
+		if (!__atomic_load_n(r->slot, __ATOMIC_RELAXED))
+			resolve(r);
+}
+
+/* A file-scope slot `real` for the real `name`. */
+#define SLOT(real, name, version) \
+	static __typeof__(&name) real; \
+	static const struct real_slot real##_slot \
+		__attribute__((section("rtcheck_reals"), used, aligned(sizeof(void *)))) = \
+		{ (void **)&real, #name, version }
+
+/* In a wrapper: `next` is the real function held in `real`. */
+#define NEXT(real) \
+	__typeof__(real) next = __atomic_load_n(&real, __ATOMIC_RELAXED); \
 	if (unlikely(!next)) \
-		next = (__typeof__(&name))resolve((void **)&real_, #name, version)
-#define NEXT(name) NEXT_V(name, NULL)
+		next = (__typeof__(real))resolve(&real##_slot)
 
 /* A wrapper with a fixed argument list: check, then tail-call the real function. */
 #define WRAP_V(kind, call, version, ret, name, params, args) \
 	ALIAS(name); \
+	SLOT(real_##name, name, version); \
 	EXPORT ret name params \
 	{ \
 		RTCHECK(kind, call, name); \
-		NEXT_V(name, version); \
+		NEXT(real_##name); \
 		return next args; \
 	}
 #define WRAP(kind, call, ret, name, params, args) \
@@ -152,9 +210,11 @@ WRAP(VK_LOCK, "pthread_rwlock_clockrdlock", int, pthread_rwlock_clockrdlock,
      (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
 WRAP(VK_LOCK, "pthread_rwlock_clockwrlock", int, pthread_rwlock_clockwrlock,
      (pthread_rwlock_t *restrict l, clockid_t c, const struct timespec *restrict t), (l, c, t))
-/* The condition variables have two ABIs on x86_64: GLIBC_2.2.5 (pre-NPTL) and the
- * default GLIBC_2.3.2. Our unversioned definitions bind callers of either version
- * (every x86_64 binary of the last twenty years uses 2.3.2) and call the 2.3.2 one. */
+/* The condition variables have two ABIs in glibc: the old GLIBC_2.2.5 one (a condvar
+ * holding a pointer to the real one) and the default GLIBC_2.3.2. Our unversioned
+ * definitions bind callers of either version and call the 2.3.2 one, which is what
+ * every x86_64 binary built since glibc 2.3.2 (2003) references (tested by
+ * t_rtcheck.sh); a binary still bound to 2.2.5 would be handed the new ABI. */
 WRAP_V(VK_LOCK, "pthread_cond_wait", "GLIBC_2.3.2", int, pthread_cond_wait,
        (pthread_cond_t *restrict c, pthread_mutex_t *restrict m), (c, m))
 WRAP_V(VK_LOCK, "pthread_cond_timedwait", "GLIBC_2.3.2", int, pthread_cond_timedwait,
@@ -236,10 +296,11 @@ static inline int needs_mode(int flags)
 
 #define WRAP_OPEN(call, name) \
 	ALIAS(name); \
+	SLOT(real_##name, name, NULL); \
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
 		RTCHECK(VK_IO, call, name); \
-		NEXT(name); \
+		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
 			va_list ap; \
@@ -254,10 +315,11 @@ WRAP_OPEN("open", open64)
 
 #define WRAP_OPENAT(call, name) \
 	ALIAS(name); \
+	SLOT(real_##name, name, NULL); \
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
 		RTCHECK(VK_IO, call, name); \
-		NEXT(name); \
+		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
 			va_list ap; \
@@ -273,10 +335,11 @@ WRAP_OPENAT("openat", openat64)
 /* Every ioctl request passes at most one argument: a pointer or an integer, passed on
  * as the pointer-sized word it arrived in. */
 ALIAS(ioctl);
+SLOT(real_ioctl, ioctl, NULL);
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	RTCHECK(VK_IO, "ioctl", ioctl);
-	NEXT(ioctl);
+	NEXT(real_ioctl);
 	va_list ap;
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
@@ -311,13 +374,11 @@ WRAP(VK_IO, "accept4", int, accept4,
  * wrapped, and the variadic ones format through glibc's own v-variant. */
 #define WRAP_PRINTF(call, name, vname, params, last, ...) \
 	ALIAS(name); \
+	SLOT(vreal_##name, vname, NULL); \
 	EXPORT int name params \
 	{ \
 		RTCHECK(VK_IO, call, name); \
-		static __typeof__(&vname) real_; \
-		__typeof__(&vname) next = __atomic_load_n(&real_, __ATOMIC_RELAXED); \
-		if (unlikely(!next)) \
-			next = (__typeof__(&vname))resolve((void **)&real_, #vname, NULL); \
+		NEXT(vreal_##name); \
 		va_list ap; \
 		va_start(ap, last); \
 		int r = next(__VA_ARGS__, ap); \
@@ -364,14 +425,30 @@ WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
 
 /* ------------------------------------------------------------ poll, select, epoll */
 
-WRAP(VK_POLL, "poll", int, poll, (struct pollfd *fds, nfds_t n, int t), (fds, n, t))
-WRAP(VK_POLL, "poll", int, __poll_chk,
-     (struct pollfd *fds, nfds_t n, int t, size_t fl), (fds, n, t, fl))
-WRAP(VK_POLL, "ppoll", int, ppoll,
-     (struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m), (fds, n, t, m))
-WRAP(VK_POLL, "ppoll", int, __ppoll_chk,
-     (struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m, size_t fl),
-     (fds, n, t, m, fl))
+/* A poll returning may end the wait of a thread that writes an ALSA PCM (the start
+ * of its next period): audio_alsa.c decides, after the real call. */
+void audio_alsa_wait_done(void);
+
+#define WRAP_WAIT(call, name, params, args) \
+	ALIAS(name); \
+	SLOT(real_##name, name, NULL); \
+	EXPORT int name params \
+	{ \
+		RTCHECK(VK_POLL, call, name); \
+		NEXT(real_##name); \
+		int r = next args; \
+		int saved = errno; \
+		audio_alsa_wait_done(); \
+		errno = saved; \
+		return r; \
+	}
+WRAP_WAIT("poll", poll, (struct pollfd *fds, nfds_t n, int t), (fds, n, t))
+WRAP_WAIT("poll", __poll_chk, (struct pollfd *fds, nfds_t n, int t, size_t fl), (fds, n, t, fl))
+WRAP_WAIT("ppoll", ppoll,
+	  (struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m), (fds, n, t, m))
+WRAP_WAIT("ppoll", __ppoll_chk,
+	  (struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m, size_t fl),
+	  (fds, n, t, m, fl))
 WRAP(VK_POLL, "select", int, select,
      (int n, fd_set *restrict r, fd_set *restrict w, fd_set *restrict e,
       struct timeval *restrict t), (n, r, w, e, t))
@@ -396,10 +473,11 @@ WRAP(VK_MMAP, "munmap", int, munmap, (void *a, size_t l), (a, l))
 
 /* The new address is passed only with MREMAP_FIXED. */
 ALIAS(mremap);
+SLOT(real_mremap, mremap, NULL);
 EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 {
 	RTCHECK(VK_MMAP, "mremap", mremap);
-	NEXT(mremap);
+	NEXT(real_mremap);
 	void *to = NULL;
 	if (flags & MREMAP_FIXED) {
 		va_list ap;
