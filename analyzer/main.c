@@ -2,6 +2,8 @@
  * to one subcommand per file (run.c, help_env.c, ...). Exit codes are enum cli_exit
  * in cli.h; usage goes to stdout on --help and to stderr with status 2 on misuse. */
 #include "cli.h"
+#include "analyze.h"   /* report, check, diff, flame (the analyzer: issue 5) */
+#include "view.h"      /* view (the viewer: issue 6) */
 
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +11,12 @@
 const struct cli_command cli_commands[] = {
 	{ "run", cmd_run, "run a program with the heap profiler preloaded" },
 	{ "help-env", cmd_help_env, "list the AUDIOPROF_* environment variables" },
+	/* The analyzer (analyze.h). */
+	{ "report", cmd_report, "summarise a profile: totals, top sites, audio, advice" },
+	{ "check", cmd_check, "check a profile against limits (exit 1 on a failure)" },
+	{ "diff", cmd_diff, "compare two profiles; exit 1 on a regression" },
+	{ "flame", cmd_flame, "print folded stacks for flame graphs" },
+	{ "view", cmd_view, "write a self-contained HTML viewer of a profile" },
 	{ NULL, NULL, NULL },
 };
 

@@ -4,6 +4,7 @@
  * unchanged, and says on stderr where the profile went. Refuses, before running it, a
  * program for which LD_PRELOAD cannot work (static, set-user-ID, ...). */
 #include "cli.h"
+#include "analyze.h"
 #include "options.h"
 #include "outpath.h"
 #include "target.h"
@@ -48,12 +49,18 @@ static void usage(FILE *f)
 		"      --no-signals      do not write the profile when a signal kills the program\n"
 		"                        [SIGNALS]\n"
 		"  -q, --quiet           do not say where the profile went\n"
+		"      --check           then check the profile as 'audioprof check' does\n"
+		"                        (results on stderr); these imply --check:\n"
+		"      --max-callback-allocs N, --max-rt-unsafe N, --max-overruns N,\n"
+		"      --max-load PCT, --max-peak SIZE, --max-leaked SIZE, --junit FILE\n"
 		"      --help-env        list the AUDIOPROF_* environment variables\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"Exit status: PROGRAM's own; if a signal killed it, audioprof dies of the same\n"
-		"signal. 2 usage error, 3 PROGRAM cannot be profiled (static, set-user-ID) or\n"
-		"the profiler library is missing, 126 PROGRAM not executable, 127 not found.\n"
+		"signal. With --check, when PROGRAM exits 0: 1 if a check failed, 3 if there is\n"
+		"no readable profile. 2 usage error, 3 PROGRAM cannot be profiled (static,\n"
+		"set-user-ID) or the profiler library is missing, 126 PROGRAM not executable,\n"
+		"127 not found.\n"
 		"Environment: AUDIOPROF_LIB overrides where " LIB_NAME " is looked for.\n",
 		options_table[OPT_OUT].def,
 		(long long)options_table[OPT_DEPTH].min, (long long)options_table[OPT_DEPTH].max,
@@ -135,7 +142,7 @@ static int prepend_preload(const char *lib)
 
 enum {
 	O_DEPTH = 256, O_INTERVAL, O_SHORT_LIVED, O_NO_FOLLOW_EXEC, O_NO_FOLLOW_FORK,
-	O_NO_STACK_CACHE, O_NO_SIGNALS, O_HELP_ENV,
+	O_NO_STACK_CACHE, O_NO_SIGNALS, O_HELP_ENV, O_CHECK, O_CHECK_OPT,
 };
 
 static const struct option long_opts[] = {
@@ -150,6 +157,15 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help-env", no_argument, NULL, O_HELP_ENV },
 	{ "help", no_argument, NULL, 'h' },
+	/* --check and the limits of `audioprof check` (check.c, check_opts_set). */
+	{ "check", no_argument, NULL, O_CHECK },
+	{ "max-callback-allocs", required_argument, NULL, O_CHECK_OPT },
+	{ "max-rt-unsafe", required_argument, NULL, O_CHECK_OPT },
+	{ "max-overruns", required_argument, NULL, O_CHECK_OPT },
+	{ "max-load", required_argument, NULL, O_CHECK_OPT },
+	{ "max-peak", required_argument, NULL, O_CHECK_OPT },
+	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
+	{ "junit", required_argument, NULL, O_CHECK_OPT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -157,6 +173,8 @@ static const struct option long_opts[] = {
 struct run_opts {
 	const char *set[OPT_COUNT];   /* value to put in options_table[i].name */
 	int quiet;
+	int check;                    /* --check (or one of its limits) was given */
+	struct check_opts chk;        /* the limits */
 };
 
 /* Validates a value with the preload's parser and bounds, and records it. */
@@ -190,29 +208,40 @@ static void die_of_signal(int sig)
 
 struct report_ctx {
 	int quiet;
+	const struct check_opts *chk;  /* --check: check each profile found; else NULL */
+	int check_rc;                  /* worst check result: EXIT_INPUT > EXIT_FINDINGS > OK */
 };
 
 static void report_found(const char *path, unsigned k, void *arg)
 {
-	const struct report_ctx *r = arg;
-	if (r->quiet)
-		return;
-	if (k == 0)
-		fprintf(stderr, "audioprof: profile written to %s\n", path);
-	else
-		fprintf(stderr, "audioprof: profile written to %s (exec'd program %u)\n", path, k);
+	struct report_ctx *r = arg;
+	if (!r->quiet) {
+		if (k == 0)
+			fprintf(stderr, "audioprof: profile written to %s\n", path);
+		else
+			fprintf(stderr, "audioprof: profile written to %s (exec'd program %u)\n",
+				path, k);
+	}
+	if (r->chk) {
+		int rc = check_file(path, r->chk);
+		if (rc == EXIT_INPUT || (rc == EXIT_FINDINGS && r->check_rc == EXIT_OK))
+			r->check_rc = rc;
+	}
 }
 
-static void report_profiles(const char *pattern, pid_t pid, const char *name, time_t since,
-			    int quiet)
+/* Says where the profiles went and, with --check, checks them. Returns the checks'
+ * exit status (EXIT_INPUT when there is no profile to check). */
+static int report_profiles(const char *pattern, pid_t pid, const char *name, time_t since,
+			   int quiet, const struct check_opts *chk)
 {
-	struct report_ctx r = { quiet };
+	struct report_ctx r = { quiet, chk, EXIT_OK };
 	if (outpath_find(pattern, pid, name, since, report_found, &r) > 0)
-		return;
+		return r.check_rc;
 	char expected[4096];
 	if (outpath_expand(pattern, pid, name, expected, sizeof(expected)) != 0)
 		snprintf(expected, sizeof(expected), "%s", pattern);
 	cli_error("no profile was written (expected %s)", expected);
+	return EXIT_INPUT;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -221,13 +250,15 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	memset(&o, 0, sizeof(o));
+	check_opts_init(&o.chk);
+	o.chk.out = stderr;            /* standard output is the program's own */
 	const char *output = NULL;
 
 	optind = 1;
 	opterr = 0;
-	int c;
+	int c, li = 0;
 	/* '+': stop at PROGRAM, so its own options are left alone. */
-	while ((c = getopt_long(argc, argv, "+:o:qh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:qh", long_opts, &li)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg) {
@@ -253,6 +284,12 @@ int cmd_run(int argc, char **argv)
 		case O_NO_STACK_CACHE: o.set[OPT_STACK_CACHE] = "0"; break;
 		case O_NO_SIGNALS: o.set[OPT_SIGNALS] = "0"; break;
 		case 'q': o.quiet = 1; break;
+		case O_CHECK: o.check = 1; break;
+		case O_CHECK_OPT:
+			if (check_opts_set(&o.chk, long_opts[li].name, optarg) < 0)
+				return usage_error();
+			o.check = 1;
+			break;
 		case O_HELP_ENV:
 			cli_print_env_table(stdout);
 			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
@@ -393,12 +430,18 @@ int cmd_run(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 
-	report_profiles(pattern, pid, name, started, o.quiet);
+	int check_rc = report_profiles(pattern, pid, name, started, o.quiet,
+				       o.check ? &o.chk : NULL);
 
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		die_of_signal(sig);
 		return 128 + sig;              /* the signal did not kill us (it should have) */
 	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INPUT;
+	if (!WIFEXITED(status))
+		return EXIT_INPUT;
+	/* --check: the program's failure first, else the checks' verdict. */
+	if (o.check && WEXITSTATUS(status) == 0)
+		return check_rc;
+	return WEXITSTATUS(status);
 }

@@ -352,7 +352,7 @@ void audio_thread_recheck(void)
 {
 	struct rt_tls *t = &ap_rt;
 	t->gen = __atomic_load_n(&audio_rt_gen, __ATOMIC_RELAXED);
-	if (!rt_threads_pattern)
+	if (!rt_threads_pattern || t->never_rt)
 		return;
 	char name[16] = "";
 	prctl(PR_GET_NAME, name, 0, 0, 0);
@@ -489,6 +489,11 @@ static void add_frame(const char *frame, void *arg)
 static void report_one(struct vslot *v)
 {
 	rt_guard++;
+	/* One thread prints a site, once (the writer's tick and an abort may race). */
+	uint8_t expect = 0;
+	if (!__atomic_compare_exchange_n(&v->warned, &expect, 2, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		goto out;
 	struct line_buf lb;
 	lb.n = 0;
 	unsigned depth = 0;
@@ -499,7 +504,7 @@ static void report_one(struct vslot *v)
 	log_msg("%s: %s() in %s callback \"%s\"\n%.*s", what, v->call,
 		v->src ? api_names[v->src->api] : "real-time",
 		v->src ? v->src->name : "", (int)(lb.n ? lb.n - 1 : 0), lb.buf);
-	v->warned = 1;
+out:
 	rt_guard--;
 	if (audio_on_violation == ONV_ABORT && v->kind != VK_TRYLOCK)
 		abort();

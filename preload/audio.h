@@ -46,6 +46,7 @@ struct rt_tls {
 	struct { const char *name; uint64_t t0; } zones[ZONE_MAX_NEST];
 	uint64_t allocs, frees, bytes, unsafe; /* this thread's counters (audioprof.h) */
 	struct cb_source *thread_src;          /* source when the whole thread is real-time */
+	int never_rt;                          /* the profiler's thread, or a thread exiting */
 };
 extern __thread struct rt_tls ap_rt TLS_IE;
 extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */

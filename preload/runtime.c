@@ -172,6 +172,12 @@ static void thread_exit(void *arg)
 {
 	struct rt_thread *t = arg;
 	rt_self = NULL;
+	/* What runs after this (other threads-specific destructors, libunwind's own) is
+	 * thread teardown, not the thread's real-time work. */
+	ap_rt.never_rt = 1;
+	ap_rt.depth = 0;
+	ap_rt.nframes = 0;
+	ap_rt.thread_src = NULL;
 	__atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);   /* reusable by a new thread */
 }
 
@@ -312,7 +318,9 @@ void runtime_flush(const char *reason, int sig)
 static void *writer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: everything this thread does is the profiler's own */
+	ap_rt.never_rt = 1;
 	writer_tid = (pid_t)syscall(SYS_gettid);
+	pthread_setname_np(pthread_self(), "audioprof");
 	int64_t interval = OPT_NUM(OPT_INTERVAL);
 	uint64_t next = interval ? runtime_now() + (uint64_t)interval : 0;
 	for (;;) {
@@ -630,6 +638,7 @@ __attribute__((destructor)) static void runtime_dtor(void)
 		return;
 	rt_guard++;
 	timeline_stop();
+	audio_writer_tick();   /* warnings of the last moments before exit */
 	if (getenv("AUDIOPROF_DEBUG_STACKS")) {
 		struct stacks_counters sc = { 0, 0, 0 };
 		for (struct rt_thread *t = all_threads; t; t = t->next)

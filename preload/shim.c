@@ -6,6 +6,7 @@
 #include "audio.h"
 #include "blocks.h"
 #include "interpose.h"
+#include "rtcheck.h"
 #include "runtime.h"
 #include "sites.h"
 #include "stacks.h"
@@ -360,8 +361,12 @@ EXPORT void _Exit(int status)
 	__builtin_unreachable();
 }
 
+ALIAS(execve); ALIAS(execv); ALIAS(execvp); ALIAS(execvpe); ALIAS(fexecve);
+
+/* The execl family lands in these through the PLT, so each exec is recorded once. */
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+	RTCHECK(VK_PROCESS, "execve", execve);
 	REAL(execve);
 	runtime_before_exec();
 	return real_execve(path, argv, envp);
@@ -369,6 +374,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 EXPORT int execv(const char *path, char *const argv[])
 {
+	RTCHECK(VK_PROCESS, "execv", execv);
 	REAL(execv);
 	runtime_before_exec();
 	return real_execv(path, argv);
@@ -376,6 +382,7 @@ EXPORT int execv(const char *path, char *const argv[])
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
+	RTCHECK(VK_PROCESS, "execvp", execvp);
 	REAL(execvp);
 	runtime_before_exec();
 	return real_execvp(file, argv);
@@ -383,6 +390,7 @@ EXPORT int execvp(const char *file, char *const argv[])
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
+	RTCHECK(VK_PROCESS, "execvpe", execvpe);
 	REAL(execvpe);
 	runtime_before_exec();
 	return real_execvpe(file, argv, envp);
@@ -390,6 +398,7 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
+	RTCHECK(VK_PROCESS, "fexecve", fexecve);
 	REAL(fexecve);
 	runtime_before_exec();
 	return real_fexecve(fd, argv, envp);

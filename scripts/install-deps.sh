@@ -21,7 +21,14 @@ PACKAGES=(
 	valgrind heaptrack                  # dh_view.html; bench comparisons
 	mandoc                              # man page lint
 	libfftw3-dev libjack-jackd2-dev libasound2-dev jackd2   # dsp_demo and its JACK/ALSA tests
+	clang libclang-rt-14-dev jq                             # libFuzzer target; a man page example
+	portaudio19-dev libsdl2-dev        # preload's PortAudio/SDL2 wrappers (headers); their tests
+	libpulse-dev libpipewire-0.3-dev alsa-utils pulseaudio pulseaudio-utils pipewire-bin wireplumber dbus-daemon   # ALSA/Pulse/PipeWire wrappers (headers); their tests
+	chromium                            # viewer tests (headless; playwright-core from npm drives it)
 )
+# npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
+# conflicts with Debian's npm package, so ask for that only when there is no npm.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 me=${0##*/}
 check_only=0

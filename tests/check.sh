@@ -36,7 +36,7 @@ echo "=== integration tests (integration/run.sh)"
 if [ -x integration/run.sh ] || [ -f integration/run.sh ]; then
 	bash integration/run.sh 2>&1 </dev/null | tee out/integration.log
 	int_rc=${PIPESTATUS[0]}
-	line=$(grep -E '(^|[^0-9])[0-9]+ passed, [0-9]+ failed' out/integration.log | tail -n 1)
+	line=$(grep -aE '(^|[^0-9])[0-9]+ passed, [0-9]+ failed' out/integration.log | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "check: integration/run.sh ended without its summary (exit status $int_rc)"
 		ip=0 if_=1

@@ -1,0 +1,56 @@
+/* analyze.h - the analyzer's subcommands (report.c, check.c, diff.c, flame.c), the
+ * `audioprof run --check` hook, and what they share: the stack printer. Exit codes are
+ * enum cli_exit of cli.h: 0 ok, 1 findings, 2 usage, 3 bad input or I/O. */
+#ifndef AUDIOPROF_ANALYZE_H
+#define AUDIOPROF_ANALYZE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct profile;
+
+int cmd_report(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
+
+/* ------------------------------------------------------------------ check (check.c) */
+
+enum check_id {
+	CHK_CALLBACK_ALLOCS,     /* --max-callback-allocs N (default 0) */
+	CHK_RT_UNSAFE,           /* --max-rt-unsafe N */
+	CHK_OVERRUNS,            /* --max-overruns N */
+	CHK_LOAD,                /* --max-load PCT */
+	CHK_PEAK,                /* --max-peak SIZE */
+	CHK_LEAKED,              /* --max-leaked SIZE */
+	CHK_COUNT
+};
+
+/* The limits of one check run; set by check_opts_set(). */
+struct check_opts {
+	int64_t limit[CHK_COUNT];
+	unsigned char given[CHK_COUNT];   /* on the command line (else default or off) */
+	unsigned char on[CHK_COUNT];      /* checked at all */
+	const char *junit;                /* --junit FILE, or NULL */
+	int verbose;                      /* print passing checks too */
+	FILE *out;                        /* where results go; NULL = stdout (`run`: stderr) */
+};
+
+void check_opts_init(struct check_opts *o);
+/* Applies option `name` ("max-peak", "junit", ... without dashes) with `value`.
+ * Returns 1 if applied, 0 if `name` is not a check option, -1 after printing a usage
+ * error about a bad value. */
+int check_opts_set(struct check_opts *o, const char *name, const char *value);
+/* Checks the profile at `path`: prints one line per failed check on o->out, writes the
+ * JUnit file if asked. Returns EXIT_OK, EXIT_FINDINGS or EXIT_INPUT. */
+int check_file(const char *path, const struct check_opts *o);
+
+/* ------------------------------------------------------------------ stacks (report.c) */
+
+/* Prints the stack fs[off..off+len) as "at"/"by" lines indented by `indent`, hiding an
+ * allocator's own frame 0 and the frames below main() or a thread's start, at most `max` frames, each cut
+ * to `width` columns. */
+void report_print_stack(FILE *f, const struct profile *p, uint32_t off, uint32_t len,
+			int indent, int max, int width);
+
+#endif

@@ -1,0 +1,629 @@
+/* diff.c - `audioprof diff BASE NEW`: what got worse and what got better between two
+ * profiles of the same program. Sites are matched by their frames without addresses
+ * (ASLR moves those between runs), callbacks by (api, name); thresholds turn a change
+ * into a regression and exit status 1, for CI. */
+#include "analyze.h"
+#include "cli.h"
+#include "fmt.h"
+#include "intern.h"
+#include "options.h"
+#include "profile_read.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TOP    10
+#define DEFAULT_FRAMES 4
+
+/* ------------------------------------------------------------------ thresholds */
+
+enum fail_id {
+	F_P99_PCT,               /* a callback's p99 grew by more than P % */
+	F_CALLBACK_ALLOCS,       /* callback allocations grew by more than N */
+	F_OVERRUNS,              /* overruns grew by more than N */
+	F_BYTES_PCT,             /* total bytes allocated grew by more than P % */
+	F_BLOCKS_PCT,            /* total blocks allocated grew by more than P % */
+	F_PEAK_PCT,              /* peak heap grew by more than P % */
+	F_LEAKED,                /* bytes leaked grew by more than SIZE */
+	F_COUNT
+};
+
+static const struct {
+	const char *name;        /* option without dashes */
+	int pct;                 /* a percentage (else a count or size) */
+	int size;                /* a size (K/M/G) */
+	int on;                  /* default on */
+	double def;
+} fails[F_COUNT] = {
+	[F_P99_PCT] = { "fail-p99-pct", 1, 0, 1, 5 },
+	[F_CALLBACK_ALLOCS] = { "fail-callback-allocs", 0, 0, 1, 0 },
+	[F_OVERRUNS] = { "fail-overruns", 0, 0, 0, 0 },
+	[F_BYTES_PCT] = { "fail-bytes-pct", 1, 0, 0, 0 },
+	[F_BLOCKS_PCT] = { "fail-blocks-pct", 1, 0, 0, 0 },
+	[F_PEAK_PCT] = { "fail-peak-pct", 1, 0, 0, 0 },
+	[F_LEAKED] = { "fail-leaked", 0, 1, 0, 0 },
+};
+
+struct diff_opts {
+	int on[F_COUNT];
+	double limit[F_COUNT];
+	size_t top;
+	int frames;
+	int width;
+};
+
+/* ------------------------------------------------------------------ site keys */
+
+/* Sites match when their frames, without addresses, are equal: the frame strings are
+ * interned across both profiles (intern.h) and keys compared as id arrays. */
+
+/* One side's sites, summed per key. */
+struct site {
+	const uint32_t *key;     /* interned frame ids (points into side.keys) */
+	uint32_t klen;
+	size_t pp;               /* a program point with this key (for its stack) */
+	int64_t tb, tbk, gb, eb, cbk;
+};
+
+struct side {
+	const struct profile *p;
+	uint32_t *canon;         /* ftbl index -> interned id */
+	uint32_t *keys;          /* every pp's key, back to back */
+	struct site *sites;
+	size_t nsites;
+};
+
+static int cmp_key(const uint32_t *a, uint32_t al, const uint32_t *b, uint32_t bl)
+{
+	uint32_t n = al < bl ? al : bl;
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return al < bl ? -1 : al > bl;
+}
+
+static int cmp_site(const void *x, const void *y)
+{
+	const struct site *a = x, *b = y;
+	return cmp_key(a->key, a->klen, b->key, b->klen);
+}
+
+static int64_t pos(int64_t v)
+{
+	return v > 0 ? v : 0;
+}
+
+static int side_build(struct side *s, const struct profile *p, struct intern *t)
+{
+	s->p = p;
+	s->canon = malloc((p->nftbl ? p->nftbl : 1) * sizeof(*s->canon));
+	s->keys = malloc((p->nfs ? p->nfs : 1) * sizeof(*s->keys));
+	s->sites = malloc((p->npps ? p->npps : 1) * sizeof(*s->sites));
+	if (!s->canon || !s->keys || !s->sites)
+		return -1;
+	for (size_t i = 0; i < p->nftbl; i++) {
+		struct frame f;
+		frame_parse(p->ftbl[i], &f);
+		int64_t id = intern_get(t, f.text);
+		if (id < 0)
+			return -1;
+		s->canon[i] = (uint32_t)id;
+	}
+	for (size_t i = 0; i < p->nfs; i++)
+		s->keys[i] = s->canon[p->fs[i]];
+	size_t n = 0;
+	for (size_t i = 0; i < p->npps; i++) {
+		const struct pp *pp = &p->pps[i];
+		s->sites[n++] = (struct site){ s->keys + pp->fs_off, pp->fs_len, i, pos(pp->tb),
+					       pos(pp->tbk), pos(pp->gb), pos(pp->eb), pos(pp->cbk) };
+	}
+	qsort(s->sites, n, sizeof(*s->sites), cmp_site);
+	/* Sum sites whose keys became equal without addresses. */
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w > 0 && cmp_site(&s->sites[w - 1], &s->sites[i]) == 0) {
+			struct site *a = &s->sites[w - 1];
+			a->tb += s->sites[i].tb;
+			a->tbk += s->sites[i].tbk;
+			a->gb += s->sites[i].gb;
+			a->eb += s->sites[i].eb;
+			a->cbk += s->sites[i].cbk;
+		} else {
+			s->sites[w++] = s->sites[i];
+		}
+	}
+	s->nsites = w;
+	return 0;
+}
+
+static void side_free(struct side *s)
+{
+	free(s->canon);
+	free(s->keys);
+	free(s->sites);
+}
+
+/* ------------------------------------------------------------------ printing */
+
+struct change {
+	const struct site *base, *new;   /* either may be NULL */
+	int64_t d_tb, d_tbk, d_gb, d_eb, d_cbk;
+};
+
+static int cmp_change_worse(const void *x, const void *y)
+{
+	const struct change *a = x, *b = y;
+	if (a->d_tb != b->d_tb)
+		return a->d_tb > b->d_tb ? -1 : 1;
+	if (a->d_tbk != b->d_tbk)
+		return a->d_tbk > b->d_tbk ? -1 : 1;
+	return 0;
+}
+
+static const char *signed_bytes(int64_t v, char *buf)
+{
+	char b[FMT_NUM];
+	snprintf(buf, FMT_NUM, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "",
+		 fmt_bytes(v < 0 ? -v : v, b));
+	return buf;
+}
+
+static const char *signed_count(int64_t v, char *buf)
+{
+	char b[FMT_NUM];
+	snprintf(buf, FMT_NUM, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "", fmt_count(v < 0 ? -v : v, b));
+	return buf;
+}
+
+/* Percentage change; "new" when the base is 0. */
+static const char *change_pct(int64_t base, int64_t now, char *buf)
+{
+	if (base == now)
+		snprintf(buf, FMT_NUM, "0%%");
+	else if (base <= 0)
+		snprintf(buf, FMT_NUM, "new");
+	else
+		snprintf(buf, FMT_NUM, "%+.1f%%", 100.0 * ((double)now - (double)base) / (double)base);
+	return buf;
+}
+
+static void total_row(FILE *f, const char *what, int64_t a, int64_t b, int bytes)
+{
+	char x[FMT_NUM], y[FMT_NUM], d[FMT_NUM], pc[FMT_NUM];
+	const char *col = b > a ? fmt_c(C_RED) : b < a ? fmt_c(C_GREEN) : "";
+	fprintf(f, "  %-22s %14s %14s  %s%14s %9s%s\n", what,
+		bytes ? fmt_bytes(a, x) : fmt_count(a, x), bytes ? fmt_bytes(b, y) : fmt_count(b, y),
+		col, bytes ? signed_bytes(b - a, d) : signed_count(b - a, d), change_pct(a, b, pc),
+		*col ? fmt_c(C_RESET) : "");
+}
+
+static void print_change(FILE *f, const struct side *sb, const struct side *sn,
+			 const struct change *c, const struct diff_opts *o)
+{
+	char a[FMT_NUM], b[FMT_NUM], e[FMT_NUM];
+	const char *tag = !c->base ? " (new site)" : !c->new ? " (gone)" : "";
+	fprintf(f, "  %12s %14s block%s", signed_bytes(c->d_tb, a), signed_count(c->d_tbk, b),
+		c->d_tbk == 1 || c->d_tbk == -1 ? "" : "s");
+	if (c->d_gb)
+		fprintf(f, ", at peak %s", signed_bytes(c->d_gb, e));
+	if (c->d_eb)
+		fprintf(f, ", leaked %s", signed_bytes(c->d_eb, e));
+	if (c->d_cbk)
+		fprintf(f, ", in callbacks %s", signed_count(c->d_cbk, e));
+	fprintf(f, "%s\n", tag);
+	const struct side *s = c->new ? sn : sb;
+	const struct site *st = c->new ? c->new : c->base;
+	const struct pp *pp = &s->p->pps[st->pp];
+	report_print_stack(f, s->p, pp->fs_off, pp->fs_len, 6, o->frames, o->width);
+}
+
+/* ------------------------------------------------------------------ callbacks */
+
+/* The k-th callback of p with this api and name (k counts from 0), or -1. */
+static long find_cb(const struct profile *p, const char *api, const char *name, size_t k)
+{
+	for (size_t i = 0; i < p->ncallbacks; i++)
+		if (strcmp(p->callbacks[i].api, api) == 0 && strcmp(p->callbacks[i].name, name) == 0 &&
+		    k-- == 0)
+			return (long)i;
+	return -1;
+}
+
+static size_t occurrence(const struct profile *p, size_t i)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(p->callbacks[j].api, p->callbacks[i].api) == 0 &&
+		    strcmp(p->callbacks[j].name, p->callbacks[i].name) == 0)
+			k++;
+	return k;
+}
+
+static int64_t cb_allocs(const struct profile *p)
+{
+	int64_t s = 0;
+	if (p->has_audio) {
+		for (size_t i = 0; i < p->ncallbacks; i++)
+			s += pos(p->callbacks[i].allocs);
+	} else {
+		for (size_t i = 0; i < p->npps; i++)
+			s += pos(p->pps[i].cbk);
+	}
+	return s;
+}
+
+static int64_t cb_overruns(const struct profile *p)
+{
+	int64_t s = 0;
+	for (size_t i = 0; i < p->ncallbacks; i++)
+		s += pos(p->callbacks[i].overruns);
+	return s;
+}
+
+/* ------------------------------------------------------------------ the diff */
+
+static int regression(int *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int regression(int *n, const char *fmt, ...)
+{
+	va_list ap;
+	if (*n == 0)
+		printf("\n%sRegressions%s\n", fmt_c(C_BOLD), fmt_c(C_RESET));
+	printf("  %sREGRESSION%s ", fmt_c(C_RED), fmt_c(C_RESET));
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return ++*n;
+}
+
+static double grow_pct(int64_t a, int64_t b)
+{
+	if (b <= a)
+		return 0;
+	if (a <= 0)
+		return INFINITY;
+	return 100.0 * ((double)b - (double)a) / (double)a;
+}
+
+static int run_diff(const struct profile *pb, const struct profile *pn, const struct diff_opts *o)
+{
+	FILE *f = stdout;
+	struct intern t = { 0 };
+	struct side sb = { 0 }, sn = { 0 };
+	struct change *ch = NULL;
+	int rc = -1;
+	if (side_build(&sb, pb, &t) != 0 || side_build(&sn, pn, &t) != 0)
+		goto out;
+
+	fprintf(f, "%sBase%s %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pb->path, pb->cmd);
+	fprintf(f, "%sNew%s  %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pn->path, pn->cmd);
+	if (strcmp(pb->tu, pn->tu) != 0)
+		fprintf(f, "Note: the time units differ (%s and %s)\n", pb->tu, pn->tu);
+
+	fprintf(f, "\n%s  %-22s %14s %14s  %14s%s\n", fmt_c(C_BOLD), "TOTALS", "BASE", "NEW",
+		"CHANGE", fmt_c(C_RESET));
+	const struct totals *a = &pb->totals, *b = &pn->totals;
+	total_row(f, "bytes allocated", a->total_b, b->total_b, 1);
+	total_row(f, "blocks allocated", a->total_k, b->total_k, 0);
+	int life = pb->bklt && pn->bklt;
+	if (life) {
+		total_row(f, "peak", a->max_b, b->max_b, 1);
+		total_row(f, "leaked at the end", a->curr_b, b->curr_b, 1);
+	}
+	int audio = pb->has_audio || pn->has_audio || pb->has_cb || pn->has_cb;
+	if (audio)
+		total_row(f, "callback allocations", cb_allocs(pb), cb_allocs(pn), 0);
+	if (pb->has_audio && pn->has_audio)
+		total_row(f, "callback overruns", cb_overruns(pb), cb_overruns(pn), 0);
+
+	/* Callbacks matched by (api, name), the k-th with k-th. */
+	int regs = 0;
+	if (pb->ncallbacks || pn->ncallbacks) {
+		char x[FMT_NUM], y[FMT_NUM], pc[FMT_NUM], lab[160];
+		fprintf(f, "\n%s  %-22s %14s %14s  %14s%s\n", fmt_c(C_BOLD), "CALLBACKS (p99)", "BASE",
+			"NEW", "CHANGE", fmt_c(C_RESET));
+		for (size_t i = 0; i < pn->ncallbacks; i++) {
+			const struct callback *cn = &pn->callbacks[i];
+			long j = find_cb(pb, cn->api, cn->name, occurrence(pn, i));
+			rules_callback_label(pn, (long long)i, lab, sizeof(lab));
+			if (j < 0) {
+				fprintf(f, "  %-22.22s %14s %14s  (new callback)\n", lab, "-",
+					fmt_ns(cn->p99_ns, y));
+				continue;
+			}
+			const struct callback *cb = &pb->callbacks[j];
+			if (cb->p99_ns < 0 || cn->p99_ns < 0) {
+				fprintf(f, "  %-22.22s %14s %14s  (no p99)\n", lab, fmt_ns(cb->p99_ns, x),
+					fmt_ns(cn->p99_ns, y));
+				continue;
+			}
+			const char *col = cn->p99_ns > cb->p99_ns ? fmt_c(C_RED) :
+					  cn->p99_ns < cb->p99_ns ? fmt_c(C_GREEN) : "";
+			fprintf(f, "  %-22.22s %14s %14s  %s%14s%s\n", lab, fmt_ns(cb->p99_ns, x),
+				fmt_ns(cn->p99_ns, y), col, change_pct(cb->p99_ns, cn->p99_ns, pc),
+				*col ? fmt_c(C_RESET) : "");
+		}
+		for (size_t j = 0; j < pb->ncallbacks; j++) {
+			const struct callback *cb = &pb->callbacks[j];
+			if (find_cb(pn, cb->api, cb->name, occurrence(pb, j)) >= 0)
+				continue;
+			rules_callback_label(pb, (long long)j, lab, sizeof(lab));
+			fprintf(f, "  %-22.22s %14s %14s  (gone)\n", lab, fmt_ns(cb->p99_ns, x), "-");
+		}
+	}
+
+	/* Sites: merge-join of the two sorted key lists. */
+	ch = malloc((sb.nsites + sn.nsites + 1) * sizeof(*ch));
+	if (!ch)
+		goto out;
+	size_t nch = 0, i = 0, j = 0;
+	while (i < sb.nsites || j < sn.nsites) {
+		int c = i == sb.nsites ? 1 : j == sn.nsites ? -1 :
+			cmp_key(sb.sites[i].key, sb.sites[i].klen, sn.sites[j].key, sn.sites[j].klen);
+		const struct site *x = c <= 0 ? &sb.sites[i++] : NULL;
+		const struct site *y = c >= 0 ? &sn.sites[j++] : NULL;
+		struct change k = { x, y, 0, 0, 0, 0, 0 };
+		k.d_tb = (y ? y->tb : 0) - (x ? x->tb : 0);
+		k.d_tbk = (y ? y->tbk : 0) - (x ? x->tbk : 0);
+		k.d_gb = (y ? y->gb : 0) - (x ? x->gb : 0);
+		k.d_eb = (y ? y->eb : 0) - (x ? x->eb : 0);
+		k.d_cbk = (y ? y->cbk : 0) - (x ? x->cbk : 0);
+		if (k.d_tb || k.d_tbk || k.d_gb || k.d_eb || k.d_cbk)
+			ch[nch++] = k;
+	}
+	qsort(ch, nch, sizeof(*ch), cmp_change_worse);
+	size_t worse = 0, better = 0;
+	for (size_t k = 0; k < nch; k++) {
+		if (ch[k].d_tb > 0 || (ch[k].d_tb == 0 && ch[k].d_tbk > 0))
+			worse++;
+		else if (ch[k].d_tb < 0 || ch[k].d_tbk < 0)
+			better++;
+	}
+	fprintf(f, "\n%sSites that got worse (%zu, by bytes allocated)%s\n", fmt_c(C_BOLD), worse,
+		fmt_c(C_RESET));
+	if (worse == 0)
+		fprintf(f, "  (none)\n");
+	for (size_t k = 0; k < worse && (o->top == 0 || k < o->top); k++)
+		print_change(f, &sb, &sn, &ch[k], o);
+	fprintf(f, "\n%sSites that got better (%zu)%s\n", fmt_c(C_BOLD), better, fmt_c(C_RESET));
+	if (better == 0)
+		fprintf(f, "  (none)\n");
+	for (size_t k = 0; k < better && (o->top == 0 || k < o->top); k++)
+		print_change(f, &sb, &sn, &ch[nch - 1 - k], o);
+
+	/* Thresholds. */
+	char x[FMT_NUM], y[FMT_NUM];
+	double g;
+	if (o->on[F_P99_PCT]) {
+		for (size_t n = 0; n < pn->ncallbacks; n++) {
+			const struct callback *cn = &pn->callbacks[n];
+			long m = find_cb(pb, cn->api, cn->name, occurrence(pn, n));
+			if (m < 0 || pb->callbacks[m].p99_ns < 0 || cn->p99_ns < 0)
+				continue;
+			g = grow_pct(pb->callbacks[m].p99_ns, cn->p99_ns);
+			if (g > o->limit[F_P99_PCT]) {
+				char lab[160];
+				rules_callback_label(pn, (long long)n, lab, sizeof(lab));
+				regression(&regs, "p99 of %s: %s -> %s, %+.1f%% (limit %g%%)", lab,
+					   fmt_ns(pb->callbacks[m].p99_ns, x), fmt_ns(cn->p99_ns, y), g,
+					   o->limit[F_P99_PCT]);
+			}
+		}
+	}
+	if (o->on[F_CALLBACK_ALLOCS] && audio) {
+		int64_t da = cb_allocs(pn) - cb_allocs(pb);
+		if ((double)da > o->limit[F_CALLBACK_ALLOCS])
+			regression(&regs, "callback allocations: %s more (limit %g)",
+				   fmt_count(da, x), o->limit[F_CALLBACK_ALLOCS]);
+	}
+	if (o->on[F_OVERRUNS] && pb->has_audio && pn->has_audio) {
+		int64_t d = cb_overruns(pn) - cb_overruns(pb);
+		if ((double)d > o->limit[F_OVERRUNS])
+			regression(&regs, "overruns: %s more (limit %g)", fmt_count(d, x),
+				   o->limit[F_OVERRUNS]);
+	}
+	static const struct { int id; const char *what; int bytes; } pcts[] = {
+		{ F_BYTES_PCT, "bytes allocated", 1 }, { F_BLOCKS_PCT, "blocks allocated", 0 },
+		{ F_PEAK_PCT, "peak", 1 },
+	};
+	for (size_t k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++) {
+		int id = pcts[k].id;
+		if (!o->on[id] || (id == F_PEAK_PCT && !life))
+			continue;
+		int64_t va = id == F_BYTES_PCT ? a->total_b : id == F_BLOCKS_PCT ? a->total_k : a->max_b;
+		int64_t vb = id == F_BYTES_PCT ? b->total_b : id == F_BLOCKS_PCT ? b->total_k : b->max_b;
+		g = grow_pct(va, vb);
+		if (g > o->limit[id])
+			regression(&regs, "%s: %s -> %s, %+.1f%% (limit %g%%)", pcts[k].what,
+				   pcts[k].bytes ? fmt_bytes(va, x) : fmt_count(va, x),
+				   pcts[k].bytes ? fmt_bytes(vb, y) : fmt_count(vb, y), g, o->limit[id]);
+	}
+	if (o->on[F_LEAKED] && life && (double)(b->curr_b - a->curr_b) > o->limit[F_LEAKED]) {
+		char l[FMT_NUM];
+		regression(&regs, "leaked: %s -> %s (limit +%s)", fmt_bytes(a->curr_b, x),
+			   fmt_bytes(b->curr_b, y), fmt_bytes((int64_t)o->limit[F_LEAKED], l));
+	}
+	fprintf(f, "\n%s\n", regs ? "Result: regression" : "Result: no regression");
+	rc = regs ? 1 : 0;
+out:
+	free(ch);
+	side_free(&sb);
+	side_free(&sn);
+	intern_free(&t);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ command */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: audioprof diff [OPTIONS] BASE NEW\n"
+		"\n"
+		"Compare two profiles of the same program: totals, callbacks (matched by API\n"
+		"and name) and allocation sites (matched by their frames without addresses)\n"
+		"that got worse or better. Exits 1 when a change passes a threshold.\n"
+		"\n"
+		"Thresholds (a regression when NEW exceeds BASE by more than the value;\n"
+		"'off' disables one):\n"
+		"  --fail-p99-pct P           a callback's p99 duration, in %% (default 5)\n"
+		"  --fail-callback-allocs N   allocations inside callbacks (default 0)\n"
+		"  --fail-overruns N          callback overruns (default off)\n"
+		"  --fail-bytes-pct P         total bytes allocated, in %% (default off)\n"
+		"  --fail-blocks-pct P        total blocks allocated, in %% (default off)\n"
+		"  --fail-peak-pct P          peak heap bytes, in %% (default off)\n"
+		"  --fail-leaked SIZE         bytes leaked at the end (default off)\n"
+		"Output:\n"
+		"  -n, --top N                sites to show each way (default %d; 0 = all)\n"
+		"  -f, --frames N             frames per stack (default %d)\n"
+		"      --color WHEN           auto, always or never\n"
+		"  -h, --help                 show this help\n"
+		"\n"
+		"Exit status: 0 no regression, 1 regression, 2 usage error, 3 unreadable or\n"
+		"invalid BASE or NEW.\n", DEFAULT_TOP, DEFAULT_FRAMES);
+}
+
+static int usage_error(void)
+{
+	fputs("Usage: audioprof diff [OPTIONS] BASE NEW\nTry 'audioprof diff --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static int set_fail(struct diff_opts *o, int id, const char *arg)
+{
+	if (strcmp(arg, "off") == 0) {
+		o->on[id] = 0;
+		return 0;
+	}
+	double v;
+	if (fails[id].size) {
+		int64_t s;
+		if (options_parse_size(arg, &s) != 0)
+			goto bad;
+		v = (double)s;
+	} else {
+		char *end;
+		errno = 0;
+		v = strtod(arg, &end);
+		if (end == arg || errno || !isfinite(v) || v < 0)
+			goto bad;
+		if (fails[id].pct && *end == '%')
+			end++;
+		if (*end)
+			goto bad;
+	}
+	o->on[id] = 1;
+	o->limit[id] = v;
+	return 0;
+bad:
+	cli_error("diff: --%s: '%s' is not valid: expected %s or off", fails[id].name, arg,
+		  fails[id].size ? "a size like 0, 64K, 1M" : fails[id].pct ? "a percentage" :
+		  "a number");
+	return -1;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	enum { O_COLOR = 256 };
+	static const struct option opts[] = {
+		{ "fail-p99-pct", required_argument, NULL, 0 },
+		{ "fail-callback-allocs", required_argument, NULL, 0 },
+		{ "fail-overruns", required_argument, NULL, 0 },
+		{ "fail-bytes-pct", required_argument, NULL, 0 },
+		{ "fail-blocks-pct", required_argument, NULL, 0 },
+		{ "fail-peak-pct", required_argument, NULL, 0 },
+		{ "fail-leaked", required_argument, NULL, 0 },
+		{ "top", required_argument, NULL, 'n' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "color", required_argument, NULL, O_COLOR },
+		{ "colour", required_argument, NULL, O_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct diff_opts o;
+	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < F_COUNT; i++) {
+		o.on[i] = fails[i].on;
+		o.limit[i] = fails[i].def;
+	}
+	o.top = DEFAULT_TOP;
+	o.frames = DEFAULT_FRAMES;
+	const char *color = "auto";
+	int c, li;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:f:h", opts, &li)) != -1) {
+		switch (c) {
+		case 0:
+			for (int i = 0; i < F_COUNT; i++)
+				if (strcmp(opts[li].name, fails[i].name) == 0 && set_fail(&o, i, optarg))
+					return usage_error();
+			break;
+		case 'n':
+		case 'f': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || v < 0 || v > 1000000000L) {
+				cli_error("diff: --%s: '%s' is not a number", c == 'n' ? "top" : "frames",
+					  optarg);
+				return usage_error();
+			}
+			if (c == 'n')
+				o.top = (size_t)v;
+			else
+				o.frames = (int)(v > 1000 ? 1000 : v);
+			break;
+		}
+		case O_COLOR: color = optarg; break;
+		case 'h':
+			usage(stdout);
+			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+		case ':':
+			cli_error("diff: option '%s' needs a value", argv[optind - 1]);
+			return usage_error();
+		default:
+			cli_error("diff: unknown option '%s'", argv[optind - 1]);
+			return usage_error();
+		}
+	}
+	if (fmt_color_init(color) != 0) {
+		cli_error("diff: --color: '%s' is not auto, always or never", color);
+		return usage_error();
+	}
+	if (argc - optind != 2) {
+		cli_error("diff: expected two files, BASE and NEW");
+		return usage_error();
+	}
+	o.width = fmt_width();
+	char err[1024];
+	struct profile *pb = profile_load(argv[optind], err, sizeof(err));
+	if (!pb) {
+		cli_error("%s", err);
+		return EXIT_INPUT;
+	}
+	struct profile *pn = profile_load(argv[optind + 1], err, sizeof(err));
+	if (!pn) {
+		cli_error("%s", err);
+		profile_free(pb);
+		return EXIT_INPUT;
+	}
+	int rc = run_diff(pb, pn, &o);
+	profile_free(pb);
+	profile_free(pn);
+	if (rc < 0) {
+		cli_error("diff: out of memory");
+		return EXIT_INPUT;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("diff: cannot write the output: %s", strerror(errno));
+		return EXIT_INPUT;
+	}
+	return rc ? EXIT_FINDINGS : EXIT_OK;
+}

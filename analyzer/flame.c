@@ -1,0 +1,215 @@
+/* flame.c - `audioprof flame FILE [--metric M]`: the profile as folded stacks, one line
+ * "outermost;caller;...;leaf VALUE" per distinct stack, which flamegraph.pl, inferno
+ * and speedscope read. Function names only; equal stacks are summed. */
+#include "analyze.h"
+#include "cli.h"
+#include "fmt.h"
+#include "intern.h"
+#include "metrics.h"
+#include "profile_read.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The display name of frame string s: the function without address, offset or
+ * location; "[libfoo.so]" for an unnamed function in a module. ';' would split the
+ * frame and a line break the record, so they become ':' and ' '. Returns a new string. */
+static char *frame_display_name(const char *s)
+{
+	struct frame f;
+	frame_parse(s, &f);
+	char tmp[512];
+	const char *name = f.func;
+	size_t n = f.func_len;
+	if (n == 0 || (n == 3 && strncmp(name, "???", 3) == 0)) {
+		if (f.module) {
+			const char *b = f.module;
+			for (size_t i = 0; i < f.module_len; i++)
+				if (f.module[i] == '/')
+					b = f.module + i + 1;
+			snprintf(tmp, sizeof(tmp), "[%.*s]", (int)(f.module + f.module_len - b), b);
+		} else {
+			snprintf(tmp, sizeof(tmp), "???");
+		}
+		name = tmp;
+		n = strlen(tmp);
+	}
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		out[i] = c == ';' ? ':' : (c == '\n' || c == '\r') ? ' ' : c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* One stack: function-name ids, outermost first. */
+struct stack {
+	const uint32_t *key;
+	uint32_t len;
+	int64_t value;
+};
+
+static int cmp_stack(const void *x, const void *y)
+{
+	const struct stack *a = x, *b = y;
+	uint32_t n = a->len < b->len ? a->len : b->len;
+	for (uint32_t i = 0; i < n; i++)
+		if (a->key[i] != b->key[i])
+			return a->key[i] < b->key[i] ? -1 : 1;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Writes the folded stacks of p by metric m to f: stacks with equal names are summed.
+ * Function names are interned, so stacks compare as integer arrays. Returns 0, or -1
+ * out of memory. */
+static int fold(FILE *f, const struct profile *p, enum metric m)
+{
+	int rc = -1;
+	struct intern t = { 0 };
+	char **names = calloc(p->nftbl ? p->nftbl : 1, sizeof(*names));
+	uint32_t *canon = malloc((p->nftbl ? p->nftbl : 1) * sizeof(*canon));
+	uint32_t *keys = malloc((p->nfs ? p->nfs : 1) * sizeof(*keys));
+	struct stack *st = malloc((p->npps ? p->npps : 1) * sizeof(*st));
+	if (!names || !canon || !keys || !st)
+		goto out;
+	for (size_t i = 0; i < p->nftbl; i++) {
+		if (!(names[i] = frame_display_name(p->ftbl[i])))
+			goto out;
+		int64_t id = intern_get(&t, names[i]);
+		if (id < 0)
+			goto out;
+		canon[i] = (uint32_t)id;
+	}
+	size_t n = 0, nk = 0;
+	for (size_t i = 0; i < p->npps; i++) {
+		const struct pp *pp = &p->pps[i];
+		int64_t v = metric_value(pp, m);
+		if (v <= 0)
+			continue;
+		st[n] = (struct stack){ keys + nk, pp->fs_len, v };
+		for (uint32_t k = pp->fs_len; k-- > 0;)
+			keys[nk++] = canon[p->fs[pp->fs_off + k]];
+		n++;
+	}
+	qsort(st, n, sizeof(*st), cmp_stack);
+	for (size_t i = 0; i < n;) {
+		int64_t sum = 0;
+		size_t j = i;
+		for (; j < n && cmp_stack(&st[j], &st[i]) == 0; j++)
+			if (__builtin_add_overflow(sum, st[j].value, &sum))
+				sum = INT64_MAX;
+		for (uint32_t k = 0; k < st[i].len; k++) {
+			if (k)
+				fputc(';', f);
+			fputs(intern_str(&t, st[i].key[k]), f);
+		}
+		fprintf(f, " %" PRId64 "\n", sum);
+		i = j;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; names && i < p->nftbl; i++)
+		free(names[i]);
+	free(names);
+	free(canon);
+	free(keys);
+	free(st);
+	intern_free(&t);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	char m[160];
+	fprintf(f,
+		"Usage: audioprof flame [--metric METRIC] FILE\n"
+		"\n"
+		"Print the profile as folded stacks for flame graphs: one line per stack,\n"
+		"\"main;caller;...;malloc VALUE\", outermost frame first. Feed it to\n"
+		"flamegraph.pl, inferno-flamegraph or speedscope.\n"
+		"\n"
+		"Options:\n"
+		"  -m, --metric METRIC  what each stack weighs (default bytes), one of\n"
+		"      %s\n"
+		"  -h, --help           show this help\n"
+		"\n"
+		"Exit status: 0 ok, 2 usage error, 3 unreadable or invalid FILE.\n",
+		metric_list((1u << M_COUNT) - 1, m, sizeof(m)));
+}
+
+static int usage_error(void)
+{
+	fputs("Usage: audioprof flame [--metric METRIC] FILE\nTry 'audioprof flame --help'.\n",
+	      stderr);
+	return EXIT_USAGE;
+}
+
+int cmd_flame(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "metric", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum metric m = M_BYTES;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': {
+			int x = metric_parse(optarg);
+			if (x < 0) {
+				char l[160];
+				cli_error("flame: --metric: '%s' is not one of %s", optarg,
+					  metric_list((1u << M_COUNT) - 1, l, sizeof(l)));
+				return usage_error();
+			}
+			m = (enum metric)x;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+		case ':':
+			cli_error("flame: option '%s' needs a value", argv[optind - 1]);
+			return usage_error();
+		default:
+			cli_error("flame: unknown option '%s'", argv[optind - 1]);
+			return usage_error();
+		}
+	}
+	if (argc - optind != 1) {
+		cli_error(argc == optind ? "flame: no FILE given" : "flame: more than one FILE given");
+		return usage_error();
+	}
+	char err[1024];
+	struct profile *p = profile_load(argv[optind], err, sizeof(err));
+	if (!p) {
+		cli_error("%s", err);
+		return EXIT_INPUT;
+	}
+	const char *why = metric_missing(p, m);
+	if (why) {
+		cli_error("flame: --metric %s: %s: %s", metric_defs[m].name, argv[optind], why);
+		profile_free(p);
+		return EXIT_USAGE;
+	}
+	int rc = fold(stdout, p, m);
+	profile_free(p);
+	if (rc != 0) {
+		cli_error("flame: out of memory");
+		return EXIT_INPUT;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("flame: cannot write the output: %s", strerror(errno));
+		return EXIT_INPUT;
+	}
+	return EXIT_OK;
+}

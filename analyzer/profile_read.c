@@ -1,0 +1,877 @@
+/* profile_read.c - reads a profile file into struct profile (profile_read.h), validating
+ * everything once. The top level is walked by a small scanner of our own; every value in
+ * it (each program point, each frame string, the "audioprof" object) is decoded by
+ * jansson on its own, so memory stays near the compact arrays instead of a JSON tree of
+ * ten times the file size. A mapped file's pages are released behind the scanner.
+ * What the values mean and which types they must have is profile_json.c's part. */
+#include "profile_read.h"
+#include "profile_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_NESTING   64                 /* the format needs 4; anything deeper is not ours */
+#define MAX_SLICE     (1u << 30)         /* one value larger than this is refused */
+#define DROP_STEP     (8u << 20)         /* release mapped pages every 8 MiB */
+
+/* ------------------------------------------------------------------ arena */
+
+/* Strings live in chunks that are freed together with the profile. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+static char *arena_alloc(struct chunk **head, size_t n)
+{
+	struct chunk *c = *head;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->next = *head;
+		c->used = 0;
+		c->cap = cap;
+		*head = c;
+	}
+	char *s = c->data + c->used;
+	c->used += n;
+	return s;
+}
+
+static const char *arena_str(struct chunk **head, const char *s, size_t n)
+{
+	char *d = arena_alloc(head, n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static void arena_free(struct chunk *c)
+{
+	while (c) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+int rd_grow(void *arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*(void **)arr, n * size);
+	if (!p)
+		return -1;
+	*(void **)arr = p;
+	*cap = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reader state */
+
+const char *const rd_top_names[K_COUNT] = {
+	"dhatFileVersion", "mode", "verb", "bklt", "bkacc", "tu", "Mtu", "tuth", "cmd", "pid",
+	"te", "tg", "pps", "ftbl", "audioprof",
+};
+
+const char *rd_str(struct rd *r, const char *str, size_t n)
+{
+	return arena_str(&r->arena, str, n);
+}
+
+static void line_col(const struct rd *r, size_t off, size_t *line, size_t *col)
+{
+	size_t l = 1, c = 1;
+	if (off > r->len)
+		off = r->len;
+	for (size_t i = 0; i < off; i++) {
+		if (r->buf[i] == '\n') {
+			l++;
+			c = 1;
+		} else {
+			c++;
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+int rd_fail(struct rd *r, const char *fmt, ...)
+{
+	int n = snprintf(r->err, r->errlen, "%s: ", r->name);
+	if (n < 0 || (size_t)n >= r->errlen)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, r->errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "line L, column C" of byte offset `off`, into buf. */
+static const char *at(const struct rd *r, size_t off, char *buf, size_t len)
+{
+	size_t l, c;
+	line_col(r, off, &l, &c);
+	snprintf(buf, len, "line %zu, column %zu", l, c);
+	return buf;
+}
+
+/* An error jansson reported for the slice that starts at `start`. */
+static int fail_json(struct rd *r, size_t start, const json_error_t *e)
+{
+	char where[64];
+	size_t off = start + (e->position > 0 ? (size_t)e->position : 0);
+	at(r, off, where, sizeof(where));
+	if (strncmp(e->text, "unable to decode byte", 21) == 0)
+		return rd_fail(r, "invalid UTF-8 at %s (%s)", where, e->text);
+	if (strstr(e->text, "maximum parsing depth"))
+		return rd_fail(r, "nesting too deep at %s (%s)", where, e->text);
+	if (strstr(e->text, "too big integer") || strstr(e->text, "real number overflow"))
+		return rd_fail(r, "number too large at %s (%s)", where, e->text);
+	return rd_fail(r, "not valid JSON at %s: %s", where, e->text);
+}
+
+/* Releases the mapped pages the scanner has passed (they are read again from the page
+ * cache only if an error message needs a line number). */
+static void drop_behind(struct rd *r)
+{
+	if (!r->mapped || r->pos - r->dropped < DROP_STEP)
+		return;
+	size_t upto = r->pos & ~((size_t)r->page - 1);
+	if (upto > r->dropped) {
+		madvise((char *)r->buf + r->dropped, upto - r->dropped, MADV_DONTNEED);
+		r->dropped = upto;
+	}
+}
+
+/* ------------------------------------------------------------------ scanner */
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void skip_ws(struct rd *r)
+{
+	while (r->pos < r->len && is_ws(r->buf[r->pos]))
+		r->pos++;
+}
+
+static const char *desc_char(char c, char *buf, size_t len)
+{
+	if (c >= 0x21 && c < 0x7f)
+		snprintf(buf, len, "'%c'", c);
+	else
+		snprintf(buf, len, "byte 0x%02x", (unsigned char)c);
+	return buf;
+}
+
+/* Finds the end of the JSON value starting at r->pos (not validated: jansson does that
+ * on the slice). `inside` names the place for a truncation message. */
+static int value_end(struct rd *r, const char *inside, size_t *end)
+{
+	char where[64], ch[16];
+	size_t i = r->pos;
+	if (i >= r->len)
+		return rd_fail(r, "truncated: the file ends inside %s", inside);
+	char c = r->buf[i];
+	if (c == '"') {
+		for (i++; i < r->len; i++) {
+			if (r->buf[i] == '\\')
+				i++;
+			else if (r->buf[i] == '"') {
+				*end = i + 1;
+				return 0;
+			}
+		}
+		return rd_fail(r, "truncated: the file ends inside a string in %s", inside);
+	}
+	if (c == '{' || c == '[') {
+		char stack[MAX_NESTING];
+		int depth = 0;
+		for (; i < r->len; i++) {
+			c = r->buf[i];
+			if (c == '"') {
+				for (i++; i < r->len && r->buf[i] != '"'; i++)
+					if (r->buf[i] == '\\')
+						i++;
+				if (i >= r->len)
+					break;
+			} else if (c == '{' || c == '[') {
+				if (depth == MAX_NESTING)
+					return rd_fail(r, "nesting too deep: more than %d levels at %s",
+						    MAX_NESTING, at(r, i, where, sizeof(where)));
+				stack[depth++] = c == '{' ? '}' : ']';
+			} else if (c == '}' || c == ']') {
+				if (stack[depth - 1] != c)
+					return rd_fail(r, "not valid JSON at %s: %s does not close '%c'",
+						    at(r, i, where, sizeof(where)),
+						    desc_char(c, ch, sizeof(ch)),
+						    stack[depth - 1] == '}' ? '{' : '[');
+				if (--depth == 0) {
+					*end = i + 1;
+					return 0;
+				}
+			}
+		}
+		return rd_fail(r, "truncated: the file ends inside %s", inside);
+	}
+	if (c == ',' || c == ':' || c == ']' || c == '}')
+		return rd_fail(r, "not valid JSON at %s: expected a value, found %s",
+			    at(r, i, where, sizeof(where)), desc_char(c, ch, sizeof(ch)));
+	while (i < r->len && !is_ws(r->buf[i]) && r->buf[i] != ',' && r->buf[i] != ']' &&
+	       r->buf[i] != '}')
+		i++;
+	*end = i;
+	return 0;
+}
+
+/* Decodes buf[start, end) with jansson. */
+json_t *rd_decode(struct rd *r, size_t start, size_t end)
+{
+	json_error_t e;
+	if (end - start > MAX_SLICE) {
+		char where[64];
+		rd_fail(r, "a single value larger than %u MiB at %s", MAX_SLICE >> 20,
+		     at(r, start, where, sizeof(where)));
+		return NULL;
+	}
+	json_t *v = json_loadb(r->buf + start, end - start,
+			       JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+	if (!v)
+		fail_json(r, start, &e);
+	return v;
+}
+
+/* A string value at r->pos, copied into the arena. Plain printable ASCII is copied
+ * directly; anything else (escapes, UTF-8) goes through jansson, which validates it. */
+static const char *scan_string(struct rd *r, const char *inside, size_t *outlen)
+{
+	size_t end;
+	char where[64], ch[16];
+	if (r->pos >= r->len) {
+		rd_fail(r, "truncated: the file ends inside %s", inside);
+		return NULL;
+	}
+	if (r->buf[r->pos] != '"') {
+		rd_fail(r, "%s: expected a string at %s, found %s", inside,
+		     at(r, r->pos, where, sizeof(where)), desc_char(r->buf[r->pos], ch, sizeof(ch)));
+		return NULL;
+	}
+	if (value_end(r, inside, &end) != 0)
+		return NULL;
+	size_t start = r->pos;
+	int plain = 1;
+	for (size_t i = start + 1; i < end - 1; i++) {
+		unsigned char c = (unsigned char)r->buf[i];
+		if (c < 0x20 || c >= 0x7f || c == '\\') {
+			plain = 0;
+			break;
+		}
+	}
+	const char *s;
+	if (plain) {
+		s = arena_str(&r->arena, r->buf + start + 1, end - start - 2);
+		if (outlen)
+			*outlen = end - start - 2;
+	} else {
+		json_t *v = rd_decode(r, start, end);
+		if (!v)
+			return NULL;
+		s = rd_str(r, json_string_value(v), json_string_length(v));
+		if (outlen)
+			*outlen = json_string_length(v);
+		json_decref(v);
+	}
+	if (!s) {
+		rd_fail(r, "out of memory");
+		return NULL;
+	}
+	r->pos = end;
+	return s;
+}
+
+/* The fast path of scan_string(): a plain printable-ASCII string at r->pos, copied.
+ * NULL (nothing consumed) for anything else, including out of memory. */
+static const char *fast_string(struct rd *r)
+{
+	size_t i = r->pos;
+	if (i >= r->len || r->buf[i] != '"')
+		return NULL;
+	for (i++; i < r->len; i++) {
+		unsigned char c = (unsigned char)r->buf[i];
+		if (c == '"')
+			break;
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			return NULL;
+	}
+	if (i >= r->len)
+		return NULL;
+	const char *s = arena_str(&r->arena, r->buf + r->pos + 1, i - r->pos - 1);
+	if (s)
+		r->pos = i + 1;
+	return s;
+}
+
+/* The fast path for a program point as writers lay it out: a flat object of plain keys
+ * whose values are non-negative integers or arrays of them. Returns 1 with the pp added
+ * and r->pos past it, or 0 with nothing changed: the caller then takes the general path
+ * through jansson, which also produces the error message for anything invalid. */
+static int fast_int(const char *b, size_t len, size_t *i, int64_t *out, int allow_neg)
+{
+	size_t k = *i;
+	int neg = 0;
+	if (k < len && b[k] == '-' && allow_neg) {
+		neg = 1;
+		k++;
+	}
+	size_t start = k;
+	int64_t v = 0;
+	while (k < len && b[k] >= '0' && b[k] <= '9' && k - start < 18)
+		v = v * 10 + (b[k++] - '0');
+	if (k == start || (b[start] == '0' && k - start > 1))
+		return 0;
+	if (k < len && ((b[k] >= '0' && b[k] <= '9') || b[k] == '.' || b[k] == 'e' || b[k] == 'E'))
+		return 0;   /* 19+ digits, fractions, exponents: the general path decides */
+	*out = neg ? -v : v;
+	*i = k;
+	return 1;
+}
+
+static int fast_pp(struct rd *r)
+{
+	static const char *const keys[] = { "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb",
+					    "ebk", "slk", "cbk", "cbb", "fs" };
+	static const size_t offs[] = {
+		offsetof(struct pp, tb), offsetof(struct pp, tbk), offsetof(struct pp, tl),
+		offsetof(struct pp, mb), offsetof(struct pp, mbk), offsetof(struct pp, gb),
+		offsetof(struct pp, gbk), offsetof(struct pp, eb), offsetof(struct pp, ebk),
+		offsetof(struct pp, slk), offsetof(struct pp, cbk), offsetof(struct pp, cbb) };
+	enum { NK = sizeof(keys) / sizeof(keys[0]), FS = NK - 1 };
+	struct profile *p = r->p;
+	const char *b = r->buf;
+	size_t len = r->len, i = r->pos;
+	struct pp pp;
+	unsigned seen = 0;
+	int64_t *field = (int64_t *)&pp;
+	memset(&pp, 0xff, sizeof(pp));      /* every field -1: absent */
+	size_t nfs = p->nfs, nfs0 = p->nfs;
+	if (i >= len || b[i++] != '{')
+		return 0;
+	for (;;) {
+		while (i < len && is_ws(b[i]))
+			i++;
+		if (i >= len || b[i] != '"')
+			return 0;
+		size_t ks = ++i;
+		while (i < len && ((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z') ||
+				   b[i] == '_'))
+			i++;
+		if (i >= len || b[i] != '"')
+			return 0;
+		size_t kl = i++ - ks;
+		int k = -1;
+		for (int j = 0; j < NK; j++)
+			if (strlen(keys[j]) == kl && memcmp(keys[j], b + ks, kl) == 0)
+				k = j;
+		if (k >= 0 && (seen & (1u << k)))
+			return 0;
+		if (k >= 0)
+			seen |= 1u << k;
+		while (i < len && is_ws(b[i]))
+			i++;
+		if (i >= len || b[i++] != ':')
+			return 0;
+		while (i < len && is_ws(b[i]))
+			i++;
+		if (i < len && b[i] == '[') {
+			if (k >= 0 && k != FS)
+				return 0;
+			i++;
+			for (int first = 1;; first = 0) {
+				while (i < len && is_ws(b[i]))
+					i++;
+				if (i < len && b[i] == ']' && first) {
+					i++;
+					break;
+				}
+				int64_t x;
+				if (!fast_int(b, len, &i, &x, k != FS))
+					return 0;
+				if (k == FS) {
+					if (x < 1 || x > UINT32_MAX || nfs - nfs0 >= MAX_FRAMES ||
+					    nfs >= UINT32_MAX ||
+					    rd_grow(&p->fs, &r->cap_fs, nfs + 1, sizeof(*p->fs)) != 0)
+						return 0;
+					p->fs[nfs++] = (uint32_t)x;
+				}
+				while (i < len && is_ws(b[i]))
+					i++;
+				if (i < len && b[i] == ',') {
+					i++;
+					continue;
+				}
+				if (i < len && b[i] == ']') {
+					i++;
+					break;
+				}
+				return 0;
+			}
+		} else {
+			int64_t x;
+			if (k == FS || !fast_int(b, len, &i, &x, k < 0))
+				return 0;
+			if (k >= 0)
+				field[offs[k] / sizeof(int64_t)] = x;
+		}
+		while (i < len && is_ws(b[i]))
+			i++;
+		if (i < len && b[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && b[i] == '}') {
+			i++;
+			break;
+		}
+		return 0;
+	}
+	/* tb, tbk and a non-empty fs are required: the general path says so. */
+	if (!(seen & 1u) || !(seen & 2u) || nfs == nfs0)
+		return 0;
+	if (rd_grow(&p->pps, &r->cap_pps, p->npps + 1, sizeof(*p->pps)) != 0)
+		return 0;
+	pp.fs_off = (uint32_t)nfs0;
+	pp.fs_len = (uint32_t)(nfs - nfs0);
+	p->nfs = nfs;
+	p->has_slk |= pp.slk >= 0;
+	p->has_cb |= pp.cbk >= 0;
+	p->pps[p->npps++] = pp;
+	r->pos = i;
+	return 1;
+}
+
+/* The general path for a program point: jansson decodes it, profile_json.c reads it. */
+static int read_pp(struct rd *r, size_t idx, size_t start, size_t end)
+{
+	json_t *o = rd_decode(r, start, end);
+	if (!o)
+		return -1;
+	int rc = rd_json_pp(r, idx, o);
+	json_decref(o);
+	return rc;
+}
+
+/* A top-level array walked element by element: "pps" (objects) or "ftbl" (strings). */
+static int read_stream_array(struct rd *r, enum top_key k)
+{
+	char where[64], ch[16];
+	const char *inside = k == K_PPS ? "the \"pps\" array" : "the \"ftbl\" array";
+	if (r->pos >= r->len)
+		return rd_fail(r, "truncated: the file ends before %s", inside);
+	if (r->buf[r->pos] != '[')
+		return rd_fail(r, "\"%s\": expected an array at %s, found %s", rd_top_names[k],
+			    at(r, r->pos, where, sizeof(where)),
+			    desc_char(r->buf[r->pos], ch, sizeof(ch)));
+	r->pos++;
+	skip_ws(r);
+	if (r->pos < r->len && r->buf[r->pos] == ']') {
+		r->pos++;
+		return 0;
+	}
+	for (size_t idx = 0;; idx++) {
+		skip_ws(r);
+		if (k == K_PPS) {
+			size_t end;
+			if (fast_pp(r)) {
+				drop_behind(r);
+				goto next;
+			}
+			if (value_end(r, inside, &end) != 0)
+				return -1;
+			if (read_pp(r, idx, r->pos, end) != 0)
+				return -1;
+			r->pos = end;
+		} else {
+			struct profile *p = r->p;
+			char elem[32];
+			if (rd_grow(&p->ftbl, &r->cap_ftbl, p->nftbl + 1, sizeof(*p->ftbl)) != 0)
+				return rd_fail(r, "out of memory");
+			const char *s = fast_string(r);
+			if (!s) {
+				snprintf(elem, sizeof(elem), "ftbl[%zu]", idx);
+				s = scan_string(r, elem, NULL);
+			}
+			if (!s)
+				return -1;
+			p->ftbl[p->nftbl++] = s;
+		}
+		drop_behind(r);
+next:
+		skip_ws(r);
+		if (r->pos >= r->len)
+			return rd_fail(r, "truncated: the file ends inside %s", inside);
+		char c = r->buf[r->pos++];
+		if (c == ']')
+			return 0;
+		if (c != ',')
+			return rd_fail(r, "not valid JSON at %s: expected ',' or ']' in %s, found %s",
+				    at(r, r->pos - 1, where, sizeof(where)), inside,
+				    desc_char(c, ch, sizeof(ch)));
+	}
+}
+
+/* ------------------------------------------------------------------ top level */
+
+/* The input does not start with '{': say what it is. */
+static int not_an_object(struct rd *r)
+{
+	json_error_t e;
+	if (r->len - r->pos > (64u << 20))
+		return rd_fail(r, "not a JSON object: it does not start with '{'");
+	json_t *v = json_loadb(r->buf, r->len, JSON_DECODE_ANY, &e);
+	if (!v)
+		return fail_json(r, 0, &e);
+	rd_fail(r, "the JSON document is %s, not an object: not a profile", rd_type_desc(v));
+	json_decref(v);
+	return -1;
+}
+
+static int read_top(struct rd *r)
+{
+	char where[64], ch[16];
+	skip_ws(r);
+	if (r->len == 0)
+		return rd_fail(r, "empty file");
+	if (r->pos == r->len)
+		return rd_fail(r, "empty file (only white space)");
+	if (r->buf[r->pos] != '{')
+		return not_an_object(r);
+	r->pos++;
+	skip_ws(r);
+	if (r->pos < r->len && r->buf[r->pos] == '}') {
+		r->pos++;
+	} else {
+		for (;;) {
+			skip_ws(r);
+			size_t key_at = r->pos;
+			size_t klen;
+			const char *key = scan_string(r, "the top-level object", &klen);
+			if (!key)
+				return -1;
+			enum top_key k = K_COUNT;
+			for (int i = 0; i < K_COUNT; i++)
+				if (strcmp(key, rd_top_names[i]) == 0)
+					k = i;
+			if (k != K_COUNT) {
+				if (r->seen & (1u << k))
+					return rd_fail(r, "duplicate key \"%s\" at %s", key,
+						    at(r, key_at, where, sizeof(where)));
+				r->seen |= 1u << k;
+			}
+			skip_ws(r);
+			if (r->pos >= r->len)
+				return rd_fail(r, "truncated: the file ends after the key \"%s\"", key);
+			if (r->buf[r->pos] != ':')
+				return rd_fail(r, "not valid JSON at %s: expected ':' after \"%s\", found %s",
+					    at(r, r->pos, where, sizeof(where)), key,
+					    desc_char(r->buf[r->pos], ch, sizeof(ch)));
+			r->pos++;
+			skip_ws(r);
+			if (k == K_PPS || k == K_FTBL) {
+				if (read_stream_array(r, k) != 0)
+					return -1;
+			} else {
+				char inside[96];
+				size_t end;
+				snprintf(inside, sizeof(inside), "the value of \"%.60s\"", key);
+				if (value_end(r, inside, &end) != 0)
+					return -1;
+				json_t *v = rd_decode(r, r->pos, end);
+				if (!v)
+					return -1;
+				int rc = k == K_COUNT ? 0 : rd_json_top(r, k, v);
+				json_decref(v);
+				if (rc)
+					return -1;
+				r->pos = end;
+			}
+			skip_ws(r);
+			if (r->pos >= r->len)
+				return rd_fail(r, "truncated: the file ends before the closing '}'");
+			char c = r->buf[r->pos++];
+			if (c == '}')
+				break;
+			if (c != ',')
+				return rd_fail(r, "not valid JSON at %s: expected ',' or '}', found %s",
+					    at(r, r->pos - 1, where, sizeof(where)),
+					    desc_char(c, ch, sizeof(ch)));
+		}
+	}
+	skip_ws(r);
+	if (r->pos != r->len)
+		return rd_fail(r, "not valid JSON at %s: data after the end of the object",
+			    at(r, r->pos, where, sizeof(where)));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ validation */
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t s;
+	return __builtin_add_overflow(a, b, &s) ? INT64_MAX : s;
+}
+
+static int check_fs(struct rd *r, const char *ctx, size_t idx, uint32_t off, uint32_t len)
+{
+	const struct profile *p = r->p;
+	for (uint32_t j = 0; j < len; j++) {
+		uint32_t f = p->fs[off + j];
+		if (f >= p->nftbl)
+			return rd_fail(r, "%s[%zu].fs[%u]: frame index %u is out of range "
+				    "(ftbl has %zu entries)", ctx, idx, j, f, p->nftbl);
+	}
+	return 0;
+}
+
+static int validate(struct rd *r)
+{
+	struct profile *p = r->p;
+	if (!(r->seen & (1u << K_VERSION)))
+		return rd_fail(r, "not a DHAT or audioprof profile: no \"dhatFileVersion\"");
+	if (p->dhat_version != 2)
+		return rd_fail(r, "dhatFileVersion is %" PRId64 "; only version 2 is supported",
+			    p->dhat_version);
+	if (!(r->seen & (1u << K_PPS)))
+		return rd_fail(r, "missing \"pps\" (the program points)");
+	if (!(r->seen & (1u << K_FTBL)))
+		return rd_fail(r, "missing \"ftbl\" (the frame table)");
+	if (p->nftbl == 0)
+		return rd_fail(r, "\"ftbl\" is empty: it must start with \"[root]\"");
+	/* Without "bklt" (not a DHAT writer we know), lifetimes are there if the pps have them. */
+	if (!(r->seen & (1u << K_BKLT)))
+		p->bklt = p->npps > 0 && p->pps[0].tl >= 0;
+	for (size_t i = 0; i < p->npps; i++) {
+		const struct pp *pp = &p->pps[i];
+		if (p->bklt) {
+			static const char *const need[] = { "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk" };
+			const int64_t have[] = { pp->tl, pp->mb, pp->mbk, pp->gb, pp->gbk, pp->eb, pp->ebk };
+			for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+				if (have[k] < 0)
+					return rd_fail(r, "pps[%zu]: missing \"%s\" (required when "
+						    "\"bklt\" is true)", i, need[k]);
+		}
+		if (check_fs(r, "pps", i, pp->fs_off, pp->fs_len))
+			return -1;
+	}
+	if (p->bklt) {
+		if (p->te < 0)
+			return rd_fail(r, "missing \"te\" (required when \"bklt\" is true)");
+		if (p->tg < 0)
+			return rd_fail(r, "missing \"tg\" (required when \"bklt\" is true)");
+		if (p->tg > p->te)
+			return rd_fail(r, "\"tg\" (%" PRId64 ") is after the end \"te\" (%" PRId64 ")",
+				    p->tg, p->te);
+	}
+	for (size_t i = 0; i < p->nviolations; i++) {
+		const struct violation *v = &p->violations[i];
+		if (check_fs(r, "audioprof.violations", i, v->fs_off, v->fs_len))
+			return -1;
+		if (v->callback >= 0 && (size_t)v->callback >= p->ncallbacks)
+			return rd_fail(r, "audioprof.violations[%zu].callback: %" PRId64 " is out of "
+				    "range (%zu callback%s)", i, v->callback, p->ncallbacks,
+				    p->ncallbacks == 1 ? "" : "s");
+	}
+	if (!p->has_totals) {
+		struct totals *t = &p->totals;
+		for (size_t i = 0; i < p->npps; i++) {
+			const struct pp *pp = &p->pps[i];
+			t->total_b = sat_add(t->total_b, pp->tb);
+			t->total_k = sat_add(t->total_k, pp->tbk);
+			if (p->bklt) {
+				t->curr_b = sat_add(t->curr_b, pp->eb);
+				t->curr_k = sat_add(t->curr_k, pp->ebk);
+				t->max_b = sat_add(t->max_b, pp->gb);
+				t->max_k = sat_add(t->max_k, pp->gbk);
+			}
+		}
+		t->frees = t->total_k >= t->curr_k ? t->total_k - t->curr_k : 0;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+static struct profile *parse(const char *buf, size_t len, const char *name, int mapped,
+			     char *err, size_t errlen)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	struct rd r = { .buf = buf, .len = len, .name = name, .err = err, .errlen = errlen,
+			.p = p, .mapped = mapped, .page = sysconf(_SC_PAGESIZE) };
+	if (r.page <= 0)
+		r.page = 4096;
+	p->path = name;
+	p->mode = p->verb = p->tu = p->mtu = p->cmd = p->reason = "";
+	p->tuth = p->pid = p->te = p->tg = -1;
+	p->signal = p->ppid = p->start_ns = p->end_ns = p->depth = -1;
+	p->own_bytes = p->peak_rss = p->threads = p->violations_lost = -1;
+	int rc = read_top(&r);
+	if (rc == 0)
+		rc = validate(&r);
+	p->arena = r.arena;
+	if (rc != 0) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct profile *profile_parse(const char *buf, size_t len, const char *name,
+			      char *err, size_t errlen)
+{
+	return parse(buf, len, name, 0, err, errlen);
+}
+
+void profile_free(struct profile *p)
+{
+	if (!p)
+		return;
+	free(p->pps);
+	free(p->fs);
+	free(p->ftbl);
+	for (size_t i = 0; i < p->ncallbacks; i++)
+		free(p->callbacks[i].zones);
+	free(p->callbacks);
+	free(p->violations);
+	arena_free(p->arena);
+	free(p);
+}
+
+/* A file truncated by someone else while mapped raises SIGBUS: turned into an error. */
+static sigjmp_buf bus_jmp;
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jmp, 1);
+}
+
+static char *read_all(int fd, size_t *len, int *err)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap);
+	if (!b) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		if (n == cap) {
+			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				*err = ENOMEM;
+				return NULL;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, b + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			*err = errno;
+			free(b);
+			return NULL;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	*len = n;
+	return b;
+}
+
+struct profile *profile_load(const char *path, char *err, size_t errlen)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	const char *name = strcmp(path, "-") == 0 ? "(standard input)" : path;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", name, strerror(errno));
+		goto fail_fd;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a profile file", name);
+		goto fail_fd;
+	}
+	struct profile *volatile p = NULL;   /* volatile: kept across siglongjmp */
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+		size_t len = (size_t)st.st_size;
+		char *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			madvise(map, len, MADV_SEQUENTIAL);
+			struct sigaction sa, old;
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_sigbus;
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGBUS, &sa, &old);
+			if (sigsetjmp(bus_jmp, 1) == 0)
+				p = parse(map, len, name, 1, err, errlen);
+			else
+				snprintf(err, errlen, "%s: the file shrank while it was read", name);
+			sigaction(SIGBUS, &old, NULL);
+			munmap(map, len);
+			if (fd != 0)
+				close(fd);
+			if (p)
+				p->path = path;
+			return p;
+		}
+	}
+	size_t len = 0;
+	int e = 0;
+	char *buf = read_all(fd, &len, &e);
+	if (!buf) {
+		snprintf(err, errlen, "%s: cannot read: %s", name, strerror(e));
+		goto fail_fd;
+	}
+	p = parse(buf, len, name, 0, err, errlen);
+	free(buf);
+	if (fd != 0)
+		close(fd);
+	if (p)
+		p->path = path;
+	return p;
+fail_fd:
+	if (fd != 0)
+		close(fd);
+	return NULL;
+}

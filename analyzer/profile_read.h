@@ -1,0 +1,119 @@
+/* profile_read.h - a profile in memory, as the analyzer's commands see it: read once,
+ * validated once, in compact arrays (no JSON tree kept). Reads audioprof's profiles
+ * (audioprof-json(5), with the audio fields when present) and valgrind DHAT's own files.
+ * Every read error is one message naming the file and the problem. */
+#ifndef AUDIOPROF_PROFILE_READ_H
+#define AUDIOPROF_PROFILE_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The newest audioprof.version this reader understands. */
+#define PROFILE_AUDIOPROF_VERSION 1
+
+/* Largest number accepted in a count or size field (4 EiB); larger is not a real
+ * profile. Lifetime sums (tl) may use the whole int64 range. */
+#define PROFILE_MAX_NUM (INT64_C(1) << 62)
+
+/* One program point (an allocation stack). -1 in a field means "not in the file"
+ * (a DHAT file without lifetimes has only tb, tbk; a plain DHAT file has no slk). */
+struct pp {
+	int64_t tb, tbk;         /* total bytes, blocks allocated */
+	int64_t tl;              /* total lifetime of those blocks, in tu */
+	int64_t mb, mbk;         /* the site's own maximum live bytes, live blocks */
+	int64_t gb, gbk;         /* live at the global peak (tg) */
+	int64_t eb, ebk;         /* live at the end (te) */
+	int64_t slk;             /* audioprof: short-lived blocks */
+	int64_t cbk, cbb;        /* audio: blocks, bytes allocated inside callbacks */
+	uint32_t fs_off, fs_len; /* the stack: profile.fs[fs_off .. fs_off + fs_len), innermost first */
+};
+
+/* Whole-heap totals: from audioprof.totals when present, else summed over the pps. */
+struct totals {
+	int64_t curr_b, curr_k;  /* live at te */
+	int64_t max_b, max_k;    /* live at tg */
+	int64_t total_b, total_k;/* allocated over the run */
+	int64_t frees;           /* blocks freed */
+};
+
+/* A named timing zone inside a callback (audioprof's zone API). */
+struct zone {
+	const char *name;
+	int64_t count, mean_ns, p99_ns, max_ns;   /* -1 when absent */
+};
+
+/* One callback source (AUDIO_FORMAT.md). Numbers absent from the file are -1. */
+struct callback {
+	int64_t id;
+	const char *api, *name;  /* never NULL ("" when absent) */
+	const char *thread, *policy;
+	int64_t tid, priority;
+	int64_t rate, frames, deadline_ns, count;
+	int64_t min_ns, mean_ns, p50_ns, p90_ns, p99_ns, p999_ns, max_ns;
+	double load_mean_pct, load_max_pct;  /* < 0 when absent */
+	int64_t overruns, near80, near95;
+	int64_t period_mean_ns, jitter_max_ns, jitter_p99_ns;
+	int64_t xruns, allocs, frees, alloc_bytes, rt_unsafe;
+	struct zone *zones;      /* owned by the profile */
+	size_t nzones;
+};
+
+/* One real-time violation: a (call, stack, callback) triple. */
+struct violation {
+	const char *kind;        /* "alloc", "free", "lock", ... (unknown kinds kept as given) */
+	const char *call;        /* the function called, e.g. "malloc" */
+	int warning;             /* severity "warning" (trylock) rather than "violation" */
+	int64_t count, bytes;
+	int64_t callback;        /* index into profile.callbacks, -1 when absent */
+	uint32_t fs_off, fs_len; /* stack as in struct pp */
+};
+
+struct profile {
+	const char *path;        /* as given by the caller (for messages) */
+	/* DHAT's part */
+	int64_t dhat_version;
+	const char *mode, *verb, *tu, *mtu, *cmd;  /* "" when absent */
+	int bklt, bkacc;         /* block lifetimes / accesses recorded */
+	int64_t tuth, pid, te, tg;  /* -1 when absent */
+	struct pp *pps;
+	size_t npps;
+	uint32_t *fs;            /* every stack's frame indices, back to back */
+	size_t nfs;
+	const char **ftbl;       /* frame strings; ftbl[0] is "[root]" */
+	size_t nftbl;
+	/* audioprof's part; has_audioprof == 0 for a plain DHAT file */
+	int has_audioprof;
+	int64_t ap_version;
+	const char *reason;      /* "exit", "snapshot", ... ("" when absent) */
+	int64_t signal, ppid, start_ns, end_ns, depth, own_bytes, peak_rss, threads; /* -1 absent */
+	int has_totals;          /* audioprof.totals was in the file */
+	struct totals totals;    /* always filled (summed over the pps when absent) */
+	int has_slk;             /* some pp has slk */
+	int has_cb;              /* some pp has cbk (allocations inside callbacks) */
+	int has_audio;           /* audioprof.callbacks present (the audio extension) */
+	int64_t violations_lost; /* violations the preload's table had no room for; -1 absent */
+	struct callback *callbacks;
+	size_t ncallbacks;
+	struct violation *violations;
+	size_t nviolations;
+	void *arena;             /* owns every string above */
+};
+
+/* Reads and validates `path` ("-" is standard input). Returns the profile, or NULL with
+ * "PATH: problem" in err (errlen bytes). The file is mapped and parsed element by
+ * element; memory stays near the size of the compact arrays, not of a JSON tree. */
+struct profile *profile_load(const char *path, char *err, size_t errlen);
+
+/* The same for bytes in memory (`name` is used in messages). Never reads past len. */
+struct profile *profile_parse(const char *buf, size_t len, const char *name,
+			      char *err, size_t errlen);
+
+void profile_free(struct profile *p);
+
+/* The frames of a stack, innermost first. */
+static inline const uint32_t *profile_frames(const struct profile *p, uint32_t off)
+{
+	return p->fs + off;
+}
+
+#endif

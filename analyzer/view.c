@@ -1,0 +1,314 @@
+/* view.c - `audioprof view FILE [-o OUT.html] [--open]`: writes one self-contained HTML
+ * file, the viewer of viewer/ (built in: view.h) with the profile embedded, that any
+ * browser opens without a server or a network; handy as a CI artifact. The profile is
+ * checked first (profile_read.h), then embedded as JSON text in a non-executing
+ * <script type="application/json"> element, written so that no byte of it can end the
+ * element or be taken for markup. The file is written atomically. */
+#include "cli.h"
+#include "profile_read.h"
+#include "view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ------------------------------------------------------------------ input */
+
+/* Reads all of fd into a new buffer; *len its length. NULL on error (errno set). */
+static char *read_all(int fd, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size + 1;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*len = n;
+	return buf;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Writes the JSON text p[0..n) for the inside of a <script> element: every '<' becomes
+ * \u003c, so that neither "</script" nor "<!--" can appear (both would change where
+ * the element ends), and U+2028/U+2029 become \u2028/\u2029. In a valid JSON text these
+ * bytes only occur inside strings, where the escapes mean the same characters, so
+ * JSON.parse gives back exactly the profile. Returns 0, or -1 on a write error. */
+static int write_escaped_json(FILE *f, const char *p, size_t n)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *esc = NULL;
+		size_t skip = 1;
+		if (p[i] == '<') {
+			esc = "\\u003c";
+		} else if ((unsigned char)p[i] == 0xE2 && i + 2 < n && (unsigned char)p[i + 1] == 0x80 &&
+			   ((unsigned char)p[i + 2] == 0xA8 || (unsigned char)p[i + 2] == 0xA9)) {
+			esc = (unsigned char)p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+			skip = 3;
+		}
+		if (!esc)
+			continue;
+		if (fwrite(p + from, 1, i - from, f) != i - from || fputs(esc, f) == EOF)
+			return -1;
+		i += skip - 1;
+		from = i + 1;
+	}
+	return fwrite(p + from, 1, n - from, f) == n - from ? 0 : -1;
+}
+
+/* Writes s as the value of an HTML attribute in double quotes. */
+static int write_attr(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		const char *e = *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : *s == '<' ? "&lt;" :
+				*s == '>' ? "&gt;" : NULL;
+		if (e ? fputs(e, f) == EOF : fputc(*s, f) == EOF)
+			return -1;
+	}
+	return 0;
+}
+
+/* The page: head, the data element's name attribute, the profile, tail. */
+static int write_page(FILE *f, const char *name, const char *json, size_t len)
+{
+	if (fwrite(viewer_head, 1, viewer_head_len, f) != viewer_head_len ||
+	    fputs(" data-name=\"", f) == EOF || write_attr(f, name) < 0 || fputs("\">", f) == EOF ||
+	    write_escaped_json(f, json, len) < 0 ||
+	    fwrite(viewer_tail, 1, viewer_tail_len, f) != viewer_tail_len)
+		return -1;
+	return fflush(f) == 0 ? 0 : -1;
+}
+
+/* Writes the page to `path` atomically: a temporary file beside it, flushed to disk,
+ * then renamed over it (mode 0666 less the umask, like any new file). Returns 0, or -1
+ * after printing why. */
+static int write_atomic(const char *path, const char *name, const char *json, size_t len)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + sizeof(".tmp.XXXXXX"));
+	if (!tmp) {
+		cli_error("view: out of memory");
+		return -1;
+	}
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		cli_error("view: %s: cannot create: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	FILE *f = fdopen(fd, "w");
+	int err = !f || fchmod(fd, 0666 & ~mask) != 0 || write_page(f, name, json, len) < 0 ||
+		  fsync(fd) != 0;
+	int e = errno;
+	if (f ? fclose(f) != 0 : close(fd) != 0)
+		err = err ? err : (e = errno, 1);
+	if (!err && rename(tmp, path) != 0)
+		err = 1, e = errno;
+	if (err) {
+		cli_error("view: %s: cannot write: %s", path, strerror(e));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* The default output: FILE with ".json" replaced by ".html" (or ".html" appended). */
+static char *default_output(const char *in)
+{
+	size_t n = strlen(in);
+	if (n > 5 && strcmp(in + n - 5, ".json") == 0)
+		n -= 5;
+	char *out = malloc(n + sizeof(".html"));
+	if (out) {
+		memcpy(out, in, n);
+		memcpy(out + n, ".html", sizeof(".html"));
+	}
+	return out;
+}
+
+/* Starts $BROWSER, else xdg-open, on path; does not wait for it. Returns 0 or -1. */
+static int open_in_browser(const char *path)
+{
+	const char *b = getenv("BROWSER");
+	const char *prog = b && *b ? b : "xdg-open";
+	char *argv[] = { (char *)prog, (char *)path, NULL };
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		cli_error("view: cannot start %s: %s; open %s in a browser", prog, strerror(rc), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ command */
+
+static void usage(FILE *f)
+{
+	fputs("Usage: audioprof view [-o OUT.html] [--open] FILE\n"
+	      "\n"
+	      "Write a self-contained HTML viewer of the profile FILE: a summary, real-time\n"
+	      "violations with their stacks, callback timing histograms, heap usage over\n"
+	      "time, a flame graph and an allocation tree. The page needs no server and\n"
+	      "makes no network request. FILE - reads standard input (then -o is needed).\n"
+	      "\n"
+	      "Options:\n"
+	      "  -o, --output OUT  write OUT (default FILE with .json replaced by .html;\n"
+	      "                    - writes to standard output)\n"
+	      "      --open        open the page with $BROWSER, or xdg-open\n"
+	      "  -h, --help        show this help\n"
+	      "\n"
+	      "Exit status: 0 ok, 2 usage error, 3 unreadable or invalid FILE, or OUT\n"
+	      "cannot be written.\n", f);
+}
+
+static int usage_error(void)
+{
+	fputs("Usage: audioprof view [-o OUT.html] [--open] FILE\nTry 'audioprof view --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+int cmd_view(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "open", no_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	int open_it = 0, c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'O':
+			open_it = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+		case ':':
+			cli_error("view: option '%s' needs a value", argv[optind - 1]);
+			return usage_error();
+		default:
+			cli_error("view: unknown option '%s'", argv[optind - 1]);
+			return usage_error();
+		}
+	}
+	if (argc - optind != 1) {
+		cli_error(argc == optind ? "view: no FILE given" : "view: more than one FILE given");
+		return usage_error();
+	}
+	const char *in = argv[optind];
+	int from_stdin = strcmp(in, "-") == 0;
+	if (from_stdin && !out) {
+		cli_error("view: reading standard input: give the output with -o");
+		return usage_error();
+	}
+	int to_stdout = out && strcmp(out, "-") == 0;
+	if (to_stdout && open_it) {
+		cli_error("view: --open needs a file, not -o -");
+		return usage_error();
+	}
+
+	int fd = from_stdin ? STDIN_FILENO : open(in, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_error("%s: %s", in, strerror(errno));
+		return EXIT_INPUT;
+	}
+	size_t len = 0;
+	char *json = read_all(fd, &len);
+	int e = errno;
+	if (!from_stdin)
+		close(fd);
+	if (!json) {
+		cli_error("%s: %s", from_stdin ? "standard input" : in, strerror(e));
+		return EXIT_INPUT;
+	}
+
+	/* Only a valid profile is embedded: the page would refuse anything else anyway. */
+	char err[1024];
+	const char *name = from_stdin ? "standard input" : in;
+	struct profile *p = profile_parse(json, len, name, err, sizeof(err));
+	if (!p) {
+		cli_error("%s", err);
+		free(json);
+		return EXIT_INPUT;
+	}
+	profile_free(p);
+
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	int rc = EXIT_OK;
+	char *def = NULL;
+	if (to_stdout) {
+		if (write_page(stdout, base, json, len) < 0) {
+			cli_error("view: standard output: write error");
+			rc = EXIT_INPUT;
+		}
+	} else {
+		if (!out && !(out = def = default_output(in))) {
+			cli_error("view: out of memory");
+			rc = EXIT_INPUT;
+		} else if (write_atomic(out, base, json, len) < 0) {
+			rc = EXIT_INPUT;
+		} else {
+			fflush(stdout);
+			fprintf(stderr, "audioprof: viewer written to %s\n", out);
+			if (open_it)
+				open_in_browser(out);
+		}
+	}
+	free(def);
+	free(json);
+	return rc;
+}

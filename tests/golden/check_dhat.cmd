@@ -1,0 +1,1 @@
+check --max-peak 100K --max-leaked 60K dhat_valgrind.json

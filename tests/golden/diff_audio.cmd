@@ -1,0 +1,1 @@
+diff audio_base.json audio_new.json

@@ -1,0 +1,1 @@
+diff heap_basic.json heap_basic.json

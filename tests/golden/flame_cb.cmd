@@ -1,0 +1,1 @@
+flame --metric callback-allocs audio_violations.json

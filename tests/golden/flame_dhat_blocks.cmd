@@ -1,0 +1,1 @@
+flame --metric blocks dhat_valgrind.json

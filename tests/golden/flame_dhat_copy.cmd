@@ -1,0 +1,1 @@
+flame dhat_copy.json

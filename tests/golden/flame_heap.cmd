@@ -1,0 +1,1 @@
+flame heap_basic.json

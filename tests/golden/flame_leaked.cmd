@@ -1,0 +1,1 @@
+flame --metric leaked heap_basic.json

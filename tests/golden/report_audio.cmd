@@ -1,0 +1,1 @@
+report audio_violations.json

@@ -1,0 +1,1 @@
+report --json --top 1 audio_violations.json

@@ -1,0 +1,1 @@
+report dhat_valgrind.json

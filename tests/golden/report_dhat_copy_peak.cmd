@@ -1,0 +1,1 @@
+report --sort peak dhat_copy.json

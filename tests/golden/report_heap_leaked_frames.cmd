@@ -1,0 +1,1 @@
+report --frames 1 --sort leaked heap_basic.json

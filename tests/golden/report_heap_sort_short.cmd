@@ -1,0 +1,1 @@
+report --sort short-lived --top 1 heap_basic.json

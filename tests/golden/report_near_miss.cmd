@@ -1,0 +1,1 @@
+report audio_near_miss.json

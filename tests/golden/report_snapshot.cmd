@@ -1,0 +1,1 @@
+report heap_snapshot.json

@@ -1,0 +1,1 @@
+report --sort callback-allocs --top 3 audio_new.json

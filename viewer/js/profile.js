@@ -1,0 +1,200 @@
+/* profile.js - a profile in memory, as the views see it: JSON text parsed (JSON.parse,
+ * never eval), checked, and turned into compact columns: one Float64Array per
+ * program-point field and every stack back to back in one Int32Array. Reads
+ * audioprof's profiles (man audioprof-json(5), /work/notes/AUDIO_FORMAT.md) and
+ * valgrind DHAT's own files, which lack the "audioprof" object. */
+(function (AP) {
+'use strict';
+
+const U = AP.util;
+const P = AP.profile = {};
+
+/* The per-program-point fields kept as columns. */
+const FIELDS = ['tb', 'tbk', 'tl', 'mb', 'mbk', 'gb', 'gbk', 'eb', 'ebk', 'slk', 'cbk', 'cbb'];
+
+/* The metrics a tree can be sorted by and a flame graph sized by. `need` is the field
+ * that must be in the file for the metric to mean anything. */
+P.METRICS = [
+  { key: 'tb', label: 'Total bytes', bytes: true },
+  { key: 'tbk', label: 'Total blocks' },
+  { key: 'gb', label: 'Bytes at the peak', bytes: true },
+  { key: 'eb', label: 'Bytes leaked (live at the end)', bytes: true },
+  { key: 'slk', label: 'Short-lived blocks' },
+  { key: 'cbk', label: 'Allocations in callbacks' },
+];
+
+P.metric = function (key) {
+  return P.METRICS.find((m) => m.key === key) || P.METRICS[0];
+};
+
+/* Formats value v of metric m for display. */
+P.fmtMetric = function (m, v) {
+  return m.bytes ? U.fmtBytes(v) : U.fmtCount(v);
+};
+
+function fail(msg) {
+  throw new Error(msg);
+}
+
+/* Parses JSON text; `name` names the file in messages. */
+P.fromText = function (text, name) {
+  let o;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    fail(name + ': not JSON: ' + e.message);
+  }
+  return P.fromObject(o, name);
+};
+
+/* Checks a parsed profile and builds the model. Throws an Error naming the problem. */
+P.fromObject = function (o, name) {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) fail(name + ': not a JSON object');
+  if (o.dhatFileVersion !== 2)
+    fail(name + ': dhatFileVersion is ' + JSON.stringify(o.dhatFileVersion) +
+         ', not 2: not a DHAT or audioprof profile');
+  if (!Array.isArray(o.pps)) fail(name + ': no "pps" array');
+  if (!Array.isArray(o.ftbl)) fail(name + ': no "ftbl" array');
+
+  const ftbl = o.ftbl.map((s) => U.str(s));
+  const nf = ftbl.length;
+  const n = o.pps.length;
+  const m = {
+    name: name,
+    cmd: U.str(o.cmd),
+    pid: U.num(o.pid, NaN),
+    mode: U.str(o.mode),
+    tu: U.str(o.tu) || 'ns',
+    te: U.num(o.te, 0),
+    tg: U.num(o.tg, 0),
+    tuth: U.num(o.tuth, NaN),
+    ftbl: ftbl,
+    npps: n,
+    col: {},           /* field -> Float64Array(npps) */
+    has: {},           /* field -> some pp has it */
+    fsOff: new Int32Array(n),
+    fsLen: new Int32Array(n),
+    fs: null,          /* Int32Array: every stack, innermost frame first */
+    ap: null,          /* the "audioprof" object, or null for a DHAT file */
+    totals: null,
+    callbacks: [],
+    violations: [],
+    violationsLost: 0,
+    timeline: null,
+    maxDepth: 0,
+  };
+  for (const f of FIELDS) m.col[f] = new Float64Array(n);
+
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const pp = o.pps[i];
+    if (!pp || typeof pp !== 'object' || !Array.isArray(pp.fs) || pp.fs.length === 0)
+      fail(name + ': pps[' + i + '] has no stack ("fs")');
+    total += pp.fs.length;
+  }
+  m.fs = new Int32Array(total);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const pp = o.pps[i];
+    for (const f of FIELDS) {
+      const v = pp[f];
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        m.col[f][i] = v;
+        m.has[f] = true;
+      }
+    }
+    const fs = pp.fs;
+    m.fsOff[i] = off;
+    m.fsLen[i] = fs.length;
+    if (fs.length > m.maxDepth) m.maxDepth = fs.length;
+    for (let k = 0; k < fs.length; k++) {
+      const x = fs[k];
+      if (!Number.isInteger(x) || x < 0 || x >= nf)
+        fail(name + ': pps[' + i + '].fs[' + k + '] = ' + JSON.stringify(x) +
+             ' is not an index into ftbl (' + nf + ' frames)');
+      m.fs[off++] = x;
+    }
+  }
+
+  const ap = o.audioprof;
+  if (ap && typeof ap === 'object' && !Array.isArray(ap)) {
+    m.ap = ap;
+    m.callbacks = Array.isArray(ap.callbacks) ? ap.callbacks.filter((c) => c && typeof c === 'object') : [];
+    m.violations = Array.isArray(ap.violations)
+      ? ap.violations.filter((v) => v && typeof v === 'object').map((v) => ({
+        kind: U.str(v.kind), call: U.str(v.call), severity: U.str(v.severity),
+        count: U.num(v.count, 0), bytes: U.num(v.bytes, 0),
+        callback: Number.isInteger(v.callback) ? v.callback : -1,
+        fs: Array.isArray(v.fs) ? v.fs.filter((x) => Number.isInteger(x) && x >= 0 && x < nf) : [],
+      }))
+      : [];
+    m.violationsLost = U.num(ap.violations_lost, 0);
+    m.timeline = readTimeline(ap.timeline);
+  }
+  m.totals = readTotals(m, ap && ap.totals);
+  m.frames = new Array(nf);   /* parsed lazily by frame() */
+  /* The innermost frame of a stack is the allocation function (malloc, new, ...). */
+  m.allocFrame = new Uint8Array(nf);
+  for (let i = 0; i < n; i++) m.allocFrame[m.fs[m.fsOff[i]]] = 1;
+  return m;
+};
+
+/* The heap totals: audioprof.totals when present, else summed over the pps. */
+function readTotals(m, t) {
+  const sum = (f) => m.col[f].reduce((a, b) => a + b, 0);
+  if (t && typeof t === 'object') {
+    return {
+      curr_b: U.num(t.curr_b, 0), curr_k: U.num(t.curr_k, 0),
+      max_b: U.num(t.max_b, 0), max_k: U.num(t.max_k, 0),
+      total_b: U.num(t.total_b, 0), total_k: U.num(t.total_k, 0),
+      frees: U.num(t.frees, NaN), fromFile: true,
+    };
+  }
+  return {
+    curr_b: sum('eb'), curr_k: sum('ebk'), max_b: sum('gb'), max_k: sum('gbk'),
+    total_b: sum('tb'), total_k: sum('tbk'), frees: NaN, fromFile: false,
+  };
+}
+
+/* audioprof.timeline: parallel arrays of equal length, or null. */
+function readTimeline(t) {
+  if (!t || typeof t !== 'object') return null;
+  const cols = ['t_ns', 'live_b', 'live_k', 'heap_b', 'used_b'];
+  const out = { period_ns: U.num(t.period_ns, 0) };
+  let len = -1;
+  for (const c of cols) {
+    const a = t[c];
+    if (!Array.isArray(a)) return null;
+    if (len >= 0 && a.length !== len) return null;
+    len = a.length;
+    out[c] = Float64Array.from(a, (v) => U.num(v, 0));
+  }
+  out.length = len;
+  return len > 0 ? out : null;
+}
+
+/* The parsed frame string i (memoized). */
+P.frame = function (m, i) {
+  let f = m.frames[i];
+  if (!f) {
+    f = m.frames[i] = U.parseFrame(m.ftbl[i]);
+    if (m.allocFrame[i]) f.kind = 'alloc';
+  }
+  return f;
+};
+
+/* The frame at level k of program point i: innermost first (callers) or outermost
+ * first (callees); -1 past the end of the stack. */
+P.frameAt = function (m, i, k, outermostFirst) {
+  const len = m.fsLen[i];
+  if (k >= len) return -1;
+  return m.fs[m.fsOff[i] + (outermostFirst ? len - 1 - k : k)];
+};
+
+/* Is the time unit nanoseconds (audioprof) rather than instructions (valgrind)? */
+P.fmtTime = function (m, v) {
+  if (m.tu === 'ns') return U.fmtNs(v);
+  return U.fmtInt(v) + ' ' + m.tu;
+};
+
+})(window.AP = window.AP || {});
