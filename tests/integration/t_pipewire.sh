@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# t_pipewire.sh - PipeWire process events under the preload, against a private
+# pipewire (its runtime directory in the test's directory; the Dummy-Driver clocks the
+# graph, so no sound card is needed):
+#   - tests/progs/audio/pw_loop.c filter: pw_filter_new_simple, RT_PROCESS, one DSP
+#     port, node.always-process (scheduled without a session manager): exactly 30
+#     process calls on PipeWire's data thread, the graph's quantum (256 / 48000) as the
+#     deadline, 30 allocations inside (process_cycle), none outside; twice 15 calls
+#     from two filters of that name made one after the other: one source of 30;
+#   - with a session manager (wireplumber on a private D-Bus session bus) and a null
+#     sink made with pw-cli: pw_loop stream (pw_stream_new_simple, process on the main
+#     loop) and rtstream (PW_STREAM_FLAG_RT_PROCESS: PipeWire calls only the first
+#     process listener, which must stay the program's), 30 calls each; and pw-play of a
+#     0.5 s WAV: at least one call, named after its stream.
+# Skips when pipewire or its headers are missing or it cannot start here; the stream
+# part is skipped (noted) when wireplumber or dbus-daemon is missing.
+. "$(dirname "$0")/lib/common.sh"
+. "$ILIB/jackd.sh"   # build_audio_prog (nothing else of it is used here)
+need_preload
+make_tmp
+command -v pipewire >/dev/null 2>&1 || skip "pipewire not installed"
+command -v pw-cli >/dev/null 2>&1 || skip "pw-cli not installed (pipewire-bin)"
+pkg-config --exists libpipewire-0.3 2>/dev/null || skip "PipeWire headers missing (libpipewire-0.3-dev)"
+
+build_audio_prog pw_loop pw_loop.c $(pkg-config --cflags --libs libpipewire-0.3)
+
+# ------------------------------------------------------------------ servers
+pids=()
+stop_all() {
+	local i p
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do   # newest first
+		p=${pids[$i]}
+		kill "$p" 2>/dev/null || continue
+		for _ in $(seq 1 25); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	pids=()
+}
+trap 'stop_all; rm -rf "$tmp"' EXIT
+
+# wait_for WHAT CMD...: until CMD succeeds (10 s at most).
+wait_for() {
+	local what=$1
+	shift
+	for _ in $(seq 1 50); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	fail "$what not ready after 10 s"
+}
+
+mkdir -p "$tmp/home" "$tmp/run" && chmod 700 "$tmp/run"
+export HOME=$tmp/home XDG_RUNTIME_DIR=$tmp/run XDG_CONFIG_HOME=$tmp/home/.config
+export XDG_STATE_HOME=$tmp/home/.local/state PIPEWIRE_RUNTIME_DIR=$tmp/run
+unset PIPEWIRE_REMOTE DBUS_SESSION_BUS_ADDRESS
+pipewire >"$tmp/pipewire.log" 2>&1 </dev/null &
+pids+=($!)
+for _ in $(seq 1 50); do
+	kill -0 "${pids[0]}" 2>/dev/null || { cat "$tmp/pipewire.log"; pids=(); skip "pipewire could not start here (see its log above)"; }
+	[ -S "$tmp/run/pipewire-0" ] && pw-cli info 0 >/dev/null 2>&1 && break
+	sleep 0.2
+done
+pw-cli info 0 >/dev/null 2>&1 || { cat "$tmp/pipewire.log"; fail "pipewire not ready after 10 s"; }
+note "pipewire (pid ${pids[0]}) is up"
+
+# run_fg NAME CMD...: CMD under the preload (bounded), profile in $tmp/NAME/; must exit 0.
+run_fg() {
+	local name=$1 rc
+	shift
+	mkdir -p "$tmp/$name"
+	timeout 30 env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
+}
+
+check_loop() { # FILE MODE
+	check_py "$@" <<'PY'
+from audiochk import *
+p = load_audio(sys.argv[1])
+mode = sys.argv[2]
+s = one_source(p, "pipewire", {"filter": "aptest-filter", "filter2": "aptest-filter",
+                               "stream": "aptest-stream",
+                               "rtstream": "aptest-rtstream"}[mode])
+# node.latency 256/48000: the graph runs at that quantum (nothing else asks for less).
+expect_source(s, count=30, frames=256, rate=48000, deadline_ns=5333333,
+              allocs=30, frees=30, alloc_bytes=3840)
+expect_violations(p, s, [
+    ("alloc", "malloc", 30, 3840, "process_cycle"),
+    ("free", "free", 30, 0, "process_cycle"),
+])
+expect_cb_pp(p, "process_cycle", 30, 3840)
+expect_pp(p, "out_before", tbk=1, tb=1000, cbk=0, cbb=0)
+expect_pp(p, "out_after", tbk=1, tb=1000, cbk=0, cbb=0)
+no_violations_with(p, "out_before")
+no_violations_with(p, "out_after")
+info("%s: %d calls, mean %d ns, period %d ns" % (mode, s.get("count", 0), s.get("mean_ns", 0),
+                                                  s.get("period_mean_ns", 0)))
+done()
+PY
+}
+
+# ------------------------------------------------------------------ a filter, no session manager
+run_fg filter "$tmp/bin/pw_loop" filter 30
+grep -q '^pw_loop: mode=filter calls=30 quantum=256 rate=48000$' "$tmp/filter.err" ||
+	{ cat "$tmp/filter.err"; fail "filter: wrong summary"; }
+f=$(one_profile "$tmp/filter") || exit 1
+check_loop "$f" filter || exit 1
+
+# Two filters of one name, one after the other: the second reuses the first's context
+# (freed by pw_filter_destroy) and its source.
+run_fg filter2 "$tmp/bin/pw_loop" filter2 30
+f=$(one_profile "$tmp/filter2") || exit 1
+check_loop "$f" filter2 || exit 1
+
+# ------------------------------------------------------------------ streams, with wireplumber
+if ! command -v wireplumber >/dev/null 2>&1 || ! command -v dbus-daemon >/dev/null 2>&1; then
+	note "wireplumber or dbus-daemon missing: stream checks skipped"
+	echo "PASS"
+	exit 0
+fi
+dbus-daemon --session --nofork --nopidfile --address="unix:path=$tmp/run/bus" \
+	>"$tmp/dbus.log" 2>&1 </dev/null &
+pids+=($!)
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$tmp/run/bus
+wait_for "dbus-daemon" test -S "$tmp/run/bus"
+wireplumber >"$tmp/wireplumber.log" 2>&1 </dev/null &
+pids+=($!)
+wp_up() { pw-cli ls Client 2>/dev/null | grep -q '"WirePlumber"'; }
+wait_for "wireplumber" wp_up
+pw-cli create-node adapter '{ factory.name = support.null-audio-sink node.name = apnull
+	media.class = Audio/Sink object.linger = true audio.position = [ FL FR ] }' \
+	>"$tmp/sink.log" 2>&1 || { cat "$tmp/sink.log"; fail "pw-cli create-node (null sink)"; }
+sink_up() { pw-cli ls Node 2>/dev/null | grep -q '"apnull"'; }
+wait_for "the null sink" sink_up
+note "wireplumber and a null sink are up"
+
+for mode in stream rtstream; do
+	run_fg "$mode" "$tmp/bin/pw_loop" $mode 30 apnull
+	grep -q "^pw_loop: mode=$mode calls=30 " "$tmp/$mode.err" || { cat "$tmp/$mode.err"; fail "$mode: no summary"; }
+	f=$(one_profile "$tmp/$mode") || exit 1
+	check_loop "$f" $mode || { cat "$tmp/wireplumber.log" | tail -20; exit 1; }
+done
+
+if command -v pw-play >/dev/null 2>&1; then
+	python3 - "$tmp/half.wav" <<'PY' || fail "cannot write the WAV"
+import sys, wave
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(2); w.setsampwidth(2); w.setframerate(48000)
+w.writeframes(b"\0\0\0\0" * 24000)
+w.close()
+PY
+	run_fg pwplay pw-play --target apnull "$tmp/half.wav"
+	f=$(one_profile "$tmp/pwplay") || exit 1
+	check_py "$f" <<'PY' || exit 1
+from audiochk import *
+p = load_audio(sys.argv[1])
+s = one_source(p, "pipewire")
+ok(s.get("count", 0) >= 1, "pw-play: no process call timed")
+ok(s.get("rate") == 48000 and s.get("frames", 0) > 0, "pw-play: quantum %s / rate %s" % (
+   s.get("frames"), s.get("rate")))
+expect_source(s, deadline_ns=s.get("frames", 0) * 1000000000 // 48000)
+info("pw-play %r: %d calls, quantum %d" % (s.get("name"), s.get("count", 0), s.get("frames", 0)))
+done()
+PY
+fi
+echo "PASS"
