@@ -116,16 +116,26 @@ static const struct ap_hook *const tables[] = {
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
-/* Fill every unset slot of table t from `handle` (never with one of our wrappers). */
+/* Fill every unset slot of table t from `handle` (never with one of our wrappers).
+ * Runs right after the program's own lookup succeeded, which left no dlerror() state:
+ * a name this library lacks must not leave one either (programs test dlerror() after
+ * dlsym), and what glibc allocates for it is ours. */
 static void fill_table(const struct ap_hook *t, void *handle)
 {
+	int missing = 0;
+	rt_guard++;
 	for (const struct ap_hook *e = t; e->name; e++) {
 		if (!e->real || __atomic_load_n(e->real, __ATOMIC_ACQUIRE))
 			continue;
 		void *p = audio_dl_real(handle, e->name);
-		if (p && p != e->wrapper)
+		if (!p)
+			missing = 1;
+		else if (p != e->wrapper)
 			__atomic_store_n(e->real, p, __ATOMIC_RELEASE);
 	}
+	if (missing)
+		dlerror();
+	rt_guard--;
 }
 
 /* dlsym with an explicit handle: glibc does not look at the caller for these. */
@@ -160,12 +170,16 @@ void *audio_dl_handle(void *handle, const char *name)
 
 /* The real function behind a wrapper: *slot if set (by the hook above, or an earlier
  * call), else the next definition after this library. A NULL result is not kept, so a
- * library dlopen'd later is still found through the hook. */
+ * library dlopen'd later is still found through the hook. The lookup takes the
+ * loader's lock: the wrappers make it at registration, not on an audio thread; what
+ * glibc allocates for it is ours. */
 void *audio_real(void **slot, const char *name)
 {
 	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (!p) {
+		rt_guard++;
 		p = dlsym(RTLD_NEXT, name);
+		rt_guard--;
 		if (p)
 			__atomic_store_n(slot, p, __ATOMIC_RELEASE);
 	}

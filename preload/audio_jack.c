@@ -122,11 +122,17 @@ EXPORT int jack_set_xrun_callback(jack_client_t *client, JackXRunCallback cb, vo
 	struct jclient *j;
 	if (!client || cb == xrun_tramp || !(j = client_get(client)))
 		return real(client, cb, arg);
+	JackXRunCallback old_cb = j->user_xrun;
+	void *old_arg = j->user_xrun_arg;
 	j->user_xrun_arg = arg;
 	__atomic_store_n(&j->user_xrun, cb, __ATOMIC_RELEASE);
 	int r = real(client, xrun_tramp, j);
-	if (r == 0)
+	if (r == 0) {
 		j->xrun_ours = 1;
+	} else {   /* refused (an active client): what was set stays */
+		__atomic_store_n(&j->user_xrun, old_cb, __ATOMIC_RELEASE);
+		j->user_xrun_arg = old_arg;
+	}
 	return r;
 }
 
@@ -192,6 +198,10 @@ EXPORT int jack_set_process_thread(jack_client_t *client, JackThreadCallback fn,
 		j->rate = rate;
 		__atomic_store_n(&j->thread_src, s, __ATOMIC_RELEASE);
 	}
+	/* Look up now what the real-time thread will call, not on its first cycle. */
+	(void)REAL_JACK(r_cycle_wait, jack_cycle_wait);
+	(void)REAL_JACK(r_cycle_signal, jack_cycle_signal);
+	(void)REAL_JACK(r_thread_wait, jack_thread_wait);
 	int r = real(client, fn, arg);
 	if (r == 0 && j && j->thread_src) {
 		__atomic_store_n(&j->src, j->thread_src, __ATOMIC_RELEASE);

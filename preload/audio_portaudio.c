@@ -10,11 +10,14 @@
  * the host API and the device ("PortAudio/JACK Audio Connection Kit/system").
  *
  * Nesting: PortAudio's JACK host API calls the program's callback from its own JACK
- * process callback, which audio_jack.c wraps as well. audio_cb_begin/end time only
- * the innermost callback, so the PortAudio source gets the cycles that ran the user's
- * callback and PortAudio's JACK client (its own source, named after the JACK client)
- * only the cycles in which PortAudio did not call it (before start, after stop). Pa_OpenDefaultStream
- * calls Pa_OpenStream through the PLT: the trampoline is recognised and not wrapped twice.
+ * process callback, which audio_jack.c wraps as well. audio_cb_begin/end time only the
+ * innermost callback, so the PortAudio source gets the cycles that ran the user's
+ * callback, with its allocations; PortAudio's JACK client (a "jack" source named after
+ * that client, "PortAudio") is timed only in the cycles in which PortAudio called no
+ * user callback (before start, after stop) and is charged only with what PortAudio's
+ * own code does around the user's callback (its pthread_mutex_trylock warnings).
+ * Pa_OpenDefaultStream calls Pa_OpenStream through the PLT: the trampoline is
+ * recognised there and not wrapped twice.
  *
  * Contexts are never freed (one per stream opened). */
 #include "audio.h"
