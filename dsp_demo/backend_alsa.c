@@ -157,6 +157,7 @@ static void *alsa_thread(void *arg)
 	float *out[2] = { s->planar, s->planar + s->period };
 
 	pthread_setname_np(pthread_self(), "dsp-alsa");
+	AUDIOPROF_RT_PERIOD("dsp_demo", (uint32_t)s->period, (uint32_t)s->b->rate);
 	while (!engine_done(s->e)) {
 		const unsigned char *p = s->interleaved;
 		snd_pcm_uframes_t left = n;

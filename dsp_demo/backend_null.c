@@ -37,6 +37,7 @@ static void *null_thread(void *arg)
 	uint64_t t0 = clock_now_ns(), k = 0;
 
 	pthread_setname_np(pthread_self(), freewheel ? "dsp-freewheel" : "dsp-null");
+	AUDIOPROF_RT_PERIOD("dsp_demo", (uint32_t)b->period, (uint32_t)b->rate);
 	while (!engine_done(e)) {
 		if (freewheel)
 			engine_wait_ready(e);

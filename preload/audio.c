@@ -12,6 +12,7 @@
 #include "log.h"
 #include "options.h"
 #include "symbols.h"
+#include "mem.h"
 
 #include <fnmatch.h>
 #include <jansson.h>
@@ -91,6 +92,8 @@ struct cb_source {
 	enum ap_api api;
 	char name[64];
 	int tid;                               /* thread of the first callback */
+	char thread[64], policy[32];           /* its name and scheduling, as last seen */
+	int prio;                              /* (read from /proc by the writer thread) */
 	uint32_t frames, rate;                 /* most recent period */
 	uint64_t deadline;                     /* ns, most recent */
 	uint64_t count, sum, min, max;         /* durations of completed callbacks */
@@ -150,7 +153,7 @@ void audio_cb_begin(struct cb_source *s)
 		t->tid = (int)syscall(SYS_gettid);   /* once per thread */
 	if (!s->tid)
 		s->tid = t->tid;
-	if (t->nframes > 0)
+	if (t->nframes > 0 && t->nframes <= RT_MAX_NEST)
 		t->stack[t->nframes - 1].inner = 1;  /* the outer wrapper is not timed */
 	if (t->nframes < RT_MAX_NEST) {
 		struct rt_frame *f = &t->stack[t->nframes];
@@ -274,6 +277,12 @@ EXPORT void audioprof_rt_enter(const char *name)
 		audio_cb_begin(s);
 	else
 		ap_rt.depth++;
+}
+
+EXPORT void audioprof_rt_period(const char *name, uint32_t frames, uint32_t rate)
+{
+	struct cb_source *s = region_source(name);
+	audio_source_format(s, frames, rate);
 }
 
 EXPORT void audioprof_rt_exit(void)
@@ -510,8 +519,12 @@ out:
 		abort();
 }
 
+static void refresh_thread(struct cb_source *s);
+
 void audio_writer_tick(void)
 {
+	for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next)
+		refresh_thread(s);
 	if (audio_on_violation != ONV_WARN || !vtab)
 		return;
 	for (unsigned i = 0; i < VSLOTS; i++) {
@@ -528,12 +541,19 @@ static int set_u(json_t *o, const char *k, uint64_t v)
 	return json_object_set_new_nocheck(o, k, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v));
 }
 
-/* Thread name and scheduling from /proc (the thread may be gone: keep "?"). */
+static void thread_info(int tid, char *name, size_t nlen, char *policy, size_t plen, int *prio);
+
+/* Keep the source's thread name and policy current while its thread lives (a thread
+ * that has exited by the time the profile is written keeps what was seen last). */
+static void refresh_thread(struct cb_source *s)
+{
+	if (s->tid > 0)
+		thread_info(s->tid, s->thread, sizeof(s->thread), s->policy, sizeof(s->policy), &s->prio);
+}
+
+/* Thread name and scheduling from /proc; unchanged when the thread is gone. */
 static void thread_info(int tid, char *name, size_t nlen, char *policy, size_t plen, int *prio)
 {
-	snprintf(name, nlen, "?");
-	snprintf(policy, plen, "?");
-	*prio = 0;
 	if (tid <= 0)
 		return;
 	char path[64], buf[1024];
@@ -592,9 +612,9 @@ static json_t *source_json(struct cb_source *s)
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	char tname[64], policy[32];
-	int prio;
-	thread_info(s->tid, tname, sizeof(tname), policy, sizeof(policy), &prio);
+	refresh_thread(s);
+	const char *tname = s->thread[0] ? s->thread : "?", *policy = s->policy[0] ? s->policy : "?";
+	int prio = s->prio;
 	/* Racy reads of a running source: take each number once. */
 	uint64_t count = s->count, sum = s->sum, min = s->min, max = s->max;
 	if (!count)
@@ -739,6 +759,9 @@ void audio_init(void)
 
 size_t audio_footprint(void)
 {
-	return (size_t)__atomic_load_n(&nsources, __ATOMIC_RELAXED) * sizeof(struct cb_source) +
-	       VSLOTS * sizeof(struct vslot);
+	size_t n = mem_resident(vtab, VSLOTS * sizeof(*vtab)) +
+		   mem_resident(site_cb, ((size_t)SITES_MAX + 1) * sizeof(*site_cb));
+	for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next)
+		n += mem_resident(s, sizeof(*s));
+	return n;
 }

@@ -104,6 +104,15 @@ struct ap_hook {
 extern const struct ap_hook hooks_jack[], hooks_portaudio[], hooks_sdl[],
 	hooks_alsa[], hooks_pulse[], hooks_pipewire[];
 
+/* An entry whose wrapper is NULL is a helper a wrapper calls (jack_get_client_name,
+ * say): the dlsym hook fills its slot from the program's handle but hands the
+ * program the real pointer unchanged. */
+
+/* A poll on a thread that writes an ALSA PCM returned ready descriptors: the end of
+ * a wait, so the next period's processing starts (audio_alsa.c; called by the poll
+ * wrappers in rtcheck.c). */
+void audio_alsa_wait_done(void);
+
 /* The real function behind a wrapper: *slot if set (by dlsym), else the next
  * definition after this library (RTLD_NEXT), looked up once. */
 void *audio_real(void **slot, const char *name);

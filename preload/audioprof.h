@@ -29,6 +29,9 @@ struct audioprof_counts {
  * nestable. name: a static string naming the region (shown in the report). */
 extern void audioprof_rt_enter(const char *name) AUDIOPROF_WEAK;
 extern void audioprof_rt_exit(void) AUDIOPROF_WEAK;
+/* The period of region `name` (same pointer as given to enter): frames / rate is its
+ * deadline, so its timing shows load, overruns and near misses. */
+extern void audioprof_rt_period(const char *name, uint32_t frames, uint32_t rate) AUDIOPROF_WEAK;
 
 /* Time a named zone inside a callback (nestable; name must stay valid). */
 extern void audioprof_zone_begin(const char *name) AUDIOPROF_WEAK;
@@ -42,6 +45,8 @@ extern int audioprof_active(void) AUDIOPROF_WEAK;
 
 #define AUDIOPROF_RT_ENTER(name) do { if (audioprof_rt_enter) audioprof_rt_enter(name); } while (0)
 #define AUDIOPROF_RT_EXIT()      do { if (audioprof_rt_exit) audioprof_rt_exit(); } while (0)
+#define AUDIOPROF_RT_PERIOD(name, frames, rate) \
+	do { if (audioprof_rt_period) audioprof_rt_period(name, frames, rate); } while (0)
 #define AUDIOPROF_ZONE_BEGIN(n)  do { if (audioprof_zone_begin) audioprof_zone_begin(n); } while (0)
 #define AUDIOPROF_ZONE_END()     do { if (audioprof_zone_end) audioprof_zone_end(); } while (0)
 #define AUDIOPROF_ACTIVE()       (audioprof_active ? audioprof_active() : 0)

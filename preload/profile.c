@@ -94,6 +94,7 @@
 #include "symbols.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -233,6 +234,38 @@ static void add_frame(const char *frame, void *arg)
 	b->fs[b->nfs++] = idx;
 }
 
+/* The address range of this library's code: a wrapper of ours in the middle of a
+ * stack (printf, a callback trampoline) is left out of the frames, so stacks read as
+ * they would without the profiler; frame 0, the allocation function, stays. */
+static uintptr_t self_lo, self_hi;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t me = (uintptr_t)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (me >= lo && me < hi) {
+			/* Linked into a program (the unit tests), not preloaded: filter nothing. */
+			int program = !info->dlpi_name || !info->dlpi_name[0];
+			self_lo = program ? 1 : lo;
+			self_hi = program ? 1 : hi;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int in_self(uintptr_t ip)
+{
+	if (!self_hi)
+		dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
+	return ip - 1 >= self_lo && ip - 1 < self_hi;
+}
+
 /* Fill b->fs with the frames of site `id`. ips[0] is the interposed function's own
  * address, not a return address: the symbolizer looks up ip - 1, so it gets ip + 1. */
 static int site_frames(struct builder *b, site_id id)
@@ -246,6 +279,8 @@ static int site_frames(struct builder *b, site_id id)
 	}
 	for (unsigned i = 0; i < depth && !b->failed; i++) {
 		uintptr_t ip = i == 0 ? ips[0] + 1 : ips[i];
+		if (i > 0 && in_self(ip))
+			continue;
 		size_t before = b->nfs;
 		resolver(ip, add_frame, b);
 		/* Frame 0 is the allocation function itself: code inlined at its entry

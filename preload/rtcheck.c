@@ -427,7 +427,6 @@ WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
 
 /* A poll returning may end the wait of a thread that writes an ALSA PCM (the start
  * of its next period): audio_alsa.c decides, after the real call. */
-void audio_alsa_wait_done(void);
 
 #define WRAP_WAIT(call, name, params, args) \
 	ALIAS(name); \
@@ -437,9 +436,11 @@ void audio_alsa_wait_done(void);
 		RTCHECK(VK_POLL, call, name); \
 		NEXT(real_##name); \
 		int r = next args; \
-		int saved = errno; \
-		audio_alsa_wait_done(); \
-		errno = saved; \
+		if (r > 0) {   /* a descriptor is ready: an ALSA wait may have ended */ \
+			int saved = errno; \
+			audio_alsa_wait_done(); \
+			errno = saved; \
+		} \
 		return r; \
 	}
 WRAP_WAIT("poll", poll, (struct pollfd *fds, nfds_t n, int t), (fds, n, t))

@@ -5,6 +5,8 @@
  * own allocations go straight to glibc and never show up in the profile. */
 #include "runtime.h"
 #include "audio.h"
+#include "blocks.h"
+#include "mem.h"
 #include "log.h"
 #include "options.h"
 #include "profile.h"
@@ -272,7 +274,10 @@ static uint64_t own_bytes(void)
 {
 	struct heap_totals t;
 	sites_totals(&t);
-	return sites_footprint() + audio_footprint() + nthreads * thread_map_size + t.curr_k * 32;
+	size_t threads = 0;
+	for (struct rt_thread *th = all_threads; th; th = th->next)
+		threads += mem_resident(th, thread_map_size);
+	return sites_footprint() + audio_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
 }
 
 /* Caller holds write_lock and the guard. */

@@ -17,6 +17,7 @@
  * Per-site maxima (mb, mbk) are exact maxima of the site's own atomic counters,
  * unlike DHAT's, which only updates them when the global maximum moves. */
 #include "sites.h"
+#include "mem.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -531,8 +532,14 @@ void sites_reset_after_fork(uint64_t now)
 		madvise(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v), MADV_DONTNEED);
 }
 
+/* What the tables, the arena and the threads' areas really have in memory. */
 size_t sites_footprint(void)
 {
-	return NBUCKETS * sizeof(*buckets) + ((size_t)SITES_MAX + 1) * sizeof(*idtab) +
-	       LOAD(&chunk_bytes);
+	size_t n = mem_resident(buckets, NBUCKETS * sizeof(*buckets)) +
+		   mem_resident(idtab, ((size_t)SITES_MAX + 1) * sizeof(*idtab));
+	for (struct chunk *c = __atomic_load_n(&cur_chunk, __ATOMIC_ACQUIRE); c; c = c->prev)
+		n += mem_resident(c, c->size + sizeof(*c));
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		n += mem_resident(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v));
+	return n;
 }

@@ -28,7 +28,7 @@ ALLOC_FUNCS = ("malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
                "aligned_alloc", "memalign", "valloc", "pvalloc")
 # The profiler's own code and libraries: none of this may appear below frame 0.
 OWN_FUNC_RE = re.compile(r"^(profile_|symbols_|stacks_|sites_|runtime_|options_|blocks_|"
-                         r"log_msg|json_|unw_|_U[Lx]|_ULx86_64|dwfl_|dwarf_|__libdw|elf_)")
+                         r"log_msg|json_|unw_|_U[Lx]|_ULx86_64|dwfl_|dwarf_|__libdw|elf_(?!machine_|dynamic_))")
 OWN_MODULE_RE = re.compile(r"libaudioprof|libdw[.-]|libjansson|libunwind|libelf[.-]")
 OWN_SOURCE_RE = re.compile(r"\((shim|runtime|sites|stacks|symbols|profile|options|log)\.c:\d+\)$")
 
