@@ -296,10 +296,7 @@ F.render = function (m) {
   wire();
   st = prepare(m);
   const sel = U.clear(U.$('flame-metric'));
-  for (const mt of P.METRICS) {
-    if (!m.has[mt.key]) continue;
-    sel.appendChild(U.el('option', { value: mt.key }, mt.label));
-  }
+  for (const mt of P.available(m)) sel.appendChild(U.el('option', { value: mt.key }, mt.label));
   sel.value = 'tb';
   U.$('flame-search').value = '';
   setMetric(sel.value || 'tb');

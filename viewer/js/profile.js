@@ -23,6 +23,11 @@ P.METRICS = [
   { key: 'cbk', label: 'Allocations in callbacks' },
 ];
 
+/* The metrics this profile has data for (total bytes and blocks always). */
+P.available = function (m) {
+  return P.METRICS.filter((mt) => m.has[mt.key] || mt.key === 'tb' || mt.key === 'tbk');
+};
+
 P.metric = function (key) {
   return P.METRICS.find((m) => m.key === key) || P.METRICS[0];
 };

@@ -175,7 +175,8 @@ function detail(n) {
   const avgLife = s.tbk > 0 ? s.tl / s.tbk : NaN;
   const t = el('table', { class: 'stats' },
     line('sites', 'sites', U.fmtInt(n.pps.length), n.pps.length),
-    line('tb', 'total bytes', U.fmtInt(s.tb) + ' B (' + U.share(s.tb, m.totals.total_b) + ' of all)', s.tb),
+    line('tb', 'total bytes', U.fmtInt(s.tb) + ' B' +
+      (m.totals.total_b > 0 ? ' (' + U.share(s.tb, m.totals.total_b) + ' of all)' : ''), s.tb),
     line('tbk', 'total blocks', U.fmtInt(s.tbk) + (s.tbk > 0 ? ', average ' + U.fmtBytes(Math.round(s.tb / s.tbk)) : ''), s.tbk),
     m.has.tl ? line('tl', 'average lifetime', P.fmtTime(m, avgLife), Math.round(avgLife)) : null,
     m.has.gb ? line('gb', 'at the peak', U.fmtInt(s.gb) + ' B in ' + U.plural(s.gbk, 'block'), s.gb) : null,
@@ -285,7 +286,7 @@ R.render = function (m) {
   wire();
   ts = { m, metric: 'tb', outer: false, root: null, selected: null, byKey: new Map() };
   const sel = U.clear(U.$('tree-metric'));
-  for (const mt of P.METRICS) if (m.has[mt.key]) sel.appendChild(el('option', { value: mt.key }, mt.label));
+  for (const mt of P.available(m)) sel.appendChild(el('option', { value: mt.key }, mt.label));
   sel.value = 'tb';
   for (const r of document.querySelectorAll('input[name="tree-dir"]')) r.checked = r.value === 'callers';
   start(false);
