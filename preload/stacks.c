@@ -39,6 +39,7 @@ struct cache_entry {
 	site_id site;            /* 0: empty */
 	uint32_t depth;          /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
 	uintptr_t fn;
+	const uintptr_t *ips;    /* the site's frames (sites never move): no table lookup */
 	/* followed by uint16_t off[depth]: (slot - (cfa - 8)) / 8; the frames themselves
 	 * are the site's (sites_stack) */
 };
@@ -155,8 +156,7 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 			struct cache_entry *e = way(c, set, w);
 			if (!e->site || e->ra != ra || e->cfa != cfa || e->fp != fp || e->fn != fn)
 				continue;
-			unsigned sd;
-			const uintptr_t *ips = sites_stack(e->site, &sd);
+			const uintptr_t *ips = e->ips;
 			const uint16_t *offs = entry_offs(e);
 			unsigned i;
 			for (i = 2; i < e->depth; i++)
@@ -174,7 +174,8 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 		unsigned n = unwind(c, depth, fn, ra, cfa, ips, entry_offs(e), &cacheable);
 		site_id s = sites_intern(ips, n);
 		unsigned sd;
-		if (s == SITES_OVERFLOW || !sites_stack(s, &sd) || sd != n)
+		const uintptr_t *site_ips = sites_stack(s, &sd);
+		if (s == SITES_OVERFLOW || !site_ips || sd != n)
 			cacheable = 0;   /* the site's frames must be the ones validated */
 		if (cacheable) {
 			e->ra = ra;
@@ -182,6 +183,7 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 			e->fp = fp;
 			e->fn = fn;
 			e->depth = n;
+			e->ips = site_ips;
 			e->site = s;
 			c->n.misses++;
 		} else {
