@@ -48,8 +48,8 @@ check:
 # The README's first command: profile dsp_demo clean and with an injected allocation
 # in its callback, and show both reports.
 demo:
-	$(DEPS)
-	$(MAKE) all
+	@$(DEPS)
+	@$(MAKE) -s --no-print-directory all
 	@dsp_demo/demo.sh
 
 bench: all

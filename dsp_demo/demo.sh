@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # demo.sh - the demo of `make demo`: profiles dsp_demo on the null backend with
-# `audioprof run`, once clean and once with an allocation injected into the audio
-# callback every 10 cycles, and prints the two side by side: dsp_demo's own summary
-# (cycles, worst callback, faults injected) and, from each profile, the allocation
-# totals and the allocations made inside the callback (stacks through dsp_process),
-# by site. Exits 1 if the clean run allocated in the callback or the injected
-# allocations were not all found at inject_alloc.
+# `audioprof run`, clean and with one malloc injected into its audio callback every 10
+# cycles (the two runs at the same time), and shows the key parts of `audioprof report` for
+# both (program, totals, audio callbacks, real-time violations, advice): side by side when
+# the terminal is wide enough for both, else one after the other. Then a verdict computed
+# from the profiles' callback data (audioprof.callbacks[] and .violations[], the "region"
+# source "dsp_demo"), `audioprof check` on both, and where the profiles and HTML viewer
+# pages went.
 #
-#   dsp_demo/demo.sh        (after `make` and `make -C dsp_demo`)
-#   DEMO_SECONDS=N          length of each run (default 3)
+# Exit status 0 when the clean run made no allocation in the callback and the injected run
+# has exactly as many allocations flagged at inject_alloc as dsp_demo says it injected (and
+# `audioprof check` agrees: exit 0 and 1); 1 otherwise, or when a step fails.
+#
+#   dsp_demo/demo.sh        (after `make`, which also builds dsp_demo)
+#   DEMO_SECONDS=N          length of each run (default 3; N >= 0.3 so that faults happen)
 #   DEMO_OUT=DIR            where the profiles go (default build/demo)
-#
-# TODO(report issue): the summary becomes `audioprof report`, and "in the callback"
-# the profiler's own real-time region detection, once those exist.
+#   COLUMNS=N               the width to lay out for (default: the terminal's, else 100)
+#   NO_COLOR=1              no colour even on a terminal
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -22,42 +26,150 @@ secs=${DEMO_SECONDS:-3}
 out=${DEMO_OUT:-$root/build/demo}
 every=10
 
-for f in "$ap" "$dsp"; do
-	[ -x "$f" ] || { echo "demo: $f is not built (run make, then make -C dsp_demo)" >&2; exit 1; }
+for f in "$ap" "$dsp" "$root/preload/libaudioprof.so"; do
+	[ -e "$f" ] || { echo "demo: $f is not built (run make)" >&2; exit 1; }
 done
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
+# rel PATH: PATH relative to the current directory when it is below it
+rel() { case $1 in "$PWD"/*) printf '%s\n' "${1#"$PWD"/}" ;; *) printf '%s\n' "$1" ;; esac; }
 
-# run NAME ARGS...: profile dsp_demo into $out/NAME.json; its stderr into $out/NAME.err
-run() {
-	local name=$1
-	shift
-	rm -f "$out/$name.json"
-	echo "demo: audioprof run -o $out/$name.json -- dsp_demo $*"
-	if ! "$ap" run -q -o "$out/$name.json" -- "$dsp" "$@" >"$out/$name.out" 2>"$out/$name.err"; then
+# Both runs name the program plain `dsp_demo` (found in PATH), so that is what the
+# profiles and reports show as the command.
+clean_args=(--backend null --duration "$secs")
+alloc_args=(--backend null --duration "$secs" --inject "alloc:$every")
+echo "demo: profiling dsp_demo for $secs s on the null backend (a real-time thread, no sound card),"
+echo "      clean and with a 256-byte malloc injected into its audio callback every $every cycles:"
+echo "  audioprof run -o $(rel "$out/clean.json") -- dsp_demo ${clean_args[*]}"
+echo "  audioprof run -o $(rel "$out/alloc.json") -- dsp_demo ${alloc_args[*]}"
+pids=()
+for name in clean alloc; do
+	rm -f "$out/$name".{json,html,out,err}
+	if [ $name = clean ]; then args=("${clean_args[@]}"); else args=("${alloc_args[@]}"); fi
+	PATH="$here:$PATH" "$ap" run -q -o "$out/$name.json" -- dsp_demo "${args[@]}" \
+		>"$out/$name.out" 2>"$out/$name.err" </dev/null &
+	pids+=($!)
+done
+i=0
+for name in clean alloc; do
+	rc=0
+	wait "${pids[$i]}" || rc=$?
+	i=$((i + 1))
+	if [ $rc -ne 0 ] || [ ! -s "$out/$name.json" ]; then
 		cat "$out/$name.err" >&2
-		echo "demo: the $name run failed" >&2
+		echo "demo: the $name run failed (exit $rc)" >&2
 		exit 1
 	fi
-	[ -f "$out/$name.json" ] || { cat "$out/$name.err" >&2; echo "demo: no profile from the $name run" >&2; exit 1; }
-}
+	"$ap" view -o "$out/$name.html" "$out/$name.json" 2>"$out/$name.view.err" ||
+		{ cat "$out/$name.view.err" >&2; echo "demo: audioprof view failed on $out/$name.json" >&2; exit 1; }
+	rm -f "$out/$name.view.err"
+done
 
-run clean --backend null --duration "$secs"
-run alloc --backend null --duration "$secs" --inject "alloc:$every"
-echo
+python3 - "$ap" "$out" "$every" <<'PY'
+import itertools, json, os, re, shutil, subprocess, sys
 
-python3 - "$out" "$every" <<'PY'
-import json, os, re, sys
+ap, out, every = sys.argv[1], sys.argv[2], int(sys.argv[3])
+RUNS = [("clean", "clean"), ("alloc", "--inject alloc:%d" % every)]
+width = shutil.get_terminal_size((100, 24)).columns
+tty = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
-out, every = sys.argv[1], int(sys.argv[2])
-runs = [("clean", "clean"), ("alloc", "--inject alloc:%d" % every)]
+def color(code, s):
+    return "\033[%sm%s\033[0m" % (code, s) if tty else s
 
-def summary(name):
+def bold(s):
+    return color("1", s)
+
+def rel(path):
+    r = os.path.relpath(path)
+    return path if r.startswith("..") else r
+
+def path(name, ext):
+    return rel(os.path.join(out, name + "." + ext))
+
+def fail(msg):
+    sys.exit("demo: " + msg)
+
+# ---------------------------------------------------------------- the reports
+
+HEADER_KEEP = ("Program", "Allocated", "Peak", "Leaked")
+SECTIONS_KEEP = ("Audio callbacks", "Real-time violations", "Advice")
+ADVICE = re.compile(r"^  (error|warning|info)\s+\[([\w-]+)\]")
+
+def report(name, cols):
+    """The key parts of `audioprof report` on a profile, laid out for cols columns: a list of
+    sections, each a list of lines. From the header: program and totals; the sections on
+    audio callbacks, violations and advice as they are, except that advice below "error"
+    is summed up in one line (`audioprof report FILE` shows it all)."""
+    r = subprocess.run([ap, "report", "--top", "1", "--color", "never", path(name, "json")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=dict(os.environ, COLUMNS=str(cols)))
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        fail("audioprof report failed on " + path(name, "json"))
+    sections = []                 # a section: from a heading in column 0 to the next one
+    for chunk in r.stdout.rstrip("\n").split("\n\n"):
+        if chunk.startswith(" ") and sections:
+            sections[-1] += [""] + chunk.split("\n")
+        else:
+            sections.append(chunk.split("\n"))
+    kept = [[l for l in sections[0] if l.split(" ", 1)[0] in HEADER_KEEP]]
+    for s in sections[1:]:
+        if not s[0].startswith(SECTIONS_KEEP):
+            continue
+        if s[0] == "Advice":
+            lines, s, hidden, show = s[1:], s[:1], {}, True
+            for l in lines:
+                m = ADVICE.match(l)
+                if m:
+                    show = m.group(1) == "error"
+                    if not show:
+                        key = "%s [%s]" % (m.group(1), m.group(2))
+                        hidden[key] = hidden.get(key, 0) + 1
+                if show:
+                    s.append(l)
+            if hidden:
+                s.append("  (%s not shown here)" % ", ".join(
+                    "%d %s" % (n, k.replace("warning ", "warnings ") if n > 1 else k)
+                    for k, n in sorted(hidden.items())))
+        kept.append(s)
+    return kept
+
+def title(name, label):
+    return "clean run" if name == "clean" else "injected run (%s)" % label
+
+def show_reports():
+    colw = min((width - 3) // 2, 100)
+    side = [report(n, colw) for n, _ in RUNS]
+    fits = all(len(l) <= colw for rep in side for s in rep for l in s)
+    print()
+    if fits:
+        heads = ["%s  (audioprof report, excerpt)" % title(n, l) for n, l in RUNS]
+        print(bold(" | ".join(h[:colw].ljust(colw) for h in heads).rstrip()))
+        print("-" * colw + "-+-" + "-" * colw)
+        for i, (a, b) in enumerate(itertools.zip_longest(*side, fillvalue=[])):
+            if i:
+                print(" " * colw + " |")
+            for j in range(max(len(a), len(b))):
+                la = a[j] if j < len(a) else ""
+                lb = b[j] if j < len(b) else ""
+                print((la.ljust(colw) + " | " + lb).rstrip())
+        return
+    for k, (n, label) in enumerate(RUNS):
+        if k:
+            print()
+        h = "== %s   (audioprof report %s, excerpt) " % (title(n, label), path(n, "json"))
+        print(bold(h + "=" * max(3, min(width, 100) - len(h))))
+        print("\n\n".join("\n".join(s) for s in report(n, min(width, 100))))
+
+# ---------------------------------------------------------------- the verdict
+
+def dsp_summary(name):
     """dsp_demo's own key=value summary line (on its stderr)."""
     with open(os.path.join(out, name + ".err")) as f:
         for line in f:
             if line.startswith("dsp_demo: backend="):
-                return dict(kv.split("=", 1) for kv in line.split()[1:])
-    sys.exit("demo: no dsp_demo summary in %s.err" % name)
+                return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+    fail("no dsp_demo summary line in " + path(name, "err"))
 
 def func(frame):
     """'0x4011A6: f (t.c:3)' -> 'f'; '0x7F..: foo+0x1f (in /lib/x.so)' -> 'foo'."""
@@ -65,76 +177,84 @@ def func(frame):
     s = re.sub(r" \([^()]*\)$", "", s)
     return re.sub(r"\+0x[0-9A-Fa-f]+$", "", s)
 
-def where(frame):
-    """'0x4011A6: f (t.c:3)' -> 'f (t.c:3)'."""
-    return re.sub(r"^0x[0-9A-Fa-f]+: ", "", frame)
-
-def profile(name):
+def callback_data(name):
+    """From the profile: the "dsp_demo" region callback(s) and their allocation violations."""
     with open(os.path.join(out, name + ".json")) as f:
         p = json.load(f)
-    ftbl, t = p["ftbl"], p["audioprof"]["totals"]
-    cb = []                       # allocation sites with dsp_process on the stack
-    for pp in p["pps"]:
-        frames = [ftbl[i] for i in pp["fs"]]
-        fns = [func(x) for x in frames]
-        if "dsp_process" in fns:
-            stop = fns.index("dsp_process")
-            chain = " <- ".join([fns[0]] + [where(x) for x in frames[1:stop + 1]])
-            cb.append((pp["tbk"], pp["tb"], pp["ebk"], chain, fns))
-    cb.sort(key=lambda c: -c[0])
-    return {"blocks": t["total_k"], "bytes": t["total_b"], "sites": len(p["pps"]),
-            "live": t["curr_k"], "cb": cb}
+    a = p.get("audioprof", {})
+    cbs = [c for c in a.get("callbacks", []) if c.get("api") == "region" and c.get("name") == "dsp_demo"]
+    if not cbs:
+        fail("%s has no callback region \"dsp_demo\": is dsp_demo built with the zone API?"
+             % path(name, "json"))
+    ids = {c["id"] for c in cbs}
+    viol = [v for v in a.get("violations", []) if v.get("callback") in ids]
+    allocs = [v for v in viol if v.get("kind") == "alloc"]
+    ftbl = p["ftbl"]
+    for v in allocs:
+        v["funcs"] = [func(ftbl[i]) for i in v["fs"]]
+        v["where"] = re.sub(r"^0x[0-9A-Fa-f]+: ", "", ftbl[v["fs"][1]]) if len(v["fs"]) > 1 else "?"
+    return {"cycles": sum(c["count"] for c in cbs),
+            "allocs": sum(c["allocs"] for c in cbs),
+            "rt_unsafe": sum(c["rt_unsafe"] for c in cbs),
+            "alloc_viol": allocs,
+            "lost": a.get("violations_lost", 0)}
 
-def mb(b):
-    return "%.1f MB" % (b / 1e6) if b >= 1e5 else "%d B" % b
+def plural(n, what):
+    return "%d %s%s" % (n, what, "" if n == 1 else "s")
 
-S = {n: summary(n) for n, _ in runs}
-P = {n: profile(n) for n, _ in runs}
-rows = [
-    ("dsp_demo", None),
-    ("  cycles (%s Hz, %s frames)" % (S["clean"]["rate"], S["clean"]["period"]),
-     lambda n: S[n]["cycles"]),
-    ("  worst callback", lambda n: "%s ms of %s ms" % (S[n]["max_callback_ms"], S[n]["deadline_ms"])),
-    ("  faults injected", lambda n: S[n]["injected"]),
-    ("audioprof", None),
-    ("  blocks allocated", lambda n: str(P[n]["blocks"])),
-    ("  bytes allocated", lambda n: mb(P[n]["bytes"])),
-    ("  allocation sites", lambda n: str(P[n]["sites"])),
-    ("  in the audio callback", lambda n: "%d blocks at %d site%s" % (
-        sum(c[0] for c in P[n]["cb"]), len(P[n]["cb"]), "" if len(P[n]["cb"]) == 1 else "s")
-        if P[n]["cb"] else "none"),
-]
-w = 26
-print("%-32s %-*s %s" % ("", w, runs[0][1], runs[1][1]))
-for label, get in rows:
-    if get is None:
-        print(label)
-    else:
-        print("%-32s %-*s %s" % (label, w, get(runs[0][0]), get(runs[1][0])))
+def verdict():
+    ok = True
+    good, bad = color("32", "PASS"), color("31;1", "FAIL")
+    print()
+    print(bold("Verdict") + "  (from the callback data in the profiles: region \"dsp_demo\")")
 
-status = 0
-for n, title in runs:
-    print("\nallocations in the audio callback, %s run:" % title)
-    if not P[n]["cb"]:
-        print("  none")
-    for tbk, tb, ebk, chain, _ in P[n]["cb"]:
-        print("  %5d blocks %7d bytes  %s" % (tbk, tb, chain))
+    c = callback_data("clean")
+    flagged = sum(v["count"] for v in c["alloc_viol"])
+    clean_ok = c["allocs"] == 0 and flagged == 0
+    ok &= clean_ok
+    print("  %s  clean run:    %s in the callback in %d cycles (%s)" % (
+        good if clean_ok else bad, plural(c["allocs"], "allocation"), c["cycles"],
+        plural(c["rt_unsafe"], "other unsafe call")))
+    if flagged != c["allocs"]:
+        print("                      but %s flagged as violations" % plural(flagged, "allocation"))
 
-clean_cb = sum(c[0] for c in P["clean"]["cb"])
-injected = int(S["alloc"]["injected"])
-found = sum(c[0] for c in P["alloc"]["cb"] if "inject_alloc" in c[4])
-print()
-if clean_cb == 0:
-    print("clean run: the callback allocated nothing in %s cycles." % S["clean"]["cycles"])
-else:
-    print("clean run: %d allocations in the callback - dsp_demo is not clean!" % clean_cb)
-    status = 1
-if found == injected:
-    print("injected run: all %d allocations dsp_demo injected were found at inject_alloc." % injected)
-else:
-    print("injected run: %d allocations found at inject_alloc, but dsp_demo injected %d." % (found, injected))
-    status = 1
-print("profiles: %s and %s (open them in valgrind's dh_view.html)" % (
-    os.path.join(out, "clean.json"), os.path.join(out, "alloc.json")))
-sys.exit(status)
+    k = int(dsp_summary("alloc").get("injected", "0"))
+    d = callback_data("alloc")
+    flagged = sum(v["count"] for v in d["alloc_viol"])
+    at = [v for v in d["alloc_viol"] if "inject_alloc" in v["funcs"]]
+    n_at = sum(v["count"] for v in at)
+    alloc_ok = k > 0 and d["allocs"] == k and flagged == k and n_at == k and d["lost"] == 0
+    ok &= alloc_ok
+    where = ", ".join(sorted({v["where"] for v in at})) or "inject_alloc"
+    print("  %s  injected run: %s flagged in the callback in %d cycles," % (
+        good if alloc_ok else bad, plural(flagged, "allocation"), d["cycles"]))
+    print("                      %s at %s; dsp_demo says injected=%d" % (
+        "all" if n_at == flagged and flagged else n_at, where, k))
+    if k == 0:
+        print("                      no fault was injected: DEMO_SECONDS is too short")
+    if d["allocs"] != flagged:
+        print("                      but the callback counted %s" % plural(d["allocs"], "allocation"))
+    if d["lost"]:
+        print("                      %d violation stacks were not recorded" % d["lost"])
+
+    print()
+    print(bold("audioprof check") + "  (for CI: exit 1 when a callback allocates or blocks)")
+    for name, want, extra in (("clean", 0, ["-v"]), ("alloc", 1, [])):
+        args = ["check", "--max-rt-unsafe", "0"] + extra + [path(name, "json")]
+        r = subprocess.run([ap] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        good_rc = r.returncode == want
+        ok &= good_rc
+        print("  $ audioprof %s   -> exit %d%s" % (" ".join(args), r.returncode,
+              "" if good_rc else "  %s (expected %d)" % (bad, want)))
+        for l in r.stdout.splitlines():
+            print("    " + l)
+
+    print()
+    print(bold("Written") + "  (`audioprof report FILE` shows a whole report)")
+    print("  profiles: %s  %s" % (path("clean", "json"), path("alloc", "json")))
+    print("  viewers:  %s  %s  (open in a browser)" % (path("clean", "html"), path("alloc", "html")))
+    return ok
+
+show_reports()
+sys.exit(0 if verdict() else 1)
 PY
