@@ -15,6 +15,7 @@
 #include "mem.h"
 
 #include <fnmatch.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ int audio_on_violation;
 /* ------------------------------------------------------------ histograms */
 
 #define SUB      16                       /* steps per power of two */
-#define HBUCKETS (40 * SUB)               /* up to 2^40 ns, about 18 minutes */
+#define HBUCKETS (40 * SUB)               /* up to 2^43 ns, about 2.4 hours */
 #define LOAD_EDGES 14                     /* load histogram bucket edges in % */
 static const unsigned load_edges[LOAD_EDGES] = { 10, 20, 30, 40, 50, 60, 70, 80, 90, 95,
 						 100, 150, 200, 400 };
@@ -270,9 +271,12 @@ static struct cb_source *region_source(const char *name)
 	return NULL;
 }
 
+/* Regions are told apart by the name's address; a NULL name is one region. */
+static const char unnamed_region[] = "region";
+
 EXPORT void audioprof_rt_enter(const char *name)
 {
-	struct cb_source *s = region_source(name);
+	struct cb_source *s = region_source(name ? name : unnamed_region);
 	if (s)
 		audio_cb_begin(s);
 	else
@@ -281,7 +285,7 @@ EXPORT void audioprof_rt_enter(const char *name)
 
 EXPORT void audioprof_rt_period(const char *name, uint32_t frames, uint32_t rate)
 {
-	struct cb_source *s = region_source(name);
+	struct cb_source *s = region_source(name ? name : unnamed_region);
 	audio_source_format(s, frames, rate);
 }
 
@@ -294,8 +298,9 @@ EXPORT void audioprof_rt_exit(void)
 	if (n > 0 && n <= RT_MAX_NEST && t->stack[n - 1].src &&
 	    t->stack[n - 1].src->api == AP_API_REGION)
 		audio_cb_end(t->stack[n - 1].src, 0, 0);
-	else
-		t->depth--;
+	else if (t->depth > n + (t->thread_src != NULL))
+		t->depth--;   /* a region that got no source (table full) */
+	/* else: an exit with no matching enter; the callback around it stays real-time */
 }
 
 EXPORT void audioprof_zone_begin(const char *name)
@@ -510,9 +515,12 @@ static void report_one(struct vslot *v)
 	for (unsigned i = 0; i < depth && i < 16; i++)
 		symbols_resolve(ips[i] + (i == 0), add_frame, &lb);
 	const char *what = v->kind == VK_TRYLOCK ? "warning" : "real-time violation";
-	log_msg("%s: %s() in %s callback \"%s\"\n%.*s", what, v->call,
-		v->src ? api_names[v->src->api] : "real-time",
-		v->src ? v->src->name : "", (int)(lb.n ? lb.n - 1 : 0), lb.buf);
+	if (v->src)
+		log_msg("%s: %s() in %s callback \"%s\"\n%.*s", what, v->call,
+			api_names[v->src->api], v->src->name, (int)(lb.n ? lb.n - 1 : 0), lb.buf);
+	else
+		log_msg("%s: %s() in real-time code\n%.*s", what, v->call,
+			(int)(lb.n ? lb.n - 1 : 0), lb.buf);
 out:
 	rt_guard--;
 	if (audio_on_violation == ONV_ABORT && v->kind != VK_TRYLOCK)
@@ -744,6 +752,24 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 }
 
 /* ------------------------------------------------------------ init */
+
+/* In a forked child: the child's profile starts its audio data afresh, like its heap
+ * totals. Sources stay (by name and format) with their counts at zero. Single-threaded. */
+void audio_reset_after_fork(void)
+{
+	for (struct cb_source *s = sources; s; s = s->next) {
+		size_t keep = offsetof(struct cb_source, count);
+		memset((char *)s + keep, 0, sizeof(*s) - keep);
+		s->min = UINT64_MAX;
+		for (int i = 0; i < ZONES; i++)
+			s->zones[i].min = UINT64_MAX;
+	}
+	if (vtab)
+		memset(vtab, 0, VSLOTS * sizeof(*vtab));
+	if (site_cb)
+		madvise(site_cb, ((size_t)SITES_MAX + 1) * sizeof(*site_cb), MADV_DONTNEED);
+	vlost = 0;
+}
 
 void audio_init(void)
 {

@@ -629,6 +629,8 @@ EXPORT int snd_async_add_pcm_handler(snd_async_handler_t **handler, snd_pcm_t *p
 		return -ENOSYS;
 	if (INNER || !callback || callback == async_trampoline)
 		return real(handler, pcm, callback, private_data);
+	HELPER(get_priv, snd_async_handler_get_callback_private);   /* now, not in SIGIO */
+	(void)get_priv;
 	unsigned n = __atomic_fetch_add(&nctx, 1, __ATOMIC_RELAXED);
 	if (n >= NCTX) {
 		if (n == NCTX)

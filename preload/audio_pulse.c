@@ -205,6 +205,12 @@ static struct cb_source *stream_source(pa_stream *s)
 /* The context to register for (s, cb, userdata); NULL: register the program's own. */
 static struct pulse_ctx *ctx_for(pa_stream *s, pa_stream_request_cb_t cb, void *userdata)
 {
+	/* The trampoline's helpers, looked up here so that no callback takes the loader's
+	 * lock to find them. */
+	HELPER(get_spec, pa_stream_get_sample_spec);
+	HELPER(frame_size, pa_frame_size);
+	(void)get_spec;
+	(void)frame_size;
 	if (!s || !cb || cb == pulse_trampoline)
 		return NULL;
 	struct pulse_ctx *c = NULL;

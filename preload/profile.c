@@ -7,8 +7,11 @@
 
 /* ------------------------------------------------------------ the format
  *
- * One JSON object. Every number is a JSON integer; times are nanoseconds of
- * CLOCK_MONOTONIC, counted from the start of the process (or from fork, in a child).
+ * One JSON object. Every number is a JSON integer except the audio loads
+ * (callbacks[].load_mean_pct, load_max_pct: percent of the deadline); times are
+ * nanoseconds of CLOCK_MONOTONIC, counted from the start of the process (or from
+ * fork, in a child). The audio fields (callbacks, violations, timeline, per-pp cbk
+ * and cbb) are written by audio.c and timeline.c and annotated in audioprof-json(5).
  * Keys inside an object may come in any order. Readers must ignore fields they do
  * not know: DHAT's viewer ignores ours, and later versions may add more.
  *

@@ -526,6 +526,7 @@ static void atfork_child(void)
 	start_ns = runtime_now();
 	sites_reset_after_fork(start_ns);
 	timeline_reset(start_ns);
+	audio_reset_after_fork();
 	exec_k = 0;
 	compute_out_path();
 	set_exec_chain();
