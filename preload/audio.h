@@ -114,6 +114,23 @@ extern const struct ap_hook hooks_jack[], hooks_portaudio[], hooks_sdl[],
  * wrappers in rtcheck.c). */
 void audio_alsa_wait_done(void);
 
+/* The real function of a library the program may have dlopen'd privately: *slot,
+ * else RTLD_NEXT, else a lookup in that library's handle by soname (audio_dl.c). */
+void *audio_find_real(void **slot, const char *name, const char *soname,
+		      const struct ap_hook *table);
+
+static inline void *audio_real_fn(void **slot, const char *name, const char *soname,
+				  const struct ap_hook *table)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	return likely(p) ? p : audio_find_real(slot, name, soname, table);
+}
+
+/* In a file that defined AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS and a slot r_NAME per
+ * function: `var` is the library's NAME, or NULL if there is none. */
+#define AUDIO_REAL_FN(var, name) __typeof__(&name) var = \
+	(__typeof__(&name))audio_real_fn(&r_##name, #name, AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS)
+
 /* The real function behind a wrapper: *slot if set (by dlsym), else the next
  * definition after this library (RTLD_NEXT), looked up once. */
 void *audio_real(void **slot, const char *name);

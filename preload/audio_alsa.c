@@ -60,41 +60,11 @@ SLOT(snd_async_add_pcm_handler); SLOT(snd_async_handler_get_callback_private);
 SLOT(snd_pcm_name); SLOT(snd_pcm_hw_params_get_period_size); SLOT(snd_pcm_hw_params_get_rate);
 SLOT(snd_pcm_hw_params_current); SLOT(snd_pcm_hw_params_sizeof); SLOT(snd_pcm_status_get_avail);
 
-/* The real function: the slot (filled by the dlsym hook or an earlier call), else the
- * next definition after us, else libasound already loaded privately (RTLD_LOCAL
- * dlopen: its own PLT calls reach our exported wrappers, but RTLD_NEXT cannot see it).
- * A dlsym in that handle goes through the hook (audio_dl.c), which fills the slots of
- * hooks_alsa[] from it and hands back our wrapper for wrapped names. */
-static __attribute__((noinline, cold)) void *find_real(void **slot, const char *name)
-{
-	void *p = audio_real(slot, name);
-	if (p)
-		return p;
-	rt_guard++;
-	void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);   /* kept open */
-	p = h ? dlsym(h, name) : NULL;
-	rt_guard--;
-	void *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (s)
-		return s;
-	for (const struct ap_hook *k = hooks_alsa; p && k->name; k++)
-		if (k->wrapper == p)
-			return NULL;   /* only our own wrapper: no real function */
-	if (p)
-		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
-	return p;
-}
-
-static inline void *real_fn(void **slot, const char *name)
-{
-	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	return likely(p) ? p : find_real(slot, name);
-}
-
-/* In a wrapper or helper: `real` is the library's NAME (NULL if there is none). */
-#define REAL_FN(name) __typeof__(&name) real = (__typeof__(&name))real_fn(&r_##name, #name)
-/* A helper's real function under another local name. */
-#define HELPER(var, name) __typeof__(&name) var = (__typeof__(&name))real_fn(&r_##name, #name)
+#define AUDIO_LIB_SONAME "libasound.so.2"
+#define AUDIO_LIB_HOOKS  hooks_alsa
+/* In a wrapper or helper: `real` (or `var`) is the library's NAME, NULL if none. */
+#define REAL_FN(name) AUDIO_REAL_FN(real, name)
+#define HELPER(var, name) AUDIO_REAL_FN(var, name)
 
 /* ------------------------------------------------------------ PCM entries */
 

@@ -185,3 +185,30 @@ void *audio_real(void **slot, const char *name)
 	}
 	return p;
 }
+
+/* The real function for a wrapper of a library the program may have opened privately
+ * (RTLD_LOCAL dlopen: its own PLT calls still reach our exported wrappers, but
+ * RTLD_NEXT cannot see it): the slot (filled by the dlsym hook or an earlier call),
+ * else the next definition after us, else that library already loaded (looked up in
+ * its handle through the dlsym hook, which fills the slots of `table` from it). Our
+ * own wrapper is never taken for the real function. */
+void *audio_find_real(void **slot, const char *name, const char *soname,
+		      const struct ap_hook *table)
+{
+	void *p = audio_real(slot, name);
+	if (p)
+		return p;
+	rt_guard++;
+	void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);   /* kept open */
+	p = h ? dlsym(h, name) : NULL;
+	rt_guard--;
+	void *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (s)
+		return s;
+	for (const struct ap_hook *k = table; p && k->name; k++)
+		if (k->wrapper == p)
+			return NULL;   /* only our own wrapper: no real function */
+	if (p)
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	return p;
+}

@@ -32,36 +32,11 @@ SLOT(pa_stream_new_with_proplist); SLOT(pa_stream_new_extended);
 SLOT(pa_stream_set_write_callback); SLOT(pa_stream_set_read_callback);
 SLOT(pa_stream_get_sample_spec); SLOT(pa_frame_size); SLOT(pa_proplist_gets);
 
-/* The real function (see audio_alsa.c: find_real): the slot, RTLD_NEXT, or libpulse
- * already loaded privately, looked up through the dlsym hook. */
-static __attribute__((noinline, cold)) void *find_real(void **slot, const char *name)
-{
-	void *p = audio_real(slot, name);
-	if (p)
-		return p;
-	rt_guard++;
-	void *h = dlopen("libpulse.so.0", RTLD_LAZY | RTLD_NOLOAD);   /* kept open */
-	p = h ? dlsym(h, name) : NULL;
-	rt_guard--;
-	void *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (s)
-		return s;
-	for (const struct ap_hook *k = hooks_pulse; p && k->name; k++)
-		if (k->wrapper == p)
-			return NULL;
-	if (p)
-		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
-	return p;
-}
-
-static inline void *real_fn(void **slot, const char *name)
-{
-	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	return likely(p) ? p : find_real(slot, name);
-}
-
-#define REAL_FN(name) __typeof__(&name) real = (__typeof__(&name))real_fn(&r_##name, #name)
-#define HELPER(var, name) __typeof__(&name) var = (__typeof__(&name))real_fn(&r_##name, #name)
+#define AUDIO_LIB_SONAME "libpulse.so.0"
+#define AUDIO_LIB_HOOKS  hooks_pulse
+/* In a wrapper or helper: `real` (or `var`) is the library's NAME, NULL if none. */
+#define REAL_FN(name) AUDIO_REAL_FN(real, name)
+#define HELPER(var, name) AUDIO_REAL_FN(var, name)
 
 /* ------------------------------------------------------------ streams */
 
