@@ -2,7 +2,9 @@
  * exits, exec, dlclose and the signal-disposition calls. Each allocation entry point
  * takes its caller's frame, allocates through glibc's own __libc_* functions with a
  * 32-byte header in front of the block (blocks.h), records the site and the event,
- * and returns. No lock, no syscall beyond what glibc's malloc itself makes. */
+ * and returns. No lock, no syscall beyond what glibc's malloc itself makes. The site
+ * travels by pointer (stack cache -> block header -> free); a realloc reads the clock
+ * once for the old block's death and the new one's birth. */
 #include "audio.h"
 #include "blocks.h"
 #include "interpose.h"
@@ -41,10 +43,10 @@ ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
 
 /* ------------------------------------------------------------ core paths */
 
-static inline site_id site_here(TRACK_ARGS)
+static inline struct site *site_here(TRACK_ARGS)
 {
 	int full = rt_state == RT_READY;
-	return stacks_capture(full ? runtime_cache() : NULL, rt_depth, full, fn, ra, cfa, fp);
+	return stacks_site(full ? runtime_cache() : NULL, rt_depth, full, fn, ra, cfa, fp);
 }
 
 /* The name of an interposed allocation function, for violation reports. */
@@ -62,27 +64,38 @@ static const char *fn_name(uintptr_t fn)
 	return "?";
 }
 
-/* Record a block whose underlying allocation is `base`; returns the user pointer. */
-static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
+/* Record a block whose underlying allocation is `base`, born at `now` (0: read the
+ * clock here); returns the user pointer. */
+static inline void *track_at(void *base, size_t offset, size_t size, uint64_t now, TRACK_ARGS)
 {
 	if (unlikely(!base))
 		return NULL;
 	rt_guard++;
-	site_id s = site_here(fn, ra, cfa, fp);
-	uint64_t now = runtime_now();
+	struct site *s = site_here(fn, ra, cfa, fp);
+	__builtin_prefetch(s, 1);   /* its counters: fetched while the clock is read */
+	if (!now)
+		now = runtime_now();
 	void *user = blocks_init(base, offset, size, s, now);
-	sites_on_alloc_local(runtime_sums(), s, size, now);
+	sites_alloc(runtime_sums(), s, size, now);
 	ap_rt.allocs++;
 	ap_rt.bytes += size;
 	if (unlikely(audio_in_rt()))
-		audio_violation(VK_ALLOC, fn_name(fn), s, size);
+		audio_violation(VK_ALLOC, fn_name(fn), sites_id(s), size);
 	rt_guard--;
 	return user;
 }
 
+static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
+{
+	return track_at(base, offset, size, 0, fn, ra, cfa, fp);
+}
+
 static inline void untrack(struct block_hdr *h)
 {
-	sites_on_free_local(runtime_sums(), h->site, h->size, h->birth, runtime_now());
+	struct site *s = h->site;
+	__builtin_prefetch(s, 1);
+	uint64_t now = runtime_now();
+	sites_free(runtime_sums(), s, blocks_size(h), h->birth, now);
 	ap_rt.frees++;
 }
 
@@ -137,7 +150,7 @@ EXPORT void *malloc(size_t size)
 static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 {
 	rt_guard++;
-	audio_violation(VK_FREE, "free", site_here(fn, ra, cfa, fp), 0);
+	audio_violation(VK_FREE, "free", sites_id(site_here(fn, ra, cfa, fp)), 0);
 	rt_guard--;
 }
 
@@ -190,7 +203,8 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 		void *n = __libc_malloc(size);
 		if (!n)
 			return NULL;
-		memcpy(n, p, h->size < size ? h->size : size);
+		uint64_t old_size = blocks_size(h);
+		memcpy(n, p, old_size < size ? old_size : size);
 		free(p);
 		return n;
 	}
@@ -204,7 +218,7 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (h && h->offset == BLOCK_HDR_SIZE) {
+	if (h && blocks_offset(h) == BLOCK_HDR_SIZE) {
 		struct block_hdr old = *h;
 		h->tag = 0;   /* the header may move with the data */
 		void *base = __libc_realloc((char *)h, size + BLOCK_HDR_SIZE);
@@ -212,12 +226,14 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
 			return NULL;
 		}
-		sites_on_free_local(runtime_sums(), old.site, old.size, old.birth, runtime_now());
-		return track(base, BLOCK_HDR_SIZE, size, fn, ra, cfa, fp);
+		/* One clock read: the old block dies when the new one is born. */
+		uint64_t now = runtime_now();
+		sites_free(runtime_sums(), old.site, blocks_size(&old), old.birth, now);
+		return track_at(base, BLOCK_HDR_SIZE, size, now, fn, ra, cfa, fp);
 	}
 	/* An over-aligned block of ours, or a block from before we were loaded:
 	 * move it into a new tracked block. */
-	size_t old_size = h ? h->size : runtime_real_usable(p);
+	size_t old_size = h ? blocks_size(h) : runtime_real_usable(p);
 	void *n = alloc_aligned(0, size, fn, ra, cfa, fp);
 	if (!n)
 		return NULL;
@@ -332,7 +348,8 @@ EXPORT size_t malloc_usable_size(void *p)
 	struct block_hdr *h = blocks_lookup(p);
 	if (!h)
 		return runtime_real_usable(p);
-	return runtime_real_usable((char *)p - h->offset) - h->offset;
+	size_t off = blocks_offset(h);
+	return runtime_real_usable((char *)p - off) - off;
 }
 
 /* ------------------------------------------------------------ exits and exec */

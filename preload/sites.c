@@ -15,12 +15,19 @@
  * blocks, so 512 GiB and 2^39 blocks). Its value at the peak is then its current
  * value minus hi_sum when hi_key == 2*M_final + 1, else its current value.
  * Per-site maxima (mb, mbk) are exact maxima of the site's own atomic counters,
- * unlike DHAT's, which only updates them when the global maximum moves. */
+ * unlike DHAT's, which only updates them when the global maximum moves.
+ *
+ * Hot path: the shim holds sites by pointer (sites_alloc, sites_free), so an event
+ * touches the site's first cache line (shared state and id) and one line of the
+ * thread's sums area, never the id table; the id-taking calls are for tests and
+ * readers. */
 #include "sites.h"
 #include "mem.h"
 
 #include <string.h>
 #include <sys/mman.h>
+
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 #define HASH_BITS   20
 #define NBUCKETS    (1u << HASH_BITS)
@@ -29,18 +36,21 @@
 struct pair { uint64_t a, b; } __attribute__((aligned(16)));
 
 struct site {
+	/* First cache line: everything an event touches (the shared state, and the id
+	 * that indexes the thread's sums area). */
 	struct pair pk;            /* packed {hi_key, hi_sum bytes, hi_sum blocks}, see pk_* */
 	int64_t curr_b, curr_k;    /* live now */
 	int64_t max_b, max_k;      /* exact maxima of curr_b, curr_k */
+	uint32_t id;
+	uint16_t depth;
+	uint16_t dead;             /* lost an insertion race; never used */
+	uint64_t hash;
+	/* Second line: the shared sums (events without a thread area) and the chain. */
 	uint64_t tb, tbk;          /* totals allocated */
 	uint64_t tl;               /* summed lifetimes (ns) of freed blocks */
 	uint64_t birth_sum;        /* summed birth times of live blocks: live lifetimes in O(1) */
 	uint64_t short_k;          /* freed blocks that lived < short-lived threshold */
 	struct site *next;         /* hash chain; written once before publication */
-	uint64_t hash;
-	uint32_t id;
-	uint16_t depth;
-	uint16_t dead;             /* lost an insertion race; never used */
 	uintptr_t ips[];           /* the raw stack, innermost first */
 } __attribute__((aligned(64)));
 
@@ -179,7 +189,7 @@ static struct site *find(struct site *s, struct site *stop, uint64_t h,
 	return NULL;
 }
 
-site_id sites_intern(const uintptr_t *ips, unsigned depth)
+struct site *sites_intern_site(const uintptr_t *ips, unsigned depth)
 {
 	if (depth > SITES_MAX_DEPTH)
 		depth = SITES_MAX_DEPTH;
@@ -188,16 +198,16 @@ site_id sites_intern(const uintptr_t *ips, unsigned depth)
 	struct site *head = __atomic_load_n(b, __ATOMIC_ACQUIRE);
 	struct site *s = find(head, NULL, h, ips, depth);
 	if (s)
-		return s->id;
+		return s;
 
 	if (LOAD(&nsites) >= SITES_MAX)
-		return SITES_OVERFLOW;
+		return &overflow_site;
 	uint32_t id = __atomic_add_fetch(&nsites, 1, __ATOMIC_ACQ_REL);
 	if (id > SITES_MAX)
-		return SITES_OVERFLOW;
+		return &overflow_site;
 	s = arena_alloc(sizeof(struct site) + depth * sizeof(uintptr_t));
 	if (!s)
-		return SITES_OVERFLOW;   /* id stays a hole: readers skip it */
+		return &overflow_site;   /* id stays a hole: readers skip it */
 	s->hash = h;
 	s->id = id;
 	s->depth = (uint16_t)depth;
@@ -208,15 +218,25 @@ site_id sites_intern(const uintptr_t *ips, unsigned depth)
 	for (;;) {
 		s->next = head;
 		if (__atomic_compare_exchange_n(b, &head, s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return id;
+			return s;
 		/* Someone inserted first: was it this stack? Then ours stays unused
 		 * (tbk 0, so the writer skips it). */
 		struct site *other = find(head, s->next, h, ips, depth);
 		if (other) {
 			s->dead = 1;
-			return other->id;
+			return other;
 		}
 	}
+}
+
+site_id sites_intern(const uintptr_t *ips, unsigned depth)
+{
+	return sites_intern_site(ips, depth)->id;
+}
+
+site_id sites_id(const struct site *s)
+{
+	return s->id;
 }
 
 static inline struct site *site_of(site_id id)
@@ -224,6 +244,17 @@ static inline struct site *site_of(site_id id)
 	if (id == 0 || id > SITES_MAX)
 		return NULL;
 	return __atomic_load_n(&idtab[id], __ATOMIC_ACQUIRE);
+}
+
+struct site *sites_site(site_id id)
+{
+	return site_of(id);
+}
+
+const uintptr_t *sites_site_stack(const struct site *s, unsigned *depth)
+{
+	*depth = s->depth;
+	return s->ips;
 }
 
 /* ------------------------------------------------------------ events */
@@ -289,10 +320,11 @@ static inline void peak_add(struct pair *w, uint64_t key, int64_t bytes, int64_t
 	} while (!pair_cas(w, &old, nw));
 }
 
-/* The pure sums of one site in one thread's area. */
+/* The pure sums of one site in one thread's area: one cache line each, so an event
+ * touches one line of the area (40-byte entries straddled two lines half the time). */
 struct local_sums {
 	uint64_t tb, tbk, tl, birth_sum, short_k;
-};
+} __attribute__((aligned(64)));
 
 struct sites_local {
 	struct sites_local *next;      /* all areas, push-only */
@@ -338,63 +370,63 @@ static inline void shared_free(struct site *s, uint64_t size, uint64_t now)
 	ADD(&s->curr_k, -1);
 }
 
-void sites_on_alloc(site_id id, uint64_t size, uint64_t now)
+void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t now)
 {
-	struct site *s = site_of(id);
-	if (!s)
-		return;
 	shared_alloc(s, size, now);
-	ADD(&s->tb, size);
-	ADD(&s->tbk, 1);
-	ADD(&s->birth_sum, now);
+	if (unlikely(!l)) {
+		ADD(&s->tb, size);
+		ADD(&s->tbk, 1);
+		ADD(&s->birth_sum, now);
+		return;
+	}
+	struct local_sums *v = &l->v[s->id];
+	BUMP(&v->tb, size);
+	BUMP(&v->tbk, 1);
+	BUMP(&v->birth_sum, now);
 }
 
-void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
+void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t birth,
+		uint64_t now)
 {
-	struct site *s = site_of(id);
-	if (!s)
-		return;
 	shared_free(s, size, now);
 	uint64_t life = now > birth ? now - birth : 0;
-	ADD(&s->tl, life);
-	ADD(&s->birth_sum, -birth);
+	if (unlikely(!l)) {
+		ADD(&s->tl, life);
+		ADD(&s->birth_sum, -birth);
+		if (life < short_ns)
+			ADD(&s->short_k, 1);
+		return;
+	}
+	struct local_sums *v = &l->v[s->id];
+	BUMP(&v->tl, life);
+	BUMP(&v->birth_sum, -birth);
 	if (life < short_ns)
-		ADD(&s->short_k, 1);
+		BUMP(&v->short_k, 1);
 }
 
 void sites_on_alloc_local(struct sites_local *l, site_id id, uint64_t size, uint64_t now)
 {
 	struct site *s = site_of(id);
-	if (!s)
-		return;
-	if (!l) {
-		sites_on_alloc(id, size, now);
-		return;
-	}
-	shared_alloc(s, size, now);
-	struct local_sums *v = &l->v[id];
-	BUMP(&v->tb, size);
-	BUMP(&v->tbk, 1);
-	BUMP(&v->birth_sum, now);
+	if (s)
+		sites_alloc(l, s, size, now);
 }
 
 void sites_on_free_local(struct sites_local *l, site_id id, uint64_t size, uint64_t birth,
 			 uint64_t now)
 {
 	struct site *s = site_of(id);
-	if (!s)
-		return;
-	if (!l) {
-		sites_on_free(id, size, birth, now);
-		return;
-	}
-	shared_free(s, size, now);
-	struct local_sums *v = &l->v[id];
-	uint64_t life = now > birth ? now - birth : 0;
-	BUMP(&v->tl, life);
-	BUMP(&v->birth_sum, -birth);
-	if (life < short_ns)
-		BUMP(&v->short_k, 1);
+	if (s)
+		sites_free(l, s, size, birth, now);
+}
+
+void sites_on_alloc(site_id id, uint64_t size, uint64_t now)
+{
+	sites_on_alloc_local(NULL, id, size, now);
+}
+
+void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
+{
+	sites_on_free_local(NULL, id, size, birth, now);
 }
 
 /* The site's sums: its shared counters plus every thread area's. */

@@ -21,6 +21,15 @@ int sites_init(void);
  * interposed function's own address). Creates it on first sight. */
 site_id sites_intern(const uintptr_t *ips, unsigned depth);
 
+/* The hot path holds sites by pointer (a site never moves or dies): no id -> site
+ * table lookup per event. sites_intern_site never returns NULL (a full table or a
+ * failed arena gives the overflow site); sites_id and sites_site convert. */
+struct site;
+struct site *sites_intern_site(const uintptr_t *ips, unsigned depth);
+site_id sites_id(const struct site *s);
+struct site *sites_site(site_id id);          /* NULL for an id never handed out */
+const uintptr_t *sites_site_stack(const struct site *s, unsigned *depth);
+
 /* Events. size is the requested size; times are CLOCK_MONOTONIC ns. */
 void sites_on_alloc(site_id s, uint64_t size, uint64_t now);
 void sites_on_free(site_id s, uint64_t size, uint64_t birth, uint64_t now);
@@ -34,6 +43,10 @@ struct sites_local *sites_local_new(void);   /* maps memory: call off the hot pa
 void sites_on_alloc_local(struct sites_local *l, site_id s, uint64_t size, uint64_t now);
 void sites_on_free_local(struct sites_local *l, site_id s, uint64_t size, uint64_t birth,
 			 uint64_t now);
+/* The same by site pointer (s != NULL): what the shim calls. */
+void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t now);
+void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t birth,
+		uint64_t now);
 
 /* Reading, for the profile writer and tests. Ids run 1..sites_count(). */
 uint32_t sites_count(void);

@@ -22,7 +22,12 @@
  * frame of varying size under a different chain of callers that exactly compensates
  * its size, with the old return addresses still lying in its uninitialised alloca
  * memory. Signal frames and stacks whose slots are not above `cfa` are never cached.
- * AUDIOPROF_STACK_CACHE=0 turns the cache off. */
+ * AUDIOPROF_STACK_CACHE=0 turns the cache off.
+ *
+ * Layout: 2048 sets of 4 ways; each set's four 16-bit key tags share one 8-byte word,
+ * so a lookup reads only the entry whose tag matches (then checks its full key).
+ * A hit gives the site by pointer (stacks_site), which the allocation path keeps in
+ * the block header: no id table on the hot path. */
 #include "stacks.h"
 
 #include <libunwind.h>
@@ -36,10 +41,10 @@
 
 struct cache_entry {
 	uintptr_t ra, cfa, fp;
-	site_id site;            /* 0: empty */
-	uint32_t depth;          /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
 	uintptr_t fn;
+	struct site *site;       /* NULL: empty */
 	const uintptr_t *ips;    /* the site's frames (sites never move): no table lookup */
+	uint32_t depth;          /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
 	/* followed by uint16_t off[depth]: (slot - (cfa - 8)) / 8; the frames themselves
 	 * are the site's (sites_stack) */
 };
@@ -50,7 +55,12 @@ struct stack_cache {
 	size_t entry_size;
 	struct stacks_counters n; /* this thread's; read racily by the writer */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack; 0, 0 if unknown */
-	char entries[] __attribute__((aligned(16)));
+	/* Per set, a 16-bit tag of each way's key (0: empty), all four in 8 bytes: a
+	 * lookup reads one small, mostly L1-resident word before touching any entry
+	 * (scanning the entries' keys cost a cache miss per way). A tag match is then
+	 * checked against the entry's full key. */
+	uint64_t tags[CACHE_SETS];
+	char entries[] __attribute__((aligned(64)));
 };
 
 static inline size_t entry_size(unsigned depth)
@@ -135,12 +145,12 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 	return n;
 }
 
-site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
-		       uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp)
+struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
+			uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp)
 {
 	if (!full) {
 		uintptr_t ips[2] = { fn, ra };
-		return sites_intern(ips, 2);
+		return sites_intern_site(ips, 2);
 	}
 	if (depth > SITES_MAX_DEPTH)
 		depth = SITES_MAX_DEPTH;
@@ -150,11 +160,18 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 	if (c) {
 		if (depth > c->depth)
 			depth = c->depth;
-		size_t set = (((ra ^ (cfa >> 4)) * 0x9E3779B97F4A7C15ull) >> 40) & (CACHE_SETS - 1);
+		uint64_t x = (ra ^ (cfa >> 4) ^ (fp << 9) ^ (fn << 3)) * 0x9E3779B97F4A7C15ull;
+		size_t set = (size_t)(x >> 53) & (CACHE_SETS - 1);
+		uint64_t tag = ((x >> 37) & 0xFFFF) | 1;
 		const char *base = (const char *)(cfa - 8);
-		for (unsigned w = 0; w < CACHE_WAYS; w++) {
+		uint64_t tags = c->tags[set];
+		/* Lanes equal to tag become zero. */
+		uint64_t diff = tags ^ (tag * 0x0001000100010001ull);
+		for (unsigned w = 0; w < CACHE_WAYS; w++, diff >>= 16) {
+			if (diff & 0xFFFF)
+				continue;
 			struct cache_entry *e = way(c, set, w);
-			if (!e->site || e->ra != ra || e->cfa != cfa || e->fp != fp || e->fn != fn)
+			if (e->ra != ra || e->cfa != cfa || e->fp != fp || e->fn != fn)
 				continue;
 			const uintptr_t *ips = e->ips;
 			const uint16_t *offs = entry_offs(e);
@@ -167,15 +184,17 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 				return e->site;
 			}
 		}
-		struct cache_entry *e = way(c, set, c->victim++ % CACHE_WAYS);
+		unsigned vw = c->victim++ % CACHE_WAYS;
+		c->tags[set] &= ~(0xFFFFull << (16 * vw));
+		struct cache_entry *e = way(c, set, vw);
 		/* Miss: unwind straight into the entry, then intern. */
 		int cacheable;
 		uintptr_t ips[SITES_MAX_DEPTH];
 		unsigned n = unwind(c, depth, fn, ra, cfa, ips, entry_offs(e), &cacheable);
-		site_id s = sites_intern(ips, n);
+		struct site *s = sites_intern_site(ips, n);
 		unsigned sd;
-		const uintptr_t *site_ips = sites_stack(s, &sd);
-		if (s == SITES_OVERFLOW || !site_ips || sd != n)
+		const uintptr_t *site_ips = sites_site_stack(s, &sd);
+		if (sd != n)
 			cacheable = 0;   /* the site's frames must be the ones validated */
 		if (cacheable) {
 			e->ra = ra;
@@ -185,9 +204,10 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 			e->depth = n;
 			e->ips = site_ips;
 			e->site = s;
+			c->tags[set] |= tag << (16 * vw);
 			c->n.misses++;
 		} else {
-			e->site = 0;
+			e->site = NULL;
 			c->n.uncacheable++;
 		}
 		return s;
@@ -195,7 +215,13 @@ site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
 	uintptr_t ips[SITES_MAX_DEPTH];
 	int cacheable;
 	unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
-	return sites_intern(ips, n);
+	return sites_intern_site(ips, n);
+}
+
+site_id stacks_capture(struct stack_cache *c, unsigned depth, int full,
+		       uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp)
+{
+	return sites_id(stacks_site(c, depth, full, fn, ra, cfa, fp));
 }
 
 void stacks_cache_counters(const struct stack_cache *c, struct stacks_counters *sum)

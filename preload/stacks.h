@@ -31,6 +31,9 @@ void stacks_global_init(void);
  * (used before the runtime is fully up). depth >= 2. */
 site_id stacks_capture(struct stack_cache *cache, unsigned depth, int full,
 		       uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp);
+/* The same, giving the site itself (never NULL): for the allocation hot path. */
+struct site *stacks_site(struct stack_cache *cache, unsigned depth, int full,
+			 uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp);
 
 /* Per-thread counters (hits, misses, captures that could not be cached), added
  * into *sum; read without synchronisation, so approximate while threads run. */

@@ -9,13 +9,15 @@
 static void test_roundtrip(void)
 {
 	char *base = malloc(100 + BLOCK_HDR_SIZE);
-	void *p = blocks_init(base, BLOCK_HDR_SIZE, 100, 7, 12345);
+	struct site *site = (struct site *)(uintptr_t)0x7000;   /* never dereferenced */
+	void *p = blocks_init(base, BLOCK_HDR_SIZE, 100, site, 12345);
 	CU_ASSERT_PTR_EQUAL(p, base + BLOCK_HDR_SIZE);
 	CU_ASSERT_EQUAL((uintptr_t)p % 16, 0);
 	struct block_hdr *h = blocks_lookup(p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-	CU_ASSERT_EQUAL(h->size, 100);
-	CU_ASSERT_EQUAL(h->site, 7);
+	CU_ASSERT_EQUAL(blocks_size(h), 100);
+	CU_ASSERT_EQUAL(blocks_offset(h), BLOCK_HDR_SIZE);
+	CU_ASSERT_PTR_EQUAL(h->site, site);
 	CU_ASSERT_EQUAL(h->birth, 12345);
 	CU_ASSERT_PTR_EQUAL(blocks_release(h), base);
 	CU_ASSERT_PTR_NULL(blocks_lookup(p));   /* a second free is not taken for ours */
@@ -25,11 +27,12 @@ static void test_roundtrip(void)
 static void test_aligned(void)
 {
 	char *base = aligned_alloc(256, 512);
-	void *p = blocks_init(base, 256, 64, 3, 1);
+	void *p = blocks_init(base, 256, 64, NULL, 1);
 	CU_ASSERT_EQUAL((uintptr_t)p % 256, 0);
 	struct block_hdr *h = blocks_lookup(p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-	CU_ASSERT_EQUAL(h->offset, 256);
+	CU_ASSERT_EQUAL(blocks_offset(h), 256);
+	CU_ASSERT_EQUAL(blocks_size(h), 64);
 	CU_ASSERT_PTR_EQUAL(blocks_release(h), base);
 	free(base);
 }
