@@ -19,7 +19,7 @@ PACKAGES=(
 	python3 perl sox file               # integration tests: JSON checks, real programs
 	nodejs                              # loads profiles in valgrind's dh_view.js
 	valgrind heaptrack                  # dh_view.html; bench comparisons
-	mandoc                              # man page lint
+	mandoc bsdextrautils                # man page lint; col(1) for t_man_examples
 	libfftw3-dev libjack-jackd2-dev libasound2-dev jackd2   # dsp_demo and its JACK/ALSA tests
 	clang libclang-rt-14-dev jq                             # libFuzzer target; a man page example
 	portaudio19-dev libsdl2-dev        # preload's PortAudio/SDL2 wrappers (headers); their tests
