@@ -421,6 +421,14 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
 		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
 		err |= set_u64(ap, "threads", m->threads) < 0;
+		json_t *sc = json_object();
+		err |= !sc;
+		if (sc) {
+			err |= set_u64(sc, "hits", m->cache_hits) < 0;
+			err |= set_u64(sc, "misses", m->cache_misses) < 0;
+			err |= set_u64(sc, "uncacheable", m->cache_uncacheable) < 0;
+			err |= json_object_set_new_nocheck(ap, "stack_cache", sc) < 0;
+		}
 		err |= json_object_set_new_nocheck(ap, "totals", tot) < 0;
 		tot = NULL;
 	}

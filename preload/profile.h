@@ -24,6 +24,7 @@ struct profile_meta {
 	uint64_t own_bytes;       /* memory the profiler itself holds (tables, caches, headers) */
 	uint64_t peak_rss;        /* process peak RSS in bytes (VmHWM) */
 	uint64_t threads;         /* threads that allocated */
+	uint64_t cache_hits, cache_misses, cache_uncacheable;   /* stack cache, all threads */
 };
 
 /* Write the profile to `path`. Returns 0, or -1 with errno set (nothing half-written

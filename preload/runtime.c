@@ -287,6 +287,9 @@ static void write_locked(const char *reason, int sig)
 		return;
 	static char cmd[8192];
 	read_cmdline(cmd, sizeof(cmd));
+	struct stacks_counters sc = { 0, 0, 0 };
+	for (struct rt_thread *t = all_threads; t; t = t->next)
+		stacks_cache_counters(t->cache, &sc);
 	struct profile_meta m = {
 		.cmd = cmd,
 		.pid = my_pid,
@@ -300,6 +303,9 @@ static void write_locked(const char *reason, int sig)
 		.own_bytes = own_bytes(),
 		.peak_rss = read_vmhwm(),
 		.threads = nthreads,
+		.cache_hits = sc.hits,
+		.cache_misses = sc.misses,
+		.cache_uncacheable = sc.uncacheable,
 	};
 	if (profile_write(out_path, &m) != 0 && !write_failed_logged) {
 		write_failed_logged = 1;
@@ -645,13 +651,6 @@ __attribute__((destructor)) static void runtime_dtor(void)
 	rt_guard++;
 	timeline_stop();
 	audio_writer_tick();   /* warnings of the last moments before exit */
-	if (getenv("AUDIOPROF_DEBUG_STACKS")) {
-		struct stacks_counters sc = { 0, 0, 0 };
-		for (struct rt_thread *t = all_threads; t; t = t->next)
-			stacks_cache_counters(t->cache, &sc);
-		log_msg("stack cache: %lu hits, %lu misses, %lu uncacheable",
-			(unsigned long)sc.hits, (unsigned long)sc.misses, (unsigned long)sc.uncacheable);
-	}
 	pthread_mutex_lock(&write_lock);
 	write_locked("exit", 0);
 	finished = 1;
