@@ -377,8 +377,10 @@ void audio_thread_recheck(void)
 		rt_guard--;
 		if (!t->tid)
 			t->tid = (int)syscall(SYS_gettid);
-		if (t->thread_src)
+		if (t->thread_src) {
 			t->thread_src->tid = t->tid;
+			snprintf(t->thread_src->thread, sizeof(t->thread_src->thread), "%s", name);
+		}
 		t->depth++;
 	} else if (!match && t->thread_src) {
 		t->thread_src = NULL;
@@ -696,14 +698,24 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 	}
 	/* The registry is newest first; write oldest first. */
 	int n = __atomic_load_n(&nsources, __ATOMIC_ACQUIRE);
-	for (int id = 0; id < n; id++)
+	/* callbacks[i].id == i always (violations refer to it): a source that is being
+	 * registered right now, or that could not be written, leaves a stub. */
+	for (int id = 0; id < n; id++) {
+		json_t *o = NULL;
 		for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next)
 			if (s->id == id) {
-				json_t *o = source_json(s);
-				if (o)
-					json_array_append_new(cbs, o);
+				o = source_json(s);
 				break;
 			}
+		if (!o && (o = json_object()) != NULL) {
+			json_object_set_new_nocheck(o, "id", json_integer(id));
+			json_object_set_new_nocheck(o, "api", json_string("?"));
+			json_object_set_new_nocheck(o, "name", json_string(""));
+			set_u(o, "count", 0);
+		}
+		if (o)
+			json_array_append_new(cbs, o);
+	}
 	/* Ready slots first, then each key once (two threads may have claimed two slots
 	 * for one key at the same moment: their counts are merged here). */
 	static unsigned ready[VSLOTS];
