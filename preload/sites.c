@@ -506,6 +506,20 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	out->short_k = sum.short_k;
 }
 
+void sites_live(uint64_t *bytes, uint64_t *blocks)
+{
+	*bytes = *blocks = 0;
+	if (LOAD(&inited) <= 0)
+		return;
+	*bytes = LOAD(&gword.a);
+	uint32_t n = sites_count();
+	for (uint32_t id = 1; id <= n; id++) {
+		struct site *s = site_of(id);
+		if (s)
+			*blocks += nonneg(LOAD(&s->curr_k));
+	}
+}
+
 void sites_totals(struct heap_totals *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -75,6 +75,10 @@ struct heap_totals {
  * for an exact answer (exit) or accept a snapshot's skew. */
 void sites_totals(struct heap_totals *out);
 
+/* Live bytes (O(1)) and live blocks (one load per site; no thread areas): cheap
+ * enough for the timeline's frequent samples. */
+void sites_live(uint64_t *bytes, uint64_t *blocks);
+
 /* The short-lived threshold (ns) used for short_k; set once from options. */
 void sites_set_short_lived(uint64_t ns);
 

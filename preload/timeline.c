@@ -56,10 +56,10 @@ uint64_t timeline_tick(uint64_t now)
 		period *= 2;
 		shown_period = period;
 	}
-	struct heap_totals t;
-	sites_totals(&t);
+	uint64_t live_b, live_k;
+	sites_live(&live_b, &live_k);
 	struct mallinfo2 mi = mallinfo2();
-	buf[n++] = (struct sample){ now, t.curr_b, t.curr_k, mi.arena + mi.hblkhd,
+	buf[n++] = (struct sample){ now, live_b, live_k, mi.arena + mi.hblkhd,
 				    mi.uordblks + mi.hblkhd };
 	next = now + period;
 	return next;
