@@ -69,6 +69,7 @@ static uint32_t nsites;                     /* highest id handed out */
 static struct chunk *cur_chunk;
 static size_t chunk_bytes;                  /* total mapped for chunks */
 static uint64_t short_ns;
+static uint64_t life_epoch;                 /* in a forked child: the fork (births before count from it) */
 static int inited;                          /* 0 no, 1 yes, -1 failed */
 static struct site overflow_site;
 
@@ -389,6 +390,8 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 		uint64_t now)
 {
 	shared_free(s, size, now);
+	if (unlikely(birth < life_epoch))
+		birth = life_epoch;   /* inherited by a forked child: its life there began at the fork */
 	uint64_t life = now > birth ? now - birth : 0;
 	if (unlikely(!l)) {
 		ADD(&s->tl, life);
@@ -565,15 +568,15 @@ void sites_reset_after_fork(uint64_t now)
 		s->max_b = s->curr_b;
 		s->max_k = s->curr_k;
 		/* Inherited live blocks stay live: the child's totals count them as its own
-		 * allocations so that tbk >= ebk holds; their lifetimes keep their births. */
+		 * allocations so that tbk >= ebk holds, born at the fork (the child's start:
+		 * its te and lifetimes count from there; sites_free clamps to life_epoch). */
 		s->tb = nonneg(s->curr_b);
 		s->tbk = nonneg(s->curr_k);
 		s->tl = 0;
 		s->short_k = 0;
-		/* Live births move to the shared counter; the thread areas start at zero. */
-		for (struct sites_local *l = locals; l; l = l->next)
-			s->birth_sum += l->v[id].birth_sum;
+		s->birth_sum = nonneg(s->curr_k) * now;   /* the thread areas start at zero */
 	}
+	life_epoch = now;
 	for (struct sites_local *l = locals; l; l = l->next)
 		madvise(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v), MADV_DONTNEED);
 }
