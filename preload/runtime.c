@@ -6,6 +6,7 @@
 #include "runtime.h"
 #include "audio.h"
 #include "blocks.h"
+#include "clock.h"
 #include "mem.h"
 #include "log.h"
 #include "options.h"
@@ -56,6 +57,9 @@ static pid_t writer_tid;
 static int wake_word;                     /* bumped to wake the writer */
 static int sig_req;                       /* signal whose flush is requested, or 0 */
 static int sig_done;                      /* bumped when a requested flush is done */
+static uint32_t presym_upto;              /* sites whose frames the symbolizer has resolved */
+static int presym_stop;                   /* the final profile is being written: stop */
+static int presym_running;                /* the symbolizer thread exists (this process) */
 
 /* Signals whose default action kills: ours while the program has not taken them. */
 static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
@@ -159,6 +163,7 @@ int runtime_start(void)
 	rt_depth = (unsigned)OPT_NUM(OPT_DEPTH) + 1;   /* +1: frame 0 is the allocator */
 	if (rt_depth > SITES_MAX_DEPTH)
 		rt_depth = SITES_MAX_DEPTH;
+	clock_init(OPT_NUM(OPT_CLOCK) == 0);
 	sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
 	start_ns = runtime_now();
 	my_pid = getpid();
@@ -210,7 +215,6 @@ struct rt_thread *runtime_thread_new(void)
 		}
 	} else {
 		/* A reused cache: forget its entries (their stacks were another thread's). */
-		memset(t->cache, 0, stacks_cache_size(rt_depth));
 		stacks_cache_init(t->cache, rt_depth);
 	}
 	if (t)
@@ -287,6 +291,11 @@ static void write_locked(const char *reason, int sig)
 		return;
 	static char cmd[8192];
 	read_cmdline(cmd, sizeof(cmd));
+	/* A fresh pair of clock reads: the longest baseline for converting ticks. */
+	uint64_t ticks_now;
+	uint64_t now_ns = clock_sync(&ticks_now);
+	if (clock_tsc)
+		sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
 	struct stacks_counters sc = { 0, 0, 0 };
 	for (struct rt_thread *t = all_threads; t; t = t->next)
 		stacks_cache_counters(t->cache, &sc);
@@ -295,7 +304,7 @@ static void write_locked(const char *reason, int sig)
 		.pid = my_pid,
 		.ppid = getppid(),
 		.start_ns = start_ns,
-		.end_ns = runtime_now(),
+		.end_ns = now_ns,
 		.short_lived_ns = (uint64_t)OPT_NUM(OPT_SHORT_LIVED),
 		.reason = reason,
 		.signal = sig,
@@ -326,6 +335,65 @@ void runtime_flush(const char *reason, int sig)
 	rt_guard--;
 }
 
+/* Resolve the frames of the sites interned since the last call while the program
+ * runs: symbols are cached per address, so the profile written at exit only looks them
+ * up. Loading a module's debug information (libc's, decompressed, takes ~100 ms here)
+ * then overlaps the program's own work instead of delaying its exit. Returns whether
+ * there were new sites. */
+static int presymbolize(void)
+{
+	uint32_t n = sites_count();
+	if (n <= presym_upto)
+		return 0;
+	for (uint32_t id = presym_upto + 1; id <= n; id++) {
+		unsigned depth = 0;
+		const uintptr_t *ips = sites_stack(id, &depth);
+		/* ips[0] is the interposed function; the rest are return addresses */
+		for (unsigned k = 1; ips && k < depth; k++) {
+			if (__atomic_load_n(&presym_stop, __ATOMIC_RELAXED))
+				return 1;
+			symbols_resolve(ips[k], NULL, NULL);
+		}
+		presym_upto = id;
+	}
+	return 1;
+}
+
+/* The symbolizer: its own thread, so that a long debug-information load never delays
+ * the writer's timeline samples, snapshots, warnings or signal flushes. */
+#define PRESYM_NS 20000000u   /* while new sites keep appearing, look every 20 ms */
+#define PRESYM_IDLE_NS 200000000u
+
+static void *symbolizer_main(void *arg)
+{
+	rt_guard = 1;   /* forever: its allocations are the profiler's own */
+	ap_rt.never_rt = 1;
+	pthread_setname_np(pthread_self(), "audioprof-sym");
+	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
+		uint64_t d = presymbolize() ? PRESYM_NS : PRESYM_IDLE_NS;
+		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
+		int w = 0;
+		futex(&w, FUTEX_WAIT_PRIVATE, 0, &ts);   /* a sleep (nanosleep is interposed) */
+	}
+	return arg;
+}
+
+static void start_symbolizer(void)
+{
+	if (presym_running)
+		return;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t a;
+	pthread_t t;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	presym_running = pthread_create(&t, &a, symbolizer_main, NULL) == 0;
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void *writer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: everything this thread does is the profiler's own */
@@ -346,6 +414,15 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		audio_writer_tick();
+		start_symbolizer();
+		/* Refine the tick rate (and so the short-lived threshold in ticks). */
+		if (clock_tsc) {
+			pthread_mutex_lock(&write_lock);
+			uint64_t ticks_now;
+			clock_sync(&ticks_now);
+			sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
+			pthread_mutex_unlock(&write_lock);
+		}
 		uint64_t now = runtime_now();
 		uint64_t sample_at = timeline_tick(now);
 		if (next && now >= next) {
@@ -519,6 +596,7 @@ static void atfork_child(void)
 	pthread_mutex_init(&threads_lock, NULL);
 	my_pid = getpid();
 	writer_running = 0;
+	presym_running = 0;   /* threads do not survive a fork; the writer starts another */
 	finished = 0;
 	if (!OPT_NUM(OPT_FOLLOW_FORK)) {
 		__atomic_store_n(&rt_state, RT_OFF, __ATOMIC_RELEASE);
@@ -530,7 +608,7 @@ static void atfork_child(void)
 		if (t != rt_self)
 			t->in_use = 0;
 	start_ns = runtime_now();
-	sites_reset_after_fork(start_ns);
+	sites_reset_after_fork(clock_ticks());
 	timeline_reset(start_ns);
 	audio_reset_after_fork();
 	exec_k = 0;
@@ -649,6 +727,7 @@ __attribute__((destructor)) static void runtime_dtor(void)
 	if (getpid() != my_pid)
 		return;
 	rt_guard++;
+	__atomic_store_n(&presym_stop, 1, __ATOMIC_RELAXED);
 	timeline_stop();
 	audio_writer_tick();   /* warnings of the last moments before exit */
 	pthread_mutex_lock(&write_lock);

@@ -77,7 +77,12 @@ size_t stacks_cache_size(unsigned depth)
 void stacks_cache_init(struct stack_cache *c, unsigned depth)
 {
 	c->depth = depth;
+	c->victim = 0;
 	c->entry_size = entry_size(depth);
+	c->stack_lo = c->stack_hi = 0;
+	/* Entries are reached only through their tags: clearing the tags empties the
+	 * cache without touching (and faulting in) the entries. */
+	memset(c->tags, 0, sizeof(c->tags));
 }
 
 void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)

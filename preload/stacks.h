@@ -14,7 +14,8 @@ struct stack_cache;   /* per-thread, owned by the runtime's thread state */
 
 /* Size in bytes of a cache for stacks of `depth` frames. */
 size_t stacks_cache_size(unsigned depth);
-/* Initialise a zeroed cache area of stacks_cache_size(depth) bytes. */
+/* Initialise (or empty, for reuse by another thread) a cache area of
+ * stacks_cache_size(depth) bytes; its counters are kept. */
 void stacks_cache_init(struct stack_cache *c, unsigned depth);
 
 /* The thread's stack bounds: return-address slots are only searched within them
