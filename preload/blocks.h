@@ -13,7 +13,7 @@
 #include "sites.h"
 
 struct block_hdr {
-	uint64_t birth;       /* CLOCK_MONOTONIC ns at allocation */
+	uint64_t birth;       /* ticks (clock.h) at allocation */
 	uint64_t size_log;    /* size the program asked for << 8 | log2(offset) */
 	struct site *site;
 	uint64_t tag;         /* BLOCK_MAGIC ^ user pointer; always the last 8 bytes */

@@ -38,6 +38,9 @@ const struct opt_def options_table[OPT_COUNT] = {
 		"record|warn|abort" },
 	[OPT_SAMPLE] = { "AUDIOPROF_SAMPLE", OPT_TIME, "100ms", 0, 3600LL * S_NS,
 		"period of the heap timeline samples (live bytes, glibc heap size); 0 disables" },
+	[OPT_CLOCK] = { "AUDIOPROF_CLOCK", OPT_CHOICE, "auto", 0, 1,
+		"block birth/death clock: auto (the TSC when the kernel keeps time with it) or monotonic",
+		"auto|monotonic" },
 };
 
 struct opt_values options;

@@ -21,6 +21,7 @@ enum opt_id {
 	OPT_RT_THREADS,     /* glob of thread names whose whole run is real-time */
 	OPT_ON_VIOLATION,   /* record | warn | abort at a real-time violation */
 	OPT_SAMPLE,         /* heap timeline sampling period (ns); 0 disables */
+	OPT_CLOCK,          /* auto | monotonic: the hot path's clock (clock.h) */
 	OPT_COUNT
 };
 

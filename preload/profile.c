@@ -44,6 +44,9 @@
  *     // Raw CLOCK_MONOTONIC times (ns) of the start and of this profile;
  *     // te = end_ns - start_ns.
  *     "start_ns": 81234000000, "end_ns": 83734000000,
+ *     // The clock of block births and deaths: "tsc" (converted to ns at the write)
+ *     // or "monotonic" (AUDIOPROF_CLOCK).
+ *     "clock": "tsc",
  *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
  *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
  *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
@@ -91,6 +94,7 @@
  */
 
 #include "profile.h"
+#include "clock.h"
 #include "audio.h"
 #include "timeline.h"
 #include "sites.h"
@@ -417,6 +421,8 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 		err |= json_object_set_new_nocheck(ap, "ppid", json_integer(m->ppid)) < 0;
 		err |= set_u64(ap, "start_ns", m->start_ns) < 0;
 		err |= set_u64(ap, "end_ns", m->end_ns) < 0;
+		err |= json_object_set_new_nocheck(ap, "clock",
+						   json_string(clock_tsc ? "tsc" : "monotonic")) < 0;
 		err |= set_u64(ap, "depth", m->depth) < 0;
 		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
 		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
@@ -456,8 +462,9 @@ static json_t *build_document(const struct profile_meta *m)
 	if (!err)
 		err |= json_array_append_new(b.ftbl, json_string(ROOT_FRAME)) < 0;
 	uint32_t n = sites_count();
+	uint64_t now = clock_ticks_of(m->end_ns);   /* live blocks' lifetimes run to here */
 	for (uint32_t id = 1; !err && id <= n; id++)
-		err |= add_site(&b, id, m->end_ns) < 0;
+		err |= add_site(&b, id, now) < 0;
 	sites_totals(&t);
 
 	uint64_t te = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;

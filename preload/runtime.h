@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "stacks.h"
+#include "clock.h"
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -64,11 +65,10 @@ static inline struct sites_local *runtime_sums(void)
 	return t ? t->sums : NULL;
 }
 
+/* CLOCK_MONOTONIC ns (the allocation hot path reads clock_ticks() instead). */
 static inline uint64_t runtime_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 extern unsigned rt_depth;   /* AUDIOPROF_DEPTH */

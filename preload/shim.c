@@ -7,6 +7,7 @@
  * once for the old block's death and the new one's birth. */
 #include "audio.h"
 #include "blocks.h"
+#include "clock.h"
 #include "interpose.h"
 #include "rtcheck.h"
 #include "runtime.h"
@@ -74,7 +75,7 @@ static inline void *track_at(void *base, size_t offset, size_t size, uint64_t no
 	struct site *s = site_here(fn, ra, cfa, fp);
 	__builtin_prefetch(s, 1);   /* its counters: fetched while the clock is read */
 	if (!now)
-		now = runtime_now();
+		now = clock_ticks();
 	void *user = blocks_init(base, offset, size, s, now);
 	sites_alloc(runtime_sums(), s, size, now);
 	ap_rt.allocs++;
@@ -94,7 +95,7 @@ static inline void untrack(struct block_hdr *h)
 {
 	struct site *s = h->site;
 	__builtin_prefetch(s, 1);
-	uint64_t now = runtime_now();
+	uint64_t now = clock_ticks();
 	sites_free(runtime_sums(), s, blocks_size(h), h->birth, now);
 	ap_rt.frees++;
 }
@@ -227,7 +228,7 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 			return NULL;
 		}
 		/* One clock read: the old block dies when the new one is born. */
-		uint64_t now = runtime_now();
+		uint64_t now = clock_ticks();
 		sites_free(runtime_sums(), old.site, blocks_size(&old), old.birth, now);
 		return track_at(base, BLOCK_HDR_SIZE, size, now, fn, ra, cfa, fp);
 	}

@@ -23,6 +23,7 @@
  * readers. */
 #include "sites.h"
 #include "mem.h"
+#include "clock.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -68,7 +69,7 @@ static struct site **idtab;                 /* id -> site, SITES_MAX + 1 entries
 static uint32_t nsites;                     /* highest id handed out */
 static struct chunk *cur_chunk;
 static size_t chunk_bytes;                  /* total mapped for chunks */
-static uint64_t short_ns;
+static uint64_t short_ticks;                /* the short-lived threshold, in ticks (clock.h) */
 static uint64_t life_epoch;                 /* in a forked child: the fork (births before count from it) */
 static int inited;                          /* 0 no, 1 yes, -1 failed */
 static struct site overflow_site;
@@ -164,7 +165,7 @@ int sites_init(void)
 
 void sites_set_short_lived(uint64_t ns)
 {
-	short_ns = ns;
+	__atomic_store_n(&short_ticks, clock_span_ticks(ns), __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------ interning */
@@ -393,17 +394,18 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 	if (unlikely(birth < life_epoch))
 		birth = life_epoch;   /* inherited by a forked child: its life there began at the fork */
 	uint64_t life = now > birth ? now - birth : 0;
+	uint64_t short_t = LOAD(&short_ticks);
 	if (unlikely(!l)) {
 		ADD(&s->tl, life);
 		ADD(&s->birth_sum, -birth);
-		if (life < short_ns)
+		if (life < short_t)
 			ADD(&s->short_k, 1);
 		return;
 	}
 	struct local_sums *v = &l->v[s->id];
 	BUMP(&v->tl, life);
 	BUMP(&v->birth_sum, -birth);
-	if (life < short_ns)
+	if (life < short_t)
 		BUMP(&v->short_k, 1);
 }
 
@@ -505,7 +507,7 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 		out->mbk = out->gbk;
 	/* Live blocks count their lifetime up to now: sum(now - birth) = k*now - sum(birth). */
 	uint64_t live = out->ebk * now - sum.birth_sum;
-	out->tl = sum.tl + ((int64_t)live > 0 ? live : 0);
+	out->tl = clock_span_ns(sum.tl + ((int64_t)live > 0 ? live : 0));
 	out->short_k = sum.short_k;
 }
 
@@ -532,7 +534,7 @@ void sites_totals(struct heap_totals *out)
 	struct pair pk = pair_load(&gpeak);
 	out->curr_b = g.a;
 	out->max_b = g.b;
-	out->tg = pk.a == g.b ? pk.b : 0;
+	out->tg = pk.a == g.b && pk.b ? clock_ns(pk.b) : 0;
 	uint64_t final_key = g.b * 2 + 1;
 	uint32_t n = sites_count();
 	for (uint32_t id = 1; id <= n; id++) {

@@ -30,7 +30,8 @@ site_id sites_id(const struct site *s);
 struct site *sites_site(site_id id);          /* NULL for an id never handed out */
 const uintptr_t *sites_site_stack(const struct site *s, unsigned *depth);
 
-/* Events. size is the requested size; times are CLOCK_MONOTONIC ns. */
+/* Events. size is the requested size; times are ticks (clock.h: CLOCK_MONOTONIC ns
+ * unless the TSC is in use). */
 void sites_on_alloc(site_id s, uint64_t size, uint64_t now);
 void sites_on_free(site_id s, uint64_t size, uint64_t birth, uint64_t now);
 
@@ -54,7 +55,8 @@ const uintptr_t *sites_stack(site_id s, unsigned *depth);
 
 struct site_stats {
 	uint64_t tb, tbk;     /* total bytes, blocks allocated */
-	uint64_t tl;          /* total lifetime (ns) of all blocks; live ones counted up to now */
+	uint64_t tl;          /* total lifetime (ns) of all blocks; live ones counted up to now
+			       * (sites_read's `now` is in ticks; tl comes out in ns) */
 	uint64_t mb, mbk;     /* maximum live bytes / maximum live blocks, each exact */
 	uint64_t gb, gbk;     /* live bytes / blocks at the global peak */
 	uint64_t eb, ebk;     /* live bytes / blocks now (at end) */
@@ -67,7 +69,7 @@ void sites_read(site_id s, uint64_t now, struct site_stats *out);
 struct heap_totals {
 	uint64_t curr_b, curr_k;     /* live now */
 	uint64_t max_b, max_k;       /* at the global peak (max_k = blocks live then) */
-	uint64_t tg;                 /* time of the global peak (ns, monotonic); 0 if none */
+	uint64_t tg;                 /* time of the global peak (CLOCK_MONOTONIC ns); 0 if none */
 	uint64_t total_b, total_k;   /* allocated over the whole run */
 	uint64_t frees;              /* blocks freed */
 };
@@ -79,11 +81,12 @@ void sites_totals(struct heap_totals *out);
  * enough for the timeline's frequent samples. */
 void sites_live(uint64_t *bytes, uint64_t *blocks);
 
-/* The short-lived threshold (ns) used for short_k; set once from options. */
+/* The short-lived threshold (ns) used for short_k, converted to ticks with the clock's
+ * current ratio: set from options, and again after each clock_sync(). */
 void sites_set_short_lived(uint64_t ns);
 
 /* In a forked child (single-threaded): keep what is live, restart every total,
- * maximum and the global peak from the live state at `now`. */
+ * maximum and the global peak from the live state at `now` (ticks). */
 void sites_reset_after_fork(uint64_t now);
 
 /* Bytes of memory the site table itself uses (for the profile's own-footprint field). */
