@@ -41,6 +41,9 @@ const struct opt_def options_table[OPT_COUNT] = {
 	[OPT_CLOCK] = { "AUDIOPROF_CLOCK", OPT_CHOICE, "auto", 0, 1,
 		"block birth/death clock: auto (the TSC when the kernel keeps time with it) or monotonic",
 		"auto|monotonic" },
+	[OPT_SYMCACHE] = { "AUDIOPROF_SYMCACHE", OPT_STRING, "auto", 0, 0,
+		"directory of the persistent cache of frames resolved from debug info; "
+		"auto = $XDG_CACHE_HOME/audioprof or ~/.cache/audioprof; off disables" },
 };
 
 struct opt_values options;

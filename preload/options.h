@@ -22,6 +22,7 @@ enum opt_id {
 	OPT_ON_VIOLATION,   /* record | warn | abort at a real-time violation */
 	OPT_SAMPLE,         /* heap timeline sampling period (ns); 0 disables */
 	OPT_CLOCK,          /* auto | monotonic: the hot path's clock (clock.h) */
+	OPT_SYMCACHE,       /* directory of the persistent symbol cache; "off" disables */
 	OPT_COUNT
 };
 

@@ -427,6 +427,16 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
 		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
 		err |= set_u64(ap, "threads", m->threads) < 0;
+		struct symbols_stats ss;
+		symbols_get_stats(&ss);
+		json_t *sy = json_object();
+		err |= !sy;
+		if (sy) {
+			err |= set_u64(sy, "cached", ss.cached) < 0;
+			err |= set_u64(sy, "dwarf", ss.dwarf) < 0;
+			err |= set_u64(sy, "symtab", ss.symtab) < 0;
+			err |= json_object_set_new_nocheck(ap, "symbols", sy) < 0;
+		}
 		json_t *sc = json_object();
 		err |= !sc;
 		if (sc) {

@@ -13,6 +13,7 @@
 #include "profile.h"
 #include "sites.h"
 #include "symbols.h"
+#include "symcache.h"
 #include "timeline.h"
 
 #include <dlfcn.h>
@@ -164,6 +165,7 @@ int runtime_start(void)
 	if (rt_depth > SITES_MAX_DEPTH)
 		rt_depth = SITES_MAX_DEPTH;
 	clock_init(OPT_NUM(OPT_CLOCK) == 0);
+	symcache_init(OPT_STR(OPT_SYMCACHE));
 	sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
 	start_ns = runtime_now();
 	my_pid = getpid();
@@ -320,6 +322,7 @@ static void write_locked(const char *reason, int sig)
 		write_failed_logged = 1;
 		log_msg("cannot write the profile to %s: %s", out_path, errname(errno));
 	}
+	symbols_persist();
 }
 
 void runtime_flush(const char *reason, int sig)
@@ -370,7 +373,10 @@ static void *symbolizer_main(void *arg)
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
-		uint64_t d = presymbolize() ? PRESYM_NS : PRESYM_IDLE_NS;
+		int more = presymbolize();
+		if (more)
+			symbols_persist();   /* new frames into the persistent cache */
+		uint64_t d = more ? PRESYM_NS : PRESYM_IDLE_NS;
 		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 		int w = 0;
 		futex(&w, FUTEX_WAIT_PRIVATE, 0, &ts);   /* a sleep (nanosleep is interposed) */

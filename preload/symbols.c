@@ -10,6 +10,7 @@
  * symbols_shutdown, so callbacks run outside the mutex. */
 #include "symbols.h"
 #include "sites.h"
+#include "symcache.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -75,6 +76,7 @@ static struct {
 	struct loader_gen gen;     /* loader counters at the last report */
 	struct entry **slots;      /* open addressing on ip, NULL = empty */
 	size_t cap, used;          /* slot count (power of two), entries stored */
+	struct symbols_stats stats;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -562,6 +564,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	Dwarf_Addr pc = ip - 1;   /* inside the call instruction, not after it */
 	if (!mod) {
 		fl_add(fl, "0x%" PRIXPTR ": ???", ip);
+		S.stats.symtab++;
 		return;
 	}
 	const char *module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
@@ -569,6 +572,25 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		module = "???";
 	else if (strncmp(module, "[vdso", 5) == 0)
 		module = "[vdso]";   /* reported as "[vdso: PID]" for find_elf */
+
+	/* The persistent cache first, by the module's build ID and the ELF address:
+	 * opening the module's own ELF for its build ID reads no debug information. */
+	const unsigned char *bid = NULL;
+	int bidlen = 0;
+	GElf_Addr bias = 0, bid_vaddr;
+	if (symcache_enabled() && dwfl_module_getelf(mod, &bias) != NULL) {
+		bidlen = dwfl_module_build_id(mod, &bid, &bid_vaddr);
+		int n = 0;
+		const char *const *sfx = bidlen > 0 ? symcache_lookup(bid, (size_t)bidlen,
+								       demangle != NULL, ip - bias, &n)
+						    : NULL;
+		if (sfx) {
+			for (int i = 0; i < n; i++)
+				fl_add(fl, "0x%" PRIXPTR ": %s", ip, sfx[i]);
+			S.stats.cached++;
+			return;
+		}
+	}
 
 	const char *file = NULL;
 	int line = 0;
@@ -578,15 +600,25 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		file = dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
 	}
 	if (file && line > 0) {
-		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0)
+		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0) {
+			S.stats.dwarf++;
+			if (bidlen > 0)
+				symcache_add(bid, (size_t)bidlen, demangle != NULL, ip - bias, fl->v, fl->n);
 			return;
+		}
 	}
 	GElf_Off off;
 	const char *symname = symbol_at(mod, pc, &off);
 	if (file && line > 0) {
 		/* Line info without a subprogram DIE (assembly): the ELF symbol's name. */
 		add_frame(fl, ip, symname ? symname : "???", demangle, file, line, module, 0);
-	} else if (symname) {   /* no debug info: the printed address's offset too */
+		S.stats.dwarf++;
+		if (bidlen > 0)
+			symcache_add(bid, (size_t)bidlen, demangle != NULL, ip - bias, fl->v, fl->n);
+		return;
+	}
+	S.stats.symtab++;
+	if (symname) {   /* no debug info: the printed address's offset too */
 		add_frame(fl, ip, symname, demangle, NULL, 0, module, (uint64_t)off + 1);
 	} else {
 		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
@@ -785,9 +817,25 @@ void symbols_refresh(void)
 	__atomic_store_n(&S.refresh, 1, __ATOMIC_RELAXED);
 }
 
+void symbols_persist(void)
+{
+	lock();
+	symcache_flush();
+	unlock();
+}
+
+void symbols_get_stats(struct symbols_stats *out)
+{
+	lock();
+	*out = S.stats;
+	unlock();
+}
+
 void symbols_shutdown(void)
 {
 	lock();
+	symcache_shutdown();
+	memset(&S.stats, 0, sizeof(S.stats));
 	if (S.dwfl) {
 		dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
 		dwfl_end(S.dwfl);

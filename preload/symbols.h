@@ -28,6 +28,14 @@ void symbols_module_closing(void *handle);
  * per-ip cache is kept. Thread-safe. */
 void symbols_refresh(void);
 
+/* Write the persistent cache's new entries to disk (symcache.h). Thread-safe. */
+void symbols_persist(void);
+
+/* How the addresses resolved so far in this process were resolved: from the
+ * persistent cache, from DWARF, or from the symbol table alone (or not at all). */
+struct symbols_stats { uint64_t cached, dwarf, symtab; };
+void symbols_get_stats(struct symbols_stats *out);
+
 /* Free everything (used by tests). */
 void symbols_shutdown(void);
 

@@ -10,6 +10,11 @@ set -uo pipefail
 cd "$(dirname "$0")" || exit 1
 mkdir -p out
 
+# Programs run under the preload keep their persistent symbol cache here, not in the
+# user's ~/.cache (t_symcache.sh tests the default locations with a HOME of its own).
+rm -rf out/xdg-cache
+export XDG_CACHE_HOME=$PWD/out/xdg-cache
+
 passed=0
 failed=0
 

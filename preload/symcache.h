@@ -1,0 +1,44 @@
+/* symcache.h - a persistent cache of frames resolved from DWARF, shared by every
+ * profiled process of a user: one file per module build ID (and demangling mode),
+ * mapping an address in the module's ELF to its frame strings without the "0xADDR: "
+ * prefix. A process whose frames are all cached never loads debug information, which
+ * for a C library with compressed debug information costs a tenth of a second per
+ * process: what made profiling a script that starts many short processes slow.
+ *
+ * Only frames found in DWARF are cached (a build ID fixes the code, and so the DWARF
+ * that describes it); symbol-table fallbacks are cheap and would hide debug
+ * information installed later. A damaged or foreign file is ignored and rewritten.
+ * Files are replaced atomically (temporary file and rename); concurrent processes may
+ * each drop the other's new entries, which only costs a later lookup.
+ *
+ * All functions run under symbols.c's mutex (not thread-safe on their own) and never
+ * on the allocation path. */
+#ifndef AUDIOPROF_SYMCACHE_H
+#define AUDIOPROF_SYMCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The cache directory: `dir` ("" or "auto": $XDG_CACHE_HOME/audioprof, else
+ * $HOME/.cache/audioprof; "off": no cache). Called once at start-up. */
+void symcache_init(const char *dir);
+int symcache_enabled(void);
+
+/* Frames cached for (module build ID, demangled or not, ELF address): the suffixes
+ * (what follows "0xADDR: "), *n of them; NULL when not cached. Valid until the next
+ * symcache call. */
+const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int demangled,
+				   uint64_t addr, int *n);
+
+/* Remember frames for that key: each string is a full frame ("0xADDR: ..."); the
+ * prefix is dropped. Strings with a tab or a newline are not cached. */
+void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64_t addr,
+		  char *const *frames, int n);
+
+/* Write the files of modules with new entries (creating the directory, mode 0700). */
+void symcache_flush(void);
+
+/* Forget everything in memory (tests; the files stay). */
+void symcache_shutdown(void);
+
+#endif
