@@ -111,8 +111,9 @@ run_one() {
 	case $tool in
 	native)
 		"$prog" "${args[@]}" ;;
-	audioprof)
-		LD_PRELOAD=$preload AUDIOPROF_OUT="$dir/audioprof.%p.json" "$prog" "${args[@]}" ;;
+	audioprof)   # a private, empty symbol cache: every run resolves from debug info
+		LD_PRELOAD=$preload AUDIOPROF_OUT="$dir/audioprof.%p.json" \
+			AUDIOPROF_SYMCACHE="$dir/symcache" "$prog" "${args[@]}" ;;
 	heaptrack)
 		(ulimit -v $ht_vmem_kb; exec timeout $ht_timeout heaptrack -o "$dir/heaptrack" "$prog" "${args[@]}") ;;
 	ht_record)

@@ -1,0 +1,174 @@
+#!/bin/bash
+# real.sh - time real programs natively, under audioprof and under heaptrack, and print
+# each as a ratio to the native time measured in this same run (`make bench` runs it
+# after allocbench's table). allocbench is the worst case, every operation an
+# allocation; these are what profiling ordinary programs costs:
+#   cc1      gcc's compiler proper, -O2 on analyzer/profile_read.c preprocessed (run
+#            directly: heaptrack does not follow exec, audioprof does; one process
+#            keeps the rows comparable)
+#   python3  the interpreter itself (not a wrapper script): build, dump and scan a 2.4 MB
+#            JSON document (allocation-heavy)
+#   sox      reverb, high-pass and resampling of a 10 s stereo tone
+#   dsp_demo 20 s of audio through its real-time callback, freewheeling (no allocation
+#            in the callback; its callbacks are timed)
+# audioprof runs twice per repetition: with an empty persistent symbol cache (every
+# frame resolved from debug information, as the first time a program is profiled)
+# and with the cache the first run filled (as every later time). Both use a private
+# cache directory, never the user's.
+# Each runs with the same arguments under every tool; its stdout and exit status must
+# be the same as natively (else the row says so and the script exits 1).
+#
+# usage: real.sh [--reps N]     best of N runs (default 3; env BENCH_REPS)
+# Environment: BENCH_PRELOAD (path of libaudioprof.so).
+set -u
+unset LD_PRELOAD
+for v in $(compgen -e | grep '^AUDIOPROF_'); do unset "$v"; done
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+preload=${BENCH_PRELOAD:-$root/preload/libaudioprof.so}
+reps=${BENCH_REPS:-3}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reps) reps=${2:?}; shift ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: real.sh [--reps N]" >&2; exit 2 ;;
+	esac
+	shift
+done
+case $reps in ''|*[!0-9]*|0) echo "real.sh: --reps needs a positive number" >&2; exit 2 ;; esac
+[ -f "$preload" ] || { echo "real.sh: $preload is not built" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/apreal.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+ht_lib=
+if command -v heaptrack >/dev/null 2>&1; then
+	ht_lib=$(dirname "$(readlink -f "$(command -v heaptrack)")")/../lib/heaptrack/libheaptrack_preload.so
+	[ -f "$ht_lib" ] || ht_lib=
+fi
+tools="native ap_cold ap_warm"
+command -v heaptrack >/dev/null 2>&1 && tools="$tools ht_record"
+[ -n "$ht_lib" ] && tools="$tools ht_preload"
+
+# ------------------------------------------------------------------ workloads
+
+pyscript='
+import collections, hashlib, json
+d = [{"k%d" % i: list(range(i % 50)), "s": "x" * (i % 300)} for i in range(20000)]
+s = json.dumps(d, sort_keys=True)
+c = collections.Counter(len(x) for x in s.split(","))
+print(len(s), hashlib.sha256(s.encode()).hexdigest(), sorted(c.items())[:5])
+'
+workloads=""
+cc1=$(gcc -print-prog-name=cc1 2>/dev/null)
+# cc1 compiles the preprocessed source: no include paths to pass
+if [ -x "$cc1" ] && gcc -E -D_GNU_SOURCE -I"$root/analyzer" -I"$root/preload" \
+	"$root/analyzer/profile_read.c" -o "$tmp/profile_read.i" 2>/dev/null; then
+	workloads="$workloads cc1"
+fi
+python=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
+[ -x "$python" ] && workloads="$workloads python3"
+if command -v sox >/dev/null 2>&1 &&
+   sox -R -n -r 48000 -b 16 -c 2 "$tmp/tone.wav" synth 10 sine 440 sine 660 gain -3 2>/dev/null; then
+	workloads="$workloads sox"
+fi
+[ -x "$root/dsp_demo/dsp_demo" ] && workloads="$workloads dsp_demo"
+
+# CMD: the command of workload $1, writing into directory $2.
+cmd_of() {
+	case $1 in
+	cc1) CMD=("$cc1" -quiet -fpreprocessed -O2 "$tmp/profile_read.i" -o "$2/x.s") ;;
+	python3) CMD=("$python" -c "$pyscript") ;;
+	sox) CMD=(sox -R "$tmp/tone.wav" "$2/fx.wav" reverb 50 highpass 200 rate 44100) ;;
+	dsp_demo) CMD=("$root/dsp_demo/dsp_demo" --backend freewheel --duration 20) ;;
+	esac
+}
+
+# run_one TOOL WORKLOAD DIR: sets rc and wall (ns); output in DIR/out.
+run_one() {
+	local tool=$1 w=$2 dir=$3 start end
+	mkdir -p "$dir"
+	cmd_of "$w" "$dir"
+	start=$(date +%s%N)
+	case $tool in
+	native) "${CMD[@]}" ;;
+	ap_cold) rm -rf "$tmp/symcache.$w"
+		 env LD_PRELOAD="$preload" AUDIOPROF_OUT="$dir/ap.%p.json" \
+			AUDIOPROF_SYMCACHE="$tmp/symcache.$w" "${CMD[@]}" ;;
+	ap_warm) env LD_PRELOAD="$preload" AUDIOPROF_OUT="$dir/ap.%p.json" \
+			AUDIOPROF_SYMCACHE="$tmp/symcache.$w" "${CMD[@]}" ;;
+	ht_record) heaptrack -r -o "$dir/ht" "${CMD[@]}" ;;
+	ht_preload) env LD_PRELOAD="$ht_lib" DUMP_HEAPTRACK_OUTPUT=/dev/null "${CMD[@]}" ;;
+	esac >"$dir/out" 2>"$dir/err" </dev/null
+	rc=$?
+	end=$(date +%s%N)
+	wall=$((end - start))
+}
+
+label() {
+	case $1 in
+	native) echo "native" ;;
+	ap_cold) echo "audioprof, cold cache" ;;
+	ap_warm) echo "audioprof, warm cache" ;;
+	ht_record) echo "heaptrack -r" ;;
+	ht_preload) echo "heaptrack preload only" ;;
+	esac
+}
+
+# The program's own stdout: without heaptrack's lines (heaptrack -r prints its own
+# messages there) and without empty lines.
+own_lines() {
+	grep -v -e '^heaptrack output will be written' -e '^/.*libheaptrack_preload.so$' \
+		-e '^starting application' -e '^Heaptrack finished' -e '^  zstd -dc' -e '^$' "$1"
+}
+
+# ------------------------------------------------------------------ runs
+
+declare -A best bad
+failures=0
+echo "real programs: best of $reps, whole process wall time"
+for rep in $(seq 1 "$reps"); do
+	for w in $workloads; do
+		for tool in $tools; do
+			key=$tool.$w
+			[ -n "${bad[$key]:-}" ] && continue
+			dir=$tmp/$key.$rep
+			run_one $tool $w "$dir"
+			if [ "$tool" = native ]; then
+				echo $rc >"$tmp/native.$w.rc"
+				own_lines "$dir/out" >"$tmp/native.$w.out"
+			elif [ $rc != "$(cat "$tmp/native.$w.rc")" ] ||
+			     ! cmp -s <(own_lines "$dir/out") "$tmp/native.$w.out"; then
+				bad[$key]="exit $rc or output differs"
+				failures=$((failures + 1))
+				continue
+			fi
+			if [ -z "${best[$key]:-}" ] || [ $wall -lt ${best[$key]} ]; then
+				best[$key]=$wall
+			fi
+		done
+	done
+done
+
+printf "%-10s" "program"
+for tool in $tools; do printf " %22s" "$(label $tool)"; done
+echo
+for w in $workloads; do
+	printf "%-10s" "$w"
+	for tool in $tools; do
+		key=$tool.$w
+		if [ -n "${bad[$key]:-}" ]; then
+			printf " %22s" "FAILED: ${bad[$key]}"
+		elif [ "$tool" = native ]; then
+			printf " %22s" "$(awk -v b="${best[$key]}" 'BEGIN { printf "1.00x %7.3f s", b / 1e9 }')"
+		else
+			printf " %22s" "$(awk -v b="${best[$key]}" -v n="${best[native.$w]}" \
+				'BEGIN { printf "%.2fx %7.3f s", b / n, b / 1e9 }')"
+		fi
+	done
+	echo
+done
+echo "ratio: best wall time under the tool / best native wall time, measured in this run."
+[ $failures = 0 ] || { echo "real.sh: $failures run(s) behaved differently from native"; exit 1; }
+exit 0
