@@ -694,6 +694,12 @@ static void drop_preload_from_env(void)
 
 __attribute__((constructor)) static void runtime_ctor(void)
 {
+#ifdef AUDIOPROF_TESTING
+	/* The engine linked into the unit tests: no runtime of its own (it would profile
+	 * the test binary, write a profile into the working directory and run threads
+	 * that share the tables the tests drive). */
+	return;
+#endif
 	if (rt_state == RT_NONE)
 		runtime_start();
 	if (rt_state != RT_EARLY)

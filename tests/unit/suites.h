@@ -7,4 +7,5 @@ void suite_blocks(void);
 void suite_stacks(void);
 void suite_symbols(void);
 void suite_profile(void);
+void suite_symcache(void);
 #endif
