@@ -252,6 +252,108 @@ static void test_threads_exact(void)
 	CU_ASSERT(t.max_b > 0);
 }
 
+/* A site owned by one thread (area l1: plain updates) and used by another (l2:
+ * locked updates): every field is the sum of both parts, exactly.
+ * s: l1 +100, l2 +50 (peak 150), l2 frees l1's 100, l1 +30;
+ * t: l1 +200 (new peak 280: s holds 80 in 2 blocks); then l2 frees s's 30. */
+static void test_owner_and_others(void)
+{
+	reset();
+	struct sites_local *l1 = sites_local_new(), *l2 = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
+	site_id s = new_site(3), t = new_site(3);
+	sites_on_alloc_local(l1, s, 100, 10);
+	sites_on_alloc_local(l2, s, 50, 20);
+	struct site_stats a = rd(s, 25);
+	CU_ASSERT_EQUAL(a.gb, 150); CU_ASSERT_EQUAL(a.gbk, 2);
+	CU_ASSERT_EQUAL(a.mb, 150); CU_ASSERT_EQUAL(a.mbk, 2);
+	sites_on_free_local(l2, s, 100, 10, 30);
+	sites_on_alloc_local(l1, s, 30, 40);
+	a = rd(s, 45);
+	CU_ASSERT_EQUAL(a.eb, 80);  CU_ASSERT_EQUAL(a.ebk, 2);
+	CU_ASSERT_EQUAL(a.gb, 150); CU_ASSERT_EQUAL(a.gbk, 2);
+	CU_ASSERT_EQUAL(a.mb, 150); CU_ASSERT_EQUAL(a.mbk, 2);
+	sites_on_alloc_local(l1, t, 200, 50);
+	sites_on_free_local(l2, s, 30, 40, 60);
+	a = rd(s, 100);
+	struct site_stats b = rd(t, 100);
+	CU_ASSERT_EQUAL(a.gb, 80);  CU_ASSERT_EQUAL(a.gbk, 2);
+	CU_ASSERT_EQUAL(b.gb, 200); CU_ASSERT_EQUAL(b.gbk, 1);
+	CU_ASSERT_EQUAL(a.eb, 50);  CU_ASSERT_EQUAL(a.ebk, 1);
+	CU_ASSERT_EQUAL(a.mb, 150); CU_ASSERT_EQUAL(a.mbk, 2);
+	CU_ASSERT_EQUAL(a.tb, 180); CU_ASSERT_EQUAL(a.tbk, 3);
+	/* lifetimes 10..30 and 40..60 freed; 50 bytes born at 20 live up to 100 */
+	CU_ASSERT_EQUAL(a.tl, 20 + 20 + 80);
+	struct heap_totals tot;
+	sites_totals(&tot);
+	CU_ASSERT_EQUAL(tot.max_b, 280);
+	CU_ASSERT_EQUAL(tot.max_k, 3);
+	CU_ASSERT_EQUAL(tot.tg, 50);
+	CU_ASSERT_EQUAL(tot.curr_b, 250);
+	/* A fork child keeps what is live, whichever part held it. */
+	sites_reset_after_fork(200);
+	a = rd(s, 200);
+	CU_ASSERT_EQUAL(a.eb, 50); CU_ASSERT_EQUAL(a.ebk, 1);
+	CU_ASSERT_EQUAL(a.mb, 50); CU_ASSERT_EQUAL(a.gb, 50);
+	sites_on_free_local(l1, s, 50, 20, 210);
+	sites_on_free_local(l2, t, 200, 50, 210);   /* nothing left live for later tests */
+	a = rd(s, 220);
+	CU_ASSERT_EQUAL(a.eb, 0); CU_ASSERT_EQUAL(a.ebk, 0);
+	CU_ASSERT_EQUAL(rd(t, 220).eb, 0);
+}
+
+/* Two threads on one site: one allocates (the owner), the other frees every block
+ * through a queue. Totals exact; the site's maximum lies between its value at the
+ * peak and everything it allocated. */
+#define OQ 4096
+static void *oq_slot[OQ];
+static int oq_head, oq_tail;
+static site_id oq_site;
+static struct sites_local *oq_l2;
+
+static void *oq_consumer(void *arg)
+{
+	(void)arg;
+	for (int done = 0; done < OQ;) {
+		int t = __atomic_load_n(&oq_tail, __ATOMIC_ACQUIRE);
+		while (done < t) {
+			uint64_t size = (uint64_t)(uintptr_t)oq_slot[done];
+			sites_on_free_local(oq_l2, oq_site, size, 1, 2);
+			done++;
+		}
+		__atomic_store_n(&oq_head, done, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_owner_threads(void)
+{
+	reset();
+	struct sites_local *l1 = sites_local_new();
+	oq_l2 = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(oq_l2);
+	oq_site = new_site(3);
+	oq_head = oq_tail = 0;
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, oq_consumer, NULL), 0);
+	uint64_t total = 0;
+	for (int i = 0; i < OQ; i++) {
+		uint64_t size = 16 + (uint64_t)(i % 7) * 8;
+		sites_on_alloc_local(l1, oq_site, size, 1);
+		total += size;
+		oq_slot[i] = (void *)(uintptr_t)size;
+		__atomic_store_n(&oq_tail, i + 1, __ATOMIC_RELEASE);
+	}
+	pthread_join(th, NULL);
+	struct site_stats a = rd(oq_site, 3);
+	CU_ASSERT_EQUAL(a.tb, total); CU_ASSERT_EQUAL(a.tbk, OQ);
+	CU_ASSERT_EQUAL(a.eb, 0);     CU_ASSERT_EQUAL(a.ebk, 0);
+	CU_ASSERT(a.mb >= a.gb && a.mb <= total && a.mb > 0);
+	CU_ASSERT(a.mbk >= a.gbk && a.mbk <= OQ && a.mbk > 0);
+}
+
 /* Times here are made-up tick values: the identity clock (the runtime linked into this
  * binary may have chosen the TSC at start-up). */
 static int sites_suite_init(void)
@@ -271,5 +373,7 @@ void suite_sites(void)
 	CU_add_test(s, "peak at the end; zero-size blocks", test_peak_at_end_and_zero);
 	CU_add_test(s, "successive peaks", test_successive_peaks);
 	CU_add_test(s, "short-lived blocks", test_short_lived);
+	CU_add_test(s, "a site's owner thread and other threads", test_owner_and_others);
+	CU_add_test(s, "owner allocates, another thread frees", test_owner_threads);
 	CU_add_test(s, "threads: exact totals and a consistent peak", test_threads_exact);
 }
