@@ -39,6 +39,7 @@
 #include "clock.h"
 
 #include <emmintrin.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -51,27 +52,36 @@
 
 struct pair { uint64_t a, b; } __attribute__((aligned(16)));
 
-struct site {
-	/* First line: everything an owner's event touches in the shared state. */
-	struct pair opk;           /* the owner's packed peak word, see pk_* */
-	int64_t o_curr_b, o_curr_k;   /* the owner's part of the live bytes, blocks */
-	int64_t f_curr_b, f_curr_k;   /* the other threads' part (atomic adds) */
-	int64_t max_b, max_k;      /* maxima of o_curr + f_curr */
-	/* Second line: the others' peak word, the owner, identity. */
-	struct pair fpk;           /* the other threads' packed peak word */
-	struct sites_local *owner; /* area of the owning thread; NULL until the first event */
-	uint32_t id;
-	uint16_t depth;
-	uint16_t dead;             /* lost an insertion race; never used */
-	uint64_t hash;
-	struct site *next;         /* hash chain; written once before publication */
-	/* The shared sums (events without a thread area). */
+/* The pure sums of a site: in each thread's area, in the site for its owner, and
+ * in the site for events of threads without an area. */
+struct local_sums {
 	uint64_t tb, tbk;          /* totals allocated */
 	uint64_t tl;               /* summed lifetimes (ticks) of freed blocks */
 	uint64_t birth_sum;        /* summed birth times of live blocks: live lifetimes in O(1) */
 	uint64_t short_k;          /* freed blocks that lived < short-lived threshold */
+};
+
+struct site {
+	/* First line: the live counts, the owner's peak word, the maxima. */
+	struct pair opk;           /* the owner's packed peak word, see pk_* */
+	int64_t o_curr_b, o_curr_k;   /* the owner's part of the live bytes, blocks */
+	int64_t f_curr_b, f_curr_k;   /* the other threads' part (atomic adds) */
+	int64_t max_b, max_k;      /* maxima of o_curr + f_curr */
+	/* Second line: the owner, the id, the owner's sums (plain stores), the hash. */
+	struct sites_local *owner; /* area of the owning thread; NULL until the first event */
+	uint32_t id;
+	uint16_t depth;
+	uint16_t dead;             /* lost an insertion race; never used */
+	struct local_sums own;     /* the owner's sums: no line of its area to touch */
+	uint64_t hash;
+	/* Third line: the others' peak word, the chain, the sums of area-less events. */
+	struct pair fpk;           /* the other threads' packed peak word */
+	struct site *next;         /* hash chain; written once before publication */
+	struct local_sums shared;
 	uintptr_t ips[];           /* the raw stack, innermost first */
 } __attribute__((aligned(64)));
+_Static_assert(offsetof(struct site, owner) == 64 && offsetof(struct site, fpk) == 128,
+	       "an owner's event touches the site's first two cache lines only");
 
 struct chunk {
 	struct chunk *prev;        /* for the footprint count */
@@ -343,15 +353,15 @@ static inline void peak_add(struct pair *w, uint64_t key, int64_t bytes, int64_t
 	} while (!pair_cas(w, &old, nw));
 }
 
-/* The pure sums of one site in one thread's area: one cache line each, so an event
+/* A thread's area holds one slot per site id, a cache line each, so an event
  * touches one line of the area (40-byte entries straddled two lines half the time). */
-struct local_sums {
-	uint64_t tb, tbk, tl, birth_sum, short_k;
+struct area_slot {
+	struct local_sums s;
 } __attribute__((aligned(64)));
 
 struct sites_local {
 	struct sites_local *next;      /* all areas, push-only */
-	struct local_sums *v;          /* indexed by site id, SITES_MAX + 1 entries */
+	struct area_slot *v;           /* indexed by site id, SITES_MAX + 1 entries */
 };
 static struct sites_local *locals;
 
@@ -409,12 +419,13 @@ static inline int owns(struct site *s, struct sites_local *l)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 /* What every event does to the global word and the site's shared state. */
-static inline void shared_alloc(struct sites_local *l, struct site *s, uint64_t size,
-				uint64_t now)
+static inline int shared_alloc(struct sites_local *l, struct site *s, uint64_t size,
+			       uint64_t now)
 {
 	uint64_t key = global_add((int64_t)size, now);
 	int64_t b, k;
-	if (owns(s, l)) {
+	int o = owns(s, l);
+	if (o) {
 		peak_add_owned(&s->opk, key, (int64_t)size, 1);
 		b = s->o_curr_b + (int64_t)size;
 		k = s->o_curr_k + 1;
@@ -429,13 +440,15 @@ static inline void shared_alloc(struct sites_local *l, struct site *s, uint64_t 
 	}
 	atomic_max(&s->max_b, b);
 	atomic_max(&s->max_k, k);
+	return o;
 }
 
-static inline void shared_free(struct sites_local *l, struct site *s, uint64_t size,
-			       uint64_t now)
+static inline int shared_free(struct sites_local *l, struct site *s, uint64_t size,
+			      uint64_t now)
 {
 	uint64_t key = global_add(-(int64_t)size, now);
-	if (owns(s, l)) {
+	int o = owns(s, l);
+	if (o) {
 		peak_add_owned(&s->opk, key, -(int64_t)size, -1);
 		STORE(&s->o_curr_b, s->o_curr_b - (int64_t)size);
 		STORE(&s->o_curr_k, s->o_curr_k - 1);
@@ -444,18 +457,19 @@ static inline void shared_free(struct sites_local *l, struct site *s, uint64_t s
 		ADD(&s->f_curr_b, -(int64_t)size);
 		ADD(&s->f_curr_k, -1);
 	}
+	return o;
 }
 
 void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t now)
 {
-	shared_alloc(l, s, size, now);
 	if (unlikely(!l)) {
-		ADD(&s->tb, size);
-		ADD(&s->tbk, 1);
-		ADD(&s->birth_sum, now);
+		shared_alloc(l, s, size, now);
+		ADD(&s->shared.tb, size);
+		ADD(&s->shared.tbk, 1);
+		ADD(&s->shared.birth_sum, now);
 		return;
 	}
-	struct local_sums *v = &l->v[s->id];
+	struct local_sums *v = shared_alloc(l, s, size, now) ? &s->own : &l->v[s->id].s;
 	BUMP(&v->tb, size);
 	BUMP(&v->tbk, 1);
 	BUMP(&v->birth_sum, now);
@@ -464,19 +478,19 @@ void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t 
 void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t birth,
 		uint64_t now)
 {
-	shared_free(l, s, size, now);
+	int o = shared_free(l, s, size, now);
 	if (unlikely(birth < life_epoch))
 		birth = life_epoch;   /* inherited by a forked child: its life there began at the fork */
 	uint64_t life = now > birth ? now - birth : 0;
 	uint64_t short_t = LOAD(&short_ticks);
 	if (unlikely(!l)) {
-		ADD(&s->tl, life);
-		ADD(&s->birth_sum, -birth);
+		ADD(&s->shared.tl, life);
+		ADD(&s->shared.birth_sum, -birth);
 		if (life < short_t)
-			ADD(&s->short_k, 1);
+			ADD(&s->shared.short_k, 1);
 		return;
 	}
-	struct local_sums *v = &l->v[s->id];
+	struct local_sums *v = o ? &s->own : &l->v[s->id].s;
 	BUMP(&v->tl, life);
 	BUMP(&v->birth_sum, -birth);
 	if (life < short_t)
@@ -509,18 +523,22 @@ void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
 }
 
 /* The site's sums: its shared counters plus every thread area's. */
+static inline void sums_add(struct local_sums *r, const struct local_sums *v)
+{
+	r->tb += LOAD(&v->tb);
+	r->tbk += LOAD(&v->tbk);
+	r->tl += LOAD(&v->tl);
+	r->birth_sum += LOAD(&v->birth_sum);
+	r->short_k += LOAD(&v->short_k);
+}
+
 static struct local_sums sums_of(struct site *s, site_id id)
 {
-	struct local_sums r = { LOAD(&s->tb), LOAD(&s->tbk), LOAD(&s->tl), LOAD(&s->birth_sum),
-				LOAD(&s->short_k) };
-	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next) {
-		struct local_sums *v = &l->v[id];
-		r.tb += LOAD(&v->tb);
-		r.tbk += LOAD(&v->tbk);
-		r.tl += LOAD(&v->tl);
-		r.birth_sum += LOAD(&v->birth_sum);
-		r.short_k += LOAD(&v->short_k);
-	}
+	struct local_sums r = { 0, 0, 0, 0, 0 };
+	sums_add(&r, &s->shared);
+	sums_add(&r, &s->own);
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		sums_add(&r, &l->v[id].s);
 	return r;
 }
 
@@ -671,11 +689,12 @@ void sites_reset_after_fork(uint64_t now)
 		/* Inherited live blocks stay live: the child's totals count them as its own
 		 * allocations so that tbk >= ebk holds, born at the fork (the child's start:
 		 * its te and lifetimes count from there; sites_free clamps to life_epoch). */
-		s->tb = nonneg(s->f_curr_b);
-		s->tbk = nonneg(s->f_curr_k);
-		s->tl = 0;
-		s->short_k = 0;
-		s->birth_sum = nonneg(s->f_curr_k) * now;   /* the thread areas start at zero */
+		s->shared.tb = nonneg(s->f_curr_b);
+		s->shared.tbk = nonneg(s->f_curr_k);
+		s->shared.tl = 0;
+		s->shared.short_k = 0;
+		s->shared.birth_sum = nonneg(s->f_curr_k) * now;   /* the others start at zero */
+		s->own = (struct local_sums){ 0, 0, 0, 0, 0 };
 	}
 	life_epoch = now;
 	for (struct sites_local *l = locals; l; l = l->next)
