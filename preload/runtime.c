@@ -722,6 +722,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 		drop_preload_from_env();
 	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
 	pthread_key_create(&thread_key, thread_exit);
+	stacks_cache_on = OPT_NUM(OPT_STACK_CACHE) != 0;
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	install_signals();

@@ -91,6 +91,8 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
 	c->stack_hi = hi;
 }
 
+int stacks_cache_on = 1;
+
 void stacks_global_init(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -162,6 +164,15 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 	/* fp is a key part only when it can be this frame's frame pointer. */
 	if (fp - cfa >= 65536)
 		fp = 0;
+	if (c && !stacks_cache_on) {   /* AUDIOPROF_STACK_CACHE=0: unwind every time */
+		if (depth > c->depth)
+			depth = c->depth;
+		uintptr_t ips[SITES_MAX_DEPTH];
+		int cacheable;
+		unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
+		c->n.uncacheable++;
+		return sites_intern_site(ips, n);
+	}
 	if (c) {
 		if (depth > c->depth)
 			depth = c->depth;

@@ -25,6 +25,10 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi);
 /* Once per process, before the first capture: libunwind's per-thread caching. */
 void stacks_global_init(void);
 
+/* AUDIOPROF_STACK_CACHE: 0 unwinds every capture (the cache's per-thread counters
+ * then count them as uncacheable). Set once at start-up. */
+extern int stacks_cache_on;
+
 /* The site of the current allocation. fn: the interposed function's address (frame 0);
  * ra, cfa, fp: the caller's return address, its stack pointer at the call (the
  * interposer's canonical frame address) and its frame-pointer register.

@@ -18,10 +18,19 @@ for opts in "AUDIOPROF_STACK_CACHE=1" "AUDIOPROF_STACK_CACHE=0" "AUDIOPROF_DEPTH
 	f=$(one_profile "$tmp/r$n") || exit 1
 	echo "$opts: $f"
 	depth=32; [ "$opts" = AUDIOPROF_DEPTH=8 ] && depth=8
-	check_py "$f" "$depth" <<'PY' || exit 1
+	cached=1; [ "$opts" = AUDIOPROF_STACK_CACHE=0 ] && cached=0
+	check_py "$f" "$depth" "$cached" <<'PY' || exit 1
 p = load_checked(sys.argv[1])
 depth = int(sys.argv[2])
 eq("audioprof.depth", p.get("audioprof", {}).get("depth"), depth)
+sc = p["audioprof"]["stack_cache"]
+captures = p["audioprof"]["totals"]["total_k"]
+if sys.argv[3] == "1":
+    ok(sc["hits"] > sc["misses"] > 0, "stack cache on: hits %r" % sc)
+    eq("stack cache on: captures", sc["hits"] + sc["misses"] + sc["uncacheable"], captures)
+else:
+    ok(sc["hits"] == 0 and sc["misses"] == 0, "stack cache off: hits or misses %r" % sc)
+    eq("stack cache off: every capture unwound", sc["uncacheable"], captures)
 pp = expect_pp(p, "shared_site", also="via_one", tb=2400, tbk=300, eb=0, mbk=1)
 expect_chain(p, pp, "malloc", "shared_site")
 pp = expect_pp(p, "shared_site", also="via_two", tb=1600, tbk=200, eb=0, mbk=1)
