@@ -93,6 +93,7 @@ static void atfork_child(void)
 		S.dwfl = NULL;
 		S.slots = NULL;
 		S.cap = S.used = 0;
+		symcache_abandon();   /* it too may have been mid-update */
 	}
 	S.busy = 0;
 	pthread_mutex_init(&S.lock, NULL);

@@ -396,6 +396,12 @@ void symcache_flush(void)
 	}
 }
 
+void symcache_abandon(void)
+{
+	mods = NULL;
+	nmods = capmods = 0;
+}
+
 void symcache_shutdown(void)
 {
 	for (int i = 0; i < nmods; i++) {

@@ -41,4 +41,8 @@ void symcache_flush(void);
 /* Forget everything in memory (tests; the files stay). */
 void symcache_shutdown(void);
 
+/* In a fork child whose parent was inside a symcache call: drop the in-memory state
+ * without freeing it (it may be inconsistent); the files are read again. */
+void symcache_abandon(void);
+
 #endif
