@@ -384,20 +384,27 @@ static void *symbolizer_main(void *arg)
 	return arg;
 }
 
-static void start_symbolizer(void)
+/* A detached thread of the profiler's own, started with every signal blocked (signals
+ * never land on it). Returns 0 or an error number. */
+static int spawn(pthread_t *t, void *(*fn)(void *))
 {
-	if (presym_running)
-		return;
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_t a;
-	pthread_t t;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	presym_running = pthread_create(&t, &a, symbolizer_main, NULL) == 0;
+	int err = pthread_create(t, &a, fn, NULL);
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+static void start_symbolizer(void)
+{
+	pthread_t t;
+	if (!presym_running)
+		presym_running = spawn(&t, symbolizer_main) == 0;
 }
 
 static void *writer_main(void *arg)
@@ -457,15 +464,7 @@ static void *writer_main(void *arg)
 
 static void start_writer(void)
 {
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);   /* signals never land on our thread */
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	writer_running = pthread_create(&writer, &a, writer_main, NULL) == 0;
-	pthread_attr_destroy(&a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	writer_running = spawn(&writer, writer_main) == 0;
 	if (!writer_running)
 		log_msg("cannot start the writer thread; snapshots and signal flushes are off");
 }
