@@ -1,7 +1,9 @@
 /* profile.c - the profile writer. Reads every site's statistics and the heap totals,
  * symbolizes the raw stacks into a frame table, merges sites whose frame lists come
  * out identical, and writes DHAT's JSON format (version 2, loadable unmodified in
- * valgrind's dh_view.html) plus audioprof's own fields, atomically.
+ * valgrind's dh_view.html) plus audioprof's own fields, atomically. jansson writes
+ * every value; the program points are made and written one at a time, so a write
+ * never holds them all as JSON values (a 17,000-site profile: 52 MB less at peak).
  * The format is documented here, right above the code that writes it, and in
  * audioprof-json(5). */
 
@@ -150,11 +152,26 @@ static const struct {
 };
 
 /* Everything one profile_write() builds; owned by that call, freed by builder_free. */
+/* One program point: the sites whose frame lists came out identical, merged. */
+struct group {
+	struct site_stats st;   /* summed (saturating), as pp_fields lists them */
+	uint32_t fs_start, nfs; /* its frame indices in the builder's fs pool */
+	site_id first, last;    /* its sites, linked through the builder's next_id */
+};
+
 struct builder {
 	json_t *ftbl;        /* array: frame index -> frame string */
 	json_t *frames;      /* object used as a hash map: frame string -> index */
-	json_t *pps;         /* array of pp objects */
-	json_t *by_fs;       /* object used as a hash map: fs (its bytes) -> pp, merging */
+	/* Program points are grouped first and written one at a time (pp_emit), so the
+	 * document never holds them all as JSON values: a 17,000-site profile was
+	 * 800,000 of them at every write. */
+	struct group *groups;
+	size_t ngroups, capgroups;
+	uint32_t *fspool;    /* the groups' frame lists */
+	size_t nfspool, capfspool;
+	uint32_t *gslots;    /* open addressing on the frame list: group index + 1 */
+	size_t gcap;
+	site_id *next_id;    /* site id -> next site of its group (0: last) */
 	uint32_t *fs;        /* the current site's frame indices, innermost first */
 	size_t nfs, capfs;
 	int failed;          /* an allocation failed inside a symbolizer callback */
@@ -373,16 +390,97 @@ static int site_frames(struct builder *b, site_id id)
 
 /* ------------------------------------------------------------ program points */
 
-static json_t *pp_new(struct builder *b, const struct site_stats *st, site_id id)
+static uint64_t hash_fs(const uint32_t *fs, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	for (size_t i = 0; i < n; i++) {
+		h ^= fs[i];
+		h *= 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/* The slot of the group with frames b->fs, or the empty slot where it belongs. */
+static uint32_t *group_slot(struct builder *b, const uint32_t *fs, size_t n)
+{
+	size_t mask = b->gcap - 1;
+	for (size_t i = (size_t)hash_fs(fs, n) & mask; ; i = (i + 1) & mask) {
+		uint32_t g = b->gslots[i];
+		if (!g)
+			return &b->gslots[i];
+		const struct group *gr = &b->groups[g - 1];
+		if (gr->nfs == n && memcmp(b->fspool + gr->fs_start, fs, n * sizeof(*fs)) == 0)
+			return &b->gslots[i];
+	}
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t add)
+{
+	uint64_t sum = a + add;
+	return sum < add || sum > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : sum;
+}
+
+/* One site into its program point: skipped if it never allocated (a stack interned
+ * but not yet counted, or one that lost an insertion race). Sites whose frames come
+ * out identical are merged: counts summed (mb and mbk become upper bounds). */
+static int add_site(struct builder *b, site_id id, uint64_t now)
+{
+	struct site_stats st;
+	sites_read(id, now, &st);
+	if (st.tbk == 0)
+		return 0;
+	audio_site_cb(id, &st.cbk, &st.cbb);
+	if (site_frames(b, id) < 0)
+		return -1;
+	if ((b->ngroups + 1) * 2 > b->gcap) {
+		size_t cap = b->gcap ? b->gcap * 2 : 1024;
+		uint32_t *ns = calloc(cap, sizeof(*ns));
+		if (!ns)
+			return -1;
+		free(b->gslots);
+		b->gslots = ns;
+		b->gcap = cap;
+		for (size_t g = 0; g < b->ngroups; g++)
+			*group_slot(b, b->fspool + b->groups[g].fs_start, b->groups[g].nfs) =
+				(uint32_t)g + 1;
+	}
+	uint32_t *slot = group_slot(b, b->fs, b->nfs);
+	if (*slot) {
+		struct group *g = &b->groups[*slot - 1];
+		for (size_t i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++) {
+			uint64_t *f = (uint64_t *)((char *)&g->st + pp_fields[i].off);
+			*f = sat_add(*f, *(const uint64_t *)((const char *)&st + pp_fields[i].off));
+		}
+		b->next_id[g->last] = id;
+		g->last = id;
+		return 0;
+	}
+	if (grow((void **)&b->groups, &b->capgroups, b->ngroups + 1, sizeof(*b->groups)) < 0 ||
+	    grow((void **)&b->fspool, &b->capfspool, b->nfspool + b->nfs, sizeof(*b->fspool)) < 0)
+		return -1;
+	struct group *g = &b->groups[b->ngroups];
+	g->st = st;
+	g->fs_start = (uint32_t)b->nfspool;
+	g->nfs = (uint32_t)b->nfs;
+	g->first = g->last = id;
+	memcpy(b->fspool + b->nfspool, b->fs, b->nfs * sizeof(*b->fs));
+	b->nfspool += b->nfs;
+	*slot = (uint32_t)++b->ngroups;
+	return 0;
+}
+
+/* One program point as a JSON object: DHAT's fields, audioprof's, fs, ids. */
+static json_t *pp_json(const struct builder *b, const struct group *g)
 {
 	json_t *pp = json_object(), *fs = json_array(), *ids = json_array();
 	int err = !pp || !fs || !ids;
 	for (size_t i = 0; !err && i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++)
 		err |= set_u64(pp, pp_fields[i].key,
-			       *(const uint64_t *)((const char *)st + pp_fields[i].off)) < 0;
-	for (size_t i = 0; !err && i < b->nfs; i++)
-		err |= json_array_append_new(fs, json_integer(b->fs[i])) < 0;
-	if (!err)
+			       *(const uint64_t *)((const char *)&g->st + pp_fields[i].off)) < 0;
+	for (size_t i = 0; !err && i < g->nfs; i++)
+		err |= json_array_append_new(fs, json_integer(b->fspool[g->fs_start + i])) < 0;
+	for (site_id id = g->first; !err && id; id = b->next_id[id])
 		err |= json_array_append_new(ids, json_integer(id)) < 0;
 	if (!err) {
 		err |= json_object_set_new_nocheck(pp, "fs", fs) < 0;
@@ -399,58 +497,17 @@ static json_t *pp_new(struct builder *b, const struct site_stats *st, site_id id
 	return pp;
 }
 
-/* Add site `id` into an existing pp with the same frames: counts are summed (mb and
- * mbk become upper bounds), the id is recorded. */
-static int pp_merge(json_t *pp, const struct site_stats *st, site_id id)
-{
-	for (size_t i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++) {
-		json_t *f = json_object_get(pp, pp_fields[i].key);
-		uint64_t add = *(const uint64_t *)((const char *)st + pp_fields[i].off);
-		uint64_t sum = (uint64_t)json_integer_value(f) + add;
-		if (sum < add || sum > (uint64_t)INT64_MAX)
-			sum = INT64_MAX;
-		if (json_integer_set(f, (json_int_t)sum) < 0)
-			return -1;
-	}
-	return json_array_append_new(json_object_get(pp, "ids"), json_integer(id));
-}
-
-/* One site into the document: skipped if it never allocated (a stack interned but
- * not yet counted, or one that lost an insertion race). */
-static int add_site(struct builder *b, site_id id, uint64_t now)
-{
-	struct site_stats st;
-	sites_read(id, now, &st);
-	if (st.tbk == 0)
-		return 0;
-	audio_site_cb(id, &st.cbk, &st.cbb);
-	if (site_frames(b, id) < 0)
-		return -1;
-	/* Equal frame lists, equal bytes: the raw array is the key (jansson >= 2.14). */
-	const char *key = (const char *)b->fs;
-	size_t klen = b->nfs * sizeof(*b->fs);
-	json_t *pp = json_object_getn(b->by_fs, key, klen);
-	if (pp)
-		return pp_merge(pp, &st, id);
-	pp = pp_new(b, &st, id);
-	if (!pp)
-		return -1;
-	if (json_object_setn_nocheck(b->by_fs, key, klen, pp) < 0) {
-		json_decref(pp);
-		return -1;
-	}
-	return json_array_append_new(b->pps, pp);
-}
-
 static void builder_free(struct builder *b)
 {
 	json_decref(b->ftbl);
 	json_decref(b->frames);
-	json_decref(b->pps);
-	json_decref(b->by_fs);
 	free(b->fs);
 	free(b->memo);
 	free(b->runs);
+	free(b->groups);
+	free(b->fspool);
+	free(b->gslots);
+	free(b->next_id);
 }
 
 /* A violation's stack as an fs array (for audio_json). */
@@ -524,25 +581,24 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 	return ap;
 }
 
-/* The whole profile as a JSON document, or NULL (out of memory). */
-static json_t *build_document(const struct profile_meta *m)
+/* The profile's document without "pps" and "ftbl", and in *b the program points
+ * and the frame table that follow them; NULL when out of memory. */
+static json_t *build_document(const struct profile_meta *m, struct builder *b)
 {
-	struct builder b = { 0 };
 	struct heap_totals t;
 	json_t *doc = json_object();
 	int err = !doc;
 
-	b.ftbl = json_array();
-	b.frames = json_object();
-	b.pps = json_array();
-	b.by_fs = json_object();
-	err |= !b.ftbl || !b.frames || !b.pps || !b.by_fs;
-	if (!err)
-		err |= json_array_append_new(b.ftbl, json_string(ROOT_FRAME)) < 0;
+	b->ftbl = json_array();
+	b->frames = json_object();
 	uint32_t n = sites_count();
+	b->next_id = calloc((size_t)n + 1, sizeof(*b->next_id));
+	err |= !b->ftbl || !b->frames || !b->next_id;
+	if (!err)
+		err |= json_array_append_new(b->ftbl, json_string(ROOT_FRAME)) < 0;
 	uint64_t now = clock_ticks_of(m->end_ns);   /* live blocks' lifetimes run to here */
 	for (uint32_t id = 1; !err && id <= n; id++)
-		err |= add_site(&b, id, now) < 0;
+		err |= add_site(b, id, now) < 0;
 	sites_totals(&t);
 
 	uint64_t te = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
@@ -563,12 +619,9 @@ static json_t *build_document(const struct profile_meta *m)
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
 		json_t *ap = audioprof_object(m, &t);
-		err |= !ap || audio_json(ap, violation_fs, &b) < 0 || timeline_json(ap, m->start_ns) < 0;
+		err |= !ap || audio_json(ap, violation_fs, b) < 0 || timeline_json(ap, m->start_ns) < 0;
 		err |= json_object_set_new_nocheck(doc, "audioprof", ap) < 0;
-		err |= json_object_set_nocheck(doc, "pps", b.pps) < 0;
-		err |= json_object_set_nocheck(doc, "ftbl", b.ftbl) < 0;
 	}
-	builder_free(&b);
 	if (err) {
 		json_decref(doc);
 		return NULL;
@@ -647,10 +700,38 @@ static void apply_umask(int fd)
 		fchmod(fd, 0666 & ~(mode_t)mask);
 }
 
-/* Dump doc into a fresh "<path>.tmp.XXXXXX" beside path (created exclusively, so a
- * planted file or symlink of that name is never opened), fsync it, rename it onto
- * path. On failure the temporary file is removed and path is untouched. */
-static int write_atomic(const char *path, const json_t *doc)
+/* The whole file: the document's members, then "pps" one program point at a time,
+ * then "ftbl" (last: violations' stacks may add frames to it), as jansson's compact
+ * dump of the whole would be. Returns 0 or -1. */
+struct emit_args {
+	const json_t *doc;
+	const struct builder *b;
+};
+
+static int emit(struct out *o, const struct emit_args *a)
+{
+	char *head = json_dumps(a->doc, JSON_COMPACT);
+	size_t hl = head ? strlen(head) : 0;
+	int err = !head || hl < 2 || head[hl - 1] != '}';
+	/* "{...}" without its closing brace; the document is never empty */
+	err = err || out_put(head, hl - 1, o) < 0 || out_put(",\"pps\":[", 8, o) < 0;
+	free(head);
+	for (size_t g = 0; !err && g < a->b->ngroups; g++) {
+		json_t *pp = pp_json(a->b, &a->b->groups[g]);
+		err = !pp || (g && out_put(",", 1, o) < 0) ||
+		      json_dump_callback(pp, out_put, o, JSON_COMPACT) < 0;
+		json_decref(pp);
+	}
+	err = err || out_put("],\"ftbl\":", 9, o) < 0 ||
+	      json_dump_callback(a->b->ftbl, out_put, o, JSON_COMPACT) < 0 ||
+	      out_put("}\n", 2, o) < 0;
+	return err ? -1 : 0;
+}
+
+/* Write the file into a fresh "<path>.tmp.XXXXXX" beside path (created exclusively,
+ * so a planted file or symlink of that name is never opened), fsync it, rename it
+ * onto path. On failure the temporary file is removed and path is untouched. */
+static int write_atomic(const char *path, const struct emit_args *args)
 {
 	size_t len = strlen(path);
 	char *tmp = malloc(len + sizeof(TMP_SUFFIX));
@@ -673,8 +754,7 @@ static int write_atomic(const char *path, const json_t *doc)
 	o->fd = fd;
 	o->n = 0;
 	o->err = 0;
-	if (json_dump_callback(doc, out_put, o, JSON_COMPACT) < 0 ||
-	    out_put("\n", 1, o) < 0 || out_flush(o) < 0) {
+	if (emit(o, args) < 0 || out_flush(o) < 0) {
 		err = o->err ? o->err : ENOMEM;
 		goto done;
 	}
@@ -709,14 +789,18 @@ int profile_write(const char *path, const struct profile_meta *meta)
 		errno = EINVAL;
 		return -1;
 	}
-	json_t *doc = build_document(meta);
+	struct builder b = { 0 };
+	json_t *doc = build_document(meta, &b);
 	if (!doc) {
+		builder_free(&b);
 		errno = ENOMEM;
 		return -1;
 	}
-	int rc = write_atomic(path, doc);
+	struct emit_args args = { doc, &b };
+	int rc = write_atomic(path, &args);
 	int err = errno;
 	json_decref(doc);
+	builder_free(&b);
 	errno = err;
 	return rc;
 }
