@@ -157,10 +157,16 @@ static void parse(struct cmod *m, char *buf, size_t size)
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			break;   /* a last line without its newline: a torn write, ignored */
-		char *q;
-		errno = 0;
-		unsigned long long addr = strtoull(p, &q, 16);
-		int n = 0, ok = q != p && errno == 0 && *q == '\t';
+		char *q = p;
+		/* hex digits only (strtoull would skip white space, even newlines) */
+		unsigned long long addr = 0;
+		int digits = 0, ok = 1;
+		for (; q < nl && ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')); q++) {
+			ok &= ++digits <= 16;
+			addr = addr << 4 | (unsigned)(*q <= '9' ? *q - '0' : *q - 'a' + 10);
+		}
+		int n = 0;
+		ok = ok && digits > 0 && q < nl && *q == '\t';
 		while (ok && q < nl && *q == '\t') {
 			char *a = q + 1, *b = a;
 			while (b < nl && *b != '\t')
@@ -194,7 +200,7 @@ static void load(struct cmod *m)
 	struct stat st;
 	char *buf = NULL;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uint64_t)st.st_size <= MAX_FILE && (buf = malloc((size_t)st.st_size)) != NULL) {
+	    (uint64_t)st.st_size <= MAX_FILE && (buf = malloc((size_t)st.st_size + 1)) != NULL) {
 		size_t got = 0;
 		while (got < (size_t)st.st_size) {
 			ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
@@ -204,6 +210,7 @@ static void load(struct cmod *m)
 				break;
 			got += (size_t)r;
 		}
+		buf[got] = '\0';
 		parse(m, buf, got);
 	}
 	free(buf);

@@ -97,6 +97,9 @@ static void test_damaged(void)
 	      "20\t\tempty frame\n"
 	      "30\n"
 	      "40 no tab\n"
+	      "\n"
+	      " 70\tspace first\n"
+	      "11111111111111111\ttoo many digits\n"
 	      "50\tlast (l.c:5)\n"
 	      "60\ttorn", f);
 	fclose(f);
@@ -110,6 +113,8 @@ static void test_damaged(void)
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x30, &n));
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x40, &n));
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x60, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x70, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1111111111111111ull, &n));
 
 	/* another version's file is ignored altogether */
 	f = fopen(path, "w");
