@@ -338,18 +338,28 @@ static inline struct pair pk_make(uint64_t key, int64_t bytes, int64_t blocks)
 	return (struct pair){ (key << 16) | (ub & 0xFFFF), ((ub >> 16) << SUM_BITS) | uk };
 }
 
+/* The peak word after an event with this key; 0 when the word stays as it is (an
+ * event before the site's newest key, hence before the final peak). */
+static inline int pk_next(struct pair old, uint64_t key, int64_t bytes, int64_t blocks,
+			  struct pair *nw)
+{
+	uint64_t k = pk_key(old);
+	if (key > k)
+		*nw = pk_make(key, bytes, blocks);
+	else if (key == k)
+		*nw = pk_make(key, pk_bytes(old) + bytes, pk_blocks(old) + blocks);
+	else
+		return 0;
+	return 1;
+}
+
 static inline void peak_add(struct pair *w, uint64_t key, int64_t bytes, int64_t blocks)
 {
 	struct pair old = { LOAD(&w->a), LOAD(&w->b) };
 	struct pair nw;
 	do {
-		uint64_t k = pk_key(old);
-		if (key > k)
-			nw = pk_make(key, bytes, blocks);
-		else if (key == k)
-			nw = pk_make(key, pk_bytes(old) + bytes, pk_blocks(old) + blocks);
-		else
-			return;   /* before this site's newest key, hence before the final peak */
+		if (!pk_next(old, key, bytes, blocks, &nw))
+			return;
 	} while (!pair_cas(w, &old, nw));
 }
 
@@ -390,14 +400,8 @@ struct sites_local *sites_local_new(void)
  * pair_load): plain loads, one 16-byte store. */
 static inline void peak_add_owned(struct pair *w, uint64_t key, int64_t bytes, int64_t blocks)
 {
-	struct pair old = *w;
 	struct pair nw;
-	uint64_t k = pk_key(old);
-	if (key > k)
-		nw = pk_make(key, bytes, blocks);
-	else if (key == k)
-		nw = pk_make(key, pk_bytes(old) + bytes, pk_blocks(old) + blocks);
-	else
+	if (!pk_next(*w, key, bytes, blocks, &nw))
 		return;
 	_mm_store_si128((__m128i *)w, _mm_set_epi64x((long long)nw.b, (long long)nw.a));
 }
