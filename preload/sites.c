@@ -25,9 +25,12 @@
  * elsewhere, a second thread at the same code) updates a second part with locked
  * instructions as before. A site's value is the sum of its parts, and so is its value
  * at the global peak (each part knows what happened to it after the peak), so gb and
- * gbk stay exact; mb and mbk are maxima of the sum, taken at each event from its own
- * part and the other part's current value (exact when one thread uses the site, as
- * before whenever events of several threads do not overlap). The owner's event thus
+ * gbk stay exact; mb and mbk are maxima of the sum, taken at each allocation from its
+ * own part and the other part's current value. They stay exact when allocations of
+ * the owner and another thread overlap: the owner stores its part before its locked
+ * update of the global word and reads the other part after it, the others add with
+ * locked instructions before reading the owner's part, so the later of the two sees
+ * both, and the owner's sum is one its two parts really held at once. The owner's event thus
  * costs one locked instruction, the global word's, instead of four.
  *
  * Hot path: the shim holds sites by pointer (sites_alloc, sites_free), so an event
@@ -426,18 +429,22 @@ static inline int owns(struct site *s, struct sites_local *l)
 static inline int shared_alloc(struct sites_local *l, struct site *s, uint64_t size,
 			       uint64_t now)
 {
-	uint64_t key = global_add((int64_t)size, now);
 	int64_t b, k;
 	int o = owns(s, l);
 	if (o) {
-		peak_add_owned(&s->opk, key, (int64_t)size, 1);
+		/* The owner's part is stored before the global word's locked update,
+		 * which orders it before its load of the other part: of an owner's and
+		 * another thread's overlapping allocations, the later sees both. */
 		b = s->o_curr_b + (int64_t)size;
 		k = s->o_curr_k + 1;
 		STORE(&s->o_curr_b, b);
 		STORE(&s->o_curr_k, k);
+		uint64_t key = global_add((int64_t)size, now);
+		peak_add_owned(&s->opk, key, (int64_t)size, 1);
 		b += LOAD(&s->f_curr_b);
 		k += LOAD(&s->f_curr_k);
 	} else {
+		uint64_t key = global_add((int64_t)size, now);
 		peak_add(&s->fpk, key, (int64_t)size, 1);
 		b = ADD(&s->f_curr_b, (int64_t)size) + LOAD(&s->o_curr_b);
 		k = ADD(&s->f_curr_k, 1) + LOAD(&s->o_curr_k);

@@ -354,6 +354,65 @@ static void test_owner_threads(void)
 	CU_ASSERT(a.mbk >= a.gbk && a.mbk <= OQ && a.mbk > 0);
 }
 
+/* Owner and another thread allocating at one site at the same moment, round after
+ * round, nothing freed: the site's maximum must be its live total after every round
+ * (each event's sum of parts must see the other thread's event when they overlap). */
+#define RACE_ROUNDS 20000
+static site_id race_site;
+static struct sites_local *race_l2;
+static unsigned race_go, race_done;
+
+static void *race_other(void *arg)
+{
+	(void)arg;
+	for (unsigned r = 1; r <= RACE_ROUNDS; r++) {
+		while (__atomic_load_n(&race_go, __ATOMIC_ACQUIRE) < r)
+			;
+		sites_on_alloc_local(race_l2, race_site, 8, r);
+		__atomic_store_n(&race_done, r, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void test_owner_race_max(void)
+{
+	reset();
+	struct sites_local *l1 = sites_local_new();
+	race_l2 = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(race_l2);
+	race_site = new_site(3);
+	sites_on_alloc_local(l1, race_site, 8, 1);   /* l1 becomes the owner */
+	race_go = race_done = 0;
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, race_other, NULL), 0);
+	unsigned bad = 0;
+	for (unsigned r = 1; r <= RACE_ROUNDS; r++) {
+		__atomic_store_n(&race_go, r, __ATOMIC_RELEASE);
+		/* the other thread sees the flag some 100 ns later: sweep our start
+		 * across that moment */
+		for (unsigned d = r % 97; d; d--)
+			__builtin_ia32_pause();
+		sites_on_alloc_local(l1, race_site, 8, r);
+		while (__atomic_load_n(&race_done, __ATOMIC_ACQUIRE) < r)
+			;
+		struct site_stats a = rd(race_site, r);
+		if (a.mb != a.tb || a.mbk != a.tbk)
+			bad++;
+	}
+	pthread_join(th, NULL);
+	for (unsigned r = 0; r <= RACE_ROUNDS; r++)
+		sites_on_free_local(l1, race_site, 8, 1, RACE_ROUNDS);
+	for (unsigned r = 1; r <= RACE_ROUNDS; r++)
+		sites_on_free_local(race_l2, race_site, 8, 1, RACE_ROUNDS);
+	struct site_stats a = rd(race_site, RACE_ROUNDS);
+	CU_ASSERT_EQUAL(a.tbk, 2 * RACE_ROUNDS + 1);
+	CU_ASSERT_EQUAL(a.ebk, 0);
+	CU_ASSERT_EQUAL(a.mbk, a.tbk);
+	CU_ASSERT_EQUAL(a.mb, a.tb);
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Times here are made-up tick values: the identity clock (the runtime linked into this
  * binary may have chosen the TSC at start-up). */
 static int sites_suite_init(void)
@@ -375,5 +434,7 @@ void suite_sites(void)
 	CU_add_test(s, "short-lived blocks", test_short_lived);
 	CU_add_test(s, "a site's owner thread and other threads", test_owner_and_others);
 	CU_add_test(s, "owner allocates, another thread frees", test_owner_threads);
+	CU_add_test(s, "owner and another thread allocate at once: exact maximum",
+		    test_owner_race_max);
 	CU_add_test(s, "threads: exact totals and a consistent peak", test_threads_exact);
 }
