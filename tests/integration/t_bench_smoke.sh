@@ -6,7 +6,8 @@
 # itself, site by site (a realloc counted at the realloc call, as a new block). DHAT's
 # profile is checked for the same totals. Then `bench/real.sh --reps 1`: every real
 # program behaves (stdout, exit status) as natively under audioprof with a cold and a
-# warm symbol cache and under heaptrack. No timing is asserted.
+# warm symbol cache and under heaptrack. Last, `bench/ablate.sh` once: its patch still
+# applies to preload/ and every ablated build runs. No timing is asserted.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 command -v python3 >/dev/null 2>&1 || skip "python3 not found"
@@ -19,4 +20,8 @@ case $? in
 *) fail "bench/run.sh --smoke" ;;
 esac
 "$ROOT/bench/real.sh" --reps 1 || fail "bench/real.sh: a program behaved differently under a tool"
+# The ablation builds still apply to preload/ and every variant runs.
+out=$("$ROOT/bench/ablate.sh" --rounds 1 --ops 20000) || fail "bench/ablate.sh failed"
+rows=$(printf '%s\n' "$out" | grep -cE '^  (forward|header|stack2|stack|shipped2|nolock|shipped) +[0-9.]+x')
+[ "$rows" = 7 ] || fail "bench/ablate.sh printed $rows of 7 rows: $out"
 echo "ok"
