@@ -49,6 +49,9 @@
  *     // The clock of block births and deaths: "tsc" (converted to ns at the write)
  *     // or "monotonic" (AUDIOPROF_CLOCK).
  *     "clock": "tsc",
+ *     // The allocator under the profiler: "libc" (glibc's malloc) or the file name
+ *     // of the program's own allocator library, e.g. "libjemalloc.so.2".
+ *     "allocator": "libc",
  *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
  *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
  *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
@@ -101,6 +104,7 @@
 #include "timeline.h"
 #include "sites.h"
 #include "symbols.h"
+#include "under.h"
 
 #include <errno.h>
 #include <link.h>
@@ -548,6 +552,8 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 		err |= set_u64(ap, "end_ns", m->end_ns) < 0;
 		err |= json_object_set_new_nocheck(ap, "clock",
 						   json_string(clock_tsc ? "tsc" : "monotonic")) < 0;
+		const char *alloc = under_name();
+		err |= json_object_set_new_nocheck(ap, "allocator", jstr(alloc ? alloc : "libc")) < 0;
 		err |= set_u64(ap, "depth", m->depth) < 0;
 		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
 		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;

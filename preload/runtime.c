@@ -4,6 +4,7 @@
  * everything that allocates runs with the re-entrancy guard held, so the profiler's
  * own allocations go straight to glibc and never show up in the profile. */
 #include "runtime.h"
+#include "under.h"
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
@@ -48,7 +49,6 @@ static struct rt_thread *all_threads;     /* push-only list */
 static uint64_t nthreads;
 static size_t thread_map_size;
 static pthread_key_t thread_key;
-static size_t (*real_usable)(void *);
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
 /* Writer thread and the signal flush hand-off (futex words). */
@@ -90,11 +90,7 @@ static const char *errname(int e)
 
 size_t runtime_real_usable(void *p)
 {
-	if (real_usable)
-		return real_usable(p);
-	/* Before the constructor: glibc's chunk size word, minus its overhead. */
-	size_t sz = ((size_t *)p)[-1];
-	return (sz & ~(size_t)7) - ((sz & 2) ? 16 : 8);
+	return under_usable(p);
 }
 
 /* ------------------------------------------------------------ output path */
@@ -704,7 +700,6 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	if (rt_state != RT_EARLY)
 		return;
 	rt_guard++;
-	real_usable = dlsym(RTLD_NEXT, "malloc_usable_size");
 	if (!real_sigaction)
 		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
 	if (!getcwd(cwd0, sizeof(cwd0)))

@@ -1,8 +1,9 @@
 /* shim.c - the interposed libc names and nothing else: the malloc family, the process
- * exits, exec, dlclose and the signal-disposition calls. Each allocation entry point
- * takes its caller's frame, allocates through glibc's own __libc_* functions with a
- * 32-byte header in front of the block (blocks.h), records the site and the event,
- * and returns. No lock, no syscall beyond what glibc's malloc itself makes. The site
+ * exits, exec, dlclose and the signal-disposition calls, and C++ operator new and
+ * delete. Each allocation entry point takes its caller's frame, allocates from the
+ * allocator underneath (under.h: glibc's __libc_* functions, or the program's own
+ * allocator library) with a 32-byte header in front of the block (blocks.h), records
+ * the site and the event, and returns. No lock, no syscall beyond what glibc's malloc itself makes. The site
  * travels by pointer (stack cache -> block header -> free); a realloc reads the clock
  * once for the old block's death and the new one's birth. */
 #include "audio.h"
@@ -13,6 +14,7 @@
 #include "runtime.h"
 #include "sites.h"
 #include "stacks.h"
+#include "under.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -25,13 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
 
 #define TRACK_ARGS uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp
 
@@ -43,6 +41,32 @@ ALIAS(malloc); ALIAS(free); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); 
 ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
 
 /* ------------------------------------------------------------ core paths */
+
+/* A pointer's header, or NULL when it is not one of our blocks. blocks_lookup reads the
+ * 8 bytes before it: always mapped under glibc's malloc (its chunk header) and for any
+ * pointer not at the start of a page (the same page). Another allocator may hand out a
+ * page-aligned block right after an unmapped or inaccessible page; with one under us,
+ * such a pointer's 8 bytes are read with process_vm_readv, which fails instead of
+ * faulting. Only page-aligned blocks the allocator made for others (its own API, the
+ * profiler's own guarded allocations) take that system call: ours start 32 bytes or a
+ * whole alignment into their allocation. */
+static struct block_hdr *lookup_page_start(const void *p)
+{
+	uint64_t tag;
+	struct iovec local = { &tag, sizeof(tag) };
+	struct iovec remote = { (char *)p - sizeof(tag), sizeof(tag) };
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof(tag) ||
+	    tag != (BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p))
+		return NULL;
+	return blocks_lookup(p);
+}
+
+static inline struct block_hdr *lookup(const void *p)
+{
+	if (unlikely(((uintptr_t)p & 4095) == 0) && under_state != UNDER_LIBC)
+		return lookup_page_start(p);
+	return blocks_lookup(p);
+}
 
 static inline struct site *site_here(TRACK_ARGS)
 {
@@ -112,7 +136,7 @@ static void *alloc_aligned(size_t align, size_t size, TRACK_ARGS)
 			errno = ENOMEM;
 			return NULL;
 		}
-		return track(__libc_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+		return track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
 			     fn, ra, cfa, fp);
 	}
 	/* align is a power of two >= 32, so the header fits in the gap before the block. */
@@ -120,7 +144,7 @@ static void *alloc_aligned(size_t align, size_t size, TRACK_ARGS)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(__libc_memalign(align, size + align), align, size, fn, ra, cfa, fp);
+	return track(u_memalign(align, size + align), align, size, fn, ra, cfa, fp);
 }
 
 static inline size_t pow2_at_least(size_t a)
@@ -136,14 +160,14 @@ static inline size_t pow2_at_least(size_t a)
 EXPORT void *malloc(size_t size)
 {
 	if (!runtime_tracking())
-		return __libc_malloc(size);
+		return u_malloc(size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	if (add_overflows(size, BLOCK_HDR_SIZE)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(__libc_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+	return track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
 		     SELF(malloc), ra, cfa, fp);
 }
 
@@ -159,9 +183,9 @@ EXPORT void free(void *p)
 {
 	if (!p)
 		return;
-	struct block_hdr *h = blocks_lookup(p);
+	struct block_hdr *h = lookup(p);
 	if (!h) {
-		__libc_free(p);
+		u_free(p);
 		return;
 	}
 	if (unlikely(!rt_guard && audio_in_rt())) {
@@ -170,13 +194,13 @@ EXPORT void free(void *p)
 		free_in_rt(SELF(free), ra, cfa, fp);
 	}
 	untrack(h);
-	__libc_free(blocks_release(h));
+	u_free(blocks_release(h));
 }
 
 EXPORT void *calloc(size_t n, size_t m)
 {
 	if (!runtime_tracking())
-		return __libc_calloc(n, m);
+		return u_calloc(n, m);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	size_t size;
@@ -184,24 +208,24 @@ EXPORT void *calloc(size_t n, size_t m)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(__libc_calloc(1, size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+	return track(u_calloc(1, size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
 		     SELF(calloc), ra, cfa, fp);
 }
 
 /* realloc as DHAT counts it: the old block dies, a new block of the new size is born. */
 static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 {
-	struct block_hdr *h = p ? blocks_lookup(p) : NULL;
+	struct block_hdr *h = p ? lookup(p) : NULL;
 	if (!runtime_tracking()) {
 		if (!h)
-			return __libc_realloc(p, size);
+			return u_realloc(p, size);
 		/* Profiling is off here (our own call, or a child with follow-fork off)
 		 * but the block is ours: give back a plain block. */
 		if (size == 0) {
 			free(p);
 			return NULL;
 		}
-		void *n = __libc_malloc(size);
+		void *n = u_malloc(size);
 		if (!n)
 			return NULL;
 		uint64_t old_size = blocks_size(h);
@@ -222,7 +246,7 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 	if (h && blocks_offset(h) == BLOCK_HDR_SIZE) {
 		struct block_hdr old = *h;
 		h->tag = 0;   /* the header may move with the data */
-		void *base = __libc_realloc((char *)h, size + BLOCK_HDR_SIZE);
+		void *base = u_realloc((char *)h, size + BLOCK_HDR_SIZE);
 		if (!base) {
 			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
 			return NULL;
@@ -267,7 +291,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
 	if (!runtime_tracking()) {
-		void *p = __libc_memalign(align, size);
+		void *p = u_memalign(align, size);
 		if (!p)
 			return ENOMEM;
 		*out = p;
@@ -296,7 +320,7 @@ static void *memalign_common(size_t align, size_t size, TRACK_ARGS)
 EXPORT void *aligned_alloc(size_t align, size_t size)
 {
 	if (!runtime_tracking())
-		return __libc_memalign(align, size);
+		return u_memalign(align, size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	return memalign_common(align, size, SELF(aligned_alloc), ra, cfa, fp);
@@ -305,7 +329,7 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 EXPORT void *memalign(size_t align, size_t size)
 {
 	if (!runtime_tracking())
-		return __libc_memalign(align, size);
+		return u_memalign(align, size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	return memalign_common(align, size, SELF(memalign), ra, cfa, fp);
@@ -315,7 +339,7 @@ EXPORT void *valloc(size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	if (!runtime_tracking())
-		return __libc_memalign(page, size);
+		return u_memalign(page, size);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	return alloc_aligned(page, size, SELF(valloc), ra, cfa, fp);
@@ -330,7 +354,7 @@ EXPORT void *pvalloc(size_t size)
 		return NULL;
 	}
 	if (!runtime_tracking())
-		return __libc_memalign(page, rounded);
+		return u_memalign(page, rounded);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
 	/* Usable size is the rounded one; the profile records what was asked for. */
@@ -338,7 +362,7 @@ EXPORT void *pvalloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(__libc_memalign(page, rounded + page), page, size,
+	return track(u_memalign(page, rounded + page), page, size,
 		     SELF(pvalloc), ra, cfa, fp);
 }
 
@@ -346,12 +370,218 @@ EXPORT size_t malloc_usable_size(void *p)
 {
 	if (!p)
 		return 0;
-	struct block_hdr *h = blocks_lookup(p);
+	struct block_hdr *h = lookup(p);
 	if (!h)
 		return runtime_real_usable(p);
 	size_t off = blocks_offset(h);
 	return runtime_real_usable((char *)p - off) - off;
 }
+
+/* ------------------------------------------------------------ C++ operator new, delete
+ * An allocator library such as jemalloc or tcmalloc defines the whole operator new and
+ * delete family itself, and its operator new never calls malloc: without these, its
+ * blocks would go unseen. When the next definition of an operator lives in that
+ * library (under.h), its blocks are made and recorded here like malloc's (from the
+ * same allocator, by its malloc or memalign); only when that allocation fails does the
+ * library's own operator new run, for its new-handler and std::bad_alloc. Otherwise
+ * (libstdc++'s operators, which call malloc and free) each one jumps straight on. */
+
+struct cxx_next {
+	const char *name;
+	void *fallback;         /* ours, on the allocator underneath, when nothing else is found */
+	void *fn;               /* the next definition, found at the first call */
+	int own;                /* blocks are made here: the allocator library's operator, or ours */
+};
+
+/* A C++ library outside the global scope (a plugin's libstdc++, loaded by dlopen with
+ * RTLD_LOCAL) binds its operator calls to ours, and RTLD_NEXT cannot see its runtime:
+ * look in the C++ runtimes already loaded. The handle is kept, so the runtime stays
+ * loaded while we may call into it. */
+static void *cxx_runtime_sym(const char *name)
+{
+	static const char *const libs[] = { "libstdc++.so.6", "libc++.so.1" };
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		void *h = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
+		if (!h)
+			continue;
+		void *f = dlsym(h, name);
+		if (f)
+			return f;
+		dlclose(h);
+	}
+	return NULL;
+}
+
+static void *__attribute__((noinline)) cxx_resolve_slow(struct cxx_next *c)
+{
+	rt_guard++;
+	void *mine = under_sym(c->name);
+	void *f = mine ? mine : dlsym(RTLD_NEXT, c->name);
+	if (!f)
+		f = cxx_runtime_sym(c->name);
+	c->own = mine != NULL || !f;
+	if (!f)
+		f = c->fallback;   /* e.g. a plugin with a static libstdc++ that exports it */
+	rt_guard--;
+	__atomic_store_n(&c->fn, f, __ATOMIC_RELEASE);
+	return f;
+}
+
+/* What an uncaught std::bad_alloc would do; only where no C++ runtime can be found. */
+static void __attribute__((noreturn)) cxx_out_of_memory(void)
+{
+	static const char msg[] = "audioprof: operator new: out of memory\n";
+	ssize_t r = write(2, msg, sizeof(msg) - 1);
+	(void)r;
+	abort();
+}
+
+static void *fb_new(size_t size)
+{
+	void *p = u_malloc(size ? size : 1);
+	if (!p)
+		cxx_out_of_memory();
+	return p;
+}
+
+static void *fb_new_nothrow(size_t size, const void *nt)
+{
+	(void)nt;
+	return u_malloc(size ? size : 1);
+}
+
+static void *fb_new_aligned(size_t size, size_t al)
+{
+	void *p = u_memalign(al < sizeof(void *) ? sizeof(void *) : al, size ? size : 1);
+	if (!p)
+		cxx_out_of_memory();
+	return p;
+}
+
+static void *fb_new_aligned_nothrow(size_t size, size_t al, const void *nt)
+{
+	(void)nt;
+	return u_memalign(al < sizeof(void *) ? sizeof(void *) : al, size ? size : 1);
+}
+
+/* Any operator delete's fallback: its first argument is the pointer. */
+static void fb_delete(void *p)
+{
+	if (p)
+		u_free(p);
+}
+
+static inline void *cxx_resolve(struct cxx_next *c)
+{
+	void *f = __atomic_load_n(&c->fn, __ATOMIC_ACQUIRE);
+	return likely(f) ? f : cxx_resolve_slow(c);
+}
+
+#define NEXT_OP(sym, type, fb) \
+	static struct cxx_next c_ = { #sym, (void *)(fb), NULL, 0 }; \
+	__typeof__(type) next_ = (__typeof__(type))cxx_resolve(&c_)
+
+/* operator new(size_t) and new[](size_t) */
+#define OP_NEW(sym)                                                                    \
+EXPORT void *sym(size_t size); ALIAS(sym);                                             \
+EXPORT void *sym(size_t size)                                                          \
+{                                                                                      \
+	NEXT_OP(sym, void *(*)(size_t), fb_new);                                               \
+	if (!c_.own || !runtime_tracking())                                            \
+		return next_(size);                                                    \
+	uintptr_t ra, cfa, fp;                                                         \
+	CALLER(ra, cfa, fp);                                                           \
+	void *p = add_overflows(size, BLOCK_HDR_SIZE) ? NULL :                         \
+		track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size, SELF(sym),\
+		      ra, cfa, fp);                                                    \
+	return p ? p : next_(size);                                                    \
+}
+
+/* operator new(size_t, const std::nothrow_t &) and new[] */
+#define OP_NEW_NOTHROW(sym)                                                            \
+EXPORT void *sym(size_t size, const void *nt); ALIAS(sym);                             \
+EXPORT void *sym(size_t size, const void *nt)                                          \
+{                                                                                      \
+	NEXT_OP(sym, void *(*)(size_t, const void *), fb_new_nothrow);                                 \
+	if (!c_.own || !runtime_tracking())                                            \
+		return next_(size, nt);                                                \
+	uintptr_t ra, cfa, fp;                                                         \
+	CALLER(ra, cfa, fp);                                                           \
+	void *p = add_overflows(size, BLOCK_HDR_SIZE) ? NULL :                         \
+		track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size, SELF(sym),\
+		      ra, cfa, fp);                                                    \
+	return p ? p : next_(size, nt);                                                \
+}
+
+/* operator new(size_t, std::align_val_t) and new[] */
+#define OP_NEW_ALIGNED(sym)                                                            \
+EXPORT void *sym(size_t size, size_t al); ALIAS(sym);                                  \
+EXPORT void *sym(size_t size, size_t al)                                               \
+{                                                                                      \
+	NEXT_OP(sym, void *(*)(size_t, size_t), fb_new_aligned);                                       \
+	if (!c_.own || !runtime_tracking() || !al || (al & (al - 1)))                  \
+		return next_(size, al);                                                \
+	uintptr_t ra, cfa, fp;                                                         \
+	CALLER(ra, cfa, fp);                                                           \
+	void *p = alloc_aligned(al, size, SELF(sym), ra, cfa, fp);                     \
+	return p ? p : next_(size, al);                                                \
+}
+
+/* operator new(size_t, std::align_val_t, const std::nothrow_t &) and new[] */
+#define OP_NEW_ALIGNED_NOTHROW(sym)                                                    \
+EXPORT void *sym(size_t size, size_t al, const void *nt); ALIAS(sym);                  \
+EXPORT void *sym(size_t size, size_t al, const void *nt)                               \
+{                                                                                      \
+	NEXT_OP(sym, void *(*)(size_t, size_t, const void *), fb_new_aligned_nothrow);                         \
+	if (!c_.own || !runtime_tracking() || !al || (al & (al - 1)))                  \
+		return next_(size, al, nt);                                            \
+	uintptr_t ra, cfa, fp;                                                         \
+	CALLER(ra, cfa, fp);                                                           \
+	void *p = alloc_aligned(al, size, SELF(sym), ra, cfa, fp);                     \
+	return p ? p : next_(size, al, nt);                                            \
+}
+
+/* Every operator delete: a block recorded here dies as in free(); any other goes to
+ * the next definition with all its arguments. */
+#define OP_DELETE(sym, params, args)                                                   \
+EXPORT void sym params; ALIAS(sym);                                                    \
+EXPORT void sym params                                                                 \
+{                                                                                      \
+	NEXT_OP(sym, void (*) params, fb_delete);                                                 \
+	struct block_hdr *h;                                                           \
+	if (!c_.own || !p || !(h = lookup(p))) {                                \
+		next_ args;                                                            \
+		return;                                                                \
+	}                                                                              \
+	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
+		uintptr_t ra, cfa, fp;                                                 \
+		CALLER(ra, cfa, fp);                                                   \
+		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
+	}                                                                              \
+	untrack(h);                                                                    \
+	u_free(blocks_release(h));                                                     \
+}
+
+OP_NEW(_Znwm)
+OP_NEW(_Znam)
+OP_NEW_NOTHROW(_ZnwmRKSt9nothrow_t)
+OP_NEW_NOTHROW(_ZnamRKSt9nothrow_t)
+OP_NEW_ALIGNED(_ZnwmSt11align_val_t)
+OP_NEW_ALIGNED(_ZnamSt11align_val_t)
+OP_NEW_ALIGNED_NOTHROW(_ZnwmSt11align_val_tRKSt9nothrow_t)
+OP_NEW_ALIGNED_NOTHROW(_ZnamSt11align_val_tRKSt9nothrow_t)
+OP_DELETE(_ZdlPv, (void *p), (p))
+OP_DELETE(_ZdaPv, (void *p), (p))
+OP_DELETE(_ZdlPvm, (void *p, size_t n), (p, n))
+OP_DELETE(_ZdaPvm, (void *p, size_t n), (p, n))
+OP_DELETE(_ZdlPvRKSt9nothrow_t, (void *p, const void *nt), (p, nt))
+OP_DELETE(_ZdaPvRKSt9nothrow_t, (void *p, const void *nt), (p, nt))
+OP_DELETE(_ZdlPvSt11align_val_t, (void *p, size_t al), (p, al))
+OP_DELETE(_ZdaPvSt11align_val_t, (void *p, size_t al), (p, al))
+OP_DELETE(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t al), (p, n, al))
+OP_DELETE(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t al), (p, n, al))
+OP_DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t al, const void *nt), (p, al, nt))
+OP_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t al, const void *nt), (p, al, nt))
 
 /* ------------------------------------------------------------ exits and exec */
 

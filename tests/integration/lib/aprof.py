@@ -326,10 +326,13 @@ def check_no_own_frames(prof):
 
 
 def check_first_frames(prof):
-    """Every pp starts at an interposed allocation function."""
-    bad = [pp for pp in prof.get("pps", []) if (funcs(prof, pp) or ["?"])[0] not in ALLOC_FUNCS]
-    _report_pps(prof, bad, "whose frame 0 is not an interposed allocation function (%s)"
-                % "/".join(ALLOC_FUNCS))
+    """Every pp starts at an interposed allocation function (operator new too, where
+    the program's allocator library defines it: t_allocators)."""
+    def first_ok(fn):
+        return fn in ALLOC_FUNCS or is_operator_new(fn)
+    bad = [pp for pp in prof.get("pps", []) if not first_ok((funcs(prof, pp) or ["?"])[0])]
+    _report_pps(prof, bad, "whose frame 0 is not an interposed allocation function (%s, "
+                "operator new)" % "/".join(ALLOC_FUNCS))
 
 
 def check_all(prof, totals=True, lifetimes=True, first_frames=True):
