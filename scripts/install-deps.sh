@@ -25,7 +25,7 @@ PACKAGES=(
 	portaudio19-dev libsdl2-dev        # preload's PortAudio/SDL2 wrappers (headers); their tests
 	libpulse-dev libpipewire-0.3-dev alsa-utils pulseaudio pulseaudio-utils pipewire-bin wireplumber dbus-daemon   # ALSA/Pulse/PipeWire wrappers (headers); their tests
 	chromium                            # viewer tests (headless; playwright-core from npm drives it)
-	libjemalloc-dev libgoogle-perftools-dev   # programs that bring their own allocator (t_allocators)
+	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev   # programs with their own allocator (t_allocators)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.

@@ -5,7 +5,8 @@
 #  - a C program calling malloc, calloc, realloc, memalign, posix_memalign,
 #    aligned_alloc and valloc at known sites, and tests/progs/cxxnew.cc (every form of
 #    new/delete), each linked against glibc's malloc alone, libjemalloc and
-#    libtcmalloc_minimal, behave as natively under the preload, and every site has the
+#    libtcmalloc_minimal (and cxxnew against libmimalloc, which defines only part of
+#    the operator family), behave as natively under the preload, and every site has the
 #    same tb, tbk, eb, ebk, mb, mbk, gb and gbk whatever the allocator (the known
 #    answers: the C sites below; cxxnew's, checked by t_alloc_funcs); new and new[]
 #    of these allocators (their operator new never calls malloc) are recorded at the
@@ -20,8 +21,8 @@
 need_preload
 build_prog cxxnew
 make_tmp
-for h in /usr/include/jemalloc/jemalloc.h /usr/include/gperftools/tcmalloc.h; do
-	[ -f "$h" ] || fail "$h missing: run scripts/install-deps.sh (libjemalloc-dev, libgoogle-perftools-dev)"
+for h in /usr/include/jemalloc/jemalloc.h /usr/include/gperftools/tcmalloc.h /usr/include/mimalloc.h; do
+	[ -f "$h" ] || fail "$h missing: run scripts/install-deps.sh (libjemalloc-dev, libgoogle-perftools-dev, libmimalloc-dev)"
 done
 
 cat >"$tmp/cfns.c" <<'C'
@@ -73,6 +74,11 @@ for lib in libc jemalloc tcmalloc_minimal; do
 		fail "cannot build cxxnew against lib$lib"
 done
 cp "$BIN/cxxnew" "$tmp/cxxnew-libc"
+# mimalloc defines only operator new(size_t) and delete(void *) of the family: the rest
+# reach malloc through libstdc++. (The C program is not run on it: mimalloc 2.0 lacks
+# aligned_alloc and valloc, and natively mixes glibc's blocks with its own.)
+g++ $PROG_CXXFLAGS -I"$ROOT/preload" -o "$tmp/cxxnew-mimalloc" "$PROGS/cxxnew.cc" $PROG_LIBS -lmimalloc ||
+	fail "cannot build cxxnew against libmimalloc"
 cat >"$tmp/jeapi.c" <<'C'
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,13 +149,16 @@ for lib in libc jemalloc tcmalloc_minimal; do
 	run_both "$tmp/p-cfns-$lib" "$tmp/cfns-$lib"
 	run_both "$tmp/p-cxxnew-$lib" "$tmp/cxxnew-$lib"
 done
+run_both "$tmp/p-cxxnew-mimalloc" "$tmp/cxxnew-mimalloc"
 run_both "$tmp/p-jeapi" "$tmp/jeapi"
 run_both "$tmp/p-plug" "$tmp/host" "$tmp/libplug.so"
 run_both "$tmp/p-plugst" "$tmp/host" "$tmp/libplugst.so"
 
 for prog in cfns cxxnew; do
 	ref=$(one_profile "$tmp/p-$prog-libc") || exit 1
-	for lib in jemalloc tcmalloc_minimal; do
+	libs="jemalloc tcmalloc_minimal"
+	[ $prog = cxxnew ] && libs="$libs mimalloc"
+	for lib in $libs; do
 		f=$(one_profile "$tmp/p-$prog-$lib") || exit 1
 		echo "$prog-$lib: $f"
 		check_py "$ref" "$f" "$prog" "$lib" <<'PY' || exit 1
@@ -165,6 +174,8 @@ if prog == "cfns":
         expect_pp(p, site, tb=tb, tbk=10, eb=0, ebk=0)
     expect_pp(p, "c_keep", tb=77, tbk=1, eb=77, ebk=1)
 eq("allocator", p["audioprof"].get("allocator"), "lib%s.so.4" % lib if lib.startswith("tc") else "lib%s.so.2" % lib)
+# operator new(size_t) is the allocator's in all three; new[] only in jemalloc's and tcmalloc's
+at_op = ("n_scalar", "n_opnew") + (() if lib == "mimalloc" else ("n_array", "n_aligned", "n_nothrow", "n_keep"))
 eq("allocator (glibc)", ref["audioprof"].get("allocator"), "libc")
 FIELDS = ("tb", "tbk", "eb", "ebk", "mb", "mbk", "gb", "gbk")
 def by_site(prof):
@@ -190,7 +201,7 @@ for site in sorted(a):
         eq("%s-%s %s" % (prog, lib, site), b[site], a[site])
 if prog == "cxxnew":
     # new and new[] of the allocator itself: recorded at our operator new
-    for site in ("n_scalar", "n_array", "n_aligned", "n_nothrow", "n_keep"):
+    for site in at_op:
         pp = pp_with(p, site)
         if pp:
             fn = funcs(p, pp)
