@@ -37,7 +37,7 @@
  * go through the GOT and, in a non-PIE program that takes malloc's address itself,
  * give that program's PLT stub; a hidden alias (interpose.h) is this library's code. */
 
-ALIAS(malloc); ALIAS(free); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); ALIAS(posix_memalign);
+ALIAS(malloc); ALIAS(calloc); ALIAS(realloc); ALIAS(reallocarray); ALIAS(posix_memalign);
 ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
 
 /* ------------------------------------------------------------ core paths */
@@ -179,23 +179,33 @@ static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 	rt_guard--;
 }
 
-EXPORT void free(void *p)
-{
-	if (!p)
-		return;
-	struct block_hdr *h = lookup(p);
-	if (!h) {
-		u_free(p);
-		return;
-	}
-	if (unlikely(!rt_guard && audio_in_rt())) {
-		uintptr_t ra, cfa, fp;
-		CALLER(ra, cfa, fp);
-		free_in_rt(SELF(free), ra, cfa, fp);
-	}
-	untrack(h);
-	u_free(blocks_release(h));
+/* free() and the other names that end a block the same way: C23's free_sized and
+ * free_aligned_sized (glibc 2.39 implements them inside its malloc, which must never
+ * see our blocks) and cfree, still called by old binaries. */
+#define FREE_FN(sym, params)                                                           \
+EXPORT void sym params; ALIAS(sym);                                                    \
+EXPORT void sym params                                                                 \
+{                                                                                      \
+	if (!p)                                                                        \
+		return;                                                                \
+	struct block_hdr *h = lookup(p);                                               \
+	if (!h) {                                                                      \
+		u_free(p);                                                             \
+		return;                                                                \
+	}                                                                              \
+	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
+		uintptr_t ra, cfa, fp;                                                 \
+		CALLER(ra, cfa, fp);                                                   \
+		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
+	}                                                                              \
+	untrack(h);                                                                    \
+	u_free(blocks_release(h));                                                     \
 }
+
+FREE_FN(free, (void *p))
+FREE_FN(free_sized, (void *p, size_t size))
+FREE_FN(free_aligned_sized, (void *p, size_t align, size_t size))
+FREE_FN(cfree, (void *p))
 
 EXPORT void *calloc(size_t n, size_t m)
 {

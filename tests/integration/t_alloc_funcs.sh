@@ -4,13 +4,14 @@
 # memalign valloc pvalloc strdup strndup, failures that allocate nothing, malloc_usable_size
 # on every kind of block) and every form of C++ new/delete (tests/progs/cxxnew.cc). The
 # programs check alignment, contents and usable sizes themselves; output and exit status
-# must match a run without the preload.
+# must match a run without the preload. tests/progs/freesized.c: blocks ended by C23's
+# free_sized and free_aligned_sized and by the old cfree end in the profile too.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
-build_prog allocfns cxxnew
+build_prog allocfns cxxnew freesized
 make_tmp
 
-for prog in allocfns cxxnew; do
+for prog in allocfns cxxnew freesized; do
 	"$BIN/$prog" >"$tmp/native.out" 2>&1
 	nrc=$?
 	mkdir "$tmp/$prog"
@@ -95,6 +96,15 @@ if pp:
     fn = funcs(p, pp)
     eq("v_site: frame 0", fn[0], "malloc")
     ok(is_operator_new(fn[1]), "v_site: frame 1 should be operator new: %s" % fn[:4])
+done()
+PY
+f=$(one_profile "$tmp/freesized") || exit 1
+echo "freesized: $f"
+check_py "$f" <<'PY' || exit 1
+p = load_checked(sys.argv[1])
+expect_pp(p, "fs_plain", tb=500, tbk=5, eb=0, ebk=0)
+expect_pp(p, "fs_align", tb=1280, tbk=5, eb=0, ebk=0)
+expect_pp(p, "fs_cfree", tb=200, tbk=5, eb=0, ebk=0)
 done()
 PY
 echo "ok"
