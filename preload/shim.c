@@ -182,6 +182,17 @@ static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 /* free() and the other names that end a block the same way: C23's free_sized and
  * free_aligned_sized (glibc 2.39 implements them inside its malloc, which must never
  * see our blocks) and cfree, still called by old binaries. */
+/* End our block h in exported function sym (frees and operator delete). */
+#define END_BLOCK(sym, h) do {                                                         \
+	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
+		uintptr_t ra, cfa, fp;                                                 \
+		CALLER(ra, cfa, fp);                                                   \
+		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
+	}                                                                              \
+	untrack(h);                                                                    \
+	u_free(blocks_release(h));                                                     \
+} while (0)
+
 #define FREE_FN(sym, params)                                                           \
 EXPORT void sym params; ALIAS(sym);                                                    \
 EXPORT void sym params                                                                 \
@@ -193,13 +204,7 @@ EXPORT void sym params                                                          
 		u_free(p);                                                             \
 		return;                                                                \
 	}                                                                              \
-	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
-		uintptr_t ra, cfa, fp;                                                 \
-		CALLER(ra, cfa, fp);                                                   \
-		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
-	}                                                                              \
-	untrack(h);                                                                    \
-	u_free(blocks_release(h));                                                     \
+	END_BLOCK(sym, h);                                                             \
 }
 
 FREE_FN(free, (void *p))
@@ -491,64 +496,30 @@ static inline void *cxx_resolve(struct cxx_next *c)
 	static struct cxx_next c_ = { #sym, (void *)(fb), NULL, 0 }; \
 	__typeof__(type) next_ = (__typeof__(type))cxx_resolve(&c_)
 
-/* operator new(size_t) and new[](size_t) */
-#define OP_NEW(sym)                                                                    \
-EXPORT void *sym(size_t size); ALIAS(sym);                                             \
-EXPORT void *sym(size_t size)                                                          \
-{                                                                                      \
-	NEXT_OP(sym, void *(*)(size_t), fb_new);                                               \
-	if (!c_.own || !runtime_tracking())                                            \
-		return next_(size);                                                    \
-	uintptr_t ra, cfa, fp;                                                         \
-	CALLER(ra, cfa, fp);                                                           \
-	void *p = add_overflows(size, BLOCK_HDR_SIZE) ? NULL :                         \
-		track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size, SELF(sym),\
-		      ra, cfa, fp);                                                    \
-	return p ? p : next_(size);                                                    \
+/* A block for operator new: aligned to al when al is not 0. */
+static inline void *op_new_block(size_t size, size_t al, TRACK_ARGS)
+{
+	if (al)
+		return alloc_aligned(al, size, fn, ra, cfa, fp);
+	if (add_overflows(size, BLOCK_HDR_SIZE))
+		return NULL;
+	return track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size, fn, ra, cfa, fp);
 }
 
-/* operator new(size_t, const std::nothrow_t &) and new[] */
-#define OP_NEW_NOTHROW(sym)                                                            \
-EXPORT void *sym(size_t size, const void *nt); ALIAS(sym);                             \
-EXPORT void *sym(size_t size, const void *nt)                                          \
+/* An operator new of parameters params (called with args): al is its alignment
+ * argument or 0. When no block can be had, the next definition runs (new-handler,
+ * std::bad_alloc, or NULL for the nothrow forms). */
+#define OP_NEW(sym, params, args, fb, al)                                              \
+EXPORT void *sym params; ALIAS(sym);                                                   \
+EXPORT void *sym params                                                                \
 {                                                                                      \
-	NEXT_OP(sym, void *(*)(size_t, const void *), fb_new_nothrow);                                 \
-	if (!c_.own || !runtime_tracking())                                            \
-		return next_(size, nt);                                                \
+	NEXT_OP(sym, void *(*) params, fb);                                            \
+	if (!c_.own || !runtime_tracking() || ((al) & ((al) - 1)))                     \
+		return next_ args;                                                     \
 	uintptr_t ra, cfa, fp;                                                         \
 	CALLER(ra, cfa, fp);                                                           \
-	void *p = add_overflows(size, BLOCK_HDR_SIZE) ? NULL :                         \
-		track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size, SELF(sym),\
-		      ra, cfa, fp);                                                    \
-	return p ? p : next_(size, nt);                                                \
-}
-
-/* operator new(size_t, std::align_val_t) and new[] */
-#define OP_NEW_ALIGNED(sym)                                                            \
-EXPORT void *sym(size_t size, size_t al); ALIAS(sym);                                  \
-EXPORT void *sym(size_t size, size_t al)                                               \
-{                                                                                      \
-	NEXT_OP(sym, void *(*)(size_t, size_t), fb_new_aligned);                                       \
-	if (!c_.own || !runtime_tracking() || !al || (al & (al - 1)))                  \
-		return next_(size, al);                                                \
-	uintptr_t ra, cfa, fp;                                                         \
-	CALLER(ra, cfa, fp);                                                           \
-	void *p = alloc_aligned(al, size, SELF(sym), ra, cfa, fp);                     \
-	return p ? p : next_(size, al);                                                \
-}
-
-/* operator new(size_t, std::align_val_t, const std::nothrow_t &) and new[] */
-#define OP_NEW_ALIGNED_NOTHROW(sym)                                                    \
-EXPORT void *sym(size_t size, size_t al, const void *nt); ALIAS(sym);                  \
-EXPORT void *sym(size_t size, size_t al, const void *nt)                               \
-{                                                                                      \
-	NEXT_OP(sym, void *(*)(size_t, size_t, const void *), fb_new_aligned_nothrow);                         \
-	if (!c_.own || !runtime_tracking() || !al || (al & (al - 1)))                  \
-		return next_(size, al, nt);                                            \
-	uintptr_t ra, cfa, fp;                                                         \
-	CALLER(ra, cfa, fp);                                                           \
-	void *p = alloc_aligned(al, size, SELF(sym), ra, cfa, fp);                     \
-	return p ? p : next_(size, al, nt);                                            \
+	void *p = op_new_block(size, al, SELF(sym), ra, cfa, fp);                      \
+	return p ? p : next_ args;                                                     \
 }
 
 /* Every operator delete: a block recorded here dies as in free(); any other goes to
@@ -557,29 +528,25 @@ EXPORT void *sym(size_t size, size_t al, const void *nt)                        
 EXPORT void sym params; ALIAS(sym);                                                    \
 EXPORT void sym params                                                                 \
 {                                                                                      \
-	NEXT_OP(sym, void (*) params, fb_delete);                                                 \
+	NEXT_OP(sym, void (*) params, fb_delete);                                      \
 	struct block_hdr *h;                                                           \
-	if (!c_.own || !p || !(h = lookup(p))) {                                \
+	if (!c_.own || !p || !(h = lookup(p))) {                                       \
 		next_ args;                                                            \
 		return;                                                                \
 	}                                                                              \
-	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
-		uintptr_t ra, cfa, fp;                                                 \
-		CALLER(ra, cfa, fp);                                                   \
-		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
-	}                                                                              \
-	untrack(h);                                                                    \
-	u_free(blocks_release(h));                                                     \
+	END_BLOCK(sym, h);                                                             \
 }
 
-OP_NEW(_Znwm)
-OP_NEW(_Znam)
-OP_NEW_NOTHROW(_ZnwmRKSt9nothrow_t)
-OP_NEW_NOTHROW(_ZnamRKSt9nothrow_t)
-OP_NEW_ALIGNED(_ZnwmSt11align_val_t)
-OP_NEW_ALIGNED(_ZnamSt11align_val_t)
-OP_NEW_ALIGNED_NOTHROW(_ZnwmSt11align_val_tRKSt9nothrow_t)
-OP_NEW_ALIGNED_NOTHROW(_ZnamSt11align_val_tRKSt9nothrow_t)
+OP_NEW(_Znwm, (size_t size), (size), fb_new, 0)
+OP_NEW(_Znam, (size_t size), (size), fb_new, 0)
+OP_NEW(_ZnwmRKSt9nothrow_t, (size_t size, const void *nt), (size, nt), fb_new_nothrow, 0)
+OP_NEW(_ZnamRKSt9nothrow_t, (size_t size, const void *nt), (size, nt), fb_new_nothrow, 0)
+OP_NEW(_ZnwmSt11align_val_t, (size_t size, size_t al), (size, al), fb_new_aligned, al)
+OP_NEW(_ZnamSt11align_val_t, (size_t size, size_t al), (size, al), fb_new_aligned, al)
+OP_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t size, size_t al, const void *nt),
+       (size, al, nt), fb_new_aligned_nothrow, al)
+OP_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t size, size_t al, const void *nt),
+       (size, al, nt), fb_new_aligned_nothrow, al)
 OP_DELETE(_ZdlPv, (void *p), (p))
 OP_DELETE(_ZdaPv, (void *p), (p))
 OP_DELETE(_ZdlPvm, (void *p, size_t n), (p, n))
