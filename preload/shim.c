@@ -10,6 +10,7 @@
 #include "blocks.h"
 #include "clock.h"
 #include "interpose.h"
+#include "log.h"
 #include "rtcheck.h"
 #include "runtime.h"
 #include "sites.h"
@@ -390,6 +391,28 @@ EXPORT size_t malloc_usable_size(void *p)
 		return runtime_real_usable(p);
 	size_t off = blocks_offset(h);
 	return runtime_real_usable((char *)p - off) - off;
+}
+
+/* ------------------------------------------------------------ who gets malloc */
+
+/* An object earlier in the lookup order than this library that defines malloc (a
+ * program with its own allocator compiled in, or jemalloc put before us in LD_PRELOAD)
+ * takes every call: the profile would stay empty without a word. Say so once, at
+ * start-up, naming the object. */
+__attribute__((constructor)) static void check_binding(void)
+{
+#ifndef AUDIOPROF_TESTING
+	rt_guard++;
+	void *m = dlsym(RTLD_DEFAULT, "malloc");
+	Dl_info di;
+	if (m && m != (void *)SELF(malloc) && dladdr(m, &di)) {
+		const char *who = di.dli_fname && *di.dli_fname ? di.dli_fname : "the program";
+		log_msg("malloc is defined by %s, which comes before libaudioprof.so in the "
+			"lookup order: its allocations are not seen (put libaudioprof.so first in "
+			"LD_PRELOAD; a program with its own malloc cannot be profiled)", who);
+	}
+	rt_guard--;
+#endif
 }
 
 /* ------------------------------------------------------------ C++ operator new, delete

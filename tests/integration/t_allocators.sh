@@ -14,6 +14,8 @@
 #  - a C program that dlopens a C++ plugin (RTLD_LOCAL; the plugin's libstdc++ shared,
 #    or linked in statically) runs as natively and its new, new[] and std::vector
 #    allocations are recorded exactly;
+#  - jemalloc preloaded before libaudioprof.so, and a program that defines malloc
+#    itself, take every call from the profiler: one message names them;
 #  - a program that uses jemalloc's own API on blocks of malloc and frees its mallocx
 #    blocks with free() runs as natively (it crashed when the preload put glibc's malloc
 #    under it), and every profile names its allocator (audioprof.allocator).
@@ -226,6 +228,46 @@ eq("jeapi: blocks allocated in main", tbk, 3)
 eq("jeapi: left live in main", sum(pp["eb"] for pp in mains), 0)
 done()
 PY
+# An object before the preload in the lookup order that defines malloc takes every
+# call: one message names it (nothing else changes), instead of a silent empty profile.
+jelib=$(gcc -print-file-name=libjemalloc.so.2)
+[ -f "$jelib" ] || jelib=$(ldconfig -p | awk '/libjemalloc.so.2 /{ print $NF; exit }')
+[ -f "$jelib" ] || fail "libjemalloc.so.2 not found"
+mkdir -p "$tmp/first" "$tmp/second" "$tmp/own"
+"$tmp/cxxnew-libc" >"$tmp/native.out" 2>&1 || fail "cxxnew failed natively"
+env AUDIOPROF_OUT="$tmp/first/p.%p.json" LD_PRELOAD="$jelib:$PRELOAD" "$tmp/cxxnew-libc" \
+	>"$tmp/first.out" 2>"$tmp/first.err" || { cat "$tmp/first.err"; fail "cxxnew with jemalloc preloaded first failed"; }
+cmp -s "$tmp/native.out" "$tmp/first.out" || fail "cxxnew output differs with jemalloc preloaded first"
+grep -q "malloc is defined by .*libjemalloc.so.2, which comes before libaudioprof.so" "$tmp/first.err" ||
+	{ cat "$tmp/first.err"; fail "no message naming libjemalloc.so.2 when it is preloaded first"; }
+env AUDIOPROF_OUT="$tmp/second/p.%p.json" LD_PRELOAD="$PRELOAD:$jelib" "$tmp/cxxnew-libc" \
+	>/dev/null 2>"$tmp/second.err" || fail "cxxnew with jemalloc preloaded second failed"
+[ ! -s "$tmp/second.err" ] || { cat "$tmp/second.err"; fail "a message with libaudioprof.so first in LD_PRELOAD"; }
+cat >"$tmp/ownmalloc.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+static char heap[1 << 22];
+static size_t used;
+void *malloc(size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (used + n > sizeof(heap))
+		return NULL;
+	used += n;
+	return heap + used - n;
+}
+void free(void *p) { (void)p; }
+void *calloc(size_t a, size_t b) { void *p = malloc(a * b); if (p) memset(p, 0, a * b); return p; }
+void *realloc(void *p, size_t n) { void *q = malloc(n); if (q && p) memcpy(q, p, n); return q; }
+int main(void) { char *volatile x = malloc(10); x[0] = 1; puts("ownmalloc ok"); return 0; }
+C
+gcc -O1 -o "$tmp/ownmalloc" "$tmp/ownmalloc.c" || fail "cannot build ownmalloc"
+env AUDIOPROF_OUT="$tmp/own/p.%p.json" LD_PRELOAD="$PRELOAD" "$tmp/ownmalloc" >"$tmp/own.out" 2>"$tmp/own.err" ||
+	fail "ownmalloc failed under the preload"
+[ "$(cat "$tmp/own.out")" = "ownmalloc ok" ] || fail "ownmalloc output changed"
+grep -q "malloc is defined by .*ownmalloc" "$tmp/own.err" ||
+	{ cat "$tmp/own.err"; fail "no message naming the program that defines malloc"; }
+
 for v in plug plugst; do
 	f=$(one_profile "$tmp/p-$v") || exit 1
 	echo "$v: $f"
