@@ -2,9 +2,9 @@
  * profile: periodic snapshots, exit, _exit, exec, fork children and fatal signals.
  * Nothing here runs on the allocation hot path except the inline checks in runtime.h;
  * everything that allocates runs with the re-entrancy guard held, so the profiler's
- * own allocations go straight to glibc and never show up in the profile. */
+ * own allocations go straight to the allocator underneath (under.h) and never show
+ * up in the profile. */
 #include "runtime.h"
-#include "under.h"
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
@@ -86,11 +86,6 @@ static const char *errname(int e)
 {
 	const char *s = strerrordesc_np(e);
 	return s ? s : "unknown error";
-}
-
-size_t runtime_real_usable(void *p)
-{
-	return under_usable(p);
 }
 
 /* ------------------------------------------------------------ output path */

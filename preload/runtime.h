@@ -87,7 +87,5 @@ void runtime_before_dlclose(void *handle);     /* keeps symbols of the closing m
 struct sigaction;
 int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact);
 
-/* The real malloc_usable_size (glibc's), found at start-up. */
-size_t runtime_real_usable(void *p);
 
 #endif

@@ -272,9 +272,13 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 		sites_free(runtime_sums(), old.site, blocks_size(&old), old.birth, now);
 		return track_at(base, BLOCK_HDR_SIZE, size, now, fn, ra, cfa, fp);
 	}
-	/* An over-aligned block of ours, or a block from before we were loaded:
-	 * move it into a new tracked block. */
-	size_t old_size = h ? blocks_size(h) : runtime_real_usable(p);
+	/* An over-aligned block of ours, or one the allocator made for others (before
+	 * we were loaded, or through its own interface): move it into a new tracked
+	 * block. Without the allocator's malloc_usable_size its size is unknown: let
+	 * the allocator resize it, and it stays foreign. */
+	size_t old_size = h ? blocks_size(h) : under_usable(p);
+	if (!h && !old_size)
+		return u_realloc(p, size);
 	void *n = alloc_aligned(0, size, fn, ra, cfa, fp);
 	if (!n)
 		return NULL;
@@ -388,9 +392,10 @@ EXPORT size_t malloc_usable_size(void *p)
 		return 0;
 	struct block_hdr *h = lookup(p);
 	if (!h)
-		return runtime_real_usable(p);
-	size_t off = blocks_offset(h);
-	return runtime_real_usable((char *)p - off) - off;
+		return under_usable(p);
+	/* An allocator without malloc_usable_size: the size asked for is usable. */
+	size_t off = blocks_offset(h), r = under_usable((char *)p - off);
+	return r > off ? r - off : blocks_size(h);
 }
 
 /* ------------------------------------------------------------ who gets malloc */
