@@ -18,6 +18,7 @@
 #include "under.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <malloc.h>
 #include <errno.h>
 #include <pthread.h>
@@ -410,7 +411,11 @@ __attribute__((constructor)) static void check_binding(void)
 	rt_guard++;
 	void *m = dlsym(RTLD_DEFAULT, "malloc");
 	Dl_info di;
-	if (m && m != (void *)SELF(malloc) && dladdr(m, &di)) {
+	const ElfW(Sym) *sym = NULL;
+	/* A non-PIE program that takes malloc's address gets its own PLT stub from
+	 * dlsym, named by an undefined symbol: only a defined one takes the calls. */
+	if (m && m != (void *)SELF(malloc) &&
+	    dladdr1(m, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx != SHN_UNDEF) {
 		const char *who = di.dli_fname && *di.dli_fname ? di.dli_fname : "the program";
 		log_msg("malloc is defined by %s, which comes before libaudioprof.so in the "
 			"lookup order: its allocations are not seen (put libaudioprof.so first in "
