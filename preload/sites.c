@@ -49,7 +49,11 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define likely(x)   __builtin_expect(!!(x), 1)
 
-#define HASH_BITS   20
+/* 2^17 chains (1 MB): at most 8 sites per chain at SITES_MAX, and few pages to fault
+ * in. A lookup reads its bucket before it writes it, so each page first touched that
+ * way costs two faults and a TLB flush on every CPU: with 2^20 chains, gcc's cc1
+ * (17,000 sites) faulted 3,600 more times and ran 5 % slower. */
+#define HASH_BITS   17
 #define NBUCKETS    (1u << HASH_BITS)
 #define CHUNK_SIZE  (4u << 20)
 
