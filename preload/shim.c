@@ -3,9 +3,10 @@
  * delete. Each allocation entry point takes its caller's frame, allocates from the
  * allocator underneath (under.h: glibc's __libc_* functions, or the program's own
  * allocator library) with a 32-byte header in front of the block (blocks.h), records
- * the site and the event, and returns. No lock, no syscall beyond what glibc's malloc itself makes. The site
- * travels by pointer (stack cache -> block header -> free); a realloc reads the clock
- * once for the old block's death and the new one's birth. */
+ * the site and the event, and returns. No lock, no syscall beyond what the allocator
+ * itself makes (one exception: see lookup() below). The site travels by pointer
+ * (stack cache -> block header -> free); a realloc reads the clock once for the old
+ * block's death and the new one's birth. */
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
@@ -31,7 +32,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
 
 #define TRACK_ARGS uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp
 
@@ -65,7 +65,8 @@ static struct block_hdr *lookup_page_start(const void *p)
 
 static inline struct block_hdr *lookup(const void *p)
 {
-	if (unlikely(((uintptr_t)p & 4095) == 0) && under_state != UNDER_LIBC)
+	if (unlikely(((uintptr_t)p & 4095) == 0) &&
+	    __atomic_load_n(&under_state, __ATOMIC_RELAXED) != UNDER_LIBC)
 		return lookup_page_start(p);
 	return blocks_lookup(p);
 }
@@ -181,9 +182,6 @@ static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 	rt_guard--;
 }
 
-/* free() and the other names that end a block the same way: C23's free_sized and
- * free_aligned_sized (glibc 2.39 implements them inside its malloc, which must never
- * see our blocks) and cfree, still called by old binaries. */
 /* End our block h in exported function sym (frees and operator delete). */
 #define END_BLOCK(sym, h) do {                                                         \
 	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
@@ -195,6 +193,9 @@ static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 	u_free(blocks_release(h));                                                     \
 } while (0)
 
+/* free() and the other names that end a block the same way: C23's free_sized and
+ * free_aligned_sized (glibc 2.39 implements them inside its malloc, which must never
+ * see our blocks) and cfree, still called by old binaries. */
 #define FREE_FN(sym, params)                                                           \
 EXPORT void sym params; ALIAS(sym);                                                    \
 EXPORT void sym params                                                                 \
@@ -425,8 +426,9 @@ __attribute__((constructor)) static void check_binding(void)
 #endif
 }
 
-/* ------------------------------------------------------------ C++ operator new, delete
- * An allocator library such as jemalloc or tcmalloc defines the whole operator new and
+/* ------------------------------------------------------------ C++ operator new, delete */
+
+/* An allocator library such as jemalloc or tcmalloc defines the whole operator new and
  * delete family itself, and its operator new never calls malloc: without these, its
  * blocks would go unseen. When the next definition of an operator lives in that
  * library (under.h), its blocks are made and recorded here like malloc's (from the
