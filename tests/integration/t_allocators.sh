@@ -14,6 +14,8 @@
 #  - a C program that dlopens a C++ plugin (RTLD_LOCAL; the plugin's libstdc++ shared,
 #    or linked in statically) runs as natively and its new, new[] and std::vector
 #    allocations are recorded exactly;
+#  - an allocator library without malloc_usable_size: usable sizes stay sane and
+#    realloc of its own blocks keeps their contents;
 #  - jemalloc preloaded before libaudioprof.so, and a program that defines malloc
 #    itself, take every call from the profiler: one message names them;
 #  - a program that uses jemalloc's own API on blocks of malloc and frees its mallocx
@@ -267,6 +269,58 @@ env AUDIOPROF_OUT="$tmp/own/p.%p.json" LD_PRELOAD="$PRELOAD" "$tmp/ownmalloc" >"
 [ "$(cat "$tmp/own.out")" = "ownmalloc ok" ] || fail "ownmalloc output changed"
 grep -q "malloc is defined by .*ownmalloc" "$tmp/own.err" ||
 	{ cat "$tmp/own.err"; fail "no message naming the program that defines malloc"; }
+
+# An allocator library without malloc_usable_size (its blocks from glibc's __libc_*,
+# with an API of its own, like mallocx): malloc_usable_size of a block of ours is the
+# size asked for or more, never an underflow, and realloc of one of its own blocks
+# keeps the contents.
+cat >"$tmp/nousable.c" <<'C'
+#include <stddef.h>
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+void *malloc(size_t n) { return __libc_malloc(n); }
+void *calloc(size_t n, size_t m) { return __libc_calloc(n, m); }
+void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+void *memalign(size_t a, size_t n) { return __libc_memalign(a, n); }
+void *nu_alloc(size_t n) { return __libc_malloc(n); }   /* the library's own API */
+C
+cat >"$tmp/nuprog.c" <<'C'
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+void *nu_alloc(size_t n);
+int main(void)
+{
+	char *volatile p = malloc(100);
+	size_t u = malloc_usable_size(p);
+	printf("usable in range %d\n", u >= 100 && u < 100 + 64);
+	char *q = nu_alloc(50);
+	memset(q, 7, 50);
+	q = realloc(q, 200);
+	int same = 1;
+	for (int i = 0; i < 50; i++)
+		same &= q[i] == 7;
+	printf("realloc kept contents %d\n", same);
+	free(q);
+	free(p);
+	return 0;
+}
+C
+gcc -O1 -fPIC -shared -o "$tmp/libnousable.so" "$tmp/nousable.c" || fail "cannot build libnousable.so"
+gcc -O1 -o "$tmp/nuprog" "$tmp/nuprog.c" -L"$tmp" -lnousable -Wl,-rpath,"$tmp" || fail "cannot build nuprog"
+"$tmp/nuprog" | grep -qx "realloc kept contents 1" || fail "nuprog is wrong natively"
+run_both "$tmp/p-nuprog" "$tmp/nuprog"
+f=$(one_profile "$tmp/p-nuprog") || exit 1
+check_py "$f" <<'PY' || exit 1
+p = load_checked(sys.argv[1])
+eq("allocator", p["audioprof"].get("allocator"), "libnousable.so")
+done()
+PY
 
 for v in plug plugst; do
 	f=$(one_profile "$tmp/p-$v") || exit 1
