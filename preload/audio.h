@@ -114,26 +114,33 @@ extern const struct ap_hook hooks_jack[], hooks_portaudio[], hooks_sdl[],
  * wrappers in rtcheck.c). */
 void audio_alsa_wait_done(void);
 
-/* The real function of a library the program may have dlopen'd privately: *slot,
- * else RTLD_NEXT, else a lookup in that library's handle by soname (audio_dl.c). */
+/* The real function behind a wrapper (audio_dl.c, the one lookup of all six APIs):
+ * *slot if set, else the definition the caller's link map resolves to (the global
+ * scope after the preload, then the caller's own dependencies, then the library
+ * loaded under `soname`), found once and kept in *slot with the rest of `table`.
+ * ra: the wrapper's return address (which object called it). NULL if there is none
+ * (warned once per API). Takes the loader's lock when the slot is unset: call it at
+ * registration, before the audio thread needs the function. */
 void *audio_find_real(void **slot, const char *name, const char *soname,
-		      const struct ap_hook *table);
+		      const struct ap_hook *table, const void *ra);
 
 static inline void *audio_real_fn(void **slot, const char *name, const char *soname,
-				  const struct ap_hook *table)
+				  const struct ap_hook *table, const void *ra)
 {
 	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	return likely(p) ? p : audio_find_real(slot, name, soname, table);
+	return likely(p) ? p : audio_find_real(slot, name, soname, table, ra);
 }
 
 /* In a file that defined AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS and a slot r_NAME per
- * function: `var` is the library's NAME, or NULL if there is none. */
+ * function: `var` is the library's NAME, or NULL if there is none. Use it in the
+ * exported wrapper itself (or a helper inlined there): its return address tells whose
+ * link map to follow. */
 #define AUDIO_REAL_FN(var, name) __typeof__(&name) var = \
-	(__typeof__(&name))audio_real_fn(&r_##name, #name, AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS)
+	(__typeof__(&name))audio_real_fn(&r_##name, #name, AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS, \
+					 __builtin_return_address(0))
 
-/* The real function behind a wrapper: *slot if set (by dlsym), else the next
- * definition after this library (RTLD_NEXT), looked up once. */
-void *audio_real(void **slot, const char *name);
+/* After every dlclose (shim.c): forget real functions whose library was unloaded. */
+void audio_after_dlclose(void);
 
 /* ---- reading, for the profile writer ---- */
 struct json_t;

@@ -1,7 +1,9 @@
-/* audio_dl.c - the dlsym hook and audio_real(): how the audio wrappers reach the real
- * library function, also when the program loads the audio library with dlopen and looks
- * its functions up with dlsym (SDL2's backends, the Rust jack crate, miniaudio), which
- * LD_PRELOAD alone never sees.
+/* audio_dl.c - the dlsym hook and audio_find_real(): how the audio wrappers of all six
+ * APIs reach the real library function, also when the program loads the audio library
+ * with dlopen and looks its functions up with dlsym (SDL2's backends, the Rust jack
+ * crate, miniaudio), which LD_PRELOAD alone never sees, and when a plugin loads it
+ * RTLD_LOCAL and calls it through its own PLT (csound's rtjack module, ALSA's jack PCM
+ * plugin), which RTLD_NEXT never sees.
  *
  * dlsym(handle, name) for an explicit handle: the real dlsym runs; when `name` is in one
  * of the hook tables (audio.h: hooks_jack, hooks_portaudio, hooks_sdl, hooks_alsa,
@@ -22,11 +24,15 @@
  * Threads: slots are written with atomic stores (any thread may win, all write the same
  * value). No lock; no allocation except what glibc's dlvsym does once at start-up
  * (under the guard, so it is the profiler's own). A slot filled from a library that the
- * program later dlcloses is left dangling: audio libraries are not unloaded in practice. */
+ * program later unloads is cleared after that dlclose (audio_after_dlclose). */
 #include "audio.h"
 #include "interpose.h"
 
+#include "log.h"
+
 #include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
 #include <string.h>
 
 typedef void *(*dlsym_fn)(void *, const char *);
@@ -116,6 +122,9 @@ static const struct ap_hook *const tables[] = {
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
+/* Some slot has been set: audio_after_dlclose has something to check. */
+static int private_slots;
+
 /* Fill every unset slot of table t from `handle` (never with one of our wrappers).
  * Runs right after the program's own lookup succeeded, which left no dlerror() state:
  * a name this library lacks must not leave one either (programs test dlerror() after
@@ -160,55 +169,148 @@ void *audio_dl_handle(void *handle, const char *name)
 				return p;   /* the handle's scope holds us (dlopen(NULL)): already ours */
 			if (e->real && !__atomic_load_n(e->real, __ATOMIC_ACQUIRE))
 				__atomic_store_n(e->real, p, __ATOMIC_RELEASE);
+			__atomic_store_n(&private_slots, 1, __ATOMIC_RELEASE);
 			fill_table(tables[i], handle);
 			return e->wrapper ? e->wrapper : p;
 		}
 	return p;
 }
 
-/* ------------------------------------------------------------ audio_real */
+/* ------------------------------------------------------------ the real function */
 
-/* The real function behind a wrapper: *slot if set (by the hook above, or an earlier
- * call), else the next definition after this library. A NULL result is not kept, so a
- * library dlopen'd later is still found through the hook. The lookup takes the
- * loader's lock: the wrappers make it at registration, not on an audio thread; what
- * glibc allocates for it is ours. */
-void *audio_real(void **slot, const char *name)
+/* Is p one of table t's wrappers (never a real function)? */
+static int is_wrapper(const struct ap_hook *t, const void *p)
 {
-	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (!p) {
-		rt_guard++;
-		p = dlsym(RTLD_NEXT, name);
-		rt_guard--;
-		if (p)
-			__atomic_store_n(slot, p, __ATOMIC_RELEASE);
-	}
-	return p;
+	for (const struct ap_hook *e = t; e->name; e++)
+		if (e->wrapper == p)
+			return 1;
+	return 0;
 }
 
-/* The real function for a wrapper of a library the program may have opened privately
- * (RTLD_LOCAL dlopen: its own PLT calls still reach our exported wrappers, but
- * RTLD_NEXT cannot see it): the slot (filled by the dlsym hook or an earlier call),
- * else the next definition after us, else that library already loaded (looked up in
- * its handle through the dlsym hook, which fills the slots of `table` from it). Our
- * own wrapper is never taken for the real function. */
-void *audio_find_real(void **slot, const char *name, const char *soname,
-		      const struct ap_hook *table)
+/* The link map of the object holding address a, or NULL. dladdr1 takes the loader's
+ * lock. */
+static struct link_map *object_of(uintptr_t a)
 {
-	void *p = audio_real(slot, name);
-	if (p)
-		return p;
+	Dl_info info;
+	struct link_map *m = NULL;
+	if (!a || !dladdr1((void *)a, &info, (void **)&m, RTLD_DL_LINKMAP))
+		return NULL;
+	return m;
+}
+
+/* glibc's dlclose, not our hook (shim.c): closing our own NOLOAD handles. */
+static void real_dlclose(dlsym_fn real, void *h)
+{
+	static int (*close_fn)(void *);
+	if (!close_fn)
+		close_fn = (int (*)(void *))real(RTLD_NEXT, "dlclose");
+	if (close_fn)
+		close_fn(h);
+}
+
+/* Warn once per API that a wrapper found no real function at all. */
+static void warn_missing(const struct ap_hook *table, const char *name, const char *soname)
+{
+	static unsigned warned;   /* bit i: tables[i] warned */
+	unsigned bit = 0;
+	for (size_t i = 0; i < NTABLES; i++)
+		if (tables[i] == table)
+			bit = 1u << i;
+	if (__atomic_fetch_or(&warned, bit, __ATOMIC_RELAXED) & bit)
+		return;
+	log_msg("%s: no definition found (not after the preload, not among the caller's "
+		"libraries, no %s loaded); the call fails as an undefined function would", name,
+		soname);
+}
+
+/* The lookup rule (libaudioprof(7), "How a wrapper finds the real function"): for a
+ * wrapper called from return address ra, the definition of `name` that the caller's
+ * own link map resolves to once the preload is taken away:
+ *   1. the global scope after this library (RTLD_NEXT): what a program or library
+ *      linked against the audio library gets, and what glibc searches first for any
+ *      object;
+ *   2. the caller's own dependencies (dlsym on the caller's link map: its local scope,
+ *      which the global scope does not hold when it was dlopen'd RTLD_LOCAL, like
+ *      csound's rtjack module or ALSA's jack PCM plugin loading libjack);
+ *   3. the library already loaded under its soname (dlopen RTLD_NOLOAD, also when
+ *      loaded RTLD_LOCAL by someone else): for callers that hold a function pointer
+ *      and are not linked against it.
+ * Never one of our wrappers. The first hit fills every unset slot of the table from
+ * the same place, so the wrappers of one API all call one copy of the library and the
+ * ones used on an audio thread find their slot set at registration. Nothing found:
+ * NULL (not kept; a library loaded later is still found) and one warning per API.
+ *
+ * Runs at registration time on the program's thread, or once on the first call of a
+ * function (never again once the slot is set): takes the loader's lock and may
+ * allocate (under rt_guard: the profiler's own). Leaves errno and dlerror() as they
+ * were for the program. */
+void *audio_find_real(void **slot, const char *name, const char *soname,
+		      const struct ap_hook *table, const void *ra)
+{
+	dlsym_fn real = __atomic_load_n(&audio_dl_real, __ATOMIC_ACQUIRE);
+	if (!real && !(real = audio_dl_init()))
+		return NULL;
+	int err = errno;
 	rt_guard++;
-	void *h = dlopen(soname, RTLD_LAZY | RTLD_NOLOAD);   /* kept open */
-	p = h ? dlsym(h, name) : NULL;
+	void *from = RTLD_NEXT, *opened[2] = { NULL, NULL };
+	void *p = real(RTLD_NEXT, name);
+	if (p && is_wrapper(table, p))
+		p = NULL;
+	for (int step = 0; !p && step < 2; step++) {
+		/* A handle of the caller's object (ra - 1: inside its call instruction; never
+		 * the main program, whose scope is the global one, nor us), then of the
+		 * library by soname. RTLD_NOLOAD: only what is loaded already. A handle,
+		 * not the link map itself: an object loaded only as a dependency has no
+		 * search list until dlopen builds one. */
+		const char *file = soname;
+		if (step == 0) {
+			struct link_map *m = ra ? object_of((uintptr_t)ra - 1) : NULL;
+			file = m && m->l_name && m->l_name[0] &&
+				m != object_of((uintptr_t)&private_slots) ? m->l_name : NULL;
+		}
+		if (!file || !(opened[step] = dlopen(file, RTLD_LAZY | RTLD_NOLOAD)))
+			continue;
+		p = real(opened[step], name);
+		if (p && is_wrapper(table, p))
+			p = NULL;
+		from = opened[step];
+	}
+	if (p) {
+		void *none = NULL;
+		__atomic_compare_exchange_n(slot, &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&private_slots, 1, __ATOMIC_RELEASE);
+		fill_table(table, from);
+	} else {
+		dlerror();   /* our failed lookups leave no error for the program */
+	}
+	/* Drop NOLOAD's references: what was loaded before stays loaded. */
+	for (int i = 0; i < 2; i++)
+		if (opened[i])
+			real_dlclose(real, opened[i]);
 	rt_guard--;
+	errno = err;
+	if (!p)
+		warn_missing(table, name, soname);
 	void *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (s)
-		return s;
-	for (const struct ap_hook *k = table; p && k->name; k++)
-		if (k->wrapper == p)
-			return NULL;   /* only our own wrapper: no real function */
-	if (p)
-		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
-	return p;
+	return s ? s : p;
+}
+
+/* After any dlclose: a slot holding a function of a library that is no longer loaded
+ * (a plugin's private libjack, unloaded with the plugin) is cleared, so the next
+ * registration looks it up again instead of calling unmapped code. Until a slot is
+ * set, this returns at once; then it costs one dladdr per set slot, per dlclose. */
+void audio_after_dlclose(void)
+{
+	if (!__atomic_load_n(&private_slots, __ATOMIC_ACQUIRE))
+		return;
+	rt_guard++;
+	for (size_t i = 0; i < NTABLES; i++)
+		for (const struct ap_hook *e = tables[i]; e->name; e++) {
+			Dl_info info;
+			void *p = e->real ? __atomic_load_n(e->real, __ATOMIC_ACQUIRE) : NULL;
+			if (p && !dladdr(p, &info))
+				__atomic_compare_exchange_n(e->real, &p, NULL, 0, __ATOMIC_ACQ_REL,
+							    __ATOMIC_ACQUIRE);
+		}
+	rt_guard--;
 }

@@ -30,7 +30,9 @@ static void *r_set_process_callback, *r_set_process_thread, *r_cycle_wait, *r_cy
 	*r_thread_wait, *r_set_xrun_callback, *r_client_close, *r_get_client_name,
 	*r_get_sample_rate, *r_get_buffer_size;
 
-#define REAL_JACK(slot, name) ((__typeof__(&name))audio_real(&slot, #name))
+/* The real NAME (audio.h: audio_real_fn), or NULL; in a wrapper or a helper inlined there. */
+#define REAL_JACK(slot, name) ((__typeof__(&name))audio_real_fn(&slot, #name, "libjack.so.0", hooks_jack, \
+								 __builtin_return_address(0)))
 
 /* ------------------------------------------------------------ client records */
 

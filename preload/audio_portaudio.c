@@ -30,7 +30,9 @@
 static void *r_open_stream, *r_open_default_stream, *r_get_device_info, *r_get_host_api_info,
 	*r_get_stream_info, *r_default_output, *r_default_input;
 
-#define REAL_PA(slot, name) ((__typeof__(&name))audio_real(&slot, #name))
+/* The real NAME (audio.h: audio_real_fn), or NULL; in a wrapper or a helper inlined there. */
+#define REAL_PA(slot, name) ((__typeof__(&name))audio_real_fn(&slot, #name, "libportaudio.so.2", hooks_portaudio, \
+								 __builtin_return_address(0)))
 
 struct pactx {
 	PaStreamCallback *cb;             /* the program's callback and userData */

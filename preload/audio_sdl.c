@@ -23,7 +23,9 @@
 
 static void *r_open_audio, *r_open_audio_device, *r_current_driver;
 
-#define REAL_SDL(slot, name) ((__typeof__(&name))audio_real(&slot, #name))
+/* The real NAME (audio.h: audio_real_fn), or NULL; in a wrapper or a helper inlined there. */
+#define REAL_SDL(slot, name) ((__typeof__(&name))audio_real_fn(&slot, #name, "libSDL2-2.0.so.0", hooks_sdl, \
+								 __builtin_return_address(0)))
 
 struct sdlctx {
 	SDL_AudioCallback cb;             /* the program's callback and userdata */

@@ -18,8 +18,8 @@
 } while (0)
 
 /* static real_NAME: the next definition of NAME after this library, looked up once.
- * (For functions of libraries a program may dlopen, use audio_real() instead, which
- * also takes what the dlsym hook found in the program's own handle.) */
+ * Only for libc and the loader: an audio library a plugin may load privately needs
+ * audio_real_fn() (audio.h), which also looks in the caller's own dependencies. */
 #define REAL(name) \
 	static __typeof__(&name) real_##name; \
 	if (!real_##name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)

@@ -706,7 +706,11 @@ EXPORT int dlclose(void *handle)
 {
 	REAL(dlclose);
 	runtime_before_dlclose(handle);
-	return real_dlclose(handle);
+	int r = real_dlclose(handle);
+	int err = errno;
+	audio_after_dlclose();   /* a private audio library may be gone with it */
+	errno = err;
+	return r;
 }
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
