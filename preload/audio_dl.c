@@ -125,6 +125,24 @@ static const struct ap_hook *const tables[] = {
 /* Some slot has been set: audio_after_dlclose has something to check. */
 static int private_slots;
 
+/* One warning per API and kind (log_msg: stderr, rate-limited). */
+static int warn_once(unsigned *mask, const struct ap_hook *table)
+{
+	unsigned bit = 0;
+	for (size_t i = 0; i < NTABLES; i++)
+		if (tables[i] == table)
+			bit = 1u << i;
+	return !(__atomic_fetch_or(mask, bit, __ATOMIC_RELAXED) & bit);
+}
+
+static void warn_second_copy(const struct ap_hook *table, const char *name)
+{
+	static unsigned warned;
+	if (warn_once(&warned, table))
+		log_msg("%s: looked up in a second copy of its library; that copy's "
+			"functions are passed to the program unwrapped (not profiled)", name);
+}
+
 /* Fill every unset slot of table t from `handle` (never with one of our wrappers).
  * Runs right after the program's own lookup succeeded, which left no dlerror() state:
  * a name this library lacks must not leave one either (programs test dlerror() after
@@ -167,6 +185,15 @@ void *audio_dl_handle(void *handle, const char *name)
 				continue;
 			if (p == e->wrapper)
 				return p;   /* the handle's scope holds us (dlopen(NULL)): already ours */
+			void *cur = e->real ? __atomic_load_n(e->real, __ATOMIC_ACQUIRE) : NULL;
+			if (cur && cur != p) {
+				/* A second copy of the library (another file, loaded by path):
+				 * the wrappers call the first one, whose functions must not get
+				 * this copy's objects. The program gets this copy's own function,
+				 * unwrapped; its callbacks are not profiled. */
+				warn_second_copy(tables[i], name);
+				return p;
+			}
 			if (e->real && !__atomic_load_n(e->real, __ATOMIC_ACQUIRE))
 				__atomic_store_n(e->real, p, __ATOMIC_RELEASE);
 			__atomic_store_n(&private_slots, 1, __ATOMIC_RELEASE);
@@ -211,12 +238,8 @@ static void real_dlclose(dlsym_fn real, void *h)
 /* Warn once per API that a wrapper found no real function at all. */
 static void warn_missing(const struct ap_hook *table, const char *name, const char *soname)
 {
-	static unsigned warned;   /* bit i: tables[i] warned */
-	unsigned bit = 0;
-	for (size_t i = 0; i < NTABLES; i++)
-		if (tables[i] == table)
-			bit = 1u << i;
-	if (__atomic_fetch_or(&warned, bit, __ATOMIC_RELAXED) & bit)
+	static unsigned warned;
+	if (!warn_once(&warned, table))
 		return;
 	log_msg("%s: no definition found (not after the preload, not among the caller's "
 		"libraries, no %s loaded); the call fails as an undefined function would", name,

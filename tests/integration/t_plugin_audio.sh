@@ -16,6 +16,9 @@
 # Each plugin also runs twice in one process (-n 2: loaded, run, dlclosed, loaded
 # again; SDL2 is unloaded in between, so the wrappers must look it up again): same
 # output as natively, one source per run with the same exact allocations.
+# Two copies of libSDL2 (sdl_twocopies.c): the linked one is profiled; a second copy
+# loaded from another file and reached through dlsym gets its own functions, unwrapped
+# (one warning), and works as natively.
 # Skips when jackd or the JACK, PortAudio or SDL2 headers are missing.
 . "$(dirname "$0")/lib/common.sh"
 . "$ILIB/jackd.sh"
@@ -141,4 +144,32 @@ done()
 PY
 done
 grep -qx "unloaded 1" "$tmp/sdl.twice.out" && note "libSDL2 was unloaded and loaded again in between"
+
+# ------------------------------------------------------------------ two copies
+# sdl_twocopies: copy A linked, then copy B (another file) by path + dlsym. B's
+# functions must reach the program as they are (the wrappers call A); A is profiled.
+build_audio_prog sdl_twocopies sdl_twocopies.c $sdl_cflags -lSDL2 $PROG_LIBS
+sdl_lib=$(ldd "$tmp/bin/sdl_twocopies" | awk '/libSDL2-2.0.so.0/ { print $3 }')
+[ -f "$sdl_lib" ] || fail "libSDL2-2.0.so.0 not found by ldd"
+mkdir -p "$tmp/copy" && cp -L "$sdl_lib" "$tmp/copy/libSDL2-2.0.so.0"
+"$tmp/bin/sdl_twocopies" "$tmp/copy/libSDL2-2.0.so.0" >"$tmp/copies.native" 2>&1 ||
+	{ cat "$tmp/copies.native"; fail "sdl_twocopies (native) failed"; }
+mkdir -p "$tmp/copies"
+env AUDIOPROF_OUT="$tmp/copies/p.%p.json" LD_PRELOAD="$PRELOAD" "$tmp/bin/sdl_twocopies" \
+	"$tmp/copy/libSDL2-2.0.so.0" >"$tmp/copies.out" 2>"$tmp/copies.err" </dev/null ||
+	{ cat "$tmp/copies.out" "$tmp/copies.err"; fail "sdl_twocopies failed under the preload (natively: exit 0)"; }
+cmp -s "$tmp/copies.native" "$tmp/copies.out" ||
+	{ diff "$tmp/copies.native" "$tmp/copies.out"; fail "sdl_twocopies: output differs from the native run"; }
+grep -qx "b_is_copy 1" "$tmp/copies.out" || fail "sdl_twocopies: no second copy was loaded; the test proves nothing"
+n_warn=$(grep -c "second copy" "$tmp/copies.err")
+[ "$n_warn" = 1 ] || { cat "$tmp/copies.err"; fail "sdl_twocopies: expected one warning about the second copy, got $n_warn"; }
+f=$(one_profile "$tmp/copies") || exit 1
+check_py "$f" <<'PY' || exit 1
+from audiochk import *
+p = load_audio(sys.argv[1])
+s = one_source(p, "sdl", "dummy/default")
+expect_source(s, count=20, allocs=6, frees=6, alloc_bytes=240)
+expect_cb_pp(p, "a_alloc", 6, 240)
+done()
+PY
 echo "PASS"
