@@ -123,7 +123,7 @@ static const struct ap_hook *const tables[] = {
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 /* Some slot has been set: audio_after_dlclose has something to check. */
-static int private_slots;
+static int slots_set;
 
 /* One warning per API and kind (log_msg: stderr, rate-limited). */
 static int warn_once(unsigned *mask, const struct ap_hook *table)
@@ -196,7 +196,7 @@ void *audio_dl_handle(void *handle, const char *name)
 			}
 			if (e->real && !__atomic_load_n(e->real, __ATOMIC_ACQUIRE))
 				__atomic_store_n(e->real, p, __ATOMIC_RELEASE);
-			__atomic_store_n(&private_slots, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&slots_set, 1, __ATOMIC_RELEASE);
 			fill_table(tables[i], handle);
 			return e->wrapper ? e->wrapper : p;
 		}
@@ -242,7 +242,7 @@ static void warn_missing(const struct ap_hook *table, const char *name, const ch
 	if (!warn_once(&warned, table))
 		return;
 	log_msg("%s: no definition found (not after the preload, not among the caller's "
-		"libraries, no %s loaded); the call fails as an undefined function would", name,
+		"libraries, no %s loaded); the wrapper returns the API's error value", name,
 		soname);
 }
 
@@ -252,9 +252,10 @@ static void warn_missing(const struct ap_hook *table, const char *name, const ch
  *   1. the global scope after this library (RTLD_NEXT): what a program or library
  *      linked against the audio library gets, and what glibc searches first for any
  *      object;
- *   2. the caller's own dependencies (dlsym on the caller's link map: its local scope,
- *      which the global scope does not hold when it was dlopen'd RTLD_LOCAL, like
- *      csound's rtjack module or ALSA's jack PCM plugin loading libjack);
+ *   2. the caller's own dependencies (dlsym in a NOLOAD handle of the object the
+ *      return address lies in: its local scope, which the global scope does not hold
+ *      when it was dlopen'd RTLD_LOCAL, like csound's rtjack module or ALSA's jack
+ *      PCM plugin with libjack);
  *   3. the library already loaded under its soname (dlopen RTLD_NOLOAD, also when
  *      loaded RTLD_LOCAL by someone else): for callers that hold a function pointer
  *      and are not linked against it.
@@ -265,8 +266,8 @@ static void warn_missing(const struct ap_hook *table, const char *name, const ch
  *
  * Runs at registration time on the program's thread, or once on the first call of a
  * function (never again once the slot is set): takes the loader's lock and may
- * allocate (under rt_guard: the profiler's own). Leaves errno and dlerror() as they
- * were for the program. */
+ * allocate (under rt_guard: the profiler's own). Leaves errno as it was and no
+ * dlerror() state of its own. */
 void *audio_find_real(void **slot, const char *name, const char *soname,
 		      const struct ap_hook *table, const void *ra)
 {
@@ -289,7 +290,7 @@ void *audio_find_real(void **slot, const char *name, const char *soname,
 		if (step == 0) {
 			struct link_map *m = ra ? object_of((uintptr_t)ra - 1) : NULL;
 			file = m && m->l_name && m->l_name[0] &&
-				m != object_of((uintptr_t)&private_slots) ? m->l_name : NULL;
+				m != object_of((uintptr_t)&slots_set) ? m->l_name : NULL;
 		}
 		if (!file || !(opened[step] = dlopen(file, RTLD_LAZY | RTLD_NOLOAD)))
 			continue;
@@ -301,7 +302,7 @@ void *audio_find_real(void **slot, const char *name, const char *soname,
 	if (p) {
 		void *none = NULL;
 		__atomic_compare_exchange_n(slot, &none, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-		__atomic_store_n(&private_slots, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&slots_set, 1, __ATOMIC_RELEASE);
 		fill_table(table, from);
 	} else {
 		dlerror();   /* our failed lookups leave no error for the program */
@@ -324,7 +325,7 @@ void *audio_find_real(void **slot, const char *name, const char *soname,
  * set, this returns at once; then it costs one dladdr per set slot, per dlclose. */
 void audio_after_dlclose(void)
 {
-	if (!__atomic_load_n(&private_slots, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&slots_set, __ATOMIC_ACQUIRE))
 		return;
 	rt_guard++;
 	for (size_t i = 0; i < NTABLES; i++)
