@@ -8,6 +8,9 @@
 #     cleanly instead of recursing into itself;
 #   - dlsym(dlopen("libjack.so.0"), "jack_set_process_callback") gives our wrapper, a
 #     helper (jack_get_sample_rate) and other names give libjack's own;
+#   - two libraries defining jack_set_process_callback (libjack, libdlnext.so): the one
+#     looked up first gets our wrapper, the other its own function (the wrapper calls
+#     the first one's and must never get the other's calls), both orders;
 #   - dlerror() still reports a failed lookup, and stays clear after a successful lookup
 #     of a hooked name in a library that lacks the wrapper's helpers (libdlnext.so);
 #   - on x86-64, the disassembly of dlsym has the indirect tail jump.
@@ -47,10 +50,20 @@ expect "$tmp/pre" fake_noerror 1
 expect "$tmp/pre" fake_call 42
 if [ -n "$(val jack_spc "$tmp/native")" ]; then
 	expect "$tmp/native" jack_spc libjack.so.0
-	expect "$tmp/pre" jack_spc libaudioprof.so
+	# libdlnext.so was looked up first: the API's wrappers call its function
+	expect "$tmp/pre" jack_spc libjack.so.0
 	expect "$tmp/pre" jack_spc_again 1
 	expect "$tmp/pre" jack_rate libjack.so.0
 	expect "$tmp/pre" jack_open libjack.so.0
+	LD_PRELOAD=$PRELOAD AUDIOPROF_OUT="$tmp/p2.%p.json" "$probe" jack-first >"$tmp/pre2" 2>&1 ||
+		{ cat "$tmp/pre2"; fail "dlsym_probe jack-first under the preload failed"; }
+	expect "$tmp/pre2" jack_spc libaudioprof.so
+	expect "$tmp/pre2" jack_spc_again 1
+	expect "$tmp/pre2" jack_rate libjack.so.0
+	expect "$tmp/pre2" jack_open libjack.so.0
+	expect "$tmp/pre2" fake_spc libdlnext.so
+	expect "$tmp/pre2" fake_noerror 1
+	expect "$tmp/pre2" fake_call 42
 else
 	note "libjack.so.0 not loadable: the explicit-handle swap is not checked here (t_jack.sh does)"
 fi
