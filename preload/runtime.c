@@ -575,15 +575,27 @@ int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *ol
  * they pass on (runtime_exec_env). The program never sees it, in its own environ or
  * in what it passes to a child. */
 
+/* This library's file name, found by the constructor: exec (maybe in a fork or vfork
+ * child) must not ask the loader, whose lock another thread may hold. */
+static char my_name[256];
+
+static void find_my_name(void)
+{
+	Dl_info info;
+	if (!dladdr((void *)runtime_flush, &info) || !info.dli_fname)
+		return;
+	const char *me = strrchr(info.dli_fname, '/');
+	me = me ? me + 1 : info.dli_fname;
+	snprintf(my_name, sizeof(my_name), "%s", me);
+}
+
 /* Does an LD_PRELOAD value name this library (by its file name)? */
 static int preload_names_us(const char *pre)
 {
-	Dl_info info;
-	if (!pre || !dladdr((void *)runtime_flush, &info) || !info.dli_fname)
-		return 0;
-	const char *me = strrchr(info.dli_fname, '/');
-	me = me ? me + 1 : info.dli_fname;
+	const char *me = my_name;
 	size_t ml = strlen(me);
+	if (!pre)
+		return 0;
 	for (const char *p = pre; *p;) {
 		while (*p == ' ' || *p == ':')
 			p++;
@@ -809,6 +821,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	if (!getcwd(cwd0, sizeof(cwd0)))
 		cwd0[0] = 0;
 	/* Were we exec'd by a profiled image of this same process? */
+	find_my_name();
 	take_exec_chain();
 	compute_out_path();
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
