@@ -311,5 +311,17 @@ int main(void)
 	printf("%-44s", "free(NULL)");
 	show_errno(e);
 	printf("\n");
+	/* free keeps errno (glibc 2.33 and later), also when it unmaps a block */
+	static const size_t fsizes[] = { 0, 100, 300000 };
+	for (size_t j = 0; j < sizeof(fsizes) / sizeof(fsizes[0]); j++) {
+		void *p = malloc(fsizes[j]);
+		errno = SENTINEL;
+		free(p);
+		e = errno;
+		snprintf(what, sizeof(what), "free(malloc(%zu))", fsizes[j]);
+		printf("%-44s", what);
+		show_errno(e);
+		printf("\n");
+	}
 	return 0;
 }
