@@ -8,6 +8,7 @@
  * claimed with a CAS; a slot being filled by another thread is skipped, so two
  * entries for one key can exist and are merged when written. */
 #include "audio.h"
+#define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
 #include "log.h"
 #include "options.h"
@@ -83,6 +84,9 @@ static uint64_t hquantile(const struct hist *h, uint64_t count, double q, uint64
 
 struct zone {
 	const char *name;                      /* the program's pointer; compared by address */
+	char text[64];                         /* its text, copied at first use: a plug-in
+						* that named the zone may be unloaded before
+						* the profile is written */
 	uint64_t count, sum, max, min;
 	struct hist h;
 };
@@ -331,8 +335,12 @@ EXPORT void audioprof_zone_end(void)
 		if (z->name != name && z->name)
 			continue;
 		if (!z->name) {
-			z->name = name;
+			size_t k = 0;
+			for (; name && name[k] && k + 1 < sizeof(z->text); k++)
+				z->text[k] = name[k];
+			z->text[k] = 0;
 			z->min = UINT64_MAX;
+			__atomic_store_n(&z->name, name, __ATOMIC_RELEASE);   /* text first */
 		}
 		z->count++;
 		z->sum += d;
@@ -669,13 +677,13 @@ static json_t *source_json(struct cb_source *s)
 	json_t *zones = json_array();
 	for (int i = 0; zones && i < ZONES; i++) {
 		struct zone *z = &s->zones[i];
-		if (!z->name)
+		if (!__atomic_load_n(&z->name, __ATOMIC_ACQUIRE))
 			break;
 		json_t *zo = json_object();
 		if (!zo)
 			break;
 		uint64_t zc = z->count;
-		json_object_set_new_nocheck(zo, "name", json_string(z->name));
+		json_object_set_new_nocheck(zo, "name", json_string(z->text));
 		set_u(zo, "count", zc);
 		set_u(zo, "mean_ns", zc ? z->sum / zc : 0);
 		set_u(zo, "min_ns", zc ? z->min : 0);

@@ -567,11 +567,129 @@ int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 
 /* ------------------------------------------------------------ fork, exec, dlclose */
 
-static void set_exec_chain(void)
+/* The exec chain: which image of its process this one is, so that the k-th program a
+ * process becomes through exec writes a file of its own (x.json, x.1.json, ...). It
+ * travels as AUDIOPROF_EXEC_CHAIN=<pid>:<k> in the environment passed to exec, and
+ * only there: the constructor takes it out of environ before the program runs (in
+ * place, no allocation), and the interposed exec functions add it to the environment
+ * they pass on (runtime_exec_env). The program never sees it, in its own environ or
+ * in what it passes to a child. */
+
+/* This library's file name, found by the constructor: exec (maybe in a fork or vfork
+ * child) must not ask the loader, whose lock another thread may hold. */
+static char my_name[256];
+
+static void find_my_name(void)
 {
-	char v[48];
-	snprintf(v, sizeof(v), "%d:%u", (int)my_pid, exec_k);
-	setenv(options_table[OPT_EXEC_CHAIN].name, v, 1);
+	Dl_info info;
+	if (!dladdr((void *)runtime_flush, &info) || !info.dli_fname)
+		return;
+	const char *me = strrchr(info.dli_fname, '/');
+	me = me ? me + 1 : info.dli_fname;
+	snprintf(my_name, sizeof(my_name), "%s", me);
+}
+
+/* Does an LD_PRELOAD value name this library (by its file name)? */
+static int preload_names_us(const char *pre)
+{
+	const char *me = my_name;
+	size_t ml = strlen(me);
+	if (!pre)
+		return 0;
+	for (const char *p = pre; *p;) {
+		while (*p == ' ' || *p == ':')
+			p++;
+		const char *e = p, *base = p;
+		while (*e && *e != ' ' && *e != ':')
+			if (*e++ == '/')
+				base = e;
+		if ((size_t)(e - base) == ml && ml && strncmp(base, me, ml) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
+static int is_chain_entry(const char *e)
+{
+	const char *n = options_table[OPT_EXEC_CHAIN].name;
+	size_t l = strlen(n);
+	return strncmp(e, n, l) == 0 && e[l] == '=';
+}
+
+size_t runtime_exec_env_size(char *const envp[])
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	return (n + 2) * sizeof(char *) + 64;
+}
+
+char *const *runtime_exec_env(char *const envp[], void *mem, size_t size)
+{
+	if (rt_state != RT_READY && rt_state != RT_EARLY)
+		return envp;
+	if (!OPT_NUM(OPT_FOLLOW_EXEC))
+		return envp;   /* the next program is not profiled: nothing to tell it */
+	/* Only a program that gets the preload is told (its environment names us). */
+	int ours = 0;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && preload_names_us(envp[i] + 11))
+			ours = 1;
+	if (!ours)
+		return envp;
+	char **out = mem;
+	size_t n = 0;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!is_chain_entry(envp[i]))
+			out[n++] = envp[i];
+	char *v = (char *)mem + size - 64;
+	snprintf(v, 64, "%s=%d:%u", options_table[OPT_EXEC_CHAIN].name, (int)my_pid, exec_k);
+	out[n++] = v;
+	out[n] = NULL;
+	return out;
+}
+
+/* "<pid>:<k>" as runtime_exec_env writes it: decimal, pid > 0, k below UINT_MAX (this
+ * image is k + 1). Anything else is refused. */
+static int parse_exec_chain(const char *s, long *pid, unsigned *k)
+{
+	unsigned long long p = 0, c = 0;
+	const char *q = s;
+	if (*q < '0' || *q > '9')
+		return -1;
+	for (; *q >= '0' && *q <= '9'; q++)
+		if ((p = p * 10 + (unsigned)(*q - '0')) > INT_MAX)
+			return -1;
+	if (*q++ != ':' || *q < '0' || *q > '9' || p == 0)
+		return -1;
+	for (; *q >= '0' && *q <= '9'; q++)
+		if ((c = c * 10 + (unsigned)(*q - '0')) >= UINT_MAX)
+			return -1;
+	if (*q)
+		return -1;
+	*pid = (long)p;
+	*k = (unsigned)c;
+	return 0;
+}
+
+/* Read the chain and take it out of environ (unsetenv moves the later pointers down; it
+ * does not allocate). Runs in the constructor, before the program's own code. */
+static void take_exec_chain(void)
+{
+	const char *name = options_table[OPT_EXEC_CHAIN].name;
+	const char *chain = getenv(name);
+	if (!chain)
+		return;
+	long cpid;
+	unsigned ck;
+	if (parse_exec_chain(chain, &cpid, &ck) != 0)
+		log_msg("%s=\"%s\" is not <pid>:<count> as the profiler sets it (it is internal; "
+			"do not set it): ignored, this program's profile is not numbered as an "
+			"exec'd image", name, chain);
+	else if (cpid == (long)my_pid)
+		exec_k = ck + 1;
+	unsetenv(name);
 }
 
 static void atfork_prepare(void)
@@ -609,7 +727,6 @@ static void atfork_child(void)
 	audio_reset_after_fork();
 	exec_k = 0;
 	compute_out_path();
-	set_exec_chain();
 	symbols_refresh();
 	if (rt_state == RT_READY)
 		start_writer();
@@ -690,23 +807,23 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	 * that share the tables the tests drive). */
 	return;
 #endif
+	int saved_errno = errno;
 	if (rt_state == RT_NONE)
 		runtime_start();
-	if (rt_state != RT_EARLY)
+	if (rt_state != RT_EARLY) {
+		unsetenv(options_table[OPT_EXEC_CHAIN].name);   /* not profiling: still ours */
+		errno = saved_errno;
 		return;
+	}
 	rt_guard++;
 	if (!real_sigaction)
 		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
 	if (!getcwd(cwd0, sizeof(cwd0)))
 		cwd0[0] = 0;
 	/* Were we exec'd by a profiled image of this same process? */
-	const char *chain = OPT_STR(OPT_EXEC_CHAIN);
-	int cpid;
-	unsigned ck;
-	if (chain && sscanf(chain, "%d:%u", &cpid, &ck) == 2 && cpid == (int)my_pid)
-		exec_k = ck + 1;
+	find_my_name();
+	take_exec_chain();
 	compute_out_path();
-	set_exec_chain();
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		drop_preload_from_env();
 	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
@@ -720,6 +837,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	__atomic_store_n(&rt_state, RT_READY, __ATOMIC_RELEASE);
 	start_writer();
 	rt_guard--;
+	errno = saved_errno;
 }
 
 __attribute__((destructor)) static void runtime_dtor(void)

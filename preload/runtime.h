@@ -5,6 +5,8 @@
 #ifndef AUDIOPROF_RUNTIME_H
 #define AUDIOPROF_RUNTIME_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include "stacks.h"
@@ -45,16 +47,22 @@ static inline int runtime_tracking(void)
 	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
 	if (likely(st == RT_READY))
 		return 1;
-	if (st == RT_NONE)
+	if (st == RT_NONE) {
+		int e = errno;   /* the program's errno is never the profiler's to change */
 		st = runtime_start();
+		errno = e;
+	}
 	return st == RT_READY || st == RT_EARLY;
 }
 
 static inline struct stack_cache *runtime_cache(void)
 {
 	struct rt_thread *t = rt_self;
-	if (unlikely(!t))
+	if (unlikely(!t)) {
+		int e = errno;   /* a thread's first allocation must leave errno as it was */
 		t = runtime_thread_new();
+		errno = e;
+	}
 	return t ? t->cache : NULL;
 }
 
@@ -80,6 +88,11 @@ void runtime_flush(const char *reason, int sig);
 
 /* Hooks for the shim's non-allocation wrappers. */
 void runtime_before_exec(void);                /* writes the profile ("exec") */
+/* The environment to pass to exec instead of envp: envp plus the exec chain when the
+ * next program is profiled (envp itself otherwise), built in mem, which the caller
+ * provides (runtime_exec_env_size(envp) bytes, on its stack). */
+size_t runtime_exec_env_size(char *const envp[]);
+char *const *runtime_exec_env(char *const envp[], void *mem, size_t size);
 void runtime_before_dlclose(void *handle);     /* keeps symbols of the closing module */
 /* sigaction as the program sees it: our own flush handler (installed where the
  * disposition was SIG_DFL) is reported as SIG_DFL and replaced when the program sets

@@ -132,6 +132,64 @@ static inline int add_overflows(size_t a, size_t b)
 	return a > SIZE_MAX - b;
 }
 
+/* ------------------------------------------------------------ usable sizes as glibc's */
+
+/* The program sees the usable sizes glibc would give it (malloc_usable_size, and the
+ * bytes it may touch): a block of ours is the program's size plus the header, from the
+ * same allocator, so for glibc's heap chunks (16-byte steps) the usable size past the
+ * header is glibc's own for the size asked, except
+ *  - below glibc's smallest chunk: malloc(0..24) is a 32-byte chunk with 24 usable
+ *    bytes, where 0 + 32 bytes of header would leave 8: the body is at least 24;
+ *  - an mmapped chunk (large blocks): glibc rounds size + 8 up to pages and leaves
+ *    16 bytes of overhead, so the header would eat 32 bytes of that slack or push the
+ *    mapping a page further: the mapping grows (mremap) to hold the header plus
+ *    glibc's usable size, and that size is what malloc_usable_size reports.
+ * With another allocator underneath (under.h) its own sizes stand. */
+#define MIN_BODY (3 * sizeof(size_t))   /* glibc: a 4-word chunk less its size word */
+#define CHUNK_MMAPPED 2u                 /* glibc's IS_MMAPPED bit in the size word */
+
+static inline size_t body(size_t size)
+{
+	return size < MIN_BODY ? MIN_BODY : size;
+}
+
+/* glibc's usable size of an mmapped chunk made for `size` bytes (malloc.c: request2size,
+ * then sysmalloc's ALIGN_UP(nb + SIZE_SZ, pagesize), less CHUNK_HDR_SZ). */
+static size_t glibc_mmapped_usable(size_t size)
+{
+	size_t page = (size_t)getpagesize();
+	size_t nb = (body(size) + sizeof(size_t) + 15) & ~(size_t)15;
+	return ((nb + sizeof(size_t) + page - 1) & ~(page - 1)) - 2 * sizeof(size_t);
+}
+
+static inline int glibc_mmapped(const void *base)
+{
+	return __atomic_load_n(&under_state, __ATOMIC_RELAXED) == UNDER_LIBC &&
+	       !under_boot_owns(base) && (((const size_t *)base)[-1] & CHUNK_MMAPPED);
+}
+
+/* A plain block (header at offset BLOCK_HDR_SIZE) just allocated for `size` bytes:
+ * when glibc mmapped it, make room for glibc's usable size behind the header. Returns
+ * the (maybe moved) allocation; if it cannot grow, the block as it was (its usable
+ * size is then reported smaller than glibc's, never larger than what is there). */
+static void *__attribute__((noinline)) fit_mmapped(void *base, size_t size)
+{
+	size_t want = glibc_mmapped_usable(size);
+	if (under_usable(base) - BLOCK_HDR_SIZE >= want)
+		return base;
+	int saved = errno;
+	void *n = u_realloc(base, want + BLOCK_HDR_SIZE);
+	errno = saved;
+	return n ? n : base;
+}
+
+static inline void *fit(void *base, size_t size)
+{
+	if (unlikely(base && glibc_mmapped(base)))
+		return fit_mmapped(base, size);
+	return base;
+}
+
 static void *alloc_aligned(size_t align, size_t size, TRACK_ARGS)
 {
 	if (align <= 16) {
@@ -139,15 +197,15 @@ static void *alloc_aligned(size_t align, size_t size, TRACK_ARGS)
 			errno = ENOMEM;
 			return NULL;
 		}
-		return track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
-			     fn, ra, cfa, fp);
+		return track(fit(u_malloc(body(size) + BLOCK_HDR_SIZE), size), BLOCK_HDR_SIZE,
+			     size, fn, ra, cfa, fp);
 	}
 	/* align is a power of two >= 32, so the header fits in the gap before the block. */
 	if (add_overflows(size, align)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(u_memalign(align, size + align), align, size, fn, ra, cfa, fp);
+	return track(u_memalign(align, body(size) + align), align, size, fn, ra, cfa, fp);
 }
 
 static inline size_t pow2_at_least(size_t a)
@@ -170,7 +228,7 @@ EXPORT void *malloc(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+	return track(fit(u_malloc(body(size) + BLOCK_HDR_SIZE), size), BLOCK_HDR_SIZE, size,
 		     SELF(malloc), ra, cfa, fp);
 }
 
@@ -226,7 +284,7 @@ EXPORT void *calloc(size_t n, size_t m)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(u_calloc(1, size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size,
+	return track(fit(u_calloc(1, body(size) + BLOCK_HDR_SIZE), size), BLOCK_HDR_SIZE, size,
 		     SELF(calloc), ra, cfa, fp);
 }
 
@@ -264,7 +322,7 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 	if (h && blocks_offset(h) == BLOCK_HDR_SIZE) {
 		struct block_hdr old = *h;
 		h->tag = 0;   /* the header may move with the data */
-		void *base = u_realloc((char *)h, size + BLOCK_HDR_SIZE);
+		void *base = fit(u_realloc((char *)h, body(size) + BLOCK_HDR_SIZE), size);
 		if (!base) {
 			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
 			return NULL;
@@ -308,6 +366,8 @@ EXPORT void *reallocarray(void *p, size_t n, size_t m)
 	return do_realloc(p, size, SELF(reallocarray), ra, cfa, fp);
 }
 
+/* glibc's posix_memalign leaves errno ENOMEM when it returns ENOMEM (its memalign
+ * set it), untouched otherwise. */
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
@@ -321,9 +381,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	}
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
-	int saved = errno;
 	void *p = alloc_aligned(align, size, SELF(posix_memalign), ra, cfa, fp);
-	errno = saved;
 	if (!p)
 		return ENOMEM;
 	*out = p;
@@ -339,8 +397,37 @@ static void *memalign_common(size_t align, size_t size, TRACK_ARGS)
 	return alloc_aligned(pow2_at_least(align), size, fn, ra, cfa, fp);
 }
 
+/* aligned_alloc with an alignment that is not a power of two: glibc up to 2.37 treats
+ * it as memalign does (rounds it up), 2.38 and later fail with EINVAL. Ask the C
+ * library's own aligned_alloc which, and do the same (its trial block is freed). */
+static int __attribute__((noinline)) aligned_alloc_refuses(size_t align, size_t size)
+{
+	static void *(*real)(size_t, size_t);
+	if (!real) {
+		rt_guard++;
+		real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+		rt_guard--;
+	}
+	if (!real)
+		return 0;
+	int saved = errno;
+	rt_guard++;
+	void *p = real(align, size ? 1 : 0);
+	rt_guard--;
+	if (p) {
+		u_free(p);
+		errno = saved;
+		return 0;
+	}
+	return errno == EINVAL;
+}
+
 EXPORT void *aligned_alloc(size_t align, size_t size)
 {
+	if (unlikely(align & (align - 1) || !align) && aligned_alloc_refuses(align, size)) {
+		errno = EINVAL;
+		return NULL;
+	}
 	if (!runtime_tracking())
 		return u_memalign(align, size);
 	uintptr_t ra, cfa, fp;
@@ -367,27 +454,38 @@ EXPORT void *valloc(size_t size)
 	return alloc_aligned(page, size, SELF(valloc), ra, cfa, fp);
 }
 
+/* glibc's pvalloc rounds with `(size + page - 1) & -(page - 1)` (malloc.c, 2.36): a
+ * mask that keeps bit 0, so pvalloc(0) is memalign(page, 1) and pvalloc(100) asks for
+ * page + 1 bytes. The block holds what glibc would ask for; the profile records the
+ * size the program asked for. */
 EXPORT void *pvalloc(size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
-	if (rounded < size) {
+	size_t rounded;
+	if (__builtin_add_overflow(size, page - 1, &rounded)) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	rounded &= -(page - 1);
 	if (!runtime_tracking())
 		return u_memalign(page, rounded);
 	uintptr_t ra, cfa, fp;
 	CALLER(ra, cfa, fp);
-	/* Usable size is the rounded one; the profile records what was asked for. */
-	if (add_overflows(rounded, page)) {
+	if (add_overflows(body(rounded), page)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return track(u_memalign(page, rounded + page), page, size,
+	return track(u_memalign(page, body(rounded) + page), page, size,
 		     SELF(pvalloc), ra, cfa, fp);
 }
 
+/* What glibc would report for the block (see "usable sizes as glibc's" above): the
+ * bytes behind our header; for a plain block in an mmapped chunk glibc's figure for the
+ * size asked. An over-aligned block asks glibc's memalign for size + alignment, which
+ * from 64 KiB alignments on crosses the mmap threshold where the size alone would not:
+ * glibc does not trim an mmapped chunk, so there it reports no more than memalign
+ * leaves on the heap (the chunk for the size asked plus a tail too small to split off,
+ * under 2 chunks of 16 bytes), or pvalloc's rounded size for a page-aligned block. */
 EXPORT size_t malloc_usable_size(void *p)
 {
 	if (!p)
@@ -395,9 +493,29 @@ EXPORT size_t malloc_usable_size(void *p)
 	struct block_hdr *h = lookup(p);
 	if (!h)
 		return under_usable(p);
+	size_t off = blocks_offset(h), size = blocks_size(h);
+	void *base = (char *)p - off;
+	size_t r = under_usable(base);
 	/* An allocator without malloc_usable_size: the size asked for is usable. */
-	size_t off = blocks_offset(h), r = under_usable((char *)p - off);
-	return r > off ? r - off : blocks_size(h);
+	if (r <= off)
+		return size;
+	r -= off;
+	if (off == BLOCK_HDR_SIZE) {
+		if (glibc_mmapped(base)) {
+			size_t g = glibc_mmapped_usable(size);
+			return r < g ? r : g;
+		}
+		return r;
+	}
+	if (glibc_mmapped(base)) {
+		size_t page = (size_t)getpagesize();
+		size_t cap = ((body(size) + sizeof(size_t) + 15) & ~(size_t)15) - sizeof(size_t) + 32;
+		size_t pv = (size + page - 1) & -(page - 1);
+		if (off == page && pv > cap)
+			cap = pv;
+		return r < cap ? r : cap;
+	}
+	return r;
 }
 
 /* ------------------------------------------------------------ who gets malloc */
@@ -538,7 +656,8 @@ static inline void *op_new_block(size_t size, size_t al, TRACK_ARGS)
 		return alloc_aligned(al, size, fn, ra, cfa, fp);
 	if (add_overflows(size, BLOCK_HDR_SIZE))
 		return NULL;
-	return track(u_malloc(size + BLOCK_HDR_SIZE), BLOCK_HDR_SIZE, size, fn, ra, cfa, fp);
+	return track(fit(u_malloc(body(size) + BLOCK_HDR_SIZE), size), BLOCK_HDR_SIZE, size,
+		     fn, ra, cfa, fp);
 }
 
 /* An operator new of parameters params (called with args): al is its alignment
@@ -623,29 +742,46 @@ EXPORT void _Exit(int status)
 
 ALIAS(execve); ALIAS(execv); ALIAS(execvp); ALIAS(execvpe); ALIAS(fexecve);
 
-/* The execl family lands in these through the PLT, so each exec is recorded once. */
+/* env: the environment to pass on, envp plus the exec chain (runtime_exec_env), built
+ * on this frame's stack: no allocation, and nothing left behind when exec fails or in
+ * a vfork parent. An environment of more than 32k variables goes on unchanged. */
+#define EXEC_ENV_STACK 262144u
+#define EXEC_ENV(envp, env)                                                            \
+	size_t sz_ = runtime_exec_env_size(envp);                                      \
+	char *const *env = (envp);                                                     \
+	if (sz_ <= EXEC_ENV_STACK) {                                                   \
+		void *m_ = __builtin_alloca(sz_);                                      \
+		env = runtime_exec_env((envp), m_, sz_);                               \
+	}
+
+/* The execl family lands in these through the PLT, so each exec is recorded once. The
+ * ones without an environment argument pass environ explicitly (glibc's execv and
+ * execvp do the same inside), so that the chain can be added. */
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	RTCHECK(VK_PROCESS, "execve", execve);
 	REAL(execve);
 	runtime_before_exec();
-	return real_execve(path, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_execve(path, argv, env);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
 	RTCHECK(VK_PROCESS, "execv", execv);
-	REAL(execv);
+	REAL(execve);
 	runtime_before_exec();
-	return real_execv(path, argv);
+	EXEC_ENV(environ, env);
+	return real_execve(path, argv, env);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
 	RTCHECK(VK_PROCESS, "execvp", execvp);
-	REAL(execvp);
+	REAL(execvpe);
 	runtime_before_exec();
-	return real_execvp(file, argv);
+	EXEC_ENV(environ, env);
+	return real_execvpe(file, argv, env);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
@@ -653,7 +789,8 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	RTCHECK(VK_PROCESS, "execvpe", execvpe);
 	REAL(execvpe);
 	runtime_before_exec();
-	return real_execvpe(file, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_execvpe(file, argv, env);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -661,7 +798,8 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	RTCHECK(VK_PROCESS, "fexecve", fexecve);
 	REAL(fexecve);
 	runtime_before_exec();
-	return real_fexecve(fd, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_fexecve(fd, argv, env);
 }
 
 /* The execl family: collect the arguments on the stack, then the v-variant. */

@@ -30,6 +30,7 @@
  * the block header: no id table on the hot path. */
 #include "stacks.h"
 
+#include <errno.h>
 #include <libunwind.h>
 #include <string.h>
 
@@ -117,7 +118,9 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 		       uintptr_t cfa, uintptr_t *ips, uint16_t *offs, int *cacheable)
 {
 	void *buf[SITES_MAX_DEPTH + SKIP_LIMIT];
+	int saved = errno;   /* libunwind's memory checks fail with EAGAIN, EFAULT... */
 	int got = unw_backtrace(buf, (int)(depth - 1 + SKIP_LIMIT));
+	errno = saved;       /* ...in the program's errno, which is not ours to change */
 	int i = 0;
 	while (i < got && (uintptr_t)buf[i] != ra)
 		i++;
