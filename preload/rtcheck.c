@@ -27,6 +27,7 @@
 #include "log.h"
 #include "runtime.h"
 #include "stacks.h"
+#include "under.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -491,9 +492,39 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 
 /* ------------------------------------------------------------ threads and processes */
 
-WRAP(VK_THREAD, "pthread_create", int, pthread_create,
-     (pthread_t *restrict t, const pthread_attr_t *restrict a, void *(*fn)(void *),
-      void *restrict arg), (t, a, fn, arg))
+/* Every new thread first notes its stack bounds (runtime_thread_start), holding no
+ * lock yet, then jumps to its start routine: the call is a tail call, so the thread's
+ * stacks show no frame of ours. The start record comes from the allocator underneath. */
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *thread_start(void *p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+	u_free(p);
+	runtime_thread_start();
+	return s.fn(s.arg);
+}
+
+ALIAS(pthread_create);
+SLOT(real_pthread_create, pthread_create, NULL);
+EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict a,
+			  void *(*fn)(void *), void *restrict arg)
+{
+	RTCHECK(VK_THREAD, "pthread_create", pthread_create);
+	NEXT(real_pthread_create);
+	struct thread_start *s = u_malloc(sizeof(*s));
+	if (!s)
+		return next(t, a, fn, arg);   /* no bounds: that thread's stacks are not cached */
+	s->fn = fn;
+	s->arg = arg;
+	int r = next(t, a, thread_start, s);
+	if (r != 0)
+		u_free(s);
+	return r;
+}
 WRAP(VK_THREAD, "pthread_join", int, pthread_join, (pthread_t t, void **r), (t, r))
 WRAP(VK_PROCESS, "fork", pid_t, fork, (void), ())
 WRAP(VK_PROCESS, "system", int, system, (const char *cmd), (cmd))
