@@ -649,7 +649,10 @@ void runtime_before_exec(void)
 
 void runtime_before_dlclose(void *handle)
 {
-	if (rt_state != RT_READY)
+	/* The profiler's own dlclose (shim.c's C++ runtime lookup: a handle taken with
+	 * RTLD_NOLOAD, so nothing is unloaded) may come from inside an allocation: no
+	 * symbolization there. */
+	if (rt_state != RT_READY || rt_guard)
 		return;
 	/* No write_lock here: dlclose may run under the loader lock (from a constructor
 	 * or destructor) while the writer, holding write_lock, waits for that lock inside
