@@ -8,7 +8,9 @@
 # hang fails here instead of stalling the suite. Then: stdout, stderr and exit status as
 # natively; the exact 1000 blocks of 100 bytes each thread makes after the call; and
 # the stack cache working in those threads (their stack bounds were found without the
-# call on the allocation path): at least 999 hits per thread at its site.
+# call on the allocation path): at least 999 hits per thread at its site; and the new
+# thread's stack as natively (thread_main right below start_thread: the profiler's
+# start trampoline leaves no frame).
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 build_prog getattr_first
@@ -35,7 +37,13 @@ mode = sys.argv[2]
 sites = {"main": ["after_getattr_main"], "thread": ["after_getattr_thread"],
          "both": ["after_getattr_main", "after_getattr_thread"]}[mode]
 for site in sites:
-    expect_pp(p, site, tbk=1000, tb=100000, eb=0, ebk=0)
+    pp = expect_pp(p, site, tbk=1000, tb=100000, eb=0, ebk=0)
+    if pp is not None and site == "after_getattr_thread":
+        # The start trampoline of the pthread_create wrapper leaves no frame.
+        fn = funcs(p, pp)
+        i = fn.index("thread_main") if "thread_main" in fn else -1
+        ok(0 < i < len(fn) - 1 and fn[i + 1] == "start_thread",
+           "thread: expected start_thread right after thread_main, frames: %s" % fn)
 sc = p.get("audioprof", {}).get("stack_cache", {})
 ok(sc.get("hits", 0) >= 999 * len(sites),
    "%s: stack cache hits %r, expected >= %d (999 per thread at its site): the thread's "
