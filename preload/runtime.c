@@ -240,6 +240,7 @@ void runtime_thread_start(void)
 	pthread_attr_t a;
 	void *lo = NULL;
 	size_t size = 0;
+	int saved = errno;   /* a new thread starts with the errno it would have had */
 	rt_guard++;
 	if (pthread_getattr_np(pthread_self(), &a) == 0) {
 		if (pthread_attr_getstack(&a, &lo, &size) != 0) {
@@ -249,6 +250,7 @@ void runtime_thread_start(void)
 		pthread_attr_destroy(&a);
 	}
 	rt_guard--;
+	errno = saved;
 	stack_lo = lo ? (uintptr_t)lo : 0;
 	stack_hi = lo ? (uintptr_t)lo + size : 0;
 }
