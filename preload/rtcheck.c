@@ -6,7 +6,9 @@
  *
  * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
  * the real function's pointer and a tail jump to it; the stack is only read on the
- * slow path. The poll wrappers also tell audio_alsa.c that a wait ended. The profiler's own calls (writer thread, symbols, profile output) run
+ * slow path. The poll wrappers also tell audio_alsa.c that a wait ended, and
+ * pthread_create starts each thread with a note of its stack bounds (runtime.h:
+ * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
  * with rt_guard held and are never recorded.
  *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
