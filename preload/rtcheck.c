@@ -50,6 +50,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -524,6 +525,37 @@ EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict 
 	s->arg = arg;
 	int r = next(t, a, thread_start, s);
 	if (r != 0)
+		u_free(s);
+	return r;
+}
+/* C11 threads: glibc's thrd_create calls its pthread_create internally, past the
+ * wrapper above, so it gets the same start of its own. */
+struct c11_start {
+	thrd_start_t fn;
+	void *arg;
+};
+
+static int c11_thread_start(void *p)
+{
+	struct c11_start s = *(struct c11_start *)p;
+	u_free(p);
+	runtime_thread_start();
+	return s.fn(s.arg);
+}
+
+ALIAS(thrd_create);
+SLOT(real_thrd_create, thrd_create, NULL);
+EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
+{
+	RTCHECK(VK_THREAD, "thrd_create", thrd_create);
+	NEXT(real_thrd_create);
+	struct c11_start *s = u_malloc(sizeof(*s));
+	if (!s)
+		return next(t, fn, arg);
+	s->fn = fn;
+	s->arg = arg;
+	int r = next(t, c11_thread_start, s);
+	if (r != thrd_success)
 		u_free(s);
 	return r;
 }

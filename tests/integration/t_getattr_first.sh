@@ -4,8 +4,9 @@
 # holds the thread's lock there while it fopens /proc/self/maps or reallocs a cpuset).
 # The profiler used to ask for the thread's attributes on its first tracked allocation
 # and waited on itself. tests/progs/getattr_first.c does it on the main thread first
-# thing in main, in a new thread first thing, and both. Each run has a timeout, so a
-# hang fails here instead of stalling the suite. Then: stdout, stderr and exit status as
+# thing in main, in a new thread first thing, both, and in a C11 thread (thrd_create,
+# which glibc starts through its own pthread_create, past the wrapper of that name).
+# Each run has a timeout, so a hang fails here instead of stalling the suite. Then: stdout, stderr and exit status as
 # natively; the exact 1000 blocks of 100 bytes each thread makes after the call; and
 # the stack cache working in those threads (their stack bounds were found without the
 # call on the allocation path): at least 999 hits per thread at its site; and the new
@@ -16,7 +17,7 @@ need_preload
 build_prog getattr_first
 make_tmp
 
-for mode in main thread both; do
+for mode in main thread both c11; do
 	timeout 10 "$BIN/getattr_first" $mode >"$tmp/native.$mode.out" 2>"$tmp/native.$mode.err" </dev/null
 	nrc=$?
 	[ $nrc -eq 0 ] || { cat "$tmp/native.$mode.err"; fail "getattr_first $mode natively: exit $nrc"; }
@@ -35,7 +36,8 @@ for mode in main thread both; do
 p = load_checked(sys.argv[1])
 mode = sys.argv[2]
 sites = {"main": ["after_getattr_main"], "thread": ["after_getattr_thread"],
-         "both": ["after_getattr_main", "after_getattr_thread"]}[mode]
+         "both": ["after_getattr_main", "after_getattr_thread"],
+         "c11": ["after_getattr_c11"]}[mode]
 for site in sites:
     pp = expect_pp(p, site, tbk=1000, tb=100000, eb=0, ebk=0)
     if pp is not None and site == "after_getattr_thread":
@@ -44,6 +46,11 @@ for site in sites:
         i = fn.index("thread_main") if "thread_main" in fn else -1
         ok(0 < i < len(fn) - 1 and fn[i + 1] == "start_thread",
            "thread: expected start_thread right after thread_main, frames: %s" % fn)
+    if pp is not None and site == "after_getattr_c11":
+        fn = funcs(p, pp)
+        i = fn.index("c11_main") if "c11_main" in fn else -1
+        ok(0 < i < len(fn) - 1 and fn[i + 1] == "start_thread",
+           "c11: expected start_thread right after c11_main, frames: %s" % fn)
 sc = p.get("audioprof", {}).get("stack_cache", {})
 ok(sc.get("hits", 0) >= 999 * len(sites),
    "%s: stack cache hits %r, expected >= %d (999 per thread at its site): the thread's "
