@@ -597,6 +597,24 @@ static void set_exec_chain(void)
 	setenv(options_table[OPT_EXEC_CHAIN].name, v, 1);
 }
 
+/* The same in a fork child, without setenv: glibc does not reset setenv's lock at
+ * fork, and another thread of the parent may have held it (inside setenv, which
+ * allocates with it held): the child would wait forever. The child is alone, so its
+ * environ entry can be repointed at a string of ours, as putenv would. */
+static void set_exec_chain_child(void)
+{
+	static char entry[96];
+	const char *name = options_table[OPT_EXEC_CHAIN].name;
+	size_t len = strlen(name);
+	snprintf(entry, sizeof(entry), "%s=%d:%u", name, (int)my_pid, exec_k);
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') {
+			*e = entry;
+			return;
+		}
+	/* The program removed it: its exec'd images number from 0 (no setenv here). */
+}
+
 static void atfork_prepare(void)
 {
 	rt_guard++;
@@ -632,7 +650,7 @@ static void atfork_child(void)
 	audio_reset_after_fork();
 	exec_k = 0;
 	compute_out_path();
-	set_exec_chain();
+	set_exec_chain_child();
 	symbols_refresh();
 	if (rt_state == RT_READY)
 		start_writer();
