@@ -75,8 +75,6 @@ void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64
 /* Slow path of the hot check below: (re)decide whether this thread is real-time by
  * its name (AUDIOPROF_RT_THREADS). */
 void audio_thread_recheck(void);
-/* fnmatch(pattern, name, 0) == 0, without the C library (no locale, no allocation). */
-int audio_glob_match(const char *pattern, const char *name);
 /* A thread was renamed (pthread_setname_np, prctl): names are looked at again. */
 void audio_names_changed(void);
 

@@ -1,4 +1,4 @@
-/* test_audio.c - audio.c's own glob matcher (AUDIOPROF_RT_THREADS), which replaces
+/* test_glob.c - the profiler's own glob matcher (AUDIOPROF_RT_THREADS), which replaces
  * fnmatch(3) on the allocation path: it must give fnmatch's answer (flags 0, "C"
  * locale) for every pattern and thread name. */
 #include <CUnit/CUnit.h>
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "audio.h"
+#include "glob.h"
 #include "suites.h"
 
 static const char *const patterns[] = {
@@ -27,7 +27,7 @@ static void test_glob_like_fnmatch(void)
 	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
 		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
 			int want = fnmatch(patterns[i], names[j], 0) == 0;
-			int got = audio_glob_match(patterns[i], names[j]);
+			int got = glob_match(patterns[i], names[j]);
 			if (got != want)
 				fprintf(stderr, "glob %s on %s: %d, fnmatch %d\n", patterns[i],
 					names[j], got, want);
@@ -51,7 +51,7 @@ static void test_glob_random(void)
 		for (int k = 0; k < nl; k++)
 			name[k] = name_chars[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof(name_chars) - 1)];
 		pat[pl] = name[nl] = 0;
-		int want = fnmatch(pat, name, 0) == 0, got = audio_glob_match(pat, name);
+		int want = fnmatch(pat, name, 0) == 0, got = glob_match(pat, name);
 		if (got != want) {
 			fprintf(stderr, "glob \"%s\" on \"%s\": %d, fnmatch %d\n", pat, name, got, want);
 			bad++;
@@ -60,9 +60,9 @@ static void test_glob_random(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
-void suite_audio(void)
+void suite_glob(void)
 {
-	CU_pSuite s = CU_add_suite("audio", NULL, NULL);
+	CU_pSuite s = CU_add_suite("glob", NULL, NULL);
 	CU_add_test(s, "glob matcher gives fnmatch's answers", test_glob_like_fnmatch);
 	CU_add_test(s, "glob matcher on random patterns", test_glob_random);
 }
