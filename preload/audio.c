@@ -10,12 +10,12 @@
 #include "audio.h"
 #define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
+#include "wildcard.h"
 #include "log.h"
 #include "options.h"
 #include "symbols.h"
 #include "mem.h"
 
-#include <fnmatch.h>
 #include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -378,7 +378,7 @@ void audio_thread_recheck(void)
 		return;
 	char name[16] = "";
 	prctl(PR_GET_NAME, name, 0, 0, 0);
-	int match = fnmatch(rt_threads_pattern, name, 0) == 0;
+	int match = glob_match(rt_threads_pattern, name);
 	if (match && !t->thread_src) {
 		rt_guard++;
 		t->thread_src = audio_source_new(AP_API_THREAD, name);

@@ -6,7 +6,9 @@
  *
  * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
  * the real function's pointer and a tail jump to it; the stack is only read on the
- * slow path. The poll wrappers also tell audio_alsa.c that a wait ended. The profiler's own calls (writer thread, symbols, profile output) run
+ * slow path. The poll wrappers also tell audio_alsa.c that a wait ended, and
+ * pthread_create starts each thread with a note of its stack bounds (runtime.h:
+ * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
  * with rt_guard held and are never recorded.
  *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
@@ -27,6 +29,7 @@
 #include "log.h"
 #include "runtime.h"
 #include "stacks.h"
+#include "under.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -47,6 +50,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -491,9 +495,70 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 
 /* ------------------------------------------------------------ threads and processes */
 
-WRAP(VK_THREAD, "pthread_create", int, pthread_create,
-     (pthread_t *restrict t, const pthread_attr_t *restrict a, void *(*fn)(void *),
-      void *restrict arg), (t, a, fn, arg))
+/* Every new thread first notes its stack bounds (runtime_thread_start), holding no
+ * lock yet, then jumps to its start routine: the call is a tail call, so the thread's
+ * stacks show no frame of ours. The start record comes from the allocator underneath. */
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *thread_start(void *p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+	u_free(p);
+	runtime_thread_start();
+	return s.fn(s.arg);
+}
+
+ALIAS(pthread_create);
+SLOT(real_pthread_create, pthread_create, NULL);
+EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict a,
+			  void *(*fn)(void *), void *restrict arg)
+{
+	RTCHECK(VK_THREAD, "pthread_create", pthread_create);
+	NEXT(real_pthread_create);
+	struct thread_start *s = u_malloc(sizeof(*s));
+	if (!s)
+		return next(t, a, fn, arg);   /* no bounds: that thread's stacks are not cached */
+	s->fn = fn;
+	s->arg = arg;
+	int r = next(t, a, thread_start, s);
+	if (r != 0)
+		u_free(s);
+	return r;
+}
+/* C11 threads: glibc's thrd_create calls its pthread_create internally, past the
+ * wrapper above, so it gets the same start of its own. */
+struct c11_start {
+	thrd_start_t fn;
+	void *arg;
+};
+
+static int c11_thread_start(void *p)
+{
+	struct c11_start s = *(struct c11_start *)p;
+	u_free(p);
+	runtime_thread_start();
+	return s.fn(s.arg);
+}
+
+ALIAS(thrd_create);
+SLOT(real_thrd_create, thrd_create, NULL);
+EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
+{
+	RTCHECK(VK_THREAD, "thrd_create", thrd_create);
+	NEXT(real_thrd_create);
+	struct c11_start *s = u_malloc(sizeof(*s));
+	if (!s)
+		return next(t, fn, arg);
+	s->fn = fn;
+	s->arg = arg;
+	int r = next(t, c11_thread_start, s);
+	if (r != thrd_success)
+		u_free(s);
+	return r;
+}
 WRAP(VK_THREAD, "pthread_join", int, pthread_join, (pthread_t t, void **r), (t, r))
 WRAP(VK_PROCESS, "fork", pid_t, fork, (void), ())
 WRAP(VK_PROCESS, "system", int, system, (const char *cmd), (cmd))

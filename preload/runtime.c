@@ -34,6 +34,8 @@
 int rt_state;
 __thread int rt_guard TLS_IE;
 __thread struct rt_thread *rt_self TLS_IE;
+/* The calling thread's stack, [lo, hi); 0, 0 until runtime_thread_start ran on it. */
+static __thread uintptr_t stack_lo TLS_IE, stack_hi TLS_IE;
 unsigned rt_depth = 32;
 
 static uint64_t start_ns;                 /* CLOCK_MONOTONIC at start (or at fork) */
@@ -214,15 +216,11 @@ struct rt_thread *runtime_thread_new(void)
 		t->in_use = 1;
 	pthread_mutex_unlock(&threads_lock);
 	if (t) {
-		/* Where this thread's stack is, so the cache never reads outside it. */
-		pthread_attr_t a;
-		void *lo = NULL;
-		size_t size = 0;
-		if (pthread_getattr_np(pthread_self(), &a) == 0) {
-			pthread_attr_getstack(&a, &lo, &size);
-			pthread_attr_destroy(&a);
-		}
-		stacks_cache_set_stack(t->cache, (uintptr_t)lo, (uintptr_t)lo + size);
+		/* Where this thread's stack is, so the cache never reads outside it: known
+		 * since the thread started (runtime_thread_start). Never asked here: this
+		 * may be the program's own pthread_getattr_np, which allocates while it
+		 * holds the thread's lock (Rust's runtime does that before main). */
+		stacks_cache_set_stack(t->cache, stack_lo, stack_hi);
 	}
 	if (t) {
 		rt_self = t;
@@ -230,6 +228,31 @@ struct rt_thread *runtime_thread_new(void)
 	}
 	rt_guard--;
 	return t;
+}
+
+/* Called where the calling thread holds no lock of the program's: the constructor (for
+ * the main thread) and the start of every thread the program creates with
+ * pthread_create, before its start routine (rtcheck.c). glibc's pthread_getattr_np
+ * takes the thread's own lock, reads /proc/self/maps for the main thread and
+ * allocates; under the guard its allocations are the profiler's own. */
+void runtime_thread_start(void)
+{
+	pthread_attr_t a;
+	void *lo = NULL;
+	size_t size = 0;
+	int saved = errno;   /* a new thread starts with the errno it would have had */
+	rt_guard++;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		if (pthread_attr_getstack(&a, &lo, &size) != 0) {
+			lo = NULL;
+			size = 0;
+		}
+		pthread_attr_destroy(&a);
+	}
+	rt_guard--;
+	errno = saved;
+	stack_lo = lo ? (uintptr_t)lo : 0;
+	stack_hi = lo ? (uintptr_t)lo + size : 0;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -745,7 +768,10 @@ void runtime_before_exec(void)
 
 void runtime_before_dlclose(void *handle)
 {
-	if (rt_state != RT_READY)
+	/* The profiler's own dlclose (shim.c's C++ runtime lookup: a handle taken with
+	 * RTLD_NOLOAD, so nothing is unloaded) may come from inside an allocation: no
+	 * symbolization there. */
+	if (rt_state != RT_READY || rt_guard)
 		return;
 	/* No write_lock here: dlclose may run under the loader lock (from a constructor
 	 * or destructor) while the writer, holding write_lock, waits for that lock inside
@@ -827,6 +853,11 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		drop_preload_from_env();
 	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
+	/* The main thread's stack, now that it holds no lock of the program's (a
+	 * library that dlopens us on another thread leaves that thread without one:
+	 * its stacks are then unwound every time, never cached). */
+	if ((pid_t)syscall(SYS_gettid) == getpid())
+		runtime_thread_start();
 	pthread_key_create(&thread_key, thread_exit);
 	stacks_cache_on = OPT_NUM(OPT_STACK_CACHE) != 0;
 	stacks_global_init();

@@ -38,6 +38,10 @@ extern __thread struct rt_thread *rt_self TLS_IE;
 /* Slow paths of the hot-path checks below. */
 int runtime_start(void);                       /* returns the state after trying */
 struct rt_thread *runtime_thread_new(void);    /* NULL if it cannot */
+/* Note the calling thread's stack bounds for its stack cache. Only where the thread
+ * holds no lock of the program's: the constructor, and a new thread before its start
+ * routine (the pthread_create wrapper); never on the allocation path. */
+void runtime_thread_start(void);
 
 /* May the current call be recorded? Starts the runtime on the first call. */
 static inline int runtime_tracking(void)

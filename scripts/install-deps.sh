@@ -27,6 +27,7 @@ PACKAGES=(
 	chromium                            # viewer tests (headless; playwright-core from npm drives it)
 	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev   # programs with their own allocator (t_allocators)
 	csound libasound2-plugins           # plugins that load libjack RTLD_LOCAL: csound's rtjack, ALSA's jack pcm (t_real_plugins)
+	rustc cargo librust-cpal-dev        # Rust test programs, built offline against Debian's crates (t_rust)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# t_rust.sh - Rust programs built with Debian's rustc and cargo (tests/progs/rust/,
+# built by its build.sh into tests/progs/bin/rust/ and kept there). Rust's std runtime
+# calls pthread_getattr_np on the main thread before main and on every thread it
+# spawns; glibc allocates inside that call while it holds the thread's lock, so a
+# profiler that calls it on a thread's first allocation hangs every Rust program.
+#   - hello: a hello world. Same output and exit status as natively, within a timeout.
+#   - cpal_null: a cpal 0.10 output stream (ALSA backend, Debian's librust-cpal-dev)
+#     on ALSA's null PCM (the default PCM of a HOME of the test's own, ~/.asoundrc),
+#     event loop on a thread of its own ("cpal-loop"); its data callback makes exactly
+#     one 3000-byte Vec allocation per call (scratch_in_callback) and the program
+#     prints its own count of calls and allocations. Same stdout, stderr and exit status
+#     as natively; the profile has exactly the program's count of blocks and bytes at
+#     scratch_in_callback; all but the first are inside ALSA cycles of the "default"
+#     PCM, as violations charged to that callback source (the first call comes before
+#     the thread's first write, and audio_alsa.c begins cycles only on a thread that
+#     has written the PCM).
+# Skips when rustc, cargo or librust-cpal-dev are missing, or ALSA's null PCM is.
+. "$(dirname "$0")/lib/common.sh"
+need_preload
+make_tmp
+RBIN=$BIN/rust
+"$PROGS/rust/build.sh" "$RBIN" >"$tmp/build.log" 2>&1
+rc=$?
+[ $rc -eq 77 ] && skip "$(tail -1 "$tmp/build.log")"
+[ $rc -eq 0 ] || { cat "$tmp/build.log"; fail "cannot build the Rust programs"; }
+CPAL=$RBIN/cpal_null/target/debug/cpal_null
+
+# run_both NAME CMD...: CMD natively and under the preload (profile in $tmp/NAME/), each
+# killed after 60 s; a hang, or any difference in stdout, stderr or status, fails.
+run_both() {
+	local name=$1 nrc rc
+	shift
+	timeout -k 2 60 "$@" >"$tmp/$name.native.out" 2>"$tmp/$name.native.err" </dev/null
+	nrc=$?
+	mkdir -p "$tmp/$name"
+	timeout -k 2 60 env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+	rc=$?
+	[ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "$name: hung under the preload (killed after 60 s)"
+	[ $rc -eq $nrc ] || { cat "$tmp/$name.err"; fail "$name: exit $rc under the preload, natively $nrc"; }
+	cmp -s "$tmp/$name.native.out" "$tmp/$name.out" ||
+		{ diff "$tmp/$name.native.out" "$tmp/$name.out"; fail "$name: stdout differs"; }
+	cmp -s "$tmp/$name.native.err" "$tmp/$name.err" ||
+		{ diff "$tmp/$name.native.err" "$tmp/$name.err"; fail "$name: stderr differs"; }
+}
+
+# ------------------------------------------------------------------ hello world
+run_both hello "$RBIN/hello"
+grep -qx "hello from rust" "$tmp/hello.out" || fail "hello: unexpected output: $(cat "$tmp/hello.out")"
+f=$(one_profile "$tmp/hello") || exit 1
+check_py "$f" <<'PY' || exit 1
+p = load_checked(sys.argv[1], totals=False)
+eq("audioprof.reason", p.get("audioprof", {}).get("reason"), "exit")
+done()
+PY
+note "hello: no hang, same output"
+
+# ------------------------------------------------------------------ cpal on the null PCM
+aplay -q -D null -d 1 /dev/zero >/dev/null 2>&1 </dev/null || skip "ALSA's null PCM is not available here"
+mkdir -p "$tmp/home"
+printf 'pcm.!default {\n\ttype null\n}\n' >"$tmp/home/.asoundrc"
+HOME=$tmp/home run_both cpal "$CPAL"
+read -r calls allocs bytes < <(sed -n 's/^cpal_null: callbacks=\([0-9]*\) allocs=\([0-9]*\) bytes=\([0-9]*\)$/\1 \2 \3/p' "$tmp/cpal.out")
+[ -n "${calls:-}" ] || { cat "$tmp/cpal.out" "$tmp/cpal.err"; fail "cpal_null printed no counts"; }
+[ "$calls" -gt 1 ] && [ "$allocs" -eq "$calls" ] || fail "cpal_null: callbacks=$calls allocs=$allocs"
+note "cpal_null: $calls callbacks, $allocs allocations, $bytes bytes (its own counts)"
+f=$(one_profile "$tmp/cpal") || exit 1
+check_py "$f" "$calls" "$allocs" "$bytes" <<'PY' || exit 1
+from audiochk import *
+p = load_audio(sys.argv[1], totals=False)
+calls, allocs, nbytes = (int(a) for a in sys.argv[2:5])
+site = "scratch_in_callback"
+def has_site(fr):
+    return any(site in func_name(f) for f in fr)
+pps = [pp for pp in p.get("pps", []) if has_site(frames(p, pp))]
+eq("pps with %s" % site, len(pps), 1)
+if pps:
+    pp = pps[0]
+    eq("%s: tbk (blocks, as the program counted)" % site, pp.get("tbk"), allocs)
+    eq("%s: tb (bytes, as the program counted)" % site, pp.get("tb"), nbytes)
+    eq("%s: cbk (blocks inside ALSA cycles)" % site, pp.get("cbk"), allocs - 1)
+    eq("%s: cbb" % site, pp.get("cbb"), nbytes // allocs * (allocs - 1))
+s = one_source(p, "alsa", "default")
+eq("source thread", s.get("thread"), "cpal-loop")
+vs = [v for v in source_violations(p, s) if v.get("kind") == "alloc" and has_site(frames(p, v))]
+eq("alloc violations at %s" % site, [(v.get("call"), v.get("count"), v.get("bytes")) for v in vs],
+   [("malloc", allocs - 1, nbytes // allocs * (allocs - 1))])
+others = [v for v in source_violations(p, s) if not has_site(frames(p, v))]
+info("cpal: %d cycles of %d frames; other calls inside cycles:%s" % (
+    s.get("count", 0), s.get("frames", 0), describe_violations(p, others)))
+done()
+PY
+echo "PASS"
