@@ -99,6 +99,34 @@ struct profile {
 	void *arena;             /* owns every string above */
 };
 
+/* The largest input any command reads (report, check, diff, flame, view, run's summary):
+ * a regular file larger than this is refused before it is read, and a stream (pipe,
+ * FIFO, device) is read up to it and no further. AUDIOPROF_MAX_INPUT (a size: 512M,
+ * 4G) changes it. The preload writes far less: 2^20 sites of 128 frames are about
+ * 1 GiB. */
+#define PROFILE_MAX_INPUT_DEFAULT (INT64_C(2) << 30)
+#define PROFILE_MAX_INPUT_ENV "AUDIOPROF_MAX_INPUT"
+
+/* The limit in force (the environment is read once). */
+int64_t profile_max_input(void);
+
+/* One input's bytes: a regular file mapped (when asked) or read, a stream read to the
+ * limit. Every command reads its profiles through this. */
+struct profile_input {
+	const char *name;        /* "(standard input)" for "-", else the path */
+	char *buf;               /* the bytes: a private mapping, or malloc'd */
+	size_t len;
+	int mapped;
+};
+
+/* Opens `path` ("-": standard input) and gets its bytes, bounded by the limit; map=0
+ * reads even a regular file into memory. 0, or -1 with "NAME: problem" in err. */
+int profile_input_open(const char *path, int map, struct profile_input *in, char *err,
+		       size_t errlen);
+/* Parses and validates the bytes (a mapped file that shrinks meanwhile is an error). */
+struct profile *profile_input_parse(const struct profile_input *in, char *err, size_t errlen);
+void profile_input_close(struct profile_input *in);
+
 /* Reads and validates `path` ("-" is standard input). Returns the profile, or NULL with
  * "PATH: problem" in err (errlen bytes). The file is mapped and parsed element by
  * element; memory stays near the size of the compact arrays, not of a JSON tree. */
