@@ -660,6 +660,80 @@ static int check_fs(struct rd *r, const char *ctx, size_t idx, uint32_t off, uin
 	return 0;
 }
 
+/* What a program point's numbers must satisfy, whoever wrote them: live blocks and
+ * bytes (at the end, at the global peak, at the site's own maximum) are some of the
+ * blocks allocated there, so never more than tb, tbk; what was live at the peak or at
+ * the peak never exceeds the site's own maximum of live bytes, nor (in audioprof's
+ * files) what is live at the end (mbk is not compared with gbk, ebk: DHAT's mbk is the
+ * block count at its byte maximum); bytes need blocks; short-lived blocks (slk) are
+ * freed ones, so at most tbk - ebk; callback allocations (cbk, cbb) are some of the
+ * site's. preload/sites.c's sites_read() and profile.c's add_site() write numbers that
+ * hold these even while threads allocate during a snapshot. Absent fields (-1) are
+ * not compared. */
+static int check_pp(struct rd *r, size_t i, const struct pp *pp)
+{
+	static const struct {
+		size_t small, big;       /* offsets: small <= big */
+		const char *why;
+	} le[] = {
+#define LE(a, b, why) { offsetof(struct pp, a), offsetof(struct pp, b), why }
+		LE(eb, tb, "more bytes live at the end than were allocated here"),
+		LE(ebk, tbk, "more blocks live at the end than were allocated here"),
+		LE(gb, tb, "more bytes live at the peak than were allocated here"),
+		LE(gbk, tbk, "more blocks live at the peak than were allocated here"),
+		LE(mb, tb, "a maximum of live bytes above the bytes allocated here"),
+		LE(mbk, tbk, "a maximum of live blocks above the blocks allocated here"),
+		LE(gb, mb, "more bytes live at the peak than the site's own maximum"),
+		LE(cbk, tbk, "more blocks allocated in callbacks than in all"),
+		LE(cbb, tb, "more bytes allocated in callbacks than in all"),
+		LE(slk, tbk, "more short-lived blocks than blocks allocated"),
+#undef LE
+	};
+	static const struct {
+		size_t bytes, blocks;
+		const char *what;
+	} need[] = {
+#define NB(a, b, w) { offsetof(struct pp, a), offsetof(struct pp, b), w }
+		NB(tb, tbk, "allocated"), NB(eb, ebk, "live at the end"),
+		NB(gb, gbk, "live at the peak"), NB(mb, mbk, "at the site's maximum"),
+		NB(cbb, cbk, "allocated in callbacks"),
+#undef NB
+	};
+	static const char *const names[] = { "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb",
+					     "ebk", "slk", "cbk", "cbb" };
+	const int64_t *f = (const int64_t *)pp;
+#define NAME(off) names[(off) / sizeof(int64_t)]
+	for (size_t k = 0; k < sizeof(le) / sizeof(le[0]); k++) {
+		int64_t a = f[le[k].small / sizeof(int64_t)], b = f[le[k].big / sizeof(int64_t)];
+		if (a >= 0 && b >= 0 && a > b)
+			return rd_fail(r, "pps[%zu].%s: %" PRId64 " is more than %s (%" PRId64 "): "
+				    "%s, which cannot be", i, NAME(le[k].small), a, NAME(le[k].big),
+				    b, le[k].why);
+	}
+	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+		int64_t a = f[need[k].bytes / sizeof(int64_t)], b = f[need[k].blocks / sizeof(int64_t)];
+		if (a > 0 && b == 0)
+			return rd_fail(r, "pps[%zu].%s: %" PRId64 " bytes %s in 0 blocks (%s), which "
+				    "cannot be", i, NAME(need[k].bytes), a, need[k].what,
+				    NAME(need[k].blocks));
+	}
+#undef NAME
+	/* audioprof's mb is the site's true maximum; DHAT's moves only with the global peak
+	 * (its own files have eb > mb for a leak made after the peak). */
+	if (r->p->has_audioprof && pp->eb >= 0 && pp->mb >= 0 && pp->eb > pp->mb)
+		return rd_fail(r, "pps[%zu].eb: %" PRId64 " is more than mb (%" PRId64 "): more bytes "
+			    "live at the end than the site's own maximum, which cannot be", i,
+			    pp->eb, pp->mb);
+	if (pp->tl > 0 && pp->tbk == 0)
+		return rd_fail(r, "pps[%zu].tl: a lifetime of %" PRId64 " for 0 blocks (tbk), which "
+			    "cannot be", i, pp->tl);
+	if (pp->slk >= 0 && pp->ebk >= 0 && pp->slk > pp->tbk - pp->ebk)
+		return rd_fail(r, "pps[%zu].slk: %" PRId64 " short-lived (freed) blocks, but only %"
+			    PRId64 " of tbk %" PRId64 " were freed (ebk %" PRId64 " are live), which "
+			    "cannot be", i, pp->slk, pp->tbk - pp->ebk, pp->tbk, pp->ebk);
+	return 0;
+}
+
 static int validate(struct rd *r)
 {
 	struct profile *p = r->p;
@@ -687,7 +761,7 @@ static int validate(struct rd *r)
 					return rd_fail(r, "pps[%zu]: missing \"%s\" (required when "
 						    "\"bklt\" is true)", i, need[k]);
 		}
-		if (check_fs(r, "pps", i, pp->fs_off, pp->fs_len))
+		if (check_fs(r, "pps", i, pp->fs_off, pp->fs_len) || check_pp(r, i, pp))
 			return -1;
 	}
 	if (p->bklt) {
@@ -708,6 +782,16 @@ static int validate(struct rd *r)
 				    "range (%zu callback%s)", i, v->callback, p->ncallbacks,
 				    p->ncallbacks == 1 ? "" : "s");
 	}
+	/* The totals the preload writes: curr_b and max_b come from one atomic word (live
+	 * bytes and their maximum), frees are blocks allocated and no longer live. */
+	if (p->has_totals && p->totals.curr_b > p->totals.max_b)
+		return rd_fail(r, "audioprof.totals.curr_b: %" PRId64 " is more than max_b (%" PRId64
+			    "): more bytes live at the end than at the peak, which cannot be",
+			    p->totals.curr_b, p->totals.max_b);
+	if (p->has_totals && p->totals.frees > p->totals.total_k)
+		return rd_fail(r, "audioprof.totals.frees: %" PRId64 " is more than total_k (%" PRId64
+			    "): more blocks freed than allocated, which cannot be",
+			    p->totals.frees, p->totals.total_k);
 	if (!p->has_totals) {
 		struct totals *t = &p->totals;
 		for (size_t i = 0; i < p->npps; i++) {

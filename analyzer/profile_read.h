@@ -60,13 +60,18 @@ struct callback {
 
 /* One real-time violation: a (call, stack, callback) triple. */
 struct violation {
-	const char *kind;        /* "alloc", "free", "lock", ... (unknown kinds kept as given) */
+	const char *kind;        /* one of profile_violation_kinds */
 	const char *call;        /* the function called, e.g. "malloc" */
 	int warning;             /* severity "warning" (trylock) rather than "violation" */
 	int64_t count, bytes;
 	int64_t callback;        /* index into profile.callbacks, -1 when absent */
 	uint32_t fs_off, fs_len; /* stack as in struct pp */
 };
+
+/* The kinds of violation the preload writes (preload/audio.c, kind_names), NULL-ended:
+ * alloc, free, lock, trylock, sleep, io, poll, mmap, thread, process. Any other kind is
+ * refused by the reader. */
+extern const char *const profile_violation_kinds[];
 
 struct profile {
 	const char *path;        /* as given by the caller (for messages) */
