@@ -107,8 +107,8 @@ struct profile {
 /* The largest input any command reads (report, check, diff, flame, view, run's summary):
  * a regular file larger than this is refused before it is read, and a stream (pipe,
  * FIFO, device) is read up to it and no further. AUDIOPROF_MAX_INPUT (a size: 512M,
- * 4G) changes it. The preload writes far less: 2^20 sites of 128 frames are about
- * 1 GiB. */
+ * 4G) changes it. The preload writes far less: a full site table (2^20 sites) at the
+ * default depth of 32 frames makes about 400 MB of program points. */
 #define PROFILE_MAX_INPUT_DEFAULT (INT64_C(2) << 30)
 #define PROFILE_MAX_INPUT_ENV "AUDIOPROF_MAX_INPUT"
 
