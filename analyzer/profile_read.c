@@ -932,15 +932,19 @@ static int json_start(char c)
 	       c == 't' || c == 'f' || c == 'n';
 }
 
-/* Reads a stream (pipe, FIFO, character device, standard input) into a new buffer,
+/* Reads a stream (pipe, FIFO, character device, standard input; or a regular file that
+ * is not to be mapped, `hint` its size) into a new buffer,
  * at most the input limit: one byte more is an error, so /dev/zero or a writer that
  * never stops ends there instead of filling memory. Stops early, also with an error,
  * when the first byte that is not white space cannot start JSON at all (/dev/zero's
  * NUL): nothing after it can make the input a profile. */
-static int read_stream(int fd, const char *name, struct profile_input *in, char *err, size_t errlen)
+static int read_stream(int fd, const char *name, int64_t hint, struct profile_input *in,
+		       char *err, size_t errlen)
 {
 	int64_t limit = profile_max_input();
 	size_t cap = 1 << 16, n = 0, ws = 0;
+	if (hint >= (int64_t)cap)   /* a regular file's size: one buffer, one byte to spare */
+		cap = (size_t)(hint < limit ? hint + 1 : limit + 1);
 	char *b = malloc(cap);
 	if (!b)
 		goto nomem;
@@ -957,7 +961,12 @@ static int read_stream(int fd, const char *name, struct profile_input *in, char 
 			b = nb;
 			cap = nc;
 		}
-		ssize_t k = read(fd, b + n, cap - n);
+		/* The first read is small, so that the check of the first byte below stops
+		 * /dev/zero, or a huge file of NULs, before much is read. */
+		size_t want = cap - n;
+		if (want > (n ? (size_t)8 << 20 : (size_t)1 << 16))
+			want = n ? (size_t)8 << 20 : (size_t)1 << 16;
+		ssize_t k = read(fd, b + n, want);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -1035,7 +1044,8 @@ int profile_input_open(const char *path, int map, struct profile_input *in, char
 			}
 		}
 	}
-	rc = read_stream(fd, in->name, in, err, errlen);
+	rc = read_stream(fd, in->name, S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0, in, err,
+			 errlen);
 out:
 	if (fd != 0)
 		close(fd);
