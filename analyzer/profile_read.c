@@ -3,7 +3,9 @@
  * it (each program point, each frame string, the "audioprof" object) is decoded by
  * jansson on its own, so memory stays near the compact arrays instead of a JSON tree of
  * ten times the file size. A mapped file's pages are released behind the scanner.
- * What the values mean and which types they must have is profile_json.c's part. */
+ * What the values mean and which types they must have is profile_json.c's part; the
+ * invariants between them (validate) and the bounded input every command reads through
+ * (profile_input_open: AUDIOPROF_MAX_INPUT) are here. */
 #include "profile_read.h"
 #include "profile_int.h"
 #include "options.h"
