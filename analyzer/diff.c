@@ -225,24 +225,101 @@ static void print_change(FILE *f, const struct side *sb, const struct side *sn,
 
 /* ------------------------------------------------------------------ callbacks */
 
-/* The k-th callback of p with this api and name (k counts from 0), or -1. */
-static long find_cb(const struct profile *p, const char *api, const char *name, size_t k)
+/* Callbacks match by (api, name), the k-th of a name in BASE with the k-th in NEW. Each
+ * side's callbacks are grouped by (api, name) in a hash table, so matching costs linear
+ * time (a scan per callback made 100,000 callbacks take minutes). */
+struct cbidx {
+	const struct profile *p;
+	uint32_t *slot;          /* open addressing, load <= 1/2: group + 1, 0 empty */
+	size_t cap;              /* slots, a power of two */
+	uint32_t *grp, *occ;     /* per callback: its group, and k (its rank in the group) */
+	size_t *members;         /* callbacks by group: group g's k-th is members[off[g] + k] */
+	size_t *off, *cnt;       /* per group: where its members start, how many */
+	size_t ngroups;
+};
+
+static uint64_t cb_hash(const char *api, const char *name)
 {
-	for (size_t i = 0; i < p->ncallbacks; i++)
-		if (strcmp(p->callbacks[i].api, api) == 0 && strcmp(p->callbacks[i].name, name) == 0 &&
-		    k-- == 0)
-			return (long)i;
-	return -1;
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *s = api; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;   /* a byte no string holds: ("ab","c") != ("a","bc") */
+	for (const char *s = name; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
 }
 
-static size_t occurrence(const struct profile *p, size_t i)
+/* The slot of (api, name) in x: its group's, or the empty one where it belongs. */
+static uint32_t *cb_slot(const struct cbidx *x, const char *api, const char *name)
 {
-	size_t k = 0;
-	for (size_t j = 0; j < i; j++)
-		if (strcmp(p->callbacks[j].api, p->callbacks[i].api) == 0 &&
-		    strcmp(p->callbacks[j].name, p->callbacks[i].name) == 0)
-			k++;
-	return k;
+	size_t mask = x->cap - 1;
+	for (size_t i = (size_t)cb_hash(api, name) & mask;; i = (i + 1) & mask) {
+		uint32_t g = x->slot[i];
+		if (!g)
+			return &x->slot[i];
+		const struct callback *c = &x->p->callbacks[x->members[x->off[g - 1]]];
+		if (strcmp(c->api, api) == 0 && strcmp(c->name, name) == 0)
+			return &x->slot[i];
+	}
+}
+
+static int cbidx_build(struct cbidx *x, const struct profile *p)
+{
+	size_t n = p->ncallbacks;
+	x->p = p;
+	x->cap = 16;
+	while (x->cap < 2 * n)
+		x->cap *= 2;
+	x->slot = calloc(x->cap, sizeof(*x->slot));
+	x->grp = malloc((n ? n : 1) * sizeof(*x->grp));
+	x->occ = malloc((n ? n : 1) * sizeof(*x->occ));
+	x->members = malloc((n ? n : 1) * sizeof(*x->members));
+	x->off = calloc(n ? n : 1, sizeof(*x->off));
+	x->cnt = calloc(n ? n : 1, sizeof(*x->cnt));
+	if (!x->slot || !x->grp || !x->occ || !x->members || !x->off || !x->cnt)
+		return -1;
+	/* Groups in order of first appearance; a group's first member is known at once
+	 * (members[off[g]] is what cb_slot compares with), the rest placed after counting. */
+	for (size_t i = 0; i < n; i++) {
+		const struct callback *c = &p->callbacks[i];
+		uint32_t *s = cb_slot(x, c->api, c->name);
+		if (!*s) {
+			x->off[x->ngroups] = i;   /* provisional: the first member's index */
+			x->members[i] = i;
+			*s = (uint32_t)++x->ngroups;
+		}
+		x->grp[i] = *s - 1;
+		x->occ[i] = (uint32_t)x->cnt[*s - 1]++;
+	}
+	size_t at = 0;
+	for (size_t g = 0; g < x->ngroups; g++) {
+		size_t c = x->cnt[g];
+		x->off[g] = at;
+		at += c;
+	}
+	for (size_t i = 0; i < n; i++)
+		x->members[x->off[x->grp[i]] + x->occ[i]] = i;
+	return 0;
+}
+
+static void cbidx_free(struct cbidx *x)
+{
+	free(x->slot);
+	free(x->grp);
+	free(x->occ);
+	free(x->members);
+	free(x->off);
+	free(x->cnt);
+}
+
+/* The callback of x that matches callback i of `of` (same api and name, same rank), or -1. */
+static long cb_match(const struct cbidx *x, const struct cbidx *of, size_t i)
+{
+	const struct callback *c = &of->p->callbacks[i];
+	uint32_t g = *cb_slot(x, c->api, c->name);
+	if (!g || of->occ[i] >= x->cnt[g - 1])
+		return -1;
+	return (long)x->members[x->off[g - 1] + of->occ[i]];
 }
 
 static int64_t cb_allocs(const struct profile *p)
@@ -296,9 +373,11 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 	FILE *f = stdout;
 	struct intern t = { 0 };
 	struct side sb = { 0 }, sn = { 0 };
+	struct cbidx xb = { 0 }, xn = { 0 };
 	struct change *ch = NULL;
 	int rc = -1;
-	if (side_build(&sb, pb, &t) != 0 || side_build(&sn, pn, &t) != 0)
+	if (side_build(&sb, pb, &t) != 0 || side_build(&sn, pn, &t) != 0 ||
+	    cbidx_build(&xb, pb) != 0 || cbidx_build(&xn, pn) != 0)
 		goto out;
 
 	fprintf(f, "%sBase%s %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pb->path, pb->cmd);
@@ -330,7 +409,7 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 			"NEW", "CHANGE", fmt_c(C_RESET));
 		for (size_t i = 0; i < pn->ncallbacks; i++) {
 			const struct callback *cn = &pn->callbacks[i];
-			long j = find_cb(pb, cn->api, cn->name, occurrence(pn, i));
+			long j = cb_match(&xb, &xn, i);
 			rules_callback_label(pn, (long long)i, lab, sizeof(lab));
 			if (j < 0) {
 				fprintf(f, "  %-22.22s %14s %14s  (new callback)\n", lab, "-",
@@ -351,7 +430,7 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 		}
 		for (size_t j = 0; j < pb->ncallbacks; j++) {
 			const struct callback *cb = &pb->callbacks[j];
-			if (find_cb(pn, cb->api, cb->name, occurrence(pb, j)) >= 0)
+			if (cb_match(&xn, &xb, j) >= 0)
 				continue;
 			rules_callback_label(pb, (long long)j, lab, sizeof(lab));
 			fprintf(f, "  %-22.22s %14s %14s  (gone)\n", lab, fmt_ns(cb->p99_ns, x), "-");
@@ -403,7 +482,7 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 	if (o->on[F_P99_PCT]) {
 		for (size_t n = 0; n < pn->ncallbacks; n++) {
 			const struct callback *cn = &pn->callbacks[n];
-			long m = find_cb(pb, cn->api, cn->name, occurrence(pn, n));
+			long m = cb_match(&xb, &xn, n);
 			if (m < 0 || pb->callbacks[m].p99_ns < 0 || cn->p99_ns < 0)
 				continue;
 			g = grow_pct(pb->callbacks[m].p99_ns, cn->p99_ns);
@@ -455,6 +534,8 @@ out:
 	free(ch);
 	side_free(&sb);
 	side_free(&sn);
+	cbidx_free(&xb);
+	cbidx_free(&xn);
 	intern_free(&t);
 	return rc;
 }

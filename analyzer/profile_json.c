@@ -11,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The kinds of violation audio.c writes (kind_names[]): nothing else is a profile. */
+const char *const profile_violation_kinds[] = {
+	"alloc", "free", "lock", "trylock", "sleep", "io", "poll", "mmap", "thread", "process",
+	NULL,
+};
+
 /* ------------------------------------------------------------------ typed fields */
 
 const char *rd_type_desc(const json_t *v)
@@ -242,6 +248,48 @@ static const struct field ap_fields[] = {
 	{ "reason", F_STR, offsetof(struct profile, reason), 0 },
 };
 
+/* A callback's load histogram, as audio.c's hist_json() writes it: "edges_pct", the
+ * lower edge of each bucket in percent of the deadline (0 first, then rising), and
+ * "counts", one whole number per bucket: two arrays of the same length. Not stored (the
+ * viewer draws it); checked so that no command accepts what the viewer cannot draw. */
+static int check_histogram(struct rd *r, const json_t *h, const char *ctx)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "%s.histogram", ctx);
+	if (!json_is_object(h))
+		return rd_fail(r, "%s: expected an object, found %s", what, rd_type_desc(h));
+	const json_t *e = json_object_get(h, "edges_pct"), *c = json_object_get(h, "counts");
+	if (!e || !c)
+		return rd_fail(r, "%s: missing \"%s\"", what, e ? "counts" : "edges_pct");
+	if (!json_is_array(e))
+		return rd_fail(r, "%s.edges_pct: expected an array, found %s", what, rd_type_desc(e));
+	if (!json_is_array(c))
+		return rd_fail(r, "%s.counts: expected an array, found %s", what, rd_type_desc(c));
+	size_t n = json_array_size(e);
+	if (n == 0)
+		return rd_fail(r, "%s.edges_pct: empty (a histogram has at least one bucket)", what);
+	if (json_array_size(c) != n)
+		return rd_fail(r, "%s.counts: %zu counts for %zu buckets (edges_pct): one count "
+			    "per bucket", what, json_array_size(c), n);
+	int64_t prev = -1, x;
+	for (size_t i = 0; i < n; i++) {
+		char w[128];
+		snprintf(w, sizeof(w), "%s.edges_pct[%zu]", what, i);
+		if (want_int(r, json_array_get(e, i), w, PROFILE_MAX_NUM, &x))
+			return -1;
+		if (i == 0 && x != 0)
+			return rd_fail(r, "%s: the first bucket starts at %" PRId64 "%%, not 0", w, x);
+		if (x <= prev)
+			return rd_fail(r, "%s: %" PRId64 " after %" PRId64 ": the edges must rise", w,
+				    x, prev);
+		prev = x;
+		snprintf(w, sizeof(w), "%s.counts[%zu]", what, i);
+		if (want_int(r, json_array_get(c, i), w, PROFILE_MAX_NUM, &x))
+			return -1;
+	}
+	return 0;
+}
+
 static int read_callbacks(struct rd *r, const json_t *a)
 {
 	struct profile *p = r->p;
@@ -268,6 +316,13 @@ static int read_callbacks(struct rd *r, const json_t *a)
 			return -1;
 		const json_t *z = json_object_get(o, "zones");
 		if (z && read_zones(r, z, ctx, cb))
+			return -1;
+		if (cb->id >= 0 && cb->id != (int64_t)i)
+			return rd_fail(r, "%s.id: %" PRId64 ", but a callback's id is its index in "
+				    "the array (%zu): violations refer to callbacks by it", ctx,
+				    cb->id, i);
+		const json_t *h = json_object_get(o, "histogram");
+		if (h && check_histogram(r, h, ctx))
 			return -1;
 	}
 	p->has_audio = 1;
@@ -296,6 +351,13 @@ static int read_violations(struct rd *r, const json_t *a)
 			return rd_fail(r, "%s: missing \"kind\"", ctx);
 		if (want_str(r, x, what, &v->kind))
 			return -1;
+		int known = 0;
+		for (const char *const *k = profile_violation_kinds; *k; k++)
+			known |= strcmp(v->kind, *k) == 0;
+		if (!known)
+			return rd_fail(r, "%s: unknown kind \"%s\" (audioprof writes only alloc, free, "
+				    "lock, trylock, sleep, io, poll, mmap, thread, process)", what,
+				    v->kind);
 		v->call = "";
 		if ((x = json_object_get(o, "call"))) {
 			snprintf(what, sizeof(what), "%s.call", ctx);
@@ -312,6 +374,10 @@ static int read_violations(struct rd *r, const json_t *a)
 			else if (strcmp(sev, "violation") != 0)
 				return rd_fail(r, "%s: \"%s\" is neither \"violation\" nor \"warning\"",
 					    what, sev);
+			/* audio.c: a try-lock is a warning, everything else a violation. */
+			if (v->warning != (strcmp(v->kind, "trylock") == 0))
+				return rd_fail(r, "%s: \"%s\" for kind \"%s\" (only a trylock is a "
+					    "warning)", what, sev, v->kind);
 		}
 		v->count = 1;
 		v->callback = -1;

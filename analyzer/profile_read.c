@@ -3,9 +3,12 @@
  * it (each program point, each frame string, the "audioprof" object) is decoded by
  * jansson on its own, so memory stays near the compact arrays instead of a JSON tree of
  * ten times the file size. A mapped file's pages are released behind the scanner.
- * What the values mean and which types they must have is profile_json.c's part. */
+ * What the values mean and which types they must have is profile_json.c's part; the
+ * invariants between them (validate) and the bounded input every command reads through
+ * (profile_input_open: AUDIOPROF_MAX_INPUT) are here. */
 #include "profile_read.h"
 #include "profile_int.h"
+#include "options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,13 +101,12 @@ const char *rd_str(struct rd *r, const char *str, size_t n)
 	return arena_str(&r->arena, str, n);
 }
 
-static void line_col(const struct rd *r, size_t off, size_t *line, size_t *col)
+/* Line and column (from 1) of byte `off` of buf. */
+static void line_col_buf(const char *buf, size_t off, size_t *line, size_t *col)
 {
 	size_t l = 1, c = 1;
-	if (off > r->len)
-		off = r->len;
 	for (size_t i = 0; i < off; i++) {
-		if (r->buf[i] == '\n') {
+		if (buf[i] == '\n') {
 			l++;
 			c = 1;
 		} else {
@@ -113,6 +115,11 @@ static void line_col(const struct rd *r, size_t off, size_t *line, size_t *col)
 	}
 	*line = l;
 	*col = c;
+}
+
+static void line_col(const struct rd *r, size_t off, size_t *line, size_t *col)
+{
+	line_col_buf(r->buf, off > r->len ? r->len : off, line, col);
 }
 
 int rd_fail(struct rd *r, const char *fmt, ...)
@@ -655,6 +662,91 @@ static int check_fs(struct rd *r, const char *ctx, size_t idx, uint32_t off, uin
 	return 0;
 }
 
+/* What a program point's numbers must satisfy, whoever wrote them: live blocks and
+ * bytes (at the end, at the global peak, at the site's own maximum) are some of the
+ * blocks allocated there, so never more than tb, tbk; in audioprof's files, what was
+ * live at the peak or at the end never exceeds the site's own maximum (mb, mbk); bytes
+ * need blocks; short-lived blocks (slk) are freed ones, so at most tbk - ebk; callback
+ * allocations (cbk, cbb) are some of the site's. preload/sites.c's sites_read() and profile.c's add_site() write numbers that
+ * hold these even while threads allocate during a snapshot. Absent fields (-1) are
+ * not compared. */
+static int check_pp(struct rd *r, size_t i, const struct pp *pp)
+{
+	static const struct {
+		size_t small, big;       /* offsets: small <= big */
+		const char *why;
+	} le[] = {
+#define LE(a, b, why) { offsetof(struct pp, a), offsetof(struct pp, b), why }
+		LE(eb, tb, "more bytes live at the end than were allocated here"),
+		LE(ebk, tbk, "more blocks live at the end than were allocated here"),
+		LE(gb, tb, "more bytes live at the peak than were allocated here"),
+		LE(gbk, tbk, "more blocks live at the peak than were allocated here"),
+		LE(mb, tb, "a maximum of live bytes above the bytes allocated here"),
+		LE(mbk, tbk, "a maximum of live blocks above the blocks allocated here"),
+		LE(cbk, tbk, "more blocks allocated in callbacks than in all"),
+		LE(cbb, tb, "more bytes allocated in callbacks than in all"),
+		LE(slk, tbk, "more short-lived blocks than blocks allocated"),
+	};
+	static const struct {
+		size_t bytes, blocks;
+		const char *what;
+	} need[] = {
+#define NB(a, b, w) { offsetof(struct pp, a), offsetof(struct pp, b), w }
+		NB(tb, tbk, "allocated"), NB(eb, ebk, "live at the end"),
+		NB(gb, gbk, "live at the peak"), NB(mb, mbk, "at the site's maximum"),
+		NB(cbb, cbk, "allocated in callbacks"),
+#undef NB
+	};
+	static const char *const names[] = { "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb",
+					     "ebk", "slk", "cbk", "cbb" };
+	const int64_t *f = (const int64_t *)pp;
+#define NAME(off) names[(off) / sizeof(int64_t)]
+	for (size_t k = 0; k < sizeof(le) / sizeof(le[0]); k++) {
+		int64_t a = f[le[k].small / sizeof(int64_t)], b = f[le[k].big / sizeof(int64_t)];
+		if (a >= 0 && b >= 0 && a > b)
+			return rd_fail(r, "pps[%zu].%s: %" PRId64 " is more than %s (%" PRId64 "): "
+				    "%s, which cannot be", i, NAME(le[k].small), a, NAME(le[k].big),
+				    b, le[k].why);
+	}
+	for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+		int64_t a = f[need[k].bytes / sizeof(int64_t)], b = f[need[k].blocks / sizeof(int64_t)];
+		if (a > 0 && b == 0)
+			return rd_fail(r, "pps[%zu].%s: %" PRId64 " bytes %s in 0 blocks (%s), which "
+				    "cannot be", i, NAME(need[k].bytes), a, need[k].what,
+				    NAME(need[k].blocks));
+	}
+	/* audioprof's mb and mbk are the site's true maxima of live bytes and blocks, so
+	 * nothing live at the peak or at the end exceeds them. DHAT's are not: valgrind
+	 * (dh_main.c, intro_Block) sets them only when an allocation at that very site
+	 * raises the global maximum, and its own files have gb > mb and eb > mb. */
+	static const struct {
+		size_t small, big;
+		const char *why;
+	} le_ap[] = {
+		LE(gb, mb, "more bytes live at the peak than the site's own maximum"),
+		LE(eb, mb, "more bytes live at the end than the site's own maximum"),
+		LE(gbk, mbk, "more blocks live at the peak than the site's own maximum"),
+		LE(ebk, mbk, "more blocks live at the end than the site's own maximum"),
+	};
+	for (size_t k = 0; r->p->has_audioprof && k < sizeof(le_ap) / sizeof(le_ap[0]); k++) {
+		int64_t a = f[le_ap[k].small / sizeof(int64_t)], b = f[le_ap[k].big / sizeof(int64_t)];
+		if (a >= 0 && b >= 0 && a > b)
+			return rd_fail(r, "pps[%zu].%s: %" PRId64 " is more than %s (%" PRId64 "): "
+				    "%s, which cannot be", i, NAME(le_ap[k].small), a,
+				    NAME(le_ap[k].big), b, le_ap[k].why);
+	}
+#undef NAME
+#undef LE
+	if (pp->tl > 0 && pp->tbk == 0)
+		return rd_fail(r, "pps[%zu].tl: a lifetime of %" PRId64 " for 0 blocks (tbk), which "
+			    "cannot be", i, pp->tl);
+	if (pp->slk >= 0 && pp->ebk >= 0 && pp->slk > pp->tbk - pp->ebk)
+		return rd_fail(r, "pps[%zu].slk: %" PRId64 " short-lived (freed) blocks, but only %"
+			    PRId64 " of tbk %" PRId64 " were freed (ebk %" PRId64 " are live), which "
+			    "cannot be", i, pp->slk, pp->tbk - pp->ebk, pp->tbk, pp->ebk);
+	return 0;
+}
+
 static int validate(struct rd *r)
 {
 	struct profile *p = r->p;
@@ -682,7 +774,7 @@ static int validate(struct rd *r)
 					return rd_fail(r, "pps[%zu]: missing \"%s\" (required when "
 						    "\"bklt\" is true)", i, need[k]);
 		}
-		if (check_fs(r, "pps", i, pp->fs_off, pp->fs_len))
+		if (check_fs(r, "pps", i, pp->fs_off, pp->fs_len) || check_pp(r, i, pp))
 			return -1;
 	}
 	if (p->bklt) {
@@ -703,6 +795,16 @@ static int validate(struct rd *r)
 				    "range (%zu callback%s)", i, v->callback, p->ncallbacks,
 				    p->ncallbacks == 1 ? "" : "s");
 	}
+	/* The totals the preload writes: curr_b and max_b come from one atomic word (live
+	 * bytes and their maximum), frees are blocks allocated and no longer live. */
+	if (p->has_totals && p->totals.curr_b > p->totals.max_b)
+		return rd_fail(r, "audioprof.totals.curr_b: %" PRId64 " is more than max_b (%" PRId64
+			    "): more bytes live at the end than at the peak, which cannot be",
+			    p->totals.curr_b, p->totals.max_b);
+	if (p->has_totals && p->totals.frees > p->totals.total_k)
+		return rd_fail(r, "audioprof.totals.frees: %" PRId64 " is more than total_k (%" PRId64
+			    "): more blocks freed than allocated, which cannot be",
+			    p->totals.frees, p->totals.total_k);
 	if (!p->has_totals) {
 		struct totals *t = &p->totals;
 		for (size_t i = 0; i < p->npps; i++) {
@@ -772,6 +874,195 @@ void profile_free(struct profile *p)
 	free(p);
 }
 
+/* ------------------------------------------------------------------ the input */
+
+/* The limit on one input's size, for every command (AUDIOPROF_MAX_INPUT, else
+ * PROFILE_MAX_INPUT_DEFAULT); read once. A bad value is reported once and ignored. */
+int64_t profile_max_input(void)
+{
+	static int64_t limit;
+	if (limit)
+		return limit;
+	limit = PROFILE_MAX_INPUT_DEFAULT;
+	const char *s = getenv(PROFILE_MAX_INPUT_ENV);
+	int64_t v;
+	if (s && *s) {
+		if (options_parse_size(s, &v) == 0 && v > 0)
+			limit = v;
+		else
+			fprintf(stderr, "audioprof: %s: '%s' is not a size like 512M or 4G; "
+				"using the default, 2G\n", PROFILE_MAX_INPUT_ENV, s);
+	}
+	return limit;
+}
+
+/* "2 GiB", "1 MiB", "1000 bytes": a limit, exactly. */
+static const char *limit_str(int64_t n, char *buf, size_t len)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	int u = -1;
+	while (u < 3 && n >= 1024 && n % 1024 == 0) {
+		n /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRId64 " byte%s", n, n == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "%" PRId64 " %s", n, unit[u]);
+	return buf;
+}
+
+/* The input is over the limit: a regular file of `size` bytes, or (size < 0) a stream
+ * that went on past it. */
+static int too_big(const char *name, int64_t size, char *err, size_t errlen)
+{
+	char l[32];
+	limit_str(profile_max_input(), l, sizeof(l));
+	if (size >= 0)
+		snprintf(err, errlen, "%s: the file is %" PRId64 " bytes, more than the input limit "
+			 "of %s (set %s to raise it)", name, size, l, PROFILE_MAX_INPUT_ENV);
+	else
+		snprintf(err, errlen, "%s: more than the input limit of %s; not read further "
+			 "(set %s to raise it)", name, l, PROFILE_MAX_INPUT_ENV);
+	return -1;
+}
+
+/* A byte that can start a JSON text (after white space). */
+static int json_start(char c)
+{
+	return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') ||
+	       c == 't' || c == 'f' || c == 'n';
+}
+
+/* Reads a stream (pipe, FIFO, character device, standard input; or a regular file that
+ * is not to be mapped, `hint` its size) into a new buffer,
+ * at most the input limit: one byte more is an error, so /dev/zero or a writer that
+ * never stops ends there instead of filling memory. Stops early, also with an error,
+ * when the first byte that is not white space cannot start JSON at all (/dev/zero's
+ * NUL): nothing after it can make the input a profile. */
+static int read_stream(int fd, const char *name, int64_t hint, struct profile_input *in,
+		       char *err, size_t errlen)
+{
+	int64_t limit = profile_max_input();
+	size_t cap = 1 << 16, n = 0, ws = 0;
+	if (hint >= (int64_t)cap)   /* a regular file's size: one buffer, one byte to spare */
+		cap = (size_t)(hint < limit ? hint + 1 : limit + 1);
+	char *b = malloc(cap);
+	if (!b)
+		goto nomem;
+	for (;;) {
+		if (n == cap) {
+			if ((int64_t)n > limit) {
+				free(b);
+				return too_big(name, -1, err, errlen);
+			}
+			size_t nc = (int64_t)cap * 2 > limit + 1 ? (size_t)limit + 1 : cap * 2;
+			char *nb = realloc(b, nc);
+			if (!nb)
+				goto nomem;
+			b = nb;
+			cap = nc;
+		}
+		/* The first read is small, so that the check of the first byte below stops
+		 * /dev/zero, or a huge file of NULs, before much is read. */
+		size_t want = cap - n;
+		if (want > (n ? (size_t)8 << 20 : (size_t)1 << 16))
+			want = n ? (size_t)8 << 20 : (size_t)1 << 16;
+		ssize_t k = read(fd, b + n, want);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			snprintf(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+			free(b);
+			return -1;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if ((int64_t)n > limit) {
+			free(b);
+			return too_big(name, -1, err, errlen);
+		}
+		while (ws < n && is_ws(b[ws]))
+			ws++;
+		if (ws < n && !json_start(b[ws])) {
+			char ch[16];
+			size_t l, c;
+			line_col_buf(b, ws, &l, &c);
+			snprintf(err, errlen, "%s: not valid JSON at line %zu, column %zu: %s cannot "
+				 "start a JSON value (not read further)", name, l, c,
+				 desc_char(b[ws], ch, sizeof(ch)));
+			free(b);
+			return -1;
+		}
+	}
+	in->buf = b;
+	in->len = n;
+	return 0;
+nomem:
+	free(b);
+	snprintf(err, errlen, "%s: out of memory", name);
+	return -1;
+}
+
+int profile_input_open(const char *path, int map, struct profile_input *in, char *err,
+		       size_t errlen)
+{
+	memset(in, 0, sizeof(*in));
+	int std = strcmp(path, "-") == 0;
+	in->name = std ? "(standard input)" : path;
+	int fd = std ? 0 : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", in->name, strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", in->name, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a profile file", in->name);
+		goto out;
+	}
+	if (S_ISREG(st.st_mode)) {
+		/* Refused before a byte is read. (A file that grows while it is read is
+		 * read to the size it had here, or to the limit.) */
+		if (st.st_size > profile_max_input()) {
+			too_big(in->name, (int64_t)st.st_size, err, errlen);
+			goto out;
+		}
+		if (map && st.st_size > 0) {
+			size_t len = (size_t)st.st_size;
+			char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (m != MAP_FAILED) {
+				madvise(m, len, MADV_SEQUENTIAL);
+				in->buf = m;
+				in->len = len;
+				in->mapped = 1;
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+	rc = read_stream(fd, in->name, S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0, in, err,
+			 errlen);
+out:
+	if (fd != 0)
+		close(fd);
+	return rc;
+}
+
+void profile_input_close(struct profile_input *in)
+{
+	if (in->mapped)
+		munmap(in->buf, in->len);
+	else
+		free(in->buf);
+	memset(in, 0, sizeof(*in));
+}
+
 /* A file truncated by someone else while mapped raises SIGBUS: turned into an error. */
 static sigjmp_buf bus_jmp;
 static void on_sigbus(int sig)
@@ -780,98 +1071,32 @@ static void on_sigbus(int sig)
 	siglongjmp(bus_jmp, 1);
 }
 
-static char *read_all(int fd, size_t *len, int *err)
+struct profile *profile_input_parse(const struct profile_input *in, char *err, size_t errlen)
 {
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	if (!b) {
-		*err = ENOMEM;
-		return NULL;
-	}
-	for (;;) {
-		if (n == cap) {
-			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				*err = ENOMEM;
-				return NULL;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		ssize_t k = read(fd, b + n, cap - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			*err = errno;
-			free(b);
-			return NULL;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*len = n;
-	return b;
+	if (!in->mapped)
+		return parse(in->buf, in->len, in->name, 0, err, errlen);
+	struct profile *volatile p = NULL;   /* volatile: kept across siglongjmp */
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(bus_jmp, 1) == 0)
+		p = parse(in->buf, in->len, in->name, 1, err, errlen);
+	else
+		snprintf(err, errlen, "%s: the file shrank while it was read", in->name);
+	sigaction(SIGBUS, &old, NULL);
+	return p;
 }
 
 struct profile *profile_load(const char *path, char *err, size_t errlen)
 {
-	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	const char *name = strcmp(path, "-") == 0 ? "(standard input)" : path;
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+	struct profile_input in;
+	if (profile_input_open(path, 1, &in, err, errlen) != 0)
 		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot stat: %s", name, strerror(errno));
-		goto fail_fd;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: is a directory, not a profile file", name);
-		goto fail_fd;
-	}
-	struct profile *volatile p = NULL;   /* volatile: kept across siglongjmp */
-	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
-		size_t len = (size_t)st.st_size;
-		char *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map != MAP_FAILED) {
-			madvise(map, len, MADV_SEQUENTIAL);
-			struct sigaction sa, old;
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = on_sigbus;
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGBUS, &sa, &old);
-			if (sigsetjmp(bus_jmp, 1) == 0)
-				p = parse(map, len, name, 1, err, errlen);
-			else
-				snprintf(err, errlen, "%s: the file shrank while it was read", name);
-			sigaction(SIGBUS, &old, NULL);
-			munmap(map, len);
-			if (fd != 0)
-				close(fd);
-			if (p)
-				p->path = path;
-			return p;
-		}
-	}
-	size_t len = 0;
-	int e = 0;
-	char *buf = read_all(fd, &len, &e);
-	if (!buf) {
-		snprintf(err, errlen, "%s: cannot read: %s", name, strerror(e));
-		goto fail_fd;
-	}
-	p = parse(buf, len, name, 0, err, errlen);
-	free(buf);
-	if (fd != 0)
-		close(fd);
+	struct profile *p = profile_input_parse(&in, err, errlen);
+	profile_input_close(&in);
 	if (p)
 		p->path = path;
 	return p;
-fail_fd:
-	if (fd != 0)
-		close(fd);
-	return NULL;
 }

@@ -60,13 +60,18 @@ struct callback {
 
 /* One real-time violation: a (call, stack, callback) triple. */
 struct violation {
-	const char *kind;        /* "alloc", "free", "lock", ... (unknown kinds kept as given) */
+	const char *kind;        /* one of profile_violation_kinds */
 	const char *call;        /* the function called, e.g. "malloc" */
 	int warning;             /* severity "warning" (trylock) rather than "violation" */
 	int64_t count, bytes;
 	int64_t callback;        /* index into profile.callbacks, -1 when absent */
 	uint32_t fs_off, fs_len; /* stack as in struct pp */
 };
+
+/* The kinds of violation the preload writes (preload/audio.c, kind_names), NULL-ended:
+ * alloc, free, lock, trylock, sleep, io, poll, mmap, thread, process. Any other kind is
+ * refused by the reader. */
+extern const char *const profile_violation_kinds[];
 
 struct profile {
 	const char *path;        /* as given by the caller (for messages) */
@@ -98,6 +103,34 @@ struct profile {
 	size_t nviolations;
 	void *arena;             /* owns every string above */
 };
+
+/* The largest input any command reads (report, check, diff, flame, view, run's summary):
+ * a regular file larger than this is refused before it is read, and a stream (pipe,
+ * FIFO, device) is read up to it and no further. AUDIOPROF_MAX_INPUT (a size: 512M,
+ * 4G) changes it. The preload writes far less: a full site table (2^20 sites) at the
+ * default depth of 32 frames makes about 400 MB of program points. */
+#define PROFILE_MAX_INPUT_DEFAULT (INT64_C(2) << 30)
+#define PROFILE_MAX_INPUT_ENV "AUDIOPROF_MAX_INPUT"
+
+/* The limit in force (the environment is read once). */
+int64_t profile_max_input(void);
+
+/* One input's bytes: a regular file mapped (when asked) or read, a stream read to the
+ * limit. Every command reads its profiles through this. */
+struct profile_input {
+	const char *name;        /* "(standard input)" for "-", else the path */
+	char *buf;               /* the bytes: a private mapping, or malloc'd */
+	size_t len;
+	int mapped;
+};
+
+/* Opens `path` ("-": standard input) and gets its bytes, bounded by the limit; map=0
+ * reads even a regular file into memory. 0, or -1 with "NAME: problem" in err. */
+int profile_input_open(const char *path, int map, struct profile_input *in, char *err,
+		       size_t errlen);
+/* Parses and validates the bytes (a mapped file that shrinks meanwhile is an error). */
+struct profile *profile_input_parse(const struct profile_input *in, char *err, size_t errlen);
+void profile_input_close(struct profile_input *in);
 
 /* Reads and validates `path` ("-" is standard input). Returns the profile, or NULL with
  * "PATH: problem" in err (errlen bytes). The file is mapped and parsed element by

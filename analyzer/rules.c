@@ -191,26 +191,6 @@ KIND_RULE(check_cb_io, "io", "poll")
 KIND_RULE(check_cb_mmap, "mmap")
 KIND_RULE(check_cb_thread, "thread", "process")
 
-static void check_cb_other(const struct profile *p, const struct rule *r, struct findings *out)
-{
-	static const char *const known[] = { "alloc", "free", "lock", "trylock", "sleep", "io",
-					     "poll", "mmap", "thread", "process" };
-	for (size_t i = 0; i < p->nviolations; i++) {
-		const struct violation *v = &p->violations[i];
-		int k = 0;
-		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
-			k |= strcmp(v->kind, known[j]) == 0;
-		if (k)
-			continue;
-		char calls[160], func[256], where[256], cb[160];
-		calls_phrase(p, v, calls, sizeof(calls));
-		site_names(p, v->fs_off, v->fs_len, func, sizeof(func), where, sizeof(where));
-		rules_callback_label(p, v->callback, cb, sizeof(cb));
-		rules_emit(out, r, v->count, "calls", calls, "func", func, "where", where,
-			   "callback", cb, "kind", v->kind, NULL);
-	}
-}
-
 /* ------------------------------------------------------------------ audio: timing */
 
 static void check_overrun(const struct profile *p, const struct rule *r, struct findings *out)
@@ -431,9 +411,6 @@ const struct rule rules_table[] = {
 	{ "callback-thread", SEV_ERROR, check_cb_thread,
 	  "{calls} in {func}() at {where} ({callback}): start threads and processes before the "
 	  "stream starts", "audio_violations.json" },
-	{ "callback-other", SEV_ERROR, check_cb_other,
-	  "{calls} in {func}() at {where} ({callback}): a \"{kind}\" call is not real-time "
-	  "safe; move it out of the callback", "audio_violations.json" },
 	{ "overrun", SEV_ERROR, check_overrun,
 	  "{callback}: {overruns} of {count} callbacks took longer than the {deadline} deadline "
 	  "(p99 {p99}, max {max}); remove the unsafe calls listed above from the callback, or "

@@ -21,46 +21,6 @@
 
 extern char **environ;
 
-/* ------------------------------------------------------------------ input */
-
-/* Reads all of fd into a new buffer; *len its length. NULL on error (errno set). */
-static char *read_all(int fd, size_t *len)
-{
-	size_t cap = 1 << 16, n = 0;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
-	char *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*len = n;
-	return buf;
-}
-
 /* ------------------------------------------------------------------ output */
 
 /* Writes the JSON text p[0..n) for the inside of a <script> element: every '<' becomes
@@ -260,28 +220,22 @@ int cmd_view(int argc, char **argv)
 		return usage_error();
 	}
 
-	int fd = from_stdin ? STDIN_FILENO : open(in, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		cli_error("%s: %s", in, strerror(errno));
-		return EXIT_INPUT;
-	}
-	size_t len = 0;
-	char *json = read_all(fd, &len);
-	int e = errno;
-	if (!from_stdin)
-		close(fd);
-	if (!json) {
-		cli_error("%s: %s", from_stdin ? "standard input" : in, strerror(e));
-		return EXIT_INPUT;
-	}
-
-	/* Only a valid profile is embedded: the page would refuse anything else anyway. */
+	/* Read through the analyzer's one bounded reader (profile_read.h): the same size
+	 * limit and the same validation as every other command, before anything is
+	 * embedded; the page would refuse an invalid profile anyway. */
 	char err[1024];
+	struct profile_input src;
+	if (profile_input_open(in, 0, &src, err, sizeof(err)) != 0) {
+		cli_error("%s", err);
+		return EXIT_INPUT;
+	}
 	const char *name = from_stdin ? "standard input" : in;
-	struct profile *p = profile_parse(json, len, name, err, sizeof(err));
+	const char *json = src.buf;
+	size_t len = src.len;
+	struct profile *p = profile_input_parse(&src, err, sizeof(err));
 	if (!p) {
 		cli_error("%s", err);
-		free(json);
+		profile_input_close(&src);
 		return EXIT_INPUT;
 	}
 	profile_free(p);
@@ -309,6 +263,6 @@ int cmd_view(int argc, char **argv)
 		}
 	}
 	free(def);
-	free(json);
+	profile_input_close(&src);
 	return rc;
 }

@@ -435,6 +435,11 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	if (st.tbk == 0)
 		return 0;
 	audio_site_cb(id, &st.cbk, &st.cbb);
+	/* Read after tb, tbk: a callback allocating meanwhile is counted here only. */
+	if (st.cbk > st.tbk)
+		st.cbk = st.tbk;
+	if (st.cbb > st.tb || !st.cbk)
+		st.cbb = st.cbk ? st.tb : 0;
 	if (site_frames(b, id) < 0)
 		return -1;
 	if ((b->ngroups + 1) * 2 > b->gcap) {

@@ -629,14 +629,35 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	 * another. Both are valid; report one consistent picture, in which the site's
 	 * maximum is at least what it held at the peak. Exact when events on a site do
 	 * not overlap (one thread, or a site's threads taking turns). */
+	/* Likewise for a read that races an event: the live counts above were read before
+	 * the sums, so an allocation or free in between could show a block as live that
+	 * tb does not count yet, or as both live and freed (short_k). Clamp to the one
+	 * picture in which every analyzer invariant holds (audioprof-json(5), "Validation"):
+	 * eb, gb, mb <= tb, and the blocks likewise; gb, eb <= mb; bytes only with blocks;
+	 * slk <= tbk - ebk. */
+	uint64_t tb = out->tb, tbk = out->tbk;
+	out->eb = out->eb < tb ? out->eb : tb;
+	out->gb = out->gb < tb ? out->gb : tb;
+	out->ebk = out->ebk < tbk ? out->ebk : tbk;
+	out->gbk = out->gbk < tbk ? out->gbk : tbk;
+	out->mb = out->mb < tb ? out->mb : tb;
+	out->mbk = out->mbk < tbk ? out->mbk : tbk;
+	if (!out->ebk)
+		out->eb = 0;   /* bytes stored before blocks: no bytes live without a block */
+	if (!out->gbk)
+		out->gb = 0;
 	if (out->gb > out->mb)
 		out->mb = out->gb;
+	if (out->eb > out->mb)
+		out->mb = out->eb;
 	if (out->gbk > out->mbk)
 		out->mbk = out->gbk;
+	if (out->ebk > out->mbk)
+		out->mbk = out->ebk;
 	/* Live blocks count their lifetime up to now: sum(now - birth) = k*now - sum(birth). */
 	uint64_t live = out->ebk * now - sum.birth_sum;
 	out->tl = clock_span_ns(sum.tl + ((int64_t)live > 0 ? live : 0));
-	out->short_k = sum.short_k;
+	out->short_k = sum.short_k < tbk - out->ebk ? sum.short_k : tbk - out->ebk;
 }
 
 void sites_live(uint64_t *bytes, uint64_t *blocks)

@@ -89,7 +89,7 @@ def main():
         gbk = rnd.randint(0, mbk)
         ebk = rnd.randint(0, mbk) if rnd.random() < 0.1 else 0
         slk = rnd.randint(0, tbk - ebk)
-        cbk = rnd.randint(1, 3) if rnd.random() < 0.002 else 0
+        cbk = min(tbk, rnd.randint(1, 3)) if rnd.random() < 0.002 else 0
         pp = {"tb": tb, "tbk": tbk, "tl": tbk * rnd.randint(1000, 10**9),
               "mb": mbk * size, "mbk": mbk, "gb": gbk * size, "gbk": gbk,
               "eb": ebk * size, "ebk": ebk, "slk": slk, "cbk": cbk, "cbb": cbk * size,

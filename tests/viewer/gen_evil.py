@@ -3,7 +3,8 @@
 every string a page shows (command line, frame strings, callback, thread, zone and call
 names) becomes markup or script that would run if the viewer ever parsed it as HTML,
 including "</script>" and "<!--<script>" that would break out of the element that
-`audioprof view` embeds the profile in. The numbers stay valid, so the profile loads.
+`audioprof view` embeds the profile in. The numbers stay valid, so the profile loads;
+so do the violation kinds, a closed set that every audioprof command refuses to extend.
 
     gen_evil.py IN.json OUT.json
 
@@ -54,7 +55,6 @@ def main():
             z["name"] = evil(j + 4)
     for k, v in enumerate(ap.get("violations", [])):
         v["call"] = evil(k + 5)
-        v["kind"] = evil(k + 6)
     with open(sys.argv[2], "w") as f:
         json.dump(p, f, ensure_ascii=False)
     return 0
