@@ -5,7 +5,10 @@
  * It interposes jack_set_process_callback (and pa_stream_set_write_callback alike) and registers a trampoline of its own, so the
  * chain is jack -> the profiler's trampoline -> ours -> the program's callback: "inside
  * the callback" here means inside the program's own function, nothing of the profiler.
- * On that thread, while the callback runs, it counts the calls to the allocation
+ * For ALSA it counts the writes (snd_pcm_writei) and takes as a cycle the time from a
+ * write's return to the next write (see in_alsa_cycle); this works only without the
+ * profiler (whose wrappers call libasound directly, not through this one).
+ * On that thread, while the callback runs (or in an ALSA cycle), it counts the calls to the allocation
  * functions, free (of a non-NULL pointer) and pthread_mutex_lock, each by the file of its
  * immediate caller (dladdr of the return address): a call whose caller is the profiler
  * (libaudioprof.so, when it calls these through its PLT) is counted apart as "own".
@@ -14,7 +17,9 @@
  *     pa_writes N bytes B       (PulseAudio stream write callbacks, bytes asked)
  *     alsa_writes N frames F    (snd_pcm_writei calls, frames written)
  *     CALL CALLER-FILE N        (CALL: malloc calloc realloc free memalign
- *                                posix_memalign aligned_alloc pthread_mutex_lock)
+ *                                posix_memalign aligned_alloc pthread_mutex_lock fread)
+ *     first CALL CALLER-FILE N  (ALSA: in the first cycle, before the first write)
+ *     teardown CALL CALLER-FILE N (ALSA: after the last write)
  * It never writes to the program's stdout or stderr and changes nothing it does.
  * Counters are fixed arrays updated with atomics: no allocation, lock or syscall on the
  * audio thread (dladdr runs at exit only). */
@@ -33,17 +38,20 @@
 typedef int (*process_fn)(uint32_t nframes, void *arg);
 
 enum { C_MALLOC, C_CALLOC, C_REALLOC, C_FREE, C_MEMALIGN, C_POSIX_MEMALIGN, C_ALIGNED_ALLOC,
-       C_LOCK, NCALLS };
+       C_LOCK, C_FREAD, NCALLS };
 static const char *const call_names[NCALLS] = {
 	"malloc", "calloc", "realloc", "free", "memalign", "posix_memalign", "aligned_alloc",
-	"pthread_mutex_lock",
+	"pthread_mutex_lock", "fread",
 };
 
 #define NSITES 512
 struct site {
 	void *ret;           /* return address of the call (0: free slot) */
 	int call;
-	unsigned long count;
+	unsigned long count;            /* in callbacks, and in ALSA cycles but the first */
+	unsigned long pending;          /* in the ALSA cycle under way */
+	unsigned long first;            /* in the first ALSA cycle (before the first write) */
+	unsigned long teardown;         /* after the last write (no cycle's) */
 };
 static struct site sites[NSITES];
 static unsigned long lost;               /* calls that found no free slot */
@@ -56,6 +64,12 @@ struct cb {
 static struct cb cbs[NCB];
 static unsigned long ncallbacks, nframes_total;
 static __thread int in_cb;
+/* ALSA: a cycle runs from the return of one snd_pcm_writei to the next one; the first
+ * from the return of snd_pcm_hw_params or snd_pcm_prepare to the first write. Calls in
+ * a cycle are pending until the next write starts: those after the last write (the
+ * teardown, up to drain, drop, close or exit) belong to no cycle. */
+static __thread int in_alsa_cycle;
+static int alsa_before_first = 1;
 
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
@@ -102,14 +116,14 @@ static void count(int call, void *ret)
 				s->call = call;
 		}
 		if (cur == ret) {
-			__atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(in_cb ? &s->count : &s->pending, 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}
 	__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 }
 
-#define COUNT(call) do { if (in_cb) count(call, __builtin_return_address(0)); } while (0)
+#define COUNT(call) do { if (in_cb || in_alsa_cycle) count(call, __builtin_return_address(0)); } while (0)
 
 void *malloc(size_t n)
 {
@@ -169,6 +183,15 @@ void *aligned_alloc(size_t a, size_t n)
 	resolve();
 	COUNT(C_ALIGNED_ALLOC);
 	return real_aligned_alloc(a, n);
+}
+
+size_t fread(void *buf, size_t size, size_t n, FILE *f)
+{
+	static size_t (*real)(void *, size_t, size_t, FILE *);
+	if (!real)
+		real = (size_t (*)(void *, size_t, size_t, FILE *))dlsym(RTLD_NEXT, "fread");
+	COUNT(C_FREAD);
+	return real(buf, size, n, f);
 }
 
 int pthread_mutex_lock(pthread_mutex_t *m)
@@ -276,12 +299,56 @@ long snd_pcm_writei(void *pcm, const void *buf, unsigned long n)
 		if (!real)
 			return -38; /* -ENOSYS */
 	}
+	in_alsa_cycle = 0;
+	for (size_t i = 0; i < NSITES; i++) {   /* the cycle before this write is complete */
+		if (alsa_before_first)
+			sites[i].first += sites[i].pending;
+		else
+			sites[i].count += sites[i].pending;
+		sites[i].pending = 0;
+	}
+	alsa_before_first = 0;
 	r = real(pcm, buf, n);
+	in_alsa_cycle = 1;
 	__atomic_add_fetch(&nwrites, 1, __ATOMIC_RELAXED);
 	if (r > 0)
 		__atomic_add_fetch(&nwrite_frames, (unsigned long)r, __ATOMIC_RELAXED);
 	return r;
 }
+
+static int end_cycle(void *pcm, const char *name)
+{
+	int (*real)(void *) = (int (*)(void *))dlsym(RTLD_NEXT, name);
+	if (!real) {
+		void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);
+		if (h)
+			real = (int (*)(void *))dlsym(h, name);
+	}
+	in_alsa_cycle = 0;
+	return real ? real(pcm) : -38;
+}
+
+static int start_first(void *pcm, void *params, const char *name)
+{
+	void *real = dlsym(RTLD_NEXT, name);
+	if (!real) {
+		void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);
+		if (h)
+			real = dlsym(h, name);
+	}
+	int r = !real ? -38 : params ? ((int (*)(void *, void *))real)(pcm, params)
+	                             : ((int (*)(void *))real)(pcm);
+	if (alsa_before_first)
+		in_alsa_cycle = 1;
+	return r;
+}
+
+int snd_pcm_hw_params(void *pcm, void *params) { return start_first(pcm, params, "snd_pcm_hw_params"); }
+int snd_pcm_prepare(void *pcm) { return start_first(pcm, NULL, "snd_pcm_prepare"); }
+
+int snd_pcm_drain(void *pcm) { return end_cycle(pcm, "snd_pcm_drain"); }
+int snd_pcm_drop(void *pcm) { return end_cycle(pcm, "snd_pcm_drop"); }
+int snd_pcm_close(void *pcm) { return end_cycle(pcm, "snd_pcm_close"); }
 
 /* ------------------------------------------------------------------ report */
 
@@ -314,8 +381,11 @@ __attribute__((destructor)) static void report(void)
 		base = base ? base + 1 : file;
 		if (strstr(base, "libaudioprof"))
 			base = "own";
-		n = snprintf(line, sizeof line, "%s %s %lu\n", call_names[sites[i].call], base,
-		             sites[i].count);
+		sites[i].teardown += sites[i].pending;
+		n = snprintf(line, sizeof line, "%s %s %lu\nfirst %s %s %lu\nteardown %s %s %lu\n",
+		             call_names[sites[i].call], base, sites[i].count,
+		             call_names[sites[i].call], base, sites[i].first,
+		             call_names[sites[i].call], base, sites[i].teardown);
 		if (write(fd, line, n) < 0)
 			goto out;
 	}

@@ -23,6 +23,8 @@ class Counts:
         self.pa_writes = self.pa_bytes = 0
         self.alsa_writes = self.alsa_frames = 0
         self.by = {}
+        self.first = {}       # ALSA: {(call, file): n} before the first write
+        self.teardown = {}    # ALSA: after the last write
         with open(path) as f:
             for line in f:
                 w = line.split()
@@ -34,19 +36,26 @@ class Counts:
                     self.pa_writes += int(w[1]); self.pa_bytes += int(w[3])
                 elif w[0] == "alsa_writes":
                     self.alsa_writes += int(w[1]); self.alsa_frames += int(w[3])
+                elif len(w) == 4 and w[0] in ("first", "teardown"):
+                    d = self.first if w[0] == "first" else self.teardown
+                    k = (w[1], w[2])
+                    d[k] = d.get(k, 0) + int(w[3])
                 elif len(w) == 3:
                     k = (w[0], w[1])
                     self.by[k] = self.by.get(k, 0) + int(w[2])
 
-    def calls(self, call, *files):
-        """Calls of `call` whose caller's file starts with one of `files` (all if none)."""
-        return sum(n for (c, f), n in self.by.items()
+    def calls(self, call, *files, where=None):
+        """Calls of `call` whose caller's file starts with one of `files` (all if none),
+        in callbacks and ALSA cycles (where="first" or "teardown": in those parts)."""
+        d = {"first": self.first, "teardown": self.teardown}.get(where, self.by)
+        return sum(n for (c, f), n in d.items()
                    if c == call and (not files or any(f.startswith(x) for x in files)))
 
     def own(self):
         """{(call, file): n} of the calls made by the profiler's unwinder and symbolizer."""
         return {k: n for k, n in self.by.items() if k[1].startswith(PROFILER_FILES)}
 
-    def describe(self):
+    def describe(self, where=None):
         return "callbacks=%d; " % self.callbacks + ", ".join(
-            "%s<-%s x%d" % (c, f, n) for (c, f), n in sorted(self.by.items()))
+            "%s<-%s x%d" % (c, f, n) for (c, f), n in sorted(
+                {"first": self.first, "teardown": self.teardown}.get(where, self.by).items()) if n)
