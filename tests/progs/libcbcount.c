@@ -2,7 +2,8 @@
  * LD_PRELOAD module, listed BEFORE libaudioprof.so, that counts what a real program's
  * JACK process callback really does, independently of the profiler.
  *
- * It interposes jack_set_process_callback (and pa_stream_set_write_callback alike) and registers a trampoline of its own, so the
+ * It interposes jack_set_process_callback (pa_stream_set_write_callback and
+ * pw_stream_add_listener's process event alike) and registers a trampoline of its own, so the
  * chain is jack -> the profiler's trampoline -> ours -> the program's callback: "inside
  * the callback" here means inside the program's own function, nothing of the profiler.
  * For ALSA it counts the writes (snd_pcm_writei) and takes as a cycle the time from a
@@ -16,6 +17,7 @@
  *     callbacks N frames F      (JACK process callbacks, frames they were asked for)
  *     pa_writes N bytes B       (PulseAudio stream write callbacks, bytes asked)
  *     alsa_writes N frames F    (snd_pcm_writei calls, frames written)
+ *     pw_process N              (PipeWire stream process events, pw_stream_add_listener)
  *     CALL CALLER-FILE N        (CALL: malloc calloc realloc free memalign
  *                                posix_memalign aligned_alloc pthread_mutex_lock fread)
  *     first CALL CALLER-FILE N  (ALSA: in the first cycle, before the first write)
@@ -280,6 +282,55 @@ void pa_stream_set_write_callback(void *st, pa_write_fn fn, void *arg)
 	real(st, patramps[npacbs++], arg);
 }
 
+/* ------------------------------------------------------------------ PipeWire */
+
+/* struct pw_stream_events (pipewire/stream.h): a version, then destroy, state_changed,
+ * control_info, io_changed, param_changed, add_buffer, remove_buffer, process, drained
+ * (version 0), command (1), trigger_done (2). */
+typedef void (*pw_fn)(void *data);
+struct pw_events {
+	uint32_t version;
+	pw_fn fns[11];
+};
+#define PW_PROCESS 7
+static struct pw_events pwev[4];
+static void *pwdata[4];
+static unsigned long npw;
+static int npwev;
+
+#define PWTRAMP(i) \
+	static void pwtramp##i(void *data) \
+	{ \
+		(void)data; \
+		__atomic_add_fetch(&npw, 1, __ATOMIC_RELAXED); \
+		in_cb++; \
+		userev[i]->fns[PW_PROCESS](pwdata[i]); \
+		in_cb--; \
+	}
+static const struct pw_events *userev[4];
+PWTRAMP(0) PWTRAMP(1) PWTRAMP(2) PWTRAMP(3)
+static pw_fn const pwtramps[4] = { pwtramp0, pwtramp1, pwtramp2, pwtramp3 };
+
+void pw_stream_add_listener(void *stream, void *hook, const struct pw_events *ev, void *data)
+{
+	void (*real)(void *, void *, const struct pw_events *, void *) =
+		(void (*)(void *, void *, const struct pw_events *, void *))dlsym(RTLD_NEXT, "pw_stream_add_listener");
+	if (!real)
+		return;
+	if (!ev || !ev->fns[PW_PROCESS] || npwev >= 4) {
+		real(stream, hook, ev, data);
+		return;
+	}
+	int i = npwev++;
+	size_t n = 9 + (ev->version > 2 ? 2 : ev->version);
+	pwev[i].version = ev->version;
+	memcpy(pwev[i].fns, ev->fns, n * sizeof(pw_fn));
+	pwev[i].fns[PW_PROCESS] = pwtramps[i];
+	userev[i] = ev;
+	pwdata[i] = data;
+	real(stream, hook, &pwev[i], data);
+}
+
 /* ------------------------------------------------------------------ ALSA */
 
 static unsigned long nwrites, nwrite_frames;
@@ -366,8 +417,8 @@ __attribute__((destructor)) static void report(void)
 	n = snprintf(line, sizeof line, "callbacks %lu frames %lu\n", ncallbacks, nframes_total);
 	if (write(fd, line, n) < 0)
 		goto out;
-	n = snprintf(line, sizeof line, "pa_writes %lu bytes %lu\nalsa_writes %lu frames %lu\n",
-	             npa, npa_bytes, nwrites, nwrite_frames);
+	n = snprintf(line, sizeof line, "pa_writes %lu bytes %lu\nalsa_writes %lu frames %lu\n"
+	             "pw_process %lu\n", npa, npa_bytes, nwrites, nwrite_frames, npw);
 	if (write(fd, line, n) < 0)
 		goto out;
 	for (size_t i = 0; i < NSITES; i++) {

@@ -22,6 +22,7 @@ class Counts:
         self.callbacks = self.frames = 0
         self.pa_writes = self.pa_bytes = 0
         self.alsa_writes = self.alsa_frames = 0
+        self.pw_process = 0
         self.by = {}
         self.first = {}       # ALSA: {(call, file): n} before the first write
         self.teardown = {}    # ALSA: after the last write
@@ -34,6 +35,8 @@ class Counts:
                     self.callbacks += int(w[1]); self.frames += int(w[3])
                 elif w[0] == "pa_writes":
                     self.pa_writes += int(w[1]); self.pa_bytes += int(w[3])
+                elif w[0] == "pw_process":
+                    self.pw_process += int(w[1])
                 elif w[0] == "alsa_writes":
                     self.alsa_writes += int(w[1]); self.alsa_frames += int(w[3])
                 elif len(w) == 4 and w[0] in ("first", "teardown"):
