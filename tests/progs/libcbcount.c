@@ -22,6 +22,10 @@
  *                                posix_memalign aligned_alloc pthread_mutex_lock fread)
  *     first CALL CALLER-FILE N  (ALSA: in the first cycle, before the first write)
  *     teardown CALL CALLER-FILE N (ALSA: after the last write)
+ * Built with CBCOUNT_CALLBACKS_ONLY (libcbfirst.so) it defines no libc or ALSA name
+ * and counts only the callbacks: that one goes BEFORE libaudioprof.so, so that it sees the calls of
+ * a plugin that loaded libjack RTLD_LOCAL, which the profiler answers from libjack
+ * directly (csound's rtjack, ALSA's jack PCM).
  * It never writes to the program's stdout or stderr and changes nothing it does.
  * Counters are fixed arrays updated with atomics: no allocation, lock or syscall on the
  * audio thread (dladdr runs at exit only). */
@@ -70,6 +74,7 @@ static __thread int in_cb;
  * from the return of snd_pcm_hw_params or snd_pcm_prepare to the first write. Calls in
  * a cycle are pending until the next write starts: those after the last write (the
  * teardown, up to drain, drop, close or exit) belong to no cycle. */
+#ifndef CBCOUNT_CALLBACKS_ONLY
 static __thread int in_alsa_cycle;
 static int alsa_before_first = 1;
 
@@ -203,6 +208,8 @@ int pthread_mutex_lock(pthread_mutex_t *m)
 	return real_lock(m);
 }
 
+#endif /* CBCOUNT_CALLBACKS_ONLY */
+
 /* ------------------------------------------------------------------ JACK */
 
 #define TRAMP(i) \
@@ -334,6 +341,7 @@ void pw_stream_add_listener(void *stream, void *hook, const struct pw_events *ev
 /* ------------------------------------------------------------------ ALSA */
 
 static unsigned long nwrites, nwrite_frames;
+#ifndef CBCOUNT_CALLBACKS_ONLY
 
 long snd_pcm_writei(void *pcm, const void *buf, unsigned long n)
 {
@@ -400,6 +408,8 @@ int snd_pcm_prepare(void *pcm) { return start_first(pcm, NULL, "snd_pcm_prepare"
 int snd_pcm_drain(void *pcm) { return end_cycle(pcm, "snd_pcm_drain"); }
 int snd_pcm_drop(void *pcm) { return end_cycle(pcm, "snd_pcm_drop"); }
 int snd_pcm_close(void *pcm) { return end_cycle(pcm, "snd_pcm_close"); }
+
+#endif /* CBCOUNT_CALLBACKS_ONLY */
 
 /* ------------------------------------------------------------------ report */
 
