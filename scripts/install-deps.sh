@@ -28,6 +28,7 @@ PACKAGES=(
 	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev   # programs with their own allocator (t_allocators)
 	csound libasound2-plugins           # plugins that load libjack RTLD_LOCAL: csound's rtjack, ALSA's jack pcm (t_real_plugins)
 	rustc cargo librust-cpal-dev        # Rust test programs, built offline against Debian's crates (t_rust)
+	fluidsynth timgm6mb-soundfont jalv x42-plugins mpv   # real JACK programs of the matrix (t_real_jack_apps; the smallest GM soundfont)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.

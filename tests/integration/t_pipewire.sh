@@ -11,7 +11,10 @@
 #     sink made with pw-cli: pw_loop stream (pw_stream_new_simple, process on the main
 #     loop) and rtstream (PW_STREAM_FLAG_RT_PROCESS: PipeWire calls only the first
 #     process listener, which must stay the program's), 30 calls each; and pw-play of a
-#     0.5 s WAV: at least one call, named after its stream.
+#     0.5 s WAV, natively and under the preload with the test's counting wrapper after it
+#     (tests/progs/libcbcount.c): same output, a source named after its stream, as many
+#     process calls as the wrapper counted, the file read in them (one read per
+#     quantum, and the one that finds the end) and the drain.
 # Skips when pipewire or its headers are missing or it cannot start here; the stream
 # part is skipped (noted) when wireplumber or dbus-daemon is missing.
 . "$(dirname "$0")/lib/common.sh"
@@ -151,17 +154,47 @@ w.setnchannels(2); w.setsampwidth(2); w.setframerate(48000)
 w.writeframes(b"\0\0\0\0" * 24000)
 w.close()
 PY
-	run_fg pwplay pw-play --target apnull "$tmp/half.wav"
+	# Natively, then under the preload with the test's counting wrapper after it
+	# (tests/progs/libcbcount.c): it counts the stream's process events.
+	build_prog libcbcount
+	pw-play --target apnull "$tmp/half.wav" >"$tmp/pwplay.native.out" 2>"$tmp/pwplay.native.err" </dev/null
+	nrc=$?
+	mkdir -p "$tmp/pwplay"
+	timeout 30 env AUDIOPROF_OUT="$tmp/pwplay/p.%p.json" CBCOUNT_OUT="$tmp/pwplay.cnt" \
+		LD_PRELOAD="$PRELOAD $BIN/libcbcount.so" pw-play --target apnull "$tmp/half.wav" \
+		>"$tmp/pwplay.out" 2>"$tmp/pwplay.err" </dev/null
+	rc=$?
+	[ $rc -eq $nrc ] && [ $nrc -eq 0 ] || { cat "$tmp/pwplay.err"; fail "pw-play: exit status $rc under the preload, natively $nrc"; }
+	for s in out err; do
+		cmp -s "$tmp/pwplay.native.$s" "$tmp/pwplay.$s" || { diff "$tmp/pwplay.native.$s" "$tmp/pwplay.$s"; fail "pw-play: std$s differs"; }
+	done
 	f=$(one_profile "$tmp/pwplay") || exit 1
-	check_py "$f" <<'PY' || exit 1
+	check_py "$f" "$tmp/pwplay.cnt" <<'PY' || { note "counts: $(tr '\n' ' ' <"$tmp/pwplay.cnt")"; exit 1; }
 from audiochk import *
+from cbcount import Counts, PROFILER_FILES
 p = load_audio(sys.argv[1])
+c = Counts(sys.argv[2])
 s = one_source(p, "pipewire")
-ok(s.get("count", 0) >= 1, "pw-play: no process call timed")
+ok(c.pw_process >= 1, "pw-play: the wrapper counted no process event")
+eq("pw-play: process calls (the wrapper counted %d)" % c.pw_process, s.get("count"), c.pw_process)
 ok(s.get("rate") == 48000 and s.get("frames", 0) > 0, "pw-play: quantum %s / rate %s" % (
    s.get("frames"), s.get("rate")))
 expect_source(s, deadline_ns=s.get("frames", 0) * 1000000000 // 48000)
-info("pw-play %r: %d calls, quantum %d" % (s.get("name"), s.get("count", 0), s.get("frames", 0)))
+vs = source_violations(p, s)
+# pw-play reads the file in its process callback, one quantum per read() through
+# libsndfile, until a read finds the end of the file; then it drains the stream
+# (pw_stream_flush) and is called a few more times before the drain is done.
+q = s.get("frames", 0) or 1
+reads = (24000 + q - 1) // q + 1
+eq("pw-play: file reads (sf_readf_short) in the process calls (24000 frames, quantum %d)" % q,
+   sum(v.get("count", 0) for v in vs if v.get("call") == "read" and "sf_readf_short" in v_funcs(p, v)), reads)
+ok(c.pw_process >= reads, "pw-play: %d process calls, %d reads" % (c.pw_process, reads))
+ok(any("pw_stream_flush" in v_funcs(p, v) for v in vs), "pw-play: no pw_stream_flush in a process call")
+eq("pw-play: locks charged (the wrapper: none but the profiler's own)", sum(v.get("count", 0) for v in vs
+   if v.get("call") == "pthread_mutex_lock"),
+   c.calls("pthread_mutex_lock") - c.calls("pthread_mutex_lock", "own", *PROFILER_FILES))
+info("pw-play %r: %d calls, quantum %d; the wrapper: %s" % (s.get("name"), s.get("count", 0), s.get("frames", 0), c.describe()))
+info("pw-play violations:" + describe_violations(p, vs))
 done()
 PY
 fi

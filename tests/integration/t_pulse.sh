@@ -6,8 +6,12 @@
 #     stream's read callback (recording the null sink's monitor), 20 calls each: exactly
 #     20 callbacks, the deadline of the last request (nbytes / (4 bytes x 48000)), the
 #     program's own userdata, 20 allocations inside (process_chunk) and none outside;
-#   - paplay of a 0.5 s WAV: a source named after the stream (the file), at least one
-#     callback at 48 kHz.
+#   - paplay of a 0.5 s WAV, natively and under the preload with the test's counting
+#     wrapper after it (tests/progs/libcbcount.c): same output and status, a source
+#     named after the stream (the file), as many write callbacks as the wrapper
+#     counted, the file read and the stream drained from inside the callback, its
+#     allocations and locks those the wrapper counted there (the profiler's own,
+#     issue 12 item 3, not charged).
 # Skips when pulseaudio, paplay or the libpulse headers are missing, or when the server
 # cannot start here.
 . "$(dirname "$0")/lib/common.sh"
@@ -109,19 +113,50 @@ w.setnchannels(2); w.setsampwidth(2); w.setframerate(48000)
 w.writeframes(b"\0\0\0\0" * 24000)
 w.close()
 PY
-run_fg paplay paplay -d apnull "$tmp/half.wav"
+# Natively, then under the preload with the test's own counting wrapper after it
+# (tests/progs/libcbcount.c): it counts paplay's write callbacks and the bytes asked.
+build_prog libcbcount
+paplay -d apnull "$tmp/half.wav" >"$tmp/paplay.native.out" 2>"$tmp/paplay.native.err" </dev/null
+nrc=$?
+mkdir -p "$tmp/paplay"
+timeout 30 env AUDIOPROF_OUT="$tmp/paplay/p.%p.json" CBCOUNT_OUT="$tmp/paplay.cnt" \
+	LD_PRELOAD="$PRELOAD $BIN/libcbcount.so" paplay -d apnull "$tmp/half.wav" \
+	>"$tmp/paplay.out" 2>"$tmp/paplay.err" </dev/null
+rc=$?
+[ $rc -eq $nrc ] && [ $nrc -eq 0 ] || { cat "$tmp/paplay.err"; fail "paplay: exit status $rc under the preload, natively $nrc"; }
+for s in out err; do
+	cmp -s "$tmp/paplay.native.$s" "$tmp/paplay.$s" || { diff "$tmp/paplay.native.$s" "$tmp/paplay.$s"; fail "paplay: std$s differs"; }
+done
 f=$(one_profile "$tmp/paplay") || exit 1
-check_py "$f" "$tmp/half.wav" <<'PY' || exit 1
+check_py "$f" "$tmp/half.wav" "$tmp/paplay.cnt" <<'PY' || { note "counts: $(tr '\n' ' ' <"$tmp/paplay.cnt")"; exit 1; }
 from audiochk import *
+from cbcount import Counts
 p = load_audio(sys.argv[1])
+c = Counts(sys.argv[3])
 srcs = sources(p, "pulse")
 eq("paplay: pulse sources", len(srcs), 1)
 if srcs:
     s = srcs[0]
     ok(s.get("name") in (sys.argv[2], "half.wav"), "paplay: source named %r" % s.get("name"))
-    ok(s.get("count", 0) >= 1, "paplay: no write callback timed")
+    ok(c.pa_writes >= 1, "paplay: the wrapper counted no write callback")
+    eq("paplay: write callbacks (the wrapper counted %d)" % c.pa_writes, s.get("count"), c.pa_writes)
+    ok(c.pa_bytes >= 24000 * 4, "paplay: %d bytes asked for a 96000-byte file" % c.pa_bytes)
     expect_source(s, rate=48000, deadline_ns=s.get("frames", 0) * 1000000000 // 48000)
-    info("paplay: %d callback(s), %d frames last" % (s.get("count", 0), s.get("frames", 0)))
+    vs = source_violations(p, s)
+    def total(call):
+        return sum(v.get("count", 0) for v in vs if v.get("call") == call)
+    # paplay's write callback reads the file (libsndfile) and, at its end, drains the
+    # stream from inside the callback: libpulse allocates and takes its mutex there.
+    ok(any("sf_readf_short" in v_funcs(p, v) for v in vs if v.get("kind") == "io"),
+       "paplay: no read of the file (sf_readf_short) in the write callback")
+    ok(any("pa_stream_drain" in v_funcs(p, v) for v in vs if v.get("kind") == "alloc"),
+       "paplay: no allocation in pa_stream_drain from the write callback")
+    for call in ("malloc", "calloc"):
+        eq("paplay: %s charged (the wrapper)" % call, total(call), c.calls(call, "own"))
+    eq("paplay: locks charged (the wrapper: by libpulse)", total("pthread_mutex_lock"),
+       c.calls("pthread_mutex_lock", "libpulse"))
+    info("paplay: %d callback(s), %d frames last; the wrapper: %s" % (s.get("count", 0), s.get("frames", 0), c.describe()))
+    info("paplay violations:" + describe_violations(p, vs))
 done()
 PY
 echo "PASS"

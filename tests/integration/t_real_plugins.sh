@@ -8,9 +8,13 @@
 #   - aplay through ALSA's jack PCM plugin (libasound2-plugins), from an asoundrc of
 #     this test's own (HOME=$tmp/home), playing a 2 s WAV.
 # Each: exit status, stdout and stderr exactly as natively; the profile has the JACK
-# source of the plugin's client with the server's format, and its callbacks were
-# counted: aplay's drain returns only after the plugin's process callback has taken
-# all 96000 frames, at most 512 per cycle, so at least 188 callbacks; csound's
+# source of the plugin's client with the server's format, its count that of the test's
+# own wrapper (tests/progs/libcbfirst.so, BEFORE the preload: it sees the plugin's
+# jack_set_process_callback, defines no libc name, and its trampoline calls the
+# plugin's callback), and the callback's one pthread_mutex_trylock a cycle; and the
+# callbacks played the file: aplay's drain returns only after the plugin's process
+# callback has taken all 96000 frames, at most 512 per cycle, so at least 188
+# callbacks; csound's
 # rtjack callback has played the 2 s of score less what its ring buffer (-B 4096:
 # 8 periods) still held at the end (at least 179 callbacks; 150 asked).
 # Skips when jackd, csound or the ALSA jack plugin is missing.
@@ -23,6 +27,7 @@ command -v csound >/dev/null 2>&1 || skip "csound not installed (Debian package 
 command -v aplay >/dev/null 2>&1 || skip "aplay not installed (alsa-utils)"
 jackpcm=$(ls /usr/lib/*/alsa-lib/libasound_module_pcm_jack.so 2>/dev/null | head -1)
 [ -n "$jackpcm" ] || skip "ALSA's jack PCM plugin missing (libasound2-plugins)"
+build_prog libcbfirst
 start_jackd 512
 
 # run_same NAME CMD...: CMD natively, then under the preload (profile in $tmp/NAME/),
@@ -34,7 +39,8 @@ run_same() {
 	"$@" >"$tmp/$name.native.out" 2>"$tmp/$name.native.err" </dev/null
 	nrc=$?
 	mkdir -p "$tmp/$name"
-	env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
+	env AUDIOPROF_OUT="$tmp/$name/p.%p.json" CBCOUNT_OUT="$tmp/$name.cnt" \
+		LD_PRELOAD="$BIN/libcbfirst.so $PRELOAD" "$@" \
 		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
 	pid=$!
 	for _ in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
@@ -77,10 +83,17 @@ EOF
 run_same csound csound "$tmp/sine.csd"
 grep -q "overall amps:.*0\.10000" "$tmp/csound.err" || { cat "$tmp/csound.err"; fail "csound did not play the sine"; }
 f=$(one_profile "$tmp/csound") || exit 1
-check_py "$f" <<'PY' || exit 1
+check_py "$f" "$tmp/csound.cnt" <<'PY' || exit 1
 from audiochk import *
+from cbcount import Counts
 p = load_audio(sys.argv[1])
+c = Counts(sys.argv[2])
 s = one_source(p, "jack")
+info("csound violations:" + describe_violations(p, source_violations(p, s)))
+eq("csound: callbacks (the wrapper counted %d)" % c.callbacks, s.get("count"), c.callbacks)
+# rtjack's process callback tries its buffer's mutex once a cycle (it never waits).
+eq("csound: pthread_mutex_trylock by the callback, once a cycle", sum(v.get("count", 0)
+   for v in source_violations(p, s) if v.get("call") == "pthread_mutex_trylock"), c.callbacks)
 ok(s.get("name", "").startswith("csound"), "csound's JACK client: source named %r" % s.get("name"))
 expect_source(s, rate=48000, frames=512, deadline_ns=10666666)
 ok(s.get("count", 0) >= 150, "csound: %s callbacks for 2 s of score (expected at least 150)" % s.get("count"))
@@ -110,10 +123,19 @@ w.close()
 PY
 HOME=$tmp/home run_same aplay aplay -D apjack "$tmp/tone.wav"
 f=$(one_profile "$tmp/aplay") || exit 1
-check_py "$f" <<'PY' || exit 1
+check_py "$f" "$tmp/aplay.cnt" <<'PY' || exit 1
 from audiochk import *
+from cbcount import Counts
 p = load_audio(sys.argv[1])
+c = Counts(sys.argv[2])
 s = one_source(p, "jack")
+info("aplay violations:" + describe_violations(p, violations(p)))
+eq("aplay: JACK callbacks (the wrapper counted %d)" % c.callbacks, s.get("count"), c.callbacks)
+# The jack PCM plugin's callback tries its mutex once a cycle and wakes aplay's poll
+# with a write() when a period's room is free (what libasound's plugin does, not aplay).
+eq("aplay: pthread_mutex_trylock by the plugin's callback, once a cycle", sum(v.get("count", 0)
+   for v in source_violations(p, s) if v.get("call") == "pthread_mutex_trylock"), c.callbacks)
+ok(any(v.get("call") == "write" for v in source_violations(p, s)), "aplay: no write() waking aplay from the plugin's callback")
 ok(s.get("name", "").startswith("aplay"), "the jack plugin's client: source named %r" % s.get("name"))
 expect_source(s, rate=48000, frames=512, deadline_ns=10666666)
 ok(s.get("count", 0) >= 188, "aplay: %s JACK callbacks played 96000 frames (at least 188 needed)" % s.get("count"))
