@@ -9,6 +9,9 @@
  * slow path. The poll wrappers also tell audio_alsa.c that a wait ended. The profiler's own calls (writer thread, symbols, profile output) run
  * with rt_guard held and are never recorded.
  *
+ * The open family and pipe2 also serve fds.c: an fd that libunwind, libdw, libelf or
+ * jansson open for the profiler (rt_guard held) is moved above the fd floor.
+ *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
  * __read_chk, __open_2, ...) and large-file (open64, pread64, mmap64, ...) entry
  * points report "printf", "read", "open", ...; frame 0 of the stack still shows the
@@ -23,6 +26,7 @@
 
 #include "rtcheck.h"
 #include "audio.h"
+#include "fds.h"
 #include "interpose.h"
 #include "log.h"
 #include "runtime.h"
@@ -308,7 +312,10 @@ static inline int needs_mode(int flags)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		return next(path, flags, mode); \
+		int fd = next(path, flags, mode); \
+		if (unlikely(rt_guard)) \
+			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
+		return fd; \
 	}
 WRAP_OPEN("open", open)
 WRAP_OPEN("open", open64)
@@ -327,10 +334,26 @@ WRAP_OPEN("open", open64)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		return next(dirfd, path, flags, mode); \
+		int fd = next(dirfd, path, flags, mode); \
+		if (unlikely(rt_guard)) \
+			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
+		return fd; \
 	}
 WRAP_OPENAT("openat", openat)
 WRAP_OPENAT("openat", openat64)
+
+/* Not a real-time check: pipe2 is interposed only for the profiler's own libraries.
+ * libunwind opens its memory-validation pipe with it; fds_pipe2 refuses that pipe
+ * (stacks.c validates without one) or keeps it above the floor. Anyone else's call
+ * goes straight to the real function. */
+SLOT(real_pipe2, pipe2, NULL);
+EXPORT int pipe2(int fds[2], int flags)
+{
+	if (unlikely(rt_guard) && fds_ours((uintptr_t)__builtin_return_address(0)))
+		return fds_pipe2(fds, flags);
+	NEXT(real_pipe2);
+	return next(fds, flags);
+}
 
 /* Every ioctl request passes at most one argument: a pointer or an integer, passed on
  * as the pointer-sized word it arrived in. */

@@ -8,6 +8,7 @@
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
+#include "fds.h"
 #include "mem.h"
 #include "log.h"
 #include "options.h"
@@ -237,7 +238,7 @@ struct rt_thread *runtime_thread_new(void)
 static uint64_t read_vmhwm(void)
 {
 	char buf[4096];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	int fd = fds_open("/proc/self/status", O_RDONLY, 0);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -252,7 +253,7 @@ static uint64_t read_vmhwm(void)
 static void read_cmdline(char *buf, size_t cap)
 {
 	buf[0] = 0;
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	int fd = fds_open("/proc/self/cmdline", O_RDONLY, 0);
 	if (fd < 0)
 		return;
 	ssize_t n = read(fd, buf, cap - 1);
@@ -712,6 +713,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
 	pthread_key_create(&thread_key, thread_exit);
 	stacks_cache_on = OPT_NUM(OPT_STACK_CACHE) != 0;
+	fds_init();   /* before the first call into libunwind, libdw, libelf, jansson */
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	install_signals();

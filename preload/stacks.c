@@ -29,9 +29,13 @@
  * A hit gives the site by pointer (stacks_site), which the allocation path keeps in
  * the block header: no id table on the hot path. */
 #include "stacks.h"
+#include "fds.h"
 
 #include <libunwind.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #define CACHE_SETS    2048u  /* power of two */
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
@@ -93,8 +97,54 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
 
 int stacks_cache_on = 1;
 
+/* libunwind's memory validation, without its pipe. Where unwind information is
+ * missing (code without CFI, a frame it has to guess from the frame-pointer chain, a
+ * signal frame found by its code) libunwind sets the cursor's `validate` flag and
+ * checks every address before reading it. libunwind 1.6 and 1.7 do that by writing
+ * one byte of the address into a pipe that tdep_init opens, whether or not anything
+ * is ever validated, on the lowest free fds, and re-open when a read from it fails
+ * (1.8 opens it on first use): the program's fds 3 and 4, or 0 and 1 in a program
+ * started without stdio, end up holding process memory or being read and closed.
+ *
+ * Instead the local address space's access_mem is ours: a validated read goes through
+ * process_vm_readv on our own pid (no fd; EFAULT for memory that is not readable),
+ * every other access is the plain load or store libunwind's own does. The validate
+ * flag is bit 0 of the accessor's `arg` on x86-64 from 1.6 to 1.8 (AS_ARG_VALIDATE_MASK
+ * in libunwind's tdep-x86_64/libunwind_i.h); other versions keep libunwind's accessor
+ * and get their pipe moved above the fd floor instead (fds_pipe2). */
+#if defined(__x86_64__) && UNW_VERSION >= UNW_VERSION_CODE(1, 6) && \
+	UNW_VERSION <= UNW_VERSION_CODE(1, 8)
+#define OWN_VALIDATION 1
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+		      void *arg)
+{
+	(void)as;
+	if (write) {
+		memcpy((void *)addr, val, sizeof(*val));
+		return 0;
+	}
+	if (!((uintptr_t)arg & 1)) {
+		memcpy(val, (const void *)addr, sizeof(*val));
+		return 0;
+	}
+	struct iovec local = { val, sizeof(*val) }, remote = { (void *)addr, sizeof(*val) };
+	if (syscall(SYS_process_vm_readv, getpid(), &local, 1L, &remote, 1L, 0L) !=
+	    (long)sizeof(*val))
+		return -1;   /* what libunwind's returns for memory that fails validation */
+	return 0;
+}
+#endif
+
 void stacks_global_init(void)
 {
+#ifdef OWN_VALIDATION
+	/* unw_get_accessors runs libunwind's one-time init (tdep_init), whose pipe2 comes
+	 * to fds_pipe2 (the caller holds rt_guard) and is refused: no fd at all. */
+	fds_refuse_pipes = 1;
+	unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space);
+	__atomic_store_n(&acc->access_mem, access_mem, __ATOMIC_RELEASE);
+#endif
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
