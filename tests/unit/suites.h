@@ -8,4 +8,5 @@ void suite_stacks(void);
 void suite_symbols(void);
 void suite_profile(void);
 void suite_symcache(void);
+void suite_fds(void);
 #endif

@@ -1,0 +1,157 @@
+/* test_fds.c - the profiler's fds (fds.c): where the floor sits for a soft
+ * RLIMIT_NOFILE, adoption above it (close-on-exec, the low number freed, errno kept),
+ * a limit the program lowers under the floor, a full range above the floor (the fd
+ * is given up, never kept low), the libraries whose opens are claimed, and pipe2. */
+#include <CUnit/CUnit.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fds.h"
+#include "runtime.h"
+#include "suites.h"
+
+static struct rlimit saved;
+
+static int init(void)
+{
+	fds_init();
+	return getrlimit(RLIMIT_NOFILE, &saved);
+}
+
+static int clean(void)
+{
+	return setrlimit(RLIMIT_NOFILE, &saved);
+}
+
+static int set_soft(rlim_t soft)
+{
+	struct rlimit rl = saved;
+	rl.rlim_cur = soft;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static int cloexec(int fd)
+{
+	return (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+}
+
+/* Adopt a fresh low fd; check it moved into [lo, hi), close-on-exec, errno kept. */
+static void adopt_into(int lo, int hi)
+{
+	int low = open("/dev/null", O_RDONLY);
+	CU_ASSERT_FATAL(low >= 0 && low < lo);
+	errno = 1234;
+	int fd = fds_adopt(low);
+	CU_ASSERT_EQUAL(errno, 1234);
+	CU_ASSERT(fd >= lo && fd < hi);
+	CU_ASSERT(cloexec(fd));
+	CU_ASSERT(!is_open(low));
+	close(fd);
+}
+
+static void test_floor_and_adopt(void)
+{
+	if (saved.rlim_cur < 1024) {
+		CU_PASS("soft RLIMIT_NOFILE below 1024: not checked");
+		return;
+	}
+	/* 1024 with the soft limit the tests started with, if that is 1088 or more; the
+	 * program lowers the limit under the floor: the floor follows. */
+	CU_ASSERT(fds_floor() == (saved.rlim_cur >= 1088 ? 1024 : (int)saved.rlim_cur - 64));
+	CU_ASSERT_FATAL(set_soft(1024) == 0);
+	adopt_into(960, 1024);
+	CU_ASSERT_EQUAL(fds_floor(), 960);
+	CU_ASSERT_FATAL(set_soft(200) == 0);
+	adopt_into(136, 200);
+	CU_ASSERT_EQUAL(fds_floor(), 136);
+	CU_ASSERT_FATAL(set_soft(40) == 0);
+	adopt_into(20, 40);
+	CU_ASSERT_EQUAL(fds_floor(), 20);
+
+	/* Already above the floor: kept, made close-on-exec. */
+	int low = open("/dev/null", O_RDONLY);
+	int high = fcntl(low, F_DUPFD, 30);
+	close(low);
+	CU_ASSERT_EQUAL(fds_adopt(high), high);
+	CU_ASSERT(cloexec(high));
+	close(high);
+	CU_ASSERT_EQUAL(fds_adopt(-1), -1);
+}
+
+static void test_full_above_floor(void)
+{
+	CU_ASSERT_FATAL(set_soft(40) == 0);
+	(void)fds_floor();
+	int fill[40], n = 0, x;
+	int base = open("/dev/null", O_RDONLY);
+	while (n < 40 && (x = fcntl(base, F_DUPFD, fds_floor())) >= 0)
+		fill[n++] = x;
+	CU_ASSERT_EQUAL(n, 40 - fds_floor());
+	int low = open("/dev/null", O_RDONLY);
+	CU_ASSERT_FATAL(low >= 0);
+	errno = 0;
+	CU_ASSERT_EQUAL(fds_adopt(low), -1);
+	CU_ASSERT_EQUAL(errno, EMFILE);
+	CU_ASSERT(!is_open(low));   /* given up, not kept on the program's number */
+	while (n > 0)
+		close(fill[--n]);
+	close(base);
+}
+
+static void test_claim_and_pipe(void)
+{
+	CU_ASSERT_FATAL(set_soft(saved.rlim_cur) == 0);
+	uintptr_t in_libdw = (uintptr_t)&dwfl_begin;
+	uintptr_t in_test = (uintptr_t)&test_claim_and_pipe;
+	CU_ASSERT(fds_ours(in_libdw));
+	CU_ASSERT(!fds_ours(in_test));
+
+	int low = open("/dev/null", O_RDONLY);
+	CU_ASSERT_EQUAL(fds_claim(low, in_libdw), low);   /* outside the profiler: untouched */
+	rt_guard++;
+	CU_ASSERT_EQUAL(fds_claim(low, in_test), low);    /* not one of its libraries */
+	int fd = fds_claim(low, in_libdw);
+	rt_guard--;
+	CU_ASSERT(fd >= fds_floor() && cloexec(fd));
+	CU_ASSERT(!is_open(low));
+	close(fd);
+
+	int saved_refuse = fds_refuse_pipes;   /* set by stacks_global_init */
+	fds_refuse_pipes = 0;
+	int p[2] = { -1, -1 };
+	CU_ASSERT_EQUAL(fds_pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT(p[0] >= fds_floor() && p[1] >= fds_floor() && cloexec(p[0]) && cloexec(p[1]));
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	char c = 0;
+	CU_ASSERT_EQUAL(read(p[0], &c, 1), 1);
+	close(p[0]);
+	close(p[1]);
+	int next = open("/dev/null", O_RDONLY);
+	close(next);
+	fds_refuse_pipes = 1;
+	p[0] = p[1] = -1;
+	errno = 0;
+	CU_ASSERT_EQUAL(fds_pipe2(p, 0), -1);
+	CU_ASSERT_EQUAL(errno, EMFILE);
+	CU_ASSERT(p[0] == -1 && p[1] == -1);
+	fds_refuse_pipes = saved_refuse;
+	int again = open("/dev/null", O_RDONLY);
+	CU_ASSERT_EQUAL(again, next);   /* nothing was opened */
+	close(again);
+}
+
+void suite_fds(void)
+{
+	CU_pSuite s = CU_add_suite("fds", init, clean);
+	CU_add_test(s, "floor and adoption", test_floor_and_adopt);
+	CU_add_test(s, "nothing free above the floor", test_full_above_floor);
+	CU_add_test(s, "claimed opens and pipe2", test_claim_and_pipe);
+}
