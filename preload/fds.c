@@ -3,6 +3,9 @@
  * libelf or jansson open for it are caught in the interposed open family and pipe2
  * (rtcheck.c), which hand them to fds_claim / fds_pipe2.
  *
+ * The interposed close asks fds_disowned before a close made for the profiler: a
+ * number that no longer holds the claimed file is the program's now and stays open.
+ *
  * What is left, and documented in libaudioprof(7): open(2) has no way to ask for a
  * high number, so a file the profiler opens holds the lowest free number for the one
  * fcntl(F_DUPFD_CLOEXEC) that moves it; a program thread opening a file at that very
@@ -19,6 +22,7 @@
 #include <libunwind.h>
 #include <link.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,6 +35,60 @@ static int floor_fd;       /* 0: not computed yet */
 /* The executable code of each library the profiler calls. */
 #define NLIBS 4
 static struct { uintptr_t lo, hi; } libs[NLIBS];
+
+/* The fds claimed for those libraries and not closed yet, with the file each one is:
+ * a close from them is real only while the number still holds that file. Guarded by
+ * a spinlock held for a few instructions (never across a syscall); when the table is
+ * full a claim is not recorded and its close is simply real. */
+#define NHELD 256
+static struct held {
+	int fd;                    /* -1: free slot */
+	dev_t dev;
+	ino_t ino;
+} held[NHELD];
+static int held_init, held_lock;
+
+static void held_acquire(void)
+{
+	while (__atomic_test_and_set(&held_lock, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+}
+
+static void held_release(void)
+{
+	__atomic_clear(&held_lock, __ATOMIC_RELEASE);
+}
+
+static int identity(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	if (syscall(SYS_fstat, fd, &st) != 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+static void held_add(int fd)
+{
+	dev_t dev;
+	ino_t ino;
+	if (identity(fd, &dev, &ino) != 0)
+		return;
+	held_acquire();
+	if (!held_init) {
+		for (int i = 0; i < NHELD; i++)
+			held[i].fd = -1;
+		held_init = 1;
+	}
+	for (int i = 0; i < NHELD; i++) {
+		if (held[i].fd == -1 || held[i].fd == fd) {   /* a stale entry of fd goes */
+			held[i] = (struct held){ fd, dev, ino };
+			break;
+		}
+	}
+	held_release();
+}
 
 static int compute_floor(void)
 {
@@ -104,7 +162,39 @@ int fds_claim(int fd, uintptr_t ra)
 {
 	if (fd < 0 || !rt_guard || !fds_ours(ra))
 		return fd;
-	return fds_adopt(fd);
+	int saved = errno;
+	fd = fds_adopt(fd);
+	if (fd >= 0)
+		held_add(fd);
+	errno = saved;
+	return fd;
+}
+
+int fds_disowned(int fd, uintptr_t ra)
+{
+	if (fd < 0 || !rt_guard || !fds_ours(ra))
+		return 0;
+	int saved = errno, found = 0;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	held_acquire();
+	for (int i = 0; held_init && i < NHELD; i++) {
+		if (held[i].fd == fd) {
+			dev = held[i].dev;
+			ino = held[i].ino;
+			held[i].fd = -1;
+			found = 1;
+			break;
+		}
+	}
+	held_release();
+	if (!found)
+		return 0;
+	dev_t d;
+	ino_t n;
+	int same = identity(fd, &d, &n) == 0 && d == dev && n == ino;
+	errno = saved;
+	return !same;
 }
 
 int fds_pipe2(int fds[2], int flags)

@@ -36,6 +36,13 @@ int fds_ours(uintptr_t ra);
  * the call was made for the profiler (rt_guard held and the caller is fds_ours). */
 int fds_claim(int fd, uintptr_t ra);
 
+/* For the interposed close: whether a close(fd) made for the profiler must be skipped
+ * because fd is no longer the file that was claimed under that number (the program
+ * closed it, e.g. with closefrom, and may have reused the number): libdwfl closes a
+ * debug file's fd only when it drops the module, possibly long after. Returns 0 for
+ * every other call, which then closes as usual. */
+int fds_disowned(int fd, uintptr_t ra);
+
 /* For the interposed pipe2 when the call is the profiler's: libunwind's
  * memory-validation pipe is refused (EMFILE, no fd made) once stacks.c validates
  * memory itself (fds_refuse_pipes), else both ends are adopted. */

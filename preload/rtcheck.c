@@ -9,8 +9,9 @@
  * slow path. The poll wrappers also tell audio_alsa.c that a wait ended. The profiler's own calls (writer thread, symbols, profile output) run
  * with rt_guard held and are never recorded.
  *
- * The open family and pipe2 also serve fds.c: an fd that libunwind, libdw, libelf or
- * jansson open for the profiler (rt_guard held) is moved above the fd floor.
+ * The open family, close and pipe2 also serve fds.c: an fd that libunwind, libdw,
+ * libelf or jansson open for the profiler (rt_guard held) is moved above the fd floor,
+ * and their close of a number the program has since taken over is skipped.
  *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
  * __read_chk, __open_2, ...) and large-file (open64, pread64, mmap64, ...) entry
@@ -282,7 +283,18 @@ WRAP(VK_IO, "pwritev", ssize_t, pwritev,
      (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
 WRAP(VK_IO, "pwritev", ssize_t, pwritev64,
      (int fd, const struct iovec *v, int n, off64_t o), (fd, v, n, o))
-WRAP(VK_IO, "close", int, close, (int fd), (fd))
+/* close also serves fds.c: a close that libdw makes for the profiler, of a number that
+ * no longer holds the file it claimed, is skipped (the program's fd stays open). */
+ALIAS(close);
+SLOT(real_close, close, NULL);
+EXPORT int close(int fd)
+{
+	RTCHECK(VK_IO, "close", close);
+	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
+		return 0;
+	NEXT(real_close);
+	return next(fd);
+}
 WRAP(VK_IO, "fsync", int, fsync, (int fd), (fd))
 WRAP(VK_IO, "fdatasync", int, fdatasync, (int fd), (fd))
 WRAP(VK_IO, "creat", int, creat, (const char *p, mode_t m), (p, m))

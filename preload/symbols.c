@@ -562,6 +562,25 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 	return added;
 }
 
+/* libelf reads through an Elf's fd only where the file is not mapped. Tell it it is
+ * done with the fds of the module's debug file and dwz file (mapped: nothing to read,
+ * else read now), so that nothing ever reads through a number the program may have
+ * taken over; libdwfl keeps those fds until it drops the module, and fds.c guards
+ * that close. Cheap when already done (elf_cntl then fails at once). */
+static void seal_debug_files(Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw)
+		return;
+	Elf *e = dwarf_getelf(dw);
+	if (e)
+		elf_cntl(e, ELF_C_FDREAD);
+	Dwarf *alt = dwarf_getalt(dw);
+	if (alt && (e = dwarf_getelf(alt)) != NULL)
+		elf_cntl(e, ELF_C_FDREAD);
+}
+
 /* All frames for one ip in the current module list; at least one on success. */
 static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
 			   demangle_fn demangle)
@@ -600,6 +619,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	const char *file = NULL;
 	int line = 0;
 	Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+	seal_debug_files(mod);
 	if (dl) {
 		Dwarf_Addr la;
 		file = dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);

@@ -1,7 +1,8 @@
 /* test_fds.c - the profiler's fds (fds.c): where the floor sits for a soft
  * RLIMIT_NOFILE, adoption above it (close-on-exec, the low number freed, errno kept),
  * a limit the program lowers under the floor, a full range above the floor (the fd
- * is given up, never kept low), the libraries whose opens are claimed, and pipe2. */
+ * is given up, never kept low), the libraries whose opens are claimed, pipe2, and a
+ * late close of a claimed number the program has taken over. */
 #include <CUnit/CUnit.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -148,10 +149,48 @@ static void test_claim_and_pipe(void)
 	close(again);
 }
 
+/* A close that libdw makes for the profiler is real only while the number still holds
+ * the file it claimed (libdwfl closes a debug file's fd long after opening it). */
+static void test_disowned(void)
+{
+	CU_ASSERT_FATAL(set_soft(saved.rlim_cur) == 0);
+	uintptr_t in_libdw = (uintptr_t)&dwfl_begin;
+	uintptr_t in_test = (uintptr_t)&test_disowned;
+	rt_guard++;
+	int fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
+	CU_ASSERT_FATAL(fd >= fds_floor());
+	CU_ASSERT_EQUAL(fds_disowned(fd, in_libdw), 0);   /* still the file: a real close */
+	close(fd);
+
+	/* The program closes it (closefrom) and puts a file of its own on the number. */
+	fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
+	close(fd);
+	int mine = open("/", O_RDONLY | O_DIRECTORY);
+	CU_ASSERT_FATAL(dup2(mine, fd) == fd);
+	close(mine);
+	CU_ASSERT_EQUAL(fds_disowned(fd, in_libdw), 1);   /* skipped: the program's */
+	CU_ASSERT(is_open(fd));
+	close(fd);
+
+	/* ... or leaves the number free. */
+	fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
+	close(fd);
+	CU_ASSERT_EQUAL(fds_disowned(fd, in_libdw), 1);
+
+	/* Numbers never claimed, and callers other than the profiler's libraries. */
+	fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
+	CU_ASSERT_EQUAL(fds_disowned(fd + 1, in_libdw), 0);
+	CU_ASSERT_EQUAL(fds_disowned(fd, in_test), 0);
+	rt_guard--;
+	CU_ASSERT_EQUAL(fds_disowned(fd, in_libdw), 0);   /* outside the profiler */
+	close(fd);
+}
+
 void suite_fds(void)
 {
 	CU_pSuite s = CU_add_suite("fds", init, clean);
 	CU_add_test(s, "floor and adoption", test_floor_and_adopt);
 	CU_add_test(s, "nothing free above the floor", test_full_above_floor);
 	CU_add_test(s, "claimed opens and pipe2", test_claim_and_pipe);
+	CU_add_test(s, "a claimed fd the program took over", test_disowned);
 }
