@@ -216,6 +216,8 @@ int fds_pipe2(int fds[2], int flags)
 		errno = EMFILE;
 		return -1;
 	}
+	held_add(r);
+	held_add(w);
 	fds[0] = r;
 	fds[1] = w;
 	return 0;
