@@ -133,6 +133,10 @@ static void test_claim_and_pipe(void)
 	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
 	char c = 0;
 	CU_ASSERT_EQUAL(read(p[0], &c, 1), 1);
+	rt_guard++;   /* libunwind closing them: the interposed close asks first */
+	CU_ASSERT_EQUAL(fds_disowned(p[0], in_libdw), 0);
+	CU_ASSERT_EQUAL(fds_disowned(p[1], in_libdw), 0);
+	rt_guard--;
 	close(p[0]);
 	close(p[1]);
 	int next = open("/dev/null", O_RDONLY);
