@@ -6,11 +6,15 @@
  * The interposed close asks fds_disowned before a close made for the profiler: a
  * number that no longer holds the claimed file is the program's now and stays open.
  *
+ * The profiler's own threads (writer, symbolizer) go further: each has an fd table of
+ * its own (fds_private_table), so what they open is never in the program's table.
+ *
  * What is left, and documented in libaudioprof(7): open(2) has no way to ask for a
- * high number, so a file the profiler opens holds the lowest free number for the one
- * fcntl(F_DUPFD_CLOEXEC) that moves it; a program thread opening a file at that very
- * moment gets the next number. Raw syscalls here: these run inside the interposed
- * wrappers and must not re-enter them. */
+ * high number, so a file the profiler opens on a program thread (the profile written
+ * at exit, before exec or at dlclose) holds the lowest free number for the one
+ * fcntl(F_DUPFD_CLOEXEC) that moves it; another program thread opening a file at that
+ * very moment gets the next number. Raw syscalls here: these run inside the
+ * interposed wrappers and must not re-enter them. */
 #include "fds.h"
 #include "runtime.h"
 
@@ -21,6 +25,7 @@
 #include <libelf.h>
 #include <libunwind.h>
 #include <link.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +36,10 @@
 
 int fds_refuse_pipes;
 static int floor_fd;       /* 0: not computed yet */
+
+/* On a thread with an fd table of its own: a pidfd of the process, plus one (0: the
+ * thread shares the program's table). */
+static __thread int own_pidfd __attribute__((tls_model("initial-exec")));
 
 /* The executable code of each library the profiler calls. */
 #define NLIBS 4
@@ -221,6 +230,58 @@ int fds_pipe2(int fds[2], int flags)
 	fds[0] = r;
 	fds[1] = w;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- threads of our own */
+
+int fds_private_table(void)
+{
+	if (own_pidfd)
+		return 0;
+	/* Probes that create nothing: each call fails on its arguments only if the
+	 * kernel has it and no seccomp filter stands in the way. */
+	errno = 0;
+	if (syscall(SYS_pidfd_getfd, -1, 2, 0) != -1 || errno != EBADF)
+		return -1;
+	if (syscall(SYS_pidfd_open, 0, 0) != -1 || errno != EINVAL)
+		return -1;
+	if (syscall(SYS_close_range, ~0u, ~0u, 0) != 0)
+		return -1;
+	if (syscall(SYS_unshare, CLONE_FILES) != 0)
+		return -1;
+	/* From here on this thread's table is a copy: drop every reference it holds to
+	 * the program's files (a pipe's write end kept here would keep its reader from
+	 * ever seeing end-of-file). 0-2 go to /dev/null so that a library writing to
+	 * fd 2 on this thread writes into nothing of ours. */
+	syscall(SYS_close_range, 0u, ~0u, 0);
+	long null = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0);
+	if (null == 0) {
+		syscall(SYS_dup3, 0, 1, O_CLOEXEC);
+		syscall(SYS_dup3, 0, 2, O_CLOEXEC);
+	}
+	long pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	if (pidfd >= 0)
+		own_pidfd = (int)pidfd + 1;
+	return 0;
+}
+
+int fds_stderr(void)
+{
+	if (!own_pidfd)
+		return 2;
+	int saved = errno;
+	long fd = syscall(SYS_pidfd_getfd, own_pidfd - 1, 2, 0);
+	errno = saved;
+	return fd < 0 ? -1 : (int)fd;
+}
+
+void fds_stderr_done(int fd)
+{
+	if (fd >= 0 && own_pidfd) {
+		int saved = errno;
+		syscall(SYS_close, fd);
+		errno = saved;
+	}
 }
 
 /* ---------------------------------------------------------------- set-up */

@@ -16,6 +16,20 @@ void fds_init(void);
  * the limit. Read again when the program lowers the limit under it. */
 int fds_floor(void);
 
+/* On a thread of the profiler's own (writer, symbolizer), first thing: give it an fd
+ * table of its own (unshare(CLONE_FILES)), emptied (close_range; 0-2 on /dev/null),
+ * so that nothing it opens is ever seen by the program, not even for a moment, and it
+ * holds no reference to the program's files. Needs close_range, pidfd_open and
+ * pidfd_getfd (Linux 5.9): without them nothing changes, returns -1, and the thread
+ * shares the program's table (fds_adopt then keeps its fds high). */
+int fds_private_table(void);
+
+/* Where a message for the program's standard error goes: 2, or on a thread with a
+ * table of its own a duplicate of the program's current fd 2 (pidfd_getfd), to be
+ * handed back to fds_stderr_done. -1: none. */
+int fds_stderr(void);
+void fds_stderr_done(int fd);
+
 /* Move a freshly opened fd to the lowest free number at or above the floor,
  * close-on-exec, and close the low one. Returns the new fd; an fd already above the
  * floor is only made close-on-exec. When nothing is free up there the fd is closed

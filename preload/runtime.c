@@ -362,6 +362,7 @@ static int presymbolize(void)
 static void *symbolizer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: its allocations are the profiler's own */
+	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
@@ -402,6 +403,7 @@ static void start_symbolizer(void)
 static void *writer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: everything this thread does is the profiler's own */
+	fds_private_table();   /* what it opens (the profile, /proc files) stays unseen */
 	ap_rt.never_rt = 1;
 	writer_tid = (pid_t)syscall(SYS_gettid);
 	pthread_setname_np(pthread_self(), "audioprof");
