@@ -1,13 +1,17 @@
 /* test_fds.c - the profiler's fds (fds.c): where the floor sits for a soft
  * RLIMIT_NOFILE, adoption above it (close-on-exec, the low number freed, errno kept),
  * a limit the program lowers under the floor, a full range above the floor (the fd
- * is given up, never kept low), the libraries whose opens are claimed, pipe2, and a
- * late close of a claimed number the program has taken over. */
+ * is given up, never kept low), the libraries whose opens are claimed, pipe2, a late
+ * close of a claimed number the program has taken over, and a thread with an fd
+ * table of its own. */
 #include <CUnit/CUnit.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fds.h"
@@ -190,6 +194,51 @@ static void test_disowned(void)
 	close(fd);
 }
 
+/* What a thread with a table of its own sees (filled in by private_thread). */
+struct private_view {
+	int rc;                    /* fds_private_table's */
+	int fd;                    /* a file it opened */
+	struct stat file;          /* that file */
+	struct stat zero;          /* its fd 0 */
+	struct stat err;           /* the program's fd 2, through fds_stderr */
+	int err_ok;
+};
+
+static void *private_thread(void *arg)
+{
+	struct private_view *v = arg;
+	v->rc = fds_private_table();
+	v->fd = open("/", O_RDONLY | O_DIRECTORY);
+	fstat(v->fd, &v->file);
+	fstat(0, &v->zero);
+	int e = fds_stderr();
+	v->err_ok = e >= 0 && fstat(e, &v->err) == 0;
+	fds_stderr_done(e);
+	return NULL;
+}
+
+/* The writer's and symbolizer's fds never enter the program's table; their messages
+ * still reach the program's fd 2. */
+static void test_private_table(void)
+{
+	struct private_view v;
+	memset(&v, 0, sizeof(v));
+	pthread_t t;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, private_thread, &v) == 0);
+	pthread_join(t, NULL);
+	if (v.rc != 0) {
+		CU_PASS("no close_range/pidfd_getfd here: the thread shares the table");
+		return;
+	}
+	struct stat here, null, err;
+	CU_ASSERT(fstat(v.fd, &here) != 0 || here.st_ino != v.file.st_ino ||
+		  here.st_dev != v.file.st_dev);   /* not in this table */
+	CU_ASSERT_FATAL(stat("/dev/null", &null) == 0);
+	CU_ASSERT_EQUAL(v.zero.st_rdev, null.st_rdev);   /* its 0-2: /dev/null */
+	CU_ASSERT_FATAL(fstat(2, &err) == 0);
+	CU_ASSERT(v.err_ok && v.err.st_dev == err.st_dev && v.err.st_ino == err.st_ino);
+}
+
 void suite_fds(void)
 {
 	CU_pSuite s = CU_add_suite("fds", init, clean);
@@ -197,4 +246,5 @@ void suite_fds(void)
 	CU_add_test(s, "nothing free above the floor", test_full_above_floor);
 	CU_add_test(s, "claimed opens and pipe2", test_claim_and_pipe);
 	CU_add_test(s, "a claimed fd the program took over", test_disowned);
+	CU_add_test(s, "a thread with a table of its own", test_private_table);
 }
