@@ -4,8 +4,9 @@
 # give the same exit status and the same observations, byte for byte: the numbers
 # open() and pipe() return, what read(0), write(1), write(2) return, the data of a pipe
 # the program dup2'ed onto fd 3 (no SIGPIPE), the bytes of a file it keeps at fd 4 (no
-# stray process memory), and the fds an exec'd image inherits after a daemon-style
-# close of 0-2 (none of the profiler's: they are close-on-exec). Each mode first
+# stray process memory), the fds below 100 it holds, and the fds an exec'd image
+# inherits after a daemon-style close of 0-2 (none of the profiler's: they are
+# close-on-exec). Each mode first
 # allocates from many stacks, some through a function without unwind information,
 # so that libunwind validates memory and the symbolizer opens ELF and debug files.
 # Runs with the persistent symbol cache off (DWARF and debug files are read) and on

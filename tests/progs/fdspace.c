@@ -9,8 +9,9 @@
  * validates each read (libunwind 1.6 validates by writing a byte of the address into
  * a pipe it opened on the lowest free fds).
  *
- *   fdspace pipe3      a pipe with data dup2'ed onto fd 3, read back after the churn
- *   fdspace file4 F    file F kept at fd 4; its contents after the churn
+ *   fdspace pipe3      a pipe with data dup2'ed onto fd 3, read back after the churn;
+ *                      then the fds below 100 it holds
+ *   fdspace file4 F    file F kept at fd 4; its contents after the churn; its fds
  *   fdspace closed OUT started with fds 0-2 closed: read(0), write(1), write(2), three
  *                      open()s; results into file OUT
  *   fdspace daemon MOD OUT   allocate in module MOD (dlopen), close 0-2, dlclose MOD
@@ -85,6 +86,26 @@ static void say_ret(char *out, size_t cap, const char *what, long r, int err)
 		snprintf(out + n, cap - n, "%s %ld\n", what, r);
 }
 
+/* The fds below 100 this process holds (the numbers programs use), on one line. */
+static void list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	PROG_CHECK(d != NULL, "opendir");
+	char open_fds[100] = { 0 };
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < 100)
+			open_fds[fd] = 1;
+	}
+	closedir(d);
+	printf("fds");
+	for (int fd = 0; fd < 100; fd++)
+		if (open_fds[fd])
+			printf(" %d", fd);
+	printf("\n");
+}
+
 static void sigpipe_said(int sig)
 {
 	(void)sig;
@@ -111,6 +132,7 @@ static int mode_pipe3(void)
 	PROG_CHECK(write(p[1], "again", 5) == 5, "write again");
 	n = read(3, buf, sizeof(buf));
 	printf("read3 %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
+	list_fds();
 	return 0;
 }
 
@@ -133,6 +155,7 @@ static int mode_file4(const char *path)
 	for (ssize_t i = 0; i < n; i++)
 		printf(buf[i] >= ' ' && buf[i] < 127 ? "%c" : "\\x%02x", (unsigned char)buf[i]);
 	printf("\n");
+	list_fds();
 	return 0;
 }
 
