@@ -10,7 +10,9 @@
 # allocates from many stacks, some through a function without unwind information,
 # so that libunwind validates memory and the symbolizer opens ELF and debug files.
 # Runs with the persistent symbol cache off (DWARF and debug files are read) and on
-# (its files are written), and under a low RLIMIT_NOFILE (a low fd floor).
+# (its files are written), and under a low RLIMIT_NOFILE (a low fd floor); then the
+# same for python3 (a pipe, its fds, a child's). Every one of these failed before the
+# fds stayed out of the program's way (python3's pipe() returned 36 and 37).
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 build_prog fdspace libdlmod
@@ -72,6 +74,23 @@ ls "$tmp/cache" | grep -q '\.sym$' || fail "the symbol cache was not written"
 # A soft limit of 200: the floor is 136, the profiler's fds sit between it and 200.
 PRE_ENV=(AUDIOPROF_SYMCACHE=off AUDIOPROF_FOLLOW_EXEC=0)
 (ulimit -S -n 200 && scenarios lowlimit) || exit 1
+
+# A real program: python3 loads a few dozen modules (every one a file libdw would
+# keep open), makes a pipe and starts a child; the numbers it gets, the fds it holds
+# and those its child inherits are the native ones.
+py='
+import json, os, subprocess
+x = [json.dumps({"a": [i] * 50}) for i in range(20000)]
+r, w = os.pipe()
+print("pipe", r, w)
+print(sorted(int(f) for f in os.listdir("/proc/self/fd") if int(f) < 100))
+print(subprocess.run(["ls", "/proc/self/fd"], capture_output=True, text=True).stdout.split())
+'
+python3 -c "$py" >"$tmp/py.nat" 2>&1 || fail "python3 failed natively"
+env AUDIOPROF_SYMCACHE=off AUDIOPROF_OUT="$tmp/py.%p.json" LD_PRELOAD="$PRELOAD" \
+	python3 -c "$py" >"$tmp/py.pre" 2>&1 || { cat "$tmp/py.pre"; fail "python3 failed under the preload"; }
+cmp -s "$tmp/py.nat" "$tmp/py.pre" || { diff "$tmp/py.nat" "$tmp/py.pre"; fail "python3 saw other fds under the preload"; }
+note "python3: same as native"
 
 # The profiler did its work: the profiles name the frames beyond the function without
 # unwind information (libunwind's validated frame-pointer walk went through) and the
