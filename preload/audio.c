@@ -11,6 +11,7 @@
 #define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
 #include "wildcard.h"
+#include "fds.h"
 #include "log.h"
 #include "options.h"
 #include "symbols.h"
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 __thread struct rt_tls ap_rt TLS_IE;
@@ -576,12 +578,12 @@ static void thread_info(int tid, char *name, size_t nlen, char *policy, size_t p
 		return;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = fds_open(path, O_RDONLY, 0);
+	if (fd < 0)
 		return;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
 	char *l = strchr(buf, '('), *r = strrchr(buf, ')');
 	if (!l || !r || r < l)
 		return;

@@ -1,5 +1,6 @@
 /* clock.c - ticks for the hot path, nanoseconds for the profile (see clock.h). */
 #include "clock.h"
+#include "fds.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -19,8 +20,8 @@ static uint64_t t1, ns1;       /* the last sync's pair (t1 > t0 whenever clock_t
 static int kernel_uses_tsc(void)
 {
 	char buf[32];
-	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-		      O_RDONLY | O_CLOEXEC);
+	int fd = fds_open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+			  O_RDONLY, 0);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);

@@ -1,6 +1,7 @@
 /* log.c - the profiler's only way to speak: "audioprof: ..." on fd 2 with write(2).
  * Rate-limited to LOG_LIMIT lines per process; never allocates, never touches stdio. */
 #include "log.h"
+#include "fds.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,10 @@
 #include <unistd.h>
 
 static int log_count;   /* messages written so far (atomic increments) */
+
+/* fds.c's, in the preload; the analyzer, which shares this file, has no fds.c. */
+#pragma weak fds_stderr
+#pragma weak fds_stderr_done
 
 void log_msg(const char *fmt, ...)
 {
@@ -33,12 +38,15 @@ void log_msg(const char *fmt, ...)
 		len += (size_t)w < sizeof(buf) - len - 1 ? (size_t)w : sizeof(buf) - len - 2;
 		buf[len++] = '\n';
 	}
+	int fd = fds_stderr ? fds_stderr() : 2;   /* seen from a thread with its own fd table */
 	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(2, p, len);
+	while (fd >= 0 && len > 0) {
+		ssize_t w = write(fd, p, len);
 		if (w <= 0)
 			break;
 		p += w;
 		len -= (size_t)w;
 	}
+	if (fds_stderr_done)
+		fds_stderr_done(fd);
 }

@@ -100,6 +100,7 @@
 
 #include "profile.h"
 #include "clock.h"
+#include "fds.h"
 #include "audio.h"
 #include "timeline.h"
 #include "sites.h"
@@ -694,7 +695,7 @@ static int out_put(const char *p, size_t len, void *arg)
 static void apply_umask(int fd)
 {
 	char buf[1024];
-	int pfd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	int pfd = fds_open("/proc/self/status", O_RDONLY, 0);
 	if (pfd < 0)
 		return;
 	ssize_t n = read(pfd, buf, sizeof(buf) - 1);
@@ -761,6 +762,11 @@ static int write_atomic(const char *path, const struct emit_args *args)
 		goto done;
 	}
 	created = 1;
+	fd = fds_adopt(fd);   /* above the program's fds while the file is written */
+	if (fd < 0) {
+		err = errno;
+		goto done;
+	}
 	apply_umask(fd);
 	o->fd = fd;
 	o->n = 0;

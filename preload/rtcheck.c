@@ -11,6 +11,10 @@
  * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
  * with rt_guard held and are never recorded.
  *
+ * The open family, close and pipe2 also serve fds.c: an fd that libunwind, libdw,
+ * libelf or jansson open for the profiler (rt_guard held) is moved above the fd floor,
+ * and their close of a number the program has since taken over is skipped.
+ *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
  * __read_chk, __open_2, ...) and large-file (open64, pread64, mmap64, ...) entry
  * points report "printf", "read", "open", ...; frame 0 of the stack still shows the
@@ -25,6 +29,7 @@
 
 #include "rtcheck.h"
 #include "audio.h"
+#include "fds.h"
 #include "interpose.h"
 #include "log.h"
 #include "runtime.h"
@@ -282,7 +287,18 @@ WRAP(VK_IO, "pwritev", ssize_t, pwritev,
      (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))
 WRAP(VK_IO, "pwritev", ssize_t, pwritev64,
      (int fd, const struct iovec *v, int n, off64_t o), (fd, v, n, o))
-WRAP(VK_IO, "close", int, close, (int fd), (fd))
+/* close also serves fds.c: a close that libdw makes for the profiler, of a number that
+ * no longer holds the file it claimed, is skipped (the program's fd stays open). */
+ALIAS(close);
+SLOT(real_close, close, NULL);
+EXPORT int close(int fd)
+{
+	RTCHECK(VK_IO, "close", close);
+	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
+		return 0;
+	NEXT(real_close);
+	return next(fd);
+}
 WRAP(VK_IO, "fsync", int, fsync, (int fd), (fd))
 WRAP(VK_IO, "fdatasync", int, fdatasync, (int fd), (fd))
 WRAP(VK_IO, "creat", int, creat, (const char *p, mode_t m), (p, m))
@@ -312,7 +328,10 @@ static inline int needs_mode(int flags)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		return next(path, flags, mode); \
+		int fd = next(path, flags, mode); \
+		if (unlikely(rt_guard)) \
+			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
+		return fd; \
 	}
 WRAP_OPEN("open", open)
 WRAP_OPEN("open", open64)
@@ -331,10 +350,26 @@ WRAP_OPEN("open", open64)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		return next(dirfd, path, flags, mode); \
+		int fd = next(dirfd, path, flags, mode); \
+		if (unlikely(rt_guard)) \
+			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
+		return fd; \
 	}
 WRAP_OPENAT("openat", openat)
 WRAP_OPENAT("openat", openat64)
+
+/* Not a real-time check: pipe2 is interposed only for the profiler's own libraries.
+ * libunwind opens its memory-validation pipe with it; fds_pipe2 refuses that pipe
+ * (stacks.c validates without one) or keeps it above the floor. Anyone else's call
+ * goes straight to the real function. */
+SLOT(real_pipe2, pipe2, NULL);
+EXPORT int pipe2(int fds[2], int flags)
+{
+	if (unlikely(rt_guard) && fds_ours((uintptr_t)__builtin_return_address(0)))
+		return fds_pipe2(fds, flags);
+	NEXT(real_pipe2);
+	return next(fds, flags);
+}
 
 /* Every ioctl request passes at most one argument: a pointer or an integer, passed on
  * as the pointer-sized word it arrived in. */

@@ -8,6 +8,7 @@
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
+#include "fds.h"
 #include "mem.h"
 #include "log.h"
 #include "options.h"
@@ -260,7 +261,7 @@ void runtime_thread_start(void)
 static uint64_t read_vmhwm(void)
 {
 	char buf[4096];
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	int fd = fds_open("/proc/self/status", O_RDONLY, 0);
 	if (fd < 0)
 		return 0;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -275,7 +276,7 @@ static uint64_t read_vmhwm(void)
 static void read_cmdline(char *buf, size_t cap)
 {
 	buf[0] = 0;
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	int fd = fds_open("/proc/self/cmdline", O_RDONLY, 0);
 	if (fd < 0)
 		return;
 	ssize_t n = read(fd, buf, cap - 1);
@@ -384,6 +385,7 @@ static int presymbolize(void)
 static void *symbolizer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: its allocations are the profiler's own */
+	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
@@ -424,6 +426,7 @@ static void start_symbolizer(void)
 static void *writer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: everything this thread does is the profiler's own */
+	fds_private_table();   /* what it opens (the profile, /proc files) stays unseen */
 	ap_rt.never_rt = 1;
 	writer_tid = (pid_t)syscall(SYS_gettid);
 	pthread_setname_np(pthread_self(), "audioprof");
@@ -860,6 +863,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 		runtime_thread_start();
 	pthread_key_create(&thread_key, thread_exit);
 	stacks_cache_on = OPT_NUM(OPT_STACK_CACHE) != 0;
+	fds_init();   /* before the first call into libunwind, libdw, libelf, jansson */
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	install_signals();

@@ -29,10 +29,14 @@
  * A hit gives the site by pointer (stacks_site), which the allocation path keeps in
  * the block header: no id table on the hot path. */
 #include "stacks.h"
+#include "fds.h"
 
 #include <errno.h>
 #include <libunwind.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #define CACHE_SETS    2048u  /* power of two */
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
@@ -94,8 +98,73 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
 
 int stacks_cache_on = 1;
 
+/* libunwind's memory validation, without its pipe. Where unwind information is
+ * missing (code without CFI, a frame it has to guess from the frame-pointer chain, a
+ * signal frame found by its code) libunwind sets the cursor's `validate` flag and
+ * checks every address before reading it. libunwind 1.6 and 1.7 do that by writing
+ * one byte of the address into a pipe that tdep_init opens, whether or not anything
+ * is ever validated, on the lowest free fds, and re-open when a read from it fails
+ * (1.8 opens it on first use): the program's fds 3 and 4, or 0 and 1 in a program
+ * started without stdio, end up holding process memory or being read and closed.
+ *
+ * Instead the local address space's access_mem is ours: a validated read in the live
+ * part of the unwinding thread's own stack (known to the stack cache) is a plain load,
+ * any other goes through process_vm_readv on our own pid (no fd; EFAULT for memory
+ * that is not readable); every other access is the plain load or store libunwind's
+ * own does. It serves the program's own local unwinding too, with the same answers.
+ * The validate flag is bit 0 of the accessor's `arg` on x86-64 from 1.6 to 1.8
+ * (AS_ARG_VALIDATE_MASK in libunwind's tdep-x86_64/libunwind_i.h); other versions keep
+ * libunwind's accessor and get their pipe moved above the fd floor (fds_pipe2). */
+#if defined(__x86_64__) && UNW_VERSION >= UNW_VERSION_CODE(1, 6) && \
+	UNW_VERSION <= UNW_VERSION_CODE(1, 8)
+#define OWN_VALIDATION 1
+
+/* The unwinding thread's own stack, [lo, hi): frame-pointer walks read mostly there,
+ * and reads of its live part need no syscall. Set before each unwind (0, 0: unknown). */
+static __thread uintptr_t walk_lo __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t walk_hi __attribute__((tls_model("initial-exec")));
+
+static inline void walk_bounds(const struct stack_cache *c)
+{
+	walk_lo = c ? c->stack_lo : 0;
+	walk_hi = c ? c->stack_hi : 0;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
+		      void *arg)
+{
+	(void)as;
+	if (write) {
+		memcpy((void *)addr, val, sizeof(*val));
+		return 0;
+	}
+	/* Between this frame and the top of the stack it runs on is the live stack:
+	 * mapped and readable (not so below it, e.g. a main-thread stack not grown yet). */
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (!((uintptr_t)arg & 1) || (here >= walk_lo && here < walk_hi && addr >= here &&
+				       addr < walk_hi && walk_hi - addr >= sizeof(*val))) {
+		memcpy(val, (const void *)addr, sizeof(*val));
+		return 0;
+	}
+	struct iovec local = { val, sizeof(*val) }, remote = { (void *)addr, sizeof(*val) };
+	if (syscall(SYS_process_vm_readv, getpid(), &local, 1L, &remote, 1L, 0L) !=
+	    (long)sizeof(*val))
+		return -1;   /* what libunwind's returns for memory that fails validation */
+	return 0;
+}
+#else
+static inline void walk_bounds(const struct stack_cache *c) { (void)c; }
+#endif
+
 void stacks_global_init(void)
 {
+#ifdef OWN_VALIDATION
+	/* unw_get_accessors runs libunwind's one-time init (tdep_init), whose pipe2 comes
+	 * to fds_pipe2 (the caller holds rt_guard) and is refused: no fd at all. */
+	fds_refuse_pipes = 1;
+	unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space);
+	__atomic_store_n(&acc->access_mem, access_mem, __ATOMIC_RELEASE);
+#endif
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
@@ -172,6 +241,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			depth = c->depth;
 		uintptr_t ips[SITES_MAX_DEPTH];
 		int cacheable;
+		walk_bounds(c);
 		unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
 		c->n.uncacheable++;
 		return sites_intern_site(ips, n);
@@ -210,6 +280,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		/* Miss: unwind straight into the entry, then intern. */
 		int cacheable;
 		uintptr_t ips[SITES_MAX_DEPTH];
+		walk_bounds(c);
 		unsigned n = unwind(c, depth, fn, ra, cfa, ips, entry_offs(e), &cacheable);
 		struct site *s = sites_intern_site(ips, n);
 		unsigned sd;
@@ -234,6 +305,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 	}
 	uintptr_t ips[SITES_MAX_DEPTH];
 	int cacheable;
+	walk_bounds(NULL);
 	unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
 	return sites_intern_site(ips, n);
 }

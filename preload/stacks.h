@@ -22,7 +22,8 @@ void stacks_cache_init(struct stack_cache *c, unsigned depth);
  * (no bounds: nothing is cached for that thread). */
 void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi);
 
-/* Once per process, before the first capture: libunwind's per-thread caching. */
+/* Once per process, before the first capture, with rt_guard held and after fds_init:
+ * libunwind's per-thread caching, and its memory validation without a pipe. */
 void stacks_global_init(void);
 
 /* AUDIOPROF_STACK_CACHE: 0 unwinds every capture (the cache's per-thread counters

@@ -11,11 +11,13 @@
 #include "symbols.h"
 #include "sites.h"
 #include "symcache.h"
+#include "fds.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <link.h>
@@ -26,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MIN_SLOTS     1024    /* first size of the cache's slot array */
@@ -558,6 +562,25 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 	return added;
 }
 
+/* libelf reads through an Elf's fd only where the file is not mapped. Tell it it is
+ * done with the fds of the module's debug file and dwz file (mapped: nothing to read,
+ * else read now), so that nothing ever reads through a number the program may have
+ * taken over; libdwfl keeps those fds until it drops the module, and fds.c guards
+ * that close. Cheap when already done (elf_cntl then fails at once). */
+static void seal_debug_files(Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw)
+		return;
+	Elf *e = dwarf_getelf(dw);
+	if (e)
+		elf_cntl(e, ELF_C_FDREAD);
+	Dwarf *alt = dwarf_getalt(dw);
+	if (alt && (e = dwarf_getelf(alt)) != NULL)
+		elf_cntl(e, ELF_C_FDREAD);
+}
+
 /* All frames for one ip in the current module list; at least one on success. */
 static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
 			   demangle_fn demangle)
@@ -596,6 +619,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	const char *file = NULL;
 	int line = 0;
 	Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+	seal_debug_files(mod);
 	if (dl) {
 		Dwarf_Addr la;
 		file = dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
@@ -628,13 +652,85 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 
 /* ---------------------------------------------------------------- the module list */
 
+/* The vdso's image, copied once from our own memory (process_vm_readv: no fd, and a
+ * fault-free failure if the image is shorter than its header says). Kept for the
+ * life of the process: the Elf libdwfl holds points into it. */
+static Elf *vdso_elf(void)
+{
+	static char *image;
+	static size_t size;
+	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return NULL;
+	if (!image) {
+		const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+		size_t n = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+		for (int i = 0; i < eh->e_phnum; i++)
+			if (ph[i].p_type == PT_LOAD && ph[i].p_offset + ph[i].p_filesz > n)
+				n = ph[i].p_offset + ph[i].p_filesz;
+		char *buf = n && n <= (1u << 20) ? malloc(n) : NULL;
+		if (!buf)
+			return NULL;
+		struct iovec local = { buf, n }, remote = { (void *)base, n };
+		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)n) {
+			free(buf);
+			return NULL;
+		}
+		image = buf;
+		size = n;
+	}
+	return elf_memory(image, size);
+}
+
+/* Dwfl_Callbacks.find_elf: like dwfl_linux_proc_find_elf (regular files only, the
+ * vdso from memory), but libdwfl keeps no fd: the file is mapped by elf_begin,
+ * elf_cntl(ELF_C_FDREAD) tells libelf it is done with the fd (the whole file is
+ * mapped, or read now if mapping failed) and the fd is closed here. Returning -1 with
+ * *elfp set is how libdwfl takes an Elf without an fd (its own vdso case). */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	(void)mod, (void)userdata, (void)base;
+	if (strncmp(name, "[vdso: ", 7) == 0) {
+		*elfp = vdso_elf();
+		*file_name = NULL;
+		return -1;
+	}
+	struct stat st;
+	if (name[0] != '/' || stat(name, &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;   /* special files might hang on open or read */
+	int fd = fds_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && elf_cntl(elf, ELF_C_FDREAD) != 0) {
+		elf_end(elf);
+		elf = NULL;
+	}
+	close(fd);
+	char *copy = elf ? strdup(name) : NULL;
+	if (!copy) {
+		if (elf)
+			elf_end(elf);
+		return -1;
+	}
+	*file_name = copy;
+	*elfp = elf;
+	return -1;
+}
+
 static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	/* No fd kept per module (find_elf above). */
+	.find_elf = find_elf,
 	/* Build-id lookup only (/usr/lib/debug/.build-id, where Debian's -dbg and
 	 * dbgsym packages put their files, dwz alt files included). The standard
 	 * callback ends in a debuginfod query, which with DEBUGINFOD_URLS set would
 	 * download debug info from inside the profiled process. */
 	.find_debuginfo = dwfl_build_id_find_debuginfo,
+	/* libdwfl keeps the debug file's fd (and a dwz file's) for as long as it keeps
+	 * the module: its open() comes through the interposed one, which puts the fd
+	 * above the fd floor, close-on-exec (fds.c). */
 };
 
 /* Under the mutex: whether the reported modules may differ from the loader's. */

@@ -6,6 +6,7 @@
  * one line per address, innermost frame first, suffix = the frame string after
  * "0xADDR: ". Anything else makes the line (or, for the first line, the file) ignored. */
 #include "symcache.h"
+#include "fds.h"
 #include "log.h"
 
 #include <errno.h>
@@ -194,7 +195,7 @@ static void load(struct cmod *m)
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/%s", cdir, m->name) >= (int)sizeof(path))
 		return;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = fds_open(path, O_RDONLY | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return;
 	struct stat st;
@@ -294,6 +295,8 @@ static void save(struct cmod *m)
 	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return;
 	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd >= 0 && (fd = fds_adopt(fd)) < 0)
+		unlink(tmp);
 	if (fd < 0) {
 		cant_write(errno);
 		return;

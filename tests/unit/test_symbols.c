@@ -1,7 +1,7 @@
 /* test_symbols.c - CUnit suite for preload/symbols.c: exact frame strings for code in
  * this binary (built with -g), inlined frames, libc, unknown addresses, the cache,
  * threads and fork, the symbol-table fallback and C++ demangling (fixture built
- * without -g), and frames of a module resolved before its dlclose (fixture built with
+ * without -g), the vdso, and frames of a module resolved before its dlclose (fixture built with
  * -g). The fixtures are compiled at run time from fixtures/libdlfix.c with `cc` into
  * a private directory under /tmp, removed when the suite ends. */
 #include "suites.h"
@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +134,46 @@ static void test_libc(void)
 	const char *last = f.s[n - 1];
 	CU_ASSERT_PTR_NOT_NULL(strstr(last, "getpid"));
 	CU_ASSERT(ends_in_line(last) || strstr(last, "libc.so.6)") != NULL);
+}
+
+/* The address of the vdso's clock_gettime, from the image's own dynamic symbol table
+ * (its section headers are part of the mapped image); 0 if not found. */
+static uintptr_t vdso_clock_gettime(void)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return 0;
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+	uintptr_t vaddr0 = UINTPTR_MAX;
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < vaddr0)
+			vaddr0 = ph[i].p_vaddr;
+	const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(base + eh->e_shoff);
+	for (int i = 0; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type != SHT_DYNSYM)
+			continue;
+		const ElfW(Sym) *sym = (const ElfW(Sym) *)(base + sh[i].sh_offset);
+		const char *str = (const char *)(base + sh[sh[i].sh_link].sh_offset);
+		for (size_t k = 0; k < sh[i].sh_size / sizeof(*sym); k++)
+			if (strcmp(str + sym[k].st_name, "__vdso_clock_gettime") == 0)
+				return base + sym[k].st_value - vaddr0;
+	}
+	return 0;
+}
+
+/* The vdso is read from memory (no /proc/PID/mem, no fd) and named "[vdso]". */
+static void test_vdso(void)
+{
+	uintptr_t fn = vdso_clock_gettime();
+	if (!fn) {
+		CU_PASS("no vdso with __vdso_clock_gettime here");
+		return;
+	}
+	struct frames f;
+	int n = resolve(fn + 1, &f);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.s[0], "clock_gettime+0x1 (in [vdso])"));
 }
 
 static void test_unknown(void)
@@ -441,6 +484,7 @@ void suite_symbols(void)
 	CU_add_test(s, "function and file:line in this binary", test_own_function);
 	CU_add_test(s, "inlined frames, innermost first", test_inlined);
 	CU_add_test(s, "address in libc", test_libc);
+	CU_add_test(s, "address in the vdso", test_vdso);
 	CU_add_test(s, "unknown address", test_unknown);
 	CU_add_test(s, "per-ip cache, refresh, shutdown", test_cache);
 	CU_add_test(s, "concurrent callers", test_threads);
