@@ -5,6 +5,7 @@
  * own allocations go straight to the allocator underneath (under.h) and never show
  * up in the profile. */
 #include "runtime.h"
+#include "atomicfile.h"
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -83,13 +85,6 @@ static void wake(int *word)
 	futex(word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
-/* Async-signal-safe: no locale, no allocation. */
-static const char *errname(int e)
-{
-	const char *s = strerrordesc_np(e);
-	return s ? s : "unknown error";
-}
-
 /* ------------------------------------------------------------ output path */
 
 static void append(char *dst, size_t cap, size_t *len, const char *s)
@@ -122,8 +117,11 @@ static void compute_out_path(void)
 			append(name, sizeof(name), &n, c);
 		}
 	}
-	if (exec_k > 0) {
-		/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". */
+	/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". Not for a device or
+	 * FIFO (/dev/null, /dev/stdout): every image writes into that one. */
+	struct stat st;
+	int special = stat(name, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+	if (exec_k > 0 && !special) {
 		char suffix[24];
 		snprintf(suffix, sizeof(suffix), ".%u", exec_k);
 		if (n >= 5 && strcmp(name + n - 5, ".json") == 0) {
@@ -334,7 +332,7 @@ static void write_locked(const char *reason, int sig)
 	};
 	if (profile_write(out_path, &m) != 0 && !write_failed_logged) {
 		write_failed_logged = 1;
-		log_msg("cannot write the profile to %s: %s", out_path, errname(errno));
+		log_msg("cannot write the profile to %s: %s", out_path, atomicfile_strerror(errno));
 	}
 	symbols_persist();
 }

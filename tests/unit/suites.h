@@ -9,4 +9,5 @@ void suite_symbols(void);
 void suite_profile(void);
 void suite_symcache(void);
 void suite_glob(void);
+void suite_atomicfile(void);
 #endif
