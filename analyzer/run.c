@@ -243,7 +243,8 @@ static int report_profiles(const char *pattern, pid_t pid, const char *name, tim
 	/* A device or FIFO (/dev/stdout, /dev/null) was written into: nothing to read
 	 * back here. */
 	struct stat st;
-	if (stat(expected, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+	if (stat(expected, &st) == 0 &&
+	    (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		if (chk) {
 			cli_error("--check: the profile went to %s, not a regular file: "
 				  "nothing to check", expected);

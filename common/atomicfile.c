@@ -344,6 +344,15 @@ fail:
 	return -1;
 }
 
+int atomicfile_writes_into(struct atomicfile *scratch, const char *path)
+{
+	enum target t;
+	struct stat st;
+	scratch->same_fd = -1;
+	return resolve(scratch, path, &t, &st) == 0 && t == T_DIRECT && !S_ISDIR(st.st_mode) &&
+	       !S_ISSOCK(st.st_mode);
+}
+
 int atomicfile_open(struct atomicfile *af, const char *path, mode_t mode, int flags)
 {
 	af->fd = -1;

@@ -75,6 +75,11 @@ struct atomicfile {
  * (nothing is left behind). */
 int atomicfile_open(struct atomicfile *af, const char *path, mode_t mode, int flags);
 
+/* 1 when `path` names something atomicfile_open would write into rather than replace
+ * (a device, a FIFO, an open file through /proc such as /dev/stdout), else 0.
+ * `scratch` is only used for its buffers. */
+int atomicfile_writes_into(struct atomicfile *scratch, const char *path);
+
 /* Writes all of buf (restarting after EINTR and short writes). Returns 0, or -1 with
  * errno set. */
 int atomicfile_write(struct atomicfile *af, const void *buf, size_t len);

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,11 +116,11 @@ static void compute_out_path(void)
 			append(name, sizeof(name), &n, c);
 		}
 	}
-	/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". Not for a device or
-	 * FIFO (/dev/null, /dev/stdout): every image writes into that one. */
-	struct stat st;
-	int special = stat(name, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
-	if (exec_k > 0 && !special) {
+	/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". Not for a device,
+	 * FIFO or open file (/dev/null, /dev/stdout): every image writes into that one.
+	 * (Static: the buffers are large, and this runs once per image, at start-up.) */
+	static struct atomicfile scratch;
+	if (exec_k > 0 && !atomicfile_writes_into(&scratch, name)) {
 		char suffix[24];
 		snprintf(suffix, sizeof(suffix), ".%u", exec_k);
 		if (n >= 5 && strcmp(name + n - 5, ".json") == 0) {
