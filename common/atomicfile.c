@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -279,7 +280,8 @@ static int open_direct(struct atomicfile *af, const struct stat *st)
 	if (fd < 0)
 		return -1;
 	struct stat now;
-	if (fstat(fd, &now) != 0 || (nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)) {
+	if (fstat(fd, &now) != 0 ||
+	    (nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)) {
 		close_keep_errno(fd);
 		return -1;
 	}
@@ -405,6 +407,13 @@ int atomicfile_write(struct atomicfile *af, const void *buf, size_t len)
 		ssize_t w = guard ? write_nosigpipe(af->fd, p, len) : write(af->fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == EAGAIN) {
+			/* The program's own descriptor (/dev/stdout) may be non-blocking. */
+			struct pollfd pfd = { .fd = af->fd, .events = POLLOUT };
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+			return -1;
+		}
 		if (w <= 0) {
 			if (w == 0)
 				errno = EIO;

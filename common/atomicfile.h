@@ -26,11 +26,12 @@
  * killed while writing leaves nothing. Where O_TMPFILE is not supported the temporary
  * file is created under that name from the start. The owner holds an flock(2) on it
  * while it exists, so a later write in the same directory can tell a file whose
- * writer died (unlocked) and removes it.
+ * writer died (unlocked) and removes it (each directory is looked through once per
+ * process).
  *
  * New files get `mode` less the umask, like any created file. Every descriptor is
  * close-on-exec and goes through one hook (atomicfile_set_fd_hook). Nothing here
- * allocates; struct atomicfile is large (two PATH_MAX buffers): callers on small
+ * allocates (a few KB of stack at most); struct atomicfile is large (two PATH_MAX buffers): callers on small
  * stacks allocate it. Not thread-safe per struct; distinct structs are independent. */
 #ifndef AUDIOPROF_ATOMICFILE_H
 #define AUDIOPROF_ATOMICFILE_H

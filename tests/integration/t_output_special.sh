@@ -3,7 +3,8 @@
 # each of the four writers: the preload (AUDIOPROF_OUT), `audioprof run -o`, `audioprof
 # view -o` and `audioprof check --junit`. A device node of the test's own (the null
 # device's numbers, made with mknod in $tmp: the system's /dev/null is never the target)
-# stays a device; a FIFO is written into and its reader gets the whole output; a
+# stays a device; a FIFO is written into and its reader gets the whole output (a
+# reader that leaves early never kills the profiled program with SIGPIPE); a
 # symbolic link to /proc/self/fd/1 or /dev/fd/1 (what /dev/stdout is) prints to
 # standard output;
 # a 250-byte name is written; a new file's mode is 0666 less the umask; a directory or
@@ -129,7 +130,33 @@ done
 write_with pre "$tmp/fifo"
 grep -q "fifo: is a FIFO that no process has open for reading" "$tmp/w.err" ||
 	{ cat "$tmp/w.err"; fail "pre: no message for a FIFO without a reader"; }
-note "FIFO: written into by all four writers"
+# A reader that goes away half way through a 575 KB profile: the write fails with a
+# message, and the program is not killed by SIGPIPE (it exits 0 as it does natively).
+rm -f "$tmp/ready"
+python3 - "$tmp/fifo" "$tmp/ready" <<'PY' &
+import os, select, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+open(sys.argv[2], "w").close()
+end = time.time() + 60
+while time.time() < end:
+    select.select([fd], [], [], 1)
+    try:
+        if os.read(fd, 100):
+            break                   # the first bytes: go away
+    except BlockingIOError:
+        pass
+    time.sleep(0.01)
+os.close(fd)
+PY
+reader=$!
+for _ in $(seq 500); do [ -e "$tmp/ready" ] && break; sleep 0.01; done
+env AUDIOPROF_OUT="$tmp/fifo" LD_PRELOAD="$PRELOAD" "$BIN/snapkill" exit >"$tmp/w.out" 2>"$tmp/w.err"
+rc=$?
+wait $reader
+[ $rc -eq 0 ] || { cat "$tmp/w.err"; fail "reader gone: snapkill exit status $rc, expected 0 (141: killed by SIGPIPE)"; }
+grep -q "fifo: Broken pipe" "$tmp/w.err" || { cat "$tmp/w.err"; fail "reader gone: no message"; }
+[ -p "$tmp/fifo" ] || fail "reader gone: the FIFO was replaced"
+note "FIFO: written into by all four writers; a reader that leaves costs no SIGPIPE"
 
 # ------------------------------------------------------------------ standard output
 # Links of the test's own to /proc/self/fd/1 and /dev/fd/1, not /dev/stdout itself: a
