@@ -89,6 +89,11 @@ EOF
 	env AUDIOPROF_OUT="$tmp/null" LD_PRELOAD="$PRELOAD" "$tmp/twice.sh" >/dev/null 2>&1
 	[ -c "$tmp/null" ] || fail "exec chain: the device node was replaced"
 	ls "$tmp" | grep -q '^null\.' && { ls -la "$tmp"; fail "exec chain: a file beside the device"; }
+	# run --check cannot read a profile back from a device: it says so, exit 3.
+	"$AP" run -q --check -o "$tmp/null" "$BIN/leaf" 0 >/dev/null 2>"$tmp/w.err"
+	rc=$?
+	[ $rc -eq 3 ] && grep -q "not a regular file: nothing to check" "$tmp/w.err" ||
+		{ cat "$tmp/w.err"; fail "run --check into a device: status $rc"; }
 	note "device node: kept by all four writers"
 else
 	note "mknod not permitted: device-node case not run"
