@@ -2,6 +2,7 @@
  * callback allocations, real-time-unsafe calls, overruns, load, peak and leaked bytes;
  * exit 1 with one line per failure, and a JUnit XML file for CI (written atomically). */
 #include "analyze.h"
+#include "atomicfile.h"
 #include "cli.h"
 #include "fmt.h"
 #include "options.h"
@@ -227,30 +228,25 @@ static void xml_escaped(FILE *f, const char *s)
 	}
 }
 
-/* Writes the JUnit file atomically: a temporary file beside it, then rename. `error` is
- * set when the profile could not be read. Returns 0 or -1 (after a message). */
+/* Writes the JUnit file through the one atomic writer (common/atomicfile.h): a
+ * regular file is replaced whole (mode 0666 less the umask, like any new file); a
+ * device or FIFO is written into. `error` is set when the profile could not be read.
+ * Returns 0 or -1 (after a message). */
 static int write_junit(const char *path, const char *profile, const struct check_opts *o,
 		       const struct result *res, const char *error)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 16);
-	if (!tmp) {
-		cli_error("--junit: out of memory");
+	struct atomicfile af;
+	if (atomicfile_open(&af, path, 0666, ATOMICFILE_SYNC) != 0) {
+		cli_error("--junit: cannot write %s: %s", path, atomicfile_strerror(errno));
 		return -1;
 	}
-	snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		cli_error("--junit: cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	FILE *f = fdopen(fd, "w");
+	int fd = dup(af.fd);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
-		cli_error("--junit: %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		free(tmp);
+		cli_error("--junit: cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		atomicfile_abort(&af);
 		return -1;
 	}
 	int tests = 0, failures = 0, skipped = 0, errors = error ? 1 : 0;
@@ -290,21 +286,22 @@ static int write_junit(const char *path, const char *profile, const struct check
 		fputs("\"/>\n    </testcase>\n", f);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
-	int bad = fflush(f) != 0 || ferror(f) || fsync(fd) != 0;
+	int bad = fflush(f) != 0 || ferror(f);
 	int e = errno;
 	if (fclose(f) != 0 && !bad) {
 		bad = 1;
 		e = errno;
 	}
-	if (bad || rename(tmp, path) != 0) {
-		if (!bad)
-			e = errno;
+	if (bad) {
+		atomicfile_abort(&af);
+	} else if (atomicfile_commit(&af) != 0) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
 		cli_error("--junit: cannot write %s: %s", path, strerror(e));
-		unlink(tmp);
-		free(tmp);
 		return -1;
 	}
-	free(tmp);
 	return 0;
 }
 

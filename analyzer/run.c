@@ -240,6 +240,20 @@ static int report_profiles(const char *pattern, pid_t pid, const char *name, tim
 	char expected[4096];
 	if (outpath_expand(pattern, pid, name, expected, sizeof(expected)) != 0)
 		snprintf(expected, sizeof(expected), "%s", pattern);
+	/* A device or FIFO (/dev/stdout, /dev/null) was written into: nothing to read
+	 * back here. */
+	struct stat st;
+	if (stat(expected, &st) == 0 &&
+	    (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		if (chk) {
+			cli_error("--check: the profile went to %s, not a regular file: "
+				  "nothing to check", expected);
+			return EXIT_INPUT;
+		}
+		if (!quiet)
+			fprintf(stderr, "audioprof: profile written into %s\n", expected);
+		return EXIT_OK;
+	}
 	cli_error("no profile was written (expected %s)", expected);
 	return EXIT_INPUT;
 }

@@ -4,6 +4,7 @@
  * checked first (profile_read.h), then embedded as JSON text in a non-executing
  * <script type="application/json"> element, written so that no byte of it can end the
  * element or be taken for markup. The file is written atomically. */
+#include "atomicfile.h"
 #include "cli.h"
 #include "profile_read.h"
 #include "view.h"
@@ -74,42 +75,31 @@ static int write_page(FILE *f, const char *name, const char *json, size_t len)
 	return fflush(f) == 0 ? 0 : -1;
 }
 
-/* Writes the page to `path` atomically: a temporary file beside it, flushed to disk,
- * then renamed over it (mode 0666 less the umask, like any new file). Returns 0, or -1
- * after printing why. */
+/* Writes the page to `path` through the one atomic writer (common/atomicfile.h): a
+ * regular file is replaced whole, flushed to disk first (mode 0666 less the umask,
+ * like any new file); a device or FIFO (/dev/stdout) is written into. Returns 0, or
+ * -1 after printing why. */
 static int write_atomic(const char *path, const char *name, const char *json, size_t len)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + sizeof(".tmp.XXXXXX"));
-	if (!tmp) {
-		cli_error("view: out of memory");
+	struct atomicfile af;
+	if (atomicfile_open(&af, path, 0666, ATOMICFILE_SYNC) != 0) {
+		cli_error("view: %s: cannot write: %s", path, atomicfile_strerror(errno));
 		return -1;
 	}
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		cli_error("view: %s: cannot create: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	FILE *f = fdopen(fd, "w");
-	int err = !f || fchmod(fd, 0666 & ~mask) != 0 || write_page(f, name, json, len) < 0 ||
-		  fsync(fd) != 0;
+	int fd = dup(af.fd);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	int err = !f || write_page(f, name, json, len) < 0;
 	int e = errno;
-	if (f ? fclose(f) != 0 : close(fd) != 0)
+	if (f ? fclose(f) != 0 : (fd >= 0 && close(fd) != 0))
 		err = err ? err : (e = errno, 1);
-	if (!err && rename(tmp, path) != 0)
+	if (err)
+		atomicfile_abort(&af);
+	else if (atomicfile_commit(&af) != 0)
 		err = 1, e = errno;
 	if (err) {
 		cli_error("view: %s: cannot write: %s", path, strerror(e));
-		unlink(tmp);
-		free(tmp);
 		return -1;
 	}
-	free(tmp);
 	return 0;
 }
 

@@ -39,6 +39,7 @@ case "$rounds$ops" in *[!0-9]*|'') echo "ablate.sh: numbers only" >&2; exit 2 ;;
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ablate.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/preload"
+ln -s "$root/common" "$tmp/common"   # shared sources the preload builds from
 cp "$root"/preload/*.c "$root"/preload/*.h "$root/preload/Makefile" \
    "$root/preload/audioprof.map" "$tmp/preload/"
 if ! (cd "$tmp" && patch -s -p0 < "$here/ablation.patch"); then

@@ -106,6 +106,7 @@
 #include "sites.h"
 #include "symbols.h"
 #include "under.h"
+#include "atomicfile.h"
 
 #include <errno.h>
 #include <link.h>
@@ -121,7 +122,6 @@
 
 #define ROOT_FRAME     "[root]"
 #define OVERFLOW_FRAME "[audioprof: site table full]"
-#define TMP_SUFFIX     ".tmp.XXXXXX"
 #define OUT_BUF_SIZE   (64u << 10)
 
 typedef int (*resolve_fn)(uintptr_t ip, symbols_frame_cb cb, void *arg);
@@ -643,9 +643,9 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 
 /* ------------------------------------------------------------ atomic write */
 
-/* Buffered output to a file descriptor, for json_dump_callback (no stdio). */
+/* Buffered output to the file being written, for json_dump_callback (no stdio). */
 struct out {
-	int fd;
+	struct atomicfile af;
 	size_t n;            /* bytes waiting in buf */
 	int err;             /* errno of the first failed write, or 0 */
 	char buf[OUT_BUF_SIZE];
@@ -653,16 +653,8 @@ struct out {
 
 static int out_flush(struct out *o)
 {
-	size_t done = 0;
-	while (!o->err && done < o->n) {
-		ssize_t w = write(o->fd, o->buf + done, o->n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			o->err = w < 0 ? errno : EIO;
-		else
-			done += (size_t)w;
-	}
+	if (!o->err && o->n && atomicfile_write(&o->af, o->buf, o->n) != 0)
+		o->err = errno;
 	o->n = 0;
 	return o->err ? -1 : 0;
 }
@@ -687,29 +679,6 @@ static int out_put(const char *p, size_t len, void *arg)
 		len -= k;
 	}
 	return 0;
-}
-
-/* mkostemp creates 0600; give the file the mode open(..., 0666) would have had,
- * 0666 & ~umask. The umask is read from /proc (umask(2) cannot read it without
- * changing it under other threads); without /proc the file stays 0600. */
-static void apply_umask(int fd)
-{
-	char buf[1024];
-	int pfd = fds_open("/proc/self/status", O_RDONLY, 0);
-	if (pfd < 0)
-		return;
-	ssize_t n = read(pfd, buf, sizeof(buf) - 1);
-	close(pfd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	char *p = strstr(buf, "\nUmask:");
-	if (!p)
-		return;
-	char *end;
-	unsigned long mask = strtoul(p + 7, &end, 8);
-	if (end != p + 7 && mask <= 0777)
-		fchmod(fd, 0666 & ~(mode_t)mask);
 }
 
 /* The whole file: the document's members, then "pps" one program point at a time,
@@ -740,62 +709,38 @@ static int emit(struct out *o, const struct emit_args *a)
 	return err ? -1 : 0;
 }
 
-/* Write the file into a fresh "<path>.tmp.XXXXXX" beside path (created exclusively,
- * so a planted file or symlink of that name is never opened), fsync it, rename it
- * onto path. On failure the temporary file is removed and path is untouched. */
+/* Writes the file through the one atomic writer (common/atomicfile.h): a regular file
+ * is replaced whole, synced first; a device or FIFO is written into, never replaced;
+ * a FIFO nobody reads is an error, not a wait, and a reader that goes away never
+ * raises SIGPIPE in the program. On failure the target is as it was. */
 static int write_atomic(const char *path, const struct emit_args *args)
 {
-	size_t len = strlen(path);
-	char *tmp = malloc(len + sizeof(TMP_SUFFIX));
 	struct out *o = malloc(sizeof(*o));
-	int fd = -1, err = 0, created = 0;
-
-	if (!tmp || !o) {
-		err = ENOMEM;
-		goto done;
+	if (!o) {
+		errno = ENOMEM;
+		return -1;
 	}
-	memcpy(tmp, path, len);
-	memcpy(tmp + len, TMP_SUFFIX, sizeof(TMP_SUFFIX));
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		goto done;
+	if (atomicfile_open(&o->af, path, 0666,
+			    ATOMICFILE_SYNC | ATOMICFILE_NOWAIT | ATOMICFILE_NOSIGPIPE) != 0) {
+		int err = errno;
+		free(o);
+		errno = err;
+		return -1;
 	}
-	created = 1;
-	fd = fds_adopt(fd);   /* above the program's fds while the file is written */
-	if (fd < 0) {
-		err = errno;
-		goto done;
-	}
-	apply_umask(fd);
-	o->fd = fd;
 	o->n = 0;
 	o->err = 0;
+	int rc;
 	if (emit(o, args) < 0 || out_flush(o) < 0) {
-		err = o->err ? o->err : ENOMEM;
-		goto done;
+		errno = o->err ? o->err : ENOMEM;
+		atomicfile_abort(&o->af);
+		rc = -1;
+	} else {
+		rc = atomicfile_commit(&o->af);
 	}
-	if (fsync(fd) < 0) {
-		err = errno;
-		goto done;
-	}
-	int rc = close(fd);
-	fd = -1;
-	if (rc < 0 && errno != EINTR) {
-		err = errno;
-		goto done;
-	}
-	if (rename(tmp, path) < 0)
-		err = errno;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (err && created)
-		unlink(tmp);
-	free(tmp);
+	int err = errno;
 	free(o);
 	errno = err;
-	return err ? -1 : 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------ entry point */

@@ -5,6 +5,7 @@
  * own allocations go straight to the allocator underneath (under.h) and never show
  * up in the profile. */
 #include "runtime.h"
+#include "atomicfile.h"
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
@@ -84,13 +85,6 @@ static void wake(int *word)
 	futex(word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
-/* Async-signal-safe: no locale, no allocation. */
-static const char *errname(int e)
-{
-	const char *s = strerrordesc_np(e);
-	return s ? s : "unknown error";
-}
-
 /* ------------------------------------------------------------ output path */
 
 static void append(char *dst, size_t cap, size_t *len, const char *s)
@@ -123,8 +117,11 @@ static void compute_out_path(void)
 			append(name, sizeof(name), &n, c);
 		}
 	}
-	if (exec_k > 0) {
-		/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". */
+	/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". Not for a device,
+	 * FIFO or open file (/dev/null, /dev/stdout): every image writes into that one.
+	 * (Static: the buffers are large, and this runs once per image, at start-up.) */
+	static struct atomicfile scratch;
+	if (exec_k > 0 && !atomicfile_writes_into(&scratch, name)) {
 		char suffix[24];
 		snprintf(suffix, sizeof(suffix), ".%u", exec_k);
 		if (n >= 5 && strcmp(name + n - 5, ".json") == 0) {
@@ -335,7 +332,7 @@ static void write_locked(const char *reason, int sig)
 	};
 	if (profile_write(out_path, &m) != 0 && !write_failed_logged) {
 		write_failed_logged = 1;
-		log_msg("cannot write the profile to %s: %s", out_path, errname(errno));
+		log_msg("cannot write the profile to %s: %s", out_path, atomicfile_strerror(errno));
 	}
 	symbols_persist();
 }
@@ -864,6 +861,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	pthread_key_create(&thread_key, thread_exit);
 	stacks_cache_on = OPT_NUM(OPT_STACK_CACHE) != 0;
 	fds_init();   /* before the first call into libunwind, libdw, libelf, jansson */
+	atomicfile_set_fd_hook(fds_adopt);   /* profile and symbol-cache files: above the floor */
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	install_signals();

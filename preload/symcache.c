@@ -8,6 +8,7 @@
 #include "symcache.h"
 #include "fds.h"
 #include "log.h"
+#include "atomicfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -266,20 +267,6 @@ static int make_dirs(void)
 	return stat(cdir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void cant_write(int err)
 {
 	if (explicit_dir && !warned) {
@@ -288,17 +275,20 @@ static void cant_write(int err)
 	}
 }
 
+/* Replaces the module's file through the one atomic writer (common/atomicfile.h).
+ * Mode 0600 less the umask: the cache is private to its user, as the 0700
+ * directories make_dirs creates; not synced (losing it only costs a lookup). */
 static void save(struct cmod *m)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s/%s", cdir, m->name) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", cdir, m->name) >= (int)sizeof(path))
 		return;
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd >= 0 && (fd = fds_adopt(fd)) < 0)
-		unlink(tmp);
-	if (fd < 0) {
+	struct atomicfile *af = malloc(sizeof(*af));
+	if (!af)
+		return;
+	if (atomicfile_open(af, path, 0600, ATOMICFILE_NOWAIT | ATOMICFILE_NOSIGPIPE) != 0) {
 		cant_write(errno);
+		free(af);
 		return;
 	}
 	size_t cap = 1 << 16, n = 0;
@@ -316,7 +306,7 @@ static void save(struct cmod *m)
 		for (int k = 0; k < e->n; k++)
 			need += strlen(e->s[k]) + 1;
 		if (n + need > cap) {
-			if (write_all(fd, buf, n) < 0) {
+			if (atomicfile_write(af, buf, n) < 0) {
 				err = 1;
 				break;
 			}
@@ -341,14 +331,13 @@ static void save(struct cmod *m)
 		buf[n++] = '\n';
 	}
 	if (!err)
-		err = write_all(fd, buf, n) < 0;
+		err = atomicfile_write(af, buf, n) < 0;
 	free(buf);
-	if (close(fd) != 0)
-		err = 1;
-	if (err || rename(tmp, path) != 0)
-		unlink(tmp);
-	else
+	if (err)
+		atomicfile_abort(af);
+	else if (atomicfile_commit(af) == 0)
 		m->dirty = 0;
+	free(af);
 }
 
 /* ---------------------------------------------------------------- API */

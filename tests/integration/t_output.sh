@@ -2,8 +2,9 @@
 # t_output.sh - AUDIOPROF_OUT: %p, %n and %% expand; the default name is
 # audioprof.<pid>.json in the working directory; an unwritable path gives a clear
 # message on stderr naming it while the program's stdout and exit status are unchanged;
-# a symlink planted at the output path is replaced, not followed; no temporary file is
-# left behind. tests/progs/leaf.c.
+# a symlink at the output path is followed (its file replaced), unless another user
+# planted it in a sticky directory (then it is replaced); no temporary file is left
+# behind. Special files: t_output_special.sh. tests/progs/leaf.c.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 build_prog leaf
@@ -49,20 +50,41 @@ for dir in "$tmp/no-such-dir/sub" "$tmp/plainfile"; do
 	[ "$(wc -l <"$tmp/err")" -le 2 ] || fail "unwritable $dir: more than 2 lines on stderr"
 done
 
-# A planted symlink at the output path: replaced by the profile, its target untouched.
+# A symlink at the output path is followed: it stays, and the file it leads to is
+# replaced by the profile (a new file: never written through).
 mkdir "$tmp/c"
-echo precious >"$tmp/target"
+echo "old profile" >"$tmp/target"
 ln -s "$tmp/target" "$tmp/c/fixed.json"
+ino=$(stat -c %i "$tmp/target")
 env AUDIOPROF_OUT="$tmp/c/fixed.json" LD_PRELOAD="$PRELOAD" "$BIN/leaf" >/dev/null 2>"$tmp/err" || fail "leaf failed"
-[ "$(cat "$tmp/target")" = precious ] || fail "the symlink's target was written through"
-[ -L "$tmp/c/fixed.json" ] && fail "the symlink is still there (profile not written or written through it)"
-[ -f "$tmp/c/fixed.json" ] || fail "no profile at the symlink's path"
+[ -L "$tmp/c/fixed.json" ] || fail "the symlink was replaced"
+[ "$(stat -c %i "$tmp/target")" != "$ino" ] || fail "the symlink's target was written through, not replaced"
 [ "$(ls -A "$tmp/c" | wc -l)" -eq 1 ] || { ls -A "$tmp/c"; fail "extra files beside fixed.json"; }
-check_py "$tmp/c/fixed.json" <<'PY' || exit 1
+[ "$(ls -A "$tmp" | grep -c '^target')" -eq 1 ] || { ls -A "$tmp"; fail "extra files beside the target"; }
+check_py "$tmp/target" <<'PY' || exit 1
 p = load_checked(sys.argv[1])
 expect_pp(p, "leaf_site", tb=7, tbk=1)
 done()
 PY
+
+# A symlink planted by another user in a sticky world-writable directory (as /tmp):
+# replaced by the profile, never followed, as fs.protected_symlinks would refuse it.
+# Root only (the link must belong to someone else).
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -m 1777 "$tmp/sticky"
+	echo precious >"$tmp/victim"
+	ln -s "$tmp/victim" "$tmp/sticky/p.json"
+	chown -h 65534:65534 "$tmp/sticky/p.json"
+	env AUDIOPROF_OUT="$tmp/sticky/p.json" LD_PRELOAD="$PRELOAD" "$BIN/leaf" >/dev/null 2>&1 || fail "leaf failed"
+	[ "$(cat "$tmp/victim")" = precious ] || fail "a link planted in a sticky directory was followed"
+	[ -f "$tmp/sticky/p.json" ] && [ ! -L "$tmp/sticky/p.json" ] || fail "the planted link is still there"
+	check_py "$tmp/sticky/p.json" <<'PY' || exit 1
+load_checked(sys.argv[1])
+done()
+PY
+else
+	note "not root: planted-link case not run"
+fi
 
 # An existing profile at the path is replaced whole (never appended to or half-written).
 env AUDIOPROF_OUT="$tmp/c/fixed.json" LD_PRELOAD="$PRELOAD" "$BIN/leaf" >/dev/null 2>&1 || fail "leaf failed"

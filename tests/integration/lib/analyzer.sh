@@ -11,12 +11,12 @@ need_analyzer() {
 }
 
 # build_asan_analyzer: builds $ASAN_AP with the analyzer's own Makefile, run on a copy
-# of analyzer/ in tests/obj/asan/ (preload/, viewer/ and VERSION linked beside it), so
+# of analyzer/ in tests/obj/asan/ (preload/, common/, viewer/ and VERSION linked beside it), so
 # that the build in analyzer/ is left alone. Returns 1 (with a note) when that fails.
 build_asan_analyzer() {
 	local tree=$TESTS_DIR/obj/asan d
 	mkdir -p "$tree/analyzer" || return 1
-	for d in preload viewer VERSION; do
+	for d in preload common viewer VERSION; do
 		[ -e "$ROOT/$d" ] && ln -sfn "$ROOT/$d" "$tree/$d"
 	done
 	cp -pu "$ROOT"/analyzer/*.[ch] "$ROOT"/analyzer/Makefile "$tree/analyzer/" || return 1
