@@ -1,8 +1,9 @@
 /* run.c - `audioprof run [options] [--] PROGRAM [ARGS]`: runs PROGRAM with
  * libaudioprof.so prepended to LD_PRELOAD and the options turned into AUDIOPROF_*
- * variables, passes stdin/stdout/stderr, the exit status and death by a signal through
- * unchanged, and says on stderr where the profile went. Refuses, before running it, a
- * program for which LD_PRELOAD cannot work (static, set-user-ID, ...). */
+ * variables, passes stdin/stdout/stderr, signals (relay.c), the exit status and death
+ * by a signal through unchanged, and says on stderr where the profile went. Refuses,
+ * before running it, a program for which LD_PRELOAD cannot work (static, set-user-ID,
+ * ...). */
 #include "cli.h"
 #include "analyze.h"
 #include "options.h"
@@ -33,7 +34,8 @@ static void usage(FILE *f)
 		"Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
 		"\n"
 		"Run PROGRAM with the heap profiler preloaded and write its profile. Standard\n"
-		"input, output and error, the exit status and death by a signal pass through.\n"
+		"input, output and error, the exit status and death by a signal pass through;\n"
+		"each signal reaches PROGRAM once, whether sent to audioprof or to its group.\n"
 		"The '--' is needed only when PROGRAM starts with '-'.\n"
 		"\n"
 		"Options (each sets the AUDIOPROF_* variable in brackets):\n"

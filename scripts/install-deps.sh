@@ -26,6 +26,7 @@ PACKAGES=(
 	libpulse-dev libpipewire-0.3-dev alsa-utils pulseaudio pulseaudio-utils pipewire-bin wireplumber dbus-daemon   # ALSA/Pulse/PipeWire wrappers (headers); their tests
 	chromium                            # viewer tests (headless; playwright-core from npm drives it)
 	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev   # programs with their own allocator (t_allocators)
+	mpv                                 # a real player stopped by a group SIGTERM under `run` (t_run_signals)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.

@@ -145,5 +145,81 @@ case_ "SIGUSR1 then SIGTERM to the process group" 4 \
 	"HUP=0 INT=0 QUIT=0 USR1=1 USR2=0 ALRM=0 TERM=1 CONT=0 WINCH=0 RTMIN+1=0 sum=0" \
 	grp:USR1 grp:TERM
 
+# ------------------------------------------------------------------ the terminal
+# keys: alone on a pseudo-terminal, Ctrl-C, Ctrl-\ and a window-size change reach the
+# foreground group: the program once each. jobs: in an interactive bash, Ctrl-Z stops
+# the job (bash says so: audioprof stopped too), fg continues it, Ctrl-C.
+for how in keys jobs; do
+	d=$tmp/pty_$how
+	mkdir -p "$d"
+	python3 "$ILIB/ptyjob.py" $how "$BIN/sigcount" >"$d/native" 2>&1 ||
+		{ bad "pty $how, native: $(cat "$d/native")"; continue; }
+	python3 "$ILIB/ptyjob.py" $how "$AP" run -q -o "$d/p.%p.json" -- "$BIN/sigcount" \
+		>"$d/run" 2>&1 || { bad "pty $how, under run: $(cat "$d/run")"; continue; }
+	if [ $how = keys ]; then
+		want="HUP=0 INT=1 QUIT=1 USR1=0 USR2=0 ALRM=0 TERM=0 CONT=0 WINCH=1 RTMIN+1=0 sum=0"
+	else
+		want="HUP=0 INT=1 QUIT=0 USR1=0 USR2=0 ALRM=0 TERM=0 CONT=1 WINCH=0 RTMIN+1=0 sum=0"
+	fi
+	if ! cmp -s "$d/native" "$d/run"; then
+		bad "pty $how: native: $(cat "$d/native"); under run: $(cat "$d/run")"
+	elif [ "$(cat "$d/native")" != "$want"$'\n'"exit 0" ]; then
+		bad "pty $how: $(cat "$d/native"); expected $want, exit 0"
+	elif ! one_profile "$d" >/dev/null; then
+		bad "pty $how: no profile"
+	else
+		echo "ok: terminal ($how): $want"
+	fi
+done
+
+# ------------------------------------------------------------------ real mpv
+# Playing a WAV (to a null output, then to a JACK server) and stopped by a SIGTERM to its
+# process group: mpv quits cleanly with status 4, and dies if a second SIGTERM comes.
+mpv_case() { # NAME AO...
+	local name=$1 d=$tmp/mpv_$1 m rc
+	shift
+	mkdir -p "$d"
+	for m in native run; do
+		if [ $m = native ]; then
+			ownpg mpv --no-config --vo=null "$@" --msg-level=all=warn,cplayer=info \
+				"$tmp/tone.wav" </dev/null >"$d/$m.out" 2>&1 &
+		else
+			ownpg "$AP" run -o "$d/p.%p.json" -- mpv --no-config --vo=null "$@" \
+				--msg-level=all=warn,cplayer=info "$tmp/tone.wav" </dev/null >"$d/$m.out" 2>&1 &
+		fi
+		pid=$!
+		if ! wait_for "$d/$m.out" "^AO: "; then
+			kill -KILL -- "-$pid"; wait "$pid"
+			bad "mpv $name, $m: no audio output opened: $(cat "$d/$m.out")"; return
+		fi
+		kill -TERM -- "-$pid"
+		wait "$pid"
+		echo $? >"$d/$m.rc"
+	done
+	rc=$(cat "$d/native.rc")
+	[ "$rc" = 4 ] || { bad "mpv $name natively: exit $rc, expected 4: $(cat "$d/native.out")"; return; }
+	[ "$(cat "$d/run.rc")" = "$rc" ] ||
+		{ bad "mpv $name under run: exit $(cat "$d/run.rc"), natively $rc: $(cat "$d/run.out")"; return; }
+	grep -q "Exiting... (Quit)" "$d/run.out" || { bad "mpv $name under run did not quit cleanly"; return; }
+	f=$(one_profile "$d") || { bad "mpv $name: no profile: $(cat "$d/run.out")"; return; }
+	check_py "$f" <<'PY' || { bad "mpv $name: profile"; return; }
+p = load_checked(sys.argv[1])
+eq("audioprof.reason", reason(p), "exit")
+done()
+PY
+	echo "ok: mpv ($name), group SIGTERM: exit $rc, $(grep "^AO: " "$d/run.out"), profile written"
+}
+if command -v mpv >/dev/null 2>&1; then
+	sox -n -r 48000 -c 2 "$tmp/tone.wav" synth 30 sine 440 || fail "sox: cannot make the WAV"
+	mpv_case null --ao=null
+	[ $nfail -eq 0 ] || fail "$nfail case(s) failed"   # (start_jackd may skip the rest)
+	. "$ILIB/jackd.sh"
+	start_jackd
+	export JACK_DEFAULT_SERVER=$jackd_name
+	mpv_case jack --ao=jack --jack-port=system:playback_.*
+else
+	note "mpv not installed (Debian package mpv): its cases not run"
+fi
+
 [ $nfail -eq 0 ] || fail "$nfail case(s) failed"
 echo ok
