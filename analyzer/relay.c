@@ -117,6 +117,12 @@ void relay_start(struct relay *r)
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &r->old_mask);
+	/* Inherited SIGCHLD = SIG_IGN would reap the program before we can wait for it. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &r->old_chld);
 
 	int cmd[2], rep[2];
 	if (pipe2(cmd, O_CLOEXEC) != 0)
@@ -144,6 +150,19 @@ void relay_start(struct relay *r)
 
 void relay_child(const struct relay *r)
 {
+	sigaction(SIGCHLD, &r->old_chld, NULL);
+	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+}
+
+/* Back to the caller's SIGCHLD action and mask, dropping what is pending. */
+static void restore(struct relay *r)
+{
+	sigset_t all;
+	sigfillset(&all);
+	const struct timespec zero = { 0, 0 };
+	while (sigtimedwait(&all, NULL, &zero) > 0)
+		;
+	sigaction(SIGCHLD, &r->old_chld, NULL);
 	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
 }
 
@@ -165,7 +184,7 @@ static void sentinel_end(struct relay *r)
 void relay_abort(struct relay *r)
 {
 	sentinel_end(r);
-	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+	restore(r);
 }
 
 /* Reads exactly `len` bytes from the sentinel; -1 when it is gone or late. */
@@ -318,5 +337,6 @@ int relay_wait(struct relay *r, pid_t pid, int *status)
 			relay_one(r, pid, &si);
 	}
 	sentinel_end(r);
+	restore(r);
 	return err;
 }

@@ -8,6 +8,7 @@
 
 struct relay {
 	sigset_t old_mask;   /* the caller's mask, restored in the program before exec */
+	struct sigaction old_chld;  /* the caller's SIGCHLD action (SIG_IGN would reap) */
 	pid_t sentinel;      /* the sentinel process, 0 when there is none (or it died) */
 	int cmd_fd;          /* write end: asks the sentinel what it received */
 	int rep_fd;          /* read end: its answer */
@@ -20,16 +21,16 @@ struct relay {
  * every signal sent to the wrapper by a process is forwarded. */
 void relay_start(struct relay *r);
 
-/* In the forked program, before exec: the caller's signal mask again. */
+/* In the forked program, before exec: the caller's signal mask and SIGCHLD action. */
 void relay_child(const struct relay *r);
 
 /* Waits for the program `pid` to end, relaying signals meanwhile, and stops when its
  * process is still stopped. Stores its wait status; 0, or an errno from waitpid().
- * Ends the sentinel. Signals stay blocked (the program is gone: signals that arrive
- * from now on were meant for it and are dropped). */
+ * Ends the sentinel, drops the signals still pending (they were meant for the program,
+ * which is gone) and restores the caller's mask and SIGCHLD action. */
 int relay_wait(struct relay *r, pid_t pid, int *status);
 
-/* When starting the program failed: ends the sentinel and restores the mask. */
+/* When starting the program failed: ends the sentinel, restores mask and SIGCHLD. */
 void relay_abort(struct relay *r);
 
 #endif
