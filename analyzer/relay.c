@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -288,10 +289,30 @@ static void relay_one(struct relay *r, pid_t prog, const siginfo_t *si)
 		kill(prog, sig);
 }
 
+/* Is `pid` stopped now? (Its stop may have been reported after a SIGCONT to the whole
+ * group continued it again.) When /proc cannot say, yes. */
+static int still_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');  /* "pid (comm) S ...": comm may hold anything */
+	return !p || p[1] != ' ' || p[2] == 'T' || p[2] == 't';
+}
+
 /* The program stopped with `sig`: stop the wrapper the same way, so that whoever waits
  * for it (a shell with job control) sees the job stop. Returns when continued. */
-static void stop_like(int sig)
+static void stop_like(pid_t pid, int sig)
 {
+	if (!still_stopped(pid))
+		return;
 	if (sig == SIGSTOP) {
 		kill(getpid(), SIGSTOP);
 		return;
@@ -320,7 +341,7 @@ int relay_wait(struct relay *r, pid_t pid, int *status)
 		if (w == pid) {
 			if (!WIFSTOPPED(*status))
 				break;
-			stop_like(WSTOPSIG(*status));
+			stop_like(pid, WSTOPSIG(*status));
 			continue;
 		}
 		if (w < 0 && errno != EINTR) {

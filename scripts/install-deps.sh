@@ -27,6 +27,7 @@ PACKAGES=(
 	chromium                            # viewer tests (headless; playwright-core from npm drives it)
 	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev   # programs with their own allocator (t_allocators)
 	mpv                                 # a real player stopped by a group SIGTERM under `run` (t_run_signals)
+	procps                              # kill(1) --queue: sigqueue() from a test (t_run_signals)
 	zstd                                # heaptrack compresses with it when present (t_bench_smoke; t_bench_nozstd hides it)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and

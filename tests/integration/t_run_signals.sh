@@ -47,8 +47,9 @@ wait_stopped() {
 # one MODE DIR ACTION...: starts sigcount (MODE native, or run: under audioprof run), then
 # for each ACTION sends signals: pid:SIG (to the pid we know), grp:SIG (to the job's
 # group), queue:SIG:VALUE (sigqueue to the pid), stop:pid|grp (SIGTSTP, then wait until
-# the pid we know is stopped), cont:pid|grp (SIGCONT). Last the fence, SIGRTMAX to the
-# pid, unless ACTION "self" (first) says the program quits by itself on SIGTERM.
+# the pid we know is stopped), sstop:grp (the same with SIGSTOP), cont:pid|grp (SIGCONT).
+# Last the fence, SIGRTMAX to the pid, unless ACTION "self" (first) says the program
+# quits by itself on SIGTERM.
 # Leaves the output in DIR/out, the exit status in DIR/rc.
 one() {
 	local mode=$1 dir=$2 pid pgid a sig how args=() fence=1
@@ -62,7 +63,7 @@ one() {
 	fi
 	pid=$!
 	wait_for "$dir/out" ready || { bad "$mode: sigcount never said ready"; kill -KILL "$pid"; return; }
-	pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+	pgid=$(awk '{print $5}' "/proc/$pid/stat")   # (comm has no space: sigcount, audioprof)
 	[ "$pgid" = "$pid" ] || { bad "$mode: the job is not a process group of its own"; kill -KILL "$pid"; return; }
 	for a in "$@"; do
 		how=${a%%:*} sig=${a#*:}
@@ -72,6 +73,9 @@ one() {
 		queue) "$KILL" --queue "${sig#*:}" -s "${sig%%:*}" "$pid" ;;
 		stop)
 			if [ "$sig" = pid ]; then kill -TSTP "$pid"; else kill -TSTP -- "-$pgid"; fi
+			wait_stopped "$pid" || bad "$mode $*: $pid did not stop" ;;
+		sstop)   # SIGSTOP to the group (to the pid alone it cannot be forwarded)
+			kill -STOP -- "-$pgid"
 			wait_stopped "$pid" || bad "$mode $*: $pid did not stop" ;;
 		cont)
 			if [ "$sig" = pid ]; then kill -CONT "$pid"; else kill -CONT -- "-$pgid"; fi ;;
@@ -141,6 +145,10 @@ case_ "SIGTSTP then SIGCONT to the pid: stopped, continued once" 0 \
 	"$Z TERM=0 CONT=1 WINCH=0 RTMIN+1=0 sum=0" stop:pid cont:pid
 case_ "SIGTSTP then SIGCONT to the process group" 0 \
 	"$Z TERM=0 CONT=1 WINCH=0 RTMIN+1=0 sum=0" stop:grp cont:grp
+# (Once: a stop signal sent before the program ran its SIGCONT handler discards that
+# SIGCONT, natively too.)
+case_ "SIGSTOP then SIGCONT to the process group" 0 \
+	"$Z TERM=0 CONT=1 WINCH=0 RTMIN+1=0 sum=0" sstop:grp cont:grp
 case_ "SIGUSR1 then SIGTERM to the process group" 4 \
 	"HUP=0 INT=0 QUIT=0 USR1=1 USR2=0 ALRM=0 TERM=1 CONT=0 WINCH=0 RTMIN+1=0 sum=0" \
 	grp:USR1 grp:TERM

@@ -92,6 +92,9 @@ int main(int argc, char **argv)
 		}
 		sigsuspend(&old);
 	}
+	/* The fence's handler may have run before that of a signal queued earlier with the
+	 * same number as one being handled (real-time signals queue): take those now. */
+	sigprocmask(SIG_SETMASK, &old, NULL);
 
 	char line[256];
 	size_t n = 0;
