@@ -364,7 +364,8 @@ int cmd_run(int argc, char **argv)
 
 	/* Signals: the program stays in our process group and gets what is sent to the
 	 * group directly; we forward only what was sent to us alone (relay.c). Every signal
-	 * is blocked from before fork until we exit, so none is lost or acts on us. */
+	 * is blocked from before fork until the program ended, so none is lost or acts on
+	 * us meanwhile; then the caller's mask is back, for the report. */
 	struct relay relay;
 	relay_start(&relay);
 
