@@ -58,9 +58,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* One report of the sentinel: a signal and who sent it; sig 0 ends an answer. */
+/* One report of the sentinel: a signal, how and who sent it; sig 0 ends an answer. */
 struct rec {
 	int sig;
+	int code;   /* si_code: only SI_USER ones can match (a terminal's pid is 0, too) */
 	pid_t pid;
 };
 
@@ -100,12 +101,11 @@ static void __attribute__((noreturn)) sentinel_main(pid_t parent, int cmd, int r
 		siginfo_t si;
 		int sig;
 		while ((sig = sigtimedwait(&all, &si, &zero)) > 0) {
-			struct rec r = { sig, si.si_code == SI_USER || si.si_code == SI_QUEUE
-						   || si.si_code == SI_TKILL ? si.si_pid : 0 };
+			struct rec r = { sig, si.si_code, si.si_code == SI_USER ? si.si_pid : 0 };
 			if (write(1, &r, sizeof(r)) != sizeof(r))
 				_exit(0);
 		}
-		struct rec end = { 0, 0 };
+		struct rec end = { 0, 0, 0 };
 		if (write(1, &end, sizeof(end)) != sizeof(end))
 			_exit(0);
 	}
@@ -230,6 +230,7 @@ static int sentinel_ask(struct relay *r)
 			r->nrec--;
 		}
 		r->rec[r->nrec].sig = x.sig;
+		r->rec[r->nrec].code = x.code;
 		r->rec[r->nrec].pid = x.pid;
 		r->nrec++;
 	}
@@ -245,7 +246,7 @@ static int sent_to_group(struct relay *r, int sig, pid_t pid)
 		return 0;
 	int found = 0;
 	for (int i = 0; i < r->nrec; i++)
-		if (r->rec[i].sig == sig && r->rec[i].pid == pid) {
+		if (r->rec[i].sig == sig && r->rec[i].code == SI_USER && r->rec[i].pid == pid) {
 			memmove(&r->rec[i], &r->rec[i + 1], (size_t)(r->nrec - i - 1) * sizeof(r->rec[0]));
 			r->nrec--;
 			found = 1;

@@ -13,7 +13,7 @@ struct relay {
 	int cmd_fd;          /* write end: asks the sentinel what it received */
 	int rep_fd;          /* read end: its answer */
 	int nrec;            /* signals the sentinel received not yet matched */
-	struct { int sig; pid_t pid; } rec[64];
+	struct { int sig, code; pid_t pid; } rec[64];
 };
 
 /* Before forking the program: blocks every signal (none is lost or acted on until
