@@ -1,12 +1,14 @@
 /* run.c - `audioprof run [options] [--] PROGRAM [ARGS]`: runs PROGRAM with
  * libaudioprof.so prepended to LD_PRELOAD and the options turned into AUDIOPROF_*
- * variables, passes stdin/stdout/stderr, the exit status and death by a signal through
- * unchanged, and says on stderr where the profile went. Refuses, before running it, a
- * program for which LD_PRELOAD cannot work (static, set-user-ID, ...). */
+ * variables, passes stdin/stdout/stderr, signals (relay.c), the exit status and death
+ * by a signal through unchanged, and says on stderr where the profile went. Refuses,
+ * before running it, a program for which LD_PRELOAD cannot work (static, set-user-ID,
+ * ...). */
 #include "cli.h"
 #include "analyze.h"
 #include "options.h"
 #include "outpath.h"
+#include "relay.h"
 #include "target.h"
 
 #include <errno.h>
@@ -32,7 +34,8 @@ static void usage(FILE *f)
 		"Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
 		"\n"
 		"Run PROGRAM with the heap profiler preloaded and write its profile. Standard\n"
-		"input, output and error, the exit status and death by a signal pass through.\n"
+		"input, output and error, the exit status and death by a signal pass through;\n"
+		"each signal reaches PROGRAM once, whether sent to audioprof or to its group.\n"
 		"The '--' is needed only when PROGRAM starts with '-'.\n"
 		"\n"
 		"Options (each sets the AUDIOPROF_* variable in brackets):\n"
@@ -373,32 +376,24 @@ int cmd_run(int argc, char **argv)
 	/* Internal to the preload (which exec'd image of a pid this is); never inherited. */
 	unsetenv(options_table[OPT_EXEC_CHAIN].name);
 
-	/* Like system(): SIGINT/SIGQUIT from the terminal reach the whole process group,
-	 * so the parent ignores them while the child decides. SIGTERM/SIGHUP sent to us
-	 * alone are meant for the program: they stay blocked and are taken synchronously
-	 * with sigwaitinfo(), together with SIGCHLD, and forwarded. No signal handler
-	 * runs in this process at all. Blocked before fork so that none is lost. */
-	sigset_t wait_set, block, old_mask;
-	sigemptyset(&wait_set);
-	sigaddset(&wait_set, SIGTERM);
-	sigaddset(&wait_set, SIGHUP);
-	sigaddset(&wait_set, SIGCHLD);
-	block = wait_set;
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &old_mask);
+	/* Signals: the program stays in our process group and gets what is sent to the
+	 * group directly; we forward only what was sent to us alone (relay.c). Every signal
+	 * is blocked from before fork until the program ended, so none is lost or acts on
+	 * us meanwhile; then the caller's mask is back, for the report. */
+	struct relay relay;
+	relay_start(&relay);
 
 	time_t started = time(NULL);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		relay_abort(&relay);
 		cli_error("fork: %s", strerror(e));
 		return EXIT_INPUT;
 	}
 	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		relay_child(&relay);
 		/* execvp with a '/' in the name: no PATH search, but the /bin/sh fallback for
 		 * files without a #! line, as a shell would. argv[0] stays as the user typed it. */
 		execvp(path, prog_argv);
@@ -407,37 +402,8 @@ int cmd_run(int argc, char **argv)
 		_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 	}
 
-	struct sigaction ign, old_int, old_quit;
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	sigaction(SIGINT, &ign, &old_int);     /* also discards a pending one */
-	sigaction(SIGQUIT, &ign, &old_quit);
-	sigset_t intquit;
-	sigemptyset(&intquit);
-	sigaddset(&intquit, SIGINT);
-	sigaddset(&intquit, SIGQUIT);
-	sigprocmask(SIG_UNBLOCK, &intquit, NULL);
-
 	int status = 0;
-	int wait_errno = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			wait_errno = errno;
-			break;
-		}
-		/* A SIGCHLD that came before the waitpid() above is still pending: no race. */
-		int sig = sigwaitinfo(&wait_set, NULL);
-		if (sig == SIGTERM || sig == SIGHUP)
-			kill(pid, sig);
-	}
-
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	int wait_errno = relay_wait(&relay, pid, &status);
 
 	if (wait_errno) {
 		cli_error("waitpid: %s", strerror(wait_errno));

@@ -16,9 +16,13 @@
 # and with the cache the first run filled (as every later time). Both use a private
 # cache directory, never the user's.
 # Each runs with the same arguments under every tool; its stdout and exit status must
-# be the same as natively (else the row says so and the script exits 1).
+# be the same as natively (else the row says so and the script exits 1). heaptrack -r
+# must also have made its data file.
 #
-# usage: real.sh [--reps N]     best of N runs (default 3; env BENCH_REPS)
+# usage: real.sh [--reps N] [--tools LIST]
+#   --reps N       best of N runs (default 3; env BENCH_REPS)
+#   --tools LIST   only these tools, comma-separated, of ap_cold, ap_warm, ht_record,
+#                  ht_preload (default all that are installed); native always runs
 # Environment: BENCH_PRELOAD (path of libaudioprof.so).
 set -u
 unset LD_PRELOAD
@@ -28,11 +32,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 preload=${BENCH_PRELOAD:-$root/preload/libaudioprof.so}
 reps=${BENCH_REPS:-3}
+only=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--reps) reps=${2:?}; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: real.sh [--reps N]" >&2; exit 2 ;;
+	--tools) only=,${2:?},; shift ;;
+	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: real.sh [--reps N] [--tools LIST]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -50,6 +56,41 @@ fi
 tools="native ap_cold ap_warm"
 command -v heaptrack >/dev/null 2>&1 && tools="$tools ht_record"
 [ -n "$ht_lib" ] && tools="$tools ht_preload"
+if [ -n "$only" ]; then
+	for t in ${only//,/ }; do
+		case $t in native|ap_cold|ap_warm|ht_record|ht_preload) ;;
+		*) echo "real.sh: --tools: unknown tool '$t'" >&2; exit 2 ;; esac
+	done
+	kept=native
+	for t in $tools; do [[ $only == *",$t,"* ]] && kept="$kept $t"; done
+	tools=$kept
+fi
+
+# heaptrack -r prints messages of its own on stdout, around the program's, and what they
+# say depends on its version and on what it found (zstd or gzip, heaptrack_gui). So no
+# message is parsed: every run writes to the same -o name, a run of `true` first shows
+# what heaptrack prints for that name, and under heaptrack a program's stdout must be
+# those messages with its native stdout inserted at a line boundary. What heaptrack made
+# is the one non-empty file named after -o, whatever the suffix it chose.
+ht_out=$tmp/ht/data
+ht_made() {   # prints the data file heaptrack made for -o $ht_out; 1 if none
+	local f
+	for f in "$ht_out".*; do
+		[ -s "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+ht_broken=
+if [[ " $tools " == *" ht_record "* ]]; then
+	mkdir -p "$tmp/ht"
+	if ! heaptrack -r -o "$ht_out" "$(type -P true)" >"$tmp/ht_msgs" 2>"$tmp/ht_msgs.err" </dev/null; then
+		ht_broken="heaptrack -r true failed"
+	elif ! ht_made >/dev/null; then
+		ht_broken="heaptrack -r made no data file"
+	fi
+	[ -n "$ht_broken" ] && { cat "$tmp/ht_msgs" "$tmp/ht_msgs.err" >&2; echo "real.sh: $ht_broken" >&2; }
+	rm -f "$ht_out".*
+fi
 
 # ------------------------------------------------------------------ workloads
 
@@ -98,7 +139,8 @@ run_one() {
 			AUDIOPROF_SYMCACHE="$tmp/symcache.$w" "${CMD[@]}" ;;
 	ap_warm) env LD_PRELOAD="$preload" AUDIOPROF_OUT="$dir/ap.%p.json" \
 			AUDIOPROF_SYMCACHE="$tmp/symcache.$w" "${CMD[@]}" ;;
-	ht_record) heaptrack -r -o "$dir/ht" "${CMD[@]}" ;;
+	ht_record) rm -f "$ht_out".*
+		   heaptrack -r -o "$ht_out" "${CMD[@]}" ;;
 	ht_preload) env LD_PRELOAD="$ht_lib" DUMP_HEAPTRACK_OUTPUT=/dev/null "${CMD[@]}" ;;
 	esac >"$dir/out" 2>"$dir/err" </dev/null
 	rc=$?
@@ -116,11 +158,19 @@ label() {
 	esac
 }
 
-# The program's own stdout: without heaptrack's lines (heaptrack -r prints its own
-# messages there) and without empty lines.
-own_lines() {
-	grep -v -e '^heaptrack output will be written' -e '^/.*libheaptrack_preload.so$' \
-		-e '^starting application' -e '^Heaptrack finished' -e '^  zstd -dc' -e '^$' "$1"
+# same_out TOOL FILE: FILE, the stdout of workload $w under TOOL, is its native stdout
+# (under heaptrack -r: inserted at a line boundary of heaptrack's own messages).
+same_out() {
+	local native=$tmp/native.$w.out k
+	if [ "$1" != ht_record ]; then
+		cmp -s "$2" "$native"
+		return
+	fi
+	for k in $(seq 0 "$(wc -l <"$tmp/ht_msgs")"); do
+		cmp -s "$2" <(head -n "$k" "$tmp/ht_msgs"; cat "$native"; tail -n +"$((k + 1))" "$tmp/ht_msgs") &&
+			return 0
+	done
+	return 1
 }
 
 # ------------------------------------------------------------------ runs
@@ -132,15 +182,19 @@ for rep in $(seq 1 "$reps"); do
 	for w in $workloads; do
 		for tool in $tools; do
 			key=$tool.$w
+			[ "$tool" = ht_record ] && [ -n "$ht_broken" ] && bad[$key]=$ht_broken
 			[ -n "${bad[$key]:-}" ] && continue
 			dir=$tmp/$key.$rep
 			run_one $tool $w "$dir"
 			if [ "$tool" = native ]; then
 				echo $rc >"$tmp/native.$w.rc"
-				own_lines "$dir/out" >"$tmp/native.$w.out"
-			elif [ $rc != "$(cat "$tmp/native.$w.rc")" ] ||
-			     ! cmp -s <(own_lines "$dir/out") "$tmp/native.$w.out"; then
+				cp "$dir/out" "$tmp/native.$w.out"
+			elif [ $rc != "$(cat "$tmp/native.$w.rc")" ] || ! same_out $tool "$dir/out"; then
 				bad[$key]="exit $rc or output differs"
+				failures=$((failures + 1))
+				continue
+			elif [ "$tool" = ht_record ] && ! ht_made >/dev/null; then
+				bad[$key]="no data file"
 				failures=$((failures + 1))
 				continue
 			fi
@@ -170,5 +224,6 @@ for w in $workloads; do
 	echo
 done
 echo "ratio: best wall time under the tool / best native wall time, measured in this run."
+[ -n "$ht_broken" ] && failures=$((failures + 1))
 [ $failures = 0 ] || { echo "real.sh: $failures run(s) behaved differently from native"; exit 1; }
 exit 0

@@ -85,7 +85,7 @@ label() {
 	native)     echo "native" ;;
 	audioprof)  echo "audioprof (full stacks, default depth)" ;;
 	heaptrack)  echo "heaptrack (full pipeline)" ;;
-	ht_record)  echo "heaptrack -r (record + zstd, no interpreter)" ;;
+	ht_record)  echo "heaptrack -r (record + compress, no interpreter)" ;;
 	ht_preload) echo "heaptrack preload only (trace to /dev/null)" ;;
 	dhat)       echo "valgrind --tool=dhat (1 run)" ;;
 	esac
@@ -170,6 +170,18 @@ for rep in $(seq 1 "$reps"); do
 				echo "  $(label $tool), $t thread(s): FAILED, $why; stderr ends:" >&2
 				tail -n 5 "$dir/err" | sed 's/^/    /' >&2
 				continue
+			fi
+			# What heaptrack made: the file named after -o, whatever suffix it chose
+			# (.zst with zstd installed, .gz without; .raw.* with -r).
+			if [ "$tool" = heaptrack ] || [ "$tool" = ht_record ]; then
+				made=
+				for f in "$dir"/heaptrack.*; do [ -s "$f" ] && made=$f; done
+				if [ -z "$made" ]; then
+					fail[$key]="heaptrack made no data file"
+					failures=$((failures + 1))
+					echo "  $(label $tool), $t thread(s): FAILED, no data file in $dir" >&2
+					continue
+				fi
 			fi
 			runs[$key]=$((${runs[$key]:-0} + 1))
 			if [ -z "${best[$key]:-}" ] || [ $wall -lt ${best[$key]} ]; then

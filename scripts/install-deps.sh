@@ -28,7 +28,9 @@ PACKAGES=(
 	libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev   # programs with their own allocator (t_allocators)
 	csound libasound2-plugins           # plugins that load libjack RTLD_LOCAL: csound's rtjack, ALSA's jack pcm (t_real_plugins)
 	rustc cargo librust-cpal-dev        # Rust test programs, built offline against Debian's crates (t_rust)
-	fluidsynth timgm6mb-soundfont jalv x42-plugins mpv   # real JACK programs of the matrix (t_real_jack_apps; the smallest GM soundfont)
+	fluidsynth timgm6mb-soundfont jalv x42-plugins mpv   # real programs of the matrix (t_real_jack_apps; the smallest GM soundfont); mpv also t_run_signals
+	procps                              # kill(1) --queue: sigqueue() from a test (t_run_signals)
+	zstd                                # heaptrack compresses with it when present (t_bench_smoke; t_bench_nozstd hides it)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.

@@ -8,6 +8,7 @@
 # program behaves (stdout, exit status) as natively under audioprof with a cold and a
 # warm symbol cache and under heaptrack. Last, `bench/ablate.sh` once: its patch still
 # applies to preload/ and every ablated build runs. No timing is asserted.
+# (t_bench_nozstd.sh: the heaptrack runs again, without zstd on PATH.)
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 command -v python3 >/dev/null 2>&1 || skip "python3 not found"
