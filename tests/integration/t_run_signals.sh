@@ -158,12 +158,21 @@ case_ "SIGUSR1 then SIGTERM to the process group" 4 \
 # starts with SIGCHLD ignored.
 # (alarm: a wrapper that never returns dies in 20 s; not `timeout`, which resets SIGCHLD.)
 ign() { perl -e '$SIG{CHLD} = "IGNORE"; alarm 20; exec @ARGV or die "exec: $!"' "$@"; }
-nat=$(ign grep SigIgn /proc/self/status; echo "exit $?")
-und=$(ign "$AP" run -q -o "$tmp/chld.%p.json" -- grep SigIgn /proc/self/status; echo "exit $?")
+# Signals 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID; sigaction refuses them): the
+# first pthread_create installs glibc's handler for 33, so a caller that ignored it sees
+# it handled in any program whose threads (here the profiler's) have started. No glibc
+# program can read or set either, so they are masked out of the comparison.
+sigign() {
+	local line rc
+	line=$("$@" grep SigIgn /proc/self/status); rc=$?
+	printf 'SigIgn: %016x, exit %s' $((0x${line##*[[:space:]]} & ~0x180000000)) "$rc"
+}
+nat=$(sigign ign)
+und=$(sigign ign "$AP" run -q -o "$tmp/chld.%p.json" --)
 if [ "$nat" != "$und" ]; then
 	bad "SIGCHLD ignored: natively '$nat', under run '$und'"
 else
-	echo "ok: SIGCHLD ignored by the caller: ${nat//$'\n'/, }"
+	echo "ok: SIGCHLD ignored by the caller: $nat"
 fi
 
 # ------------------------------------------------------------------ the terminal
