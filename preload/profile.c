@@ -113,6 +113,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,6 +642,44 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 	return doc;
 }
 
+/* ------------------------------------------------------------ fork */
+
+/* A write keeps its file open across slow work (JSON). fork() must not wait for that,
+ * and a child must not keep the parent's descriptors (fds the program would see, a
+ * temporary file's lock held on). Opening and committing (or giving up) are short
+ * steps under file_lock, which the runtime's prepare handler takes: the child then
+ * knows exactly which descriptors are the parent's write's and closes them, leaving
+ * the file itself to the parent. Writes are one at a time (the runtime's write_lock),
+ * so one slot is enough. */
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct atomicfile *file_af;   /* the write in progress, or NULL */
+/* Whether its descriptors are in the program's fd table. The writer thread usually has
+ * a table of its own (fds_private_table): a child, copying the forking thread's table,
+ * never has its files, and the same numbers there may be the program's. */
+static int file_af_shared;
+
+void profile_fork_prepare(void)
+{
+	pthread_mutex_lock(&file_lock);
+}
+
+void profile_fork_parent(void)
+{
+	pthread_mutex_unlock(&file_lock);
+}
+
+void profile_fork_child(void)
+{
+	if (file_af && file_af_shared) {
+		if (file_af->fd >= 0)
+			close(file_af->fd);
+		if (file_af->how == ATOMICFILE_REPLACE && file_af->dirfd >= 0)
+			close(file_af->dirfd);
+	}
+	file_af = NULL;
+	pthread_mutex_init(&file_lock, NULL);
+}
+
 /* ------------------------------------------------------------ atomic write */
 
 /* Buffered output to the file being written, for json_dump_callback (no stdio). */
@@ -710,7 +749,10 @@ static int emit(struct out *o, const struct emit_args *a)
 }
 
 /* Writes the file through the one atomic writer (common/atomicfile.h): a regular file
- * is replaced whole, synced first; a device or FIFO is written into, never replaced;
+ * is replaced whole (renamed into place; not synced to disk first: the rename is what
+ * makes it atomic for readers and a killed process's data stays in the page cache,
+ * while a sync cost every profiled process, each forked child on its way out
+ * included, 1 to 5 ms at exit); a device or FIFO is written into, never replaced;
  * a FIFO nobody reads is an error, not a wait, and a reader that goes away never
  * raises SIGPIPE in the program. On failure the target is as it was. */
 static int write_atomic(const char *path, const struct emit_args *args)
@@ -720,8 +762,17 @@ static int write_atomic(const char *path, const struct emit_args *args)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (atomicfile_open(&o->af, path, 0666,
-			    ATOMICFILE_SYNC | ATOMICFILE_NOWAIT | ATOMICFILE_NOSIGPIPE) != 0) {
+	/* Opened under file_lock (a fork's prepare handler takes it): a child then knows
+	 * exactly which descriptors are the parent's write's. Not synced to disk before
+	 * the rename (see below), so committing is short too. */
+	pthread_mutex_lock(&file_lock);
+	int rc = atomicfile_open(&o->af, path, 0666, ATOMICFILE_NOWAIT | ATOMICFILE_NOSIGPIPE);
+	if (rc == 0) {
+		file_af = &o->af;
+		file_af_shared = !fds_private();
+	}
+	pthread_mutex_unlock(&file_lock);
+	if (rc != 0) {
 		int err = errno;
 		free(o);
 		errno = err;
@@ -729,15 +780,19 @@ static int write_atomic(const char *path, const struct emit_args *args)
 	}
 	o->n = 0;
 	o->err = 0;
-	int rc;
-	if (emit(o, args) < 0 || out_flush(o) < 0) {
-		errno = o->err ? o->err : ENOMEM;
+	int failed = emit(o, args) < 0 || out_flush(o) < 0;
+	int emit_err = o->err ? o->err : ENOMEM;
+	pthread_mutex_lock(&file_lock);
+	if (failed) {
+		errno = emit_err;
 		atomicfile_abort(&o->af);
 		rc = -1;
 	} else {
 		rc = atomicfile_commit(&o->af);
 	}
 	int err = errno;
+	file_af = NULL;
+	pthread_mutex_unlock(&file_lock);
 	free(o);
 	errno = err;
 	return rc;

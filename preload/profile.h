@@ -31,4 +31,10 @@ struct profile_meta {
  * is ever left at `path`; the temporary file is removed on failure). */
 int profile_write(const char *path, const struct profile_meta *meta);
 
+/* fork(): the runtime's atfork handlers call these (prepare takes a lock held only while
+ * a write opens or closes its file; the child closes the parent's file if one was open). */
+void profile_fork_prepare(void);
+void profile_fork_parent(void);
+void profile_fork_child(void);
+
 #endif

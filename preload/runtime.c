@@ -47,7 +47,14 @@ static char cwd0[PATH_MAX];               /* working directory at start */
 static char out_path[PATH_MAX + 64];      /* where the profile goes */
 static int finished;                      /* final profile written: no more writes */
 static int write_failed_logged;
+/* Two locks, so that fork() never waits for slow work. write_lock: one profile write at
+ * a time (held for the whole write: symbolizing, JSON, fsync; never taken by fork).
+ * fork_lock: taken by the fork's prepare handler, so held only for short steps whose
+ * half-done state a child must not inherit: the clock's calibration pair, the
+ * short-lived threshold, a /proc file open for reading. The file a write has open is
+ * profile.c's to close in a child (profile_fork_*). */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rt_thread *all_threads;     /* push-only list */
 static uint64_t nthreads;
@@ -255,14 +262,25 @@ void runtime_thread_start(void)
 
 /* ------------------------------------------------------------ writing */
 
+/* Read a small /proc file whole under fork_lock: a fork never leaves its fd open in
+ * the child. Returns the bytes read, or -1. */
+static ssize_t read_proc(const char *path, char *buf, size_t cap)
+{
+	pthread_mutex_lock(&fork_lock);
+	ssize_t n = -1;
+	int fd = fds_open(path, O_RDONLY, 0);
+	if (fd >= 0) {
+		n = read(fd, buf, cap);
+		close(fd);
+	}
+	pthread_mutex_unlock(&fork_lock);
+	return n;
+}
+
 static uint64_t read_vmhwm(void)
 {
 	char buf[4096];
-	int fd = fds_open("/proc/self/status", O_RDONLY, 0);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = read_proc("/proc/self/status", buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -273,11 +291,7 @@ static uint64_t read_vmhwm(void)
 static void read_cmdline(char *buf, size_t cap)
 {
 	buf[0] = 0;
-	int fd = fds_open("/proc/self/cmdline", O_RDONLY, 0);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, cap - 1);
-	close(fd);
+	ssize_t n = read_proc("/proc/self/cmdline", buf, cap - 1);
 	if (n <= 0)
 		return;
 	while (n > 0 && buf[n - 1] == 0)
@@ -298,6 +312,19 @@ static uint64_t own_bytes(void)
 	return sites_footprint() + audio_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
 }
 
+/* Refine the tick rate (and so the short-lived threshold in ticks): a short step, under
+ * fork_lock, so that a child never inherits half an update. Returns CLOCK_MONOTONIC ns. */
+static uint64_t sync_clock(void)
+{
+	uint64_t ticks_now;
+	pthread_mutex_lock(&fork_lock);
+	uint64_t now_ns = clock_sync(&ticks_now);
+	if (clock_tsc)
+		sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
+	pthread_mutex_unlock(&fork_lock);
+	return now_ns;
+}
+
 /* Caller holds write_lock and the guard. */
 static void write_locked(const char *reason, int sig)
 {
@@ -306,10 +333,7 @@ static void write_locked(const char *reason, int sig)
 	static char cmd[8192];
 	read_cmdline(cmd, sizeof(cmd));
 	/* A fresh pair of clock reads: the longest baseline for converting ticks. */
-	uint64_t ticks_now;
-	uint64_t now_ns = clock_sync(&ticks_now);
-	if (clock_tsc)
-		sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
+	uint64_t now_ns = sync_clock();
 	struct stacks_counters sc = { 0, 0, 0 };
 	for (struct rt_thread *t = all_threads; t; t = t->next)
 		stacks_cache_counters(t->cache, &sc);
@@ -442,14 +466,8 @@ static void *writer_main(void *arg)
 		}
 		audio_writer_tick();
 		start_symbolizer();
-		/* Refine the tick rate (and so the short-lived threshold in ticks). */
-		if (clock_tsc) {
-			pthread_mutex_lock(&write_lock);
-			uint64_t ticks_now;
-			clock_sync(&ticks_now);
-			sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
-			pthread_mutex_unlock(&write_lock);
-		}
+		if (clock_tsc)
+			sync_clock();
 		uint64_t now = runtime_now();
 		uint64_t sample_at = timeline_tick(now);
 		if (next && now >= next) {
@@ -715,20 +733,29 @@ static void take_exec_chain(void)
 	unsetenv(name);
 }
 
+/* fork() waits here only for short steps (fork_lock, profile.c's file lock), never for a
+ * profile write in progress: the writer may be anywhere in one (symbolizing, writing
+ * JSON, in fsync). The child inherits that write's memory (leaked there), not its file
+ * (profile_fork_child closes it), and starts over with its own profile. */
 static void atfork_prepare(void)
 {
 	rt_guard++;
-	pthread_mutex_lock(&write_lock);
+	pthread_mutex_lock(&fork_lock);
+	profile_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
-	pthread_mutex_unlock(&write_lock);
+	profile_fork_parent();
+	pthread_mutex_unlock(&fork_lock);
 	rt_guard--;
 }
 
 static void atfork_child(void)
 {
+	profile_fork_child();
+	pthread_mutex_init(&fork_lock, NULL);
+	/* write_lock may be held by the parent's writer, a thread the child does not have */
 	pthread_mutex_init(&write_lock, NULL);
 	pthread_mutex_init(&threads_lock, NULL);
 	my_pid = getpid();

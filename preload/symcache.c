@@ -395,6 +395,12 @@ void symcache_flush(void)
 	}
 }
 
+void symcache_after_fork(void)
+{
+	for (int i = 0; i < nmods; i++)
+		mods[i].dirty = 0;
+}
+
 void symcache_abandon(void)
 {
 	mods = NULL;
