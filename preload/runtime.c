@@ -403,16 +403,27 @@ static int presymbolize(void)
 #define PRESYM_NS 20000000u   /* while new sites keep appearing, look every 20 ms */
 #define PRESYM_IDLE_NS 200000000u
 
+#define PRESYM_RELEASE_IDLE 5   /* idle looks (1 s) before the debug information goes */
+
 static void *symbolizer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: its allocations are the profiler's own */
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
+	unsigned idle = 0;
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
 		int more = presymbolize();
 		if (more)
 			symbols_persist();   /* new frames into the persistent cache */
+		/* Every frame seen so far is in the per-ip cache: once no new site has come
+		 * for a while, the debug information (a C library's, decompressed, is over
+		 * 10 MB here) is let go. A process holding it made each fork() copy its
+		 * page tables (fork took ten times as long as natively); a new frame later
+		 * loads what it needs again, here, off the program's threads. */
+		idle = more ? 0 : idle + 1;
+		if (idle == PRESYM_RELEASE_IDLE)
+			symbols_release();
 		uint64_t d = more ? PRESYM_NS : PRESYM_IDLE_NS;
 		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 		int w = 0;

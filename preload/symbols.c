@@ -946,6 +946,17 @@ void symbols_get_stats(struct symbols_stats *out)
 	unlock();
 }
 
+void symbols_release(void)
+{
+	lock();
+	if (S.dwfl) {
+		dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
+		dwfl_end(S.dwfl);
+		S.dwfl = NULL;   /* the next miss reports the modules again */
+	}
+	unlock();
+}
+
 void symbols_shutdown(void)
 {
 	lock();
