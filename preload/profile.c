@@ -55,6 +55,12 @@
  *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
  *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
  *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
+ *     // Allocations made in a program's signal handler that the profiler could not
+ *     // record (the handler interrupted it while it was starting up): in no count.
+ *     // Normally 0; a handler's allocations that interrupted the profiler otherwise
+ *     // are recorded, at a site whose last frame is
+ *     // "[audioprof: in a signal handler that interrupted the profiler; ...]".
+ *     "signal_lost": 0,
  *     // Whole-heap totals: live now, at the global maximum (max_k = blocks live
  *     // then), allocated over the run, and blocks freed.
  *     "totals": { "curr_b": 0, "curr_k": 0, "max_b": 1048576, "max_k": 1,
@@ -123,6 +129,7 @@
 
 #define ROOT_FRAME     "[root]"
 #define OVERFLOW_FRAME "[audioprof: site table full]"
+#define SIGNAL_FRAME   "[audioprof: in a signal handler that interrupted the profiler; callers not unwound]"
 #define OUT_BUF_SIZE   (64u << 10)
 
 typedef int (*resolve_fn)(uintptr_t ip, symbols_frame_cb cb, void *arg);
@@ -359,6 +366,10 @@ static int site_frames(struct builder *b, site_id id)
 		/* Frame 0 is reduced below, so it is remembered apart (user-space
 		 * addresses never have bit 63 set). */
 		uintptr_t key = i == 0 ? ip | ((uintptr_t)1 << 63) : ip;
+		if (i > 0 && ip == SITES_SIGNAL_MARK) {
+			add_frame(SIGNAL_FRAME, b);
+			continue;
+		}
 		if (b->memo_cap) {
 			struct memo *m = memo_slot(b, key);
 			if (m->ip == key) {
@@ -538,6 +549,7 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
 		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
 		err |= set_u64(ap, "threads", m->threads) < 0;
+		err |= set_u64(ap, "signal_lost", m->signal_lost) < 0;
 		struct symbols_stats ss;
 		symbols_get_stats(&ss);
 		json_t *sy = json_object();

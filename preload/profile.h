@@ -25,6 +25,7 @@ struct profile_meta {
 	uint64_t peak_rss;        /* process peak RSS in bytes (VmHWM) */
 	uint64_t threads;         /* threads that allocated */
 	uint64_t cache_hits, cache_misses, cache_uncacheable;   /* stack cache, all threads */
+	uint64_t signal_lost;     /* allocations in signal handlers that could not be recorded */
 };
 
 /* Write the profile to `path`. Returns 0, or -1 with errno set (nothing half-written

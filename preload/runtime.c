@@ -35,6 +35,8 @@
 
 int rt_state;
 __thread int rt_guard TLS_IE;
+__thread int rt_sig_interrupted TLS_IE;
+static uint64_t sig_lost;                 /* see runtime_sig_lost */
 __thread struct rt_thread *rt_self TLS_IE;
 /* The calling thread's stack, [lo, hi); 0, 0 until runtime_thread_start ran on it. */
 static __thread uintptr_t stack_lo TLS_IE, stack_hi TLS_IE;
@@ -78,6 +80,18 @@ static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 				     SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NSIG_OURS (sizeof(flush_signals) / sizeof(flush_signals[0]))
 static int ours[NSIG];                    /* 1: our handler is installed for this signal */
+/* The program's handler for each signal it gave one (sa_handler or sa_sigaction), run by
+ * sig_trampoline, which the kernel sees instead; and the program's sa_flags for it. */
+static void *user_fn[NSIG];
+static int user_flags[NSIG];
+static char added_siginfo[NSIG];          /* SA_SIGINFO is ours, not the program's */
+/* What the program last set where our flush handler stands in for SIG_DFL (its mask and
+ * flags read back as natively); empty until it sets one. */
+static struct sigaction dfl_act[NSIG];
+static char dfl_set[NSIG];
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000   /* glibc sets it on every handler it installs */
+#endif
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -353,6 +367,7 @@ static void write_locked(const char *reason, int sig)
 		.cache_hits = sc.hits,
 		.cache_misses = sc.misses,
 		.cache_uncacheable = sc.uncacheable,
+		.signal_lost = runtime_sig_lost_count(),
 	};
 	if (profile_write(out_path, &m) != 0 && !write_failed_logged) {
 		write_failed_logged = 1;
@@ -549,6 +564,41 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* Every handler the program installs runs through here. A signal that lands while the
+ * thread is in the profiler's own code (rt_guard held: recording an allocation, starting
+ * a thread's state, writing the profile) used to find the guard held in the handler
+ * too, and the handler's allocations went unrecorded (0.4 % of a signal storm's). The
+ * guard is lifted for the handler's duration and rt_sig_interrupted says why, so its
+ * calls are recorded the safe way (shim.c), then both are put back. The handler is called
+ * with the three arguments the kernel passes to every handler on this ABI, whichever
+ * form it has (SA_SIGINFO or not). A handler left with siglongjmp keeps the guard
+ * lifted: the interrupted profiler code is abandoned, as natively the interrupted code
+ * is. */
+static void sig_trampoline(int sig, siginfo_t *si, void *uc)
+{
+	void (*fn)(int, siginfo_t *, void *) =
+		(void (*)(int, siginfo_t *, void *))__atomic_load_n(&user_fn[sig], __ATOMIC_ACQUIRE);
+	int guard = rt_guard, interrupted = rt_sig_interrupted;
+	if (guard) {
+		rt_sig_interrupted = 1;
+		rt_guard = 0;
+	}
+	if (fn)
+		fn(sig, si, uc);
+	rt_guard = guard;
+	rt_sig_interrupted = interrupted;
+}
+
+void runtime_sig_lost(void)
+{
+	__atomic_add_fetch(&sig_lost, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t runtime_sig_lost_count(void)
+{
+	return __atomic_load_n(&sig_lost, __ATOMIC_RELAXED);
+}
+
 static void install_ours(int sig)
 {
 	struct sigaction sa;
@@ -589,31 +639,71 @@ int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 			return -1;
 		}
 	}
-	if (sig <= 0 || sig >= NSIG || !managed(sig) || !OPT_NUM(OPT_SIGNALS))
+	if (sig <= 0 || sig >= NSIG)
 		return real_sigaction(sig, act, oldact);
+	int flush = managed(sig) && OPT_NUM(OPT_SIGNALS);
 	struct sigaction cur;
 	if (real_sigaction(sig, NULL, &cur) != 0)
 		return -1;
-	int was_ours = ours[sig] && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal;
+	int was_ours = flush && ours[sig] && (cur.sa_flags & SA_SIGINFO) &&
+		       cur.sa_sigaction == on_signal;
+	int was_wrapped = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == sig_trampoline;
+	/* What the program would see natively: its own handler and flags (the kernel's
+	 * SA_RESTORER included), or SIG_DFL where ours stands in for the default. */
+	struct sigaction seen = cur;
+	if (was_ours) {
+		memset(&seen, 0, sizeof(seen));
+		if (dfl_set[sig]) {   /* as the kernel keeps it, with glibc's restorer flag */
+			seen = dfl_act[sig];
+			seen.sa_flags |= cur.sa_flags & SA_RESTORER;
+		}
+		seen.sa_handler = SIG_DFL;
+	} else if (was_wrapped) {
+		seen.sa_sigaction = (void (*)(int, siginfo_t *, void *))user_fn[sig];
+		seen.sa_flags = (cur.sa_flags & ~SA_SIGINFO) | (user_flags[sig] & SA_SIGINFO);
+	} else if (added_siginfo[sig] && cur.sa_handler == SIG_DFL) {
+		seen.sa_flags &= ~SA_SIGINFO;   /* SA_RESETHAND reset our trampoline */
+	}
 	if (act) {
-		int to_default = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
-		if (to_default) {
+		void *fn = act->sa_flags & SA_SIGINFO ? (void *)act->sa_sigaction
+						      : (void *)act->sa_handler;
+		int to_default = fn == (void *)SIG_DFL;
+		int is_fn = !to_default && fn != (void *)SIG_IGN;
+		if (flush && to_default) {
 			if (!was_ours)
 				install_ours(sig);
+			dfl_act[sig] = *act;
+			dfl_set[sig] = 1;
+			added_siginfo[sig] = 0;
+		} else if (is_fn) {
+			/* Published before the kernel can call the trampoline for it. */
+			void *old_fn = user_fn[sig];
+			int old_flags = user_flags[sig];
+			user_flags[sig] = act->sa_flags;
+			__atomic_store_n(&user_fn[sig], fn, __ATOMIC_RELEASE);
+			struct sigaction w = *act;
+			w.sa_flags |= SA_SIGINFO;
+			w.sa_sigaction = sig_trampoline;
+			if (real_sigaction(sig, &w, NULL) != 0) {
+				int e = errno;
+				if (was_wrapped) {
+					user_flags[sig] = old_flags;
+					__atomic_store_n(&user_fn[sig], old_fn, __ATOMIC_RELEASE);
+				}
+				errno = e;
+				return -1;
+			}
+			ours[sig] = 0;
+			added_siginfo[sig] = !(act->sa_flags & SA_SIGINFO);
 		} else {
 			if (real_sigaction(sig, act, NULL) != 0)
 				return -1;
 			ours[sig] = 0;
+			added_siginfo[sig] = 0;
 		}
 	}
-	if (oldact) {
-		if (was_ours) {
-			memset(oldact, 0, sizeof(*oldact));
-			oldact->sa_handler = SIG_DFL;
-		} else {
-			*oldact = cur;
-		}
-	}
+	if (oldact)
+		*oldact = seen;
 	return 0;
 }
 
