@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -992,6 +993,9 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	atomicfile_set_fd_hook(fds_adopt);   /* profile and symbol-cache files: above the floor */
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* jansson seeds its hash function from /dev/urandom at its first object: here, not
+	 * in the writer, so that no fork can find that file open (children inherit the seed). */
+	json_object_seed(0);
 	install_signals();
 	audio_init();
 	timeline_init((uint64_t)OPT_NUM(OPT_SAMPLE), start_ns);
