@@ -1,7 +1,7 @@
 /* profile.h - the profile writer: gathers the sites and totals, symbolizes them,
  * merges sites whose frame lists come out identical, and writes the DHAT-compatible
  * JSON (with audioprof's extra fields) atomically: temporary file created with
- * O_EXCL|O_NOFOLLOW beside the target, fsync, rename. The format is documented in
+ * O_EXCL|O_NOFOLLOW beside the target, rename. The format is documented in
  * man/audioprof-json.5 and in the annotated sample at the top of profile.c.
  * Called with the re-entrancy guard held, never on the allocation hot path. */
 #ifndef AUDIOPROF_PROFILE_H
