@@ -135,7 +135,8 @@ done
 field() {
 	local c=$1 name=$2 stat=$3 f
 	for f in "$tmp"/$c.*/out; do
-		grep -o "$name median=[0-9]* max=[0-9]*" "$f" | grep -o "$stat=[0-9]*" | cut -d= -f2
+		grep -o "$name median=[0-9]* max=[0-9]*\( p99=[0-9]*\)\{0,1\}" "$f" |
+			grep -o "$stat=[0-9]*" | cut -d= -f2
 	done
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
@@ -143,24 +144,26 @@ worst() { sort -n | tail -n 1; }
 
 echo "forkbench: $forks forks per run, $reps run(s) per configuration, interleaved;" \
      "1024 live sites in the parent, 16 allocations in each child"
-printf "%-38s %20s %20s %24s\n" "" "fork() median" "fork() worst" "fork to child reaped"
+printf "%-36s %18s %18s %18s %20s\n" "" "fork() median" "fork() p99" "fork() worst" \
+	"fork to reaped"
 for c in $configs; do
-	fm=$(field $c fork_ns median | median) fw=$(field $c fork_ns max | worst)
-	im=$(field $c iter_ns median | median)
-	nfm=$(field native fork_ns median | median) nfw=$(field native fork_ns max | worst)
-	nim=$(field native iter_ns median | median)
+	fm=$(field $c fork_ns median | median) fp=$(field $c fork_ns p99 | median)
+	fw=$(field $c fork_ns max | worst) im=$(field $c iter_ns median | median)
+	nfm=$(field native fork_ns median | median) nfp=$(field native fork_ns p99 | median)
+	nfw=$(field native fork_ns max | worst) nim=$(field native iter_ns median | median)
 	if [ -z "$fm" ] || [ -z "$nfm" ]; then
-		printf "%-38s %20s\n" "$(label $c)" "FAILED"
+		printf "%-36s %18s\n" "$(label $c)" "FAILED"
 		continue
 	fi
-	awk -v l="$(label $c)" -v fm=$fm -v fw=$fw -v im=$im -v a=$nfm -v b=$nfw -v d=$nim '
+	awk -v l="$(label $c)" -v fm=$fm -v fp=$fp -v fw=$fw -v im=$im -v a=$nfm -v p=$nfp \
+	    -v b=$nfw -v d=$nim '
 		function t(ns) { return ns >= 1e6 ? sprintf("%.1f ms", ns / 1e6) : sprintf("%.0f us", ns / 1e3) }
-		BEGIN { printf "%-38s %8s %10s %8s %10s %10s %12s\n", l,
-			sprintf("%.2fx", fm / a), t(fm), sprintf("%.2fx", fw / b), t(fw),
-			sprintf("%.2fx", im / d), t(im) }'
+		function c(x, n) { return sprintf("%7.2fx %9s", x / n, t(x)) }
+		BEGIN { printf "%-36s %18s %18s %18s %20s\n", l, c(fm, a), c(fp, p), c(fw, b), c(im, d) }'
 done
-echo "ratios: to native in this same run (same binary, arguments and machine); median: the"
-echo "  median of the runs' medians; worst: the slowest fork of all runs."
+echo "ratios: to native in this same run (same binary, arguments and machine); median and"
+echo "  p99: the median of the runs' values; worst: the slowest fork of all runs. The worst"
+echo "  of a few hundred forks follows the machine's load: compare it only within a run."
 [ $smoke = 1 ] && echo "smoke mode: one short run each; these ratios mean nothing."
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)."
 if [ $failures != 0 ]; then
