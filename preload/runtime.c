@@ -419,7 +419,8 @@ static int presymbolize(void)
 #define PRESYM_NS 20000000u   /* while new sites keep appearing, look every 20 ms */
 #define PRESYM_IDLE_NS 200000000u
 
-#define PRESYM_RELEASE_IDLE 5   /* idle looks (1 s) before the debug information goes */
+#define PRESYM_RELEASE_IDLE 5     /* idle looks (1 s) before the debug information goes */
+#define PRESYM_RELEASE_MAX 300    /* at most a minute: each new site after doubles it */
 
 static void *symbolizer_main(void *arg)
 {
@@ -427,7 +428,8 @@ static void *symbolizer_main(void *arg)
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
-	unsigned idle = 0;
+	unsigned idle = 0, release_after = PRESYM_RELEASE_IDLE;
+	int released = 0;
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
 		int more = presymbolize();
 		if (more)
@@ -436,10 +438,19 @@ static void *symbolizer_main(void *arg)
 		 * for a while, the debug information (a C library's, decompressed, is over
 		 * 10 MB here) is let go. A process holding it made each fork() copy its
 		 * page tables (fork took ten times as long as natively); a new frame later
-		 * loads what it needs again, here, off the program's threads. */
+		 * loads what it needs again, here, off the program's threads (a C library's
+		 * takes a tenth of a second), so each time that may have happened, the
+		 * next release waits twice as long. */
+		if (more && released) {
+			released = 0;
+			if (release_after < PRESYM_RELEASE_MAX)
+				release_after *= 2;
+		}
 		idle = more ? 0 : idle + 1;
-		if (idle == PRESYM_RELEASE_IDLE)
+		if (idle == release_after) {
 			symbols_release();
+			released = 1;
+		}
 		uint64_t d = more ? PRESYM_NS : PRESYM_IDLE_NS;
 		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 		int w = 0;
