@@ -51,7 +51,7 @@ static char out_path[PATH_MAX + 64];      /* where the profile goes */
 static int finished;                      /* final profile written: no more writes */
 static int write_failed_logged;
 /* Two locks, so that fork() never waits for slow work. write_lock: one profile write at
- * a time (held for the whole write: symbolizing, JSON, fsync; never taken by fork).
+ * a time (held for the whole write: symbolizing, JSON, the file; never taken by fork).
  * fork_lock: taken by the fork's prepare handler, so held only for short steps whose
  * half-done state a child must not inherit: the clock's calibration pair, the
  * short-lived threshold, a /proc file open for reading. The file a write has open is
