@@ -244,7 +244,7 @@ static const struct field totals_fields[] = {
 #define APF(k) { #k, F_INT, offsetof(struct profile, k), 0 }
 static const struct field ap_fields[] = {
 	APF(signal), APF(ppid), APF(start_ns), APF(end_ns), APF(depth), APF(own_bytes),
-	APF(peak_rss), APF(threads), APF(violations_lost),
+	APF(peak_rss), APF(threads), APF(violations_lost), APF(signal_lost),
 	{ "reason", F_STR, offsetof(struct profile, reason), 0 },
 };
 

@@ -841,7 +841,7 @@ static struct profile *parse(const char *buf, size_t len, const char *name, int 
 	p->mode = p->verb = p->tu = p->mtu = p->cmd = p->reason = "";
 	p->tuth = p->pid = p->te = p->tg = -1;
 	p->signal = p->ppid = p->start_ns = p->end_ns = p->depth = -1;
-	p->own_bytes = p->peak_rss = p->threads = p->violations_lost = -1;
+	p->own_bytes = p->peak_rss = p->threads = p->violations_lost = p->signal_lost = -1;
 	int rc = read_top(&r);
 	if (rc == 0)
 		rc = validate(&r);

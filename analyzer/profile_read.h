@@ -97,6 +97,7 @@ struct profile {
 	int has_cb;              /* some pp has cbk (allocations inside callbacks) */
 	int has_audio;           /* audioprof.callbacks present (the audio extension) */
 	int64_t violations_lost; /* violations the preload's table had no room for; -1 absent */
+	int64_t signal_lost;     /* signal handlers' allocations not recorded; -1 absent */
 	struct callback *callbacks;
 	size_t ncallbacks;
 	struct violation *violations;

@@ -274,6 +274,11 @@ static void text_summary(FILE *f, const struct profile *p)
 				p->threads == 1 ? "" : "s");
 		fputc('\n', f);
 	}
+	if (p->signal_lost > 0)
+		fprintf(f, "%s%s %s allocation%s made in signal handlers could not be recorded (the "
+			"profiler was starting up): the totals miss them%s\n", fmt_c(C_YELLOW),
+			label("Warning"), fmt_count(p->signal_lost, c), p->signal_lost == 1 ? "" : "s",
+			fmt_c(C_RESET));
 }
 
 /* ------------------------------------------------------------------ text: sites */
@@ -583,6 +588,8 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 		jset(pr, "peak_rss", jint(p->peak_rss));
 		jset(pr, "own_bytes", jint(p->own_bytes));
 		jset(pr, "threads", jint(p->threads));
+		if (p->signal_lost >= 0)   /* files from before the field: left out */
+			jset(pr, "signal_lost", jint(p->signal_lost));
 		jset(r, "process", pr);
 	}
 	jset(r, "sort", json_string(metric_defs[o->sort].name));

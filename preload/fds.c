@@ -40,6 +40,8 @@ static int floor_fd;       /* 0: not computed yet */
 /* On a thread with an fd table of its own: a pidfd of the process, plus one (0: the
  * thread shares the program's table). */
 static __thread int own_pidfd __attribute__((tls_model("initial-exec")));
+/* 1 once this thread's table is its own (unshare succeeded), pidfd or not. */
+static __thread int private_table __attribute__((tls_model("initial-exec")));
 
 /* The executable code of each library the profiler calls. */
 #define NLIBS 4
@@ -249,6 +251,7 @@ int fds_private_table(void)
 		return -1;
 	if (syscall(SYS_unshare, CLONE_FILES) != 0)
 		return -1;
+	private_table = 1;
 	/* From here on this thread's table is a copy: drop every reference it holds to
 	 * the program's files (a pipe's write end kept here would keep its reader from
 	 * ever seeing end-of-file). 0-2 go to /dev/null so that a library writing to
@@ -263,6 +266,11 @@ int fds_private_table(void)
 	if (pidfd >= 0)
 		own_pidfd = (int)pidfd + 1;
 	return 0;
+}
+
+int fds_private(void)
+{
+	return private_table;
 }
 
 int fds_stderr(void)

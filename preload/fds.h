@@ -24,6 +24,9 @@ int fds_floor(void);
  * shares the program's table (fds_adopt then keeps its fds high). */
 int fds_private_table(void);
 
+/* Whether the calling thread has an fd table of its own (fds_private_table succeeded). */
+int fds_private(void);
+
 /* Where a message for the program's standard error goes: 2, or on a thread with a
  * table of its own a duplicate of the program's current fd 2 (pidfd_getfd), to be
  * handed back to fds_stderr_done. -1: none. */

@@ -55,6 +55,12 @@
  *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
  *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
  *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
+ *     // Allocations made in a program's signal handler that the profiler could not
+ *     // record (the handler interrupted it while it was starting up): in no count.
+ *     // Normally 0; a handler's allocations that interrupted the profiler otherwise
+ *     // are recorded, at a site whose last frame is
+ *     // "[audioprof: in a signal handler that interrupted the profiler; ...]".
+ *     "signal_lost": 0,
  *     // Whole-heap totals: live now, at the global maximum (max_k = blocks live
  *     // then), allocated over the run, and blocks freed.
  *     "totals": { "curr_b": 0, "curr_k": 0, "max_b": 1048576, "max_k": 1,
@@ -113,6 +119,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +129,7 @@
 
 #define ROOT_FRAME     "[root]"
 #define OVERFLOW_FRAME "[audioprof: site table full]"
+#define SIGNAL_FRAME   "[audioprof: in a signal handler that interrupted the profiler; callers not unwound]"
 #define OUT_BUF_SIZE   (64u << 10)
 
 typedef int (*resolve_fn)(uintptr_t ip, symbols_frame_cb cb, void *arg);
@@ -358,6 +366,10 @@ static int site_frames(struct builder *b, site_id id)
 		/* Frame 0 is reduced below, so it is remembered apart (user-space
 		 * addresses never have bit 63 set). */
 		uintptr_t key = i == 0 ? ip | ((uintptr_t)1 << 63) : ip;
+		if (i > 0 && ip == SITES_SIGNAL_MARK) {
+			add_frame(SIGNAL_FRAME, b);
+			continue;
+		}
 		if (b->memo_cap) {
 			struct memo *m = memo_slot(b, key);
 			if (m->ip == key) {
@@ -480,33 +492,6 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	return 0;
 }
 
-/* One program point as a JSON object: DHAT's fields, audioprof's, fs, ids. */
-static json_t *pp_json(const struct builder *b, const struct group *g)
-{
-	json_t *pp = json_object(), *fs = json_array(), *ids = json_array();
-	int err = !pp || !fs || !ids;
-	for (size_t i = 0; !err && i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++)
-		err |= set_u64(pp, pp_fields[i].key,
-			       *(const uint64_t *)((const char *)&g->st + pp_fields[i].off)) < 0;
-	for (size_t i = 0; !err && i < g->nfs; i++)
-		err |= json_array_append_new(fs, json_integer(b->fspool[g->fs_start + i])) < 0;
-	for (site_id id = g->first; !err && id; id = b->next_id[id])
-		err |= json_array_append_new(ids, json_integer(id)) < 0;
-	if (!err) {
-		err |= json_object_set_new_nocheck(pp, "fs", fs) < 0;
-		fs = NULL;
-		err |= json_object_set_new_nocheck(pp, "ids", ids) < 0;
-		ids = NULL;
-	}
-	json_decref(fs);
-	json_decref(ids);
-	if (err) {
-		json_decref(pp);
-		return NULL;
-	}
-	return pp;
-}
-
 static void builder_free(struct builder *b)
 {
 	json_decref(b->ftbl);
@@ -564,6 +549,7 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
 		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
 		err |= set_u64(ap, "threads", m->threads) < 0;
+		err |= set_u64(ap, "signal_lost", m->signal_lost) < 0;
 		struct symbols_stats ss;
 		symbols_get_stats(&ss);
 		json_t *sy = json_object();
@@ -641,6 +627,44 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 	return doc;
 }
 
+/* ------------------------------------------------------------ fork */
+
+/* A write keeps its file open across slow work (JSON). fork() must not wait for that,
+ * and a child must not keep the parent's descriptors (fds the program would see, a
+ * temporary file's lock held on). Opening and committing (or giving up) are short
+ * steps under file_lock, which the runtime's prepare handler takes: the child then
+ * knows exactly which descriptors are the parent's write's and closes them, leaving
+ * the file itself to the parent. Writes are one at a time (the runtime's write_lock),
+ * so one slot is enough. */
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct atomicfile *file_af;   /* the write in progress, or NULL */
+/* Whether its descriptors are in the program's fd table. The writer thread usually has
+ * a table of its own (fds_private_table): a child, copying the forking thread's table,
+ * never has its files, and the same numbers there may be the program's. */
+static int file_af_shared;
+
+void profile_fork_prepare(void)
+{
+	pthread_mutex_lock(&file_lock);
+}
+
+void profile_fork_parent(void)
+{
+	pthread_mutex_unlock(&file_lock);
+}
+
+void profile_fork_child(void)
+{
+	if (file_af && file_af_shared) {
+		if (file_af->fd >= 0)
+			close(file_af->fd);
+		if (file_af->how == ATOMICFILE_REPLACE && file_af->dirfd >= 0)
+			close(file_af->dirfd);
+	}
+	file_af = NULL;
+	pthread_mutex_init(&file_lock, NULL);
+}
+
 /* ------------------------------------------------------------ atomic write */
 
 /* Buffered output to the file being written, for json_dump_callback (no stdio). */
@@ -689,6 +713,63 @@ struct emit_args {
 	const struct builder *b;
 };
 
+/* A decimal number into buf (at least 20 bytes); returns its length. */
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* One program point, exactly as jansson's compact dump of the object {DHAT's fields,
+ * audioprof's, "fs", "ids"} would write it, but formatted straight into the output: a
+ * JSON value per number cost ~5 us a program point, which made a forked child's exit
+ * profile (all the sites it inherited) the bulk of what the child cost its parent. */
+static int pp_emit(struct out *o, const struct builder *b, const struct group *g)
+{
+	char buf[64];
+	for (size_t i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++) {
+		size_t n = 0;
+		buf[n++] = i ? ',' : '{';
+		buf[n++] = '"';
+		for (const char *k = pp_fields[i].key; *k; k++)
+			buf[n++] = *k;
+		buf[n++] = '"';
+		buf[n++] = ':';
+		uint64_t v = *(const uint64_t *)((const char *)&g->st + pp_fields[i].off);
+		n += fmt_u64(buf + n, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
+		if (out_put(buf, n, o) < 0)
+			return -1;
+	}
+	if (out_put(",\"fs\":[", 7, o) < 0)
+		return -1;
+	for (size_t i = 0; i < g->nfs; i++) {
+		size_t n = 0;
+		if (i)
+			buf[n++] = ',';
+		n += fmt_u64(buf + n, b->fspool[g->fs_start + i]);
+		if (out_put(buf, n, o) < 0)
+			return -1;
+	}
+	if (out_put("],\"ids\":[", 9, o) < 0)
+		return -1;
+	for (site_id id = g->first; id; id = b->next_id[id]) {
+		size_t n = 0;
+		if (id != g->first)
+			buf[n++] = ',';
+		n += fmt_u64(buf + n, id);
+		if (out_put(buf, n, o) < 0)
+			return -1;
+	}
+	return out_put("]}", 2, o);
+}
+
 static int emit(struct out *o, const struct emit_args *a)
 {
 	char *head = json_dumps(a->doc, JSON_COMPACT);
@@ -697,12 +778,8 @@ static int emit(struct out *o, const struct emit_args *a)
 	/* "{...}" without its closing brace; the document is never empty */
 	err = err || out_put(head, hl - 1, o) < 0 || out_put(",\"pps\":[", 8, o) < 0;
 	free(head);
-	for (size_t g = 0; !err && g < a->b->ngroups; g++) {
-		json_t *pp = pp_json(a->b, &a->b->groups[g]);
-		err = !pp || (g && out_put(",", 1, o) < 0) ||
-		      json_dump_callback(pp, out_put, o, JSON_COMPACT) < 0;
-		json_decref(pp);
-	}
+	for (size_t g = 0; !err && g < a->b->ngroups; g++)
+		err = (g && out_put(",", 1, o) < 0) || pp_emit(o, a->b, &a->b->groups[g]) < 0;
 	err = err || out_put("],\"ftbl\":", 9, o) < 0 ||
 	      json_dump_callback(a->b->ftbl, out_put, o, JSON_COMPACT) < 0 ||
 	      out_put("}\n", 2, o) < 0;
@@ -710,7 +787,10 @@ static int emit(struct out *o, const struct emit_args *a)
 }
 
 /* Writes the file through the one atomic writer (common/atomicfile.h): a regular file
- * is replaced whole, synced first; a device or FIFO is written into, never replaced;
+ * is replaced whole (renamed into place; not synced to disk first: the rename is what
+ * makes it atomic for readers and a killed process's data stays in the page cache,
+ * while a sync cost every profiled process, each forked child on its way out
+ * included, 1 to 5 ms at exit); a device or FIFO is written into, never replaced;
  * a FIFO nobody reads is an error, not a wait, and a reader that goes away never
  * raises SIGPIPE in the program. On failure the target is as it was. */
 static int write_atomic(const char *path, const struct emit_args *args)
@@ -720,8 +800,17 @@ static int write_atomic(const char *path, const struct emit_args *args)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (atomicfile_open(&o->af, path, 0666,
-			    ATOMICFILE_SYNC | ATOMICFILE_NOWAIT | ATOMICFILE_NOSIGPIPE) != 0) {
+	/* Opened under file_lock (a fork's prepare handler takes it): a child then knows
+	 * exactly which descriptors are the parent's write's. Not synced to disk before
+	 * the rename (see below), so committing is short too. */
+	pthread_mutex_lock(&file_lock);
+	int rc = atomicfile_open(&o->af, path, 0666, ATOMICFILE_NOWAIT | ATOMICFILE_NOSIGPIPE);
+	if (rc == 0) {
+		file_af = &o->af;
+		file_af_shared = !fds_private();
+	}
+	pthread_mutex_unlock(&file_lock);
+	if (rc != 0) {
 		int err = errno;
 		free(o);
 		errno = err;
@@ -729,15 +818,19 @@ static int write_atomic(const char *path, const struct emit_args *args)
 	}
 	o->n = 0;
 	o->err = 0;
-	int rc;
-	if (emit(o, args) < 0 || out_flush(o) < 0) {
-		errno = o->err ? o->err : ENOMEM;
+	int failed = emit(o, args) < 0 || out_flush(o) < 0;
+	int emit_err = o->err ? o->err : ENOMEM;
+	pthread_mutex_lock(&file_lock);
+	if (failed) {
+		errno = emit_err;
 		atomicfile_abort(&o->af);
 		rc = -1;
 	} else {
 		rc = atomicfile_commit(&o->af);
 	}
 	int err = errno;
+	file_af = NULL;
+	pthread_mutex_unlock(&file_lock);
 	free(o);
 	errno = err;
 	return rc;

@@ -124,7 +124,9 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 	if (in && !rt_guard && (st == RT_READY || st == RT_EARLY) &&
 	    !(ra >= unwind_lo && ra < unwind_hi)) {   /* else the profiler's own call */
 		rt_guard++;
-		int full = st == RT_READY;
+		/* In a handler that interrupted the profiler (runtime.h), neither libunwind
+		 * nor the stack cache: [fn, ra] only. */
+		int full = st == RT_READY && !rt_sig_interrupted;
 		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
 					   fn, ra, cfa, fp);
 		audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */

@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -35,6 +36,8 @@
 
 int rt_state;
 __thread int rt_guard TLS_IE;
+__thread int rt_sig_interrupted TLS_IE;
+static uint64_t sig_lost;                 /* see runtime_sig_lost */
 __thread struct rt_thread *rt_self TLS_IE;
 /* The calling thread's stack, [lo, hi); 0, 0 until runtime_thread_start ran on it. */
 static __thread uintptr_t stack_lo TLS_IE, stack_hi TLS_IE;
@@ -47,7 +50,14 @@ static char cwd0[PATH_MAX];               /* working directory at start */
 static char out_path[PATH_MAX + 64];      /* where the profile goes */
 static int finished;                      /* final profile written: no more writes */
 static int write_failed_logged;
+/* Two locks, so that fork() never waits for slow work. write_lock: one profile write at
+ * a time (held for the whole write: symbolizing, JSON, the file; never taken by fork).
+ * fork_lock: taken by the fork's prepare handler, so held only for short steps whose
+ * half-done state a child must not inherit: the clock's calibration pair, the
+ * short-lived threshold, a /proc file open for reading. The file a write has open is
+ * profile.c's to close in a child (profile_fork_*). */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rt_thread *all_threads;     /* push-only list */
 static uint64_t nthreads;
@@ -71,6 +81,18 @@ static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 				     SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NSIG_OURS (sizeof(flush_signals) / sizeof(flush_signals[0]))
 static int ours[NSIG];                    /* 1: our handler is installed for this signal */
+/* The program's handler for each signal it gave one (sa_handler or sa_sigaction), run by
+ * sig_trampoline, which the kernel sees instead; and the program's sa_flags for it. */
+static void *user_fn[NSIG];
+static int user_flags[NSIG];
+static char added_siginfo[NSIG];          /* SA_SIGINFO is ours, not the program's */
+/* What the program last set where our flush handler stands in for SIG_DFL (its mask and
+ * flags read back as natively); empty until it sets one. */
+static struct sigaction dfl_act[NSIG];
+static char dfl_set[NSIG];
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000   /* glibc sets it on every handler it installs */
+#endif
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -255,14 +277,25 @@ void runtime_thread_start(void)
 
 /* ------------------------------------------------------------ writing */
 
+/* Read a small /proc file whole under fork_lock: a fork never leaves its fd open in
+ * the child. Returns the bytes read, or -1. */
+static ssize_t read_proc(const char *path, char *buf, size_t cap)
+{
+	pthread_mutex_lock(&fork_lock);
+	ssize_t n = -1;
+	int fd = fds_open(path, O_RDONLY, 0);
+	if (fd >= 0) {
+		n = read(fd, buf, cap);
+		close(fd);
+	}
+	pthread_mutex_unlock(&fork_lock);
+	return n;
+}
+
 static uint64_t read_vmhwm(void)
 {
 	char buf[4096];
-	int fd = fds_open("/proc/self/status", O_RDONLY, 0);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	ssize_t n = read_proc("/proc/self/status", buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
@@ -273,11 +306,7 @@ static uint64_t read_vmhwm(void)
 static void read_cmdline(char *buf, size_t cap)
 {
 	buf[0] = 0;
-	int fd = fds_open("/proc/self/cmdline", O_RDONLY, 0);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, cap - 1);
-	close(fd);
+	ssize_t n = read_proc("/proc/self/cmdline", buf, cap - 1);
 	if (n <= 0)
 		return;
 	while (n > 0 && buf[n - 1] == 0)
@@ -298,6 +327,19 @@ static uint64_t own_bytes(void)
 	return sites_footprint() + audio_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
 }
 
+/* Refine the tick rate (and so the short-lived threshold in ticks): a short step, under
+ * fork_lock, so that a child never inherits half an update. Returns CLOCK_MONOTONIC ns. */
+static uint64_t sync_clock(void)
+{
+	uint64_t ticks_now;
+	pthread_mutex_lock(&fork_lock);
+	uint64_t now_ns = clock_sync(&ticks_now);
+	if (clock_tsc)
+		sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
+	pthread_mutex_unlock(&fork_lock);
+	return now_ns;
+}
+
 /* Caller holds write_lock and the guard. */
 static void write_locked(const char *reason, int sig)
 {
@@ -306,10 +348,7 @@ static void write_locked(const char *reason, int sig)
 	static char cmd[8192];
 	read_cmdline(cmd, sizeof(cmd));
 	/* A fresh pair of clock reads: the longest baseline for converting ticks. */
-	uint64_t ticks_now;
-	uint64_t now_ns = clock_sync(&ticks_now);
-	if (clock_tsc)
-		sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
+	uint64_t now_ns = sync_clock();
 	struct stacks_counters sc = { 0, 0, 0 };
 	for (struct rt_thread *t = all_threads; t; t = t->next)
 		stacks_cache_counters(t->cache, &sc);
@@ -329,6 +368,7 @@ static void write_locked(const char *reason, int sig)
 		.cache_hits = sc.hits,
 		.cache_misses = sc.misses,
 		.cache_uncacheable = sc.uncacheable,
+		.signal_lost = runtime_sig_lost_count(),
 	};
 	if (profile_write(out_path, &m) != 0 && !write_failed_logged) {
 		write_failed_logged = 1;
@@ -379,16 +419,38 @@ static int presymbolize(void)
 #define PRESYM_NS 20000000u   /* while new sites keep appearing, look every 20 ms */
 #define PRESYM_IDLE_NS 200000000u
 
+#define PRESYM_RELEASE_IDLE 5     /* idle looks (1 s) before the debug information goes */
+#define PRESYM_RELEASE_MAX 300    /* at most a minute: each new site after doubles it */
+
 static void *symbolizer_main(void *arg)
 {
 	rt_guard = 1;   /* forever: its allocations are the profiler's own */
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
+	unsigned idle = 0, release_after = PRESYM_RELEASE_IDLE;
+	int released = 0;
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
 		int more = presymbolize();
 		if (more)
 			symbols_persist();   /* new frames into the persistent cache */
+		/* Every frame seen so far is in the per-ip cache: once no new site has come
+		 * for a while, the debug information (a C library's, decompressed, is over
+		 * 10 MB here) is let go. A process holding it made each fork() copy its
+		 * page tables (fork took ten times as long as natively); a new frame later
+		 * loads what it needs again, here, off the program's threads (a C library's
+		 * takes a tenth of a second), so each time that may have happened, the
+		 * next release waits twice as long. */
+		if (more && released) {
+			released = 0;
+			if (release_after < PRESYM_RELEASE_MAX)
+				release_after *= 2;
+		}
+		idle = more ? 0 : idle + 1;
+		if (idle == release_after) {
+			symbols_release();
+			released = 1;
+		}
 		uint64_t d = more ? PRESYM_NS : PRESYM_IDLE_NS;
 		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 		int w = 0;
@@ -442,14 +504,8 @@ static void *writer_main(void *arg)
 		}
 		audio_writer_tick();
 		start_symbolizer();
-		/* Refine the tick rate (and so the short-lived threshold in ticks). */
-		if (clock_tsc) {
-			pthread_mutex_lock(&write_lock);
-			uint64_t ticks_now;
-			clock_sync(&ticks_now);
-			sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
-			pthread_mutex_unlock(&write_lock);
-		}
+		if (clock_tsc)
+			sync_clock();
 		uint64_t now = runtime_now();
 		uint64_t sample_at = timeline_tick(now);
 		if (next && now >= next) {
@@ -520,6 +576,41 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* Every handler the program installs runs through here. A signal that lands while the
+ * thread is in the profiler's own code (rt_guard held: recording an allocation, starting
+ * a thread's state, writing the profile) used to find the guard held in the handler
+ * too, and the handler's allocations went unrecorded (0.4 % of a signal storm's). The
+ * guard is lifted for the handler's duration and rt_sig_interrupted says why, so its
+ * calls are recorded the safe way (shim.c), then both are put back. The handler is called
+ * with the three arguments the kernel passes to every handler on this ABI, whichever
+ * form it has (SA_SIGINFO or not). A handler left with siglongjmp keeps the guard
+ * lifted: the interrupted profiler code is abandoned, as natively the interrupted code
+ * is. */
+static void sig_trampoline(int sig, siginfo_t *si, void *uc)
+{
+	void (*fn)(int, siginfo_t *, void *) =
+		(void (*)(int, siginfo_t *, void *))__atomic_load_n(&user_fn[sig], __ATOMIC_ACQUIRE);
+	int guard = rt_guard, interrupted = rt_sig_interrupted;
+	if (guard) {
+		rt_sig_interrupted = 1;
+		rt_guard = 0;
+	}
+	if (fn)
+		fn(sig, si, uc);
+	rt_guard = guard;
+	rt_sig_interrupted = interrupted;
+}
+
+void runtime_sig_lost(void)
+{
+	__atomic_add_fetch(&sig_lost, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t runtime_sig_lost_count(void)
+{
+	return __atomic_load_n(&sig_lost, __ATOMIC_RELAXED);
+}
+
 static void install_ours(int sig)
 {
 	struct sigaction sa;
@@ -560,31 +651,71 @@ int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 			return -1;
 		}
 	}
-	if (sig <= 0 || sig >= NSIG || !managed(sig) || !OPT_NUM(OPT_SIGNALS))
+	if (sig <= 0 || sig >= NSIG)
 		return real_sigaction(sig, act, oldact);
+	int flush = managed(sig) && OPT_NUM(OPT_SIGNALS);
 	struct sigaction cur;
 	if (real_sigaction(sig, NULL, &cur) != 0)
 		return -1;
-	int was_ours = ours[sig] && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal;
+	int was_ours = flush && ours[sig] && (cur.sa_flags & SA_SIGINFO) &&
+		       cur.sa_sigaction == on_signal;
+	int was_wrapped = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == sig_trampoline;
+	/* What the program would see natively: its own handler and flags (the kernel's
+	 * SA_RESTORER included), or SIG_DFL where ours stands in for the default. */
+	struct sigaction seen = cur;
+	if (was_ours) {
+		memset(&seen, 0, sizeof(seen));
+		if (dfl_set[sig]) {   /* as the kernel keeps it, with glibc's restorer flag */
+			seen = dfl_act[sig];
+			seen.sa_flags |= cur.sa_flags & SA_RESTORER;
+		}
+		seen.sa_handler = SIG_DFL;
+	} else if (was_wrapped) {
+		seen.sa_sigaction = (void (*)(int, siginfo_t *, void *))user_fn[sig];
+		seen.sa_flags = (cur.sa_flags & ~SA_SIGINFO) | (user_flags[sig] & SA_SIGINFO);
+	} else if (added_siginfo[sig] && cur.sa_handler == SIG_DFL) {
+		seen.sa_flags &= ~SA_SIGINFO;   /* SA_RESETHAND reset our trampoline */
+	}
 	if (act) {
-		int to_default = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
-		if (to_default) {
+		void *fn = act->sa_flags & SA_SIGINFO ? (void *)act->sa_sigaction
+						      : (void *)act->sa_handler;
+		int to_default = fn == (void *)SIG_DFL;
+		int is_fn = !to_default && fn != (void *)SIG_IGN;
+		if (flush && to_default) {
 			if (!was_ours)
 				install_ours(sig);
+			dfl_act[sig] = *act;
+			dfl_set[sig] = 1;
+			added_siginfo[sig] = 0;
+		} else if (is_fn) {
+			/* Published before the kernel can call the trampoline for it. */
+			void *old_fn = user_fn[sig];
+			int old_flags = user_flags[sig];
+			user_flags[sig] = act->sa_flags;
+			__atomic_store_n(&user_fn[sig], fn, __ATOMIC_RELEASE);
+			struct sigaction w = *act;
+			w.sa_flags |= SA_SIGINFO;
+			w.sa_sigaction = sig_trampoline;
+			if (real_sigaction(sig, &w, NULL) != 0) {
+				int e = errno;
+				if (was_wrapped) {
+					user_flags[sig] = old_flags;
+					__atomic_store_n(&user_fn[sig], old_fn, __ATOMIC_RELEASE);
+				}
+				errno = e;
+				return -1;
+			}
+			ours[sig] = 0;
+			added_siginfo[sig] = !(act->sa_flags & SA_SIGINFO);
 		} else {
 			if (real_sigaction(sig, act, NULL) != 0)
 				return -1;
 			ours[sig] = 0;
+			added_siginfo[sig] = 0;
 		}
 	}
-	if (oldact) {
-		if (was_ours) {
-			memset(oldact, 0, sizeof(*oldact));
-			oldact->sa_handler = SIG_DFL;
-		} else {
-			*oldact = cur;
-		}
-	}
+	if (oldact)
+		*oldact = seen;
 	return 0;
 }
 
@@ -715,20 +846,29 @@ static void take_exec_chain(void)
 	unsetenv(name);
 }
 
+/* fork() waits here only for short steps (fork_lock, profile.c's file lock), never for a
+ * profile write in progress: the writer may be anywhere in one (symbolizing, writing
+ * JSON, in fsync). The child inherits that write's memory (leaked there), not its file
+ * (profile_fork_child closes it), and starts over with its own profile. */
 static void atfork_prepare(void)
 {
 	rt_guard++;
-	pthread_mutex_lock(&write_lock);
+	pthread_mutex_lock(&fork_lock);
+	profile_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
-	pthread_mutex_unlock(&write_lock);
+	profile_fork_parent();
+	pthread_mutex_unlock(&fork_lock);
 	rt_guard--;
 }
 
 static void atfork_child(void)
 {
+	profile_fork_child();
+	pthread_mutex_init(&fork_lock, NULL);
+	/* write_lock may be held by the parent's writer, a thread the child does not have */
 	pthread_mutex_init(&write_lock, NULL);
 	pthread_mutex_init(&threads_lock, NULL);
 	my_pid = getpid();
@@ -864,6 +1004,9 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	atomicfile_set_fd_hook(fds_adopt);   /* profile and symbol-cache files: above the floor */
 	stacks_global_init();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* jansson seeds its hash function from /dev/urandom at its first object: here, not
+	 * in the writer, so that no fork can find that file open (children inherit the seed). */
+	json_object_seed(0);
 	install_signals();
 	audio_init();
 	timeline_init((uint64_t)OPT_NUM(OPT_SAMPLE), start_ns);

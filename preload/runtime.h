@@ -26,6 +26,11 @@ enum rt_state {
 
 extern int rt_state;                        /* enum rt_state */
 extern __thread int rt_guard TLS_IE;        /* >0: calls are the profiler's own */
+/* >0: the thread is in a signal handler of the program's that interrupted the profiler's
+ * own code (rt_guard was held). The handler's calls are recorded (sig_trampoline clears
+ * rt_guard for it), but only in ways that cannot disturb the interrupted code: no
+ * unwinding, no stack cache, no per-thread plain-store counters (see shim.c). */
+extern __thread int rt_sig_interrupted TLS_IE;
 
 struct rt_thread {
 	struct rt_thread *next;     /* all thread states ever made (never unlinked) */
@@ -42,6 +47,10 @@ struct rt_thread *runtime_thread_new(void);    /* NULL if it cannot */
  * holds no lock of the program's: the constructor, and a new thread before its start
  * routine (the pthread_create wrapper); never on the allocation path. */
 void runtime_thread_start(void);
+/* An allocation in a signal handler that interrupted the profiler while it was starting
+ * (its tables not yet there): it cannot be recorded, only counted (signal_lost). */
+void runtime_sig_lost(void);
+uint64_t runtime_sig_lost_count(void);
 
 /* May the current call be recorded? Starts the runtime on the first call. */
 static inline int runtime_tracking(void)
@@ -56,6 +65,8 @@ static inline int runtime_tracking(void)
 		st = runtime_start();
 		errno = e;
 	}
+	if (unlikely(st == RT_STARTING && rt_sig_interrupted))
+		runtime_sig_lost();
 	return st == RT_READY || st == RT_EARLY;
 }
 
@@ -70,11 +81,13 @@ static inline struct stack_cache *runtime_cache(void)
 	return t ? t->cache : NULL;
 }
 
-/* The calling thread's sums area, or NULL (then the sites' shared counters count). */
+/* The calling thread's sums area, or NULL (then the sites' shared counters count, with
+ * locked instructions: what a signal handler that interrupted the profiler uses, since
+ * the interrupted code may be half-way through a plain update of the area). */
 static inline struct sites_local *runtime_sums(void)
 {
 	struct rt_thread *t = rt_self;
-	return t ? t->sums : NULL;
+	return t && !rt_sig_interrupted ? t->sums : NULL;
 }
 
 /* CLOCK_MONOTONIC ns (the allocation hot path reads clock_ticks() instead). */

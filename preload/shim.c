@@ -73,6 +73,14 @@ static inline struct block_hdr *lookup(const void *p)
 
 static inline struct site *site_here(TRACK_ARGS)
 {
+	/* In a signal handler that interrupted the profiler (runtime.h): the interrupted code
+	 * may be inside libunwind or this thread's stack cache, so neither is touched; the
+	 * site is the caller's return address and a frame saying so. Interning is lock-free
+	 * and safe to re-enter. */
+	if (unlikely(rt_sig_interrupted)) {
+		uintptr_t ips[3] = { fn, ra, SITES_SIGNAL_MARK };
+		return sites_intern_site(ips, 3);
+	}
 	int full = rt_state == RT_READY;
 	return stacks_site(full ? runtime_cache() : NULL, rt_depth, full, fn, ra, cfa, fp);
 }
@@ -247,7 +255,9 @@ static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 		CALLER(ra, cfa, fp);                                                   \
 		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
 	}                                                                              \
+	rt_guard++;   /* a signal handler landing here sees the profiler at work */     \
 	untrack(h);                                                                    \
+	rt_guard--;                                                                    \
 	u_free(blocks_release(h));                                                     \
 } while (0)
 
@@ -329,7 +339,9 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 		}
 		/* One clock read: the old block dies when the new one is born. */
 		uint64_t now = clock_ticks();
+		rt_guard++;
 		sites_free(runtime_sums(), old.site, blocks_size(&old), old.birth, now);
+		rt_guard--;
 		return track_at(base, BLOCK_HDR_SIZE, size, now, fn, ra, cfa, fp);
 	}
 	/* An over-aligned block of ours, or one the allocator made for others (before

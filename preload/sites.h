@@ -14,6 +14,11 @@
 
 typedef uint32_t site_id;            /* 0 is never a valid site */
 
+/* The last "return address" of a stack recorded in a signal handler that interrupted the
+ * profiler's own code: [fn, ra, SITES_SIGNAL_MARK], where unwinding further was not safe.
+ * No code lives at this address; the profile writer names the frame. */
+#define SITES_SIGNAL_MARK ((uintptr_t)8)
+
 /* Reserve the tables (mmap, MAP_NORESERVE). Idempotent; returns 0 or -1. */
 int sites_init(void);
 

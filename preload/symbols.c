@@ -65,6 +65,14 @@ struct outside {
 	int with_mods;             /* whether mods was gathered (even if empty) */
 };
 
+/* The per-ip cache's slot array: replaced whole (never resized in place) when it grows,
+ * so that at every instant the published table is complete and consistent, even in a
+ * fork child whose parent was in the middle of an insertion. */
+struct table {
+	size_t cap;                /* slots, a power of two */
+	struct entry *slots[];     /* open addressing on ip, NULL = empty */
+};
+
 /* Frame strings being built for one ip (malloc'd, freed after packing). */
 struct frame_list {
 	char **v;                  /* the strings */
@@ -78,8 +86,8 @@ static struct {
 	int stale;                 /* re-report the modules before the next lookup */
 	int refresh;               /* symbols_refresh asked for that (atomic, no lock) */
 	struct loader_gen gen;     /* loader counters at the last report */
-	struct entry **slots;      /* open addressing on ip, NULL = empty */
-	size_t cap, used;          /* slot count (power of two), entries stored */
+	struct table *tab;         /* the per-ip cache; NULL while empty */
+	size_t used;               /* entries stored (may lag by one in a fork child) */
 	struct symbols_stats stats;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -88,16 +96,19 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 /* ---------------------------------------------------------------- locking, fork */
 
 /* In a forked child only the forking thread survives: if another thread held our
- * mutex, the cache or the Dwfl may be half-updated, so drop them (leaked, never
- * freed: freeing could touch the inconsistent state). Either way the mutex is
- * made usable again and the module list re-read. */
+ * mutex, the Dwfl may be half-updated, so drop it (leaked, never freed: freeing could
+ * touch the inconsistent state). The per-ip cache is kept either way: its entries are
+ * immutable and its table is published whole (see struct table), so the child resolves
+ * every frame its parent had resolved without loading any debug information again.
+ * The persistent cache's entries are the parent's to write (symcache_after_fork). The
+ * mutex is made usable again and the module list re-read. */
 static void atfork_child(void)
 {
 	if (__atomic_load_n(&S.busy, __ATOMIC_RELAXED)) {
 		S.dwfl = NULL;
-		S.slots = NULL;
-		S.cap = S.used = 0;
 		symcache_abandon();   /* it too may have been mid-update */
+	} else {
+		symcache_after_fork();
 	}
 	S.busy = 0;
 	pthread_mutex_init(&S.lock, NULL);
@@ -252,11 +263,12 @@ static size_t slot_of(uintptr_t ip, size_t cap)
 
 static struct entry *cache_find(uintptr_t ip)
 {
-	if (!S.slots)
+	struct table *t = S.tab;
+	if (!t)
 		return NULL;
-	for (size_t i = slot_of(ip, S.cap); S.slots[i]; i = (i + 1) & (S.cap - 1))
-		if (S.slots[i]->ip == ip)
-			return S.slots[i];
+	for (size_t i = slot_of(ip, t->cap); t->slots[i]; i = (i + 1) & (t->cap - 1))
+		if (t->slots[i]->ip == ip)
+			return t->slots[i];
 	return NULL;
 }
 
@@ -265,36 +277,42 @@ static void slot_put(struct entry **slots, size_t cap, struct entry *e)
 	size_t i = slot_of(e->ip, cap);
 	while (slots[i])
 		i = (i + 1) & (cap - 1);
-	slots[i] = e;
+	__atomic_store_n(&slots[i], e, __ATOMIC_RELEASE);
 }
 
-/* Returns 0, or -1 when the table cannot grow (the entry is then not kept). */
+/* Returns 0, or -1 when the table cannot grow (the entry is then not kept). Every step
+ * leaves a consistent table published: a grown table is filled before it replaces the
+ * old one, and an entry goes into an empty slot with one store. */
 static int cache_insert(struct entry *e)
 {
-	if ((S.used + 1) * 2 > S.cap) {
-		size_t ncap = S.cap ? S.cap * 2 : MIN_SLOTS;
-		struct entry **ns = calloc(ncap, sizeof(*ns));
-		if (!ns)
+	struct table *t = S.tab;
+	size_t cap = t ? t->cap : 0;
+	if ((S.used + 1) * 2 > cap) {
+		size_t ncap = cap ? cap * 2 : MIN_SLOTS;
+		struct table *nt = calloc(1, sizeof(*nt) + ncap * sizeof(nt->slots[0]));
+		if (!nt)
 			return -1;
-		for (size_t i = 0; i < S.cap; i++)
-			if (S.slots[i])
-				slot_put(ns, ncap, S.slots[i]);
-		free(S.slots);
-		S.slots = ns;
-		S.cap = ncap;
+		nt->cap = ncap;
+		for (size_t i = 0; i < cap; i++)
+			if (t->slots[i])
+				slot_put(nt->slots, ncap, t->slots[i]);
+		__atomic_store_n(&S.tab, nt, __ATOMIC_RELEASE);
+		free(t);
+		t = nt;
 	}
-	slot_put(S.slots, S.cap, e);
+	slot_put(t->slots, t->cap, e);
 	S.used++;
 	return 0;
 }
 
 static void cache_free(void)
 {
-	for (size_t i = 0; i < S.cap; i++)
-		free(S.slots[i]);
-	free(S.slots);
-	S.slots = NULL;
-	S.cap = S.used = 0;
+	struct table *t = S.tab;
+	for (size_t i = 0; t && i < t->cap; i++)
+		free(t->slots[i]);
+	free(t);
+	S.tab = NULL;
+	S.used = 0;
 }
 
 /* ---------------------------------------------------------------- frame strings */
@@ -925,6 +943,17 @@ void symbols_get_stats(struct symbols_stats *out)
 {
 	lock();
 	*out = S.stats;
+	unlock();
+}
+
+void symbols_release(void)
+{
+	lock();
+	if (S.dwfl) {
+		dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
+		dwfl_end(S.dwfl);
+		S.dwfl = NULL;   /* the next miss reports the modules again */
+	}
 	unlock();
 }
 

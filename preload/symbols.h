@@ -36,6 +36,12 @@ void symbols_persist(void);
 struct symbols_stats { uint64_t cached, dwarf, symtab; };
 void symbols_get_stats(struct symbols_stats *out);
 
+/* Let go of the debug information loaded so far (the Dwfl and every module's ELF and
+ * DWARF; decompressed, a C library's is megabytes of memory that each fork() copies the
+ * page tables of); the per-ip cache stays, and a later miss loads what it needs again.
+ * Thread-safe. */
+void symbols_release(void);
+
 /* Free everything (used by tests). */
 void symbols_shutdown(void);
 

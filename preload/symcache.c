@@ -37,6 +37,7 @@ struct cmod {
 	size_t cap, used;
 	int loaded;                  /* the file was read (or found missing or bad) */
 	int dirty;                   /* entries not yet in the file */
+	struct stat seen;            /* the file when it was read (st_ino 0: none) */
 };
 
 static char *cdir;               /* NULL: off */
@@ -201,7 +202,12 @@ static void load(struct cmod *m)
 		return;
 	struct stat st;
 	char *buf = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return;
+	}
+	m->seen = st;
+	if (S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (uint64_t)st.st_size <= MAX_FILE && (buf = malloc((size_t)st.st_size + 1)) != NULL) {
 		size_t got = 0;
 		while (got < (size_t)st.st_size) {
@@ -333,11 +339,33 @@ static void save(struct cmod *m)
 	if (!err)
 		err = atomicfile_write(af, buf, n) < 0;
 	free(buf);
-	if (err)
+	if (err) {
 		atomicfile_abort(af);
-	else if (atomicfile_commit(af) == 0)
+	} else if (atomicfile_commit(af) == 0) {
 		m->dirty = 0;
+		char path[PATH_MAX];
+		struct stat st;
+		if (snprintf(path, sizeof(path), "%s/%s", cdir, m->name) < (int)sizeof(path) &&
+		    stat(path, &st) == 0)
+			m->seen = st;   /* our own version: nothing new to read back */
+	}
 	free(af);
+}
+
+/* Whether the module's file was replaced since it was read: another process (a forked
+ * sibling that resolved frames of code its parent never ran, say) added entries. A
+ * miss costs one stat(2) for it; a miss goes on to debug information, which costs far
+ * more. */
+static int changed(struct cmod *m)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (snprintf(path, sizeof(path), "%s/%s", cdir, m->name) >= (int)sizeof(path) ||
+	    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return st.st_ino != m->seen.st_ino || st.st_dev != m->seen.st_dev ||
+	       st.st_size != m->seen.st_size || st.st_mtim.tv_sec != m->seen.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != m->seen.st_mtim.tv_nsec;
 }
 
 /* ---------------------------------------------------------------- API */
@@ -351,6 +379,10 @@ const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int 
 	if (!m->loaded)
 		load(m);
 	struct centry *e = find(m, addr);
+	if (!e && changed(m)) {
+		load(m);   /* merged: entries already here are kept */
+		e = find(m, addr);
+	}
 	if (!e)
 		return NULL;
 	*n = e->n;
@@ -393,6 +425,12 @@ void symcache_flush(void)
 		}
 		save(&mods[i]);
 	}
+}
+
+void symcache_after_fork(void)
+{
+	for (int i = 0; i < nmods; i++)
+		mods[i].dirty = 0;
 }
 
 void symcache_abandon(void)

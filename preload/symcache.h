@@ -41,6 +41,11 @@ void symcache_flush(void);
 /* Forget everything in memory (tests; the files stay). */
 void symcache_shutdown(void);
 
+/* In a fork child: the entries in memory that are not yet in the files are the parent's
+ * to write; the child writes only what it adds itself (each child rewriting its
+ * parent's files cost every forked child a write of the whole module file). */
+void symcache_after_fork(void);
+
 /* In a fork child whose parent was inside a symcache call: drop the in-memory state
  * without freeing it (it may be inconsistent); the files are read again. */
 void symcache_abandon(void);

@@ -77,6 +77,35 @@ static __attribute__((noinline)) uintptr_t inlining_caller(void)
 	return ra;
 }
 
+/* Resolved only after symbols_release(): its frame needs the debug information again. */
+static int release_line;
+static __attribute__((noinline)) uintptr_t release_probe(void)
+{
+	uintptr_t ra = return_address(); release_line = __LINE__;
+	__asm__ volatile("" : : "r"(ra) : "memory");
+	return ra;
+}
+
+/* symbols_release lets the debug information go: what was resolved stays cached as it
+ * was, and a new address loads what it needs again. */
+static void test_release(void)
+{
+	uintptr_t ip = probe_site();
+	struct frames a, b, c;
+	CU_ASSERT_EQUAL(resolve(ip, &a), 1);
+	symbols_release();
+	symbols_release();   /* twice: nothing left to let go */
+	CU_ASSERT_EQUAL(resolve(ip, &b), 1);
+	CU_ASSERT_STRING_EQUAL(a.s[0], b.s[0]);
+	CU_ASSERT_PTR_EQUAL(a.ptr[0], b.ptr[0]);   /* the cached entry itself */
+	uintptr_t ip2 = release_probe();
+	char want[512];
+	snprintf(want, sizeof(want), "0x%" PRIXPTR ": release_probe (test_symbols.c:%d)",
+		 ip2, release_line);
+	CU_ASSERT_EQUAL(resolve(ip2, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.s[0], want);
+}
+
 static void test_own_function(void)
 {
 	uintptr_t ip = probe_site();
@@ -251,7 +280,9 @@ static void test_threads(void)
 }
 
 /* A fork child, as the runtime's child handler does: refresh, then resolve, while
- * another thread of the parent keeps resolving (and taking the mutex). */
+ * another thread of the parent keeps resolving (and taking the mutex, so that it often
+ * holds it at the fork). The child finds the parent's cached entry itself, even then:
+ * it never resolves from scratch what its parent had resolved. */
 static void *fork_busy(void *arg)
 {
 	int *stop = arg;
@@ -276,7 +307,8 @@ static void test_fork_child(void)
 			alarm(5);   /* a deadlocked child fails instead of hanging the suite */
 			symbols_refresh();
 			resolve(ip, &f);
-			_exit(f.n == 1 && strcmp(f.s[0], want.s[0]) == 0 ? 0 : 1);
+			_exit(f.n == 1 && strcmp(f.s[0], want.s[0]) == 0 &&
+			      f.ptr[0] == want.ptr[0] ? 0 : 1);
 		}
 		int st = 0;
 		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
@@ -489,6 +521,7 @@ void suite_symbols(void)
 	CU_add_test(s, "per-ip cache, refresh, shutdown", test_cache);
 	CU_add_test(s, "concurrent callers", test_threads);
 	CU_add_test(s, "fork child", test_fork_child);
+	CU_add_test(s, "debug information let go, then loaded again", test_release);
 	CU_add_test(s, "symbol table fallback and demangling", test_no_debug_info);
 	CU_add_test(s, "module resolved before dlclose", test_module_closing);
 }
