@@ -659,7 +659,11 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 			CJ(min_ns); CJ(mean_ns); CJ(p50_ns); CJ(p90_ns); CJ(p99_ns); CJ(p999_ns);
 			CJ(max_ns); CJ(overruns); CJ(near80); CJ(near95); CJ(period_mean_ns);
 			CJ(jitter_max_ns); CJ(jitter_p99_ns); CJ(xruns); CJ(allocs); CJ(frees);
-			CJ(alloc_bytes); CJ(rt_unsafe); CJ(lib_calls); CJ(discarded);
+			CJ(alloc_bytes); CJ(rt_unsafe);
+			if (cb->lib_calls >= 0)   /* newer fields: only when the profile has them */
+				CJ(lib_calls);
+			if (cb->discarded >= 0)
+				CJ(discarded);
 #undef CJ
 			jset(c, "load_mean_pct", cb->load_mean_pct < 0 ? NULL : json_real(cb->load_mean_pct));
 			jset(c, "load_max_pct", cb->load_max_pct < 0 ? NULL : json_real(cb->load_max_pct));
