@@ -947,6 +947,11 @@ void audio_reset_after_fork(void)
 	}
 	if (vtab)
 		memset(vtab, 0, VSLOTS * sizeof(*vtab));
+	/* The forking thread's provisional cycle refers to counts that are gone. */
+	ap_rt.pend_on = 0;
+	ap_rt.pend.n = 0;
+	ap_rt.held.n = 0;
+	ap_rt.held_src = NULL;
 	if (site_cb)
 		madvise(site_cb, ((size_t)SITES_MAX + 1) * sizeof(*site_cb), MADV_DONTNEED);
 	vlost = 0;
