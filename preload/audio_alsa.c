@@ -5,7 +5,9 @@
  * unsafe calls made there are violations. Async handlers are real callbacks and get a
  * trampoline.
  *
- * What ends a wait (begins a cycle), on a thread that has written or read the PCM:
+ * What ends a wait (begins a cycle), on a thread that has written or read the PCM (or,
+ * for snd_pcm_wait and revents, on a PCM no thread has written yet: the waiting thread
+ * becomes its writer, so the first period, computed before the first write, is a cycle):
  *   - snd_pcm_wait returning "ready";
  *   - snd_pcm_poll_descriptors_revents returning (the program polled the PCM's fds);
  *   - poll returning, when rtcheck.c's wrapper calls audio_alsa_wait_done();
@@ -14,22 +16,31 @@
  *   - a write or read returning on a blocking PCM (it blocked until there was room).
  *     A non-blocking PCM (SND_PCM_NONBLOCK at snd_pcm_open, or snd_pcm_nonblock) never
  *     blocks in a write, so its writes only end cycles.
- * What ends a cycle (counted): the start of snd_pcm_writei/writen/readi/readn, their
+ * What ends a cycle, counted: the start of snd_pcm_writei/writen/readi/readn, their
  * snd_pcm_mmap_* forms, snd_pcm_mmap_commit (an mmap program renders into the ring
  * buffer between snd_pcm_mmap_begin and the commit, so the commit, not the begin, is
- * the end of its processing), snd_pcm_wait, snd_pcm_drain, snd_pcm_drop, snd_pcm_close.
- * The first write of a stream ends nothing. A thread's cycle is charged to the PCM
- * whose wait ended; a full-duplex loop (read then write) gives the capture PCM the
- * processing and the playback PCM the short stretch from its write to the next read.
+ * the end of its processing), snd_pcm_wait. What ends a cycle that produced no period
+ * (the program's teardown after its last write): snd_pcm_drain, snd_pcm_drop,
+ * snd_pcm_close; it is discarded and its violations taken back (audio_cb_discard). A
+ * cycle ending in a write shorter than the one before is held (audio_cb_hold) and
+ * discarded with the next if that one is teardown: sox pads its last period with such
+ * a write after freeing its effects chain. The first write of a stream ends nothing.
+ * A thread's cycle is charged to the PCM whose wait ended; a full-duplex loop (read
+ * then write) gives the capture PCM the processing and the playback PCM the short
+ * stretch from its write to the next read.
  *
- * Calls libasound makes to its own exported functions (through its PLT: hw_params,
- * wait, avail_update, status, mmap_begin/commit on slave PCMs) run inside one of our
+ * Every real libasound call a wrapper makes is inside the library's own API
+ * (audio_lib_enter): unsafe calls made there, such as the mutex libasound takes in
+ * snd_pcm_avail and revents, are recorded as libasound's, not the program's. Calls
+ * libasound makes to its own exported functions (through its PLT: hw_params, wait,
+ * avail_update, status, mmap_begin/commit on slave PCMs) run inside one of our
  * wrappers (TLS nest > 0) and are passed through untouched.
  *
  * Per PCM: an entry in a static table (no allocation), found by a lock-free hash of
  * the handle; its callback source is created at snd_pcm_hw_params or at the PCM's
  * first write (creating a source maps memory once, outside any cycle), named by
- * snd_pcm_name(). The deadline is period size / rate, read from the parameters after
+ * snd_pcm_name(). A cycle's deadline is the frames of the write ending it / rate, at
+ * most the buffer; until the first, period size / rate, read from the parameters after
  * the real snd_pcm_hw_params succeeds (or from snd_pcm_hw_params_current at the
  * source's creation when hw_params was not seen, e.g. a library-internal call).
  * -EPIPE and -ESTRPIPE returned by a write, read, commit, wait or avail call count
