@@ -213,8 +213,11 @@ static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32
 	}
 }
 
+static void pend_abort(const struct rt_pendlog *l);
+
 static void held_commit(struct rt_tls *t)
 {
+	pend_abort(&t->held);
 	if (t->held_src)
 		source_time(t->held_src, t->held_ns, t->held_frames, t->held_rate);
 	t->held_src = NULL;
@@ -250,6 +253,7 @@ void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate)
 	int was_pend;
 	struct rt_frame *f = frame_pop(t, s, &was_pend);
 	if (was_pend) {
+		pend_abort(&t->pend);
 		t->pend.n = 0;   /* a period's work after all: its violations stay */
 		held_commit(t);  /* and the stream went on after the held one */
 	}
@@ -264,8 +268,10 @@ void audio_cb_hold(struct cb_source *s, uint32_t frames, uint32_t rate)
 	int was_pend;
 	struct rt_frame *f = frame_pop(t, s, &was_pend);
 	if (!was_pend || !f) {   /* not a provisional frame: ends as usual */
-		if (was_pend)
+		if (was_pend) {
+			pend_abort(&t->pend);
 			t->pend.n = 0;
+		}
 		if (f)
 			source_time(s, now - f->t0, frames, rate);
 		return;
@@ -563,7 +569,8 @@ void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64
 			__atomic_store_n(&v->state, 2, __ATOMIC_RELEASE);
 			if (t->pend_on)
 				pend_log(t, v, kind, stack, bytes, lib);
-			if (audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK && !lib)
+			if (audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK && !lib &&
+			    !t->pend_on)   /* a provisional cycle's: when it is kept */
 				report_one(v);
 			return;
 		}
@@ -589,6 +596,19 @@ void audio_cb_provisional(void)
 		t->pend_on = t->nframes;
 		t->pend.n = 0;
 	}
+}
+
+/* AUDIOPROF_ON_VIOLATION=abort: a provisional cycle is kept, so its first violation
+ * (new or not) is reported now, and the program aborted. */
+static void pend_abort(const struct rt_pendlog *l)
+{
+	if (audio_on_violation != ONV_ABORT)
+		return;
+	for (int i = 0; i < l->n; i++)
+		if (l->e[i].slot && l->e[i].kind != VK_TRYLOCK && !l->e[i].lib) {
+			struct vslot *v = l->e[i].slot;
+			report_one(v);
+		}
 }
 
 /* Take back the violations logged in l (charged to s). */

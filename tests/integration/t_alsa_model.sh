@@ -13,6 +13,8 @@
 #     time (42666666 ns);
 #   - pad: teardown then a short write padding the last period (as sox does): the
 #     teardown is in no cycle;
+#   - AUDIOPROF_ON_VIOLATION=abort aborts on the first cycle's allocation, not on
+#     teardown nor on libasound's locks;
 #   - sox -t alsa null playing a WAV of its own: ceil(frames / 4096) + 1 writes of at
 #     most 4096 frames (the last pads the period, when frames % 4096 != 0), so that many cycles minus 2; no free of sox's
 #     teardown (sox_delete_effects_chain, the input's close) charged; deadline 4096
@@ -94,6 +96,23 @@ done()
 PY
 	note "alsa_model $mode: ok"
 done
+
+# AUDIOPROF_ON_VIOLATION=abort: a violation in a provisional cycle aborts only when
+# the cycle is kept (first: at its write), never for teardown or libasound's calls.
+for mode in lib teardown pad first; do
+	mkdir -p "$tmp/abort_$mode"
+	env AUDIOPROF_ON_VIOLATION=abort AUDIOPROF_OUT="$tmp/abort_$mode/p.%p.json" LD_PRELOAD="$PRELOAD" \
+		"$tmp/bin/alsa_model" $mode $N >"$tmp/abort_$mode.out" 2>"$tmp/abort_$mode.err" </dev/null
+	rc=$?
+	if [ $mode = first ]; then
+		[ $rc -eq 134 ] || { cat "$tmp/abort_$mode.err"; fail "abort mode, first: exit $rc, expected SIGABRT (134)"; }
+		grep -q "real-time violation: malloc()" "$tmp/abort_$mode.err" ||
+			{ cat "$tmp/abort_$mode.err"; fail "abort mode, first: the violation is not reported"; }
+	else
+		[ $rc -eq 0 ] || { cat "$tmp/abort_$mode.err"; fail "abort mode, $mode: exit $rc (aborted on teardown or libasound's calls?)"; }
+	fi
+done
+note "AUDIOPROF_ON_VIOLATION=abort: only on kept cycles"
 
 # check: libasound's locks are not the program's unless asked.
 f=$(one_profile "$tmp/lib")
