@@ -33,6 +33,8 @@ struct check_opts {
 	unsigned char on[CHK_COUNT];      /* checked at all */
 	const char *junit;                /* --junit FILE, or NULL */
 	int verbose;                      /* print passing checks too */
+	int count_library;                /* --count-library-calls: calls made inside an
+					   * audio library's own API count too */
 	FILE *out;                        /* where results go; NULL = stdout (`run`: stderr) */
 };
 

@@ -66,6 +66,10 @@ static int parse_pct(const char *s, int64_t *out)
 
 int check_opts_set(struct check_opts *o, const char *name, const char *value)
 {
+	if (strcmp(name, "count-library-calls") == 0) {
+		o->count_library = 1;
+		return 1;
+	}
 	if (strcmp(name, "junit") == 0) {
 		if (!*value) {
 			cli_error("--junit: empty file name");
@@ -109,7 +113,23 @@ int check_opts_set(struct check_opts *o, const char *name, const char *value)
 }
 
 /* The measured value of check `id`, or -1 with *why set when the profile lacks it. */
-static int64_t measure(const struct profile *p, int id, const char **why)
+/* Library-internal calls (violations with a "library") of the alloc kind (alloc) or
+ * of the other unsafe kinds (!alloc): what --count-library-calls adds. */
+static int64_t library_calls(const struct profile *p, int alloc)
+{
+	int64_t sum = 0;
+	for (size_t i = 0; i < p->nviolations; i++) {
+		const struct violation *v = &p->violations[i];
+		if (!*v->library || v->warning)
+			continue;
+		int is_alloc = strcmp(v->kind, "alloc") == 0;
+		if (alloc ? is_alloc : !is_alloc && strcmp(v->kind, "free") != 0)
+			sum += v->count;
+	}
+	return sum;
+}
+
+static int64_t measure(const struct profile *p, int id, const char **why, int count_library)
 {
 	int64_t sum = 0;
 	*why = NULL;
@@ -118,7 +138,7 @@ static int64_t measure(const struct profile *p, int id, const char **why)
 		if (p->has_audio) {
 			for (size_t i = 0; i < p->ncallbacks; i++)
 				sum += p->callbacks[i].allocs > 0 ? p->callbacks[i].allocs : 0;
-			return sum;
+			return sum + (count_library ? library_calls(p, 1) : 0);
 		}
 		if (p->has_cb) {
 			for (size_t i = 0; i < p->npps; i++)
@@ -138,12 +158,13 @@ static int64_t measure(const struct profile *p, int id, const char **why)
 			sum += p->callbacks[i].rt_unsafe > 0 ? p->callbacks[i].rt_unsafe : 0;
 		}
 		if (all)
-			return sum;
+			return sum + (count_library ? library_calls(p, 0) : 0);
 		/* Counted from the violations when a callback lacks the field. */
 		sum = 0;
 		for (size_t i = 0; i < p->nviolations; i++) {
 			const struct violation *v = &p->violations[i];
-			if (!v->warning && strcmp(v->kind, "alloc") != 0 && strcmp(v->kind, "free") != 0)
+			if (!v->warning && strcmp(v->kind, "alloc") != 0 &&
+			    strcmp(v->kind, "free") != 0 && (count_library || !*v->library))
 				sum += v->count;
 		}
 		return sum;
@@ -325,7 +346,7 @@ int check_file(const char *path, const struct check_opts *o)
 		if (!o->on[i])
 			continue;
 		const char *why;
-		int64_t v = measure(p, i, &why);
+		int64_t v = measure(p, i, &why, o->count_library);
 		char a[96], b[96];
 		if (v < 0) {
 			res[i].state = 2;
@@ -379,6 +400,9 @@ static void usage(FILE *f)
 	      "  --max-load PCT           highest callback load, in % of the deadline\n"
 	      "  --max-peak SIZE          bytes live at the heap peak (SIZE: 512K, 64M, 1G)\n"
 	      "  --max-leaked SIZE        bytes not freed at the end\n"
+	      "  --count-library-calls    count the unsafe calls made inside an audio\n"
+	      "                           library's own API (libasound's locks in\n"
+	      "                           snd_pcm_avail, say) against the limits too\n"
 	      "  --junit FILE             also write the results as JUnit XML to FILE\n"
 	      "  -v, --verbose            print the checks that pass too\n"
 	      "  -h, --help               show this help\n"
@@ -405,6 +429,7 @@ int cmd_check(int argc, char **argv)
 		{ "max-peak", required_argument, NULL, 0 },
 		{ "max-leaked", required_argument, NULL, 0 },
 		{ "junit", required_argument, NULL, 0 },
+		{ "count-library-calls", no_argument, NULL, 0 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

@@ -203,6 +203,7 @@ static const struct field cb_fields[] = {
 	{ "load_max_pct", F_PCT, offsetof(struct callback, load_max_pct), 0 },
 	CBI(overruns), CBI(near80), CBI(near95), CBI(period_mean_ns), CBI(jitter_max_ns),
 	CBI(jitter_p99_ns), CBI(xruns), CBI(allocs), CBI(frees), CBI(alloc_bytes), CBI(rt_unsafe),
+	CBI(lib_calls), CBI(discarded),
 };
 
 #define ZNI(k) { #k, F_INT, offsetof(struct zone, k), 0 }
@@ -378,6 +379,12 @@ static int read_violations(struct rd *r, const json_t *a)
 			if (v->warning != (strcmp(v->kind, "trylock") == 0))
 				return rd_fail(r, "%s: \"%s\" for kind \"%s\" (only a trylock is a "
 					    "warning)", what, sev, v->kind);
+		}
+		v->library = "";
+		if ((x = json_object_get(o, "library"))) {
+			snprintf(what, sizeof(what), "%s.library", ctx);
+			if (want_str(r, x, what, &v->library))
+				return -1;
 		}
 		v->count = 1;
 		v->callback = -1;

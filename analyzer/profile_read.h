@@ -54,6 +54,8 @@ struct callback {
 	int64_t overruns, near80, near95;
 	int64_t period_mean_ns, jitter_max_ns, jitter_p99_ns;
 	int64_t xruns, allocs, frees, alloc_bytes, rt_unsafe;
+	int64_t lib_calls;       /* unsafe calls made inside the audio library's own API */
+	int64_t discarded;       /* cycles ended without a period's work (ALSA teardown) */
 	struct zone *zones;      /* owned by the profile */
 	size_t nzones;
 };
@@ -63,6 +65,8 @@ struct violation {
 	const char *kind;        /* one of profile_violation_kinds */
 	const char *call;        /* the function called, e.g. "malloc" */
 	int warning;             /* severity "warning" (trylock) rather than "violation" */
+	const char *library;     /* made inside this audio library's own API ("libasound"):
+				  * not the program's; "" when the program's own */
 	int64_t count, bytes;
 	int64_t callback;        /* index into profile.callbacks, -1 when absent */
 	uint32_t fs_off, fs_len; /* stack as in struct pp */

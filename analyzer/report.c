@@ -374,6 +374,9 @@ static void text_sites(FILE *f, const struct profile *p, const struct report_opt
 
 /* ------------------------------------------------------------------ text: audio */
 
+static void text_violation_list(FILE *f, const struct profile *p, const struct report_opts *o,
+				int lib, size_t n, int64_t calls);
+
 static void text_audio(FILE *f, const struct profile *p, const struct report_opts *o)
 {
 	char a[FMT_NUM], b[FMT_NUM], c[FMT_NUM], d[FMT_NUM], e[FMT_NUM], g[FMT_NUM];
@@ -474,31 +477,61 @@ static void text_audio(FILE *f, const struct profile *p, const struct report_opt
 		}
 		free(cell);
 	}
-	int64_t calls = 0;
-	for (size_t i = 0; i < p->nviolations; i++)
-		calls += p->violations[i].count;
-	fprintf(f, "\n%sReal-time violations (%zu stack%s, %s call%s)%s\n", fmt_c(C_BOLD),
-		p->nviolations, p->nviolations == 1 ? "" : "s", fmt_count(calls, a),
-		calls == 1 ? "" : "s", fmt_c(C_RESET));
-	if (p->nviolations == 0)
-		fprintf(f, "  (none)\n");
+	/* The program's violations, then (apart, not counted) the calls made inside an
+	 * audio library's own API. */
+	int64_t calls = 0, lcalls = 0;
+	size_t nown = 0, nlib = 0;
+	for (size_t i = 0; i < p->nviolations; i++) {
+		if (*p->violations[i].library) {
+			nlib++;
+			lcalls += p->violations[i].count;
+		} else {
+			nown++;
+			calls += p->violations[i].count;
+		}
+	}
+	for (int lib = 0; lib < 2; lib++)
+		text_violation_list(f, p, o, lib, lib ? nlib : nown, lib ? lcalls : calls);
+	if (p->violations_lost > 0)
+		fprintf(f, "  %s%s more violation stacks were not recorded: the profiler's table was "
+			"full%s\n", fmt_c(C_YELLOW), fmt_count(p->violations_lost, a), fmt_c(C_RESET));
+}
 
+/* One list of violations: the program's (lib 0) or those made inside an audio
+ * library's API (lib 1; printed only when there are some). */
+static void text_violation_list(FILE *f, const struct profile *p, const struct report_opts *o,
+				int lib, size_t n, int64_t calls)
+{
+	char a[FMT_NUM], b[FMT_NUM];
+	if (lib && !n)
+		return;
+	if (lib)
+		fprintf(f, "\n%sInside audio libraries (%zu stack%s, %s call%s; the library's, not "
+			"counted by check)%s\n", fmt_c(C_BOLD), n, n == 1 ? "" : "s",
+			fmt_count(calls, a), calls == 1 ? "" : "s", fmt_c(C_RESET));
+	else
+		fprintf(f, "\n%sReal-time violations (%zu stack%s, %s call%s)%s\n", fmt_c(C_BOLD),
+			n, n == 1 ? "" : "s", fmt_count(calls, a), calls == 1 ? "" : "s",
+			fmt_c(C_RESET));
+	if (n == 0)
+		fprintf(f, "  (none)\n");
+	size_t k = 0;
 	for (size_t i = 0; i < p->nviolations; i++) {
 		const struct violation *v = &p->violations[i];
+		if ((*v->library != 0) != lib)
+			continue;
+		k++;
 		char lab[160];
 		rules_callback_label(p, v->callback, lab, sizeof(lab));
-		fprintf(f, "  %2zu. %s%-9s%s %s%s%s x%s", i + 1,
-			v->warning ? fmt_c(C_YELLOW) : fmt_c(C_RED),
-			v->warning ? "warning" : "violation", fmt_c(C_RESET),
+		fprintf(f, "  %2zu. %s%-9s%s %s%s%s x%s", k,
+			lib ? fmt_c(C_CYAN) : v->warning ? fmt_c(C_YELLOW) : fmt_c(C_RED),
+			lib ? v->library : v->warning ? "warning" : "violation", fmt_c(C_RESET),
 			v->kind, *v->call ? ": " : "", v->call, fmt_count(v->count, a));
 		if (v->bytes > 0)
 			fprintf(f, " (%s)", fmt_bytes(v->bytes, b));
 		fprintf(f, " in %s\n", lab);
 		report_print_stack(f, p, v->fs_off, v->fs_len, 6, o->frames, o->width);
 	}
-	if (p->violations_lost > 0)
-		fprintf(f, "  %s%s more violation stacks were not recorded: the profiler's table was "
-			"full%s\n", fmt_c(C_YELLOW), fmt_count(p->violations_lost, a), fmt_c(C_RESET));
 }
 
 /* ------------------------------------------------------------------ text: advice */
@@ -634,6 +667,10 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 			CJ(max_ns); CJ(overruns); CJ(near80); CJ(near95); CJ(period_mean_ns);
 			CJ(jitter_max_ns); CJ(jitter_p99_ns); CJ(xruns); CJ(allocs); CJ(frees);
 			CJ(alloc_bytes); CJ(rt_unsafe);
+			if (cb->lib_calls >= 0)   /* newer fields: only when the profile has them */
+				CJ(lib_calls);
+			if (cb->discarded >= 0)
+				CJ(discarded);
 #undef CJ
 			jset(c, "load_mean_pct", cb->load_mean_pct < 0 ? NULL : json_real(cb->load_mean_pct));
 			jset(c, "load_max_pct", cb->load_max_pct < 0 ? NULL : json_real(cb->load_max_pct));
@@ -660,6 +697,8 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 			jset(x, "severity", json_string(v->warning ? "warning" : "violation"));
 			jset(x, "count", json_integer(v->count));
 			jset(x, "bytes", json_integer(v->bytes));
+			if (*v->library)
+				jset(x, "library", json_string(v->library));
 			jset(x, "callback", jint(v->callback));
 			jset(x, "frames", jframes(p, v->fs_off, v->fs_len));
 			json_array_append_new(vs, x);

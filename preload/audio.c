@@ -111,6 +111,9 @@ struct cb_source {
 	uint64_t jitter_max;
 	uint64_t xruns;                        /* atomic: may come from any thread */
 	uint64_t allocs, frees, alloc_bytes, unsafe;
+	uint64_t lib_calls;                    /* unsafe calls (of any kind) made inside the
+						* audio library's own API: not the program's */
+	uint64_t discarded;                    /* cycles ended without a period's work */
 	struct hist dur, jitter;
 	struct zone zones[ZONES];
 };
@@ -182,23 +185,11 @@ void audio_cb_begin(struct cb_source *s)
 	s->last_start = now;
 }
 
-void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate)
+/* One completed callback of s that took d ns. */
+static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32_t rate)
 {
-	struct rt_tls *t = &ap_rt;
-	uint64_t now = runtime_now();
-	t->depth--;
-	t->nframes--;
-	if (t->nframes < 0 || t->nframes >= RT_MAX_NEST) {
-		if (t->nframes < 0)
-			t->nframes = 0;
-		return;
-	}
-	struct rt_frame *f = &t->stack[t->nframes];
-	if (f->inner || f->src != s)
-		return;   /* a wrapper around another user callback: that one is timed */
 	if (frames && rate && (frames != s->frames || rate != s->rate))
 		audio_source_format(s, frames, rate);
-	uint64_t d = now - f->t0;
 	s->count++;
 	s->sum += d;
 	if (d < s->min)
@@ -222,6 +213,78 @@ void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate)
 			i++;
 		s->load_hist[i]++;
 	}
+}
+
+static void pend_abort(const struct rt_pendlog *l);
+
+static void held_commit(struct rt_tls *t)
+{
+	pend_abort(&t->held);
+	if (t->held_src)
+		source_time(t->held_src, t->held_ns, t->held_frames, t->held_rate);
+	t->held_src = NULL;
+	t->held.n = 0;
+}
+
+static void pend_undo(struct rt_tls *t, struct rt_pendlog *l, struct cb_source *s);
+
+/* Pops the newest frame; returns it when it is s's own timed frame, else NULL. Ends
+ * the provisional state when the provisional frame is the one popped: *was_pend. */
+static struct rt_frame *frame_pop(struct rt_tls *t, struct cb_source *s, int *was_pend)
+{
+	t->depth--;
+	t->nframes--;
+	*was_pend = t->pend_on && t->nframes < t->pend_on;
+	if (*was_pend)
+		t->pend_on = 0;
+	if (t->nframes < 0 || t->nframes >= RT_MAX_NEST) {
+		if (t->nframes < 0)
+			t->nframes = 0;
+		return NULL;
+	}
+	struct rt_frame *f = &t->stack[t->nframes];
+	if (f->inner || f->src != s)
+		return NULL;   /* a wrapper around another user callback: that one is timed */
+	return f;
+}
+
+void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate)
+{
+	struct rt_tls *t = &ap_rt;
+	uint64_t now = runtime_now();
+	int was_pend;
+	struct rt_frame *f = frame_pop(t, s, &was_pend);
+	if (was_pend) {
+		pend_abort(&t->pend);
+		t->pend.n = 0;   /* a period's work after all: its violations stay */
+		held_commit(t);  /* and the stream went on after the held one */
+	}
+	if (f)
+		source_time(s, now - f->t0, frames, rate);
+}
+
+void audio_cb_hold(struct cb_source *s, uint32_t frames, uint32_t rate)
+{
+	struct rt_tls *t = &ap_rt;
+	uint64_t now = runtime_now();
+	int was_pend;
+	struct rt_frame *f = frame_pop(t, s, &was_pend);
+	if (!was_pend || !f) {   /* not a provisional frame: ends as usual */
+		if (was_pend) {
+			pend_abort(&t->pend);
+			t->pend.n = 0;
+		}
+		if (f)
+			source_time(s, now - f->t0, frames, rate);
+		return;
+	}
+	held_commit(t);          /* an older held cycle: the stream went on after it */
+	t->held = t->pend;       /* (by value: n entries of at most RT_PEND_MAX) */
+	t->pend.n = 0;
+	t->held_src = s;
+	t->held_ns = now - f->t0;
+	t->held_frames = frames;
+	t->held_rate = rate;
 }
 
 void audio_xrun(struct cb_source *s)
@@ -416,7 +479,9 @@ struct vslot {
 	const char *call;
 	struct cb_source *src;
 	uint8_t kind, warned;
-	uint64_t count, bytes;   /* atomic adds */
+	uint8_t lib;             /* 0: the program's; else 1 + the enum ap_api of the
+				  * library inside whose API the call was made */
+	uint64_t count, bytes;   /* atomic adds (atomic subtractions: audio_cb_discard) */
 };
 static struct vslot *vtab;
 static uint64_t vlost;       /* violations that found no slot */
@@ -424,31 +489,69 @@ static uint64_t (*site_cb)[2];   /* per site: blocks, bytes allocated in callbac
 
 static void report_one(struct vslot *v);
 
+/* This thread's provisional frame saw a violation in slot v (NULL: none found). */
+static void pend_log(struct rt_tls *t, struct vslot *v, enum ap_vkind kind, site_id stack,
+		     uint64_t bytes, uint8_t lib)
+{
+	struct rt_pendlog *l = &t->pend;
+	for (int i = 0; i < l->n; i++) {
+		struct rt_pend *p = &l->e[i];
+		if (p->slot == v && p->kind == kind && p->stack == stack && p->lib == lib) {
+			p->count++;
+			p->bytes += bytes;
+			return;
+		}
+	}
+	if (l->n >= RT_PEND_MAX)
+		return;   /* more distinct sites than the log holds: these stay charged */
+	struct rt_pend *p = &l->e[l->n++];
+	p->slot = v;
+	p->kind = (uint8_t)kind;
+	p->stack = stack;
+	p->lib = lib;
+	p->count = 1;
+	p->bytes = bytes;
+}
+
+/* The source's and thread's totals for count calls of kind (negative: taken back). */
+static void charge(struct rt_tls *t, struct cb_source *src, enum ap_vkind kind, site_id stack,
+		   int64_t count, int64_t bytes, uint8_t lib)
+{
+	if (lib) {
+		if (src)
+			src->lib_calls += (uint64_t)count;
+		return;
+	}
+	if (kind != VK_ALLOC && kind != VK_FREE && kind != VK_TRYLOCK) {
+		t->unsafe += (uint64_t)count;
+		if (src)
+			src->unsafe += (uint64_t)count;
+	}
+	if (src) {
+		if (kind == VK_ALLOC) {
+			src->allocs += (uint64_t)count;
+			src->alloc_bytes += (uint64_t)bytes;
+		} else if (kind == VK_FREE) {
+			src->frees += (uint64_t)count;
+		}
+	}
+	if (kind == VK_ALLOC && site_cb && stack && stack <= SITES_MAX) {
+		__atomic_add_fetch(&site_cb[stack][0], (uint64_t)count, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&site_cb[stack][1], (uint64_t)bytes, __ATOMIC_RELAXED);
+	}
+}
+
 void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes)
 {
 	struct cb_source *src = current_source();
 	struct rt_tls *t = &ap_rt;
-	if (kind != VK_ALLOC && kind != VK_FREE && kind != VK_TRYLOCK) {
-		t->unsafe++;
-		if (src)
-			src->unsafe++;
-	}
-	if (src) {
-		if (kind == VK_ALLOC) {
-			src->allocs++;
-			src->alloc_bytes += bytes;
-		} else if (kind == VK_FREE) {
-			src->frees++;
-		}
-	}
-	if (kind == VK_ALLOC && site_cb && stack && stack <= SITES_MAX) {
-		__atomic_add_fetch(&site_cb[stack][0], 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&site_cb[stack][1], bytes, __ATOMIC_RELAXED);
-	}
+	uint8_t lib = t->lib_depth > 0 ? (uint8_t)(t->lib_api + 1) : 0;
+	charge(t, src, kind, stack, 1, (int64_t)bytes, lib);
+	struct vslot *found = NULL;
 	if (!vtab)
-		return;
+		goto out;
 	uint64_t h = ((uint64_t)stack * 0x9E3779B97F4A7C15ull) ^ ((uintptr_t)call >> 3) ^
-		     ((uintptr_t)src >> 6) ^ kind;
+		     ((uintptr_t)src >> 6) ^ kind ^ ((uint64_t)lib << 8);
 	h *= 0xFF51AFD7ED558CCDull;
 	for (unsigned i = 0; i < 64; i++) {
 		struct vslot *v = &vtab[(h + i) & (VSLOTS - 1)];
@@ -462,22 +565,87 @@ void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64
 			v->call = call;
 			v->src = src;
 			v->kind = (uint8_t)kind;
+			v->lib = lib;
 			v->count = 1;
 			v->bytes = bytes;
 			__atomic_store_n(&v->state, 2, __ATOMIC_RELEASE);
-			if (audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK)
+			if (t->pend_on)
+				pend_log(t, v, kind, stack, bytes, lib);
+			if (audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK && !lib &&
+			    !t->pend_on)   /* a provisional cycle's: when it is kept */
 				report_one(v);
 			return;
 		}
 		if (st == 2 && v->stack == stack && v->call == call && v->src == src &&
-		    v->kind == kind) {
+		    v->kind == kind && v->lib == lib) {
 			__atomic_add_fetch(&v->count, 1, __ATOMIC_RELAXED);
 			if (bytes)
 				__atomic_add_fetch(&v->bytes, bytes, __ATOMIC_RELAXED);
-			return;
+			found = v;
+			goto out;
 		}
 	}
 	__atomic_add_fetch(&vlost, 1, __ATOMIC_RELAXED);
+out:
+	if (t->pend_on)
+		pend_log(t, found, kind, stack, bytes, lib);
+}
+
+void audio_cb_provisional(void)
+{
+	struct rt_tls *t = &ap_rt;
+	if (t->nframes > 0) {
+		t->pend_on = t->nframes;
+		t->pend.n = 0;
+	}
+}
+
+/* AUDIOPROF_ON_VIOLATION=abort: a provisional cycle is kept, so its first violation
+ * (new or not) is reported now, and the program aborted. */
+static void pend_abort(const struct rt_pendlog *l)
+{
+	if (audio_on_violation != ONV_ABORT)
+		return;
+	for (int i = 0; i < l->n; i++)
+		if (l->e[i].slot && l->e[i].kind != VK_TRYLOCK && !l->e[i].lib) {
+			struct vslot *v = l->e[i].slot;
+			report_one(v);
+		}
+}
+
+/* Take back the violations logged in l (charged to s). */
+static void pend_undo(struct rt_tls *t, struct rt_pendlog *l, struct cb_source *s)
+{
+	for (int i = 0; i < l->n; i++) {
+		struct rt_pend *p = &l->e[i];
+		struct vslot *v = p->slot;
+		if (v) {
+			__atomic_sub_fetch(&v->count, p->count, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&v->bytes, p->bytes, __ATOMIC_RELAXED);
+		} else {
+			__atomic_sub_fetch(&vlost, p->count, __ATOMIC_RELAXED);
+		}
+		charge(t, s, (enum ap_vkind)p->kind, p->stack, -(int64_t)p->count,
+		       -(int64_t)p->bytes, p->lib);
+	}
+	l->n = 0;
+}
+
+void audio_cb_discard(struct cb_source *s)
+{
+	struct rt_tls *t = &ap_rt;
+	int was_pend;
+	frame_pop(t, s, &was_pend);
+	if (!was_pend)
+		return;
+	pend_undo(t, &t->pend, s);
+	if (s)
+		s->discarded++;
+	if (t->held_src) {
+		pend_undo(t, &t->held, t->held_src);
+		t->held_src->discarded++;
+		t->held_src = NULL;
+	}
 }
 
 void audio_site_cb(site_id s, uint64_t *blocks, uint64_t *bytes)
@@ -499,6 +667,14 @@ static const char *const api_names[AP_API_COUNT] = {
 	[AP_API_JACK] = "jack", [AP_API_PORTAUDIO] = "portaudio", [AP_API_ALSA] = "alsa",
 	[AP_API_PULSE] = "pulse", [AP_API_PIPEWIRE] = "pipewire", [AP_API_SDL] = "sdl",
 	[AP_API_REGION] = "region", [AP_API_THREAD] = "thread",
+};
+
+/* The library whose API a library-internal call was made in (vslot.lib - 1). */
+static const char *const lib_names[AP_API_COUNT] = {
+	[AP_API_JACK] = "libjack", [AP_API_PORTAUDIO] = "libportaudio",
+	[AP_API_ALSA] = "libasound", [AP_API_PULSE] = "libpulse",
+	[AP_API_PIPEWIRE] = "libpipewire", [AP_API_SDL] = "libSDL2",
+	[AP_API_REGION] = "?", [AP_API_THREAD] = "?",
 };
 
 /* A violation's first report on stderr: the call, where, and the stack. */
@@ -549,7 +725,8 @@ void audio_writer_tick(void)
 		return;
 	for (unsigned i = 0; i < VSLOTS; i++) {
 		struct vslot *v = &vtab[i];
-		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned)
+		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned &&
+		    !v->lib && __atomic_load_n(&v->count, __ATOMIC_RELAXED))
 			report_one(v);
 	}
 }
@@ -673,6 +850,8 @@ static json_t *source_json(struct cb_source *s)
 	set_u(o, "frees", s->frees);
 	set_u(o, "alloc_bytes", s->alloc_bytes);
 	set_u(o, "rt_unsafe", s->unsafe);
+	set_u(o, "lib_calls", s->lib_calls);
+	set_u(o, "discarded", s->discarded);
 	json_t *h = hist_json(s->load_hist, LOAD_EDGES + 1, load_edges);
 	if (h)
 		json_object_set_new_nocheck(o, "histogram", h);
@@ -740,7 +919,7 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 		for (unsigned b = 0; b < nready; b++) {
 			struct vslot *w = &vtab[ready[b]];
 			if (w->stack != v->stack || w->call != v->call || w->src != v->src ||
-			    w->kind != v->kind)
+			    w->kind != v->kind || w->lib != v->lib)
 				continue;
 			if (b < a) {
 				dup = 1;
@@ -749,8 +928,8 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 			count += __atomic_load_n(&w->count, __ATOMIC_RELAXED);
 			bytes += __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
 		}
-		if (dup)
-			continue;
+		if (dup || !count)
+			continue;   /* count 0: taken back (a discarded cycle's) */
 		json_t *o = json_object(), *f = fs(v->stack, arg);
 		if (!o || !f) {
 			json_decref(o);
@@ -763,6 +942,8 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 					    json_string(v->kind == VK_TRYLOCK ? "warning" : "violation"));
 		set_u(o, "count", count);
 		set_u(o, "bytes", bytes);
+		if (v->lib && v->lib <= AP_API_COUNT)
+			json_object_set_new_nocheck(o, "library", json_string(lib_names[v->lib - 1]));
 		json_object_set_new_nocheck(o, "callback", json_integer(v->src ? v->src->id : -1));
 		json_object_set_new_nocheck(o, "fs", f);
 		json_array_append_new(vs, o);
@@ -788,6 +969,11 @@ void audio_reset_after_fork(void)
 	}
 	if (vtab)
 		memset(vtab, 0, VSLOTS * sizeof(*vtab));
+	/* The forking thread's provisional cycle refers to counts that are gone. */
+	ap_rt.pend_on = 0;
+	ap_rt.pend.n = 0;
+	ap_rt.held.n = 0;
+	ap_rt.held_src = NULL;
 	if (site_cb)
 		madvise(site_cb, ((size_t)SITES_MAX + 1) * sizeof(*site_cb), MADV_DONTNEED);
 	vlost = 0;

@@ -27,6 +27,7 @@ struct cb_source;
 
 #define RT_MAX_NEST  8
 #define ZONE_MAX_NEST 8
+#define RT_PEND_MAX 64          /* distinct violation sites undone per discarded cycle */
 
 struct rt_frame {
 	struct cb_source *src;
@@ -47,6 +48,23 @@ struct rt_tls {
 	uint64_t allocs, frees, bytes, unsafe; /* this thread's counters (audioprof.h) */
 	struct cb_source *thread_src;          /* source when the whole thread is real-time */
 	int never_rt;                          /* the profiler's thread, or a thread exiting */
+	int lib_depth;                         /* > 0: inside an audio library's own API,
+						* called by one of our wrappers */
+	int lib_api;                           /* that library's enum ap_api */
+	int pend_on;                           /* frames above this many are provisional
+						* (audio_cb_provisional); 0: none */
+	struct rt_pendlog {                    /* violations of a provisional cycle, by slot */
+		int n;
+		struct rt_pend {
+			void *slot;            /* its violation slot (NULL: none was found) */
+			uint64_t count, bytes;
+			uint32_t stack;
+			uint8_t kind, lib;
+		} e[RT_PEND_MAX];
+	} pend, held;                          /* the current cycle's; a held one's */
+	struct cb_source *held_src;            /* a cycle ended but held (audio_cb_hold) */
+	uint64_t held_ns;                      /* its duration */
+	uint32_t held_frames, held_rate;
 };
 extern __thread struct rt_tls ap_rt TLS_IE;
 extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */
@@ -65,6 +83,26 @@ void audio_source_format(struct cb_source *s, uint32_t frames, uint32_t rate);
 /* Begin and end one callback of s. frames/rate: this period (0 = keep last). */
 void audio_cb_begin(struct cb_source *s);
 void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate);
+/* The current callback frame (the newest audio_cb_begin of this thread) is
+ * provisional: whether it was a period's work is only known at its end (ALSA: a cycle
+ * that ends in a write was; one that ends in drain, drop or close was teardown).
+ * Violations recorded in it are logged per thread until audio_cb_end (kept) or
+ * audio_cb_discard (taken back: counts, bytes and the source's totals, for up to
+ * RT_PEND_MAX distinct sites; more stay charged). */
+void audio_cb_provisional(void);
+/* End the newest frame of s without timing it, taking its violations back, and those
+ * of a held cycle too. */
+void audio_cb_discard(struct cb_source *s);
+/* End the newest (provisional) frame of s but hold it: it counts, with its
+ * violations, when the thread's next provisional frame ends in audio_cb_end, and is
+ * taken back if that one is discarded instead (ALSA: a final short write that pads
+ * the last period comes after the program's teardown). */
+void audio_cb_hold(struct cb_source *s, uint32_t frames, uint32_t rate);
+/* Calls into an audio library's own API, made by our wrappers (around the real
+ * function): unsafe calls made inside are the library's, recorded apart with the
+ * library's name and never added to the program's counts. */
+static inline void audio_lib_enter(int api) { ap_rt.lib_depth++; ap_rt.lib_api = api; }
+static inline void audio_lib_leave(void) { ap_rt.lib_depth--; }
 /* A backend-reported xrun (any thread). */
 void audio_xrun(struct cb_source *s);
 

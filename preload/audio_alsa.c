@@ -5,7 +5,9 @@
  * unsafe calls made there are violations. Async handlers are real callbacks and get a
  * trampoline.
  *
- * What ends a wait (begins a cycle), on a thread that has written or read the PCM:
+ * What ends a wait (begins a cycle), on a thread that has written or read the PCM (or,
+ * for snd_pcm_wait and revents, on a PCM no thread has written yet: the waiting thread
+ * becomes its writer, so the first period, computed before the first write, is a cycle):
  *   - snd_pcm_wait returning "ready";
  *   - snd_pcm_poll_descriptors_revents returning (the program polled the PCM's fds);
  *   - poll returning, when rtcheck.c's wrapper calls audio_alsa_wait_done();
@@ -14,22 +16,31 @@
  *   - a write or read returning on a blocking PCM (it blocked until there was room).
  *     A non-blocking PCM (SND_PCM_NONBLOCK at snd_pcm_open, or snd_pcm_nonblock) never
  *     blocks in a write, so its writes only end cycles.
- * What ends a cycle (counted): the start of snd_pcm_writei/writen/readi/readn, their
+ * What ends a cycle, counted: the start of snd_pcm_writei/writen/readi/readn, their
  * snd_pcm_mmap_* forms, snd_pcm_mmap_commit (an mmap program renders into the ring
  * buffer between snd_pcm_mmap_begin and the commit, so the commit, not the begin, is
- * the end of its processing), snd_pcm_wait, snd_pcm_drain, snd_pcm_drop, snd_pcm_close.
- * The first write of a stream ends nothing. A thread's cycle is charged to the PCM
- * whose wait ended; a full-duplex loop (read then write) gives the capture PCM the
- * processing and the playback PCM the short stretch from its write to the next read.
+ * the end of its processing), snd_pcm_wait. What ends a cycle that produced no period
+ * (the program's teardown after its last write): snd_pcm_drain, snd_pcm_drop,
+ * snd_pcm_close; it is discarded and its violations taken back (audio_cb_discard). A
+ * cycle ending in a write shorter than the one before is held (audio_cb_hold) and
+ * discarded with the next if that one is teardown: sox pads its last period with such
+ * a write after freeing its effects chain. The first write of a stream ends nothing.
+ * A thread's cycle is charged to the PCM whose wait ended; a full-duplex loop (read
+ * then write) gives the capture PCM the processing and the playback PCM the short
+ * stretch from its write to the next read.
  *
- * Calls libasound makes to its own exported functions (through its PLT: hw_params,
- * wait, avail_update, status, mmap_begin/commit on slave PCMs) run inside one of our
+ * Every real libasound call a wrapper makes is inside the library's own API
+ * (audio_lib_enter): unsafe calls made there, such as the mutex libasound takes in
+ * snd_pcm_avail and revents, are recorded as libasound's, not the program's. Calls
+ * libasound makes to its own exported functions (through its PLT: hw_params, wait,
+ * avail_update, status, mmap_begin/commit on slave PCMs) run inside one of our
  * wrappers (TLS nest > 0) and are passed through untouched.
  *
  * Per PCM: an entry in a static table (no allocation), found by a lock-free hash of
  * the handle; its callback source is created at snd_pcm_hw_params or at the PCM's
  * first write (creating a source maps memory once, outside any cycle), named by
- * snd_pcm_name(). The deadline is period size / rate, read from the parameters after
+ * snd_pcm_name(). A cycle's deadline is the frames of the write ending it / rate, at
+ * most the buffer; until the first, period size / rate, read from the parameters after
  * the real snd_pcm_hw_params succeeds (or from snd_pcm_hw_params_current at the
  * source's creation when hw_params was not seen, e.g. a library-internal call).
  * -EPIPE and -ESTRPIPE returned by a write, read, commit, wait or avail call count
@@ -59,6 +70,7 @@ SLOT(snd_async_add_pcm_handler); SLOT(snd_async_handler_get_callback_private);
 /* helpers the wrappers call */
 SLOT(snd_pcm_name); SLOT(snd_pcm_hw_params_get_period_size); SLOT(snd_pcm_hw_params_get_rate);
 SLOT(snd_pcm_hw_params_current); SLOT(snd_pcm_hw_params_sizeof); SLOT(snd_pcm_status_get_avail);
+SLOT(snd_pcm_hw_params_get_buffer_size);
 
 #define AUDIO_LIB_SONAME "libasound.so.2"
 #define AUDIO_LIB_HOOKS  hooks_alsa
@@ -77,6 +89,8 @@ struct pcm_ent {
 	int nonblock;                /* 1: opened or set non-blocking */
 	int xrun_latch;              /* an xrun was counted; cleared by a good write */
 	uint32_t period, rate;       /* from hw_params (0 = not known) */
+	uint32_t buffer;             /* buffer size in frames, from hw_params (0 = not known) */
+	uint32_t last_io;            /* frames of the last write (read, commit) */
 };
 
 #define NENTS  1024u
@@ -134,7 +148,7 @@ static struct pcm_ent *ent_alloc(void)
 			if (__atomic_load_n(&e->creating, __ATOMIC_ACQUIRE))
 				continue;   /* got a source while being closed: retired */
 			e->writer = e->nonblock = e->xrun_latch = 0;
-			e->period = e->rate = 0;
+			e->period = e->rate = e->buffer = e->last_io = 0;
 			return e;
 		}
 	}
@@ -195,6 +209,10 @@ static void ent_format(struct pcm_ent *e, const snd_pcm_hw_params_t *params)
 		return;
 	e->period = (uint32_t)frames;
 	e->rate = rate;
+	HELPER(get_buffer, snd_pcm_hw_params_get_buffer_size);
+	snd_pcm_uframes_t bframes = 0;
+	if (get_buffer && get_buffer(params, &bframes) == 0)
+		e->buffer = (uint32_t)bframes;
 	if (e->src)
 		audio_source_format(e->src, e->period, e->rate);
 }
@@ -235,27 +253,74 @@ static struct cb_source *ent_source(struct pcm_ent *e)
 
 /* ------------------------------------------------------------ cycles */
 
+/* A cycle is provisional until it ends: in a write, read, commit or wait (a period's
+ * work: counted) or in drain, drop or close (teardown after the last write: discarded,
+ * its violations taken back). */
 static inline void cycle_begin(struct pcm_ent *e)
 {
 	if (at.cur || at.async || !e->src)
 		return;
 	at.cur = e;
 	audio_cb_begin(e->src);
+	audio_cb_provisional();
 }
 
-static inline void cycle_end(void)
+/* End the thread's cycle, counted. frames: what the write (read, commit) ending it
+ * hands over (0: a wait), which sets the cycle's deadline: the time the device takes
+ * to play that many frames, at most the buffer (a write larger than the buffer
+ * returns when its last part fits, the buffer full). A write shorter than the one
+ * before it may be the stream's last, padding the last period after the program's
+ * teardown (sox does so from its close): that cycle is held, and discarded with the
+ * next one if that ends in drain, drop or close. */
+static inline void cycle_end(unsigned long frames)
 {
 	struct pcm_ent *e = at.cur;
 	if (!e)
 		return;
 	at.cur = NULL;
-	audio_cb_end(e->src, 0, 0);
+	int shorter = frames && frames < e->last_io;
+	if (e->buffer && frames > e->buffer)
+		frames = e->buffer;
+	if (shorter)
+		audio_cb_hold(e->src, (uint32_t)frames, e->rate);
+	else
+		audio_cb_end(e->src, (uint32_t)frames, frames ? e->rate : 0);
+}
+
+/* End the thread's cycle without a period's work: not counted, violations taken back. */
+static inline void cycle_discard(void)
+{
+	struct pcm_ent *e = at.cur;
+	if (!e)
+		return;
+	at.cur = NULL;
+	audio_cb_discard(e->src);
 }
 
 /* Is the calling thread the one that writes or reads e? */
 static inline int is_writer(const struct pcm_ent *e)
 {
 	return e && at.tid && e->writer == at.tid && e->src;
+}
+
+/* A wait on e (snd_pcm_wait, revents) ended on this thread: is it the writer's? A
+ * PCM that no thread has written yet is claimed by the first thread that waits on it
+ * (the first cycle, before the first write: a poll-loop program computes its first
+ * period there). */
+static int waiter_is_writer(struct pcm_ent *e)
+{
+	if (is_writer(e))
+		return 1;
+	if (!e || !e->src || __atomic_load_n(&e->writer, __ATOMIC_RELAXED))
+		return 0;
+	if (unlikely(!at.tid))
+		at.tid = (int)syscall(SYS_gettid);   /* once per thread */
+	int zero = 0;
+	if (!__atomic_compare_exchange_n(&e->writer, &zero, at.tid, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return 0;
+	at.last = e;
+	return 1;
 }
 
 static inline void xrun_check(struct pcm_ent *e, long r)
@@ -268,15 +333,16 @@ static inline void xrun_check(struct pcm_ent *e, long r)
 
 /* The start of a write, read or commit: the end of the thread's cycle. Registers the
  * thread as the PCM's writer and makes its source. */
-static struct pcm_ent *io_start(snd_pcm_t *pcm)
+static struct pcm_ent *io_start(snd_pcm_t *pcm, unsigned long frames)
 {
-	cycle_end();
+	cycle_end(frames);
 	struct pcm_ent *e = ent_get(pcm);
 	if (!e)
 		return NULL;
 	if (unlikely(!at.tid))
 		at.tid = (int)syscall(SYS_gettid);   /* once per thread */
 	e->writer = at.tid;
+	e->last_io = (uint32_t)frames;
 	at.last = e;
 	ent_source(e);
 	return e;
@@ -326,7 +392,8 @@ void audio_alsa_wait_done(void)
 /* Passed through untouched when called from inside libasound or an async trampoline
  * (where writes only count xruns: the trampoline times the handler). */
 #define INNER (at.nest || at.async)
-#define CALL(expr) ({ at.nest++; __typeof__(expr) r_ = (expr); at.nest--; r_; })
+#define CALL(expr) ({ at.nest++; audio_lib_enter(AP_API_ALSA); __typeof__(expr) r_ = (expr); \
+			audio_lib_leave(); at.nest--; r_; })
 
 EXPORT int snd_pcm_open(snd_pcm_t **pcmp, const char *name, snd_pcm_stream_t stream, int mode)
 {
@@ -368,8 +435,7 @@ EXPORT int snd_pcm_close(snd_pcm_t *pcm)
 	if (INNER)
 		return real(pcm);
 	struct pcm_ent *e = ent_find(pcm);
-	if (at.cur)
-		cycle_end();
+	cycle_discard();   /* teardown after the last write */
 	if (e) {
 		__atomic_store_n(&e->pcm, NULL, __ATOMIC_RELEASE);
 		if (at.last == e)
@@ -413,7 +479,7 @@ EXPORT snd_pcm_sframes_t name(snd_pcm_t *pcm, buftype buf, snd_pcm_uframes_t siz
 		io_done(ent_find(pcm), ra, 0); \
 		return ra; \
 	} \
-	struct pcm_ent *e = io_start(pcm); \
+	struct pcm_ent *e = io_start(pcm, size); \
 	snd_pcm_sframes_t r = CALL(real(pcm, buf, size)); \
 	io_done(e, r, 1); \
 	return r; \
@@ -449,7 +515,7 @@ EXPORT snd_pcm_sframes_t snd_pcm_mmap_commit(snd_pcm_t *pcm, snd_pcm_uframes_t o
 		return -ENOSYS;
 	if (INNER)
 		return real(pcm, offset, frames);
-	struct pcm_ent *e = io_start(pcm);
+	struct pcm_ent *e = io_start(pcm, frames);
 	snd_pcm_sframes_t r = CALL(real(pcm, offset, frames));
 	io_done(e, r, 0);
 	return r;
@@ -462,10 +528,10 @@ EXPORT int snd_pcm_wait(snd_pcm_t *pcm, int timeout)
 		return -ENOSYS;
 	if (INNER)
 		return real(pcm, timeout);
-	cycle_end();   /* it polls: never inside a cycle */
+	cycle_end(0);   /* it polls: never inside a cycle */
 	int r = CALL(real(pcm, timeout));
 	struct pcm_ent *e = ent_find(pcm);
-	if (r > 0 && is_writer(e))
+	if (r > 0 && waiter_is_writer(e))
 		cycle_begin(e);
 	else if (r < 0)
 		xrun_check(e, r);
@@ -483,7 +549,7 @@ EXPORT int snd_pcm_poll_descriptors_revents(snd_pcm_t *pcm, struct pollfd *pfds,
 	int r = CALL(real(pcm, pfds, nfds, revents));
 	if (r == 0 && revents && *revents && !at.cur) {
 		struct pcm_ent *e = ent_find(pcm);
-		if (is_writer(e))
+		if (waiter_is_writer(e))
 			cycle_begin(e);
 	}
 	return r;
@@ -539,7 +605,7 @@ EXPORT int snd_pcm_drain(snd_pcm_t *pcm)
 		return -ENOSYS;
 	if (INNER)
 		return real(pcm);
-	cycle_end();
+	cycle_discard();
 	return CALL(real(pcm));
 }
 
@@ -550,7 +616,7 @@ EXPORT int snd_pcm_drop(snd_pcm_t *pcm)
 		return -ENOSYS;
 	if (INNER)
 		return real(pcm);
-	cycle_end();
+	cycle_discard();
 	return CALL(real(pcm));
 }
 
@@ -640,5 +706,6 @@ const struct ap_hook hooks_alsa[] = {
 	HELPER_HOOK(snd_pcm_name), HELPER_HOOK(snd_pcm_hw_params_get_period_size),
 	HELPER_HOOK(snd_pcm_hw_params_get_rate), HELPER_HOOK(snd_pcm_hw_params_current),
 	HELPER_HOOK(snd_pcm_hw_params_sizeof), HELPER_HOOK(snd_pcm_status_get_avail),
+	HELPER_HOOK(snd_pcm_hw_params_get_buffer_size),
 	{ NULL, NULL, NULL }
 };

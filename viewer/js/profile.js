@@ -128,6 +128,7 @@ P.fromObject = function (o, name) {
     m.violations = Array.isArray(ap.violations)
       ? ap.violations.filter((v) => v && typeof v === 'object').map((v) => ({
         kind: U.str(v.kind), call: U.str(v.call), severity: U.str(v.severity),
+        library: U.str(v.library),   /* made inside this audio library's API: not the program's */
         count: U.num(v.count, 0), bytes: U.num(v.bytes, 0),
         callback: Number.isInteger(v.callback) ? v.callback : -1,
         fs: Array.isArray(v.fs) ? v.fs.filter((x) => Number.isInteger(x) && x >= 0 && x < nf) : [],

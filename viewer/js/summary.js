@@ -46,7 +46,8 @@ S.render = function (m) {
     U.fmtInt(m.ftbl.length) + ' distinct frames, stacks up to ' + m.maxDepth, m.npps));
 
   if (m.ap) {
-    const nv = m.violations.filter((v) => v.severity !== 'warning').reduce((a, v) => a + v.count, 0);
+    const nv = m.violations.filter((v) => v.severity !== 'warning' && !v.library)
+      .reduce((a, v) => a + v.count, 0);
     const ncb = m.callbacks.reduce((a, c) => a + U.num(c.count, 0), 0);
     const over = m.callbacks.reduce((a, c) => a + U.num(c.overruns, 0), 0);
     box.appendChild(card('sum-rt', 'Real-time violations', U.fmtInt(nv),
@@ -102,12 +103,14 @@ S.renderViolations = function (m) {
       ? 'No real-time violations: no callback allocated, locked, slept or did I/O.'
       : 'No callbacks or real-time regions were seen, so nothing could be checked.'));
   }
-  /* Violations before warnings, then the most frequent first. */
+  /* The program's violations, then its warnings, then the calls made inside an audio
+   * library's own API (not the program's); the most frequent first. */
+  const rank = (v) => (v.library ? 2 : v.severity === 'warning' ? 1 : 0);
   const vs = m.violations.slice().sort((a, b) =>
-    (a.severity === 'warning') - (b.severity === 'warning') || b.count - a.count || b.bytes - a.bytes);
+    rank(a) - rank(b) || b.count - a.count || b.bytes - a.bytes);
   vs.forEach((v, i) => {
     const cb = v.callback >= 0 && v.callback < m.callbacks.length ? m.callbacks[v.callback] : null;
-    const warn = v.severity === 'warning';
+    const warn = v.severity === 'warning' || !!v.library;
     box.appendChild(el('div', { class: 'violation' + (warn ? ' warning' : ''), id: 'violation-' + i },
       el('div', { class: 'v-head' },
         el('span', { class: 'badge kind-' + (/^[a-z]+$/.test(v.kind) ? v.kind : 'other') }, v.kind || '?'),
@@ -115,7 +118,8 @@ S.renderViolations = function (m) {
         el('span', { class: 'v-count', dataset: { value: v.count } }, '× ' + U.fmtInt(v.count)),
         v.bytes ? el('span', { class: 'v-bytes' }, ' · ' + U.fmtInt(v.bytes) + ' B') : null,
         cb ? el('span', { class: 'v-cb' }, ' · in ' + U.str(cb.api) + ' callback "' + U.str(cb.name) + '"') : null,
-        warn ? el('span', { class: 'v-sev' }, ' · warning') : null),
+        v.library ? el('span', { class: 'v-sev' }, ' · inside ' + v.library + ' (the library\'s, not counted)')
+          : warn ? el('span', { class: 'v-sev' }, ' · warning') : null),
       v.fs.length ? S.stack(m, v.fs, 10) : el('p', { class: 'none' }, '(no stack)')));
   });
   if (m.violationsLost > 0)

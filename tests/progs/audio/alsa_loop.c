@@ -8,18 +8,21 @@
  * loops; every iteration first runs process_period(), which makes one malloc(100) and
  * its free, then hands the period to ALSA:
  *   block    PCM "null", blocking: process, snd_pcm_writei. Every write's return ends
- *            a wait: N cycles (the last one ended by snd_pcm_drain), N-1 of the N
- *            process_period() calls inside them.
+ *            a wait: N-1 cycles ended by writes, with N-1 of the N process_period()
+ *            calls inside them (the stretch after the last write, ended by
+ *            snd_pcm_drain, is teardown: not counted).
  *   wait     "null", non-blocking: snd_pcm_wait, snd_pcm_avail_update, process, writei.
- *            The first wait precedes the thread's first write: N-1 cycles, N-1 calls.
+ *            The first wait, before the thread's first write, claims the PCM: N
+ *            cycles, N calls.
  *   revents  "null", non-blocking: poll on the PCM's descriptors,
- *            snd_pcm_poll_descriptors_revents, process, writei: N-1 cycles.
+ *            snd_pcm_poll_descriptors_revents, process, writei: N cycles.
  *   poll     "null", non-blocking: poll on the PCM's descriptors, process, writei (no
  *            ALSA call between the wait and the write: only the poll wrapper can tell
- *            that the wait ended, through audio_alsa_wait_done()): N-1 cycles then.
+ *            that the wait ended, through audio_alsa_wait_done(), and only on a thread
+ *            that has written: the first poll names no PCM): N-1 cycles then.
  *   mmap     "null", non-blocking, mmap access: snd_pcm_wait, avail_update,
  *            snd_pcm_mmap_begin, process (into the ring buffer), snd_pcm_mmap_commit:
- *            N-1 cycles.
+ *            N cycles.
  *   xrun     an in-process ioplug PCM named "aptest" (consumes at once, like null),
  *            blocking, as "block", with the PCM put in the XRUN state before the writes
  *            of periods N/3 and 2N/3: those writes return -EPIPE, then avail_update
