@@ -217,25 +217,29 @@ static void text_suppressed(FILE *f, const struct profile *p)
 	const struct suppressed *x = p->suppressed;
 	if (!x || (!x->leak_sites && !x->alloc_stacks && !x->viol_stacks))
 		return;
-	char why[800], a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
+	char why[800], line[1200], a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
 	suppress_labels(x, why, sizeof(why));
-	fprintf(f, "%s", label("Suppressed"));
-	const char *sep = " ";
+	size_t n = 0;
+	const char *sep = "";
 	if (x->leak_sites) {
-		fprintf(f, "%sleaks of %s in %s block%s at %s site%s", sep, bytes_exact(x->leak_b, a, sizeof(a)),
-			fmt_count(x->leak_k, b), x->leak_k == 1 ? "" : "s", fmt_count(x->leak_sites, c),
-			x->leak_sites == 1 ? "" : "s");
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "leaks of %s in %s block%s at %s site%s",
+				      bytes_exact(x->leak_b, a, sizeof(a)), fmt_count(x->leak_k, b),
+				      x->leak_k == 1 ? "" : "s", fmt_count(x->leak_sites, c),
+				      x->leak_sites == 1 ? "" : "s");
 		sep = "; ";
 	}
-	if (x->alloc_stacks) {
-		fprintf(f, "%s%s allocation call%s in callbacks", sep, fmt_count(x->alloc_calls, a),
-			x->alloc_calls == 1 ? "" : "s");
+	if (x->alloc_stacks && n < sizeof(line)) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s allocation call%s in callbacks",
+				      sep, fmt_count(x->alloc_calls, a), x->alloc_calls == 1 ? "" : "s");
 		sep = "; ";
 	}
-	if (x->viol_stacks)
-		fprintf(f, "%s%s other real-time-unsafe call%s", sep, fmt_count(x->viol_calls, a),
-			x->viol_calls == 1 ? "" : "s");
-	fprintf(f, " (%s)\n", why);
+	if (x->viol_stacks && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s other real-time-unsafe call%s",
+				      sep, fmt_count(x->viol_calls, a), x->viol_calls == 1 ? "" : "s");
+	if (n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " (%s)", why);
+	fprintf(f, "%s ", label("Suppressed"));
+	fmt_wrap(f, line, 11, 11, fmt_width());
 }
 
 static void text_summary(FILE *f, const struct profile *p)

@@ -15,6 +15,7 @@ AUDIOPROF=$ROOT/analyzer/audioprof
 DSP=$ROOT/dsp_demo/dsp_demo
 [ -x "$DSP" ] || skip "dsp_demo not built"
 make_tmp
+export COLUMNS=1000   # report lines unwrapped, for grep
 
 # profile NAME ARGS...: dsp_demo on the null backend under `audioprof run`
 profile() {
