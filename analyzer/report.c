@@ -217,7 +217,7 @@ static void text_suppressed(FILE *f, const struct profile *p)
 	const struct suppressed *x = p->suppressed;
 	if (!x || (!x->leak_sites && !x->alloc_stacks && !x->viol_stacks))
 		return;
-	char why[800], line[1200], a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
+	char why[1600], line[2000], a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
 	suppress_labels(x, why, sizeof(why));
 	size_t n = 0;
 	const char *sep = "";

@@ -229,7 +229,7 @@ static int parse_line(struct suppressions *s, char *l, const char *name, size_t 
 		conds++;
 	}
 	if (!conds)
-		return line_error(err, errlen, name, line, "a %s rule needs at least one condition",
+		return line_error(err, errlen, name, line, "'%s:' needs at least one condition",
 				  kind_names[kind]);
 	char lab[4096];
 	snprintf(lab, sizeof(lab), "%s:%zu", name, line);

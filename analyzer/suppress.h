@@ -49,8 +49,8 @@ struct suppressed {
 	int64_t leak_sites;
 	int64_t alloc_calls, alloc_stacks;     /* alloc/free violations removed */
 	int64_t viol_calls, viol_stacks;       /* other violations removed */
-	char labels[8][80];      /* the rules that matched, in first-match order, unique */
-	unsigned char label_builtin[8];   /* labels[i] is a built-in's name (else FILE:LINE) */
+	char labels[16][80];      /* the rules that matched, in first-match order, unique */
+	unsigned char label_builtin[16];   /* labels[i] is a built-in's name (else FILE:LINE) */
 	int nlabels, more_labels;
 	int builtin_hits, file_hits;   /* findings suppressed by built-in / file rules */
 	unsigned char *pp_sup;   /* per pp: 1 when its leak was suppressed (same allocation) */

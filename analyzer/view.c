@@ -129,7 +129,7 @@ static char *suppressed_to_json(const struct profile *p)
 	const struct suppressed *x = p->suppressed;
 	if (!x || (!x->leak_sites && !x->alloc_stacks && !x->viol_stacks))
 		return NULL;
-	char *buf = NULL, why[800];
+	char *buf = NULL, why[1600];
 	size_t blen = 0;
 	FILE *f = open_memstream(&buf, &blen);
 	if (!f)

@@ -142,7 +142,7 @@ bad() {   # bad TEXT MESSAGE: every command exits 3 naming bad.supp:LINE and MES
 }
 bad '# ok\nleak: foo\nleek: bar\n' "audioprof: suppressions: $tmp/bad.supp:3: unknown kind 'leek' (expected leak, alloc or violation)"
 bad 'leak foo\n' "$tmp/bad.supp:1: expected KIND: CONDITIONS"
-bad '\n\nleak:\n' "$tmp/bad.supp:3: a leak rule needs at least one condition"
+bad '\n\nleak:\n' "$tmp/bad.supp:3: 'leak:' needs at least one condition"
 bad 'violation: call-stak-contains:x\n' "$tmp/bad.supp:1: unknown condition 'call-stak-contains:'"
 bad 'leak: function-name-matches:\n' "$tmp/bad.supp:1: empty pattern"
 AUDIOPROF_SUPPRESSIONS=$tmp/bad.supp status 3 check "$tmp/clean.json"

@@ -10,4 +10,5 @@ void suite_profile(void);
 void suite_symcache(void);
 void suite_glob(void);
 void suite_fds(void);
+void suite_suppress(void);   /* analyzer/suppress.c */
 #endif
