@@ -371,34 +371,59 @@ static const char *func_of(const char *s, struct frame *f, char *buf, size_t len
 	return buf;
 }
 
-static int rule_matches(const struct sup_rule *r, const struct profile *p, uint32_t off,
-			uint32_t len, size_t site)
+/* Answers of call-stack-contains globs per frame-table entry, so that a profile with
+ * many leaking sites parses and matches each distinct frame once per glob:
+ * memo[rule * SUP_MAX_STACK + i][frame] is 0 (not asked yet), 1 (matches), 2 (not). */
+struct memo {
+	unsigned char **v;
+	size_t n;
+	size_t nftbl;
+};
+
+static int stack_glob_at(const struct sup_rule *r, int i, size_t ridx, struct memo *m,
+			 const struct profile *p, uint32_t frame)
 {
+	unsigned char *col = NULL;
+	if (m && m->v && frame < m->nftbl) {
+		size_t k = ridx * SUP_MAX_STACK + (size_t)i;
+		if (!m->v[k])
+			m->v[k] = calloc(m->nftbl, 1);
+		col = m->v[k];
+		if (col && col[frame])
+			return col[frame] == 1;
+	}
 	char name[1024];
 	struct frame f;
+	int hit = fnmatch(r->stack[i], func_of(p->ftbl[frame], &f, name, sizeof(name)), 0) == 0;
+	if (col)
+		col[frame] = hit ? 1 : 2;
+	return hit;
+}
+
+/* The named frame of a stack, parsed once for all rules. */
+struct site {
+	size_t k;                /* its index in the stack */
+	char func[1024];
+	char module[1024];       /* "" when the frame names no shared object */
+};
+
+static int rule_matches(const struct sup_rule *r, size_t ridx, struct memo *m,
+			const struct profile *p, uint32_t off, uint32_t len, const struct site *st)
+{
 	if (r->func || r->object || r->outermost) {
 		if (len == 0)
 			return 0;
-		const char *fn = func_of(p->ftbl[p->fs[off + site]], &f, name, sizeof(name));
-		if (r->func && fnmatch(r->func, fn, 0) != 0)
+		if (r->func && fnmatch(r->func, st->func, 0) != 0)
 			return 0;
-		if (r->object) {
-			char mod[1024];
-			if (!f.module || f.module_len >= sizeof(mod))
-				return 0;
-			memcpy(mod, f.module, f.module_len);
-			mod[f.module_len] = '\0';
-			if (fnmatch(r->object, mod, 0) != 0)
-				return 0;
-		}
-		if (r->outermost && site + 1 != len)
+		if (r->object && (!st->module[0] || fnmatch(r->object, st->module, 0) != 0))
+			return 0;
+		if (r->outermost && st->k + 1 != len)
 			return 0;
 	}
 	for (int i = 0; i < r->nstack; i++) {
 		uint32_t k;
 		for (k = 0; k < len; k++)
-			if (fnmatch(r->stack[i], func_of(p->ftbl[p->fs[off + k]], &f, name, sizeof(name)),
-				    0) == 0)
+			if (stack_glob_at(r, i, ridx, m, p, p->fs[off + k]))
 				break;
 		if (k == len)
 			return 0;
@@ -406,16 +431,32 @@ static int rule_matches(const struct sup_rule *r, const struct profile *p, uint3
 	return 1;
 }
 
-int suppress_match(const struct suppressions *s, enum sup_kind kind, const struct profile *p,
-		   uint32_t off, uint32_t len)
+static int match(const struct suppressions *s, enum sup_kind kind, struct memo *m,
+		 const struct profile *p, uint32_t off, uint32_t len)
 {
 	if (!s || !s->n)
 		return -1;
-	size_t site = len ? frame_pick_user(p, off, len) : 0;
+	struct site st;
+	st.k = len ? frame_pick_user(p, off, len) : 0;
+	st.func[0] = st.module[0] = '\0';
+	if (len) {
+		struct frame f;
+		func_of(p->ftbl[p->fs[off + st.k]], &f, st.func, sizeof(st.func));
+		if (f.module && f.module_len < sizeof(st.module)) {
+			memcpy(st.module, f.module, f.module_len);
+			st.module[f.module_len] = '\0';
+		}
+	}
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].kind == kind && rule_matches(&s->v[i], p, off, len, site))
+		if (s->v[i].kind == kind && rule_matches(&s->v[i], i, m, p, off, len, &st))
 			return (int)i;
 	return -1;
+}
+
+int suppress_match(const struct suppressions *s, enum sup_kind kind, const struct profile *p,
+		   uint32_t off, uint32_t len)
+{
+	return match(s, kind, NULL, p, off, len);
 }
 
 /* ------------------------------------------------------------------ applying */
@@ -450,12 +491,14 @@ int suppress_apply(struct profile *p, const struct suppressions *s)
 	x->nv = p->nviolations;
 	if (!s || !s->n)
 		return 0;
+	struct memo m = { calloc(s->n * SUP_MAX_STACK, sizeof(unsigned char *)), s->n * SUP_MAX_STACK,
+			  p->nftbl };
 	int at_exit = p->bklt && (!p->has_audioprof || strcmp(p->reason, "exit") == 0);
 	for (size_t i = 0; at_exit && i < p->npps; i++) {
 		struct pp *pp = &p->pps[i];
 		if (pp->eb <= 0 && pp->ebk <= 0)
 			continue;
-		int r = suppress_match(s, SUP_LEAK, p, pp->fs_off, pp->fs_len);
+		int r = match(s, SUP_LEAK, &m, p, pp->fs_off, pp->fs_len);
 		if (r < 0)
 			continue;
 		note(x, &s->v[r]);
@@ -472,7 +515,7 @@ int suppress_apply(struct profile *p, const struct suppressions *s)
 	for (size_t i = 0; i < p->nviolations; i++) {
 		struct violation *v = &p->violations[i];
 		int is_alloc = strcmp(v->kind, "alloc") == 0 || strcmp(v->kind, "free") == 0;
-		int r = suppress_match(s, is_alloc ? SUP_ALLOC : SUP_VIOLATION, p, v->fs_off, v->fs_len);
+		int r = match(s, is_alloc ? SUP_ALLOC : SUP_VIOLATION, &m, p, v->fs_off, v->fs_len);
 		if (r < 0) {
 			p->violations[kept++] = *v;
 			continue;
@@ -497,6 +540,9 @@ int suppress_apply(struct profile *p, const struct suppressions *s)
 		}
 	}
 	p->nviolations = kept;
+	for (size_t i = 0; m.v && i < m.n; i++)
+		free(m.v[i]);
+	free(m.v);
 	return 0;
 }
 
