@@ -52,7 +52,8 @@ static void usage(FILE *f)
 		"      --check           then check the profile as 'audioprof check' does\n"
 		"                        (results on stderr); these imply --check:\n"
 		"      --max-callback-allocs N, --max-rt-unsafe N, --max-overruns N,\n"
-		"      --max-load PCT, --max-peak SIZE, --max-leaked SIZE, --junit FILE\n"
+		"      --max-load PCT, --max-peak SIZE, --max-leaked SIZE, --junit FILE,\n"
+		"      --suppressions FILE, --no-default-suppressions\n"
 		"      --help-env        list the AUDIOPROF_* environment variables\n"
 		"  -h, --help            show this help\n"
 		"\n"
@@ -166,6 +167,8 @@ static const struct option long_opts[] = {
 	{ "max-peak", required_argument, NULL, O_CHECK_OPT },
 	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
 	{ "junit", required_argument, NULL, O_CHECK_OPT },
+	{ "suppressions", required_argument, NULL, O_CHECK_OPT },
+	{ "no-default-suppressions", no_argument, NULL, O_CHECK_OPT },
 	{ NULL, 0, NULL, 0 },
 };
 

@@ -6,7 +6,7 @@
 # --max-leaked 0 passes (fails with --no-default-suppressions); --inject leak still
 # warns, at inject_leak, with exactly the injected bytes; a user file suppresses that
 # leak, an injected callback allocation (alloc:) and an injected lock (violation:) in
-# report, check, diff and view; AUDIOPROF_SUPPRESSIONS reads one too; a malformed line
+# report, check (also run --check), diff and view; AUDIOPROF_SUPPRESSIONS reads one too; a malformed line
 # is refused with FILE:LINE and exit 3 by every command.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
@@ -72,6 +72,10 @@ status 0 check -v --max-leaked 0 "$tmp/clean.json"
 grep -q 'ok   max-leaked: bytes not freed at the end: 0 B, limit 0 B (.* suppressed)' "$tmp/out" ||
 	{ cat "$tmp/out"; fail "check -v does not show the suppressed bytes"; }
 status 1 check --no-default-suppressions --max-leaked 0 "$tmp/clean.json"
+# run --check: the same, with the options there too
+status 0 run -q -o "$tmp/r.json" --max-leaked 0 -- "$DSP" --backend null --duration 0.2
+status 1 run -q -o "$tmp/r.json" --no-default-suppressions --max-leaked 0 -- "$DSP" --backend null --duration 0.2
+grep -q 'FAIL max-leaked' "$tmp/err" || { cat "$tmp/err"; fail "run --no-default-suppressions: no max-leaked failure"; }
 note "built-ins: the clean run's leaks are all the runtimes'; check passes, fails without them"
 
 # ------------------------------------------------------------------ a real leak
