@@ -64,8 +64,9 @@ void suppress_free(struct suppressions *s)
 /* ------------------------------------------------------------------ built-ins */
 
 /* The runtimes' own allocations that live until exit by design, measured on dsp_demo,
- * sox, perl, bash and tests/progs/cxxnew (glibc 2.36, libstdc++ 12). Each names the
- * function the leak warning names, or a frame the stack holds. */
+ * sox, perl, bash, csound, fluidsynth, mpv, aplay, paplay, pw-play and
+ * tests/progs/cxxnew (glibc 2.36, libstdc++ 12). Each names the function the leak
+ * warning names, or a frame the stack holds. Order matters only for the label. */
 static const struct {
 	const char *label;
 	const char *func, *object, *stack;
@@ -79,6 +80,9 @@ static const struct {
 	/* A C++ library's static initializer that ran before libaudioprof's constructor
 	 * (libjack's, for one): its stack is cut at operator new. */
 	{ "C++ static initializers", "operator new*", NULL, NULL, 1 },
+	/* The same run from ld.so with no program frame in between (csound's dlopen of
+	 * libstdc++: its emergency pool, named at call_init). */
+	{ "C++ static initializers", "call_init", NULL, "_dl_init", 0 },
 	{ "glibc atexit list", "__new_exitfn", NULL, NULL, 0 },
 	{ "glibc dynamic TLS", NULL, NULL, "_dl_allocate_tls", 0 },
 	{ "glibc dynamic TLS", NULL, NULL, "tls_get_addr_tail", 0 },
@@ -86,6 +90,20 @@ static const struct {
 	{ "glibc dynamic TLS", NULL, NULL, "_dl_update_slotinfo", 0 },
 	{ "glibc stdio buffers", "_IO_file_doallocate", NULL, NULL, 0 },
 	{ "glibc locale data", NULL, NULL, "_nl_find_locale", 0 },
+	{ "glibc locale data", "setlocale", NULL, NULL, 0 },
+	{ "glibc locale data", "new_composite_name", NULL, NULL, 0 },
+	{ "glibc gettext catalogs", NULL, NULL, "_nl_find_domain", 0 },
+	{ "glibc gettext catalogs", NULL, NULL, "set_binding_values", 0 },
+	{ "glibc gettext catalogs", "textdomain", NULL, NULL, 0 },
+	{ "glibc gettext catalogs", "__textdomain", NULL, NULL, 0 },
+	/* The dynamic loader's link maps, scopes and lookup tables of loaded libraries
+	 * (csound, pw-play: their dlopen'ed modules). Constructors run under _dl_init,
+	 * not under these. */
+	{ "ld.so loaded-library data", "_dl_*", NULL, NULL, 0 },
+	{ "ld.so loaded-library data", "_dlfo_*", NULL, NULL, 0 },
+	{ "ld.so loaded-library data", "do_lookup_unique", NULL, NULL, 0 },
+	{ "ld.so loaded-library data", NULL, NULL, "_dl_map_object", 0 },
+	{ "ld.so loaded-library data", NULL, NULL, "dl_open_worker_begin", 0 },
 	{ "libgomp runtime", "\\?\\?\\?", "*/libgomp.so*", NULL, 0 },
 };
 

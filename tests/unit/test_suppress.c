@@ -216,6 +216,86 @@ static void test_builtins(void)
 	suppress_free(&s);
 }
 
+/* The label of the built-in that matches the stack `frames` (innermost first, as the
+ * preload writes them), or NULL. */
+static const char *builtin_for(const char *const *frames, uint32_t n)
+{
+	static const char *tbl[16];
+	static uint32_t ix[16];
+	static char label[80];
+	struct profile p;
+	memset(&p, 0, sizeof(p));
+	tbl[0] = "[root]";
+	for (uint32_t i = 0; i < n; i++) {
+		tbl[i + 1] = frames[i];
+		ix[i] = i + 1;
+	}
+	p.ftbl = tbl;
+	p.nftbl = n + 1;
+	p.fs = ix;
+	p.nfs = n;
+	struct suppressions s;
+	memset(&s, 0, sizeof(s));
+	suppress_add_builtins(&s);
+	int r = suppress_match(&s, SUP_LEAK, &p, 0, n);
+	const char *out = NULL;
+	if (r >= 0) {
+		snprintf(label, sizeof(label), "%s", s.v[r].label);
+		out = label;
+	}
+	suppress_free(&s);
+	return out;
+}
+
+#define BUILTIN_FOR(...) builtin_for((const char *const[]){ __VA_ARGS__ }, \
+	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+/* Stacks of csound, aplay, paplay and pw-play (glibc 2.36), and the program's own
+ * allocations next to them, which no built-in may take. */
+static void test_builtins_loader_locale(void)
+{
+	const char *l;
+	l = BUILTIN_FOR("0x1: malloc (shim.c:222)",
+		"0x2: ??? (in /usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30)",
+		"0x3: call_init (dl-init.c:74)", "0x3: call_init (dl-init.c:26)",
+		"0x4: _dl_init (dl-init.c:121)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l, "C++ static initializers");
+	l = BUILTIN_FOR("0x1: calloc (shim.c:278)", "0x2: calloc (rtld-malloc.h:44)",
+		"0x3: _dl_new_object (dl-object.c:92)", "0x4: _dl_map_object_from_fd (dl-load.c:1063)",
+		"0x5: _dl_map_object (dl-load.c:2272)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l, "ld.so loaded-library data");
+	l = BUILTIN_FOR("0x1: malloc (shim.c:222)", "0x2: malloc (rtld-malloc.h:56)",
+		"0x3: fillin_rpath (dl-load.c:532)", "0x4: decompose_rpath (dl-load.c:654)",
+		"0x5: _dl_map_object (dl-load.c:2111)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l, "ld.so loaded-library data");
+	l = BUILTIN_FOR("0x1: malloc (shim.c:222)", "0x2: malloc (rtld-malloc.h:56)",
+		"0x3: _dlfo_mappings_segment_allocate (dl-find_object.c:217)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l, "ld.so loaded-library data");
+	l = BUILTIN_FOR("0x1: malloc (shim.c:222)", "0x2: __strdup (strdup.c:42)",
+		"0x3: setlocale (setlocale.c:366)", "0x4: ??? (in /usr/bin/aplay)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l, "glibc locale data");
+	l = BUILTIN_FOR("0x1: malloc (shim.c:222)", "0x2: _nl_make_l10nflist (l10nflist.c:242)",
+		"0x2: _nl_make_l10nflist (l10nflist.c:285)", "0x3: _nl_find_domain (finddomain.c:147)",
+		"0x4: __dcigettext (dcigettext.c:702)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_STRING_EQUAL(l, "glibc gettext catalogs");
+	/* A library constructor of the program's, run by dlopen: its own frame is named. */
+	CU_ASSERT_PTR_NULL(BUILTIN_FOR("0x1: malloc (shim.c:222)", "0x2: plugin_init (plugin.c:12)",
+		"0x3: call_init (dl-init.c:74)", "0x4: _dl_init (dl-init.c:121)",
+		"0x5: dl_open_worker (dl-open.c:808)"));
+	/* The program's strdup, and its operator new with a caller. */
+	CU_ASSERT_PTR_NULL(BUILTIN_FOR("0x1: malloc (shim.c:222)", "0x2: __strdup (strdup.c:42)",
+		"0x3: load_names (app.c:40)", "0x4: main (app.c:90)"));
+	CU_ASSERT_PTR_NULL(BUILTIN_FOR("0x1: malloc (shim.c:222)",
+		"0x2: operator new(unsigned long)+0x1c (in /usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30)",
+		"0x3: Voice::Voice() (voice.cc:10)"));
+}
+
 static void test_user_rules(void)
 {
 	make_profile();
@@ -311,6 +391,7 @@ void suite_suppress(void)
 	CU_add_test(s, "the forms of a rule", test_parse_forms);
 	CU_add_test(s, "malformed lines: FILE:LINE and the problem", test_parse_errors);
 	CU_add_test(s, "built-ins on real runtime stacks, not on the program's", test_builtins);
+	CU_add_test(s, "built-ins: ld.so, locale and gettext data, not a plug-in's", test_builtins_loader_locale);
 	CU_add_test(s, "user rules: every condition must hold", test_user_rules);
 	CU_add_test(s, "apply: exact totals, violations and callback counts", test_apply);
 	CU_add_test(s, "apply: a snapshot keeps its live blocks", test_apply_snapshot);
