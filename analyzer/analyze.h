@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "suppress.h"
+
 struct profile;
 
 int cmd_report(int argc, char **argv);
@@ -36,10 +38,11 @@ struct check_opts {
 	int count_library;                /* --count-library-calls: calls made inside an
 					   * audio library's own API count too */
 	FILE *out;                        /* where results go; NULL = stdout (`run`: stderr) */
+	struct suppress_opts sup;         /* --suppressions, --no-default-suppressions */
 };
 
 void check_opts_init(struct check_opts *o);
-/* Applies option `name` ("max-peak", "junit", ... without dashes) with `value`.
+/* Applies option `name` ("max-peak", "junit", "suppressions", ... without dashes) with `value`.
  * Returns 1 if applied, 0 if `name` is not a check option, -1 after printing a usage
  * error about a bad value. */
 int check_opts_set(struct check_opts *o, const char *name, const char *value);

@@ -70,6 +70,9 @@ int check_opts_set(struct check_opts *o, const char *name, const char *value)
 		o->count_library = 1;
 		return 1;
 	}
+	int sr = suppress_opt(&o->sup, name, value);
+	if (sr != 0)
+		return sr;
 	if (strcmp(name, "junit") == 0) {
 		if (!*value) {
 			cli_error("--junit: empty file name");
@@ -328,18 +331,43 @@ static int write_junit(const char *path, const char *profile, const struct check
 
 /* ------------------------------------------------------------------ checking */
 
+/* " (N suppressed)" for the checks suppressions change, else "". */
+static const char *suppressed_note(const struct profile *p, int id, char *buf, size_t len)
+{
+	const struct suppressed *x = p->suppressed;
+	char a[96];
+	int64_t v = !x ? 0 : id == CHK_LEAKED ? x->leak_b : id == CHK_CALLBACK_ALLOCS ?
+		    x->alloc_calls : id == CHK_RT_UNSAFE ? x->viol_calls : 0;
+	if (v <= 0)
+		return "";
+	snprintf(buf, len, " (%s suppressed)", show(id, v, a, sizeof(a)));
+	return buf;
+}
+
 int check_file(const char *path, const struct check_opts *o)
 {
 	struct result res[CHK_COUNT];
 	memset(res, 0, sizeof(res));
 	char err[1024];
+	struct suppressions sup;
+	if (suppress_load(&o->sup, &sup) != 0) {
+		suppress_free(&sup);
+		if (o->junit)
+			write_junit(o->junit, path, o, res, "the suppressions could not be read");
+		return EXIT_INPUT;
+	}
 	struct profile *p = profile_load(path, err, sizeof(err));
-	if (!p) {
+	if (!p || suppress_apply(p, &sup) != 0) {
+		if (p)
+			snprintf(err, sizeof(err), "%s: out of memory", path);
+		profile_free(p);
+		suppress_free(&sup);
 		cli_error("%s", err);
 		if (o->junit)
 			write_junit(o->junit, path, o, res, err);
 		return EXIT_INPUT;
 	}
+	suppress_free(&sup);
 	FILE *out = o->out ? o->out : stdout;
 	int failed = 0;
 	for (int i = 0; i < CHK_COUNT; i++) {
@@ -347,7 +375,7 @@ int check_file(const char *path, const struct check_opts *o)
 			continue;
 		const char *why;
 		int64_t v = measure(p, i, &why, o->count_library);
-		char a[96], b[96];
+		char a[96], b[96], sn[128];
 		if (v < 0) {
 			res[i].state = 2;
 			snprintf(res[i].text, sizeof(res[i].text), "not checked: %s", why);
@@ -358,12 +386,14 @@ int check_file(const char *path, const struct check_opts *o)
 		if (v > o->limit[i]) {
 			res[i].state = 1;
 			failed++;
-			snprintf(res[i].text, sizeof(res[i].text), "%s: %s, limit %s", checks[i].what,
-				 show(i, v, a, sizeof(a)), show(i, o->limit[i], b, sizeof(b)));
+			snprintf(res[i].text, sizeof(res[i].text), "%s: %s, limit %s%s", checks[i].what,
+				 show(i, v, a, sizeof(a)), show(i, o->limit[i], b, sizeof(b)),
+				 suppressed_note(p, i, sn, sizeof(sn)));
 			fprintf(out, "%s: FAIL %s: %s\n", path, checks[i].name, res[i].text);
 		} else {
-			snprintf(res[i].text, sizeof(res[i].text), "%s: %s, limit %s", checks[i].what,
-				 show(i, v, a, sizeof(a)), show(i, o->limit[i], b, sizeof(b)));
+			snprintf(res[i].text, sizeof(res[i].text), "%s: %s, limit %s%s", checks[i].what,
+				 show(i, v, a, sizeof(a)), show(i, o->limit[i], b, sizeof(b)),
+				 suppressed_note(p, i, sn, sizeof(sn)));
 			if (o->verbose)
 				fprintf(out, "%s: ok   %s: %s\n", path, checks[i].name, res[i].text);
 		}
@@ -404,13 +434,16 @@ static void usage(FILE *f)
 	      "                           library's own API (libasound's locks in\n"
 	      "                           snd_pcm_avail, say) against the limits too\n"
 	      "  --junit FILE             also write the results as JUnit XML to FILE\n"
+	      "  --suppressions FILE      leaks and violations not to count (audioprof(1),\n"
+	      "                           SUPPRESSIONS); may be repeated\n"
+	      "  --no-default-suppressions  count the C and C++ runtimes' own leaks too\n"
 	      "  -v, --verbose            print the checks that pass too\n"
 	      "  -h, --help               show this help\n"
 	      "\n"
 	      "Only the limits given are checked, plus --max-callback-allocs 0. A limit on\n"
 	      "audio data is skipped (with a note) when the profile has none.\n"
 	      "Exit status: 0 all checks hold, 1 a check failed, 2 usage error, 3 unreadable\n"
-	      "or invalid FILE, or the JUnit file could not be written.\n", f);
+	      "or invalid FILE or suppressions file, or the JUnit file could not be written.\n", f);
 }
 
 static int usage_error(void)
@@ -430,6 +463,8 @@ int cmd_check(int argc, char **argv)
 		{ "max-leaked", required_argument, NULL, 0 },
 		{ "junit", required_argument, NULL, 0 },
 		{ "count-library-calls", no_argument, NULL, 0 },
+		{ "suppressions", required_argument, NULL, 0 },
+		{ "no-default-suppressions", no_argument, NULL, 0 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

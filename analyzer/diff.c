@@ -394,6 +394,10 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 	if (life) {
 		total_row(f, "peak", a->max_b, b->max_b, 1);
 		total_row(f, "leaked at the end", a->curr_b, b->curr_b, 1);
+		int64_t sa = pb->suppressed ? pb->suppressed->leak_b : 0;
+		int64_t sb = pn->suppressed ? pn->suppressed->leak_b : 0;
+		if (sa || sb)
+			total_row(f, "leaks suppressed", sa, sb, 1);
 	}
 	int audio = pb->has_audio || pn->has_audio || pb->has_cb || pn->has_cb;
 	if (audio)
@@ -564,10 +568,13 @@ static void usage(FILE *f)
 		"  -n, --top N                sites to show each way (default %d; 0 = all)\n"
 		"  -f, --frames N             frames per stack (default %d)\n"
 		"      --color WHEN           auto, always or never\n"
+		"Suppressions (audioprof(1), SUPPRESSIONS), for both profiles:\n"
+		"      --suppressions FILE    leaks and violations not to count; may be repeated\n"
+		"      --no-default-suppressions  count the C and C++ runtimes' own leaks too\n"
 		"  -h, --help                 show this help\n"
 		"\n"
 		"Exit status: 0 no regression, 1 regression, 2 usage error, 3 unreadable or\n"
-		"invalid BASE or NEW.\n", DEFAULT_TOP, DEFAULT_FRAMES);
+		"invalid BASE or NEW or suppressions file.\n", DEFAULT_TOP, DEFAULT_FRAMES);
 }
 
 static int usage_error(void)
@@ -611,7 +618,7 @@ bad:
 
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_COLOR = 256 };
+	enum { O_COLOR = 256, O_SUPP };
 	static const struct option opts[] = {
 		{ "fail-p99-pct", required_argument, NULL, 0 },
 		{ "fail-callback-allocs", required_argument, NULL, 0 },
@@ -624,6 +631,8 @@ int cmd_diff(int argc, char **argv)
 		{ "frames", required_argument, NULL, 'f' },
 		{ "color", required_argument, NULL, O_COLOR },
 		{ "colour", required_argument, NULL, O_COLOR },
+		{ "suppressions", required_argument, NULL, O_SUPP },
+		{ "no-default-suppressions", no_argument, NULL, O_SUPP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -636,11 +645,16 @@ int cmd_diff(int argc, char **argv)
 	o.top = DEFAULT_TOP;
 	o.frames = DEFAULT_FRAMES;
 	const char *color = "auto";
+	struct suppress_opts so = { 0 };
 	int c, li;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:f:h", opts, &li)) != -1) {
 		switch (c) {
+		case O_SUPP:
+			if (suppress_opt(&so, opts[li].name, optarg) < 0)
+				return usage_error();
+			break;
 		case 0:
 			for (int i = 0; i < F_COUNT; i++)
 				if (strcmp(opts[li].name, fails[i].name) == 0 && set_fail(&o, i, optarg))
@@ -684,17 +698,27 @@ int cmd_diff(int argc, char **argv)
 	}
 	o.width = fmt_width();
 	char err[1024];
+	struct suppressions sup;
+	if (suppress_load(&so, &sup) != 0) {
+		suppress_free(&sup);
+		return EXIT_INPUT;
+	}
 	struct profile *pb = profile_load(argv[optind], err, sizeof(err));
-	if (!pb) {
-		cli_error("%s", err);
+	if (!pb || suppress_apply(pb, &sup) != 0) {
+		cli_error("%s", pb ? "diff: out of memory" : err);
+		profile_free(pb);
+		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
 	struct profile *pn = profile_load(argv[optind + 1], err, sizeof(err));
-	if (!pn) {
-		cli_error("%s", err);
+	if (!pn || suppress_apply(pn, &sup) != 0) {
+		cli_error("%s", pn ? "diff: out of memory" : err);
+		profile_free(pn);
 		profile_free(pb);
+		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
+	suppress_free(&sup);
 	int rc = run_diff(pb, pn, &o);
 	profile_free(pb);
 	profile_free(pn);

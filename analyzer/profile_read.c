@@ -863,6 +863,7 @@ void profile_free(struct profile *p)
 {
 	if (!p)
 		return;
+	free(p->suppressed);
 	free(p->pps);
 	free(p->fs);
 	free(p->ftbl);

@@ -107,6 +107,7 @@ struct profile {
 	struct violation *violations;
 	size_t nviolations;
 	void *arena;             /* owns every string above */
+	struct suppressed *suppressed; /* what suppress_apply() took out (suppress.h), or NULL */
 };
 
 /* The largest input any command reads (report, check, diff, flame, view, run's summary):

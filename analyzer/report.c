@@ -48,9 +48,13 @@ static void usage(FILE *f)
 		"      --color WHEN     auto (default: on a terminal, unless NO_COLOR is set),\n"
 		"                       always or never\n"
 		"      --list-rules     list the advice rules and exit\n"
+		"      --suppressions FILE  leaks and violations not to count (audioprof(1),\n"
+		"                       SUPPRESSIONS); may be repeated\n"
+		"      --no-default-suppressions  report the C and C++ runtimes' own leaks too\n"
 		"  -h, --help           show this help\n"
 		"\n"
-		"Exit status: 0 ok, 2 usage error, 3 unreadable or invalid FILE.\n",
+		"Exit status: 0 ok, 2 usage error, 3 unreadable or invalid FILE or suppressions\n"
+		"file.\n",
 		DEFAULT_TOP, metric_list((1u << M_LIFETIME) - 1, m, sizeof(m)), DEFAULT_FRAMES);
 }
 
@@ -204,6 +208,40 @@ static int is_ns(const struct profile *p)
 	return strcmp(p->tu, "ns") == 0;
 }
 
+/* ------------------------------------------------------------------ suppressions */
+
+/* What the suppressions (suppress.h) took out of the counts, one line each: leaks, then
+ * violations; nothing when none matched. */
+static void text_suppressed(FILE *f, const struct profile *p)
+{
+	const struct suppressed *x = p->suppressed;
+	if (!x || (!x->leak_sites && !x->alloc_stacks && !x->viol_stacks))
+		return;
+	char why[1600], line[2000], a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
+	suppress_labels(x, why, sizeof(why));
+	size_t n = 0;
+	const char *sep = "";
+	if (x->leak_sites) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "leaks of %s in %s block%s at %s site%s",
+				      bytes_exact(x->leak_b, a, sizeof(a)), fmt_count(x->leak_k, b),
+				      x->leak_k == 1 ? "" : "s", fmt_count(x->leak_sites, c),
+				      x->leak_sites == 1 ? "" : "s");
+		sep = "; ";
+	}
+	if (x->alloc_stacks && n < sizeof(line)) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s allocation call%s in callbacks",
+				      sep, fmt_count(x->alloc_calls, a), x->alloc_calls == 1 ? "" : "s");
+		sep = "; ";
+	}
+	if (x->viol_stacks && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s other real-time-unsafe call%s",
+				      sep, fmt_count(x->viol_calls, a), x->viol_calls == 1 ? "" : "s");
+	if (n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " (%s)", why);
+	fprintf(f, "%s ", label("Suppressed"));
+	fmt_wrap(f, line, 11, 11, fmt_width());
+}
+
 static void text_summary(FILE *f, const struct profile *p)
 {
 	char a[96], b[96], c[FMT_NUM], d[FMT_NUM];
@@ -258,6 +296,7 @@ static void text_summary(FILE *f, const struct profile *p)
 			bytes_exact(t->curr_b, b, sizeof(b)), blocks(t->curr_k, c),
 			at_exit ? "at exit" : "when the profile was written");
 	}
+	text_suppressed(f, p);
 	if (p->peak_rss >= 0 || p->own_bytes >= 0 || p->threads >= 0) {
 		fprintf(f, "%s", label("Process"));
 		const char *sep = " ";
@@ -616,6 +655,25 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 		jset(lk, "at_exit", json_boolean(!p->has_audioprof || strcmp(p->reason, "exit") == 0));
 		jset(r, "leaked", lk);
 	}
+	if (p->suppressed) {
+		const struct suppressed *x = p->suppressed;
+		json_t *sp = json_object(), *rl = json_array();
+		jset(sp, "leaked_bytes", json_integer(x->leak_b));
+		jset(sp, "leaked_blocks", json_integer(x->leak_k));
+		jset(sp, "leak_sites", json_integer(x->leak_sites));
+		jset(sp, "alloc_calls", json_integer(x->alloc_calls));
+		jset(sp, "alloc_stacks", json_integer(x->alloc_stacks));
+		jset(sp, "violation_calls", json_integer(x->viol_calls));
+		jset(sp, "violation_stacks", json_integer(x->viol_stacks));
+		for (int i = 0; i < x->nlabels; i++) {
+			json_t *e = json_object();
+			jset(e, "rule", json_string(x->labels[i]));
+			jset(e, "builtin", json_boolean(x->label_builtin[i]));
+			json_array_append_new(rl, e);
+		}
+		jset(sp, "rules", rl);
+		jset(r, "suppressed", sp);
+	}
 	if (p->has_audioprof) {
 		json_t *pr = json_object();
 		jset(pr, "peak_rss", jint(p->peak_rss));
@@ -743,7 +801,7 @@ static int parse_count(const char *flag, const char *arg, long max, long *out)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_COLOR, O_LIST_RULES };
+	enum { O_JSON = 256, O_COLOR, O_LIST_RULES, O_SUPP };
 	static const struct option opts[] = {
 		{ "top", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
@@ -752,17 +810,24 @@ int cmd_report(int argc, char **argv)
 		{ "color", required_argument, NULL, O_COLOR },
 		{ "colour", required_argument, NULL, O_COLOR },
 		{ "list-rules", no_argument, NULL, O_LIST_RULES },
+		{ "suppressions", required_argument, NULL, O_SUPP },
+		{ "no-default-suppressions", no_argument, NULL, O_SUPP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct report_opts o = { DEFAULT_TOP, M_BYTES, DEFAULT_FRAMES, 0, 0 };
 	const char *color = "auto";
+	struct suppress_opts so = { 0 };
 	long v;
-	int c;
+	int c, li;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:s:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:s:f:h", opts, &li)) != -1) {
 		switch (c) {
+		case O_SUPP:
+			if (suppress_opt(&so, opts[li].name, optarg) < 0)
+				return usage_error();
+			break;
 		case 'n':
 			if (parse_count("--top", optarg, 1000000000L, &v))
 				return usage_error();
@@ -811,11 +876,19 @@ int cmd_report(int argc, char **argv)
 	o.width = fmt_width();
 
 	char err[1024];
-	struct profile *p = profile_load(argv[optind], err, sizeof(err));
-	if (!p) {
-		cli_error("%s", err);
+	struct suppressions sup;
+	if (suppress_load(&so, &sup) != 0) {
+		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
+	struct profile *p = profile_load(argv[optind], err, sizeof(err));
+	if (!p || suppress_apply(p, &sup) != 0) {
+		cli_error("%s", p ? "report: out of memory" : err);
+		profile_free(p);
+		suppress_free(&sup);
+		return EXIT_INPUT;
+	}
+	suppress_free(&sup);
 	const char *why = metric_missing(p, o.sort);
 	if (why) {
 		cli_error("report: --sort %s: %s: %s", metric_defs[o.sort].name, argv[optind], why);

@@ -57,6 +57,7 @@ static void usage(FILE *f)
 		"      --max-callback-allocs N, --max-rt-unsafe N, --max-overruns N,\n"
 		"      --max-load PCT, --max-peak SIZE, --max-leaked SIZE, --junit FILE,\n"
 		"      --count-library-calls\n"
+		"      --suppressions FILE, --no-default-suppressions\n"
 		"      --help-env        list the AUDIOPROF_* environment variables\n"
 		"  -h, --help            show this help\n"
 		"\n"
@@ -171,6 +172,8 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
 	{ "junit", required_argument, NULL, O_CHECK_OPT },
 	{ "count-library-calls", no_argument, NULL, O_CHECK_OPT },
+	{ "suppressions", required_argument, NULL, O_CHECK_OPT },
+	{ "no-default-suppressions", no_argument, NULL, O_CHECK_OPT },
 	{ NULL, 0, NULL, 0 },
 };
 

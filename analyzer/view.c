@@ -7,6 +7,7 @@
 #include "atomicfile.h"
 #include "cli.h"
 #include "profile_read.h"
+#include "suppress.h"
 #include "view.h"
 
 #include <errno.h>
@@ -64,11 +65,18 @@ static int write_attr(FILE *f, const char *s)
 	return 0;
 }
 
-/* The page: head, the data element's name attribute, the profile, tail. */
+/* What the suppressions took out (suppress.h), as JSON for the data element's
+ * data-suppressed attribute, which the viewer reads (open.js): set by cmd_view. */
+static char *suppressed_json;
+
+/* The page: head, the data element's name (and suppressed) attributes, the profile, tail. */
 static int write_page(FILE *f, const char *name, const char *json, size_t len)
 {
 	if (fwrite(viewer_head, 1, viewer_head_len, f) != viewer_head_len ||
-	    fputs(" data-name=\"", f) == EOF || write_attr(f, name) < 0 || fputs("\">", f) == EOF ||
+	    fputs(" data-name=\"", f) == EOF || write_attr(f, name) < 0 || fputs("\"", f) == EOF ||
+	    (suppressed_json && (fputs(" data-suppressed=\"", f) == EOF ||
+				 write_attr(f, suppressed_json) < 0 || fputs("\"", f) == EOF)) ||
+	    fputs(">", f) == EOF ||
 	    write_escaped_json(f, json, len) < 0 ||
 	    fwrite(viewer_tail, 1, viewer_tail_len, f) != viewer_tail_len)
 		return -1;
@@ -101,6 +109,51 @@ static int write_atomic(const char *path, const char *name, const char *json, si
 		return -1;
 	}
 	return 0;
+}
+
+/* {"leaked_bytes":N,"leaked_blocks":N,"rules":"...","pps":[i,...],"violations":[i,...]}
+ * for a profile suppress_apply() has seen (indices into the file's arrays); NULL when
+ * nothing was suppressed or memory ran out. */
+static char *suppressed_to_json(const struct profile *p)
+{
+	const struct suppressed *x = p->suppressed;
+	if (!x || (!x->leak_sites && !x->alloc_stacks && !x->viol_stacks))
+		return NULL;
+	char *buf = NULL, why[1600];
+	size_t blen = 0;
+	FILE *f = open_memstream(&buf, &blen);
+	if (!f)
+		return NULL;
+	suppress_labels(x, why, sizeof(why));
+	fprintf(f, "{\"leaked_bytes\":%lld,\"leaked_blocks\":%lld,\"rules\":\"",
+		(long long)x->leak_b, (long long)x->leak_k);
+	for (const char *c = why; *c; c++)
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if ((unsigned char)*c < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*c);
+		else
+			fputc(*c, f);
+	fputs("\",\"pps\":[", f);
+	const char *sep = "";
+	for (size_t i = 0; i < x->npp; i++)
+		if (x->pp_sup[i]) {
+			fprintf(f, "%s%zu", sep, i);
+			sep = ",";
+		}
+	fputs("],\"violations\":[", f);
+	sep = "";
+	for (size_t i = 0; i < x->nv; i++)
+		if (x->v_sup[i]) {
+			fprintf(f, "%s%zu", sep, i);
+			sep = ",";
+		}
+	fputs("]}", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 /* The default output: FILE with ".json" replaced by ".html" (or ".html" appended). */
@@ -151,10 +204,13 @@ static void usage(FILE *f)
 	      "  -o, --output OUT  write OUT (default FILE with .json replaced by .html;\n"
 	      "                    - writes to standard output)\n"
 	      "      --open        open the page with $BROWSER, or xdg-open\n"
+	      "      --suppressions FILE  mark these leaks and violations as suppressed\n"
+	      "                    (audioprof(1), SUPPRESSIONS); may be repeated\n"
+	      "      --no-default-suppressions  show the runtimes' own leaks as leaks\n"
 	      "  -h, --help        show this help\n"
 	      "\n"
-	      "Exit status: 0 ok, 2 usage error, 3 unreadable or invalid FILE, or OUT\n"
-	      "cannot be written.\n", f);
+	      "Exit status: 0 ok, 2 usage error, 3 unreadable or invalid FILE or\n"
+	      "suppressions file, or OUT cannot be written.\n", f);
 }
 
 static int usage_error(void)
@@ -168,15 +224,22 @@ int cmd_view(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "open", no_argument, NULL, 'O' },
+		{ "suppressions", required_argument, NULL, 'S' },
+		{ "no-default-suppressions", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL;
-	int open_it = 0, c;
+	struct suppress_opts so = { 0 };
+	int open_it = 0, c, li;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", opts, &li)) != -1) {
 		switch (c) {
+		case 'S':
+			if (suppress_opt(&so, opts[li].name, optarg) < 0)
+				return usage_error();
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -214,9 +277,15 @@ int cmd_view(int argc, char **argv)
 	 * limit and the same validation as every other command, before anything is
 	 * embedded; the page would refuse an invalid profile anyway. */
 	char err[1024];
+	struct suppressions sup;
+	if (suppress_load(&so, &sup) != 0) {
+		suppress_free(&sup);
+		return EXIT_INPUT;
+	}
 	struct profile_input src;
 	if (profile_input_open(in, 0, &src, err, sizeof(err)) != 0) {
 		cli_error("%s", err);
+		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
 	const char *name = from_stdin ? "standard input" : in;
@@ -226,8 +295,13 @@ int cmd_view(int argc, char **argv)
 	if (!p) {
 		cli_error("%s", err);
 		profile_input_close(&src);
+		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
+	/* The page shows the file as it is; suppressed leaks and violations are marked. */
+	if (suppress_apply(p, &sup) == 0)
+		suppressed_json = suppressed_to_json(p);
+	suppress_free(&sup);
 	profile_free(p);
 
 	const char *base = strrchr(name, '/');
@@ -253,6 +327,8 @@ int cmd_view(int argc, char **argv)
 		}
 	}
 	free(def);
+	free(suppressed_json);
+	suppressed_json = NULL;
 	profile_input_close(&src);
 	return rc;
 }

@@ -91,13 +91,14 @@ def fail(msg):
 
 # ---------------------------------------------------------------- the reports
 
-HEADER_KEEP = ("Program", "Allocated", "Peak", "Leaked")
+HEADER_KEEP = ("Program", "Allocated", "Peak", "Leaked", "Suppressed")
 SECTIONS_KEEP = ("Audio callbacks", "Real-time violations", "Advice")
 ADVICE = re.compile(r"^  (error|warning|info)\s+\[([\w-]+)\]")
 
 def report(name, cols):
     """The key parts of `audioprof report` on a profile, laid out for cols columns: a list of
-    sections, each a list of lines. From the header: program and totals; the sections on
+    sections, each a list of lines. From the header: program, totals and what the
+    suppressions left out (the C and C++ runtimes' own leaks); the sections on
     audio callbacks, violations and advice as they are, except that advice below "error"
     is summed up in one line (`audioprof report FILE` shows it all)."""
     r = subprocess.run([ap, "report", "--top", "1", "--color", "never", path(name, "json")],
@@ -112,7 +113,12 @@ def report(name, cols):
             sections[-1] += [""] + chunk.split("\n")
         else:
             sections.append(chunk.split("\n"))
-    kept = [[l for l in sections[0] if l.split(" ", 1)[0] in HEADER_KEEP]]
+    head, keep = [], False
+    for l in sections[0]:         # a kept line with its wrapped continuation lines
+        keep = l.split(" ", 1)[0] in HEADER_KEEP if not l.startswith(" ") else keep
+        if keep:
+            head.append(l)
+    kept = [head]
     for s in sections[1:]:
         if not s[0].startswith(SECTIONS_KEEP):
             continue

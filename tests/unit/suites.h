@@ -11,4 +11,5 @@ void suite_symcache(void);
 void suite_glob(void);
 void suite_fds(void);
 void suite_atomicfile(void);
+void suite_suppress(void);   /* analyzer/suppress.c */
 #endif

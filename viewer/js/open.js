@@ -18,6 +18,7 @@ let onBusy = null;     /* (message) => void: a load started */
 function readFile(file) {
   if (!file) return;
   onBusy('Reading ' + file.name + ' (' + U.fmtBytes(file.size) + ')…');
+  AP.suppressed = null;   /* the embedded profile's marks are not this file's */
   file.text().then((t) => onText(t, file.name), (e) => onError(file.name + ': ' + e.message));
 }
 
@@ -60,6 +61,13 @@ function fromEmbedded() {
   const text = node ? node.textContent : '';
   if (!/\S/.test(text)) return false;
   const name = node.dataset.name || 'embedded profile';
+  /* What `audioprof view` suppressed (its data-suppressed attribute): the runtimes'
+   * own leaks and the rules of --suppressions files. summary.js marks them. */
+  AP.suppressed = null;
+  try {
+    const sup = node.dataset.suppressed ? JSON.parse(node.dataset.suppressed) : null;
+    if (sup && typeof sup === 'object') AP.suppressed = sup;
+  } catch (e) { /* an unreadable mark is no mark */ }
   /* Let the page paint "Loading" before a large parse. */
   onBusy('Loading ' + name + '…');
   setTimeout(() => onText(text, name), 0);

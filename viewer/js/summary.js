@@ -36,9 +36,16 @@ S.render = function (m) {
     U.fmtInt(t.total_b) + ' B in ' + U.plural(t.total_k, 'block'), t.total_b));
   box.appendChild(card('sum-peak', 'Peak live', U.fmtBytes(t.max_b),
     U.fmtInt(t.max_b) + ' B in ' + U.plural(t.max_k, 'block') + ' at ' + P.fmtTime(m, m.tg), t.max_b));
-  box.appendChild(card('sum-leaked', atEnd, U.fmtBytes(t.curr_b),
-    U.fmtInt(t.curr_b) + ' B in ' + U.plural(t.curr_k, 'block'), t.curr_b,
-    t.curr_b > 0 && (reason === 'exit' || reason === '') ? 'warn' : ''));
+  /* Leaks `audioprof view` suppressed (the C and C++ runtimes' own, by default) are
+   * not counted, as in `audioprof report`; the card says how much and why. */
+  const sup = AP.suppressed || {};
+  const supB = U.num(sup.leaked_bytes, 0), supK = U.num(sup.leaked_blocks, 0);
+  const leakB = t.curr_b - supB, leakK = t.curr_k - supK;
+  box.appendChild(card('sum-leaked', atEnd, U.fmtBytes(leakB),
+    U.fmtInt(leakB) + ' B in ' + U.plural(leakK, 'block') +
+      (supB > 0 ? ' · ' + U.fmtInt(supB) + ' B in ' + U.plural(supK, 'block') + ' suppressed (' +
+        U.str(sup.rules) + ')' : ''), leakB,
+    leakB > 0 && (reason === 'exit' || reason === '') ? 'warn' : ''));
   if (secs > 0)
     box.appendChild(card('sum-rate', 'Allocation rate', U.fmtCount(t.total_k / secs) + ' blocks/s',
       U.fmtBytes(t.total_b / secs) + '/s', Math.round(t.total_k / secs)));
@@ -46,7 +53,7 @@ S.render = function (m) {
     U.fmtInt(m.ftbl.length) + ' distinct frames, stacks up to ' + m.maxDepth, m.npps));
 
   if (m.ap) {
-    const nv = m.violations.filter((v) => v.severity !== 'warning' && !v.library)
+    const nv = m.violations.filter((v, i) => v.severity !== 'warning' && !v.library && !S.suppressed(i))
       .reduce((a, v) => a + v.count, 0);
     const ncb = m.callbacks.reduce((a, c) => a + U.num(c.count, 0), 0);
     const over = m.callbacks.reduce((a, c) => a + U.num(c.overruns, 0), 0);
@@ -91,6 +98,12 @@ S.stack = function (m, fs, shown) {
 
 /* ------------------------------------------------------------------ violations */
 
+/* Whether violation i (its index in the file) was suppressed by `audioprof view`. */
+S.suppressed = function (i) {
+  const sup = AP.suppressed;
+  return !!(sup && Array.isArray(sup.violations) && sup.violations.indexOf(i) >= 0);
+};
+
 S.renderViolations = function (m) {
   const box = U.clear(U.$('violations'));
   if (!m.ap || !Array.isArray(m.ap.callbacks)) {
@@ -103,15 +116,15 @@ S.renderViolations = function (m) {
       ? 'No real-time violations: no callback allocated, locked, slept or did I/O.'
       : 'No callbacks or real-time regions were seen, so nothing could be checked.'));
   }
-  /* The program's violations, then its warnings, then the calls made inside an audio
-   * library's own API (not the program's); the most frequent first. */
-  const rank = (v) => (v.library ? 2 : v.severity === 'warning' ? 1 : 0);
-  const vs = m.violations.slice().sort((a, b) =>
+  /* The program's violations, then its warnings, then suppressed ones, then the calls
+   * made inside an audio library's own API (not the program's); the most frequent first. */
+  const rank = (v) => (v.library ? 3 : v.sup ? 2 : v.severity === 'warning' ? 1 : 0);
+  const vs = m.violations.map((v, i) => Object.assign({ sup: S.suppressed(i) }, v)).sort((a, b) =>
     rank(a) - rank(b) || b.count - a.count || b.bytes - a.bytes);
   vs.forEach((v, i) => {
     const cb = v.callback >= 0 && v.callback < m.callbacks.length ? m.callbacks[v.callback] : null;
     const warn = v.severity === 'warning' || !!v.library;
-    box.appendChild(el('div', { class: 'violation' + (warn ? ' warning' : ''), id: 'violation-' + i },
+    box.appendChild(el('div', { class: 'violation' + (warn ? ' warning' : '') + (v.sup ? ' suppressed' : ''), id: 'violation-' + i },
       el('div', { class: 'v-head' },
         el('span', { class: 'badge kind-' + (/^[a-z]+$/.test(v.kind) ? v.kind : 'other') }, v.kind || '?'),
         el('span', { class: 'v-call' }, v.call || '?'), ' ',
@@ -119,7 +132,8 @@ S.renderViolations = function (m) {
         v.bytes ? el('span', { class: 'v-bytes' }, ' · ' + U.fmtInt(v.bytes) + ' B') : null,
         cb ? el('span', { class: 'v-cb' }, ' · in ' + U.str(cb.api) + ' callback "' + U.str(cb.name) + '"') : null,
         v.library ? el('span', { class: 'v-sev' }, ' · inside ' + v.library + ' (the library\'s, not counted)')
-          : warn ? el('span', { class: 'v-sev' }, ' · warning') : null),
+          : warn ? el('span', { class: 'v-sev' }, ' · warning') : null,
+        v.sup ? el('span', { class: 'v-sup' }, ' · suppressed') : null),
       v.fs.length ? S.stack(m, v.fs, 10) : el('p', { class: 'none' }, '(no stack)')));
   });
   if (m.violationsLost > 0)
