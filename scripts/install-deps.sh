@@ -29,6 +29,7 @@ PACKAGES=(
 	csound libasound2-plugins           # plugins that load libjack RTLD_LOCAL: csound's rtjack, ALSA's jack pcm (t_real_plugins)
 	rustc cargo librust-cpal-dev        # Rust test programs, built offline against Debian's crates (t_rust)
 	fluidsynth timgm6mb-soundfont jalv x42-plugins mpv   # real JACK programs of the matrix (t_real_jack_apps; the smallest GM soundfont)
+	libiberty-dev  # C++ demangling in the preload when the program has no libstdc++ (demangle.c)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.
