@@ -59,8 +59,8 @@ struct frame {
 
 void frame_parse(const char *s, struct frame *f);
 
-/* Frame 0 that is the allocator's own entry point (audioprof's shim.c, valgrind's
- * vgpreload), which reports hide. */
+/* Frame 0 that is the profiler's own entry point (audioprof's wrapper of malloc or of
+ * pthread_mutex_lock, valgrind's vgpreload), which reports hide. */
 int frame_is_allocator(const struct frame *f);
 /* A frame of libc, the C++ runtime or the allocation functions, which advice skips to
  * name the program's own code. */
