@@ -465,15 +465,21 @@ static int v0_dyn(struct v0 *p)
 			sb_puts(&p->out, " + ");
 		if (v0_path(p, 0) < 0)
 			return -1;
-		/* associated-type bindings are printed inside the trait's <...> by rustc-demangle;
-		 * here after it, which reads the same */
+		/* associated-type bindings go inside the trait's <...>: "FnBox<(), Output = ()>" */
 		for (int k = 0; v0_eat(p, 'p'); k++) {
 			const char *s;
 			size_t len;
 			int puny;
 			if (v0_ident(p, &s, &len, &puny) < 0)
 				return -1;
-			sb_puts(&p->out, k ? ", " : "<");
+			if (k) {
+				sb_puts(&p->out, ", ");
+			} else if (p->out.len && p->out.s[p->out.len - 1] == '>') {
+				p->out.s[--p->out.len] = '\0';
+				sb_puts(&p->out, ", ");
+			} else {
+				sb_puts(&p->out, "<");
+			}
 			v0_put_ident(p, s, len, puny);
 			sb_puts(&p->out, " = ");
 			if (v0_type(p) < 0)

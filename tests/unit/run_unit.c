@@ -15,6 +15,7 @@ int main(void)
 	suite_symbols();
 	suite_profile();
 	suite_symcache();
+	suite_demangle();
 	suite_glob();
 	suite_fds();
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -119,7 +119,7 @@ static void test_damaged(void)
 	/* another version's file is ignored altogether */
 	f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs("audioprof-symcache 2\n10\tgood (g.c:1)\n", f);
+	fputs("audioprof-symcache 1\n10\tgood (g.c:1)\n", f);
 	fclose(f);
 	symcache_shutdown();
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n));
