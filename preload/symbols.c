@@ -664,7 +664,8 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	else if (strncmp(module, "[vdso", 5) == 0)
 		module = "[vdso]";   /* reported as "[vdso: PID]" for find_elf */
 
-	/* The persistent cache first, by the module's build ID and the ELF address:
+	/* The persistent cache first, by the module's build ID and the ELF address
+	 * (names are demangled the same way in every process: one ".sym" file kind):
 	 * opening the module's own ELF for its build ID reads no debug information. */
 	const unsigned char *bid = NULL;
 	int bidlen = 0;
@@ -673,7 +674,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		bidlen = dwfl_module_build_id(mod, &bid, &bid_vaddr);
 		int n = 0;
 		const char *const *sfx = bidlen > 0 ? symcache_lookup(bid, (size_t)bidlen,
-								       1, ip - bias, &n)
+								       0, ip - bias, &n)
 						    : NULL;
 		if (sfx) {
 			for (int i = 0; i < n; i++)
@@ -695,7 +696,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0) {
 			S.stats.dwarf++;
 			if (bidlen > 0)
-				symcache_add(bid, (size_t)bidlen, 1, ip - bias, fl->v, fl->n);
+				symcache_add(bid, (size_t)bidlen, 0, ip - bias, fl->v, fl->n);
 			return;
 		}
 	}
@@ -706,7 +707,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		add_frame(fl, ip, symname ? symname : "???", demangle, file, line, module, 0);
 		S.stats.dwarf++;
 		if (bidlen > 0)
-			symcache_add(bid, (size_t)bidlen, 1, ip - bias, fl->v, fl->n);
+			symcache_add(bid, (size_t)bidlen, 0, ip - bias, fl->v, fl->n);
 		return;
 	}
 	S.stats.symtab++;
