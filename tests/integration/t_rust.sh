@@ -145,4 +145,22 @@ info("cpal: %d cycles of %d frames; other calls inside cycles:%s" % (
     s.get("count", 0), s.get("frames", 0), describe_violations(p, others)))
 done()
 PY
+# The advice names the program's line (the Vec::with_capacity call), not std's
+# alloc.rs inlined into it, and no mangled name.
+vec_line=$(grep -n 'Vec::with_capacity(SCRATCH)' "$PROGS/rust/cpal_null/main.rs" | cut -d: -f1)
+"$ROOT/analyzer/audioprof" report "$f" >"$tmp/cpal.report" || fail "audioprof report failed on the cpal profile"
+"$ROOT/analyzer/audioprof" report --json "$f" >"$tmp/cpal.report.json" || fail "audioprof report --json failed"
+python3 - "$tmp/cpal.report.json" "$vec_line" <<'PY' || { sed -n '/^Advice/,$p' "$tmp/cpal.report"; fail "cpal advice does not name scratch_in_callback() at main.rs:$vec_line"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = "allocations per cycle in cpal_null::scratch_in_callback() at main.rs:%s " % sys.argv[2]
+sys.exit(0 if any(a["rule"] == "callback-alloc" and want in a["text"] for a in r["advice"]) else 1)
+PY
+if grep -n '_ZN\|shim\.c\|rtcheck\.c\|libaudioprof' "$tmp/cpal.report"; then
+	fail "the cpal report names a mangled name or the profiler"
+fi
+if sed -n '/^Advice/,$p' "$tmp/cpal.report" | grep -n 'alloc\.rs'; then
+	fail "the cpal advice names std's alloc.rs"
+fi
+note "cpal advice: scratch_in_callback() at main.rs:$vec_line"
 echo "PASS"
