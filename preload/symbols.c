@@ -544,12 +544,15 @@ static int scope_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int dep
 }
 
 /* The scopes containing pc in `cu`, innermost first, in a malloc'd array (*chain);
- * returns their number, 0 when none. Our own walk rather than dwarf_getscopes: on
- * rustc's DWARF (inlined instances with DW_AT_ranges whose abstract origins sit in
- * namespaces of the same unit) libdw 0.188's dwarf_getscopes finds no scope at all,
- * so every inlined frame was lost (binutils' addr2line -i walks the tree too). The
- * names come from each instance's abstract origin (dwarf_attr_integrate), which
- * follows DW_FORM_ref_addr into other units and dwz partial units. */
+ * returns their number, 0 when none. Our own walk rather than dwarf_getscopes, whose
+ * pc_match prunes every DIE that does not itself contain pc, DW_TAG_namespace
+ * included: rustc nests each function definition in the namespace DIEs of its path
+ * (C and C++ compilers put definitions at the unit's top level, with
+ * DW_AT_specification into the namespace), so on Rust code dwarf_getscopes, and
+ * eu-addr2line -i with it, finds no scope, and every inlined frame was lost; binutils'
+ * addr2line -i collects functions from the whole tree. The names come from each
+ * instance's abstract origin (dwarf_attr_integrate), which follows DW_FORM_ref_addr
+ * into other units and dwz partial units. */
 static int scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
 {
 	enum { MAX_SCOPES = 256 };
