@@ -357,16 +357,13 @@ static int v0_const(struct v0 *p)
 	if (v0_eat(p, 'n'))
 		neg = 1;
 	uint64_t v = 0;
-	int digits = 0;
 	while (is_hex((char)v0_peek(p))) {
 		if (v >> 60)
 			return v0_fail(p);
 		v = v * 16 + (uint64_t)hex_val(p->s[p->pos++]);
-		digits++;
 	}
 	if (!v0_eat(p, '_'))
 		return v0_fail(p);
-	(void)digits;
 	if (t == 'b') {
 		sb_puts(&p->out, v ? "true" : "false");
 	} else if (t == 'c' && v >= 0x20 && v < 0x7f) {
@@ -622,8 +619,10 @@ static int v0_path(struct v0 *p, int in_value)
 				sb_puts(&p->out, "closure");
 			else if (ns == 'S')
 				sb_puts(&p->out, "shim");
-			else
-				sb_putn(&p->out, (const char *)&ns, 1);
+			else {
+				char nc = (char)ns;
+				sb_putn(&p->out, &nc, 1);
+			}
 			if (len) {
 				sb_puts(&p->out, ":");
 				v0_put_ident(p, s, len, puny);

@@ -75,6 +75,16 @@ static void test_v0(void)
 	expect(demangle_rust_v0,
 	       "_RINvNtNtCsdyIG5SqMl5y_3std10sys_common9backtrace28___rust_begin_short_backtraceFEuuECsuC8kgh1mDV_6inline",
 	       "std::sys_common::backtrace::__rust_begin_short_backtrace::<fn(), ()>");
+	/* types and constants in generic arguments; a shim; a type-position path */
+	expect(demangle_rust_v0, "_RINvC3foo3barAhj4_E", "foo::bar::<[u8; 4]>");
+	expect(demangle_rust_v0, "_RINvC3foo3barRShE", "foo::bar::<&[u8]>");
+	expect(demangle_rust_v0, "_RINvC3foo3barKb1_E", "foo::bar::<true>");
+	expect(demangle_rust_v0, "_RINvC3foo3barKanb_E", "foo::bar::<-11>");
+	expect(demangle_rust_v0, "_RINvC3foo3barThEE", "foo::bar::<(u8,)>");
+	expect(demangle_rust_v0, "_RINvC3foo3barTlmEE", "foo::bar::<(i32, u32)>");
+	expect(demangle_rust_v0,
+	       "_RINvNtCs6IL9ONYDOZW_4core3ptr13drop_in_placeNCINvNtCsdyIG5SqMl5y_3std2rt10lang_startuE0ECsuC8kgh1mDV_6inline",
+	       "core::ptr::drop_in_place::<std::rt::lang_start<()>::{closure#0}>");
 	/* malformed: truncated, a backref forward or to itself, runaway nesting */
 	expect(demangle_rust_v0, "_RNvC6_123foo", NULL);
 	expect(demangle_rust_v0, "_RNvC6_123foo3ba", NULL);
