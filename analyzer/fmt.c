@@ -240,12 +240,33 @@ static int module_has(const struct frame *f, const char *part)
 
 int frame_is_allocator(const struct frame *f)
 {
-	if (f->file && f->file_len == 6 && strncmp(f->file, "shim.c", 6) == 0)
+	/* profiles written before frame 0 was named by module carry the wrapper's file */
+	if (f->file && ((f->file_len == 6 && strncmp(f->file, "shim.c", 6) == 0) ||
+			(f->file_len == 9 && strncmp(f->file, "rtcheck.c", 9) == 0)))
 		return 1;
 	return module_has(f, "libaudioprof") || module_has(f, "vgpreload_");
 }
 
-int frame_is_runtime(const struct frame *f)
+/* A Rust path in the standard library: "alloc::raw_vec::RawVec<T,A>::allocate_in",
+ * "<alloc::alloc::Global as core::alloc::Allocator>::allocate_zeroed",
+ * "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem" (a generic self type). */
+static int rust_std_path(const char *s, size_t n)
+{
+	static const char *const crates[] = { "alloc::", "core::", "std::" };
+	size_t skip = n > 0 && s[0] == '<' ? 1 : 0;
+	for (size_t k = 0; k < 3; k++) {
+		size_t c = strlen(crates[k]);
+		if (n >= skip + c && strncmp(s + skip, crates[k], c) == 0)
+			return 1;
+	}
+	/* "<T as core::...>": a one-letter generic self type, then a std trait */
+	if (skip && n > 6 && s[1] >= 'A' && s[1] <= 'Z' && strncmp(s + 2, " as ", 4) == 0)
+		return rust_std_path(s + 6, n - 6);
+	return 0;
+}
+
+/* The allocation entry points and the runtimes' modules: what frame_pick_named skips. */
+static int frame_is_alloc_entry(const struct frame *f)
 {
 	static const char *const names[] = {
 		"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
@@ -263,6 +284,19 @@ int frame_is_runtime(const struct frame *f)
 	       module_has(f, "/libgcc_s") || module_has(f, "/ld-linux");
 }
 
+int frame_is_runtime(const struct frame *f)
+{
+	/* Identifiers reserved for the implementation (C11 7.1.3: "__x", "_X"): glibc's
+	 * internals (_IO_file_doallocate, __libc_malloc), the compiler's and Rust's
+	 * (__rust_alloc, __rdl_alloc), named by file:line where debug info is installed. */
+	if (f->func_len >= 2 && f->func[0] == '_' &&
+	    (f->func[1] == '_' || (f->func[1] >= 'A' && f->func[1] <= 'Z')))
+		return 1;
+	if (rust_std_path(f->func, f->func_len))
+		return 1;
+	return frame_is_alloc_entry(f);
+}
+
 int frame_is_main(const struct frame *f)
 {
 	return func_is(f, "main");
@@ -273,17 +307,28 @@ int frame_is_thread_start(const struct frame *f)
 	return func_is(f, "start_thread") || func_is(f, "clone") || func_is(f, "clone3");
 }
 
-size_t frame_pick_user(const struct profile *p, uint32_t fs_off, uint32_t fs_len)
+static size_t pick(const struct profile *p, uint32_t fs_off, uint32_t fs_len,
+		   int (*skip)(const struct frame *))
 {
 	for (uint32_t i = 0; i < fs_len; i++) {
 		struct frame f;
 		frame_parse(p->ftbl[p->fs[fs_off + i]], &f);
 		if (i == 0 && frame_is_allocator(&f))
 			continue;
-		if (!frame_is_runtime(&f))
+		if (!skip(&f))
 			return i;
 	}
 	return fs_len > 1 ? 1 : 0;
+}
+
+size_t frame_pick_user(const struct profile *p, uint32_t fs_off, uint32_t fs_len)
+{
+	return pick(p, fs_off, fs_len, frame_is_runtime);
+}
+
+size_t frame_pick_named(const struct profile *p, uint32_t fs_off, uint32_t fs_len)
+{
+	return pick(p, fs_off, fs_len, frame_is_alloc_entry);
 }
 
 void frame_names(const char *s, char *func, size_t funclen, char *where, size_t wherelen)

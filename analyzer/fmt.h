@@ -59,8 +59,8 @@ struct frame {
 
 void frame_parse(const char *s, struct frame *f);
 
-/* Frame 0 that is the allocator's own entry point (audioprof's shim.c, valgrind's
- * vgpreload), which reports hide. */
+/* Frame 0 that is the profiler's own entry point (audioprof's wrapper of malloc or of
+ * pthread_mutex_lock, valgrind's vgpreload), which reports hide. */
 int frame_is_allocator(const struct frame *f);
 /* A frame of libc, the C++ runtime or the allocation functions, which advice skips to
  * name the program's own code. */
@@ -73,6 +73,11 @@ int frame_is_thread_start(const struct frame *f);
 /* Index (into the stack, innermost first) of the first frame worth naming in advice:
  * past the allocator and the runtime; 0 if there is none. */
 size_t frame_pick_user(const struct profile *p, uint32_t fs_off, uint32_t fs_len);
+/* The frame a suppression rule's function name is matched against: the first past
+ * the allocation entry points (malloc, strdup, operator new, ...) and the runtimes'
+ * modules, so runtime internals such as __new_exitfn or _dl_allocate_tls are named
+ * (frame_pick_user passes over them to the program's own code). */
+size_t frame_pick_named(const struct profile *p, uint32_t fs_off, uint32_t fs_len);
 
 /* "func" of frame f and "file:line" (or the module's base name, or "?") into the
  * buffers, for advice text. */

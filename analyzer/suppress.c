@@ -455,7 +455,7 @@ static int match(const struct suppressions *s, enum sup_kind kind, struct memo *
 	if (!s || !s->n)
 		return -1;
 	struct site st;
-	st.k = len ? frame_pick_user(p, off, len) : 0;
+	st.k = len ? frame_pick_named(p, off, len) : 0;
 	st.func[0] = st.module[0] = '\0';
 	if (len) {
 		struct frame f;

@@ -283,6 +283,7 @@ static void add_frame(const char *frame, void *arg)
  * stack (printf, a callback trampoline) is left out of the frames, so stacks read as
  * they would without the profiler; frame 0, the allocation function, stays. */
 static uintptr_t self_lo, self_hi;
+static char self_path[256];   /* this library's file name, for frame 0 (add_frame0) */
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -298,6 +299,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 			int program = !info->dlpi_name || !info->dlpi_name[0];
 			self_lo = program ? 1 : lo;
 			self_hi = program ? 1 : hi;
+			if (!program)
+				snprintf(self_path, sizeof(self_path), "%s", info->dlpi_name);
 			return 1;
 		}
 	}
@@ -309,6 +312,28 @@ static int in_self(uintptr_t ip)
 	if (!self_hi)
 		dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
 	return ip - 1 >= self_lo && ip - 1 < self_hi;
+}
+
+/* Frame 0, the interposed function, is named as the function the program called
+ * ("malloc", "pthread_mutex_lock"), like valgrind's "malloc (in vgpreload_dhat...so)",
+ * never by the wrapper's source line ("shim.c:271", "rtcheck.c:195") nor by our code
+ * inlined into it: symbols_frame_cb that keeps the last (outermost) frame, rewritten. */
+struct frame0 {
+	char text[512];
+	int have;
+};
+
+static void add_frame0(const char *frame, void *arg)
+{
+	struct frame0 *f = arg;
+	const char *paren = strrchr(frame, '(');
+	f->have = 1;
+	if (!self_path[0] || !paren || paren == frame || paren[-1] != ' ' ||
+	    strncmp(paren, "(in ", 4) == 0)
+		snprintf(f->text, sizeof(f->text), "%s", frame);
+	else
+		snprintf(f->text, sizeof(f->text), "%.*s(in %s)", (int)(paren - frame), frame,
+			 self_path);
 }
 
 /* The memo slot of `key` (an address; frame 0's with bit 63 set, see site_frames):
@@ -387,7 +412,15 @@ static int site_frames(struct builder *b, site_id id)
 			memo_put(b, key, before);   /* no frames */
 			continue;
 		}
-		resolver(ip, add_frame, b);
+		if (i == 0) {
+			struct frame0 f0 = { .have = 0 };
+			in_self(ip);   /* finds self_path */
+			resolver(ip, add_frame0, &f0);
+			if (f0.have)
+				add_frame(f0.text, b);
+		} else {
+			resolver(ip, add_frame, b);
+		}
 		/* Frame 0 is the allocation function itself: code inlined at its entry
 		 * is not a caller worth a frame, so keep only the outermost function. */
 		if (i == 0 && b->nfs > before + 1) {

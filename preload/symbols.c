@@ -9,6 +9,7 @@
  * symbols_module_closing. Cached entries are immutable and live until
  * symbols_shutdown, so callbacks run outside the mutex. */
 #include "symbols.h"
+#include "demangle.h"
 #include "sites.h"
 #include "symcache.h"
 #include "fds.h"
@@ -33,8 +34,6 @@
 #include <unistd.h>
 
 #define MIN_SLOTS     1024    /* first size of the cache's slot array */
-
-typedef char *(*demangle_fn)(const char *name, char *buf, size_t *len, int *status);
 
 /* One resolved ip: immutable once in the cache. One malloc block holds the
  * struct, the frame pointers and the strings. */
@@ -376,17 +375,14 @@ static const char *base_name(const char *path)
 }
 
 /* One "0xADDR: fn (file.c:N)" frame; without a line "0xADDR: fn (in /module)", or
- * "0xADDR: fn+0xOFF (in /module)" when `off` (from the symbol) is non-zero. C++
- * names are demangled when the process has __cxa_demangle, else kept as they are. */
+ * "0xADDR: fn+0xOFF (in /module)" when `off` (from the symbol) is non-zero. Rust and
+ * C++ names are demangled (demangle.c), whether or not the process has libstdc++. */
 static void add_frame(struct frame_list *fl, uintptr_t ip, const char *name,
 		      demangle_fn demangle, const char *file, int line, const char *module,
 		      uint64_t off)
 {
-	char *dm = NULL;
-	int status = -1;
-	if (demangle && name[0] == '_' && name[1] == 'Z')
-		dm = demangle(name, NULL, NULL, &status);
-	if (status == 0 && dm)
+	char *dm = demangle_symbol(name, demangle);
+	if (dm)
 		name = dm;
 	if (file && line > 0)
 		fl_add(fl, "0x%" PRIXPTR ": %s (%s:%d)", ip, name, base_name(file), line);
@@ -397,18 +393,19 @@ static void add_frame(struct frame_list *fl, uintptr_t ip, const char *name,
 	free(dm);
 }
 
-/* A C++ linkage name (of the DIE, its abstract origin or specification) so that
- * names demangle with their parameters like valgrind's; else DW_AT_name. Other
- * linkage names are asm labels (glibc's "__GI___libc_malloc" for __libc_malloc). */
+/* A C++ or Rust linkage name (of the DIE, its abstract origin or specification) so
+ * that names demangle with their parameters like valgrind's, and Rust's with their
+ * full path ("app::dsp::Voice<T>::render", where DW_AT_name is "render<f32>"); else
+ * DW_AT_name. Other linkage names are asm labels (glibc's "__GI___libc_malloc"). */
 static const char *die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute a;
 	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
 	if (!name)
 		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
-	if (name && name[0] == '_' && name[1] == 'Z')
+	if (name && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 		return name;
-	return dwarf_diename(die);
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
 }
 
 /* ---------------------------------------------------------------- symbol tables */
@@ -522,11 +519,82 @@ static int symtab_free_each(Dwfl_Module *mod, void **ud, const char *name, Dwarf
 
 /* ---------------------------------------------------------------- DWARF frames */
 
+/* Appends to path[depth..] the DIEs under `parent` whose code contains pc: the
+ * subprogram, then each inlined instance and lexical block inside it. Descends into
+ * DIEs that hold code without having an address range themselves (namespaces, Rust's
+ * impl blocks, C++ classes), never into a function or block that does not contain
+ * pc. Returns the new depth. */
+static int scope_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int depth,
+		      int max)
+{
+	Dwarf_Die child;
+	if (dwarf_child(parent, &child) != 0)
+		return depth;
+	do {
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+		case DW_TAG_entry_point:
+			if (dwarf_haspc(&child, pc) == 1) {
+				if (depth == max)
+					return depth;
+				path[depth] = child;
+				return scope_walk(&path[depth], pc, path, depth + 1, max);
+			}
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_structure_type:
+		case DW_TAG_class_type:
+		case DW_TAG_union_type:
+		case DW_TAG_enumeration_type: {
+			int d = scope_walk(&child, pc, path, depth, max);
+			if (d > depth)
+				return d;
+			break;
+		}
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return depth;
+}
+
+/* The scopes containing pc in `cu`, innermost first, in a malloc'd array (*chain);
+ * returns their number, 0 when none. Our own walk rather than dwarf_getscopes, whose
+ * pc_match prunes every DIE that does not itself contain pc, DW_TAG_namespace
+ * included: rustc nests each function definition in the namespace DIEs of its path
+ * (C and C++ compilers put definitions at the unit's top level, with
+ * DW_AT_specification into the namespace), so on Rust code dwarf_getscopes, and
+ * eu-addr2line -i with it, finds no scope, and every inlined frame was lost; binutils'
+ * addr2line -i collects functions from the whole tree. The names come from each
+ * instance's abstract origin (dwarf_attr_integrate), which follows DW_FORM_ref_addr
+ * into other units and dwz partial units. */
+static int scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
+{
+	enum { MAX_SCOPES = 256 };
+	*chain = NULL;
+	Dwarf_Die *path = malloc(MAX_SCOPES * sizeof(*path));
+	if (!path)
+		return 0;
+	int n = scope_walk(cu, pc, path, 0, MAX_SCOPES);
+	for (int i = 0; i < n / 2; i++) {   /* innermost first */
+		Dwarf_Die t = path[i];
+		path[i] = path[n - 1 - i];
+		path[n - 1 - i] = t;
+	}
+	if (n == 0)
+		free(path);
+	else
+		*chain = path;
+	return n;
+}
+
 /* Frames from DWARF scopes: the innermost inlined instance first, each named by its
  * function, with the line of `pc` for the first and the call site (DW_AT_call_file,
  * DW_AT_call_line of the inlined instance below it) for the others, ending at the
- * concrete subprogram. The same walk as eu-addr2line -i: dwarf_getscopes stops at the
- * innermost inlined instance, dwarf_getscopes_die on it gives the concrete chain.
+ * concrete subprogram, from scope_chain (libdw's dwarf_getscopes as a fallback).
  * Returns the number of frames added; 0 leaves the symbol-table fallback to the caller. */
 static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 			Dwarf_Addr pc, const char *file, int line, const char *module,
@@ -538,10 +606,12 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 	if (!cu)
 		return 0;
 	Dwarf_Die *scopes = NULL, *chain = NULL;
-	int nchain = 0;
-	if (dwarf_getscopes(cu, pc - bias, &scopes) > 0)
-		nchain = dwarf_getscopes_die(&scopes[0], &chain);
-	free(scopes);
+	int nchain = scope_chain(cu, pc - bias, &chain);
+	if (nchain <= 0) {
+		if (dwarf_getscopes(cu, pc - bias, &scopes) > 0)
+			nchain = dwarf_getscopes_die(&scopes[0], &chain);
+		free(scopes);
+	}
 	Dwarf_Files *files = NULL;
 	if (dwarf_getsrcfiles(cu, &files, NULL) != 0)
 		files = NULL;
@@ -615,7 +685,8 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	else if (strncmp(module, "[vdso", 5) == 0)
 		module = "[vdso]";   /* reported as "[vdso: PID]" for find_elf */
 
-	/* The persistent cache first, by the module's build ID and the ELF address:
+	/* The persistent cache first, by the module's build ID and the ELF address
+	 * (names are demangled the same way in every process: one ".sym" file kind):
 	 * opening the module's own ELF for its build ID reads no debug information. */
 	const unsigned char *bid = NULL;
 	int bidlen = 0;
@@ -624,7 +695,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		bidlen = dwfl_module_build_id(mod, &bid, &bid_vaddr);
 		int n = 0;
 		const char *const *sfx = bidlen > 0 ? symcache_lookup(bid, (size_t)bidlen,
-								       demangle != NULL, ip - bias, &n)
+								       0, ip - bias, &n)
 						    : NULL;
 		if (sfx) {
 			for (int i = 0; i < n; i++)
@@ -646,7 +717,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0) {
 			S.stats.dwarf++;
 			if (bidlen > 0)
-				symcache_add(bid, (size_t)bidlen, demangle != NULL, ip - bias, fl->v, fl->n);
+				symcache_add(bid, (size_t)bidlen, 0, ip - bias, fl->v, fl->n);
 			return;
 		}
 	}
@@ -657,7 +728,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		add_frame(fl, ip, symname ? symname : "???", demangle, file, line, module, 0);
 		S.stats.dwarf++;
 		if (bidlen > 0)
-			symcache_add(bid, (size_t)bidlen, demangle != NULL, ip - bias, fl->v, fl->n);
+			symcache_add(bid, (size_t)bidlen, 0, ip - bias, fl->v, fl->n);
 		return;
 	}
 	S.stats.symtab++;

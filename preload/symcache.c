@@ -1,7 +1,7 @@
 /* symcache.c - the persistent cache of DWARF-resolved frames (see symcache.h).
  *
  * File <dir>/<build-id hex>.sym (".dsym" when C++ names were demangled):
- *   audioprof-symcache 1
+ *   audioprof-symcache 2
  *   <ELF address, hex>\t<frame suffix>[\t<frame suffix>...]
  * one line per address, innermost frame first, suffix = the frame string after
  * "0xADDR: ". Anything else makes the line (or, for the first line, the file) ignored. */
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEADER        "audioprof-symcache 1\n"
+#define HEADER        "audioprof-symcache 2\n"   /* 2: Rust demangled, Rust inlined frames */
 #define MAX_FILE      (64u << 20)   /* larger files are not read */
 #define MAX_ENTRIES   (1u << 20)    /* per module */
 #define MAX_FRAMES    256           /* per address */

@@ -31,6 +31,7 @@ PACKAGES=(
 	fluidsynth timgm6mb-soundfont jalv x42-plugins mpv   # real programs of the matrix (t_real_jack_apps; the smallest GM soundfont); mpv also t_run_signals
 	procps                              # kill(1) --queue: sigqueue() from a test (t_run_signals)
 	zstd                                # heaptrack compresses with it when present (t_bench_smoke; t_bench_nozstd hides it)
+	libiberty-dev                       # C++ demangling in the preload when the program has no libstdc++ (demangle.c)
 )
 # npm installs playwright-core for the viewer tests. NodeSource's nodejs ships npm and
 # conflicts with Debian's npm package, so ask for that only when there is no npm.

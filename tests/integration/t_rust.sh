@@ -5,6 +5,11 @@
 # spawns; glibc allocates inside that call while it holds the thread's lock, so a
 # profiler that calls it on a thread's first allocation hangs every Rust program.
 #   - hello: a hello world. Same output and exit status as natively, within a timeout.
+#   - inline, inline_v0: inline.rs built optimised with legacy and v0 symbol mangling;
+#     the allocation in an inlined generic helper shows as that helper's frame at its
+#     line, then the caller's frame at the call's line (DWARF inlined instances, which
+#     libdw's dwarf_getscopes missed on rustc's output), names demangled without hash,
+#     and audioprof report shows it and nothing of the profiler's own files.
 #   - cpal_null: a cpal 0.10 output stream (ALSA backend, Debian's librust-cpal-dev)
 #     on ALSA's null PCM (the default PCM of a HOME of the test's own, ~/.asoundrc),
 #     event loop on a thread of its own ("cpal-loop"); its data callback makes exactly
@@ -59,6 +64,55 @@ done()
 PY
 note "hello: no hang, same output"
 
+# ------------------------------------------------------------------ inlined frames, demangled names
+# inline.rs built with -O, legacy and v0 mangling: its Vec allocation sits in scratch()
+# (ALLOC_LINE), inlined into render() (CALL_LINE), with std's Vec code inlined into it.
+alloc_line=$(grep -n '// ALLOC_LINE' "$PROGS/rust/inline.rs" | cut -d: -f1)
+call_line=$(grep -n '// CALL_LINE' "$PROGS/rust/inline.rs" | cut -d: -f1)
+for v in legacy v0; do
+	bin=$RBIN/inline
+	[ $v = v0 ] && bin=$RBIN/inline_v0
+	run_both "inline_$v" "$bin"
+	grep -qx "inline: renders=5 samples=5010" "$tmp/inline_$v.out" ||
+		fail "inline_$v: unexpected output: $(cat "$tmp/inline_$v.out")"
+	f=$(one_profile "$tmp/inline_$v") || exit 1
+	check_py "$f" "$v" "$alloc_line" "$call_line" <<'PY' || exit 1
+import re
+p = load_checked(sys.argv[1], totals=False)
+v, alloc_line, call_line = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+# rustc-demangle's alternate format: legacy paths keep the impl's generic parameter,
+# v0 names the instance and writes inherent impls as <Type>
+scratch, render = {
+    "legacy": ("inline::dsp::Voice<T>::scratch", "inline::dsp::Voice<T>::render"),
+    "v0": ("<inline::dsp::Voice<f32>>::scratch", "<inline::dsp::Voice<f32>>::render"),
+}[v]
+pps = [pp for pp in p["pps"] if any(func_name(f) == render for f in frames(p, pp))]
+eq("pps through %s" % render, len(pps), 1)
+if pps:
+    fr = frames(p, pps[0])
+    eq("blocks from render (the program renders 5 times)", pps[0].get("tbk"), 5)
+    k = [func_name(f) for f in fr].index(render)
+    eq("the frame inside render, at the inlined helper's line",
+       re.sub(r"^0x[0-9A-F]+: ", "", fr[k - 1]), "%s (inline.rs:%d)" % (scratch, alloc_line))
+    eq("render's frame, at the call of the inlined helper",
+       re.sub(r"^0x[0-9A-F]+: ", "", fr[k]), "%s (inline.rs:%d)" % (render, call_line))
+    ok(any(func_name(f) == "inline::main" for f in fr[k + 1:]), "inline::main calls render: %s" % fr)
+    ok(fr[k - 1].split(":")[0] == fr[k].split(":")[0], "the inlined frame shares render's address")
+# no mangled name and no legacy hash left anywhere in the profile
+bad = [f for f in p["ftbl"] if re.search(r": _(ZN|R)[0-9A-Za-z_]|::h[0-9a-f]{16}\b|17h[0-9a-f]{16}E", f)]
+eq("mangled or hashed Rust names", bad[:3], [])
+done()
+PY
+	note "inline ($v mangling): inlined frame at inline.rs:$alloc_line, called at inline.rs:$call_line, names demangled"
+done
+"$ROOT/analyzer/audioprof" report --frames 12 "$(one_profile "$tmp/inline_legacy")" >"$tmp/inline.report" ||
+	fail "audioprof report failed on the inline profile"
+grep -q "inline::dsp::Voice<T>::scratch (inline.rs:$alloc_line)" "$tmp/inline.report" ||
+	{ cat "$tmp/inline.report"; fail "the report does not show the inlined helper at inline.rs:$alloc_line"; }
+if grep -n "shim\.c\|rtcheck\.c\|libaudioprof" "$tmp/inline.report"; then
+	fail "the report names the profiler's own code"
+fi
+
 # ------------------------------------------------------------------ cpal on the null PCM
 aplay -q -D null -d 1 /dev/zero >/dev/null 2>&1 </dev/null || skip "ALSA's null PCM is not available here"
 mkdir -p "$tmp/home"
@@ -108,4 +162,22 @@ PY
 	{ cat "$tmp/cpal.check"; fail "cpal: check --max-rt-unsafe $calls fails (libasound's locks counted?)"; }
 "$ROOT/analyzer/audioprof" check --max-callback-allocs 1000000 --max-rt-unsafe "$calls" --count-library-calls "$f" >"$tmp/cpal.check2" 2>&1
 [ $? -eq 1 ] || { cat "$tmp/cpal.check2"; fail "cpal: check --count-library-calls does not count libasound's locks"; }
+# The advice names the program's line (the Vec::with_capacity call), not std's
+# alloc.rs inlined into it, and no mangled name.
+vec_line=$(grep -n 'Vec::with_capacity(SCRATCH)' "$PROGS/rust/cpal_null/main.rs" | cut -d: -f1)
+"$ROOT/analyzer/audioprof" report "$f" >"$tmp/cpal.report" || fail "audioprof report failed on the cpal profile"
+"$ROOT/analyzer/audioprof" report --json "$f" >"$tmp/cpal.report.json" || fail "audioprof report --json failed"
+python3 - "$tmp/cpal.report.json" "$vec_line" <<'PY' || { sed -n '/^Advice/,$p' "$tmp/cpal.report"; fail "cpal advice does not name scratch_in_callback() at main.rs:$vec_line"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = "allocations per cycle in cpal_null::scratch_in_callback() at main.rs:%s " % sys.argv[2]
+sys.exit(0 if any(a["rule"] == "callback-alloc" and want in a["text"] for a in r["advice"]) else 1)
+PY
+if grep -n '_ZN\|shim\.c\|rtcheck\.c\|libaudioprof' "$tmp/cpal.report"; then
+	fail "the cpal report names a mangled name or the profiler"
+fi
+if sed -n '/^Advice/,$p' "$tmp/cpal.report" | grep -n 'alloc\.rs'; then
+	fail "the cpal advice names std's alloc.rs"
+fi
+note "cpal advice: scratch_in_callback() at main.rs:$vec_line"
 echo "PASS"

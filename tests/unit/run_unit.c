@@ -15,6 +15,7 @@ int main(void)
 	suite_symbols();
 	suite_profile();
 	suite_symcache();
+	suite_demangle();
 	suite_glob();
 	suite_fds();
 	suite_atomicfile();

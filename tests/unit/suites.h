@@ -8,6 +8,7 @@ void suite_stacks(void);
 void suite_symbols(void);
 void suite_profile(void);
 void suite_symcache(void);
+void suite_demangle(void);
 void suite_glob(void);
 void suite_fds(void);
 void suite_atomicfile(void);

@@ -75,7 +75,7 @@ static void test_roundtrip(void)
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
 	char *text = read_file(BID_HEX ".sym");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-	CU_ASSERT_STRING_EQUAL(text, "audioprof-symcache 1\n1000\tinner (a.c:3)\touter (b.c:9)\n");
+	CU_ASSERT_STRING_EQUAL(text, "audioprof-symcache 2\n1000\tinner (a.c:3)\touter (b.c:9)\n");
 
 	/* a new process: everything from the file */
 	symcache_shutdown();
@@ -91,7 +91,7 @@ static void test_damaged(void)
 	snprintf(path, sizeof(path), "%s/" BID_HEX ".dsym", dir);
 	FILE *f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs("audioprof-symcache 1\n"
+	fputs("audioprof-symcache 2\n"
 	      "10\tgood (g.c:1)\n"
 	      "zz\tbad address\n"
 	      "20\t\tempty frame\n"
@@ -119,7 +119,7 @@ static void test_damaged(void)
 	/* another version's file is ignored altogether */
 	f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs("audioprof-symcache 2\n10\tgood (g.c:1)\n", f);
+	fputs("audioprof-symcache 1\n10\tgood (g.c:1)\n", f);
 	fclose(f);
 	symcache_shutdown();
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n));

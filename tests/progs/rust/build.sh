@@ -2,6 +2,8 @@
 # build.sh OUTDIR - builds the Rust test programs into OUTDIR with Debian's toolchain
 # (/usr/bin/rustc, /usr/bin/cargo; never a rustup one found on PATH), offline:
 #   OUTDIR/hello                                  rustc, hello.rs
+#   OUTDIR/inline, OUTDIR/inline_v0               rustc -O, inline.rs, legacy and v0
+#                                                 symbol mangling
 #   OUTDIR/cpal_null/target/debug/cpal_null       cargo, cpal_null/ against Debian's
 #                                                 vendored crates (librust-cpal-dev)
 # Up-to-date outputs are kept: a second run costs a timestamp check and a no-op cargo
@@ -26,6 +28,16 @@ if [ ! -x "$out/hello" ] || [ "$here/hello.rs" -nt "$out/hello" ]; then
 	"$RUSTC" -g -o "$out/hello.tmp.$$" "$here/hello.rs" && mv -f "$out/hello.tmp.$$" "$out/hello" ||
 		{ rm -f "$out/hello.tmp.$$"; echo "build.sh: rustc hello.rs failed" >&2; exit 1; }
 fi
+
+for v in legacy v0; do
+	bin=$out/inline mangling=   # legacy: the default, and stable rustc rejects naming it
+	[ $v = v0 ] && bin=$out/inline_v0 mangling="-C symbol-mangling-version=v0"
+	if [ ! -x "$bin" ] || [ "$here/inline.rs" -nt "$bin" ]; then
+		"$RUSTC" -g -C opt-level=2 $mangling -o "$bin.tmp.$$" "$here/inline.rs" &&
+			mv -f "$bin.tmp.$$" "$bin" ||
+			{ rm -f "$bin.tmp.$$"; echo "build.sh: rustc inline.rs ($v mangling) failed" >&2; exit 1; }
+	fi
+done
 
 # The crate is copied (only what changed, so cargo's own timestamps stay meaningful):
 # Cargo.lock and target/ then live in the build directory, never in the source tree.
