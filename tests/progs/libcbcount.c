@@ -10,12 +10,12 @@
  * program makes to the PCM functions the profiler wraps (snd_pcm_open, close, nonblock,
  * hw_params with the period, rate and buffer granted, the writes, reads and mmap
  * commits with the frames asked, wait, revents, avail, avail_update, status with the
- * room reported, drain, drop, and poll/ppoll returning ready on a thread that used a
- * PCM), and, between them, every counted call below with its caller; calls made
- * inside a logged PCM function (libasound's own) are left out, as the profiler
- * records those apart. cbcount.py replays that log by the documented cycle model
- * (libaudioprof(7), "ALSA") to get the cycles, the discarded ones, the deadline and
- * the calls each cycle charges. This works only without the profiler (whose wrappers
+ * room reported, drain, drop, and poll/ppoll (and their _chk forms) returning ready on
+ * a thread that used a PCM, logged as "poll"), and, between them, every counted call
+ * below with its caller; calls made inside a logged PCM function (libasound's own) are
+ * left out, as the profiler records those apart. cbcount.py replays that log by the
+ * documented cycle model (libaudioprof(7), "ALSA") to get the cycles, the discarded
+ * ones, the deadline and the calls each cycle charges. This works only without the profiler (whose wrappers
  * call libasound directly, not through this one).
  * On that thread, while the callback runs, it counts the calls to the allocation
  * functions, free (of a non-NULL pointer) and pthread_mutex_lock, each by the file of its
@@ -387,6 +387,7 @@ enum { P_OPEN, P_CLOSE, P_NONBLOCK, P_HW_PARAMS, P_WRITEI, P_WRITEN, P_READI, P_
        P_MMAP_WRITEI, P_MMAP_WRITEN, P_MMAP_READI, P_MMAP_READN, P_MMAP_BEGIN, P_MMAP_COMMIT,
        P_WAIT, P_AVAIL_UPDATE, P_AVAIL, P_STATUS, P_REVENTS, P_DRAIN, P_DROP,
        P_GET_PERIOD, P_GET_RATE, P_GET_BUFFER, P_STATUS_AVAIL, P_POLL, P_POLL_CHK, P_PPOLL,
+       P_PPOLL_CHK,
        NPCM };
 static const char *const pcm_names[NPCM] = {
 	"snd_pcm_open", "snd_pcm_close", "snd_pcm_nonblock", "snd_pcm_hw_params",
@@ -396,7 +397,7 @@ static const char *const pcm_names[NPCM] = {
 	"snd_pcm_avail", "snd_pcm_status", "snd_pcm_poll_descriptors_revents", "snd_pcm_drain",
 	"snd_pcm_drop", "snd_pcm_hw_params_get_period_size", "snd_pcm_hw_params_get_rate",
 	"snd_pcm_hw_params_get_buffer_size", "snd_pcm_status_get_avail", "poll", "__poll_chk",
-	"ppoll",
+	"ppoll", "__ppoll_chk",
 };
 static void *pcm_fns[NPCM];
 
@@ -597,6 +598,15 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t
 	in_pcm++;
 	REAL(P_PPOLL, int (*)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *));
 	int r = real ? real(fds, n, t, m) : NOSYS;
+	POLL_LOG(P_POLL);
+	return r;
+}
+
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m, size_t fl)
+{
+	in_pcm++;
+	REAL(P_PPOLL_CHK, int (*)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t));
+	int r = real ? real(fds, n, t, m, fl) : NOSYS;
 	POLL_LOG(P_POLL);
 	return r;
 }

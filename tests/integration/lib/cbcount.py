@@ -6,6 +6,15 @@ counting wrapper, listed after libaudioprof.so in LD_PRELOAD) for the real-progr
     c.callbacks                  # JACK process callbacks the program's function ran
     c.calls("free", "libsord")   # free() calls inside them whose caller's file starts so
     c.own()                      # calls the profiler's own code made there (issue 12 item 3)
+    for m in c.alsa_cycles():    # ALSA (the wrapper alone): its log replayed by the model
+        m.count, m.discarded, m.frames, m.deadline_ns(), m.calls("free")
+
+ALSA: the wrapper logs the PCM calls and the counted calls between them; AlsaModel
+replays that log by the cycle model of libaudioprof(7), "ALSA" (what begins, ends,
+holds and discards a cycle; the deadline from the frames of the write ending the last
+counted cycle), independently of preload/audio_alsa.c. Not modelled: async handlers,
+and a source made at a PCM's first write when hw_params was not seen (its period then
+comes from snd_pcm_hw_params_current: the log has no frames for it).
 
 Where a call's caller lands: the profiler's wrappers of free and pthread_mutex_lock end in
 a tail call, so those keep the program's caller (its library's file); its allocation
