@@ -13,6 +13,9 @@
 #     time (42666666 ns);
 #   - pad: teardown then a short write padding the last period (as sox does): the
 #     teardown is in no cycle;
+#   - each mode under the test's counting wrapper (tests/progs/libcbcount.c): its log
+#     replayed by the model (cbcount.py) gives the profile's cycles, discarded cycles,
+#     deadline and charged calls;
 #   - AUDIOPROF_ON_VIOLATION=abort aborts on the first cycle's allocation, not on
 #     teardown nor on libasound's locks;
 #   - sox -t alsa null playing a WAV of its own: ceil(frames / 4096) + 1 writes of at
@@ -96,6 +99,36 @@ done()
 PY
 	note "alsa_model $mode: ok"
 done
+
+# The same runs under the test's own counting wrapper (tests/progs/libcbcount.c, alone),
+# whose log of PCM calls and counted calls cbcount.py replays by the model above: the
+# profile must hold what the replay gives (cycles, discarded, deadline, charged calls).
+build_prog libcbcount
+for mode in lib first teardown multi pad; do
+	CBCOUNT_OUT=$tmp/$mode.cnt LD_PRELOAD=$BIN/libcbcount.so "$tmp/bin/alsa_model" $mode $N \
+		>/dev/null 2>"$tmp/$mode.cnt.err" </dev/null || { cat "$tmp/$mode.cnt.err"; fail "$mode under the counting wrapper"; }
+	f=$(one_profile "$tmp/$mode") || exit 1
+	check_py "$f" "$tmp/$mode.cnt" $mode <<'PY' || fail "alsa_model $mode: the profile against the replayed log"
+from audiochk import *
+from cbcount import Counts
+p = load_audio(sys.argv[1])
+c = Counts(sys.argv[2])
+mode = sys.argv[3]
+s = one_source(p, "alsa", "null")
+eq("%s: the wrapper's log: entries lost" % mode, c.ev_lost, 0)
+ms = [m for m in c.alsa_cycles() if m.src]
+eq("%s: PCMs with a source in the log" % mode, len(ms), 1)
+m = ms[0]
+expect_source(s, count=m.count, discarded=m.discarded,
+              frames=m.frames, rate=m.rate, deadline_ns=m.deadline_ns())
+vs = [v for v in source_violations(p, s) if not v.get("library")]
+for call in ("malloc", "calloc", "realloc", "free", "fread", "pthread_mutex_lock"):
+    eq("%s: %s charged (the replayed log)" % (mode, call),
+       sum(v.get("count", 0) for v in vs if v.get("call") == call), m.calls(call))
+done()
+PY
+done
+note "the replayed wrapper logs agree"
 
 # AUDIOPROF_ON_VIOLATION=abort: a violation in a provisional cycle aborts only when
 # the cycle is kept (first: at its write), never for teardown or libasound's calls.

@@ -6,7 +6,10 @@
 # and aplay hung.
 #   - csound (its rtjack module) with -+rtaudio=jack playing a 2 s sine;
 #   - aplay through ALSA's jack PCM plugin (libasound2-plugins), from an asoundrc of
-#     this test's own (HOME=$tmp/home), playing a 2 s WAV.
+#     this test's own (HOME=$tmp/home), playing a 2 s WAV; the plugin's callback is
+#     a JACK source whose calls are not libasound's (they are not made inside the
+#     profiler's ALSA wrappers), and aplay's ALSA source discards one cycle, the one
+#     ending in drain.
 # Each: exit status, stdout and stderr exactly as natively; the profile has the JACK
 # source of the plugin's client with the server's format, its count that of the test's
 # own wrapper (tests/progs/libcbfirst.so, BEFORE the preload: it sees the plugin's
@@ -136,11 +139,19 @@ eq("aplay: JACK callbacks (the wrapper counted %d)" % c.callbacks, s.get("count"
 eq("aplay: pthread_mutex_trylock by the plugin's callback, once a cycle", sum(v.get("count", 0)
    for v in source_violations(p, s) if v.get("call") == "pthread_mutex_trylock"), c.callbacks)
 ok(any(v.get("call") == "write" for v in source_violations(p, s)), "aplay: no write() waking aplay from the plugin's callback")
+# That callback runs on JACK's thread, not inside one of the profiler's ALSA wrappers:
+# its calls are the JACK source's, not libasound's (libaudioprof(7), "ALSA").
+ok(not [v for v in source_violations(p, s) if v.get("library")],
+   "aplay: the jack plugin's callback calls recorded as a library's:" +
+   describe_violations(p, [v for v in source_violations(p, s) if v.get("library")]))
 ok(s.get("name", "").startswith("aplay"), "the jack plugin's client: source named %r" % s.get("name"))
 expect_source(s, rate=48000, frames=512, deadline_ns=10666666)
 ok(s.get("count", 0) >= 188, "aplay: %s JACK callbacks played 96000 frames (at least 188 needed)" % s.get("count"))
 a = one_source(p, "alsa", "apjack")
 ok(a.get("count", 0) >= 1, "aplay's own ALSA source counted no period")
+# aplay writes whole (padded) periods, then drains: the cycle ending in drain is its
+# teardown, discarded; no other.
+eq("aplay's ALSA source: discarded cycles (the one ending in drain)", a.get("discarded"), 1)
 info("aplay: %d JACK callbacks, %d ALSA periods" % (s.get("count", 0), a.get("count", 0)))
 done()
 PY

@@ -2,17 +2,23 @@
 # t_real_sox_play.sh - sox's `play` (issue 12's matrix) on ALSA's null PCM (no sound
 # card, unpaced, so the run is the same every time): a 1 s, 48 kHz WAV, natively, under
 # the preload, and under the test's own counting wrapper (tests/progs/libcbcount.c,
-# alone: the profiler's ALSA wrappers call libasound directly, past it), which counts
-# the snd_pcm_writei calls and, between a write's return and the next write, the
-# program's allocations, frees and freads.
+# alone: the profiler's ALSA wrappers call libasound directly, past it), which logs the
+# PCM calls play makes (with the frames of each write, the period, rate and buffer
+# granted) and the allocations, frees, freads and locks between them. The test replays
+# that log by the documented cycle model (libaudioprof(7), "ALSA"; cbcount.py's
+# alsa_cycles) and expects the profile to hold exactly what the model says:
 #   - exit status, stdout and stderr exactly as natively;
-#   - one ALSA source, "null", with as many cycles as play made writes, its deadline the
-#     period ALSA granted;
+#   - one ALSA source, "null", with the model's cycles (play's writes minus 2: a
+#     blocking writer has no cycle before its first write; its pad write, after its
+#     teardown, and the cycle ending in drain are discarded) and discarded cycles (2),
+#     its frames and deadline those of the last counted cycle's write;
+#   - each counted call (malloc, calloc, realloc, free, fread, pthread_mutex_lock, ...)
+#     charged to the program as often as the model charges it (its discarded cycles'
+#     calls taken back);
 #   - play reads its input between two writes: one fread (lsx_readbuf < sox_read), one
 #     realloc (lsx_realloc < sox_read) and one free (< sox_read) per 4096-frame buffer
-#     (sox's 8192 samples), all but the first read, which comes before the first write
-#     (the first cycle is not checked today: issue 12 item 2); each count equal to the
-#     wrapper's, and 11 for 48000 frames.
+#     (sox's 8192 samples), all but the first, read before the first write: 11 for
+#     48000 frames.
 # Skips when sox's play, its ALSA format or ALSA's null PCM is missing.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
@@ -37,31 +43,44 @@ same_behaviour "$tmp/prof" play -q "$tmp/tone.wav" || fail "play behaves differe
 CBCOUNT_OUT=$tmp/play.cnt LD_PRELOAD=$BIN/libcbcount.so play -q "$tmp/tone.wav" </dev/null ||
 	fail "play under the counting wrapper"
 f=$(one_profile "$tmp/prof") || exit 1
-check_py "$f" "$tmp/play.cnt" <<'PY' || { note "counts: $(tr '\n' ' ' <"$tmp/play.cnt")"; exit 1; }
+check_py "$f" "$tmp/play.cnt" <<'PY' || { note "log: $(grep -c '^ev ' "$tmp/play.cnt") entries in $tmp/play.cnt"; exit 1; }
 from audiochk import *
 from cbcount import Counts
 p = load_audio(sys.argv[1])
 c = Counts(sys.argv[2])
 s = one_source(p, "alsa", "null")
+eq("the wrapper's log: entries lost", c.ev_lost, 0)
 ok(c.alsa_writes > 0 and c.alsa_frames >= 48000, "play wrote %d frames in %d writes" % (c.alsa_frames, c.alsa_writes))
-eq("play: cycles (the wrapper counted %d writes)" % c.alsa_writes, s.get("count"), c.alsa_writes)
-ok(s.get("rate") == 48000 and s.get("frames", 0) > 0, "play: period %s, rate %s" % (s.get("frames"), s.get("rate")))
-expect_source(s, deadline_ns=s.get("frames", 0) * 1000000000 // 48000)
-vs = source_violations(p, s)
+ms = [m for m in c.alsa_cycles() if m.src]
+eq("play: PCMs with a source (the wrapper's log)", len(ms), 1)
+m = ms[0]
+# The model on the wrapper's log, against the profile.
+expect_source(s, count=m.count, discarded=m.discarded, rate=m.rate, frames=m.frames,
+              deadline_ns=m.deadline_ns())
+# ... and against what the documentation says of sox: w - 2 cycles, 2 discarded.
+eq("play: cycles (the wrapper counted %d writes, sox pads the last)" % c.alsa_writes, m.count, c.alsa_writes - 2)
+eq("play: discarded cycles (the pad's and the one ending in drain)", m.discarded, 2)
+ok(m.rate == 48000 and m.period > 0, "play: period %d, rate %d" % (m.period, m.rate))
+vs = [v for v in source_violations(p, s) if not v.get("library")]
+def charged(call):
+    return sum(v.get("count", 0) for v in vs if v.get("call") == call)
+for call in ("malloc", "calloc", "realloc", "free", "memalign", "posix_memalign",
+             "aligned_alloc", "fread", "pthread_mutex_lock"):
+    eq("play: %s charged (the model on the wrapper's log)" % call, charged(call), m.calls(call))
+ok(m.calls("free", "taken_back") > 0, "play: frees in the discarded cycles (its teardown): %s" % m.describe("taken_back"))
 def at(call, *names):
     return sum(v.get("count", 0) for v in vs if v.get("call") == call and
                all(any(name_matches(f, n) for f in v_funcs(p, v)) for n in names))
 reads = (48000 * 2 + 8191) // 8192 - 1   # buffers of 8192 samples, but the first
-eq("play: freads in sox_read (the wrapper: %d)" % c.calls("fread"), at("fread", "lsx_readbuf", "sox_read"), c.calls("fread"))
-eq("play: freads in sox_read (the data)", c.calls("fread"), reads)
+eq("play: freads in sox_read (the model: %d)" % m.calls("fread"), at("fread", "lsx_readbuf", "sox_read"), m.calls("fread"))
+eq("play: freads in sox_read (the data)", m.calls("fread"), reads)
 eq("play: reallocs in sox_read", at("realloc", "lsx_realloc", "sox_read"), reads)
-eq("play: reallocs (the wrapper)", sum(v.get("count", 0) for v in vs if v.get("call") == "realloc"), c.calls("realloc"))
 eq("play: frees in sox_read", at("free", "sox_read"), reads)
-frees = sum(v.get("count", 0) for v in vs if v.get("call") == "free")
-ok(frees >= c.calls("free"), "play: %d frees charged, the wrapper counted %d in cycles" % (frees, c.calls("free")))
-info("play: %d cycles of %d frames; %d frees charged, %d by the wrapper in cycles (after the last write: %s)" % (
-     s.get("count", 0), s.get("frames", 0), frees, c.calls("free"), c.describe("teardown")))
-info("play: before the first write (not checked today): %s" % c.describe("first"))
+bad = [v for v in vs if any(t in f for f in v_funcs(p, v) for t in (
+    "sox_delete_effects", "sox_close", "lsx_close", "fclose", "stop_write"))]
+ok(not bad, "play: teardown calls charged:%s" % describe_violations(p, bad))
+info("play: %d cycles (%d discarded), deadline %d frames; charged: %s; taken back: %s" % (
+     m.count, m.discarded, m.frames, m.describe(), m.describe("taken_back")))
 done()
 PY
 echo "PASS"

@@ -6,10 +6,18 @@
  * pw_stream_add_listener's process event alike) and registers a trampoline of its own, so the
  * chain is jack -> the profiler's trampoline -> ours -> the program's callback: "inside
  * the callback" here means inside the program's own function, nothing of the profiler.
- * For ALSA it counts the writes (snd_pcm_writei) and takes as a cycle the time from a
- * write's return to the next write (see in_alsa_cycle); this works only without the
- * profiler (whose wrappers call libasound directly, not through this one).
- * On that thread, while the callback runs (or in an ALSA cycle), it counts the calls to the allocation
+ * For ALSA it does not decide what a cycle is: it logs, in order, each call the
+ * program makes to the PCM functions the profiler wraps (snd_pcm_open, close, nonblock,
+ * hw_params with the period, rate and buffer granted, the writes, reads and mmap
+ * commits with the frames asked, wait, revents, avail, avail_update, status with the
+ * room reported, drain, drop, and poll/ppoll (and their _chk forms) returning ready on
+ * a thread that used a PCM, logged as "poll"), and, between them, every counted call
+ * below with its caller; calls made inside a logged PCM function (libasound's own) are
+ * left out, as the profiler records those apart. cbcount.py replays that log by the
+ * documented cycle model (libaudioprof(7), "ALSA") to get the cycles, the discarded
+ * ones, the deadline and the calls each cycle charges. This works only without the profiler (whose wrappers
+ * call libasound directly, not through this one).
+ * On that thread, while the callback runs, it counts the calls to the allocation
  * functions, free (of a non-NULL pointer) and pthread_mutex_lock, each by the file of its
  * immediate caller (dladdr of the return address): a call whose caller is the profiler
  * (libaudioprof.so, when it calls these through its PLT) is counted apart as "own".
@@ -20,20 +28,25 @@
  *     pw_process N              (PipeWire stream process events, pw_stream_add_listener)
  *     CALL CALLER-FILE N        (CALL: malloc calloc realloc free memalign
  *                                posix_memalign aligned_alloc pthread_mutex_lock fread)
- *     first CALL CALLER-FILE N  (ALSA: in the first cycle, before the first write)
- *     teardown CALL CALLER-FILE N (ALSA: after the last write)
+ *     ev SEQ THREAD call CALL CALLER-FILE           (ALSA log: a counted call)
+ *     ev SEQ THREAD pcm FUNCTION PCM ARG RESULT X Y (ALSA log: a PCM call, at its return;
+ *         ARG: frames asked, open's mode, nonblock's flag; X Y: hw_params' period and
+ *         rate (its buffer in ARG), status's avail, revents' events)
+ *     ev_lost N                  (log entries that did not fit)
  * Built with CBCOUNT_CALLBACKS_ONLY (libcbfirst.so) it defines no libc or ALSA name
  * and counts only the callbacks: that one goes BEFORE libaudioprof.so, so that it sees the calls of
  * a plugin that loaded libjack RTLD_LOCAL, which the profiler answers from libjack
  * directly (csound's rtjack, ALSA's jack PCM).
  * It never writes to the program's stdout or stderr and changes nothing it does.
- * Counters are fixed arrays updated with atomics: no allocation, lock or syscall on the
- * audio thread (dladdr runs at exit only). */
+ * Counters and the log are fixed arrays updated with atomics: no allocation, lock or
+ * syscall on the audio thread (dladdr runs at exit only; dlsym once per function). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,10 +67,7 @@ static const char *const call_names[NCALLS] = {
 struct site {
 	void *ret;           /* return address of the call (0: free slot) */
 	int call;
-	unsigned long count;            /* in callbacks, and in ALSA cycles but the first */
-	unsigned long pending;          /* in the ALSA cycle under way */
-	unsigned long first;            /* in the first ALSA cycle (before the first write) */
-	unsigned long teardown;         /* after the last write (no cycle's) */
+	unsigned long count;            /* in callbacks */
 };
 static struct site sites[NSITES];
 static unsigned long lost;               /* calls that found no free slot */
@@ -70,14 +80,38 @@ struct cb {
 static struct cb cbs[NCB];
 static unsigned long ncallbacks, nframes_total;
 static __thread int in_cb;
-/* ALSA: a cycle runs from the return of one snd_pcm_writei to the next one; the first
- * from the return of snd_pcm_hw_params or snd_pcm_prepare to the first write. Calls in
- * a cycle are pending until the next write starts: those after the last write (the
- * teardown, up to drain, drop, close or exit) belong to no cycle. */
 #ifndef CBCOUNT_CALLBACKS_ONLY
-static __thread int in_alsa_cycle;
-static int alsa_before_first = 1;
+/* ALSA: the log (see the top comment). Entries are claimed with an atomic index. */
+enum { EV_CALL = 1, EV_PCM };
+struct ev {
+	uint8_t type, what;              /* EV_CALL: the call; EV_PCM: the function */
+	uint16_t thread;                 /* small per-thread number, from 1 */
+	void *p;                         /* EV_CALL: return address; EV_PCM: the PCM */
+	long arg, res, x, y;
+};
+#define NEV 65536
+static struct ev evs[NEV];
+static unsigned long nev;
+static int alsa_on;                      /* a PCM was opened: log from now on */
+static unsigned nthreads;
+static __thread unsigned my_thread;
+static __thread int in_pcm;              /* inside a logged PCM function (libasound's calls) */
+static __thread int pcm_thread;          /* this thread called a PCM function */
 
+static struct ev *ev_new(int type, int what, void *p)
+{
+	unsigned long i = __atomic_fetch_add(&nev, 1, __ATOMIC_RELAXED);
+	if (i >= NEV)
+		return NULL;
+	if (!my_thread)
+		my_thread = __atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED);
+	struct ev *e = &evs[i];
+	e->thread = (uint16_t)my_thread;
+	e->what = (uint8_t)what;
+	e->p = p;
+	__atomic_store_n(&e->type, (uint8_t)type, __ATOMIC_RELEASE);
+	return e;
+}
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
 static void *(*real_realloc)(void *, size_t);
@@ -123,14 +157,19 @@ static void count(int call, void *ret)
 				s->call = call;
 		}
 		if (cur == ret) {
-			__atomic_add_fetch(in_cb ? &s->count : &s->pending, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}
 	__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 }
 
-#define COUNT(call) do { if (in_cb || in_alsa_cycle) count(call, __builtin_return_address(0)); } while (0)
+#define COUNT(call) do { \
+		if (in_cb) \
+			count(call, __builtin_return_address(0)); \
+		else if (__atomic_load_n(&alsa_on, __ATOMIC_RELAXED) && !in_pcm) \
+			ev_new(EV_CALL, call, __builtin_return_address(0)); \
+	} while (0)
 
 void *malloc(size_t n)
 {
@@ -343,71 +382,234 @@ void pw_stream_add_listener(void *stream, void *hook, const struct pw_events *ev
 static unsigned long nwrites, nwrite_frames;
 #ifndef CBCOUNT_CALLBACKS_ONLY
 
-long snd_pcm_writei(void *pcm, const void *buf, unsigned long n)
-{
-	static long (*real)(void *, const void *, unsigned long);
-	long r;
+/* The PCM functions the profiler wraps (preload/audio_alsa.c), and poll. */
+enum { P_OPEN, P_CLOSE, P_NONBLOCK, P_HW_PARAMS, P_WRITEI, P_WRITEN, P_READI, P_READN,
+       P_MMAP_WRITEI, P_MMAP_WRITEN, P_MMAP_READI, P_MMAP_READN, P_MMAP_BEGIN, P_MMAP_COMMIT,
+       P_WAIT, P_AVAIL_UPDATE, P_AVAIL, P_STATUS, P_REVENTS, P_DRAIN, P_DROP,
+       P_GET_PERIOD, P_GET_RATE, P_GET_BUFFER, P_STATUS_AVAIL, P_POLL, P_POLL_CHK, P_PPOLL,
+       P_PPOLL_CHK,
+       NPCM };
+static const char *const pcm_names[NPCM] = {
+	"snd_pcm_open", "snd_pcm_close", "snd_pcm_nonblock", "snd_pcm_hw_params",
+	"snd_pcm_writei", "snd_pcm_writen", "snd_pcm_readi", "snd_pcm_readn",
+	"snd_pcm_mmap_writei", "snd_pcm_mmap_writen", "snd_pcm_mmap_readi", "snd_pcm_mmap_readn",
+	"snd_pcm_mmap_begin", "snd_pcm_mmap_commit", "snd_pcm_wait", "snd_pcm_avail_update",
+	"snd_pcm_avail", "snd_pcm_status", "snd_pcm_poll_descriptors_revents", "snd_pcm_drain",
+	"snd_pcm_drop", "snd_pcm_hw_params_get_period_size", "snd_pcm_hw_params_get_rate",
+	"snd_pcm_hw_params_get_buffer_size", "snd_pcm_status_get_avail", "poll", "__poll_chk",
+	"ppoll", "__ppoll_chk",
+};
+static void *pcm_fns[NPCM];
 
-	if (!real) {
-		real = (long (*)(void *, const void *, unsigned long))dlsym(RTLD_NEXT, "snd_pcm_writei");
-		if (!real) {
-			void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);
-			if (h)
-				real = (long (*)(void *, const void *, unsigned long))dlsym(h, "snd_pcm_writei");
-		}
-		if (!real)
-			return -38; /* -ENOSYS */
+/* The real function; called with in_pcm raised (dlsym's own calls are not logged). */
+static void *pcm_real(int i)
+{
+	void *f = __atomic_load_n(&pcm_fns[i], __ATOMIC_ACQUIRE);
+	if (f)
+		return f;
+	f = dlsym(RTLD_NEXT, pcm_names[i]);
+	if (!f && i < P_POLL) {
+		void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);
+		if (h)
+			f = dlsym(h, pcm_names[i]);
 	}
-	in_alsa_cycle = 0;
-	for (size_t i = 0; i < NSITES; i++) {   /* the cycle before this write is complete */
-		if (alsa_before_first)
-			sites[i].first += sites[i].pending;
-		else
-			sites[i].count += sites[i].pending;
-		sites[i].pending = 0;
+	__atomic_store_n(&pcm_fns[i], f, __ATOMIC_RELEASE);
+	return f;
+}
+
+static void pcm_log(int i, void *pcm, long arg, long res, long x, long y)
+{
+	pcm_thread = 1;
+	__atomic_store_n(&alsa_on, 1, __ATOMIC_RELAXED);
+	struct ev *e = ev_new(EV_PCM, i, pcm);
+	if (e) {
+		e->arg = arg;
+		e->res = res;
+		e->x = x;
+		e->y = y;
 	}
-	alsa_before_first = 0;
-	r = real(pcm, buf, n);
-	in_alsa_cycle = 1;
-	__atomic_add_fetch(&nwrites, 1, __ATOMIC_RELAXED);
-	if (r > 0)
-		__atomic_add_fetch(&nwrite_frames, (unsigned long)r, __ATOMIC_RELAXED);
+}
+
+#define REAL(i, ...) __typeof__(__VA_ARGS__) real = (__VA_ARGS__)pcm_real(i)
+#define NOSYS (-38)   /* -ENOSYS */
+
+#define IO_WRAP(fn, i, buftype) \
+	long fn(void *pcm, buftype buf, unsigned long n) \
+	{ \
+		in_pcm++; \
+		REAL(i, long (*)(void *, buftype, unsigned long)); \
+		long r = real ? real(pcm, buf, n) : NOSYS; \
+		if (!--in_pcm) { \
+			pcm_log(i, pcm, (long)n, r, 0, 0); \
+			if (i == P_WRITEI) { \
+				__atomic_add_fetch(&nwrites, 1, __ATOMIC_RELAXED); \
+				if (r > 0) \
+					__atomic_add_fetch(&nwrite_frames, (unsigned long)r, __ATOMIC_RELAXED); \
+			} \
+		} \
+		return r; \
+	}
+IO_WRAP(snd_pcm_writei, P_WRITEI, const void *)
+IO_WRAP(snd_pcm_writen, P_WRITEN, void **)
+IO_WRAP(snd_pcm_readi, P_READI, void *)
+IO_WRAP(snd_pcm_readn, P_READN, void **)
+IO_WRAP(snd_pcm_mmap_writei, P_MMAP_WRITEI, const void *)
+IO_WRAP(snd_pcm_mmap_writen, P_MMAP_WRITEN, void **)
+IO_WRAP(snd_pcm_mmap_readi, P_MMAP_READI, void *)
+IO_WRAP(snd_pcm_mmap_readn, P_MMAP_READN, void **)
+IO_WRAP(snd_pcm_mmap_commit, P_MMAP_COMMIT, unsigned long)
+
+/* (pcm) -> long: avail, avail_update; (pcm) -> int: drain, drop, close. */
+#define PLAIN_WRAP(rtype, fn, i) \
+	rtype fn(void *pcm) \
+	{ \
+		in_pcm++; \
+		REAL(i, rtype (*)(void *)); \
+		rtype r = real ? real(pcm) : NOSYS; \
+		if (!--in_pcm) \
+			pcm_log(i, pcm, 0, (long)r, 0, 0); \
+		return r; \
+	}
+PLAIN_WRAP(long, snd_pcm_avail_update, P_AVAIL_UPDATE)
+PLAIN_WRAP(long, snd_pcm_avail, P_AVAIL)
+PLAIN_WRAP(int, snd_pcm_drain, P_DRAIN)
+PLAIN_WRAP(int, snd_pcm_drop, P_DROP)
+PLAIN_WRAP(int, snd_pcm_close, P_CLOSE)
+
+int snd_pcm_open(void **pcmp, const char *name, int stream, int mode)
+{
+	in_pcm++;
+	REAL(P_OPEN, int (*)(void **, const char *, int, int));
+	int r = real ? real(pcmp, name, stream, mode) : NOSYS;
+	if (!--in_pcm)
+		pcm_log(P_OPEN, r == 0 && pcmp ? *pcmp : NULL, mode, r, 0, 0);
 	return r;
 }
 
-static int end_cycle(void *pcm, const char *name)
+int snd_pcm_nonblock(void *pcm, int nonblock)
 {
-	int (*real)(void *) = (int (*)(void *))dlsym(RTLD_NEXT, name);
-	if (!real) {
-		void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);
-		if (h)
-			real = (int (*)(void *))dlsym(h, name);
-	}
-	in_alsa_cycle = 0;
-	return real ? real(pcm) : -38;
-}
-
-static int start_first(void *pcm, void *params, const char *name)
-{
-	void *real = dlsym(RTLD_NEXT, name);
-	if (!real) {
-		void *h = dlopen("libasound.so.2", RTLD_LAZY | RTLD_NOLOAD);
-		if (h)
-			real = dlsym(h, name);
-	}
-	int r = !real ? -38 : params ? ((int (*)(void *, void *))real)(pcm, params)
-	                             : ((int (*)(void *))real)(pcm);
-	if (alsa_before_first)
-		in_alsa_cycle = 1;
+	in_pcm++;
+	REAL(P_NONBLOCK, int (*)(void *, int));
+	int r = real ? real(pcm, nonblock) : NOSYS;
+	if (!--in_pcm)
+		pcm_log(P_NONBLOCK, pcm, nonblock, r, 0, 0);
 	return r;
 }
 
-int snd_pcm_hw_params(void *pcm, void *params) { return start_first(pcm, params, "snd_pcm_hw_params"); }
-int snd_pcm_prepare(void *pcm) { return start_first(pcm, NULL, "snd_pcm_prepare"); }
+/* Logs the buffer (ARG), period (X) and rate (Y) granted. */
+int snd_pcm_hw_params(void *pcm, void *params)
+{
+	in_pcm++;
+	REAL(P_HW_PARAMS, int (*)(void *, void *));
+	int r = real ? real(pcm, params) : NOSYS;
+	unsigned long period = 0, buffer = 0;
+	unsigned rate = 0;
+	int dir = 0;
+	if (r == 0 && in_pcm == 1) {
+		REAL(P_GET_PERIOD, int (*)(void *, unsigned long *, int *));
+		void *get_rate = pcm_real(P_GET_RATE), *get_buffer = pcm_real(P_GET_BUFFER);
+		if (real && get_rate && get_buffer &&
+		    (real(params, &period, &dir) < 0 ||
+		     ((int (*)(void *, unsigned *, int *))get_rate)(params, &rate, &dir) < 0 ||
+		     ((int (*)(void *, unsigned long *))get_buffer)(params, &buffer) < 0))
+			period = rate = buffer = 0;
+	}
+	if (!--in_pcm)
+		pcm_log(P_HW_PARAMS, pcm, (long)buffer, r, (long)period, (long)rate);
+	return r;
+}
 
-int snd_pcm_drain(void *pcm) { return end_cycle(pcm, "snd_pcm_drain"); }
-int snd_pcm_drop(void *pcm) { return end_cycle(pcm, "snd_pcm_drop"); }
-int snd_pcm_close(void *pcm) { return end_cycle(pcm, "snd_pcm_close"); }
+int snd_pcm_mmap_begin(void *pcm, void *areas, unsigned long *offset, unsigned long *frames)
+{
+	in_pcm++;
+	REAL(P_MMAP_BEGIN, int (*)(void *, void *, unsigned long *, unsigned long *));
+	int r = real ? real(pcm, areas, offset, frames) : NOSYS;
+	if (!--in_pcm)
+		pcm_log(P_MMAP_BEGIN, pcm, r >= 0 && frames ? (long)*frames : 0, r, 0, 0);
+	return r;
+}
+
+int snd_pcm_wait(void *pcm, int timeout)
+{
+	in_pcm++;
+	REAL(P_WAIT, int (*)(void *, int));
+	int r = real ? real(pcm, timeout) : NOSYS;
+	if (!--in_pcm)
+		pcm_log(P_WAIT, pcm, timeout, r, 0, 0);
+	return r;
+}
+
+/* Logs the room reported (X). */
+int snd_pcm_status(void *pcm, void *status)
+{
+	in_pcm++;
+	REAL(P_STATUS, int (*)(void *, void *));
+	int r = real ? real(pcm, status) : NOSYS;
+	long avail = 0;
+	if (r == 0 && in_pcm == 1) {
+		REAL(P_STATUS_AVAIL, unsigned long (*)(void *));
+		if (real)
+			avail = (long)real(status);
+	}
+	if (!--in_pcm)
+		pcm_log(P_STATUS, pcm, 0, r, avail, 0);
+	return r;
+}
+
+/* Logs the events (X). */
+int snd_pcm_poll_descriptors_revents(void *pcm, void *pfds, unsigned nfds, unsigned short *revents)
+{
+	in_pcm++;
+	REAL(P_REVENTS, int (*)(void *, void *, unsigned, unsigned short *));
+	int r = real ? real(pcm, pfds, nfds, revents) : NOSYS;
+	if (!--in_pcm)
+		pcm_log(P_REVENTS, pcm, nfds, r, r == 0 && revents ? *revents : 0, 0);
+	return r;
+}
+
+/* poll returning ready on a thread that used a PCM (not inside libasound): the
+ * profiler's rtcheck.c tells its ALSA model so (audio_alsa_wait_done). */
+#define POLL_LOG(i) \
+	do { \
+		if (!--in_pcm && r > 0 && pcm_thread) \
+			pcm_log(i, NULL, 0, r, 0, 0); \
+	} while (0)
+
+int poll(struct pollfd *fds, nfds_t n, int t)
+{
+	in_pcm++;
+	REAL(P_POLL, int (*)(struct pollfd *, nfds_t, int));
+	int r = real ? real(fds, n, t) : NOSYS;
+	POLL_LOG(P_POLL);
+	return r;
+}
+
+int __poll_chk(struct pollfd *fds, nfds_t n, int t, size_t fl)
+{
+	in_pcm++;
+	REAL(P_POLL_CHK, int (*)(struct pollfd *, nfds_t, int, size_t));
+	int r = real ? real(fds, n, t, fl) : NOSYS;
+	POLL_LOG(P_POLL);
+	return r;
+}
+
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m)
+{
+	in_pcm++;
+	REAL(P_PPOLL, int (*)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *));
+	int r = real ? real(fds, n, t, m) : NOSYS;
+	POLL_LOG(P_POLL);
+	return r;
+}
+
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m, size_t fl)
+{
+	in_pcm++;
+	REAL(P_PPOLL_CHK, int (*)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t));
+	int r = real ? real(fds, n, t, m, fl) : NOSYS;
+	POLL_LOG(P_POLL);
+	return r;
+}
 
 #endif /* CBCOUNT_CALLBACKS_ONLY */
 
@@ -442,14 +644,40 @@ __attribute__((destructor)) static void report(void)
 		base = base ? base + 1 : file;
 		if (strstr(base, "libaudioprof"))
 			base = "own";
-		sites[i].teardown += sites[i].pending;
-		n = snprintf(line, sizeof line, "%s %s %lu\nfirst %s %s %lu\nteardown %s %s %lu\n",
-		             call_names[sites[i].call], base, sites[i].count,
-		             call_names[sites[i].call], base, sites[i].first,
-		             call_names[sites[i].call], base, sites[i].teardown);
+		n = snprintf(line, sizeof line, "%s %s %lu\n", call_names[sites[i].call], base,
+		             sites[i].count);
 		if (write(fd, line, n) < 0)
 			goto out;
 	}
+#ifndef CBCOUNT_CALLBACKS_ONLY
+	for (unsigned long i = 0; i < nev && i < NEV; i++) {
+		struct ev *e = &evs[i];
+		Dl_info di;
+		const char *file = "?", *base;
+		switch (__atomic_load_n(&e->type, __ATOMIC_ACQUIRE)) {
+		case EV_CALL:
+			if (dladdr(e->p, &di) && di.dli_fname)
+				file = di.dli_fname;
+			base = strrchr(file, '/');
+			n = snprintf(line, sizeof line, "ev %lu %u call %s %s\n", i, e->thread,
+			             call_names[e->what], base ? base + 1 : file);
+			break;
+		case EV_PCM:
+			n = snprintf(line, sizeof line, "ev %lu %u pcm %s %p %ld %ld %ld %ld\n", i,
+			             e->thread, pcm_names[e->what], e->p, e->arg, e->res, e->x, e->y);
+			break;
+		default:
+			continue;
+		}
+		if (write(fd, line, n) < 0)
+			goto out;
+	}
+	if (nev > NEV) {
+		n = snprintf(line, sizeof line, "ev_lost %lu\n", nev - NEV);
+		if (write(fd, line, n) < 0)
+			goto out;
+	}
+#endif
 	if (lost) {
 		n = snprintf(line, sizeof line, "lost - %lu\n", lost);
 		if (write(fd, line, n) < 0)
