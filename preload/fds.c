@@ -161,6 +161,11 @@ int fds_open(const char *path, int flags, unsigned mode)
 	return fds_adopt((int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode));
 }
 
+int fds_in_unwinder(uintptr_t ra)
+{
+	return ra >= libs[0].lo && ra < libs[0].hi;   /* targets[0]: unw_backtrace */
+}
+
 int fds_ours(uintptr_t ra)
 {
 	for (int i = 0; i < NLIBS; i++)

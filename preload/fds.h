@@ -49,6 +49,9 @@ int fds_open(const char *path, int flags, unsigned mode);
  * (rt_guard) is made for the profiler. */
 int fds_ours(uintptr_t ra);
 
+/* Whether code at `ra` is libunwind's (fds_init found its range). */
+int fds_in_unwinder(uintptr_t ra);
+
 /* For the interposed open family: the fd an interposed call returned, adopted when
  * the call was made for the profiler (rt_guard held and the caller is fds_ours). */
 int fds_claim(int fd, uintptr_t ra);

@@ -87,32 +87,6 @@ extern int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *time
 
 /* ------------------------------------------------------------ the slow paths */
 
-/* libunwind's code. Everything the profiler does runs under rt_guard except one
- * thing: libunwind's per-thread cache destructor (a pthread key), which locks and
- * unmaps when a thread ends, after the profiler's own key destructor. Calls made
- * from there are the profiler's own. */
-static uintptr_t unwind_lo, unwind_hi;
-
-static int find_unwind(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	uintptr_t target = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-			continue;
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (a < lo)
-			lo = a;
-		if (a + ph->p_memsz > hi)
-			hi = a + ph->p_memsz;
-	}
-	if (target < lo || target >= hi)
-		return 0;
-	unwind_lo = lo;
-	unwind_hi = hi;
-	return 1;
-}
-
 void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
 		    uintptr_t cfa, uintptr_t fp)
 {
@@ -122,7 +96,7 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 	int in = audio_in_rt();
 	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
 	if (in && !rt_guard && (st == RT_READY || st == RT_EARLY) &&
-	    !(ra >= unwind_lo && ra < unwind_hi)) {   /* else the profiler's own call */
+	    !fds_in_unwinder(ra)) {   /* else the profiler's own call */
 		rt_guard++;
 		/* In a handler that interrupted the profiler (runtime.h), neither libunwind
 		 * nor the stack cache: [fn, ra] only. */
@@ -167,8 +141,12 @@ static __attribute__((noinline, cold)) void *resolve(const struct real_slot *r)
 
 __attribute__((constructor)) static void rtcheck_init(void)
 {
+	/* libunwind's code range (fds_in_unwinder): everything the profiler does runs
+	 * under rt_guard except libunwind's per-thread cache destructor (a pthread key),
+	 * which locks and unmaps when a thread ends, after the profiler's own key
+	 * destructor; calls made from there are the profiler's own. */
 	rt_guard++;
-	dl_iterate_phdr(find_unwind, (void *)(uintptr_t)&unw_backtrace);
+	fds_init();
 	rt_guard--;
 	for (const struct real_slot *r = __start_rtcheck_reals; r < __stop_rtcheck_reals; r++)
 		if (!__atomic_load_n(r->slot, __ATOMIC_RELAXED))
