@@ -196,6 +196,10 @@ struct builder {
 	size_t memo_cap, memo_used;
 	uint32_t *runs;
 	size_t nruns, capruns;
+	/* The heap totals: sums of the very site reads the program points are made of,
+	 * so a profile always adds up, also when other threads run during the write. */
+	struct heap_totals tot;
+	uint64_t te;         /* the profile's te: no block lived longer */
 };
 
 /* ------------------------------------------------------------ small helpers */
@@ -486,6 +490,18 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 		st.cbk = st.tbk;
 	if (st.cbb > st.tb || !st.cbk)
 		st.cbb = st.cbk ? st.tb : 0;
+	/* A free read after `now` (a thread still running during the write) has a
+	 * lifetime that ends after te: keep tl within the te each block can have had. */
+	uint64_t tl_max;
+	if (!__builtin_mul_overflow(st.tbk, b->te, &tl_max) && st.tl > tl_max)
+		st.tl = tl_max;
+	b->tot.curr_b = sat_add(b->tot.curr_b, st.eb);
+	b->tot.curr_k = sat_add(b->tot.curr_k, st.ebk);
+	b->tot.max_b = sat_add(b->tot.max_b, st.gb);
+	b->tot.max_k = sat_add(b->tot.max_k, st.gbk);
+	b->tot.total_b = sat_add(b->tot.total_b, st.tb);
+	b->tot.total_k = sat_add(b->tot.total_k, st.tbk);
+	b->tot.frees = sat_add(b->tot.frees, st.tbk - st.ebk);   /* ebk <= tbk (sites_read) */
 	if (site_frames(b, id) < 0)
 		return -1;
 	if ((b->ngroups + 1) * 2 > b->gcap) {
@@ -628,12 +644,29 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 	if (!err)
 		err |= json_array_append_new(b->ftbl, json_string(ROOT_FRAME)) < 0;
 	uint64_t now = clock_ticks_of(m->end_ns);   /* live blocks' lifetimes run to here */
+	b->te = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
 	for (uint32_t id = 1; !err && id <= n; id++)
 		err |= add_site(b, id, now) < 0;
-	sites_totals(&t);
+	/* The totals are the sums of the sites as read (b->tot), not a second read of
+	 * the tables: threads still running would make the two disagree (audioprof-json(5),
+	 * "Profiles of running programs"). */
+	t = b->tot;
+	t.tg = sites_peak_ns();
 
 	uint64_t te = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
 	uint64_t tg = t.tg != 0 && t.tg >= m->start_ns ? t.tg - m->start_ns : 0;
+	if (t.curr_b > t.max_b) {
+		/* Sites read one after another while other threads allocate can add up to
+		 * more live bytes than they held at the maximum as read: in the picture
+		 * this profile gives, the maximum is then at its end. */
+		for (size_t i = 0; i < b->ngroups; i++) {
+			b->groups[i].st.gb = b->groups[i].st.eb;
+			b->groups[i].st.gbk = b->groups[i].st.ebk;
+		}
+		t.max_b = t.curr_b;
+		t.max_k = t.curr_k;
+		tg = te;
+	}
 	if (tg > te)
 		tg = te;   /* a snapshot racing an allocation that set a new peak */
 	if (!err) {

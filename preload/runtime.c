@@ -60,7 +60,8 @@ static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rt_thread *all_threads;     /* push-only list */
-static uint64_t nthreads;
+static uint64_t nthreads;                 /* distinct threads that allocated (threads_lock) */
+static __thread int thread_counted TLS_IE; /* this thread is in nthreads */
 static size_t thread_map_size;
 static pthread_key_t thread_key;
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
@@ -226,14 +227,20 @@ struct rt_thread *runtime_thread_new(void)
 			t->sums = sites_local_new();
 			t->next = all_threads;
 			all_threads = t;
-			nthreads++;
 		}
 	} else {
 		/* A reused cache: forget its entries (their stacks were another thread's). */
 		stacks_cache_init(t->cache, rt_depth);
 	}
-	if (t)
+	if (t) {
 		t->in_use = 1;
+		/* Counted once per thread, whether its state is new or an exited
+		 * thread's (and not again if it allocates after thread_exit). */
+		if (!thread_counted) {
+			thread_counted = 1;
+			nthreads++;
+		}
+	}
 	pthread_mutex_unlock(&threads_lock);
 	if (t) {
 		/* Where this thread's stack is, so the cache never reads outside it: known
@@ -884,6 +891,7 @@ static void atfork_child(void)
 	for (struct rt_thread *t = all_threads; t; t = t->next)
 		if (t != rt_self)
 			t->in_use = 0;
+	nthreads = thread_counted;   /* the child's threads: this one, if it allocated */
 	start_ns = runtime_now();
 	sites_reset_after_fork(clock_ticks());
 	timeline_reset(start_ns);

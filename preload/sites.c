@@ -615,8 +615,20 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	if (!s)
 		return;
 	uint64_t final_key = LOAD(&gword.b) * 2 + 1;
-	int64_t cb = curr_b(s), ck = curr_k(s);
-	struct local_sums sum = sums_of(s, id);
+	/* An event between the live counts and the sums would make them disagree (a
+	 * block freed meanwhile counts as live with its birth gone from birth_sum: its
+	 * lifetime would come out as `now`, the clock's whole count). Read again when
+	 * the live blocks moved meanwhile; a few tries, then take what was read (the
+	 * clamps below keep it self-consistent). */
+	int64_t cb, ck;
+	struct local_sums sum;
+	for (int tries = 0; ; tries++) {
+		cb = curr_b(s);
+		ck = curr_k(s);
+		sum = sums_of(s, id);
+		if (curr_k(s) == ck || tries == 3)
+			break;
+	}
 	out->tb = sum.tb;
 	out->tbk = sum.tbk;
 	out->eb = nonneg(cb);
@@ -700,6 +712,15 @@ void sites_totals(struct heap_totals *out)
 		out->total_k += tbk;
 		out->frees += tbk >= nonneg(ck) ? tbk - nonneg(ck) : 0;
 	}
+}
+
+uint64_t sites_peak_ns(void)
+{
+	if (LOAD(&inited) <= 0)
+		return 0;
+	struct pair g = pair_load(&gword);
+	struct pair pk = pair_load(&gpeak);
+	return pk.a == g.b && pk.b ? clock_ns(pk.b) : 0;
 }
 
 /* ------------------------------------------------------------ fork, footprint */

@@ -78,9 +78,15 @@ struct heap_totals {
 	uint64_t total_b, total_k;   /* allocated over the whole run */
 	uint64_t frees;              /* blocks freed */
 };
-/* Totals; max_k and total_* are sums over sites, so call it when sites are quiet
- * for an exact answer (exit) or accept a snapshot's skew. */
+/* Totals; curr_k, max_k, total_* and frees are sums over sites read one after
+ * another, and curr_b, max_b come from the global word read before them: exact when
+ * no other thread allocates meanwhile, else a moment's skew. The profile writer sums
+ * its own sites_read()s instead (so its totals always equal its program points'). */
 void sites_totals(struct heap_totals *out);
+
+/* The time (CLOCK_MONOTONIC ns) the heap first reached its current maximum of live
+ * bytes; 0 if it has none (or it was inherited across fork). */
+uint64_t sites_peak_ns(void);
 
 /* Live bytes (O(1)) and live blocks (one load per site; no thread areas): cheap
  * enough for the timeline's frequent samples. */

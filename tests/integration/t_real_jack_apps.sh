@@ -140,7 +140,10 @@ m = with_frames("memalign", "GOMP_parallel", "fluid_synth_write_float")
 eq("fluidsynth: memalign violations at GOMP_parallel < fluid_synth_write_float", len(m), 1)
 team = m[0].get("count", 0) if m else 0
 eq("fluidsynth: memalign count (the wrapper: every memalign in the callbacks)", team, c.calls("memalign"))
-ok(team >= c.callbacks, "fluidsynth: %d memaligns for %d callbacks" % (team, c.callbacks))
+# Not one per callback for sure: a callback that renders nothing (fluidsynth's last ones,
+# while it shuts down) starts no team, and how many there are is a matter of timing
+# (385 for 386 callbacks once under load). The exact check is the wrapper's count above.
+ok(team > 0, "fluidsynth: no memalign of libgomp's team in %d callbacks" % c.callbacks)
 ok(any(v.get("count") == team for v in with_frames("free", "fluid_synth_write_float")),
    "fluidsynth: no free x%d (the team) under fluid_synth_write_float" % team)
 # The synth API mutex, once per note on and once per note off the MIDI player plays.
@@ -163,10 +166,12 @@ if ! command -v jalv >/dev/null 2>&1 || [ ! -d /usr/lib/lv2/fil4.lv2 ]; then
 else
 	run_app jalv 2 jalv -n apjalv "$fil4"
 	check_app jalv apjalv <<'PY'
-# One per cycle, but for a cycle at the start or the end, when jalv's process callback
-# returns before it runs the plugin (jalv is not running yet or any more).
+# One per cycle, but for cycles at the start or the end, when jalv's process callback
+# returns before it runs the plugin (jalv is not running yet or any more): how many is a
+# matter of timing (5 of 156 once under load), so only the bound is checked here; the
+# exact check is the wrapper's count against the profile's (below).
 n = c.calls("calloc")
-ok(c.callbacks - 2 <= n <= c.callbacks, "jalv: %d callocs for %d callbacks" % (n, c.callbacks))
+ok(0 < n <= c.callbacks, "jalv: %d callocs for %d callbacks" % (n, c.callbacks))
 eq("jalv: free in the callbacks by libsord (the wrapper)", c.calls("free", "libsord"), n)
 expect_violations(p, s, [("alloc", "calloc", n, 40 * n, "sord_find"),
                          ("free", "free", n, 0, "sord_find")])

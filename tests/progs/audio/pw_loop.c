@@ -16,7 +16,10 @@
  * silence. After N calls process does nothing more and the main loop quits
  * (pw_main_loop on the main thread). out_before() and out_after(), one malloc(1000)
  * each, run before and after, outside. Prints "pw_loop: mode=M calls=N quantum=Q
- * rate=R" on stderr (Q, R: the last filter call's position; 0 for streams). */
+ * rate=R entries=E" on stderr (Q, R: the last filter call's position; 0 for streams;
+ * E: every call of the process callback, also those that do nothing: the quit asked
+ * from the N-th call takes effect on the main loop, and until the filter or stream is
+ * destroyed the graph keeps calling it, each quantum; more of them under load). */
 #include <pipewire/filter.h>
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
@@ -34,6 +37,7 @@ struct data {
 	void *port;
 	int want;
 	volatile int calls;
+	volatile int entries;   /* every call of the process callback, working or not */
 	uint64_t quantum;
 	uint32_t rate;
 };
@@ -48,6 +52,7 @@ static void process_cycle(void)
 static void stream_process(void *userdata)
 {
 	struct data *d = userdata;
+	d->entries++;
 	if (d->calls >= d->want)
 		return;
 	struct pw_buffer *b = pw_stream_dequeue_buffer(d->stream);
@@ -79,6 +84,7 @@ static const struct pw_stream_events stream_events = {
 static void filter_process(void *userdata, struct spa_io_position *position)
 {
 	struct data *d = userdata;
+	d->entries++;
 	if (d->calls >= d->want)
 		return;
 	uint32_t n = position ? (uint32_t)position->clock.duration : 0;
@@ -201,7 +207,7 @@ int main(int argc, char **argv)
 	pw_deinit();
 	free(outside);
 	out_after();
-	fprintf(stderr, "pw_loop: mode=%s calls=%d quantum=%llu rate=%u\n", argv[1], d.calls,
-		(unsigned long long)d.quantum, d.rate);
+	fprintf(stderr, "pw_loop: mode=%s calls=%d quantum=%llu rate=%u entries=%d\n", argv[1],
+		d.calls, (unsigned long long)d.quantum, d.rate, d.entries);
 	return d.calls == d.want ? 0 : 1;
 }
