@@ -30,17 +30,6 @@ gcc $PROG_CFLAGS -fPIC -shared -o "$tmp/bin/libasound_mock.so" "$PROGS/audio/als
 	>"$tmp/build_mock.log" 2>&1 || { cat "$tmp/build_mock.log"; fail "cannot build libasound_mock.so"; }
 build_audio_prog alsa_async alsa_async.c -L"$tmp/bin" -lasound_mock -Wl,-rpath,"$tmp/bin"
 
-# run_fg NAME CMD...: CMD under the preload, profile in $tmp/NAME/; must exit 0.
-run_fg() {
-	local name=$1 rc
-	shift
-	mkdir -p "$tmp/$name"
-	env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
-}
-
 # ------------------------------------------------------------------ aplay, arecord
 python3 - "$tmp/tone.wav" <<'PY' || fail "cannot write the WAV"
 import math, struct, sys, wave

@@ -35,17 +35,6 @@ aplay -q -D null -d 1 /dev/zero >/dev/null 2>&1 </dev/null ||
 [ -x "$AP" ] || fail "the analyzer is not built ($AP)"
 build_audio_prog alsa_model alsa_model.c -lasound
 
-# run_fg NAME CMD...: CMD under the preload, profile in $tmp/NAME/; must exit 0.
-run_fg() {
-	local name=$1 rc
-	shift
-	mkdir -p "$tmp/$name"
-	env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
-}
-
 N=10
 for mode in lib first teardown multi pad; do
 	run_fg $mode "$tmp/bin/alsa_model" $mode $N

@@ -48,16 +48,10 @@ stop_bg() {
 	wait "$bg_pid" 2>/dev/null
 }
 
-# run_fg NAME CMD...: CMD under the preload; must exit 0; stdout in $tmp/NAME.out.
-run_fg() {
-	local name=$1 rc
-	shift
-	mkdir -p "$tmp/$name"
-	env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
-	note "$name: $(cat "$tmp/$name.out")"
+# run_fg (lib/common.sh), then what the program printed.
+run_fg_note() {
+	run_fg "$@"
+	note "$1: $(cat "$tmp/$1.out")"
 }
 
 # ------------------------------------------------------------------ example clients
@@ -107,13 +101,13 @@ PY
 }
 
 for v in jack_allocs jack_allocs_dl; do
-	run_fg "$v" "$tmp/bin/$v" apalloc
+	run_fg_note "$v" "$tmp/bin/$v" apalloc
 	read -r _ n _ x _ <"$tmp/$v.out"
 	f=$(one_profile "$tmp/$v") || exit 1
 	check_allocs "$f" "$n" "$x" || exit 1
 done
 
-run_fg vector "$tmp/bin/jack_vector" apvector
+run_fg_note vector "$tmp/bin/jack_vector" apvector
 read -r _ n <"$tmp/vector.out"
 f=$(one_profile "$tmp/vector") || exit 1
 check_py "$f" "$n" <<'PY' || exit 1
@@ -134,7 +128,7 @@ expect_cb_pp(p, "outside", 0, 0)
 done()
 PY
 
-run_fg thread "$tmp/bin/jack_thread" apthread
+run_fg_note thread "$tmp/bin/jack_thread" apthread
 read -r _ n <"$tmp/thread.out"
 f=$(one_profile "$tmp/thread") || exit 1
 check_py "$f" "$n" <<'PY' || exit 1

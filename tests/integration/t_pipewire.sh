@@ -71,17 +71,6 @@ done
 pw-cli info 0 >/dev/null 2>&1 || { cat "$tmp/pipewire.log"; fail "pipewire not ready after 10 s"; }
 note "pipewire (pid ${pids[0]}) is up"
 
-# run_fg NAME CMD...: CMD under the preload (bounded), profile in $tmp/NAME/; must exit 0.
-run_fg() {
-	local name=$1 rc
-	shift
-	mkdir -p "$tmp/$name"
-	timeout 30 env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
-}
-
 check_loop() { # FILE MODE
 	check_py "$@" <<'PY'
 import re

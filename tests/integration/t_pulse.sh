@@ -62,17 +62,6 @@ done
 [ $ready = 1 ] || { cat "$tmp/pulse.log"; fail "pulseaudio not ready after 10 s"; }
 note "pulseaudio (pid $pa_pid) is up"
 
-# run_fg NAME CMD...: CMD under the preload (bounded), profile in $tmp/NAME/; must exit 0.
-run_fg() {
-	local name=$1 rc
-	shift
-	mkdir -p "$tmp/$name"
-	timeout 30 env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
-		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
-}
-
 # ------------------------------------------------------------------ pulse_loop
 for m in play:apnull record:apnull.monitor; do
 	mode=${m%%:*}

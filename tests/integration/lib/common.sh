@@ -29,6 +29,19 @@ skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 note() { echo "  $*"; }
 
+# run_fg NAME CMD...: CMD under the preload, bounded (RUN_FG_TIMEOUT seconds, default
+# 60), profile in $tmp/NAME/, output in $tmp/NAME.out and $tmp/NAME.err; the test fails
+# unless CMD exits 0. Needs $tmp (make_tmp).
+run_fg() {
+	local name=$1 rc
+	shift
+	mkdir -p "$tmp/$name"
+	timeout "${RUN_FG_TIMEOUT:-60}" env AUDIOPROF_OUT="$tmp/$name/p.%p.json" LD_PRELOAD="$PRELOAD" "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$tmp/$name.out" "$tmp/$name.err"; fail "$name exited with status $rc"; }
+}
+
 need_preload() {
 	[ -f "$PRELOAD" ] || skip "preload not built: $PRELOAD"
 }
