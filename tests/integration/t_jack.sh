@@ -84,16 +84,7 @@ s = one_source(p, "jack", "apalloc")
 expect_source(s, count=n, deadline_ns=10666666, allocs=30, frees=20, alloc_bytes=3060, xruns=x)
 ok(s.get("overruns", 0) >= 1 and s.get("max_ns", 0) > 10666666,
    "the 30 ms callback is not an overrun: overruns %s max_ns %s" % (s.get("overruns"), s.get("max_ns")))
-expect_violations(p, s, [
-    ("alloc", "malloc", 10, 1000, "cb_alloc"),
-    ("alloc", "malloc", 10, 60, "__strdup"),
-    ("alloc", "realloc", 10, 2000, "cb_alloc"),
-    ("free", "free", 10, 0, "cb_alloc"),
-    ("free", "free", 10, 0, "cb_alloc"),
-])
-expect_cb_pp(p, "cb_alloc", 30, 3060)
-expect_pp(p, "out_before", tbk=5, tb=5000, cbk=0, cbb=0)
-expect_pp(p, "out_after", tbk=3, tb=150, cbk=0, cbb=0)
+expect_jack_allocs(p, s)
 no_violations_with(p, "out_before")
 no_violations_with(p, "out_after")
 done()

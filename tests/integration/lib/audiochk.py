@@ -131,3 +131,22 @@ def expect_cb_pp(prof, func, cbk, cbb):
     ok(pps, "no pp with %s on its stack" % func)
     eq("%s: cbk (blocks allocated inside callbacks)" % func, sum(pp.get("cbk", 0) for pp in pps), cbk)
     eq("%s: cbb (bytes allocated inside callbacks)" % func, sum(pp.get("cbb", 0) for pp in pps), cbb)
+
+
+def expect_jack_allocs(prof, s):
+    """The exact numbers of tests/progs/audio/jack_allocs.c's callback source `s`: in 10
+    callbacks, cb_alloc's malloc(100), strdup("hello") (6 bytes) and realloc to 200, then
+    two frees; outside callbacks, 5 x malloc(1000) before activation (out_before) and
+    3 x malloc(50) after closing (out_after). Used by t_jack and t_plugin_audio."""
+    from aprof import expect_pp
+    expect_source(s, allocs=30, frees=20, alloc_bytes=3060)
+    expect_violations(prof, s, [
+        ("alloc", "malloc", 10, 1000, "cb_alloc"),
+        ("alloc", "malloc", 10, 60, "__strdup"),
+        ("alloc", "realloc", 10, 2000, "cb_alloc"),
+        ("free", "free", 10, 0, "cb_alloc"),
+        ("free", "free", 10, 0, "cb_alloc"),
+    ])
+    expect_cb_pp(prof, "cb_alloc", 30, 3060)
+    expect_pp(prof, "out_before", tbk=5, tb=5000, cbk=0, cbb=0)
+    expect_pp(prof, "out_after", tbk=3, tb=150, cbk=0, cbb=0)
