@@ -150,3 +150,17 @@ def expect_jack_allocs(prof, s):
     expect_cb_pp(prof, "cb_alloc", 30, 3060)
     expect_pp(prof, "out_before", tbk=5, tb=5000, cbk=0, cbb=0)
     expect_pp(prof, "out_after", tbk=3, tb=150, cbk=0, cbb=0)
+
+
+def expect_pa_allocs(prof, s):
+    """The exact numbers of tests/progs/audio/pa_jack.c's PortAudio source `s`: 9 callbacks
+    whose pa_alloc mallocs and frees 64 bytes; outside callbacks, out_pa's two malloc(777).
+    Used by t_portaudio and t_plugin_audio."""
+    from aprof import expect_pp
+    expect_source(s, deadline_ns=10666666, rate=48000, allocs=9, frees=9, alloc_bytes=576)
+    expect_violations(prof, s, [
+        ("alloc", "malloc", 9, 576, "pa_alloc"),
+        ("free", "free", 9, 0, "pa_alloc"),
+    ])
+    expect_cb_pp(prof, "pa_alloc", 9, 576)
+    expect_pp(prof, "out_pa", tbk=2, tb=1554, cbk=0, cbb=0)
