@@ -16,6 +16,7 @@
 #include "runtime.h"
 #include "sites.h"
 #include "stacks.h"
+#include "unwind.h"
 #include "under.h"
 
 #include <dlfcn.h>
@@ -856,8 +857,10 @@ EXPORT int dlclose(void *handle)
 {
 	REAL(dlclose);
 	runtime_before_dlclose(handle);
+	unwind_dlclose_begin();   /* the stack walker's lock-free module search pauses */
 	int r = real_dlclose(handle);
 	int err = errno;
+	unwind_dlclose_end();     /* ...and forgets the modules that went away */
 	audio_after_dlclose();   /* a private audio library may be gone with it */
 	errno = err;
 	return r;

@@ -1,12 +1,12 @@
-/* stacks.c - allocation stacks: libunwind on a miss, a validated per-thread cache on
- * a hit.
+/* stacks.c - allocation stacks: our own CFI walker (unwind.c) on a miss, libunwind
+ * where that walker cannot go, a validated per-thread cache on a hit.
  *
- * A miss unwinds with unw_backtrace (libunwind's lock-free fast path; stepping with
- * unw_step takes a lock and two sigprocmask calls per frame in Debian's build) and
- * then finds each return address's slot by searching up the stack from the previous
- * slot. The one way that search can pick the wrong word is a frame whose locals hold
- * a stale copy of the very return address that its caller's slot holds; the entry
- * is then only as good as that copy.
+ * A miss walks with unwind_walk, which takes no lock, allocates nothing and makes no
+ * syscall, and tells where on the stack each return address was read. Where it stops
+ * early (code without CFI, a read outside the thread's stack) a thread off the audio
+ * path walks again with libunwind's unw_backtrace (which takes the loader's and its own
+ * locks), and then finds each return address's slot by searching up the stack from the
+ * previous slot; an audio thread keeps the frames it has (a shorter stack, never a lock).
  *
  * Why the cache is exact: on x86-64 a call pushes its return address at the caller's
  * stack pointer minus 8. The cache key is the immediate caller's return address `ra`,
@@ -14,8 +14,8 @@
  * canonical frame address is "stack pointer + constant" (what gcc and clang emit
  * without frame pointers and without alloca), the address of each caller's return
  * address slot is a function of the key and the return addresses below it; so if every
- * remembered slot still holds the remembered return address, the walk libunwind would
- * do now yields the same frames. A frame whose size varies (alloca, VLAs, realignment)
+ * remembered slot still holds the remembered return address, the walk done now yields
+ * the same frames. A frame whose size varies (alloca, VLAs, realignment)
  * always has a frame pointer (gcc and clang force one), so for the innermost frame the
  * key also holds `fp` whenever it points into that frame; ordinary frames, where the
  * register holds data, get no key part from it. The one case left unproven: an outer
@@ -29,7 +29,9 @@
  * A hit gives the site by pointer (stacks_site), which the allocation path keeps in
  * the block header: no id table on the hot path. */
 #include "stacks.h"
+#include "audio.h"
 #include "fds.h"
+#include "unwind.h"
 
 #include <errno.h>
 #include <libunwind.h>
@@ -60,6 +62,7 @@ struct stack_cache {
 	size_t entry_size;
 	struct stacks_counters n; /* this thread's; read racily by the writer */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack; 0, 0 if unknown */
+	struct unwind_shapes *shapes; /* the walker's frame shapes, after the entries */
 	/* Per set, a 16-bit tag of each way's key (0: empty), all four in 8 bytes: a
 	 * lookup reads one small, mostly L1-resident word before touching any entry
 	 * (scanning the entries' keys cost a cache miss per way). A tag match is then
@@ -76,11 +79,15 @@ static inline size_t entry_size(unsigned depth)
 
 size_t stacks_cache_size(unsigned depth)
 {
-	return sizeof(struct stack_cache) + CACHE_ENTRIES * entry_size(depth);
+	return sizeof(struct stack_cache) + CACHE_ENTRIES * entry_size(depth) +
+		unwind_shapes_size();
 }
 
 void stacks_cache_init(struct stack_cache *c, unsigned depth)
 {
+	/* The shapes are by code address, the same for every thread: a reused area keeps
+	 * them (a new one is zero: empty). */
+	c->shapes = (struct unwind_shapes *)(c->entries + CACHE_ENTRIES * entry_size(depth));
 	c->depth = depth;
 	c->victim = 0;
 	c->entry_size = entry_size(depth);
@@ -97,6 +104,7 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
 }
 
 int stacks_cache_on = 1;
+int stacks_libunwind_fallback = 1;
 
 /* libunwind's memory validation, without its pipe. Where unwind information is
  * missing (code without CFI, a frame it has to guess from the frame-pointer chain, a
@@ -166,6 +174,7 @@ void stacks_global_init(void)
 	__atomic_store_n(&acc->access_mem, access_mem, __ATOMIC_RELEASE);
 #endif
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	unwind_init();
 }
 
 static inline struct cache_entry *way(struct stack_cache *c, size_t set, unsigned w)
@@ -178,13 +187,14 @@ static inline uint16_t *entry_offs(struct cache_entry *e)
 	return (uint16_t *)(e + 1);
 }
 
-/* Unwind from here with unw_backtrace (libunwind's fast path, which keeps its own
- * per-thread frame cache and takes no lock) and keep the frames from the caller on.
- * The slot of each return address is then found on the stack: the first word above
- * the previous slot that holds it, within the thread's stack. Returns the number of
- * frames in ips; *cacheable tells whether every slot was found. */
-static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uintptr_t ra,
-		       uintptr_t cfa, uintptr_t *ips, uint16_t *offs, int *cacheable)
+/* libunwind's walk from here (unw_backtrace: its fast path, with its own per-thread
+ * frame cache), keeping the frames from the caller on; the slot of each return
+ * address is then found on the stack: the first word above the previous slot that
+ * holds it, within the thread's stack. Returns the number of frames in ips; *cacheable
+ * tells whether every slot was found. */
+static unsigned unwind_libunwind(struct stack_cache *c, unsigned depth, uintptr_t fn,
+				 uintptr_t ra, uintptr_t cfa, uintptr_t *ips, uint16_t *offs,
+				 int *cacheable)
 {
 	void *buf[SITES_MAX_DEPTH + SKIP_LIMIT];
 	int saved = errno;   /* libunwind's memory checks fail with EAGAIN, EFAULT... */
@@ -224,6 +234,52 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 	return n;
 }
 
+/* The stack of this capture: ips[0] = fn, ips[1] = ra, then the callers. Our walker
+ * first; where it stops early, libunwind off the audio thread. offs (NULL: no cache)
+ * gets each return address's slot for the cache; *cacheable tells whether all are
+ * known. */
+static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uintptr_t ra,
+		       uintptr_t cfa, uintptr_t fp, uintptr_t *ips, uint16_t *offs,
+		       int *cacheable)
+{
+	uintptr_t slots[SITES_MAX_DEPTH];
+	/* On an audio thread a module not seen yet is searched for without the loader's
+	 * lock, and libunwind is never called. */
+	int rt = ap_rt.depth > 0;
+	struct unwind_start st = {
+		.ra = ra, .sp = cfa, .fp = fp,
+		.lo = c ? c->stack_lo : 0, .hi = c ? c->stack_hi : 0,
+		.may_lock = !rt,
+	};
+	unsigned got = 0;
+	ips[0] = fn;
+	enum unwind_status s = unwind_walk(c ? c->shapes : NULL, &st, ips + 1, slots + 1,
+					   depth - 1, &got);
+	if (s == UNWIND_FAILED && !rt && stacks_libunwind_fallback)
+		return unwind_libunwind(c, depth, fn, ra, cfa, ips, offs, cacheable);
+	unsigned n = got + 1;
+	if (n < 2) {
+		ips[1] = ra;
+		n = 2;
+	}
+	*cacheable = s == UNWIND_DONE && offs && c && cfa >= c->stack_lo && cfa < c->stack_hi;
+	if (!*cacheable)
+		return n;
+	const uintptr_t base = cfa - 8;
+	uintptr_t prev = base;
+	offs[1] = 0;   /* ra sits at cfa - 8, part of the key */
+	for (unsigned k = 2; k < n; k++) {
+		uintptr_t slot = slots[k];
+		if (slot <= prev || (slot - base) / 8 > UINT16_MAX) {
+			*cacheable = 0;   /* a signal frame's context, or too far */
+			return n;
+		}
+		offs[k] = (uint16_t)((slot - base) / 8);
+		prev = slot;
+	}
+	return n;
+}
+
 struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp)
 {
@@ -242,7 +298,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		uintptr_t ips[SITES_MAX_DEPTH];
 		int cacheable;
 		walk_bounds(c);
-		unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
+		unsigned n = unwind(c, depth, fn, ra, cfa, fp, ips, NULL, &cacheable);
 		c->n.uncacheable++;
 		return sites_intern_site(ips, n);
 	}
@@ -281,7 +337,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		int cacheable;
 		uintptr_t ips[SITES_MAX_DEPTH];
 		walk_bounds(c);
-		unsigned n = unwind(c, depth, fn, ra, cfa, ips, entry_offs(e), &cacheable);
+		unsigned n = unwind(c, depth, fn, ra, cfa, fp, ips, entry_offs(e), &cacheable);
 		struct site *s = sites_intern_site(ips, n);
 		unsigned sd;
 		const uintptr_t *site_ips = sites_site_stack(s, &sd);
@@ -306,7 +362,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 	uintptr_t ips[SITES_MAX_DEPTH];
 	int cacheable;
 	walk_bounds(NULL);
-	unsigned n = unwind(NULL, depth, fn, ra, cfa, ips, NULL, &cacheable);
+	unsigned n = unwind(NULL, depth, fn, ra, cfa, fp, ips, NULL, &cacheable);
 	return sites_intern_site(ips, n);
 }
 

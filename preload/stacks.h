@@ -2,8 +2,9 @@
  * A per-thread cache of recently seen stacks, keyed by the caller's return address,
  * stack pointer and frame pointer and validated against the return addresses still
  * on the stack, answers most captures without unwinding; a miss unwinds with
- * libunwind. Called on the allocation hot path: no lock, no allocation; a miss may
- * fault in the thread's cache pages and libunwind's own caches. */
+ * our own CFI walker (unwind.h), or libunwind where that one stops early off the audio
+ * path. Called on the allocation hot path: no lock, no allocation, no syscall on an
+ * audio thread; a miss may fault in the thread's cache pages. */
 #ifndef AUDIOPROF_STACKS_H
 #define AUDIOPROF_STACKS_H
 
@@ -29,6 +30,10 @@ void stacks_global_init(void);
 /* AUDIOPROF_STACK_CACHE: 0 unwinds every capture (the cache's per-thread counters
  * then count them as uncacheable). Set once at start-up. */
 extern int stacks_cache_on;
+
+/* 1 (the default): where our own walker stops early, a thread off the audio path walks
+ * again with libunwind. 0: never (tests of the walker alone). */
+extern int stacks_libunwind_fallback;
 
 /* The site of the current allocation. fn: the interposed function's address (frame 0);
  * ra, cfa, fp: the caller's return address, its stack pointer at the call (the
