@@ -60,7 +60,10 @@ static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rt_thread *all_threads;     /* push-only list */
-static uint64_t nthreads;                 /* distinct threads that allocated (threads_lock) */
+static uint64_t nthreads;                 /* distinct threads that allocated (atomic) */
+/* State made for this thread when it started, not used yet: its first allocation
+ * takes it (and counts the thread) without a lock or a syscall. */
+static __thread struct rt_thread *rt_prepared TLS_IE;
 static __thread int thread_counted TLS_IE; /* this thread is in nthreads */
 static size_t thread_map_size;
 static pthread_key_t thread_key;
@@ -195,6 +198,7 @@ static void thread_exit(void *arg)
 {
 	struct rt_thread *t = arg;
 	rt_self = NULL;
+	rt_prepared = NULL;
 	/* What runs after this (other threads-specific destructors, libunwind's own) is
 	 * thread teardown, not the thread's real-time work. */
 	ap_rt.never_rt = 1;
@@ -204,10 +208,10 @@ static void thread_exit(void *arg)
 	__atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);   /* reusable by a new thread */
 }
 
-struct rt_thread *runtime_thread_new(void)
+/* A state for the calling thread (reused or new), its stack bounds set and its
+ * destructor registered; not yet the thread's (rt_self) nor counted. */
+static struct rt_thread *thread_make(void)
 {
-	if (rt_state != RT_READY)
-		return NULL;
 	struct rt_thread *t = NULL;
 	rt_guard++;
 	pthread_mutex_lock(&threads_lock);
@@ -232,15 +236,8 @@ struct rt_thread *runtime_thread_new(void)
 		/* A reused cache: forget its entries (their stacks were another thread's). */
 		stacks_cache_init(t->cache, rt_depth);
 	}
-	if (t) {
+	if (t)
 		t->in_use = 1;
-		/* Counted once per thread, whether its state is new or an exited
-		 * thread's (and not again if it allocates after thread_exit). */
-		if (!thread_counted) {
-			thread_counted = 1;
-			nthreads++;
-		}
-	}
 	pthread_mutex_unlock(&threads_lock);
 	if (t) {
 		/* Where this thread's stack is, so the cache never reads outside it: known
@@ -248,13 +245,35 @@ struct rt_thread *runtime_thread_new(void)
 		 * may be the program's own pthread_getattr_np, which allocates while it
 		 * holds the thread's lock (Rust's runtime does that before main). */
 		stacks_cache_set_stack(t->cache, stack_lo, stack_hi);
-	}
-	if (t) {
-		rt_self = t;
 		pthread_setspecific(thread_key, t);
 	}
 	rt_guard--;
 	return t;
+}
+
+/* The thread's state becomes its own; the thread is counted once, whether its state
+ * is new or an exited thread's (and not again if it allocates after thread_exit). */
+static struct rt_thread *thread_adopt(struct rt_thread *t)
+{
+	if (!thread_counted) {
+		thread_counted = 1;
+		__atomic_fetch_add(&nthreads, 1, __ATOMIC_RELAXED);
+	}
+	rt_self = t;
+	return t;
+}
+
+struct rt_thread *runtime_thread_new(void)
+{
+	if (rt_state != RT_READY)
+		return NULL;
+	struct rt_thread *t = rt_prepared;
+	if (t) {
+		rt_prepared = NULL;
+		return thread_adopt(t);
+	}
+	t = thread_make();
+	return t ? thread_adopt(t) : NULL;
 }
 
 /* Called where the calling thread holds no lock of the program's: the constructor (for
@@ -280,6 +299,10 @@ void runtime_thread_start(void)
 	errno = saved;
 	stack_lo = lo ? (uintptr_t)lo : 0;
 	stack_hi = lo ? (uintptr_t)lo + size : 0;
+	/* The thread's state now, holding no lock of the program's: not on its first
+	 * allocation, which may come inside an audio callback (threads_lock, mmap). */
+	if (__atomic_load_n(&rt_state, __ATOMIC_ACQUIRE) == RT_READY && !rt_self && !rt_prepared)
+		rt_prepared = thread_make();
 }
 
 /* ------------------------------------------------------------ writing */
@@ -371,7 +394,7 @@ static void write_locked(const char *reason, int sig)
 		.depth = rt_depth - 1,
 		.own_bytes = own_bytes(),
 		.peak_rss = read_vmhwm(),
-		.threads = nthreads,
+		.threads = __atomic_load_n(&nthreads, __ATOMIC_RELAXED),
 		.cache_hits = sc.hits,
 		.cache_misses = sc.misses,
 		.cache_uncacheable = sc.uncacheable,

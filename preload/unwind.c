@@ -187,6 +187,19 @@ static int module_known(uintptr_t base, const uint8_t *hdr)
 	return 0;
 }
 
+/* Is some live module loaded at this bias? */
+static int module_based(uintptr_t base)
+{
+	uint32_t n = __atomic_load_n(&mods_claimed, __ATOMIC_ACQUIRE);
+	if (n > MOD_MAX)
+		n = MOD_MAX;
+	for (uint32_t i = 0; i < n; i++)
+		if (__atomic_load_n(&mods[i].ready, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&mods[i].dead, __ATOMIC_RELAXED) && mods[i].base == base)
+			return 1;
+	return 0;
+}
+
 /* Publish m (lock-free; a duplicate from a concurrent add is harmless). */
 static void module_add(const struct module *m)
 {
@@ -243,16 +256,21 @@ static int module_search_unlocked(uintptr_t pc, struct module *out)
 	for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next) {
 		if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE))
 			return -1;
+		/* Objects known since start-up (the program, the vDSO: not always laid out
+		 * as below) or found before are not looked at: pc is in none of them. */
+		if (module_based(l->l_addr))
+			continue;
 		const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)l->l_addr;
 		if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
 		    eh->e_phentsize != sizeof(ElfW(Phdr)) || eh->e_phnum > 128 ||
-		    eh->e_phoff + (size_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
+		    eh->e_phoff > 4096)
 			continue;
 		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(l->l_addr + eh->e_phoff);
+		size_t ph_end = eh->e_phoff + (size_t)eh->e_phnum * sizeof(ElfW(Phdr));
 		int at_zero = 0;
 		for (unsigned i = 0; i < eh->e_phnum; i++)
 			if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0 && ph[i].p_vaddr == 0 &&
-			    ph[i].p_filesz >= 4096)
+			    ph[i].p_filesz >= ph_end)
 				at_zero = 1;
 		if (!at_zero)
 			continue;

@@ -16,6 +16,7 @@ PACKAGES=(
 	libunwind-dev libdw-dev libelf-dev  # stack capture and symbolization in the preload
 	libjansson-dev                      # JSON writer
 	libcunit1-dev                       # unit tests
+	libffi-dev                          # unit tests: the stack walker through a dlopen'ed module's assembly
 	python3 perl sox file               # integration tests: JSON checks, real programs
 	nodejs                              # loads profiles in valgrind's dh_view.js
 	valgrind heaptrack                  # dh_view.html; bench comparisons

@@ -12,6 +12,7 @@ int main(void)
 	suite_sites();
 	suite_blocks();
 	suite_stacks();
+	suite_unwind();
 	suite_symbols();
 	suite_profile();
 	suite_symcache();

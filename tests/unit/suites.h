@@ -5,6 +5,7 @@ void suite_options(void);
 void suite_sites(void);
 void suite_blocks(void);
 void suite_stacks(void);
+void suite_unwind(void);
 void suite_symbols(void);
 void suite_profile(void);
 void suite_symcache(void);
