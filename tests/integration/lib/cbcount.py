@@ -5,7 +5,7 @@ counting wrapper, listed after libaudioprof.so in LD_PRELOAD) for the real-progr
     c = Counts(path)
     c.callbacks                  # JACK process callbacks the program's function ran
     c.calls("free", "libsord")   # free() calls inside them whose caller's file starts so
-    c.own()                      # calls the profiler's own code made there (issue 12 item 3)
+    c.own()                      # calls the profiler's own code made there (must be none)
     for m in c.alsa_cycles():    # ALSA (the wrapper alone): its log replayed by the model
         m.count, m.discarded, m.frames, m.deadline_ns(), m.calls("free")
 
@@ -19,8 +19,8 @@ comes from snd_pcm_hw_params_current: the log has no frames for it).
 Where a call's caller lands: the profiler's wrappers of free and pthread_mutex_lock end in
 a tail call, so those keep the program's caller (its library's file); its allocation
 wrappers record and then call on, so the program's allocations come from "own" (the
-profiler's file). The profiler's own work on the audio thread comes from libunwind,
-libdw, libelf, and from libc for the libc functions it calls itself.
+profiler's file). Work of the profiler's own on the audio thread would come from
+libunwind, libdw, libelf, and from libc for the libc functions it calls itself.
 """
 
 PROFILER_FILES = ("libunwind", "libdw", "libelf", "libjansson")
