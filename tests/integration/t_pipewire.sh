@@ -191,6 +191,7 @@ ok(any("pw_stream_flush" in v_funcs(p, v) for v in vs), "pw-play: no pw_stream_f
 eq("pw-play: locks charged (the wrapper: none but the profiler's own)", sum(v.get("count", 0) for v in vs
    if v.get("call") == "pthread_mutex_lock"),
    c.calls("pthread_mutex_lock") - c.calls("pthread_mutex_lock", "own", *PROFILER_FILES))
+eq("pw-play: calls of the profiler's own in the process calls", c.own(), {})
 info("pw-play %r: %d calls, quantum %d; the wrapper: %s" % (s.get("name"), s.get("count", 0), s.get("frames", 0), c.describe()))
 info("pw-play violations:" + describe_violations(p, vs))
 done()

@@ -10,8 +10,8 @@
 #     wrapper after it (tests/progs/libcbcount.c): same output and status, a source
 #     named after the stream (the file), as many write callbacks as the wrapper
 #     counted, the file read and the stream drained from inside the callback, its
-#     allocations and locks those the wrapper counted there (the profiler's own,
-#     issue 12 item 3, not charged).
+#     allocations and locks those the wrapper counted there, and none of the
+#     profiler's own (its unwinder's or symbolizer's) on that thread.
 # Skips when pulseaudio, paplay or the libpulse headers are missing, or when the server
 # cannot start here.
 . "$(dirname "$0")/lib/common.sh"
@@ -144,6 +144,7 @@ if srcs:
         eq("paplay: %s charged (the wrapper)" % call, total(call), c.calls(call, "own"))
     eq("paplay: locks charged (the wrapper: by libpulse)", total("pthread_mutex_lock"),
        c.calls("pthread_mutex_lock", "libpulse"))
+    eq("paplay: calls of the profiler's own in the write callbacks", c.own(), {})
     info("paplay: %d callback(s), %d frames last; the wrapper: %s" % (s.get("count", 0), s.get("frames", 0), c.describe()))
     info("paplay violations:" + describe_violations(p, vs))
 done()
