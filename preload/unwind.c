@@ -29,6 +29,7 @@
 #include "unwind.h"
 
 #include <elf.h>
+#include <stddef.h>
 #include <link.h>
 #include <string.h>
 
@@ -217,19 +218,36 @@ static void module_add(const struct module *m)
 	__atomic_store_n(&mods[i].ready, 1, __ATOMIC_RELEASE);
 }
 
+/* The loader's count of objects ever loaded when the table last took them all in: a
+ * search for code in no module (JIT code, a bad address) then costs one callback. */
+static unsigned long long adds_seen;
+
 static int add_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	(void)size;
-	(void)arg;
+	int *first = arg;
+	int counted = size >= offsetof(struct dl_phdr_info, dlpi_subs);
+	if (*first) {
+		*first = 0;
+		if (counted && info->dlpi_adds == __atomic_load_n(&adds_seen, __ATOMIC_ACQUIRE))
+			return 1;   /* nothing loaded since */
+		if (counted)
+			__atomic_store_n(&adds_seen, info->dlpi_adds, __ATOMIC_RELEASE);
+	}
 	struct module m;
 	if (module_make(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, &m) == 0)
 		module_add(&m);
 	return 0;
 }
 
+static void add_loaded(void)
+{
+	int first = 1;
+	dl_iterate_phdr(add_cb, &first);
+}
+
 void unwind_init(void)
 {
-	dl_iterate_phdr(add_cb, NULL);
+	add_loaded();
 }
 
 static const struct module *module_find(uintptr_t pc)
@@ -291,7 +309,7 @@ static const struct module *module_of(uintptr_t pc, int may_lock, struct module 
 	if (m)
 		return m;
 	if (may_lock) {
-		dl_iterate_phdr(add_cb, NULL);
+		add_loaded();
 		return module_find(pc);
 	}
 	if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE) || module_search_unlocked(pc, scratch))
