@@ -1,0 +1,402 @@
+/* stats.c - statistics on duration histograms (stats.h): quantiles, pooling, the
+ * Mann-Whitney U test, and a bootstrap confidence interval for the relative change of
+ * a quantile. Callback durations are skewed and heavy-tailed, so nothing here assumes
+ * a normal distribution of the durations themselves.
+ *
+ * What a histogram knows. A bucket says how many durations fell between its edges,
+ * not where: every method below treats the durations of one bucket as spread evenly
+ * across it (the "grouped data" reading, with a piecewise-linear distribution
+ * function), and as tied with each other where only their order matters.
+ *
+ * Quantiles: the grouped-data formula, L + (qN - F) / f * w for the bucket [L, L + w)
+ * holding the (qN)th duration, F durations below it and f in it; kept within the exact
+ * [min, max] the preload also records.
+ *
+ * Mann-Whitney U: each bucket is one group of ties (midranks), U of the new sample is
+ * the number of (base, new) pairs with the new duration in a higher bucket, plus half
+ * the pairs in the same bucket. Large samples only (a callback runs hundreds of times
+ * a second), so the p-value is the normal approximation with the tie correction of
+ * the variance, n1 n2 / 12 ((N + 1) - sum(t^3 - t) / (N (N - 1))), and a continuity
+ * correction of 1/2, as R's wilcox.test and SciPy's mannwhitneyu do by default.
+ *
+ * Confidence interval of the change of a quantile: a percentile bootstrap, chosen over
+ * the order-statistic intervals because
+ *  - order statistics give an exact distribution-free interval for one quantile, but
+ *    not for the ratio of two: joining two such intervals (each at sqrt(level)) gives a
+ *    rectangle whose corners bound the ratio, valid but about 1.6 times as wide as
+ *    needed, which hides the slowdowns a CI gate is for;
+ *  - the bootstrap needs no formula for the ratio, and here it costs nothing per
+ *    duration: the k-th smallest of n durations drawn from a continuous distribution F
+ *    is F^-1(B) with B ~ Beta(k, n + 1 - k) (the k-th smallest of n uniforms), so one
+ *    resample of a side is one Beta draw and one look-up in its histogram, the same
+ *    for three seconds of cycles as for ten hours. Resampling from the histogram's
+ *    piecewise-linear F (a smoothed bootstrap) is all the data allow anyway;
+ *  - it is deterministic: the generator is our own (xoshiro256**, seeded by
+ *    splitmix64 from a fixed constant), so the same two profiles give the same
+ *    interval on every run and machine, and a CI verdict never flips on a re-run.
+ * The resampled quantile is the order statistic of rank q (n + 1), clamped to 1..n
+ * (a fractional rank extends the Beta law to non-integer parameters, as the
+ * Harrell-Davis estimator does). The bootstrap is known to be poor for quantiles with
+ * few durations beyond them (p99 of 300 cycles has 3): stats_change.tail says how
+ * many there are, for the caller to warn.
+ *
+ * Resamples treat the cycles of one run as independent draws. Cycles of one run share
+ * its conditions (CPU frequency, other load), so pooled runs of a busy machine differ
+ * by more than this interval allows for; that is what a noise threshold is for. */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ histograms */
+
+void stats_hist_init(struct stats_hist *h)
+{
+	memset(h, 0, sizeof *h);
+}
+
+int stats_hist_add(struct stats_hist *h, uint64_t ns, uint64_t times)
+{
+	unsigned b = durhist_bucket(ns);
+
+	if (times == 0)
+		return 0;
+	if (h->count + times < h->count || h->n[b] + times < h->n[b])
+		return -1;
+	if (h->count == 0 || ns < h->min)
+		h->min = ns;
+	if (h->count == 0 || ns > h->max)
+		h->max = ns;
+	h->n[b] += times;
+	h->count += times;
+	return 0;
+}
+
+/* The largest whole-ns duration bucket b holds. */
+static uint64_t bucket_top(unsigned b)
+{
+	return durhist_lower(b) + durhist_width(b) - 1;
+}
+
+int stats_hist_set(struct stats_hist *h, const uint64_t *counts, size_t nbuckets,
+		   uint64_t min, uint64_t max)
+{
+	unsigned first = DURHIST_BUCKETS, last = 0;
+
+	stats_hist_init(h);
+	if (nbuckets != DURHIST_BUCKETS)
+		return -1;
+	for (unsigned b = 0; b < DURHIST_BUCKETS; b++) {
+		if (counts[b] == 0)
+			continue;
+		if (h->count + counts[b] < h->count) {
+			stats_hist_init(h);
+			return -1;
+		}
+		h->n[b] = counts[b];
+		h->count += counts[b];
+		if (first == DURHIST_BUCKETS)
+			first = b;
+		last = b;
+	}
+	if (h->count == 0)
+		return 0;
+	if (min == 0 && max == 0) {
+		min = durhist_lower(first);
+		max = bucket_top(last);
+	}
+	if (min > max || durhist_bucket(min) != first || durhist_bucket(max) != last) {
+		stats_hist_init(h);
+		return -1;
+	}
+	h->min = min;
+	h->max = max;
+	return 0;
+}
+
+int stats_pool(struct stats_hist *out, const struct stats_hist *const *in, size_t k)
+{
+	struct stats_hist sum;
+
+	stats_hist_init(&sum);
+	for (size_t i = 0; i < k; i++) {
+		const struct stats_hist *h = in[i];
+
+		if (h->count == 0)
+			continue;
+		if (sum.count + h->count < sum.count)
+			goto overflow;
+		for (unsigned b = 0; b < DURHIST_BUCKETS; b++)
+			sum.n[b] += h->n[b];     /* each <= its count: no overflow once the
+						  * counts' sum fits */
+		if (sum.count == 0 || h->min < sum.min)
+			sum.min = h->min;
+		if (sum.count == 0 || h->max > sum.max)
+			sum.max = h->max;
+		sum.count += h->count;
+	}
+	*out = sum;
+	return 0;
+overflow:
+	stats_hist_init(out);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ quantiles */
+
+/* A histogram's non-empty buckets with their running counts, for repeated look-ups of
+ * its inverse distribution function. */
+struct qtab {
+	unsigned k;                       /* non-empty buckets */
+	unsigned b[DURHIST_BUCKETS];      /* their indices, rising */
+	uint64_t cum[DURHIST_BUCKETS];    /* durations in them and all below */
+	double min, max;
+};
+
+static void qtab_build(struct qtab *t, const struct stats_hist *h)
+{
+	uint64_t cum = 0;
+
+	t->k = 0;
+	for (unsigned b = 0; b < DURHIST_BUCKETS; b++) {
+		if (h->n[b] == 0)
+			continue;
+		cum += h->n[b];
+		t->b[t->k] = b;
+		t->cum[t->k] = cum;
+		t->k++;
+	}
+	t->min = (double)h->min;
+	t->max = (double)h->max;
+}
+
+/* The duration with r (0 <= r <= count, fractional) durations below it: the grouped
+ * data formula in the bucket holding the r-th. t must have a non-empty bucket. */
+static double qtab_at(const struct qtab *t, double r)
+{
+	unsigned lo = 0, hi = t->k - 1;
+	double below, x;
+
+	while (lo < hi) {                         /* first bucket with cum >= r */
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if ((double)t->cum[mid] >= r)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	below = lo ? (double)t->cum[lo - 1] : 0.0;
+	x = (double)durhist_lower(t->b[lo]) +
+	    (r - below) / ((double)t->cum[lo] - below) * (double)durhist_width(t->b[lo]);
+	return x < t->min ? t->min : x > t->max ? t->max : x;
+}
+
+double stats_quantile(const struct stats_hist *h, double q)
+{
+	struct qtab t;
+
+	if (h->count == 0 || !(q >= 0.0 && q <= 1.0))
+		return NAN;
+	qtab_build(&t, h);
+	return qtab_at(&t, q * (double)h->count);
+}
+
+/* ------------------------------------------------------------------ Mann-Whitney */
+
+int stats_mann_whitney(const struct stats_hist *base, const struct stats_hist *new,
+		       struct stats_mw *out)
+{
+	long double n1 = (long double)base->count, n2 = (long double)new->count;
+	long double N = n1 + n2, below = 0, u = 0, ties = 0, mean, var, d;
+
+	if (base->count == 0 || new->count == 0)
+		return -1;
+	for (unsigned b = 0; b < DURHIST_BUCKETS; b++) {
+		long double a = (long double)base->n[b], c = (long double)new->n[b], t = a + c;
+
+		u += c * (below + a / 2);
+		ties += t * (t * t - 1);
+		below += a;
+	}
+	mean = n1 * n2 / 2;
+	var = n1 * n2 / 12 * ((N + 1) - ties / (N * (N - 1)));
+	d = u - mean;
+	out->u = (double)u;
+	out->effect = (double)(u / (n1 * n2));
+	out->z = 0;
+	if (var > 0 && fabsl(d) > 0.5L)
+		out->z = (double)((fabsl(d) - 0.5L) / sqrtl(var)) * (d > 0 ? 1 : -1);
+	out->p = erfc(fabs(out->z) / M_SQRT2);
+	if (out->p > 1)
+		out->p = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ bootstrap */
+
+/* xoshiro256** (Blackman and Vigna), seeded through splitmix64. */
+struct rng { uint64_t s[4]; };
+
+#define STATS_SEED 0x6175646970726f66ull          /* "audiprof" */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return out;
+}
+
+/* Uniform in (0, 1), never 0 or 1. */
+static double rng_uniform(struct rng *r)
+{
+	return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* Standard normal (Marsaglia's polar method; the second value is dropped). */
+static double rng_normal(struct rng *r)
+{
+	double x, y, s;
+
+	do {
+		x = 2 * rng_uniform(r) - 1;
+		y = 2 * rng_uniform(r) - 1;
+		s = x * x + y * y;
+	} while (s >= 1 || s == 0);
+	return x * sqrt(-2 * log(s) / s);
+}
+
+/* Gamma(a, 1) for a >= 1 (Marsaglia and Tsang, 2000). */
+static double rng_gamma(struct rng *r, double a)
+{
+	double d = a - 1.0 / 3, c = 1 / sqrt(9 * d);
+
+	for (;;) {
+		double x = rng_normal(r), v = 1 + c * x, u;
+
+		if (v <= 0)
+			continue;
+		v = v * v * v;
+		u = rng_uniform(r);
+		if (u < 1 - 0.0331 * (x * x) * (x * x) ||
+		    log(u) < 0.5 * x * x + d * (1 - v + log(v)))
+			return d * v;
+	}
+}
+
+/* Beta(a, b) for a, b >= 1. */
+static double rng_beta(struct rng *r, double a, double b)
+{
+	double x = rng_gamma(r, a), y = rng_gamma(r, b);
+
+	return x / (x + y);
+}
+
+/* One bootstrap draw of a side's q-quantile: the order statistic of rank k (k in
+ * [1, n]) of n durations from the histogram's distribution. */
+static double draw_quantile(struct rng *r, const struct qtab *t, double n, double k)
+{
+	return qtab_at(t, rng_beta(r, k, n + 1 - k) * n);
+}
+
+static double rank_of(double q, uint64_t n)
+{
+	double k = q * ((double)n + 1);
+
+	return k < 1 ? 1 : k > (double)n ? (double)n : k;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The p-quantile of the sorted v[0..n-1], interpolated between neighbours. */
+static double sorted_quantile(const double *v, size_t n, double p)
+{
+	double h = p * (double)(n - 1);
+	size_t i = (size_t)h;
+
+	if (i + 1 >= n)
+		return v[n - 1];
+	return v[i] + (h - (double)i) * (v[i + 1] - v[i]);
+}
+
+int stats_quantile_change(const struct stats_hist *base, const struct stats_hist *new,
+			  double q, double level, unsigned resamples,
+			  struct stats_change *out)
+{
+	struct qtab *tb = NULL, *tn = NULL;
+	double *ratio = NULL, nb, nn, kb, kn;
+	uint64_t small;
+	struct rng rng;
+	int rc = -1;
+
+	if (base->count == 0 || new->count == 0 || !(q > 0 && q < 1) ||
+	    !(level > 0 && level < 1))
+		return -1;
+	if (resamples == 0)
+		resamples = STATS_RESAMPLES;
+	out->base = stats_quantile(base, q);
+	out->new = stats_quantile(new, q);
+	if (!(out->base > 0))
+		return -1;
+	out->change = out->new / out->base - 1;
+	small = base->count < new->count ? base->count : new->count;
+	out->tail = (uint64_t)((q < 0.5 ? q : 1 - q) * (double)small);
+
+	tb = malloc(sizeof *tb);
+	tn = malloc(sizeof *tn);
+	ratio = malloc(resamples * sizeof *ratio);
+	if (tb == NULL || tn == NULL || ratio == NULL)
+		goto out;
+	qtab_build(tb, base);
+	qtab_build(tn, new);
+	nb = (double)base->count;
+	nn = (double)new->count;
+	kb = rank_of(q, base->count);
+	kn = rank_of(q, new->count);
+	rng_seed(&rng, STATS_SEED);
+	for (unsigned i = 0; i < resamples; i++) {
+		double b = draw_quantile(&rng, tb, nb, kb), n = draw_quantile(&rng, tn, nn, kn);
+
+		ratio[i] = b > 0 ? n / b - 1 : HUGE_VAL;
+	}
+	qsort(ratio, resamples, sizeof *ratio, cmp_double);
+	out->lo = sorted_quantile(ratio, resamples, (1 - level) / 2);
+	out->hi = sorted_quantile(ratio, resamples, 1 - (1 - level) / 2);
+	rc = 0;
+out:
+	free(tb);
+	free(tn);
+	free(ratio);
+	return rc;
+}
