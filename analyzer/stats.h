@@ -1,6 +1,6 @@
 /* stats.h - statistics on duration histograms (the log-linear layout of durhist.h):
  * quantiles, pooling, the Mann-Whitney U test and a confidence interval for the
- * relative change of a quantile between two histograms. Pure functions of their
+ * relative change of a quantile between two histograms or two sets of runs. Pure functions of their
  * arguments (no I/O, no global state, deterministic); the reasons for each method are
  * at the top of stats.c. */
 #ifndef AUDIOPROF_STATS_H
@@ -69,5 +69,13 @@ struct stats_change {
 int stats_quantile_change(const struct stats_hist *base, const struct stats_hist *new,
 			  double q, double level, unsigned resamples,
 			  struct stats_change *out);
+/* The same for several runs a side: the change of the q-quantile of the pooled runs,
+ * with an interval that holds the spread between runs as well as between cycles (each
+ * resample draws the runs again). With one run a side, exactly stats_quantile_change.
+ * -1 also when a side has no run or a run is empty. */
+int stats_quantile_change_runs(const struct stats_hist *const *base, size_t nbase,
+			       const struct stats_hist *const *new, size_t nnew,
+			       double q, double level, unsigned resamples,
+			       struct stats_change *out);
 
 #endif
