@@ -33,7 +33,8 @@
  *    piecewise-linear F (a smoothed bootstrap) is all the data allow anyway;
  *  - it is deterministic: the generator is our own (xoshiro256**, seeded by
  *    splitmix64 from a fixed constant), so the same two profiles give the same
- *    interval on every run and machine, and a CI verdict never flips on a re-run.
+ *    interval on every run (and, libm's last bits aside, on every machine): a CI
+ *    verdict never flips on a re-run of the comparison.
  * The resampled quantile is the order statistic of rank q (n + 1), clamped to 1..n
  * (a fractional rank extends the Beta law to non-integer parameters, as the
  * Harrell-Davis estimator does). The bootstrap is known to be poor for quantiles with
@@ -366,44 +367,59 @@ struct side {
 	const struct stats_hist *const *run;
 	size_t k;                         /* runs */
 	struct stats_hist pooled;         /* all runs */
-	struct stats_hist draw;           /* one resample's runs, pooled */
-	struct qtab all, t;               /* of pooled, of draw */
+	unsigned nu;                      /* buckets not empty in some run */
+	unsigned ub[DURHIST_BUCKETS];     /* ... their indices, rising */
+	uint64_t cnt[DURHIST_BUCKETS];    /* one resample's runs pooled, per ub[] */
+	struct qtab all, t;               /* of pooled, of one resample */
 };
 
 static void side_init(struct side *s, const struct stats_hist *const *run, size_t k)
 {
 	s->run = run;
 	s->k = k;
+	s->nu = 0;
+	for (unsigned b = 0; b < DURHIST_BUCKETS; b++)
+		if (s->pooled.n[b] != 0)
+			s->ub[s->nu++] = b;
 	qtab_build(&s->all, &s->pooled);
 }
 
 /* One bootstrap draw of the side's pooled q-quantile: k runs drawn with replacement
  * and pooled (skipped for one run, so that one run a side is exactly the plain
- * bootstrap), then the order statistic of rank q (n + 1) of that pool. */
+ * bootstrap), then the order statistic of rank q (n + 1) of that pool. Only the
+ * buckets some run uses are visited: a callback's durations fill a few dozen. */
 static double side_draw(struct rng *r, struct side *s, double q)
 {
 	const struct qtab *t = &s->all;
-	uint64_t n = s->pooled.count;
+	uint64_t n = s->pooled.count, min = 0, max = 0, cum = 0;
 
 	if (s->k > 1) {
-		stats_hist_init(&s->draw);
+		memset(s->cnt, 0, s->nu * sizeof s->cnt[0]);
+		n = 0;
 		for (size_t i = 0; i < s->k; i++) {
 			const struct stats_hist *h =
 				s->run[(size_t)(((rng_next(r) >> 32) * (uint64_t)s->k) >> 32)];
 
-			for (unsigned b = 0; b < DURHIST_BUCKETS; b++)
-				s->draw.n[b] += h->n[b];
-			if (s->draw.count == 0 || h->min < s->draw.min)
-				s->draw.min = h->min;
-			if (s->draw.count == 0 || h->max > s->draw.max)
-				s->draw.max = h->max;
-			s->draw.count += h->count;
+			for (unsigned j = 0; j < s->nu; j++)
+				s->cnt[j] += h->n[s->ub[j]];
+			if (n == 0 || h->min < min)
+				min = h->min;
+			if (n == 0 || h->max > max)
+				max = h->max;
+			n += h->count;        /* runs are not empty (checked) */
 		}
-		if (s->draw.count == 0)
-			return 0;
-		qtab_build(&s->t, &s->draw);
+		s->t.k = 0;
+		for (unsigned j = 0; j < s->nu; j++) {
+			if (s->cnt[j] == 0)
+				continue;
+			cum += s->cnt[j];
+			s->t.b[s->t.k] = s->ub[j];
+			s->t.cum[s->t.k] = cum;
+			s->t.k++;
+		}
+		s->t.min = (double)min;
+		s->t.max = (double)max;
 		t = &s->t;
-		n = s->draw.count;
 	}
 	return draw_quantile(r, t, (double)n, rank_of(q, n));
 }
