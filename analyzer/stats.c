@@ -35,6 +35,9 @@
  *    splitmix64 from a fixed constant), so the same two profiles give the same
  *    interval on every run (and, libm's last bits aside, on every machine): a CI
  *    verdict never flips on a re-run of the comparison.
+ * The p-value of "no change" comes from the same resamples (twice the share of them
+ * on the far side of 0, as criterion's), so it agrees with the interval: p < 1 - level
+ * when the interval leaves 0 out.
  * The resampled quantile is the order statistic of rank q (n + 1), clamped to 1..n
  * (a fractional rank extends the Beta law to non-integer parameters, as the
  * Harrell-Davis estimator does). The bootstrap is known to be poor for quantiles with
@@ -361,6 +364,18 @@ static double sorted_quantile(const double *v, size_t n, double p)
 	return v[i] + (h - (double)i) * (v[i + 1] - v[i]);
 }
 
+/* The smaller of the shares of the sorted v[0..n-1] at or below 0 and at or above 0. */
+static double tail_share(const double *v, size_t n)
+{
+	size_t below = 0, above = 0;
+
+	while (below < n && v[below] <= 0)
+		below++;
+	while (above < n && v[n - 1 - above] >= 0)
+		above++;
+	return (double)(below < above ? below : above) / (double)n;
+}
+
 /* One side of stats_quantile_change_runs: its runs, their pooled histogram, and room
  * for a resample's pool. */
 struct side {
@@ -468,6 +483,9 @@ int stats_quantile_change_runs(const struct stats_hist *const *base, size_t nbas
 	qsort(ratio, resamples, sizeof *ratio, cmp_double);
 	out->lo = sorted_quantile(ratio, resamples, (1 - level) / 2);
 	out->hi = sorted_quantile(ratio, resamples, 1 - (1 - level) / 2);
+	out->p = 2 * (double)tail_share(ratio, resamples);
+	if (out->p > 1)
+		out->p = 1;
 	rc = 0;
 out:
 	free(sb);

@@ -58,6 +58,9 @@ struct stats_change {
 	double base, new;                 /* the q-quantile of each, ns */
 	double change;                    /* new / base - 1 (0.031: 3.1 % slower) */
 	double lo, hi;                    /* the interval for change at the level asked */
+	double p;                         /* two-sided p-value of "no change", from the
+					   * same resamples: twice the share on the far
+					   * side of 0 (at most 1; resolution 2 / resamples) */
 	uint64_t tail;                    /* durations beyond the q-quantile in the smaller
 					   * side, min(q, 1 - q) * n: under 5, the interval
 					   * is not to be trusted (too few values there) */

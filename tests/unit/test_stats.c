@@ -320,6 +320,7 @@ static void test_change_identical(void)
 	 * interval is narrow as well as around 0. */
 	CU_ASSERT(c.lo > -0.05 && c.hi < 0.05);
 	CU_ASSERT_EQUAL(c.tail, 1000);
+	CU_ASSERT(c.p > 0.9);                              /* about half on each side */
 
 	CU_ASSERT_EQUAL_FATAL(stats_quantile_change(&a, &b, 0.99, 0.95, 0, &c), 0);
 	NEAR(c.change, 0, 0);
@@ -346,6 +347,7 @@ static void test_change_shifted(void)
 		NEAR(c.change, 0.2, 0.01);
 		CU_ASSERT(c.lo < 0.2 && c.hi > 0.2);
 		CU_ASSERT(c.lo > 0.05 && c.hi < 0.35);
+		CU_ASSERT(c.p < 0.001);
 		if (qs[i] == 0.5)
 			CU_ASSERT(c.lo > 0.17 && c.hi < 0.23);
 	}
@@ -413,6 +415,11 @@ static void test_random_samples(void)
 		fill_random(&b, 300, 1.0);
 		CU_ASSERT_EQUAL_FATAL(stats_quantile_change(&a, &b, 0.5, 0.95, 2000, &c), 0);
 		ci_miss += c.lo > 0 || c.hi < 0;
+		/* the p-value and the interval tell the same story */
+		if (c.p < 0.045)
+			CU_ASSERT(c.lo > 0 || c.hi < 0);
+		if (c.p > 0.055)
+			CU_ASSERT(c.lo < 0 && c.hi > 0);
 		CU_ASSERT_EQUAL_FATAL(stats_mann_whitney(&a, &b, &r), 0);
 		mw_miss += r.p < 0.05;
 	}
@@ -469,6 +476,7 @@ static void test_runs_known(void)
 	CU_ASSERT_EQUAL(runs.tail, 1000);
 	CU_ASSERT(runs.lo < 0 && runs.hi > 0);
 	CU_ASSERT(runs.lo < 1.5 * cycles.lo && runs.hi > 1.5 * cycles.hi);
+	CU_ASSERT(runs.p > 0.5);
 
 	/* Every run 30 % slower: found, around +30 %, for all the spread between runs. */
 	for (unsigned i = 0; i < 4; i++)
@@ -476,6 +484,7 @@ static void test_runs_known(void)
 	CU_ASSERT_EQUAL_FATAL(stats_quantile_change_runs(ia, 4, ib, 4, 0.5, 0.95, 0, &runs), 0);
 	NEAR(runs.change, 0.3, 0.01);
 	CU_ASSERT(runs.lo > 0.1 && runs.lo < 0.3 && runs.hi > 0.3);
+	CU_ASSERT(runs.p < 0.01);
 
 	/* One run a side is the plain bootstrap. */
 	CU_ASSERT_EQUAL_FATAL(stats_quantile_change_runs(ia, 1, ib, 1, 0.9, 0.95, 0, &one), 0);
