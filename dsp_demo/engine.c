@@ -317,7 +317,8 @@ int engine_create(struct engine **out, const struct engine_config *cfg, char *er
 
 	if (e->frames_target != 0 && cfg->inject_every != 0)
 		expected = (e->frames_target + cfg->period - 1) / cfg->period / cfg->inject_every;
-	if (inject_init(&e->inj, cfg->inject, cfg->inject_every, expected, &e->param_lock) != 0) {
+	if (inject_init(&e->inj, cfg->inject, cfg->inject_every, cfg->inject_spin_us, expected,
+			&e->param_lock) != 0) {
 		snprintf(err, errlen, "cannot set up --inject %s: %s", inject_name(cfg->inject),
 			 strerror(errno));
 		goto fail;

@@ -25,6 +25,7 @@ struct engine_config {
 	enum wav_format out_format;
 	enum inject_kind inject;          /* INJECT_NONE: a clean run */
 	unsigned inject_every;            /* cycles between two faults */
+	unsigned inject_spin_us;          /* INJECT_SPIN: busy wait per cycle, us */
 	unsigned fft_planner;             /* FFTW_MEASURE or FFTW_ESTIMATE */
 	int threads;                      /* 1: run the control and writer threads */
 };

@@ -24,6 +24,7 @@ static const char *const names[] = {
 	[INJECT_IO] = "io",
 	[INJECT_LEAK] = "leak",
 	[INJECT_OVERRUN] = "overrun",
+	[INJECT_SPIN] = "spin",
 };
 
 /* The last leaked block, so the compiler cannot drop the malloc; overwritten each time. */
@@ -35,34 +36,47 @@ const char *inject_name(enum inject_kind kind)
 }
 
 int inject_parse(const char *arg, enum inject_kind *kind, unsigned *every,
-		 char *err, size_t errlen)
+		 unsigned *spin_us, char *err, size_t errlen)
 {
 	const char *colon = strchr(arg, ':');
 	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	unsigned long max;
 
 	*kind = INJECT_NONE;
-	for (unsigned k = INJECT_ALLOC; k <= INJECT_OVERRUN; k++)
+	for (unsigned k = INJECT_ALLOC; k <= INJECT_SPIN; k++)
 		if (strlen(names[k]) == len && strncmp(arg, names[k], len) == 0)
 			*kind = (enum inject_kind)k;
 	if (*kind == INJECT_NONE) {
 		snprintf(err, errlen, "--inject: unknown fault '%.*s' "
-			 "(alloc, free, lock, sleep, io, leak or overrun)", (int)len, arg);
+			 "(alloc, free, lock, sleep, io, leak, overrun or spin)", (int)len, arg);
 		return -1;
 	}
 	*every = INJECT_EVERY_DEFAULT;
+	*spin_us = 0;
+	if (*kind == INJECT_SPIN && colon == NULL) {
+		snprintf(err, errlen, "--inject spin needs the wait per cycle: spin:MICROSECONDS");
+		return -1;
+	}
 	if (colon) {
 		char *end;
 		unsigned long n;
 
+		max = *kind == INJECT_SPIN ? INJECT_SPIN_MAX_US : 1000000000ul;
 		errno = 0;
 		n = strtoul(colon + 1, &end, 10);
 		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 ||
-		    n < 1 || n > 1000000000ul) {
-			snprintf(err, errlen, "--inject: '%s' after ':' is not a cycle count "
-				 "from 1 to 1000000000", colon + 1);
+		    n < 1 || n > max) {
+			snprintf(err, errlen, "--inject: '%s' after ':' is not %s from 1 to %lu",
+				 colon + 1, *kind == INJECT_SPIN ? "a number of microseconds"
+				 : "a cycle count", max);
 			return -1;
 		}
-		*every = (unsigned)n;
+		if (*kind == INJECT_SPIN) {
+			*every = 1;
+			*spin_us = (unsigned)n;
+		} else {
+			*every = (unsigned)n;
+		}
 	}
 	return 0;
 }
@@ -70,13 +84,14 @@ int inject_parse(const char *arg, enum inject_kind *kind, unsigned *every,
 /* ---------------------------------------------------------------- set-up (main thread) */
 
 int inject_init(struct inject *inj, enum inject_kind kind, unsigned every,
-		uint64_t expected, pthread_mutex_t *lock)
+		unsigned spin_us, uint64_t expected, pthread_mutex_t *lock)
 {
 	size_t cap = 64;
 
 	memset(inj, 0, sizeof *inj);
 	inj->kind = kind;
 	inj->every = every ? every : INJECT_EVERY_DEFAULT;
+	inj->spin_us = spin_us;
 	inj->lock = lock;
 	inj->devnull = -1;
 	atomic_init(&inj->count, 0);
@@ -226,6 +241,14 @@ NOIPA void inject_overrun(struct inject *inj, uint64_t period_ns)
 		__asm__ __volatile__("" ::: "memory");
 }
 
+NOIPA void inject_spin(struct inject *inj)
+{
+	uint64_t until = clock_now_ns() + (uint64_t)inj->spin_us * 1000u;
+
+	while (clock_now_ns() < until)
+		__asm__ __volatile__("" ::: "memory");
+}
+
 static NOIPA void inject_fire(struct inject *inj, uint64_t period_ns)
 {
 	switch (inj->kind) {
@@ -252,6 +275,9 @@ static NOIPA void inject_fire(struct inject *inj, uint64_t period_ns)
 		break;
 	case INJECT_OVERRUN:
 		inject_overrun(inj, period_ns);
+		break;
+	case INJECT_SPIN:
+		inject_spin(inj);
 		break;
 	case INJECT_NONE:
 	default:

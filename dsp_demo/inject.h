@@ -10,6 +10,8 @@
  *   io        write() of 64 bytes to /dev/null
  *   leak      malloc(64) never freed
  *   overrun   busy-wait 1.5 periods: the cycle misses its deadline
+ *   spin      busy-wait US microseconds in every cycle (`--inject spin:US`: the number
+ *             after the colon is the wait, not an interval), a known slowdown on demand
  *
  * The count of faults actually put in is exact (inject_count). */
 #ifndef DSP_INJECT_H
@@ -31,16 +33,19 @@ enum inject_kind {
 	INJECT_IO,
 	INJECT_LEAK,
 	INJECT_OVERRUN,
+	INJECT_SPIN,
 };
 
 #define INJECT_EVERY_DEFAULT 100
 #define INJECT_ALLOC_SIZE 256
 #define INJECT_LEAK_SIZE 64
 #define INJECT_FREE_SIZE 128
+#define INJECT_SPIN_MAX_US 1000000        /* spin: at most one second per cycle */
 
 struct inject {
 	enum inject_kind kind;
 	unsigned every;                   /* one fault every this many cycles */
+	unsigned spin_us;                 /* spin: the busy wait per cycle, in us */
 	_Atomic uint64_t count;           /* faults put in */
 	_Atomic uint64_t missed;          /* due but not possible (free: no block ready) */
 	struct spsc reclaim;              /* alloc: callback -> control thread, to free */
@@ -51,14 +56,16 @@ struct inject {
 };
 
 const char *inject_name(enum inject_kind kind);
-/* Parse "KIND" or "KIND:N". 0 on success, -1 with a message in err. */
+/* Parse "KIND" or "KIND:N", or "spin:US" (then *every is 1 and *spin_us is US; for the
+ * other kinds *spin_us is 0). 0 on success, -1 with a message in err. */
 int inject_parse(const char *arg, enum inject_kind *kind, unsigned *every,
-		 char *err, size_t errlen);
+		 unsigned *spin_us, char *err, size_t errlen);
 
 /* expected: faults the run will ask for (0 if unknown), to size the queues.
- * lock: the control thread's parameter mutex. 0 on success, -1 (errno set). */
+ * spin_us: spin's busy wait per cycle. lock: the control thread's parameter mutex.
+ * 0 on success, -1 (errno set). */
 int inject_init(struct inject *inj, enum inject_kind kind, unsigned every,
-		uint64_t expected, pthread_mutex_t *lock);
+		unsigned spin_us, uint64_t expected, pthread_mutex_t *lock);
 void inject_fini(struct inject *inj);
 
 /* Callback: put the fault in if cycle (0-based) is due: cycles every-1, 2*every-1, ...
@@ -79,5 +86,6 @@ void inject_sleep(struct inject *inj);
 void inject_io(struct inject *inj);
 void inject_leak(struct inject *inj);
 void inject_overrun(struct inject *inj, uint64_t period_ns);
+void inject_spin(struct inject *inj);
 
 #endif

@@ -4,7 +4,7 @@
  *
  *   dsp_demo: backend=null rate=48000 period=512 cycles=94 frames=48128
  *     max_callback_ms=0.061 mean_callback_ms=0.035 deadline_ms=10.667 overruns=0
- *     xruns=0 inject=alloc every=10 injected=9 missed=0 dropped=0 written=48128
+ *     xruns=0 inject=alloc every=10 spin_us=0 injected=9 missed=0 dropped=0 written=48128
  *     eq_updates=9 fft_runs=94 peak_hz=4031.2 sched=fifo        (all on one line)
  *
  * `dsp_demo bench` is in bench.c. Exit status: see enum exit_code. */
@@ -46,7 +46,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: dsp_demo [--backend null|freewheel|jack|alsa] [--device NAME]\n"
 	      "                [--rate HZ] [--period FRAMES] [--duration SECONDS]\n"
-	      "                [--inject KIND[:EVERY_N_CYCLES]] [--input IN.wav] [--output OUT.wav]\n"
+	      "                [--inject KIND[:EVERY_N_CYCLES] | --inject spin:US]\n"
+	      "                [--input IN.wav] [--output OUT.wav]\n"
 	      "       dsp_demo bench\n"
 	      "       dsp_demo --help | --version\n"
 	      "\n"
@@ -69,6 +70,8 @@ static void usage(FILE *f)
 	      "                   0 runs until SIGINT or SIGTERM\n"
 	      "  --inject KIND[:N]  put one fault in the callback every N cycles (default 100):\n"
 	      "                   alloc, free, lock, sleep, io, leak or overrun\n"
+	      "  --inject spin:US busy-wait US microseconds (1..1000000) in every cycle:\n"
+	      "                   a known slowdown, to test a comparison of timings\n"
 	      "  --input IN.wav   process this file (16/24-bit PCM or 32-bit float, mono or\n"
 	      "                   stereo; looped) instead of the test signal\n"
 	      "  --output OUT.wav write the processed audio (16-bit, or float if IN.wav is)\n"
@@ -119,13 +122,14 @@ static void print_summary(const struct backend *b, const struct engine_config *c
 	fprintf(stderr,
 		"dsp_demo: backend=%s rate=%u period=%u cycles=%llu frames=%llu "
 		"max_callback_ms=%.3f mean_callback_ms=%.3f deadline_ms=%.3f overruns=%llu "
-		"xruns=%llu inject=%s every=%u injected=%llu missed=%llu dropped=%llu "
+		"xruns=%llu inject=%s every=%u spin_us=%u injected=%llu missed=%llu dropped=%llu "
 		"written=%llu eq_updates=%llu fft_runs=%llu peak_hz=%.1f sched=%s\n",
 		backend_name(b->kind), b->rate, b->period, (unsigned long long)st->cycles,
 		(unsigned long long)st->frames, st->max_ns / 1e6,
 		st->cycles ? st->total_ns / 1e6 / st->cycles : 0.0, 1e3 * b->period / b->rate,
 		(unsigned long long)st->overruns, (unsigned long long)b->xruns,
 		inject_name(cfg->inject), cfg->inject == INJECT_NONE ? 0 : cfg->inject_every,
+		cfg->inject_spin_us,
 		(unsigned long long)st->injected, (unsigned long long)st->inject_missed,
 		(unsigned long long)st->dropped, (unsigned long long)st->written,
 		(unsigned long long)st->eq_updates, (unsigned long long)st->fft_runs,
@@ -202,7 +206,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_INJECT:
-			if (inject_parse(optarg, &cfg.inject, &cfg.inject_every, err, sizeof err) != 0)
+			if (inject_parse(optarg, &cfg.inject, &cfg.inject_every, &cfg.inject_spin_us,
+					 err, sizeof err) != 0)
 				return usage_error("%s", err);
 			break;
 		case OPT_INPUT:

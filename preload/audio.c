@@ -8,6 +8,7 @@
  * claimed with a CAS; a slot being filled by another thread is skipped, so two
  * entries for one key can exist and are merged when written. */
 #include "audio.h"
+#include "durhist.h"
 #define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
 #include "wildcard.h"
@@ -34,32 +35,12 @@ int audio_on_violation;
 
 /* ------------------------------------------------------------ histograms */
 
-#define SUB      16                       /* steps per power of two */
-#define HBUCKETS (40 * SUB)               /* up to 2^43 ns, about 2.4 hours */
 #define LOAD_EDGES 14                     /* load histogram bucket edges in % */
 static const unsigned load_edges[LOAD_EDGES] = { 10, 20, 30, 40, 50, 60, 70, 80, 90, 95,
 						 100, 150, 200, 400 };
 
-static inline unsigned hbucket(uint64_t ns)
-{
-	if (ns < SUB)
-		return (unsigned)ns;
-	unsigned e = 63u - (unsigned)__builtin_clzll(ns);       /* >= 4 */
-	unsigned b = (e - 3) * SUB + (unsigned)((ns >> (e - 4)) & (SUB - 1));
-	return b < HBUCKETS ? b : HBUCKETS - 1;
-}
-
-/* Middle of a bucket, in ns. */
-static uint64_t hvalue(unsigned b)
-{
-	if (b < SUB)
-		return b;
-	unsigned e = b / SUB + 3, m = b % SUB;
-	uint64_t lo = ((uint64_t)(SUB + m)) << (e - 4);
-	return lo + ((1ull << (e - 4)) >> 1);
-}
-
-struct hist { uint64_t n[HBUCKETS]; };
+/* Durations: the log-linear layout of durhist.h. */
+struct hist { uint64_t n[DURHIST_BUCKETS]; };
 
 /* The q-quantile (0..1) of a histogram holding `count` values, clamped to [min, max]. */
 static uint64_t hquantile(const struct hist *h, uint64_t count, double q, uint64_t min, uint64_t max)
@@ -70,10 +51,10 @@ static uint64_t hquantile(const struct hist *h, uint64_t count, double q, uint64
 	if (rank >= count)
 		rank = count - 1;
 	uint64_t seen = 0;
-	for (unsigned b = 0; b < HBUCKETS; b++) {
+	for (unsigned b = 0; b < DURHIST_BUCKETS; b++) {
 		seen += h->n[b];
 		if (seen > rank) {
-			uint64_t v = hvalue(b);
+			uint64_t v = durhist_mid(b);
 			return v < min ? min : v > max ? max : v;
 		}
 	}
@@ -180,7 +161,7 @@ void audio_cb_begin(struct cb_source *s)
 		s->period_sum += period;
 		if (j > s->jitter_max)
 			s->jitter_max = j;
-		s->jitter.n[hbucket(j)]++;
+		s->jitter.n[durhist_bucket(j)]++;
 	}
 	s->last_start = now;
 }
@@ -196,7 +177,7 @@ static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32
 		s->min = d;
 	if (d > s->max)
 		s->max = d;
-	s->dur.n[hbucket(d)]++;
+	s->dur.n[durhist_bucket(d)]++;
 	if (s->deadline) {
 		uint64_t ppm = d * 1000000u / s->deadline;
 		s->load_ppm_sum += ppm;
@@ -413,7 +394,7 @@ EXPORT void audioprof_zone_end(void)
 			z->max = d;
 		if (d < z->min)
 			z->min = d;
-		z->h.n[hbucket(d)]++;
+		z->h.n[durhist_bucket(d)]++;
 		return;
 	}
 }

@@ -3,9 +3,11 @@
 # usage errors exit 2, bad WAV input exits 3), exact cycle and frame counts (cycles =
 # ceil(rate * duration / period), frames = cycles * period), a valid output WAV of exactly
 # that many frames, the EQ's gain and the analyser's peak on a 6 kHz tone, every --inject
-# kind counted exactly; then under the preload: a clean run has no allocation with
-# dsp_process on its stack, and --inject alloc / leak are found at inject_alloc /
-# inject_leak with exactly the injected number of blocks.
+# kind counted exactly, --inject spin:US in every cycle and inside the callback's timing
+# (every cycle lasts at least US: a lower bound, not a timing expectation); then under
+# the preload: a clean run has no allocation with dsp_process on its stack, --inject
+# alloc / leak are found at inject_alloc / inject_leak with exactly the injected number
+# of blocks, and every cycle of --inject spin:US is at least US long in the profile.
 . "$(dirname "$0")/lib/common.sh"
 make_tmp
 
@@ -41,7 +43,8 @@ expect() {
 grep -q '^Usage: dsp_demo' "$tmp/help.out" || fail "--help: no usage on stdout"
 [ -s "$tmp/help.err" ] && fail "--help wrote to stderr"
 for bad in "--bogus" "--rate 5" "--period x" "--duration -1" "--inject nope" \
-	   "--inject alloc:0" "--backend pulse" "--device x" "stray"; do
+	   "--inject alloc:0" "--inject spin" "--inject spin:0" "--inject spin:1000001" \
+	   "--backend pulse" "--device x" "stray"; do
 	# shellcheck disable=SC2086
 	"$DSP" $bad >"$tmp/bad.out" 2>"$tmp/bad.err"
 	rc=$?
@@ -144,6 +147,7 @@ for kind in alloc free lock sleep io leak overrun; do
 	run_demo "inj_$kind" --backend freewheel --duration 1 --inject "$kind:10"
 	expect "inj_$kind" inject "$kind"
 	expect "inj_$kind" every 10
+	expect "inj_$kind" spin_us 0
 	expect "inj_$kind" injected 9             # cycles 10, 20, ..., 90 of 94
 	expect "inj_$kind" missed 0
 done
@@ -153,6 +157,21 @@ run_demo inj_default --backend freewheel --duration 3 --inject alloc
 expect inj_default every 100
 expect inj_default injected 2                 # 282 cycles
 note "--inject counts ok"
+
+# --- spin: a busy wait in every cycle, inside the callback's own timing ----------------
+# dsp_demo times each cycle with the clock the wait reads, so the mean cannot be below
+# the wait: a bound that holds on any machine, however loaded (a faster one is no error).
+SPIN_US=2000
+run_demo spin --backend freewheel --duration 1 --inject "spin:$SPIN_US"
+expect spin inject spin
+expect spin every 1
+expect spin spin_us "$SPIN_US"
+expect spin cycles 94
+expect spin injected 94                       # one per cycle
+expect spin missed 0
+awk -v m="$(field mean_callback_ms "$tmp/spin.err")" -v s="$SPIN_US" 'BEGIN { exit !(m * 1000 >= s) }' ||
+	{ cat "$tmp/spin.err"; fail "--inject spin:$SPIN_US: mean_callback_ms below the wait"; }
+note "--inject spin ok"
 
 # --- under the preload ------------------------------------------------------------------
 [ -f "$PRELOAD" ] || { note "preload not built: profile checks skipped"; echo ok; exit 0; }
@@ -199,5 +218,21 @@ ok(not others, "%d other pp(s) with dsp_process:%s" % (
 done()
 PY
 done
+
+# spin: every one of the region's cycles holds the wait. The profile converts its clock
+# ticks at a ratio measured to a few parts per million (clock.h): 1 % of slack.
+f=$(profile_of pspin --backend null --duration 1 --inject "spin:$SPIN_US") || exit 1
+expect pspin injected 94
+check_py "$f" "$SPIN_US" <<'PY' || fail "--inject spin: the wait is not in the profile's cycles"
+spin_ns = int(sys.argv[2]) * 1000
+p = load(sys.argv[1])
+cbs = [c for c in p["audioprof"].get("callbacks", []) if c.get("name") == "dsp_demo"]
+if ok(len(cbs) == 1, "one callback source \"dsp_demo\" expected, got %d" % len(cbs)):
+    c = cbs[0]
+    eq("region dsp_demo: count", c["count"], 94)
+    ok(c["min_ns"] >= 0.99 * spin_ns, "region dsp_demo: min_ns %d, below the %d ns wait"
+       % (c["min_ns"], spin_ns))
+done()
+PY
 note "profiles ok"
 echo ok

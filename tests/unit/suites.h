@@ -14,4 +14,5 @@ void suite_glob(void);
 void suite_fds(void);
 void suite_atomicfile(void);
 void suite_suppress(void);   /* analyzer/suppress.c */
+void suite_stats(void);      /* analyzer/stats.c */
 #endif
