@@ -1,5 +1,5 @@
 /* cli.c - helpers shared by the subcommands: error messages, the AUDIOPROF_* table
- * (printed from preload/options.c's options_table, never duplicated here) and parsing
+ * (printed from common/options.c's options_table, never duplicated here) and parsing
  * of option values with the preload's own parsers and bounds. */
 #include "cli.h"
 #include "options.h"

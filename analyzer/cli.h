@@ -40,10 +40,10 @@ int cmd_help_env(int argc, char **argv);
 /* "audioprof: <message>\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints the AUDIOPROF_* table (from preload/options.c) to `f`. */
+/* Prints the AUDIOPROF_* table (from common/options.c) to `f`. */
 void cli_print_env_table(FILE *f);
 
-/* Parses `arg` as the value of option `opt_id` (an enum opt_id from preload/options.h)
+/* Parses `arg` as the value of option `opt_id` (an enum opt_id from common/options.h)
  * with the preload's own parser and bounds. Returns 0, or prints
  * "audioprof: --FLAG: ..." naming `flag` and returns -1. */
 int cli_parse_opt_value(int opt_id, const char *flag, const char *arg, int64_t *out);
