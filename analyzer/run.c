@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "analyze.h"
 #include "options.h"
+#include "outfind.h"
 #include "outpath.h"
 #include "relay.h"
 #include "target.h"
@@ -243,7 +244,7 @@ static int report_profiles(const char *pattern, pid_t pid, const char *name, tim
 			   int quiet, const struct check_opts *chk)
 {
 	struct report_ctx r = { quiet, chk, EXIT_OK };
-	if (outpath_find(pattern, pid, name, since, report_found, &r) > 0)
+	if (outfind_profiles(pattern, pid, name, since, report_found, &r) > 0)
 		return r.check_rc;
 	char expected[4096];
 	if (outpath_expand(pattern, pid, name, expected, sizeof(expected)) != 0)

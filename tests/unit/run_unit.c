@@ -19,6 +19,7 @@ int main(void)
 	suite_glob();
 	suite_fds();
 	suite_atomicfile();
+	suite_outpath();
 	suite_suppress();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
