@@ -1,12 +1,16 @@
-/* cli.c - helpers shared by the subcommands: error messages, the AUDIOPROF_* table
+/* cli.c - helpers shared by the subcommands: error messages, the end of every option
+ * loop (--help, missing values, unknown options, the FILE operand), the AUDIOPROF_* table
  * (printed from common/options.c's options_table, never duplicated here) and parsing
  * of option values with the preload's own parsers and bounds. */
 #include "cli.h"
+#include "fmt.h"
 #include "options.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------ messages */
 
@@ -19,6 +23,57 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------ command lines */
+
+void cli_getopt_start(void)
+{
+	optind = 1;
+	opterr = 0;
+}
+
+int cli_usage_error(const struct cli_sub *s)
+{
+	fprintf(stderr, "Usage: audioprof %s %s\nTry 'audioprof %s --help'.\n", s->name,
+		s->synopsis, s->name);
+	return EXIT_USAGE;
+}
+
+int cli_opt_default(const struct cli_sub *s, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	if (c == 'h') {
+		s->usage(stdout);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+	}
+	if (c == ':') {
+		cli_error("%s: option '%s' needs a value", s->name, arg);
+	} else if (optopt > 0 && optopt < 128 && strncmp(arg, "--", 2) != 0) {
+		/* A short option: getopt leaves optind on the word until its last letter,
+		 * so the word before may be another one. */
+		cli_error("%s: unknown option '-%c'", s->name, optopt);
+	} else {
+		cli_error("%s: unknown option '%s'", s->name, arg);
+	}
+	return cli_usage_error(s);
+}
+
+const char *cli_one_file(const struct cli_sub *s, int argc, char **argv)
+{
+	if (argc - optind == 1)
+		return argv[optind];
+	cli_error(argc == optind ? "%s: no FILE given" : "%s: more than one FILE given", s->name);
+	cli_usage_error(s);
+	return NULL;
+}
+
+int cli_color(const struct cli_sub *s, const char *when)
+{
+	if (fmt_color_init(when) == 0)
+		return 0;
+	cli_error("%s: --color: '%s' is not auto, always or never", s->name, when);
+	return cli_usage_error(s);
 }
 
 /* ------------------------------------------------------------------ values */

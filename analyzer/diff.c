@@ -577,11 +577,7 @@ static void usage(FILE *f)
 		"invalid BASE or NEW or suppressions file.\n", DEFAULT_TOP, DEFAULT_FRAMES);
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof diff [OPTIONS] BASE NEW\nTry 'audioprof diff --help'.\n", stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "diff", "[OPTIONS] BASE NEW", usage };
 
 static int set_fail(struct diff_opts *o, int id, const char *arg)
 {
@@ -647,18 +643,17 @@ int cmd_diff(int argc, char **argv)
 	const char *color = "auto";
 	struct suppress_opts so = { 0 };
 	int c, li;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	while ((c = getopt_long(argc, argv, ":n:f:h", opts, &li)) != -1) {
 		switch (c) {
 		case O_SUPP:
 			if (suppress_opt(&so, opts[li].name, optarg) < 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case 0:
 			for (int i = 0; i < F_COUNT; i++)
 				if (strcmp(opts[li].name, fails[i].name) == 0 && set_fail(&o, i, optarg))
-					return usage_error();
+					return cli_usage_error(&sub);
 			break;
 		case 'n':
 		case 'f': {
@@ -668,7 +663,7 @@ int cmd_diff(int argc, char **argv)
 			if (!*optarg || *end || errno || v < 0 || v > 1000000000L) {
 				cli_error("diff: --%s: '%s' is not a number", c == 'n' ? "top" : "frames",
 					  optarg);
-				return usage_error();
+				return cli_usage_error(&sub);
 			}
 			if (c == 'n')
 				o.top = (size_t)v;
@@ -677,24 +672,15 @@ int cmd_diff(int argc, char **argv)
 			break;
 		}
 		case O_COLOR: color = optarg; break;
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("diff: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			cli_error("diff: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (fmt_color_init(color) != 0) {
-		cli_error("diff: --color: '%s' is not auto, always or never", color);
-		return usage_error();
-	}
+	if (cli_color(&sub, color) != 0)
+		return EXIT_USAGE;
 	if (argc - optind != 2) {
 		cli_error("diff: expected two files, BASE and NEW");
-		return usage_error();
+		return cli_usage_error(&sub);
 	}
 	o.width = fmt_width();
 	char err[1024];
