@@ -14,4 +14,5 @@ void suite_fds(void);
 void suite_atomicfile(void);
 void suite_outpath(void);
 void suite_suppress(void);   /* analyzer/suppress.c */
+void suite_rules(void);      /* analyzer/rules.c */
 #endif
