@@ -18,6 +18,7 @@ int main(void)
 	suite_demangle();
 	suite_glob();
 	suite_fds();
+	suite_audio();
 	suite_atomicfile();
 	suite_outpath();
 	suite_suppress();
