@@ -2,8 +2,8 @@
  * to one subcommand per file (run.c, help_env.c, ...). Exit codes are enum cli_exit
  * in cli.h; usage goes to stdout on --help and to stderr with status 2 on misuse. */
 #include "cli.h"
-#include "analyze.h"   /* report, check, diff, flame (the analyzer: issue 5) */
-#include "view.h"      /* view (the viewer: issue 6) */
+#include "analyze.h"   /* report, check, diff, flame (the analyzer) */
+#include "view.h"      /* view (the viewer) */
 
 #include <stdio.h>
 #include <string.h>

@@ -10,8 +10,8 @@
 #     wrapper after it (tests/progs/libcbcount.c): same output and status, a source
 #     named after the stream (the file), as many write callbacks as the wrapper
 #     counted, the file read and the stream drained from inside the callback, its
-#     allocations and locks those the wrapper counted there (the profiler's own,
-#     issue 12 item 3, not charged).
+#     allocations and locks those the wrapper counted there (the profiler's own not
+#     charged).
 # Skips when pulseaudio, paplay or the libpulse headers are missing, or when the server
 # cannot start here.
 . "$(dirname "$0")/lib/common.sh"

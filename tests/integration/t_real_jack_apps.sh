@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t_real_jack_apps.sh - real third-party JACK programs from Debian (issue 12's matrix),
-# each run for a second or a few against a private jackd (dummy backend, 48 kHz, 512
+# t_real_jack_apps.sh - real third-party JACK programs from Debian, each run for a
+# second or a few against a private jackd (dummy backend, 48 kHz, 512
 # frames), natively and under the preload:
 #   - fluidsynth -a jack playing a MIDI file this test writes (4 notes) with Debian's
 #     smallest General MIDI soundfont (timgm6mb-soundfont): its render callback takes
@@ -18,7 +18,7 @@
 # the test's own wrapper (tests/progs/libcbcount.c, after the preload in LD_PRELOAD,
 # tests/integration/lib/cbcount.py), and each known violation found with the stack
 # above, its count equal to what the wrapper counted inside the same callbacks. The
-# profiler's own calls on the audio thread (libunwind's locks, issue 12 item 3) are in
+# profiler's own calls on the audio thread (libunwind's locks) are in
 # the wrapper's counts and must not be charged to the program.
 # Skips when jackd is missing; a program that is not installed is skipped (noted).
 . "$(dirname "$0")/lib/common.sh"

@@ -5,7 +5,7 @@ counting wrapper, listed after libaudioprof.so in LD_PRELOAD) for the real-progr
     c = Counts(path)
     c.callbacks                  # JACK process callbacks the program's function ran
     c.calls("free", "libsord")   # free() calls inside them whose caller's file starts so
-    c.own()                      # calls the profiler's own code made there (issue 12 item 3)
+    c.own()                      # calls the profiler's own code made there (not charged)
     for m in c.alsa_cycles():    # ALSA (the wrapper alone): its log replayed by the model
         m.count, m.discarded, m.frames, m.deadline_ns(), m.calls("free")
 
