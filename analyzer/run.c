@@ -34,7 +34,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
 		"\n"
-		"Run PROGRAM with the heap profiler preloaded and write its profile. Standard\n"
+		"Run PROGRAM with the profiler preloaded and write its profile. Standard\n"
 		"input, output and error, the exit status and death by a signal pass through;\n"
 		"each signal reaches PROGRAM once, whether sent to audioprof or to its group.\n"
 		"The '--' is needed only when PROGRAM starts with '-'.\n"

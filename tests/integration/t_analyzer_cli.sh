@@ -40,6 +40,13 @@ st 0 --help
 for cmd in report check diff flame; do
 	grep -q "^  $cmd " "$tmp/out" || bad "the global usage does not list $cmd"
 done
+# What audioprof is, said alike by the README's first paragraph, --help and the NAME
+# line of audioprof(1).
+what="heap and timing profiler for audio processes"
+tr '\n' ' ' <"$tmp/out" | grep -qiF "$what" || bad "--help does not say: $what"
+awk '/^$/ { if (p) exit; next } !/^#/ { p = 1; print }' "$ROOT/README.md" | tr '\n' ' ' |
+	grep -qiF "$what" || bad "the README does not lead with: $what"
+grep -qixF ".Nd $what" "$ROOT/man/audioprof.1" || bad "audioprof(1)'s NAME is not: $what"
 st 2 report "$H" "$H"
 st 2 report --top x "$H"
 st 2 report --top -1 "$H"
