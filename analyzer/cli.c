@@ -6,10 +6,12 @@
 #include "fmt.h"
 #include "options.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ messages */
@@ -66,6 +68,20 @@ const char *cli_one_file(const struct cli_sub *s, int argc, char **argv)
 	cli_error(argc == optind ? "%s: no FILE given" : "%s: more than one FILE given", s->name);
 	cli_usage_error(s);
 	return NULL;
+}
+
+int cli_parse_count(const struct cli_sub *s, const char *flag, const char *arg, long max,
+		    long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (!*arg || *end || errno || v < 0 || v > max) {
+		cli_error("%s: %s: '%s' is not a number from 0 to %ld", s->name, flag, arg, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int cli_color(const struct cli_sub *s, const char *when)

@@ -67,8 +67,17 @@ int cli_opt_default(const struct cli_sub *s, int c, char **argv);
  * than one FILE given" and the usage. */
 const char *cli_one_file(const struct cli_sub *s, int argc, char **argv);
 
+/* A count option's value: digits only, 0 to `max`. Returns 0, or -1 after
+ * "NAME: FLAG: 'ARG' is not a number from 0 to MAX". */
+int cli_parse_count(const struct cli_sub *s, const char *flag, const char *arg, long max,
+		    long *out);
+
 /* --color WHEN (fmt_color_init): 0, or a message and the usage (EXIT_USAGE). */
 int cli_color(const struct cli_sub *s, const char *when);
+/* --color and --colour in a getopt_long table, getopt_long returning `val` for them. */
+#define CLI_COLOR_LONG_OPTS(val)                                          \
+	{ "color", required_argument, NULL, (val) },                      \
+	{ "colour", required_argument, NULL, (val) }
 
 /* ------------------------------------------------------------------ options table (cli.c) */
 

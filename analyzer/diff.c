@@ -625,10 +625,8 @@ int cmd_diff(int argc, char **argv)
 		{ "fail-leaked", required_argument, NULL, 0 },
 		{ "top", required_argument, NULL, 'n' },
 		{ "frames", required_argument, NULL, 'f' },
-		{ "color", required_argument, NULL, O_COLOR },
-		{ "colour", required_argument, NULL, O_COLOR },
-		{ "suppressions", required_argument, NULL, O_SUPP },
-		{ "no-default-suppressions", no_argument, NULL, O_SUPP },
+		CLI_COLOR_LONG_OPTS(O_COLOR),
+		SUPPRESS_LONG_OPTS(O_SUPP),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -657,14 +655,10 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case 'n':
 		case 'f': {
-			char *end;
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || errno || v < 0 || v > 1000000000L) {
-				cli_error("diff: --%s: '%s' is not a number", c == 'n' ? "top" : "frames",
-					  optarg);
+			long v;
+			if (cli_parse_count(&sub, c == 'n' ? "--top" : "--frames", optarg,
+					    1000000000L, &v))
 				return cli_usage_error(&sub);
-			}
 			if (c == 'n')
 				o.top = (size_t)v;
 			else

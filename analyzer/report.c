@@ -781,20 +781,6 @@ static void list_rules(void)
 		       rules_table[i].fixture);
 }
 
-/* Parses a count option: digits only, at most `max`. */
-static int parse_count(const char *flag, const char *arg, long max, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(arg, &end, 10);
-	if (!*arg || *end || errno || v < 0 || v > max) {
-		cli_error("report: %s: '%s' is not a number from 0 to %ld", flag, arg, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 int cmd_report(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_COLOR, O_LIST_RULES, O_SUPP };
@@ -803,11 +789,9 @@ int cmd_report(int argc, char **argv)
 		{ "sort", required_argument, NULL, 's' },
 		{ "frames", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, O_JSON },
-		{ "color", required_argument, NULL, O_COLOR },
-		{ "colour", required_argument, NULL, O_COLOR },
+		CLI_COLOR_LONG_OPTS(O_COLOR),
 		{ "list-rules", no_argument, NULL, O_LIST_RULES },
-		{ "suppressions", required_argument, NULL, O_SUPP },
-		{ "no-default-suppressions", no_argument, NULL, O_SUPP },
+		SUPPRESS_LONG_OPTS(O_SUPP),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -824,7 +808,7 @@ int cmd_report(int argc, char **argv)
 				return cli_usage_error(&sub);
 			break;
 		case 'n':
-			if (parse_count("--top", optarg, 1000000000L, &v))
+			if (cli_parse_count(&sub, "--top", optarg, 1000000000L, &v))
 				return cli_usage_error(&sub);
 			o.top = (size_t)v;
 			break;
@@ -840,7 +824,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 		case 'f':
-			if (parse_count("--frames", optarg, 1000, &v))
+			if (cli_parse_count(&sub, "--frames", optarg, 1000, &v))
 				return cli_usage_error(&sub);
 			o.frames = (int)v;
 			break;

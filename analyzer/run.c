@@ -168,8 +168,7 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
 	{ "junit", required_argument, NULL, O_CHECK_OPT },
 	{ "count-library-calls", no_argument, NULL, O_CHECK_OPT },
-	{ "suppressions", required_argument, NULL, O_CHECK_OPT },
-	{ "no-default-suppressions", no_argument, NULL, O_CHECK_OPT },
+	SUPPRESS_LONG_OPTS(O_CHECK_OPT),
 	{ NULL, 0, NULL, 0 },
 };
 

@@ -220,8 +220,7 @@ int cmd_view(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "open", no_argument, NULL, 'O' },
-		{ "suppressions", required_argument, NULL, 'S' },
-		{ "no-default-suppressions", no_argument, NULL, 'S' },
+		SUPPRESS_LONG_OPTS('S'),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
