@@ -446,11 +446,7 @@ static void usage(FILE *f)
 	      "or invalid FILE or suppressions file, or the JUnit file could not be written.\n", f);
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof check [OPTIONS] FILE\nTry 'audioprof check --help'.\n", stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "check", "[OPTIONS] FILE", usage };
 
 int cmd_check(int argc, char **argv)
 {
@@ -463,8 +459,7 @@ int cmd_check(int argc, char **argv)
 		{ "max-leaked", required_argument, NULL, 0 },
 		{ "junit", required_argument, NULL, 0 },
 		{ "count-library-calls", no_argument, NULL, 0 },
-		{ "suppressions", required_argument, NULL, 0 },
-		{ "no-default-suppressions", no_argument, NULL, 0 },
+		SUPPRESS_LONG_OPTS(0),
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -472,29 +467,18 @@ int cmd_check(int argc, char **argv)
 	struct check_opts o;
 	check_opts_init(&o);
 	int c, li;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	while ((c = getopt_long(argc, argv, ":vh", opts, &li)) != -1) {
 		switch (c) {
 		case 0:
 			if (check_opts_set(&o, opts[li].name, optarg) < 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case 'v': o.verbose = 1; break;
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("check: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			cli_error("check: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (argc - optind != 1) {
-		cli_error(argc == optind ? "check: no FILE given" : "check: more than one FILE given");
-		return usage_error();
-	}
-	return check_file(argv[optind], &o);
+	const char *file = cli_one_file(&sub, argc, argv);
+	return file ? check_file(file, &o) : EXIT_USAGE;
 }

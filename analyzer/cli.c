@@ -1,12 +1,18 @@
-/* cli.c - helpers shared by the subcommands: error messages, the AUDIOPROF_* table
- * (printed from preload/options.c's options_table, never duplicated here) and parsing
+/* cli.c - helpers shared by the subcommands: error messages, the end of every option
+ * loop (--help, missing values, unknown options, the FILE operand), the AUDIOPROF_* table
+ * (printed from common/options.c's options_table, never duplicated here) and parsing
  * of option values with the preload's own parsers and bounds. */
 #include "cli.h"
+#include "fmt.h"
 #include "options.h"
 
+#include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------ messages */
 
@@ -19,6 +25,71 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------ command lines */
+
+void cli_getopt_start(void)
+{
+	optind = 1;
+	opterr = 0;
+}
+
+int cli_usage_error(const struct cli_sub *s)
+{
+	fprintf(stderr, "Usage: audioprof %s %s\nTry 'audioprof %s --help'.\n", s->name,
+		s->synopsis, s->name);
+	return EXIT_USAGE;
+}
+
+int cli_opt_default(const struct cli_sub *s, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	if (c == 'h') {
+		s->usage(stdout);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
+	}
+	if (c == ':') {
+		cli_error("%s: option '%s' needs a value", s->name, arg);
+	} else if (optopt > 0 && optopt < 128 && strncmp(arg, "--", 2) != 0) {
+		/* A short option: getopt leaves optind on the word until its last letter,
+		 * so the word before may be another one. */
+		cli_error("%s: unknown option '-%c'", s->name, optopt);
+	} else {
+		cli_error("%s: unknown option '%s'", s->name, arg);
+	}
+	return cli_usage_error(s);
+}
+
+const char *cli_one_file(const struct cli_sub *s, int argc, char **argv)
+{
+	if (argc - optind == 1)
+		return argv[optind];
+	cli_error(argc == optind ? "%s: no FILE given" : "%s: more than one FILE given", s->name);
+	cli_usage_error(s);
+	return NULL;
+}
+
+int cli_parse_count(const struct cli_sub *s, const char *flag, const char *arg, long max,
+		    long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (!*arg || *end || errno || v < 0 || v > max) {
+		cli_error("%s: %s: '%s' is not a number from 0 to %ld", s->name, flag, arg, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_color(const struct cli_sub *s, const char *when)
+{
+	if (fmt_color_init(when) == 0)
+		return 0;
+	cli_error("%s: --color: '%s' is not auto, always or never", s->name, when);
+	return cli_usage_error(s);
 }
 
 /* ------------------------------------------------------------------ values */

@@ -577,11 +577,7 @@ static void usage(FILE *f)
 		"invalid BASE or NEW or suppressions file.\n", DEFAULT_TOP, DEFAULT_FRAMES);
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof diff [OPTIONS] BASE NEW\nTry 'audioprof diff --help'.\n", stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "diff", "[OPTIONS] BASE NEW", usage };
 
 static int set_fail(struct diff_opts *o, int id, const char *arg)
 {
@@ -629,10 +625,8 @@ int cmd_diff(int argc, char **argv)
 		{ "fail-leaked", required_argument, NULL, 0 },
 		{ "top", required_argument, NULL, 'n' },
 		{ "frames", required_argument, NULL, 'f' },
-		{ "color", required_argument, NULL, O_COLOR },
-		{ "colour", required_argument, NULL, O_COLOR },
-		{ "suppressions", required_argument, NULL, O_SUPP },
-		{ "no-default-suppressions", no_argument, NULL, O_SUPP },
+		CLI_COLOR_LONG_OPTS(O_COLOR),
+		SUPPRESS_LONG_OPTS(O_SUPP),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -647,29 +641,24 @@ int cmd_diff(int argc, char **argv)
 	const char *color = "auto";
 	struct suppress_opts so = { 0 };
 	int c, li;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	while ((c = getopt_long(argc, argv, ":n:f:h", opts, &li)) != -1) {
 		switch (c) {
 		case O_SUPP:
 			if (suppress_opt(&so, opts[li].name, optarg) < 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case 0:
 			for (int i = 0; i < F_COUNT; i++)
 				if (strcmp(opts[li].name, fails[i].name) == 0 && set_fail(&o, i, optarg))
-					return usage_error();
+					return cli_usage_error(&sub);
 			break;
 		case 'n':
 		case 'f': {
-			char *end;
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || errno || v < 0 || v > 1000000000L) {
-				cli_error("diff: --%s: '%s' is not a number", c == 'n' ? "top" : "frames",
-					  optarg);
-				return usage_error();
-			}
+			long v;
+			if (cli_parse_count(&sub, c == 'n' ? "--top" : "--frames", optarg,
+					    1000000000L, &v))
+				return cli_usage_error(&sub);
 			if (c == 'n')
 				o.top = (size_t)v;
 			else
@@ -677,24 +666,15 @@ int cmd_diff(int argc, char **argv)
 			break;
 		}
 		case O_COLOR: color = optarg; break;
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("diff: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			cli_error("diff: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (fmt_color_init(color) != 0) {
-		cli_error("diff: --color: '%s' is not auto, always or never", color);
-		return usage_error();
-	}
+	if (cli_color(&sub, color) != 0)
+		return EXIT_USAGE;
 	if (argc - optind != 2) {
 		cli_error("diff: expected two files, BASE and NEW");
-		return usage_error();
+		return cli_usage_error(&sub);
 	}
 	o.width = fmt_width();
 	char err[1024];

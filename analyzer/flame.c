@@ -143,12 +143,7 @@ static void usage(FILE *f)
 		metric_list((1u << M_COUNT) - 1, m, sizeof(m)));
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof flame [--metric METRIC] FILE\nTry 'audioprof flame --help'.\n",
-	      stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "flame", "[--metric METRIC] FILE", usage };
 
 int cmd_flame(int argc, char **argv)
 {
@@ -159,8 +154,7 @@ int cmd_flame(int argc, char **argv)
 	};
 	enum metric m = M_BYTES;
 	int c;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	while ((c = getopt_long(argc, argv, ":m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': {
@@ -169,35 +163,27 @@ int cmd_flame(int argc, char **argv)
 				char l[160];
 				cli_error("flame: --metric: '%s' is not one of %s", optarg,
 					  metric_list((1u << M_COUNT) - 1, l, sizeof(l)));
-				return usage_error();
+				return cli_usage_error(&sub);
 			}
 			m = (enum metric)x;
 			break;
 		}
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("flame: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			cli_error("flame: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (argc - optind != 1) {
-		cli_error(argc == optind ? "flame: no FILE given" : "flame: more than one FILE given");
-		return usage_error();
-	}
+	const char *file = cli_one_file(&sub, argc, argv);
+	if (!file)
+		return EXIT_USAGE;
 	char err[1024];
-	struct profile *p = profile_load(argv[optind], err, sizeof(err));
+	struct profile *p = profile_load(file, err, sizeof(err));
 	if (!p) {
 		cli_error("%s", err);
 		return EXIT_INPUT;
 	}
 	const char *why = metric_missing(p, m);
 	if (why) {
-		cli_error("flame: --metric %s: %s: %s", metric_defs[m].name, argv[optind], why);
+		cli_error("flame: --metric %s: %s: %s", metric_defs[m].name, file, why);
 		profile_free(p);
 		return EXIT_USAGE;
 	}

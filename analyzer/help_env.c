@@ -1,5 +1,5 @@
 /* help_env.c - `audioprof help-env`: the AUDIOPROF_* variables, printed from the
- * preload's own options table (preload/options.c is compiled into the analyzer). */
+ * preload's own options table (common/options.c is compiled into the analyzer). */
 #include "cli.h"
 
 #include <stdio.h>

@@ -2,14 +2,14 @@
  * to one subcommand per file (run.c, help_env.c, ...). Exit codes are enum cli_exit
  * in cli.h; usage goes to stdout on --help and to stderr with status 2 on misuse. */
 #include "cli.h"
-#include "analyze.h"   /* report, check, diff, flame (the analyzer: issue 5) */
-#include "view.h"      /* view (the viewer: issue 6) */
+#include "analyze.h"   /* report, check, diff, flame (the analyzer) */
+#include "view.h"      /* view (the viewer) */
 
 #include <stdio.h>
 #include <string.h>
 
 const struct cli_command cli_commands[] = {
-	{ "run", cmd_run, "run a program with the heap profiler preloaded" },
+	{ "run", cmd_run, "run a program with the profiler preloaded" },
 	{ "help-env", cmd_help_env, "list the AUDIOPROF_* environment variables" },
 	/* The analyzer (analyze.h). */
 	{ "report", cmd_report, "summarise a profile: totals, top sites, audio, advice" },
@@ -25,8 +25,10 @@ static void usage(FILE *f)
 	fputs("Usage: audioprof COMMAND [ARGS...]\n"
 	      "       audioprof --help | --version\n"
 	      "\n"
-	      "Heap profiler for Linux programs: preloads libaudioprof.so and writes a\n"
-	      "DHAT-compatible JSON profile.\n"
+	      "Heap and timing profiler for audio processes on Linux: preloads\n"
+	      "libaudioprof.so into an unmodified program and writes one JSON profile\n"
+	      "(valgrind DHAT's format) of its allocation sites, audio callback timings and\n"
+	      "real-time violations.\n"
 	      "\n"
 	      "Commands:\n", f);
 	for (const struct cli_command *c = cli_commands; c->name; c++)

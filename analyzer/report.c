@@ -58,11 +58,7 @@ static void usage(FILE *f)
 		DEFAULT_TOP, metric_list((1u << M_LIFETIME) - 1, m, sizeof(m)), DEFAULT_FRAMES);
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof report [OPTIONS] FILE\nTry 'audioprof report --help'.\n", stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "report", "[OPTIONS] FILE", usage };
 
 /* ------------------------------------------------------------------ stacks */
 
@@ -785,20 +781,6 @@ static void list_rules(void)
 		       rules_table[i].fixture);
 }
 
-/* Parses a count option: digits only, at most `max`. */
-static int parse_count(const char *flag, const char *arg, long max, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(arg, &end, 10);
-	if (!*arg || *end || errno || v < 0 || v > max) {
-		cli_error("report: %s: '%s' is not a number from 0 to %ld", flag, arg, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 int cmd_report(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_COLOR, O_LIST_RULES, O_SUPP };
@@ -807,11 +789,9 @@ int cmd_report(int argc, char **argv)
 		{ "sort", required_argument, NULL, 's' },
 		{ "frames", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, O_JSON },
-		{ "color", required_argument, NULL, O_COLOR },
-		{ "colour", required_argument, NULL, O_COLOR },
+		CLI_COLOR_LONG_OPTS(O_COLOR),
 		{ "list-rules", no_argument, NULL, O_LIST_RULES },
-		{ "suppressions", required_argument, NULL, O_SUPP },
-		{ "no-default-suppressions", no_argument, NULL, O_SUPP },
+		SUPPRESS_LONG_OPTS(O_SUPP),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -820,17 +800,16 @@ int cmd_report(int argc, char **argv)
 	struct suppress_opts so = { 0 };
 	long v;
 	int c, li;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	while ((c = getopt_long(argc, argv, ":n:s:f:h", opts, &li)) != -1) {
 		switch (c) {
 		case O_SUPP:
 			if (suppress_opt(&so, opts[li].name, optarg) < 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case 'n':
-			if (parse_count("--top", optarg, 1000000000L, &v))
-				return usage_error();
+			if (cli_parse_count(&sub, "--top", optarg, 1000000000L, &v))
+				return cli_usage_error(&sub);
 			o.top = (size_t)v;
 			break;
 		case 's': {
@@ -839,14 +818,14 @@ int cmd_report(int argc, char **argv)
 				char l[128];
 				cli_error("report: --sort: '%s' is not one of %s", optarg,
 					  metric_list((1u << M_LIFETIME) - 1, l, sizeof(l)));
-				return usage_error();
+				return cli_usage_error(&sub);
 			}
 			o.sort = (enum metric)m;
 			break;
 		}
 		case 'f':
-			if (parse_count("--frames", optarg, 1000, &v))
-				return usage_error();
+			if (cli_parse_count(&sub, "--frames", optarg, 1000, &v))
+				return cli_usage_error(&sub);
 			o.frames = (int)v;
 			break;
 		case O_JSON: o.json = 1; break;
@@ -854,25 +833,15 @@ int cmd_report(int argc, char **argv)
 		case O_LIST_RULES:
 			list_rules();
 			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("report: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			cli_error("report: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (fmt_color_init(color) != 0) {
-		cli_error("report: --color: '%s' is not auto, always or never", color);
-		return usage_error();
-	}
-	if (argc - optind != 1) {
-		cli_error(argc == optind ? "report: no FILE given" : "report: more than one FILE given");
-		return usage_error();
-	}
+	if (cli_color(&sub, color) != 0)
+		return EXIT_USAGE;
+	const char *file = cli_one_file(&sub, argc, argv);
+	if (!file)
+		return EXIT_USAGE;
 	o.width = fmt_width();
 
 	char err[1024];
@@ -881,7 +850,7 @@ int cmd_report(int argc, char **argv)
 		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
-	struct profile *p = profile_load(argv[optind], err, sizeof(err));
+	struct profile *p = profile_load(file, err, sizeof(err));
 	if (!p || suppress_apply(p, &sup) != 0) {
 		cli_error("%s", p ? "report: out of memory" : err);
 		profile_free(p);
@@ -891,7 +860,7 @@ int cmd_report(int argc, char **argv)
 	suppress_free(&sup);
 	const char *why = metric_missing(p, o.sort);
 	if (why) {
-		cli_error("report: --sort %s: %s: %s", metric_defs[o.sort].name, argv[optind], why);
+		cli_error("report: --sort %s: %s: %s", metric_defs[o.sort].name, file, why);
 		profile_free(p);
 		return EXIT_USAGE;
 	}

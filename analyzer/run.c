@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "analyze.h"
 #include "options.h"
+#include "outfind.h"
 #include "outpath.h"
 #include "relay.h"
 #include "target.h"
@@ -33,7 +34,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
 		"\n"
-		"Run PROGRAM with the heap profiler preloaded and write its profile. Standard\n"
+		"Run PROGRAM with the profiler preloaded and write its profile. Standard\n"
 		"input, output and error, the exit status and death by a signal pass through;\n"
 		"each signal reaches PROGRAM once, whether sent to audioprof or to its group.\n"
 		"The '--' is needed only when PROGRAM starts with '-'.\n"
@@ -73,12 +74,7 @@ static void usage(FILE *f)
 		options_table[OPT_SHORT_LIVED].def);
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
-	      "Try 'audioprof run --help'.\n", stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "run", "[OPTIONS] [--] PROGRAM [ARGS...]", usage };
 
 /* ------------------------------------------------------------------ the library */
 
@@ -172,8 +168,7 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
 	{ "junit", required_argument, NULL, O_CHECK_OPT },
 	{ "count-library-calls", no_argument, NULL, O_CHECK_OPT },
-	{ "suppressions", required_argument, NULL, O_CHECK_OPT },
-	{ "no-default-suppressions", no_argument, NULL, O_CHECK_OPT },
+	SUPPRESS_LONG_OPTS(O_CHECK_OPT),
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -243,7 +238,7 @@ static int report_profiles(const char *pattern, pid_t pid, const char *name, tim
 			   int quiet, const struct check_opts *chk)
 {
 	struct report_ctx r = { quiet, chk, EXIT_OK };
-	if (outpath_find(pattern, pid, name, since, report_found, &r) > 0)
+	if (outfind_profiles(pattern, pid, name, since, report_found, &r) > 0)
 		return r.check_rc;
 	char expected[4096];
 	if (outpath_expand(pattern, pid, name, expected, sizeof(expected)) != 0)
@@ -276,8 +271,7 @@ int cmd_run(int argc, char **argv)
 	o.chk.out = stderr;            /* standard output is the program's own */
 	const char *output = NULL;
 
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	int c, li = 0;
 	/* '+': stop at PROGRAM, so its own options are left alone. */
 	while ((c = getopt_long(argc, argv, "+:o:qh", long_opts, &li)) != -1) {
@@ -285,21 +279,21 @@ int cmd_run(int argc, char **argv)
 		case 'o':
 			if (!*optarg) {
 				cli_error("run: --output: empty pattern");
-				return usage_error();
+				return cli_usage_error(&sub);
 			}
 			output = optarg;
 			break;
 		case O_DEPTH:
 			if (set_checked(&o, OPT_DEPTH, "--depth", optarg) != 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case O_INTERVAL:
 			if (set_checked(&o, OPT_INTERVAL, "--interval", optarg) != 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case O_SHORT_LIVED:
 			if (set_checked(&o, OPT_SHORT_LIVED, "--short-lived", optarg) != 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case O_NO_FOLLOW_EXEC: o.set[OPT_FOLLOW_EXEC] = "0"; break;
 		case O_NO_FOLLOW_FORK: o.set[OPT_FOLLOW_FORK] = "0"; break;
@@ -309,29 +303,19 @@ int cmd_run(int argc, char **argv)
 		case O_CHECK: o.check = 1; break;
 		case O_CHECK_OPT:
 			if (check_opts_set(&o.chk, long_opts[li].name, optarg) < 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			o.check = 1;
 			break;
 		case O_HELP_ENV:
 			cli_print_env_table(stdout);
 			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("run: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			if (optopt)
-				cli_error("run: unknown option '-%c'", optopt);
-			else
-				cli_error("run: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
 	if (optind >= argc) {
 		cli_error("run: no PROGRAM given");
-		return usage_error();
+		return cli_usage_error(&sub);
 	}
 	char **prog_argv = argv + optind;
 	const char *prog = prog_argv[0];

@@ -60,6 +60,10 @@ struct suppressed {
 
 /* Applies option `name` ("suppressions", "no-default-suppressions"); returns 1 if
  * applied, 0 if it is not a suppression option, -1 after a usage error. */
+/* Those two options in a getopt_long table, getopt_long returning `val` for them. */
+#define SUPPRESS_LONG_OPTS(val)                                           \
+	{ "suppressions", required_argument, NULL, (val) },               \
+	{ "no-default-suppressions", no_argument, NULL, (val) }
 int suppress_opt(struct suppress_opts *o, const char *name, const char *value);
 
 /* Builds the rule set: the built-ins (unless no_defaults), then each file of

@@ -213,32 +213,26 @@ static void usage(FILE *f)
 	      "suppressions file, or OUT cannot be written.\n", f);
 }
 
-static int usage_error(void)
-{
-	fputs("Usage: audioprof view [-o OUT.html] [--open] FILE\nTry 'audioprof view --help'.\n", stderr);
-	return EXIT_USAGE;
-}
+static const struct cli_sub sub = { "view", "[-o OUT.html] [--open] FILE", usage };
 
 int cmd_view(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "open", no_argument, NULL, 'O' },
-		{ "suppressions", required_argument, NULL, 'S' },
-		{ "no-default-suppressions", no_argument, NULL, 'S' },
+		SUPPRESS_LONG_OPTS('S'),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL;
 	struct suppress_opts so = { 0 };
 	int open_it = 0, c, li;
-	optind = 1;
-	opterr = 0;
+	cli_getopt_start();
 	while ((c = getopt_long(argc, argv, ":o:h", opts, &li)) != -1) {
 		switch (c) {
 		case 'S':
 			if (suppress_opt(&so, opts[li].name, optarg) < 0)
-				return usage_error();
+				return cli_usage_error(&sub);
 			break;
 		case 'o':
 			out = optarg;
@@ -246,31 +240,22 @@ int cmd_view(int argc, char **argv)
 		case 'O':
 			open_it = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
-		case ':':
-			cli_error("view: option '%s' needs a value", argv[optind - 1]);
-			return usage_error();
 		default:
-			cli_error("view: unknown option '%s'", argv[optind - 1]);
-			return usage_error();
+			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (argc - optind != 1) {
-		cli_error(argc == optind ? "view: no FILE given" : "view: more than one FILE given");
-		return usage_error();
-	}
-	const char *in = argv[optind];
+	const char *in = cli_one_file(&sub, argc, argv);
+	if (!in)
+		return EXIT_USAGE;
 	int from_stdin = strcmp(in, "-") == 0;
 	if (from_stdin && !out) {
 		cli_error("view: reading standard input: give the output with -o");
-		return usage_error();
+		return cli_usage_error(&sub);
 	}
 	int to_stdout = out && strcmp(out, "-") == 0;
 	if (to_stdout && open_it) {
 		cli_error("view: --open needs a file, not -o -");
-		return usage_error();
+		return cli_usage_error(&sub);
 	}
 
 	/* Read through the analyzer's one bounded reader (profile_read.h): the same size

@@ -4,9 +4,9 @@
 # frame strings, two callbacks) in a temporary directory, then times `audioprof report`,
 # `report --json`, `check`, `flame` and `diff` (the file against itself) on it, printing
 # wall seconds and the peak resident memory of each. These are absolute figures for this
-# machine (issue 5 asks for "a 100 MB profile summarised in a few seconds with bounded
-# memory"); there is no baseline to divide by.
-# Then the scaling of `diff` in callbacks (issue 11): diff of two profiles of 8,000 and
+# machine (the aim: a 100 MB profile summarised in a few seconds with bounded memory);
+# there is no baseline to divide by.
+# Then the scaling of `diff` in callbacks: diff of two profiles of 8,000 and
 # of 64,000 callbacks, and the ratio of the two CPU times measured in this run: 8 is
 # linear, 64 would be quadratic.
 #

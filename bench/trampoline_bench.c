@@ -1,4 +1,4 @@
-/* trampoline_bench.c - what audioprof costs an audio callback (issue 3, item 5): one
+/* trampoline_bench.c - what audioprof costs an audio callback: one
  * JACK-style process callback called N times
  *   direct      straight from the (fake) library's loop,
  *   trampoline  through what jack_set_process_callback registered: under the preload,

@@ -29,10 +29,18 @@
  * writer died (unlocked) and removes it (each directory is looked through once per
  * process).
  *
- * New files get `mode` less the umask, like any created file. Every descriptor is
- * close-on-exec and goes through one hook (atomicfile_set_fd_hook). Nothing here
- * allocates (a few KB of stack at most); struct atomicfile is large (two PATH_MAX buffers): callers on small
- * stacks allocate it. Not thread-safe per struct; distinct structs are independent. */
+ * New files get `mode` less the umask, like any created file. What the callers pass:
+ *
+ *   profiles (preload/profile.c)            0666, not synced: the program's own output
+ *   symbol cache (preload/symcache.c)       0600, not synced: private to its user, in
+ *                                           0700 directories; losing it costs a lookup
+ *   view pages, JUnit (analyzer/view.c,     0666, ATOMICFILE_SYNC: what a command was
+ *   analyzer/check.c)                       asked to write, like `>` would
+ *
+ * Every descriptor is close-on-exec and goes through one hook (atomicfile_set_fd_hook).
+ * Nothing here allocates (a few KB of stack at most); struct atomicfile is large (two
+ * PATH_MAX buffers): callers on small stacks allocate it. Not thread-safe per struct;
+ * distinct structs are independent. */
 #ifndef AUDIOPROF_ATOMICFILE_H
 #define AUDIOPROF_ATOMICFILE_H
 

@@ -61,6 +61,21 @@ static uint64_t hquantile(const struct hist *h, uint64_t count, double q, uint64
 	return max;
 }
 
+#ifdef AUDIOPROF_TESTING
+uint64_t audio_testing_quantile(const uint64_t *ns, size_t n, double q)
+{
+	static struct hist h;
+	uint64_t min = UINT64_MAX, max = 0;
+	memset(&h, 0, sizeof(h));
+	for (size_t i = 0; i < n; i++) {
+		h.n[durhist_bucket(ns[i])]++;
+		min = ns[i] < min ? ns[i] : min;
+		max = ns[i] > max ? ns[i] : max;
+	}
+	return hquantile(&h, n, q, n ? min : 0, max);
+}
+#endif
+
 /* ------------------------------------------------------------ sources */
 
 #define ZONES 16

@@ -192,4 +192,10 @@ void audio_writer_tick(void);
 /* Footprint of the audio tables. */
 size_t audio_footprint(void);
 
+#ifdef AUDIOPROF_TESTING
+/* Tests: the q-quantile (0..1) that a profile gives for these durations (ns), recorded
+ * in a timing histogram one by one as a callback's are. Not thread-safe. */
+uint64_t audio_testing_quantile(const uint64_t *ns, size_t n, double q);
+#endif
+
 #endif

@@ -16,6 +16,7 @@
  * very moment gets the next number. Raw syscalls here: these run inside the
  * interposed wrappers and must not re-enter them. */
 #include "fds.h"
+#include "log.h"
 #include "runtime.h"
 
 #include <elfutils/libdwfl.h>
@@ -254,6 +255,8 @@ int fds_private_table(void)
 		return -1;
 	if (syscall(SYS_close_range, ~0u, ~0u, 0) != 0)
 		return -1;
+	/* log_msg on this thread then writes to the program's fd 2, not to ours. */
+	log_set_stderr_hooks(fds_stderr, fds_stderr_done);
 	if (syscall(SYS_unshare, CLONE_FILES) != 0)
 		return -1;
 	private_table = 1;

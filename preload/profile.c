@@ -853,7 +853,8 @@ static int emit(struct out *o, const struct emit_args *a)
 }
 
 /* Writes the file through the one atomic writer (common/atomicfile.h): a regular file
- * is replaced whole (renamed into place; not synced to disk first: the rename is what
+ * is replaced whole (mode 0666 less the umask, like any file the program creates;
+ * renamed into place; not synced to disk first: the rename is what
  * makes it atomic for readers and a killed process's data stays in the page cache,
  * while a sync cost every profiled process, each forked child on its way out
  * included, 1 to 5 ms at exit); a device or FIFO is written into, never replaced;

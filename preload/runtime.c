@@ -13,6 +13,7 @@
 #include "mem.h"
 #include "log.h"
 #include "options.h"
+#include "outpath.h"
 #include "profile.h"
 #include "sites.h"
 #include "symbols.h"
@@ -113,59 +114,27 @@ static void wake(int *word)
 
 /* ------------------------------------------------------------ output path */
 
-static void append(char *dst, size_t cap, size_t *len, const char *s)
-{
-	while (*s && *len + 1 < cap)
-		dst[(*len)++] = *s++;
-	dst[*len] = 0;
-}
-
+/* out_path from AUDIOPROF_OUT (common/outpath.h), absolute against the directory the
+ * program started in. Runs once per image and in a fork child: its buffers are
+ * static (large for the stack; the child has one thread). */
 static void compute_out_path(void)
 {
-	const char *pat = OPT_STR(OPT_OUT);
-	char name[PATH_MAX];
-	size_t n = 0;
-	char num[32];
-	name[0] = 0;
-	for (const char *p = pat; *p; p++) {
-		if (*p == '%' && p[1] == 'p') {
-			snprintf(num, sizeof(num), "%d", (int)my_pid);
-			append(name, sizeof(name), &n, num);
-			p++;
-		} else if (*p == '%' && p[1] == 'n') {
-			append(name, sizeof(name), &n, program_invocation_short_name);
-			p++;
-		} else if (*p == '%' && p[1] == '%') {
-			append(name, sizeof(name), &n, "%");
-			p++;
-		} else {
-			char c[2] = { *p, 0 };
-			append(name, sizeof(name), &n, c);
-		}
-	}
-	/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". Not for a device,
-	 * FIFO or open file (/dev/null, /dev/stdout): every image writes into that one.
-	 * (Static: the buffers are large, and this runs once per image, at start-up.) */
+	static char pattern[2 * PATH_MAX + 64], name[PATH_MAX + 64];
 	static struct atomicfile scratch;
-	if (exec_k > 0 && !atomicfile_writes_into(&scratch, name)) {
-		char suffix[24];
-		snprintf(suffix, sizeof(suffix), ".%u", exec_k);
-		if (n >= 5 && strcmp(name + n - 5, ".json") == 0) {
-			name[n - 5] = 0;
-			n -= 5;
-			append(name, sizeof(name), &n, suffix);
-			append(name, sizeof(name), &n, ".json");
-		} else {
-			append(name, sizeof(name), &n, suffix);
-		}
-	}
-	size_t len = 0;
-	out_path[0] = 0;
-	if (name[0] != '/' && cwd0[0]) {
-		append(out_path, sizeof(out_path), &len, cwd0);
-		append(out_path, sizeof(out_path), &len, "/");
-	}
-	append(out_path, sizeof(out_path), &len, name);
+	const char *pat = OPT_STR(OPT_OUT);
+	/* Without a working directory a relative pattern stays relative. */
+	if (cwd0[0] && outpath_absolute(pat, cwd0, pattern, sizeof(pattern)) == 0)
+		pat = pattern;
+	if (outpath_expand(pat, my_pid, program_invocation_short_name, out_path,
+			   sizeof(out_path)) != 0)
+		log_msg("AUDIOPROF_OUT: the file name is longer than %zu bytes; cut to %s",
+			sizeof(out_path) - 1, out_path);
+	/* The k-th exec'd image of one pid: "x.json" -> "x.k.json". Not for a device,
+	 * FIFO or open file (/dev/null, /dev/stdout): every image writes into that one. */
+	if (exec_k > 0 && !atomicfile_writes_into(&scratch, out_path) &&
+	    outpath_exec_suffix(out_path, exec_k, name, sizeof(name)) == 0 &&
+	    strlen(name) < sizeof(out_path))
+		memcpy(out_path, name, strlen(name) + 1);
 }
 
 /* ------------------------------------------------------------ start-up */

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t_analyzer_cli.sh - the analyzer's command lines: usage errors exit 2 with a message,
+# t_analyzer_cli.sh - the analyzer's command lines: usage errors exit 2 with a message
+# naming the option at fault and the usage,
 # --help exits 0 on standard output, the global usage lists the commands, a metric the
 # profile lacks is a usage error, output that cannot be written is exit 3, and colour
 # appears on a terminal (through script(1)) unless NO_COLOR is set or --color never,
@@ -39,6 +40,13 @@ st 0 --help
 for cmd in report check diff flame; do
 	grep -q "^  $cmd " "$tmp/out" || bad "the global usage does not list $cmd"
 done
+# What audioprof is, said alike by the README's first paragraph, --help and the NAME
+# line of audioprof(1).
+what="heap and timing profiler for audio processes"
+tr '\n' ' ' <"$tmp/out" | grep -qiF "$what" || bad "--help does not say: $what"
+awk '/^$/ { if (p) exit; next } !/^#/ { p = 1; print }' "$ROOT/README.md" | tr '\n' ' ' |
+	grep -qiF "$what" || bad "the README does not lead with: $what"
+grep -qixF ".Nd $what" "$ROOT/man/audioprof.1" || bad "audioprof(1)'s NAME is not: $what"
 st 2 report "$H" "$H"
 st 2 report --top x "$H"
 st 2 report --top -1 "$H"
@@ -63,6 +71,30 @@ st 2 flame --metric nope "$H"
 st 2 flame --metric callback-allocs "$FIX/dhat_valgrind.json"
 st 0 flame --metric lifetime "$H"
 st 0 report --list-rules
+
+# Every subcommand's command line ends alike: the option at fault is named (a short one
+# by its letter, also before others in one word; a long one that takes no value as
+# written), then the usage line and where help is.
+for cmd in report check diff flame view run; do
+	for opt in -Zh --no-such=1; do
+		st 2 "$cmd" "$opt" "$H"
+		want="audioprof: $cmd: unknown option '${opt%h}'"
+		[ "$(head -1 "$tmp/err")" = "$want" ] ||
+			bad "$cmd $opt: said '$(head -1 "$tmp/err")', not '$want'"
+		grep -qx "Usage: audioprof $cmd .*" "$tmp/err" &&
+			grep -qx "Try 'audioprof $cmd --help'." "$tmp/err" || bad "$cmd $opt: no usage"
+	done
+done
+for args in "report --no-default-suppressions=1" "check --verbose=1" "run --check=1" \
+	"run --no-signals=x"; do
+	st 2 $args "$H"
+	want="audioprof: ${args%% *}: unknown option '${args#* }'"
+	[ "$(head -1 "$tmp/err")" = "$want" ] ||
+		bad "$args: said '$(head -1 "$tmp/err")', not '$want'"
+done
+st 2 report --top
+[ "$(head -1 "$tmp/err")" = "audioprof: report: option '--top' needs a value" ] ||
+	bad "report --top: said '$(head -1 "$tmp/err")'"
 "$AP" report - <"$H" >"$tmp/out" 2>&1 && grep -q "^Program    ./synth" "$tmp/out" ||
 	bad "report - (standard input) failed"
 

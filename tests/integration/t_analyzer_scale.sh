@@ -3,7 +3,7 @@
 # 100,000 callbacks each (matched by api and name, the k-th of a name with the k-th)
 # finishes well inside the suite's timeout, and matches every one right: exactly the
 # callbacks made slower are regressions, exactly the added and removed ones are new and
-# gone. (Matching by a scan per callback took minutes here: issue 11.) This is a bound,
+# gone. (Matching by a scan per callback took minutes here.) This is a bound,
 # not a timing measurement; bench/analyzer_bench.sh reports the 8k/64k ratio.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/analyzer.sh"

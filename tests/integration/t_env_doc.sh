@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_env_doc.sh - the options table and the manual agree: every AUDIOPROF_* variable in
-# preload/options.c's options_table (as `audioprof help-env` prints it) is documented in
+# common/options.c's options_table (as `audioprof help-env` prints it) is documented in
 # the ENVIRONMENT section of man/libaudioprof.7, and every AUDIOPROF_* name in that
 # section is in the table. Also: both man pages pass `mandoc -Tlint -Wwarning`.
 . "$(dirname "$0")/lib/common.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t_real_jack_apps.sh - real third-party JACK programs from Debian (the matrix of real programs),
-# each run for a second or a few against a private jackd (dummy backend, 48 kHz, 512
+# t_real_jack_apps.sh - real third-party JACK programs from Debian, each run for a
+# second or a few against a private jackd (dummy backend, 48 kHz, 512
 # frames), natively and under the preload:
 #   - fluidsynth -a jack playing a MIDI file this test writes (4 notes) with Debian's
 #     smallest General MIDI soundfont (timgm6mb-soundfont): its render callback takes

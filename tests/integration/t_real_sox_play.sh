@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t_real_sox_play.sh - sox's `play` (issue 12's matrix) on ALSA's null PCM (no sound
-# card, unpaced, so the run is the same every time): a 1 s, 48 kHz WAV, natively, under
+# t_real_sox_play.sh - sox's `play`, a real program from Debian, on ALSA's null PCM (no
+# sound card, unpaced, so the run is the same every time): a 1 s, 48 kHz WAV, natively, under
 # the preload, and under the test's own counting wrapper (tests/progs/libcbcount.c,
 # alone: the profiler's ALSA wrappers call libasound directly, past it), which logs the
 # PCM calls play makes (with the frames of each write, the period, rate and buffer

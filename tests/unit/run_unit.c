@@ -19,9 +19,12 @@ int main(void)
 	suite_demangle();
 	suite_glob();
 	suite_fds();
+	suite_audio();
 	suite_atomicfile();
+	suite_outpath();
 	suite_suppress();
 	suite_stats();
+	suite_rules();
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

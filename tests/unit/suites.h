@@ -12,7 +12,10 @@ void suite_symcache(void);
 void suite_demangle(void);
 void suite_glob(void);
 void suite_fds(void);
+void suite_audio(void);
 void suite_atomicfile(void);
+void suite_outpath(void);
 void suite_suppress(void);   /* analyzer/suppress.c */
 void suite_stats(void);      /* analyzer/stats.c */
+void suite_rules(void);      /* analyzer/rules.c */
 #endif

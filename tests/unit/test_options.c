@@ -1,5 +1,7 @@
 /* test_options.c - the AUDIOPROF_* option parsers and loading from the environment. */
 #include <CUnit/CUnit.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "options.h"
@@ -26,6 +28,40 @@ static void test_size(void)
 	CU_ASSERT(options_parse_size("12Q", &v) == -1);
 	CU_ASSERT(options_parse_size("99999999999999999999", &v) == -1);
 	CU_ASSERT(options_parse_size("9999999999999G", &v) == -1);   /* overflows */
+}
+
+/* Sizes as `check --max-peak`, `diff --fail-leaked` and AUDIOPROF_MAX_INPUT take them:
+ * every spelling of a unit, in any case; nothing around the number but leading blanks;
+ * the largest value that fits. */
+static void test_size_forms(void)
+{
+	static const struct { const char *s; int64_t v; } ok[] = {
+		{ "0", 0 }, { "0K", 0 }, { "7b", 7 }, { "7B", 7 }, { "  64", 64 }, { "\t2k", 2048 },
+		{ "2kb", 2048 }, { "2KiB", 2048 }, { "3m", 3 << 20 }, { "3MB", 3 << 20 },
+		{ "3MiB", 3 << 20 }, { "2g", 2LL << 30 }, { "2GB", 2LL << 30 }, { "2gib", 2LL << 30 },
+		{ "0064K", 64 << 10 },
+		{ "9223372036854775807", INT64_MAX },
+		{ "8589934591G", INT64_C(8589934591) << 30 },
+		{ "9007199254740991K", INT64_C(9007199254740991) << 10 },
+	};
+	static const char *const bad[] = {
+		"", " ", "K", "4 K", "4K ", "4KK", "4Kb b", "1.5M", "+4", "0x10", "4T", "4kibi",
+		"9223372036854775808", "8589934592G", "9007199254740992K", "18446744073709551616",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int64_t v = -1;
+		int rc = options_parse_size(ok[i].s, &v);
+		if (rc != 0 || v != ok[i].v)
+			fprintf(stderr, "size \"%s\": rc %d, %lld\n", ok[i].s, rc, (long long)v);
+		CU_ASSERT(rc == 0 && v == ok[i].v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t v = 12345;
+		int rc = options_parse_size(bad[i], &v);
+		if (rc != -1)
+			fprintf(stderr, "size \"%s\": taken as %lld\n", bad[i], (long long)v);
+		CU_ASSERT(rc == -1 && v == 12345);   /* refused, and *out left alone */
+	}
 }
 
 static void test_time(void)
@@ -107,6 +143,7 @@ void suite_options(void)
 	CU_pSuite s = CU_add_suite("options", NULL, NULL);
 	CU_add_test(s, "booleans", test_bool);
 	CU_add_test(s, "sizes", test_size);
+	CU_add_test(s, "sizes: every spelling, the largest", test_size_forms);
 	CU_add_test(s, "times", test_time);
 	CU_add_test(s, "integers", test_int);
 	CU_add_test(s, "choices", test_choice);

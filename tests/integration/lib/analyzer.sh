@@ -20,6 +20,11 @@ build_asan_analyzer() {
 		[ -e "$ROOT/$d" ] && ln -sfn "$ROOT/$d" "$tree/$d"
 	done
 	cp -pu "$ROOT"/analyzer/*.[ch] "$ROOT"/analyzer/Makefile "$tree/analyzer/" || return 1
+	# A source gone from analyzer/ goes from the copy too (a stale header there would
+	# stand in front of common/'s of the same name).
+	for d in "$tree"/analyzer/*.[ch]; do
+		[ -e "$ROOT/analyzer/${d##*/}" ] || rm -f "$d"
+	done
 	if ! make -s -C "$tree/analyzer" SANITIZE=address,undefined \
 		CFLAGS="-O1 -g -fno-sanitize-recover=undefined" >"$tree/build.log" 2>&1; then
 		note "cannot build the sanitized analyzer (see $tree/build.log)"

@@ -1,7 +1,7 @@
 /* log.c - the profiler's only way to speak: "audioprof: ..." on fd 2 with write(2).
- * Rate-limited to LOG_LIMIT lines per process; never allocates, never touches stdio. */
+ * Rate-limited to LOG_LIMIT lines per process; never allocates, never touches stdio.
+ * Shared by the preload and the analyzer (the options parsers warn through it). */
 #include "log.h"
-#include "fds.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,9 +10,15 @@
 
 static int log_count;   /* messages written so far (atomic increments) */
 
-/* fds.c's, in the preload; the analyzer, which shares this file, has no fds.c. */
-#pragma weak fds_stderr
-#pragma weak fds_stderr_done
+/* Where fd 2 is, for a thread with an fd table of its own (log_set_stderr_hooks). */
+static int (*stderr_get)(void);
+static void (*stderr_done)(int fd);
+
+void log_set_stderr_hooks(int (*get)(void), void (*done)(int fd))
+{
+	__atomic_store_n(&stderr_done, done, __ATOMIC_RELAXED);
+	__atomic_store_n(&stderr_get, get, __ATOMIC_RELEASE);
+}
 
 void log_msg(const char *fmt, ...)
 {
@@ -38,7 +44,9 @@ void log_msg(const char *fmt, ...)
 		len += (size_t)w < sizeof(buf) - len - 1 ? (size_t)w : sizeof(buf) - len - 2;
 		buf[len++] = '\n';
 	}
-	int fd = fds_stderr ? fds_stderr() : 2;   /* seen from a thread with its own fd table */
+	int (*get)(void) = __atomic_load_n(&stderr_get, __ATOMIC_ACQUIRE);
+	void (*done)(int) = __atomic_load_n(&stderr_done, __ATOMIC_RELAXED);
+	int fd = get ? get() : 2;
 	const char *p = buf;
 	while (fd >= 0 && len > 0) {
 		ssize_t w = write(fd, p, len);
@@ -47,6 +55,6 @@ void log_msg(const char *fmt, ...)
 		p += w;
 		len -= (size_t)w;
 	}
-	if (fds_stderr_done)
-		fds_stderr_done(fd);
+	if (done)
+		done(fd);
 }
