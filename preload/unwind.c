@@ -876,7 +876,7 @@ static enum step step(struct unwind_shapes *c, struct regs *r, int *exact,
 	uintptr_t cfa, ra, fp;
 	if (!*exact && c) {
 		struct shape *sh = shape_slot(c, r->pc);
-		if (sh->pc == r->pc) {
+		if (__atomic_load_n(&sh->pc, __ATOMIC_RELAXED) == r->pc) {
 			int on_fp = sh->ra_off & 1;
 			if (on_fp && !r->fp_known)
 				return STEP_FAIL;
@@ -944,11 +944,16 @@ static enum step step(struct unwind_shapes *c, struct regs *r, int *exact,
 	    ru->off > INT16_MIN && ru->off < INT16_MAX &&
 	    (rf->how == R_SAME || (rf->how == R_OFFSET && rf->off > INT16_MIN &&
 				   rf->off < FP_SAME))) {
+		/* Key last, after a barrier: a walk in a signal handler that interrupted
+		 * this one (a CPU-time sample) sees the entry empty or whole. */
 		struct shape *sh = shape_slot(c, r->pc);
-		sh->pc = r->pc;
+		__atomic_store_n(&sh->pc, 0, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		sh->cfa_off = (int32_t)row.cfa_off;
 		sh->ra_off = (int16_t)(ru->off | (row.cfa_reg == REG_RBP));
 		sh->fp_off = rf->how == R_SAME ? FP_SAME : (int16_t)rf->off;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&sh->pc, r->pc, __ATOMIC_RELAXED);
 	}
 	*exact = ci.signal;
 	r->fp = fp;
@@ -968,7 +973,7 @@ enum unwind_status unwind_walk(struct unwind_shapes *c, const struct unwind_star
 {
 	struct regs r = { .pc = st->ra, .sp = st->sp, .fp = st->fp, .fp_known = 1 };
 	struct bounds b = { st->lo, st->hi };
-	int exact = 0;
+	int exact = st->exact;
 	unsigned n = 0;
 	enum unwind_status status = UNWIND_DONE;
 	if (c) {
@@ -980,7 +985,7 @@ enum unwind_status unwind_walk(struct unwind_shapes *c, const struct unwind_star
 	if (max) {
 		ips[n] = r.pc;
 		if (slots)
-			slots[n] = r.sp - 8;
+			slots[n] = exact ? 0 : r.sp - 8;
 		n++;
 	}
 	if (b.hi - b.lo < 16)

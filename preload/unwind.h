@@ -39,9 +39,12 @@ struct unwind_start {
 	uintptr_t lo, hi;
 	int may_lock;    /* 0 on an audio thread: a module not seen yet is searched for
 	                  * without the loader's lock (dl_iterate_phdr) */
+	int exact;       /* 1: ra is an interrupted instruction's address, not a return
+	                  * address (a signal's context: REG_RIP, REG_RSP, REG_RBP) */
 };
 
-/* Walk up to max frames: ips[0] = ra, ips[1] its caller's return address, ...; slots[k]
+/* Walk up to max frames. Reentrant: a signal handler may walk while the code it
+ * interrupted walks, with the same cache. ips[0] = ra, ips[1] its caller's return address, ...; slots[k]
  * (if slots is not NULL) is the stack address ips[k] was read from (0 when it came from
  * anywhere else, such as a signal frame's saved context). *n gets the frame count. */
 enum unwind_status unwind_walk(struct unwind_shapes *cache, const struct unwind_start *st,

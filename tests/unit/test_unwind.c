@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "suites.h"
 #include "unwind.h"
@@ -42,7 +43,7 @@ static void own_bounds(void)
 __attribute__((noinline)) static int compare_here(void)
 {
 	uintptr_t *f = __builtin_frame_address(0);
-	struct unwind_start st = { f[1], (uintptr_t)(f + 2), f[0], stack_lo, stack_hi, may_lock };
+	struct unwind_start st = { f[1], (uintptr_t)(f + 2), f[0], stack_lo, stack_hi, may_lock, 0 };
 	uintptr_t ours[MAXF], slots[MAXF];
 	unsigned n = 0;
 	enum unwind_status s = unwind_walk(shapes, &st, ours, slots, MAXF, &n);
@@ -131,6 +132,50 @@ static void test_signal_frame(void)
 	CU_ASSERT_EQUAL(in_handler_ok, 1);
 }
 
+/* From a signal's context (what a CPU-time sample walks): the interrupted instruction
+ * first, then the same callers libunwind finds beyond the signal frame. */
+static volatile sig_atomic_t ctx_ok = -1;
+static void on_usr2(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	(void)si;
+	const ucontext_t *uc = ucv;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	struct unwind_start st = { pc, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
+				   (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], stack_lo, stack_hi, 0, 1 };
+	uintptr_t ours[MAXF];
+	unsigned n = 0;
+	enum unwind_status s = unwind_walk(shapes, &st, ours, NULL, MAXF, &n);
+	void *lu[MAXF + 8];
+	int got = unw_backtrace(lu, MAXF + 8), i = 0;
+	while (i < got && (uintptr_t)lu[i] != pc)
+		i++;
+	int ok = s == UNWIND_DONE && i < got && n >= 3;
+	for (unsigned k = 0; ok && k < n && i + (int)k < got; k++)
+		if ((uintptr_t)lu[i + k] != ours[k])
+			ok = 0;
+	ctx_ok = ok;
+}
+
+NOFP static int raise_usr2(int d)
+{
+	int r = d ? raise_usr2(d - 1) : raise(SIGUSR2);
+	NOTAIL;
+	return r;
+}
+
+static void test_signal_context(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_usr2;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGUSR2, &sa, &old);
+	raise_usr2(3);
+	sigaction(SIGUSR2, &old, NULL);
+	CU_ASSERT_EQUAL(ctx_ok, 1);
+}
+
 static void *thread_main(void *arg)
 {
 	(void)arg;
@@ -185,14 +230,14 @@ static void test_dlopened_module(void)
 __attribute__((noinline)) static void walk_outside(void)
 {
 	uintptr_t *f = __builtin_frame_address(0);
-	struct unwind_start st = { f[1], (uintptr_t)(f + 2), f[0], 4096, 8192, 1 };
+	struct unwind_start st = { f[1], (uintptr_t)(f + 2), f[0], 4096, 8192, 1, 0 };
 	uintptr_t ips[8];
 	unsigned n = 99;
 	CU_ASSERT_EQUAL(unwind_walk(shapes, &st, ips, NULL, 8, &n), UNWIND_FAILED);
 	CU_ASSERT_EQUAL(n, 1);
 	CU_ASSERT_EQUAL(ips[0], f[1]);
 	/* A return address in no module. */
-	struct unwind_start bad = { 0x1000, (uintptr_t)(f + 2), f[0], stack_lo, stack_hi, 1 };
+	struct unwind_start bad = { 0x1000, (uintptr_t)(f + 2), f[0], stack_lo, stack_hi, 1, 0 };
 	CU_ASSERT_EQUAL(unwind_walk(shapes, &bad, ips, NULL, 8, &n), UNWIND_FAILED);
 	CU_ASSERT_EQUAL(n, 1);
 	NOTAIL;
@@ -241,6 +286,7 @@ void suite_unwind(void)
 	CU_add_test(s, "frames with and without frame pointer, alloca, recursion", test_frames);
 	CU_add_test(s, "through glibc's qsort", test_libc_callback);
 	CU_add_test(s, "through a signal handler's trampoline", test_signal_frame);
+	CU_add_test(s, "from a signal's context (the interrupted instruction first)", test_signal_context);
 	CU_add_test(s, "a new thread, to its outermost frame, without locks", test_thread_outermost);
 	CU_add_test(s, "a module dlopen'ed later, found without the loader's lock", test_dlopened_module);
 	CU_add_test(s, "reads outside the stack refused", test_refusals);
