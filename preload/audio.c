@@ -124,9 +124,22 @@ static void *map(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Sources come from a slab reserved at start-up (untouched pages cost nothing), so
+ * that the first entry of a region or the first callback of a stream, on the audio
+ * thread, maps nothing; past the slab, one mapping each. */
+#define SLAB_SOURCES 256
+static char *src_slab;
+static unsigned src_slab_used;
+static size_t src_size;   /* sizeof(struct cb_source), rounded up to 64 bytes */
+
 struct cb_source *audio_source_new(enum ap_api api, const char *name)
 {
-	struct cb_source *s = map(sizeof(*s));
+	struct cb_source *s = NULL;
+	unsigned i = src_slab ? __atomic_fetch_add(&src_slab_used, 1, __ATOMIC_RELAXED) : SLAB_SOURCES;
+	if (i < SLAB_SOURCES)
+		s = (struct cb_source *)(src_slab + (size_t)i * src_size);
+	else
+		s = map(sizeof(*s));
 	if (!s)
 		return NULL;
 	s->api = api;
@@ -965,6 +978,7 @@ void audio_reset_after_fork(void)
 	}
 	if (vtab)
 		memset(vtab, 0, VSLOTS * sizeof(*vtab));
+	ap_rt.tid = (int)syscall(SYS_gettid);   /* the child's own */
 	/* The forking thread's provisional cycle refers to counts that are gone. */
 	ap_rt.pend_on = 0;
 	ap_rt.pend.n = 0;
@@ -975,8 +989,16 @@ void audio_reset_after_fork(void)
 	vlost = 0;
 }
 
+void audio_thread_start(void)
+{
+	if (!ap_rt.tid)
+		ap_rt.tid = (int)syscall(SYS_gettid);
+}
+
 void audio_init(void)
 {
+	src_size = (sizeof(struct cb_source) + 63) & ~(size_t)63;
+	src_slab = map(SLAB_SOURCES * src_size);
 	vtab = map(VSLOTS * sizeof(*vtab));
 	site_cb = map(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
 	const char *p = OPT_STR(OPT_RT_THREADS);

@@ -71,6 +71,7 @@ extern unsigned audio_rt_gen;             /* bumped when thread names may matter
 
 /* ---- set-up (never on the audio thread's hot path) ---- */
 void audio_init(void);                    /* from the runtime constructor, after options */
+void audio_thread_start(void);            /* a new thread, holding no lock: its tid now */
 void audio_reset_after_fork(void);        /* forked child: audio counts start afresh */
 
 /* A new callback source. name is copied (truncated to 63 bytes). Lock-free; maps its

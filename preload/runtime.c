@@ -268,6 +268,7 @@ void runtime_thread_start(void)
 	errno = saved;
 	stack_lo = lo ? (uintptr_t)lo : 0;
 	stack_hi = lo ? (uintptr_t)lo + size : 0;
+	audio_thread_start();
 	/* The thread's state now, holding no lock of the program's: not on its first
 	 * allocation, which may come inside an audio callback (threads_lock, mmap). */
 	if (__atomic_load_n(&rt_state, __ATOMIC_ACQUIRE) == RT_READY && !rt_self && !rt_prepared)
@@ -1011,6 +1012,9 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	audio_init();
 	timeline_init((uint64_t)OPT_NUM(OPT_SAMPLE), start_ns);
 	__atomic_store_n(&rt_state, RT_READY, __ATOMIC_RELEASE);
+	/* The main thread's state, as a new thread's (runtime_thread_start). */
+	if (stack_hi && !rt_self && !rt_prepared)
+		rt_prepared = thread_make();
 	start_writer();
 	rt_guard--;
 	errno = saved_errno;

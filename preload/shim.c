@@ -49,10 +49,9 @@ ALIAS(aligned_alloc); ALIAS(memalign); ALIAS(valloc); ALIAS(pvalloc);
  * 8 bytes before it: always mapped under glibc's malloc (its chunk header) and for any
  * pointer not at the start of a page (the same page). Another allocator may hand out a
  * page-aligned block right after an unmapped or inaccessible page; with one under us,
- * such a pointer's 8 bytes are read with process_vm_readv, which fails instead of
- * faulting. Only page-aligned blocks the allocator made for others (its own API, the
- * profiler's own guarded allocations) take that system call: ours start 32 bytes or a
- * whole alignment into their allocation. */
+ * a page-aligned pointer is ours only if the page set below holds it. Only if that set
+ * ever overflowed are such a pointer's 8 bytes read with process_vm_readv, which fails
+ * instead of faulting (a system call, never on the usual path). */
 static struct block_hdr *lookup_page_start(const void *p)
 {
 	uint64_t tag;
@@ -64,11 +63,71 @@ static struct block_hdr *lookup_page_start(const void *p)
 	return blocks_lookup(p);
 }
 
+/* Our blocks whose user pointer starts a page (an aligned request, or a 32-byte header
+ * that happened to end on a page boundary): lookup() finds them here, so that with
+ * another allocator under us the system call above is needed only if this set ever
+ * overflowed. Lock-free open addressing, at most PAGESET_PROBE slots from a pointer's
+ * home; a freed entry becomes a tombstone that a later one reuses. */
+#define PAGESET_SIZE  65536u   /* power of two; untouched BSS costs nothing */
+#define PAGESET_PROBE 32u
+#define PAGESET_TOMB  ((uintptr_t)1)
+static uintptr_t pageset[PAGESET_SIZE];
+static int pageset_full;   /* sticky: a block could not be noted */
+
+static inline uintptr_t *pageset_slot(uintptr_t p, unsigned i)
+{
+	size_t h = (size_t)(((p >> 12) * 0x9E3779B97F4A7C15ull) >> 40);
+	return &pageset[(h + i) & (PAGESET_SIZE - 1)];
+}
+
+static void pageset_add(uintptr_t p)
+{
+	for (unsigned i = 0; i < PAGESET_PROBE; i++) {
+		uintptr_t *slot = pageset_slot(p, i);
+		uintptr_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		if ((v == 0 || v == PAGESET_TOMB) &&
+		    __atomic_compare_exchange_n(slot, &v, p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			return;
+	}
+	__atomic_store_n(&pageset_full, 1, __ATOMIC_RELEASE);
+}
+
+static void pageset_del(uintptr_t p)
+{
+	for (unsigned i = 0; i < PAGESET_PROBE; i++) {
+		uintptr_t *slot = pageset_slot(p, i);
+		uintptr_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+		if (v == p) {
+			__atomic_store_n(slot, PAGESET_TOMB, __ATOMIC_RELEASE);
+			return;
+		}
+		if (v == 0)
+			return;
+	}
+}
+
+static int pageset_has(uintptr_t p)
+{
+	for (unsigned i = 0; i < PAGESET_PROBE; i++) {
+		uintptr_t v = __atomic_load_n(pageset_slot(p, i), __ATOMIC_ACQUIRE);
+		if (v == p)
+			return 1;
+		if (v == 0)
+			return 0;
+	}
+	return 0;
+}
+
 static inline struct block_hdr *lookup(const void *p)
 {
 	if (unlikely(((uintptr_t)p & 4095) == 0) &&
-	    __atomic_load_n(&under_state, __ATOMIC_RELAXED) != UNDER_LIBC)
-		return lookup_page_start(p);
+	    __atomic_load_n(&under_state, __ATOMIC_RELAXED) != UNDER_LIBC) {
+		if (pageset_has((uintptr_t)p))
+			return blocks_lookup(p);
+		if (__atomic_load_n(&pageset_full, __ATOMIC_ACQUIRE))
+			return lookup_page_start(p);
+		return NULL;   /* not ours: never noted */
+	}
 	return blocks_lookup(p);
 }
 
@@ -113,6 +172,8 @@ static inline void *track_at(void *base, size_t offset, size_t size, uint64_t no
 	if (!now)
 		now = clock_ticks();
 	void *user = blocks_init(base, offset, size, s, now);
+	if (unlikely(((uintptr_t)user & 4095) == 0))
+		pageset_add((uintptr_t)user);
 	sites_alloc(runtime_sums(), s, size, now);
 	ap_rt.allocs++;
 	ap_rt.bytes += size;
@@ -259,6 +320,8 @@ static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 	rt_guard++;   /* a signal handler landing here sees the profiler at work */     \
 	untrack(h);                                                                    \
 	rt_guard--;                                                                    \
+	if (unlikely(((uintptr_t)(h + 1) & 4095) == 0))                               \
+		pageset_del((uintptr_t)(h + 1));                                       \
 	u_free(blocks_release(h));                                                     \
 } while (0)
 
@@ -333,9 +396,13 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 	if (h && blocks_offset(h) == BLOCK_HDR_SIZE) {
 		struct block_hdr old = *h;
 		h->tag = 0;   /* the header may move with the data */
+		if (unlikely(((uintptr_t)p & 4095) == 0))
+			pageset_del((uintptr_t)p);
 		void *base = fit(u_realloc((char *)h, body(size) + BLOCK_HDR_SIZE), size);
 		if (!base) {
 			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
+			if (unlikely(((uintptr_t)p & 4095) == 0))
+				pageset_add((uintptr_t)p);
 			return NULL;
 		}
 		/* One clock read: the old block dies when the new one is born. */

@@ -24,24 +24,29 @@ make_tmp
 P=$BIN/rtstacks
 LC=$BIN/liblockcount.so
 
+# check_mode LABEL [VAR=VALUE]: one run natively, one with the counter alone, one under
+# the preload with the counter, in $tmp/LABEL.
+check_mode() {
+local label=$1 mode_env=${2:-} d=$tmp/$1 nrc prc f
+mkdir "$d"
 # ------------------------------------------------------------------ native
-"$P" "$tmp/native.txt" >"$tmp/native.out" 2>"$tmp/native.err"
+env $mode_env "$P" "$d/native.txt" >"$d/native.out" 2>"$d/native.err"
 nrc=$?
-[ $nrc -eq 0 ] || { cat "$tmp/native.err"; fail "rtstacks exited $nrc natively"; }
-grep -q '^seccomp unavailable' "$tmp/native.txt" && skip "$(cat "$tmp/native.txt")"
-[ -s "$tmp/native.err" ] && { cat "$tmp/native.err"; fail "rtstacks wrote to stderr natively"; }
-grep -qx 'syscalls 0' "$tmp/native.txt" ||
-	{ grep '^sys' "$tmp/native.txt"; fail "the program itself makes system calls in its region"; }
+[ $nrc -eq 0 ] || { cat "$d/native.err"; fail "rtstacks exited $nrc natively"; }
+grep -q '^seccomp unavailable' "$d/native.txt" && skip "$(cat "$d/native.txt")"
+[ -s "$d/native.err" ] && { cat "$d/native.err"; fail "rtstacks wrote to stderr natively"; }
+grep -qx 'syscalls 0' "$d/native.txt" ||
+	{ grep '^sys' "$d/native.txt"; fail "the program itself makes system calls in its region"; }
 
-env LOCKCOUNT_OUT="$tmp/native.lc" LD_PRELOAD="$LC" "$P" "$tmp/native_lc.txt" \
-	>"$tmp/native_lc.out" 2>"$tmp/native_lc.err" ||
-	{ cat "$tmp/native_lc.err"; fail "rtstacks exited $? with liblockcount.so alone"; }
-cmp -s "$tmp/native.out" "$tmp/native_lc.out" || fail "liblockcount.so changed the program's stdout"
-[ -s "$tmp/native_lc.err" ] && { cat "$tmp/native_lc.err"; fail "stderr with liblockcount.so alone"; }
-grep -qx 'syscalls 0' "$tmp/native_lc.txt" ||
-	{ grep '^sys' "$tmp/native_lc.txt"; fail "liblockcount.so makes system calls in the region"; }
+env $mode_env LOCKCOUNT_OUT="$d/native.lc" LD_PRELOAD="$LC" "$P" "$d/native_lc.txt" \
+	>"$d/native_lc.out" 2>"$d/native_lc.err" ||
+	{ cat "$d/native_lc.err"; fail "rtstacks exited $? with liblockcount.so alone"; }
+cmp -s "$d/native.out" "$d/native_lc.out" || fail "liblockcount.so changed the program's stdout"
+[ -s "$d/native_lc.err" ] && { cat "$d/native_lc.err"; fail "stderr with liblockcount.so alone"; }
+grep -qx 'syscalls 0' "$d/native_lc.txt" ||
+	{ grep '^sys' "$d/native_lc.txt"; fail "liblockcount.so makes system calls in the region"; }
 # The counter sees exactly the program's own calls.
-check_py "$tmp/native_lc.txt" "$tmp/native.lc" <<'PY' || exit 1
+check_py "$d/native_lc.txt" "$d/native.lc" "$label" <<'PY' || exit 1
 tot = {}
 for line in open(sys.argv[1]):
     w = line.split()
@@ -56,21 +61,21 @@ eq("native: free", lc.get("free"), tot.get("frees"))
 for f, n in sorted(lc.items()):
     if f not in ("pthread_mutex_lock", "malloc", "calloc", "realloc", "free"):
         eq("native: " + f, n, 0)
-info("native: %d locks, %d allocations, %d frees, 0 system calls in the region"
+info(sys.argv[3] + ": native: %d locks, %d allocations, %d frees, 0 system calls in the region"
      % (tot["locks"], tot["allocs"], tot["frees"]))
 done()
 PY
 
 # ------------------------------------------------------------------ under the preload
-mkdir "$tmp/pre"
-timeout 60 env AUDIOPROF_OUT="$tmp/pre/p.%p.json" LOCKCOUNT_OUT="$tmp/pre.lc" \
-	LD_PRELOAD="$PRELOAD:$LC" "$P" "$tmp/pre.txt" >"$tmp/pre.out" 2>"$tmp/pre.err"
+mkdir "$d/pre"
+timeout 60 env $mode_env AUDIOPROF_OUT="$d/pre/p.%p.json" LOCKCOUNT_OUT="$d/pre.lc" \
+	LD_PRELOAD="$PRELOAD:$LC" "$P" "$d/pre.txt" >"$d/pre.out" 2>"$d/pre.err"
 prc=$?
-[ $prc -eq $nrc ] || { cat "$tmp/pre.err"; fail "exit status $prc under the preload, $nrc natively"; }
-cmp -s "$tmp/native.out" "$tmp/pre.out" || { diff "$tmp/native.out" "$tmp/pre.out"; fail "stdout differs"; }
-grep -q "audioprof:" "$tmp/pre.err" && { cat "$tmp/pre.err"; fail "messages on stderr"; }
-f=$(one_profile "$tmp/pre") || exit 1
-check_py "$f" "$tmp/pre.txt" "$tmp/native.lc" "$tmp/pre.lc" /usr/include/x86_64-linux-gnu/asm/unistd_64.h <<'PY' || exit 1
+[ $prc -eq $nrc ] || { cat "$d/pre.err"; fail "exit status $prc under the preload, $nrc natively"; }
+cmp -s "$d/native.out" "$d/pre.out" || { diff "$d/native.out" "$d/pre.out"; fail "stdout differs"; }
+grep -q "audioprof:" "$d/pre.err" && { cat "$d/pre.err"; fail "messages on stderr"; }
+f=$(one_profile "$d/pre") || exit 1
+check_py "$f" "$d/pre.txt" "$d/native.lc" "$d/pre.lc" /usr/include/x86_64-linux-gnu/asm/unistd_64.h <<'PY' || exit 1
 import os, re
 p = load_checked(sys.argv[1])
 want, tot, sysn, sysc = {}, {}, None, {}
@@ -131,4 +136,9 @@ info("profile: %d (call, stack) pairs exact; profiler's own calls on the real-ti
      "system calls: %s" % (len(want), ", ".join(excess) or "none", sysn))
 done()
 PY
+}
+
+check_mode warm
+# The thread's very first allocation, lock and region entry inside the region.
+check_mode cold RTSTACKS_COLD=1
 echo "rt_nolock: no lock, allocation or system call of the profiler's on the real-time thread"

@@ -13,6 +13,8 @@
  * number while the region runs and then makes it through the gate (rt_sigprocmask is
  * emulated on the signal frame's mask, which sigreturn restores, and SIGSYS stays
  * unblocked), so the program and the profiler run as they would untrapped.
+ * With RTSTACKS_COLD set the thread does no warm-up: its first allocation, lock and
+ * region entry are inside the region (the main thread warms glibc up instead).
  * It also tells liblockcount.so, when preloaded, when the region starts and ends
  * (lockcount_region, found with dlsym(RTLD_DEFAULT)).
  * Usage: rtstacks OUT-FILE [librtmod.so]. stdout: one line of totals, identical with
@@ -246,9 +248,32 @@ NOINLINE static void warm_up(void)
 	AUDIOPROF_RT_EXIT();
 }
 
+static void *arena_warmer(void *arg)
+{
+	void *big = malloc(4u << 20);
+	PROG_CHECK(big != NULL, "malloc 4 MiB");
+	memset(big, 1, 4u << 20);
+	free(big);
+	void *q = calloc(2, 64);
+	void *p = realloc(malloc(16), 4000);
+	free(q);
+	free(p);
+	pthread_mutex_lock(&mtx[0]);
+	pthread_mutex_unlock(&mtx[0]);
+	return arg;
+}
+
+/* RTSTACKS_COLD set: the thread makes its very first allocation, lock and region
+ * entry inside the region (its profiler state must already be there, made when the
+ * thread started); a thread that ran before warms glibc up instead, and leaves
+ * the thread on an arena another thread warmed up and left (a new arena is an mmap of
+ * glibc's). */
+static int cold;
+
 static void *rt_main(void *arg)
 {
-	warm_up();
+	if (!cold)
+		warm_up();
 	filter_rc = install_filter();
 	if (filter_rc != 0) {
 		filter_errno = errno;
@@ -331,6 +356,14 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_TOP_PAD, 16 << 20);
+	cold = getenv("RTSTACKS_COLD") != NULL;
+	if (cold) {
+		/* A thread that warms an arena up and exits: glibc hands that arena to
+		 * the next new thread's first malloc, with no mmap of its own. */
+		pthread_t w;
+		PROG_CHECK(pthread_create(&w, NULL, arena_warmer, NULL) == 0, "pthread_create");
+		PROG_CHECK(pthread_join(w, NULL) == 0, "pthread_join");
+	}
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
