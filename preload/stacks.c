@@ -289,8 +289,11 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 	}
 	if (depth > SITES_MAX_DEPTH)
 		depth = SITES_MAX_DEPTH;
-	/* fp is a key part only when it can be this frame's frame pointer. */
-	if (fp - cfa >= 65536)
+	/* fp is a key part only when it can be this frame's frame pointer: not when it
+	 * points nowhere near, nor when the walker knows the frame's base is the stack
+	 * pointer there (the register then holds data, such as a pointer into the
+	 * frame's own locals, which would make every value a new key). */
+	if (fp - cfa >= 65536 || (c && unwind_frame_on_sp(c->shapes, ra)))
 		fp = 0;
 	if (c && !stacks_cache_on) {   /* AUDIOPROF_STACK_CACHE=0: unwind every time */
 		if (depth > c->depth)

@@ -867,6 +867,14 @@ static inline struct shape *shape_slot(struct unwind_shapes *c, uintptr_t pc)
 	return &c->s[(x >> 40) & (SHAPES - 1)];
 }
 
+int unwind_frame_on_sp(const struct unwind_shapes *c, uintptr_t pc)
+{
+	if (!c || c->gen != __atomic_load_n(&mods_gen, __ATOMIC_RELAXED))
+		return 0;
+	const struct shape *sh = shape_slot((struct unwind_shapes *)c, pc);
+	return __atomic_load_n(&sh->pc, __ATOMIC_RELAXED) == pc && !(sh->ra_off & 1);
+}
+
 enum step { STEP_OK, STEP_END, STEP_FAIL };
 
 /* From the frame in r (its pc a return address unless *exact) to its caller's. */
@@ -1033,6 +1041,12 @@ void unwind_shapes_counters(const struct unwind_shapes *c, struct unwind_counter
 	(void)sum;
 }
 void unwind_init(void) {}
+int unwind_frame_on_sp(const struct unwind_shapes *c, uintptr_t pc)
+{
+	(void)c;
+	(void)pc;
+	return 0;
+}
 void unwind_dlclose_begin(void) {}
 void unwind_dlclose_end(void) {}
 enum unwind_status unwind_walk(struct unwind_shapes *c, const struct unwind_start *st,

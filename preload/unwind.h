@@ -50,6 +50,11 @@ struct unwind_start {
 enum unwind_status unwind_walk(struct unwind_shapes *cache, const struct unwind_start *st,
 			       uintptr_t *ips, uintptr_t *slots, unsigned max, unsigned *n);
 
+/* 1 if this thread has walked the frame that returns to pc and its canonical frame
+ * address there is the stack pointer plus a constant (its frame-pointer register then
+ * holds data, not the frame's base); 0 if not, or not known. A cache lookup. */
+int unwind_frame_on_sp(const struct unwind_shapes *c, uintptr_t pc);
+
 /* A thread's counters, added into *sum (racy reads while it runs): walks, frames
  * walked, frames answered by the shape cache, walks that failed. */
 struct unwind_counters { uint64_t walks, frames, shape_hits, failed; };

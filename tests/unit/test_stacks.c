@@ -102,6 +102,43 @@ static void test_without_cache(void)
 	cache = saved;
 }
 
+/* A caller whose rbp holds a pointer into its caller's locals, a different one each
+ * call: one site, and after the first walk every capture a hit (rbp is not part of the
+ * key once the walker knows the frame's base is its stack pointer). */
+uint32_t rbpdata_call(site_id (*fn)(void), uintptr_t value);
+
+__attribute__((noinline)) static void rbp_loop(site_id *first, int *same)
+{
+	volatile char locals[512];
+	locals[0] = 0;
+	*same = 1;
+	for (int i = 0; i < 64; i++) {
+		site_id s = rbpdata_call(fake_alloc, (uintptr_t)&locals[i * 8]);
+		if (i == 0)
+			*first = s;
+		else if (s != *first)
+			*same = 0;
+	}
+	NOTAIL;
+}
+
+static void test_rbp_data(void)
+{
+	struct stacks_counters before = { 0, 0, 0 }, after = { 0, 0, 0 };
+	site_id first = 0;
+	int same = 0;
+	stacks_cache_counters(cache, &before);
+	rbp_loop(&first, &same);
+	stacks_cache_counters(cache, &after);
+	CU_ASSERT_TRUE(same);
+	CU_ASSERT(after.misses - before.misses <= 2);
+	CU_ASSERT(after.hits - before.hits >= 62);
+	unsigned d;
+	const uintptr_t *ips = sites_stack(first, &d);
+	CU_ASSERT_FATAL(d >= 4);
+	CU_ASSERT(within(ips[2], (void *)rbp_loop));
+}
+
 /* Without full unwinding, the stack is [fn, ra]. */
 __attribute__((noinline)) static site_id shallow(void)
 {
@@ -138,4 +175,5 @@ void suite_stacks(void)
 	CU_add_test(s, "cache: distinct chains, repeated hits", test_with_cache);
 	CU_add_test(s, "no cache: same answers", test_without_cache);
 	CU_add_test(s, "shallow capture before start-up", test_shallow);
+	CU_add_test(s, "cache: rbp holding data is not part of the key", test_rbp_data);
 }
