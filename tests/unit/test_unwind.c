@@ -226,6 +226,76 @@ static void test_dlopened_module(void)
 	dlclose(h);
 }
 
+/* Modules coming and going (dlopen and dlclose on one thread, bracketed as the
+ * preload's dlclose wrapper does) while another thread walks, as an audio thread,
+ * through code that stays: every walk the same as the first, nothing read amiss. */
+static volatile int churn_stop;
+
+static void *churn_thread(void *arg)
+{
+	(void)arg;
+	const char *libs[] = { "libz.so.1", "libbz2.so.1.0", "liblzma.so.5", "libffi.so.8" };
+	for (int i = 0; !churn_stop && i < 400; i++) {
+		void *h = dlopen(libs[i % 4], RTLD_NOW | RTLD_LOCAL);
+		if (!h)
+			continue;
+		unwind_dlclose_begin();
+		dlclose(h);
+		unwind_dlclose_end();
+	}
+	churn_stop = 1;
+	return NULL;
+}
+
+static uintptr_t churn_first[MAXF];
+static unsigned churn_first_n;
+
+NOFP static int churn_walk(int first)
+{
+	uintptr_t *f = __builtin_frame_address(0);
+	struct unwind_start st = { f[1], (uintptr_t)(f + 2), f[0], stack_lo, stack_hi, 0, 0 };
+	uintptr_t ips[MAXF];
+	unsigned n = 0;
+	enum unwind_status us = unwind_walk(shapes, &st, ips, NULL, MAXF, &n);
+	if (us != UNWIND_DONE)
+		return 0;
+	if (first) {
+		memcpy(churn_first, ips, sizeof(ips));
+		churn_first_n = n;
+		return 1;
+	}
+	int r = n == churn_first_n && !memcmp(ips, churn_first, n * sizeof(ips[0]));
+	NOTAIL;
+	return r;
+}
+
+NOFP static int churn_caller(int first)
+{
+	int r = churn_walk(first);
+	NOTAIL;
+	return r;
+}
+
+static void test_module_churn(void)
+{
+	pthread_t t;
+	may_lock = 0;
+	churn_stop = 0;
+	long walks = 0, bad = 0;
+	for (;;) {   /* one call site: the first walk is the reference */
+		if (!churn_caller(walks == 0))
+			bad++;
+		if (walks++ == 0)
+			CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, churn_thread, NULL), 0);
+		if (churn_stop)
+			break;
+	}
+	pthread_join(t, NULL);
+	may_lock = 1;
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(walks > 0);
+}
+
 /* Bounds that exclude the stack: nothing is read, the walk fails with [ra] only. */
 __attribute__((noinline)) static void walk_outside(void)
 {
@@ -289,6 +359,7 @@ void suite_unwind(void)
 	CU_add_test(s, "from a signal's context (the interrupted instruction first)", test_signal_context);
 	CU_add_test(s, "a new thread, to its outermost frame, without locks", test_thread_outermost);
 	CU_add_test(s, "a module dlopen'ed later, found without the loader's lock", test_dlopened_module);
+	CU_add_test(s, "modules loaded and unloaded while an audio thread walks", test_module_churn);
 	CU_add_test(s, "reads outside the stack refused", test_refusals);
 	CU_add_test(s, "the shape cache answers as a full walk", test_shapes);
 	CU_add_test(s, "no walk disagreed with libunwind", test_totals);
