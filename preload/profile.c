@@ -4,105 +4,11 @@
  * valgrind's dh_view.html) plus audioprof's own fields, atomically. jansson writes
  * every value; the program points are made and written one at a time, so a write
  * never holds them all as JSON values (a 17,000-site profile: 52 MB less at peak).
- * The format is documented here, right above the code that writes it, and in
- * audioprof-json(5). */
-
-/* ------------------------------------------------------------ the format
  *
- * One JSON object. Every number is a JSON integer except the audio loads
- * (callbacks[].load_mean_pct, load_max_pct: percent of the deadline); times are
- * nanoseconds of CLOCK_MONOTONIC, counted from the start of the process (or from
- * fork, in a child). The audio fields (callbacks, violations, timeline, per-pp cbk
- * and cbb) are written by audio.c and timeline.c and annotated in audioprof-json(5).
- * Keys inside an object may come in any order. Readers must ignore fields they do
- * not know: DHAT's viewer ignores ours, and later versions may add more.
- *
- * {
- *   // DHAT's format version. dh_view.js accepts only 2.
- *   "dhatFileVersion": 2,
- *   // What was profiled, and the verb the viewer shows ("Allocated at {").
- *   "mode": "heap", "verb": "Allocated",
- *   // Block lifetimes are recorded (makes tg, tuth and every pp's mb..ebk required);
- *   // block accesses are not (so no rb, wb, acc).
- *   "bklt": true, "bkacc": false,
- *   // Time unit, and the label of the viewer's rates (it computes them per million
- *   // tu, which for ns is per millisecond: see CAVEATS in audioprof-json(5)).
- *   "tu": "ns", "Mtu": "ms",
- *   // Short-lived threshold (AUDIOPROF_SHORT_LIVED), in tu.
- *   "tuth": 1000000,
- *   // Command line, space separated, and process id.
- *   "cmd": "./synth --offline in.wav", "pid": 4242,
- *   // Time at the end of the profile (t-end) and of the global heap maximum (t-gmax,
- *   // the first moment live bytes reached their maximum; 0 when there was none or
- *   // it came before the start, as in a fork child; never more than te).
- *   "te": 2500000000, "tg": 1200000000,
- *   // audioprof's own fields. version: this object's format version.
- *   "audioprof": {
- *     "version": 1,
- *     // Why the file was written: "exit", "_exit", "exec", "snapshot" or "signal";
- *     // signal is the signal number for "signal", else 0.
- *     "reason": "exit", "signal": 0,
- *     "ppid": 4200,
- *     // Raw CLOCK_MONOTONIC times (ns) of the start and of this profile;
- *     // te = end_ns - start_ns.
- *     "start_ns": 81234000000, "end_ns": 83734000000,
- *     // The clock of block births and deaths: "tsc" (converted to ns at the write)
- *     // or "monotonic" (AUDIOPROF_CLOCK).
- *     "clock": "tsc",
- *     // The allocator under the profiler: "libc" (glibc's malloc) or the file name
- *     // of the program's own allocator library, e.g. "libjemalloc.so.2".
- *     "allocator": "libc",
- *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
- *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
- *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
- *     // Allocations made in a program's signal handler that the profiler could not
- *     // record (the handler interrupted it while it was starting up): in no count.
- *     // Normally 0; a handler's allocations that interrupted the profiler otherwise
- *     // are recorded, at a site whose last frame is
- *     // "[audioprof: in a signal handler that interrupted the profiler; ...]".
- *     "signal_lost": 0,
- *     // Whole-heap totals: live now, at the global maximum (max_k = blocks live
- *     // then), allocated over the run, and blocks freed.
- *     "totals": { "curr_b": 0, "curr_k": 0, "max_b": 1048576, "max_k": 1,
- *                 "total_b": 2097152, "total_k": 2, "frees": 2 }
- *   },
- *   // Program points: one per allocation stack.
- *   "pps": [
- *     {
- *       // Total bytes and blocks allocated here; a realloc frees the old block and
- *       // allocates a new one of the new size here.
- *       "tb": 2097152, "tbk": 2,
- *       // Total lifetime of those blocks (tu); blocks still live count up to te.
- *       "tl": 1500000,
- *       // This site's maximum live bytes and, independently, its maximum live blocks.
- *       "mb": 1048576, "mbk": 1,
- *       // Live bytes and blocks here at t-gmax.
- *       "gb": 1048576, "gbk": 1,
- *       // Live bytes and blocks here at t-end.
- *       "eb": 0, "ebk": 0,
- *       // audioprof: blocks freed after living less than tuth.
- *       "slk": 1,
- *       // Frames, innermost first, as indices into ftbl (never 0). Inlined frames
- *       // share an address and are listed before the function they were inlined in.
- *       "fs": [1, 2, 3],
- *       // audioprof: the internal site ids behind this pp. Two ids mean two raw
- *       // stacks that symbolized to the same frames were merged (the viewer rejects
- *       // repeated frame lists): every count is summed, and mb, mbk are then upper
- *       // bounds (the two maxima may have happened at different times).
- *       "ids": [7]
- *     }
- *   ],
- *   // Frame table: each frame string once; index 0 is always "[root]". A stack the
- *   // full site table could not hold shows the single frame
- *   // "[audioprof: site table full]".
- *   "ftbl": [
- *     "[root]",
- *     "0x7F3A2C1D40A1: malloc (in /usr/lib/audioprof/libaudioprof.so)",
- *     "0x55D0C2A011C7: grain_new (grain.c:41)",
- *     "0x55D0C2A0120B: main (synth.c:88)"
- *   ]
- * }
- */
+ * The format: audioprof-json(5) describes every field and shows an annotated sample;
+ * common/profile_schema.h lists them (key, type, unit, presence, meaning), and the
+ * program points and totals below are written from those lists. The audio fields
+ * (callbacks, violations) are audio.c's, the timeline timeline.c's. */
 
 #include "profile.h"
 #include "clock.h"
@@ -113,6 +19,7 @@
 #include "symbols.h"
 #include "under.h"
 #include "atomicfile.h"
+#include "profile_schema.h"
 
 #include <errno.h>
 #include <link.h>
@@ -145,24 +52,16 @@ void profile_testing_set_resolver(resolve_fn fn)
 }
 #endif
 
-/* The per-site numbers, in the order they appear in a pp. All are summed on merge. */
+/* The per-site numbers, in the order they appear in a pp: PROFILE_PP's whole numbers
+ * (common/profile_schema.h), each from its member of struct site_stats. All are summed
+ * on merge. */
+#define PP_WRITE(key, src, type, unit, presence, what) \
+	PROFILE_IF_NUMERIC_##type({ #key, offsetof(struct site_stats, src) },)
 static const struct {
 	const char *key;
 	size_t off;          /* offset in struct site_stats */
-} pp_fields[] = {
-	{ "tb", offsetof(struct site_stats, tb) },
-	{ "tbk", offsetof(struct site_stats, tbk) },
-	{ "tl", offsetof(struct site_stats, tl) },
-	{ "mb", offsetof(struct site_stats, mb) },
-	{ "mbk", offsetof(struct site_stats, mbk) },
-	{ "gb", offsetof(struct site_stats, gb) },
-	{ "gbk", offsetof(struct site_stats, gbk) },
-	{ "eb", offsetof(struct site_stats, eb) },
-	{ "ebk", offsetof(struct site_stats, ebk) },
-	{ "slk", offsetof(struct site_stats, short_k) },
-	{ "cbk", offsetof(struct site_stats, cbk) },
-	{ "cbb", offsetof(struct site_stats, cbb) },
-};
+} pp_fields[] = { PROFILE_PP(PP_WRITE) };
+#undef PP_WRITE
 
 /* Everything one profile_write() builds; owned by that call, freed by builder_free. */
 /* One program point: the sites whose frame lists came out identical, merged. */
@@ -576,13 +475,10 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 	json_t *ap = json_object(), *tot = json_object();
 	int err = !ap || !tot;
 	if (!err) {
-		err |= set_u64(tot, "curr_b", t->curr_b) < 0;
-		err |= set_u64(tot, "curr_k", t->curr_k) < 0;
-		err |= set_u64(tot, "max_b", t->max_b) < 0;
-		err |= set_u64(tot, "max_k", t->max_k) < 0;
-		err |= set_u64(tot, "total_b", t->total_b) < 0;
-		err |= set_u64(tot, "total_k", t->total_k) < 0;
-		err |= set_u64(tot, "frees", t->frees) < 0;
+		/* PROFILE_TOTALS, from the members of struct heap_totals of the same names */
+#define TOTAL(key, type, unit, presence, what) err |= set_u64(tot, #key, t->key) < 0;
+		PROFILE_TOTALS(TOTAL)
+#undef TOTAL
 		err |= set_u64(ap, "version", PROFILE_FORMAT_VERSION) < 0;
 		err |= json_object_set_new_nocheck(ap, "reason",
 						   jstr(m->reason ? m->reason : "exit")) < 0;
