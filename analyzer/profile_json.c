@@ -96,6 +96,7 @@ struct field {
 #define RD_REQUIRED_BKLT 0      /* validate() checks these once "bklt" is known */
 #define RD_REQUIRED_AUDIOPROF 0
 #define RD_REQUIRED_NEWER 0
+#define RD_REQUIRED_OPTIONAL 0
 #define RD_FIELD(S, key, type, presence) RD_FIELD_##type(S, key, RD_REQUIRED_##presence)
 #define RD_FIELD_UINT(S, k, req) { #k, F_INT, offsetof(S, k), req },
 #define RD_FIELD_UINT64(S, k, req) { #k, F_TL, offsetof(S, k), req },

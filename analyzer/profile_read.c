@@ -378,6 +378,7 @@ struct fast_key {
 #define FAST_NEED_BKLT 0
 #define FAST_NEED_AUDIOPROF 0
 #define FAST_NEED_NEWER 0
+#define FAST_NEED_OPTIONAL 0
 #define FAST_KEY(key, src, type, unit, presence, what) FAST_KEY_##type(key, FAST_NEED_##presence)
 #define FAST_KEY_UINT(k, need) { #k, sizeof(#k) - 1, offsetof(struct pp, k), need, 0 },
 #define FAST_KEY_UINT64(k, need) FAST_KEY_UINT(k, need)
@@ -773,6 +774,7 @@ static int check_pp(struct rd *r, size_t i, const struct pp *pp)
 #define BKLT_NEED_ALWAYS(k)
 #define BKLT_NEED_AUDIOPROF(k)
 #define BKLT_NEED_NEWER(k)
+#define BKLT_NEED_OPTIONAL(k)
 static const struct {
 	const char *key;
 	size_t off;

@@ -618,7 +618,8 @@ static void jset(json_t *o, const char *k, json_t *v)
 
 /* The fields of the reader's structs callback and zone (PROFILE_CALLBACK, PROFILE_ZONE
  * in common/profile_schema.h) as `report --json` writes them: an absent number as null,
- * or not at all for a field added after the format first shipped (presence NEWER). */
+ * or not at all for a field added after the format first shipped or written only
+ * when it applies (presence NEWER, OPTIONAL). */
 struct jfield {
 	const char *key;
 	char kind;               /* 's' string, 'i' whole number, 'n' number */
@@ -629,6 +630,7 @@ struct jfield {
 #define JF_NEWER_BKLT 0
 #define JF_NEWER_AUDIOPROF 0
 #define JF_NEWER_NEWER 1
+#define JF_NEWER_OPTIONAL 1
 #define JF(S, key, type, presence) JF_##type(S, key, JF_NEWER_##presence)
 #define JF_UINT(S, k, newer) { #k, 'i', newer, offsetof(S, k) },
 #define JF_STR(S, k, newer) { #k, 's', newer, offsetof(S, k) },

@@ -1,11 +1,12 @@
 /* profile_schema.h - the profile format, once: every field of the JSON file the preload
- * writes and the analyzer reads (DHAT's version 2 plus audioprof's fields), as X-macro
+ * writes and the analyzer reads (DHAT's version 2 plus audioprof's fields; not DHAT's
+ * access data, rb, wb and acc, which valgrind writes with "bkacc": true), as X-macro
  * lists, one line a field: key, type, unit, when it is present, meaning. The preload's
  * writer (profile.c: the program points and totals; audio.c: the callbacks and zones)
  * and the analyzer's reader (profile_read.c's fast path, profile_json.c) and
  * `report --json` (report.c) expand these lists; t_schema.sh checks that
  * audioprof-json(5), the viewer's keys and the test fixtures agree with them.
- * Prose about each field is in audioprof-json(5), in the same order.
+ * Prose about each field is in audioprof-json(5).
  *
  * Adding a field: its line here, the code that computes it (a member of the struct the
  * writer reads it from, or a CB_<key> value in audio.c), and its entry in the man page.
@@ -30,13 +31,14 @@
  *   OBJECTS  array of objects (its own list below)
  *
  * Presence (a token too):
- *   ALWAYS     in every profile that has the enclosing object; readers refuse a file
- *              without it
+ *   ALWAYS     in every object of its kind; DHAT's viewer or audioprof's reader
+ *              refuses a file without it
  *   BKLT       required when "bklt" is true (DHAT's rule)
  *   AUDIOPROF  written by every audioprof; absent in valgrind's files or hand-made ones,
  *              and readers take it as unknown
  *   NEWER      added after audioprof.version 1 first shipped: absent in older
  *              profiles, and `report --json` leaves it out then (instead of null)
+ *   OPTIONAL   written only when it applies (its meaning says when)
  */
 #ifndef AUDIOPROF_PROFILE_SCHEMA_H
 #define AUDIOPROF_PROFILE_SCHEMA_H
@@ -44,16 +46,16 @@
 /* The top-level object. */
 #define PROFILE_TOP(X) \
 	X(dhatFileVersion, VERSION, "", ALWAYS, "DHAT's format version: always 2") \
-	X(mode, STR, "", AUDIOPROF, "\"heap\"") \
-	X(verb, STR, "", AUDIOPROF, "\"Allocated\": the viewer's heading of a stack") \
-	X(bklt, BOOL, "", AUDIOPROF, "block lifetimes recorded (true)") \
-	X(bkacc, BOOL, "", AUDIOPROF, "block accesses recorded (false)") \
-	X(tu, STR, "", AUDIOPROF, "the time unit, \"ns\"") \
-	X(Mtu, STR, "", AUDIOPROF, "the name of a million tu, \"ms\"") \
+	X(mode, STR, "", ALWAYS, "\"heap\"") \
+	X(verb, STR, "", ALWAYS, "\"Allocated\": the viewer's heading of a stack") \
+	X(bklt, BOOL, "", ALWAYS, "block lifetimes recorded (true)") \
+	X(bkacc, BOOL, "", ALWAYS, "block accesses recorded (false)") \
+	X(tu, STR, "", ALWAYS, "the time unit, \"ns\"") \
+	X(Mtu, STR, "", ALWAYS, "the name of a million tu, \"ms\"") \
 	X(tuth, UINT, "tu", BKLT, "the short-lived threshold (AUDIOPROF_SHORT_LIVED)") \
-	X(cmd, STR, "", AUDIOPROF, "the command line, arguments separated by spaces") \
-	X(pid, UINT, "", AUDIOPROF, "process id") \
-	X(te, UINT64, "tu", BKLT, "time at the end of the profile (t-end)") \
+	X(cmd, STR, "", ALWAYS, "the command line, arguments separated by spaces") \
+	X(pid, UINT, "", ALWAYS, "process id") \
+	X(te, UINT64, "tu", ALWAYS, "time at the end of the profile (t-end)") \
 	X(tg, UINT64, "tu", BKLT, "time of the global heap maximum (t-gmax)") \
 	X(audioprof, OBJECT, "", AUDIOPROF, "audioprof's own fields (PROFILE_AUDIOPROF)") \
 	X(pps, OBJECTS, "", ALWAYS, "program points, one per allocation stack (PROFILE_PP)") \
@@ -168,7 +170,7 @@
 /* An element of a callback source's "zones". */
 #define PROFILE_ZONE(X) \
 	X(name, STR, "", AUDIOPROF, "the zone's name") \
-	X(count, UINT, "zones", AUDIOPROF, "times the zone ran") \
+	X(count, UINT, "runs", AUDIOPROF, "times the zone ran") \
 	X(mean_ns, UINT, "ns", AUDIOPROF, "mean duration") \
 	X(min_ns, UINT, "ns", NEWER, "shortest duration") \
 	X(p99_ns, UINT, "ns", AUDIOPROF, "99th percentile of the durations") \
@@ -181,7 +183,7 @@
 	X(severity, STR, "", AUDIOPROF, "\"warning\" for trylock, else \"violation\"") \
 	X(count, UINT, "calls", AUDIOPROF, "calls made") \
 	X(bytes, UINT, "bytes", AUDIOPROF, "for alloc, the bytes asked for; else 0") \
-	X(library, STR, "", NEWER, "made inside this audio library's own API") \
+	X(library, STR, "", OPTIONAL, "made inside this audio library's own API: which") \
 	X(callback, SINT, "", AUDIOPROF, "the callback source's id, or -1") \
 	X(fs, FRAMES, "", ALWAYS, "the stack, as in a program point")
 
@@ -194,19 +196,20 @@
 	X(heap_b, INTS, "bytes", ALWAYS, "bytes the allocator obtained from the system") \
 	X(used_b, INTS, "bytes", ALWAYS, "bytes in the allocator's chunks in use")
 
-/* Every list, with its path in the file (for tools and the consistency test). */
+/* Every list, with its place in the file: O(path, list, shape), where shape is empty,
+ * or PP for PROFILE_PP (whose X takes the writer's member as its second argument). */
 #define PROFILE_OBJECTS(O) \
-	O("", PROFILE_TOP) \
-	O("pps[]", PROFILE_PP) \
-	O("audioprof", PROFILE_AUDIOPROF) \
-	O("audioprof.symbols", PROFILE_SYMBOLS) \
-	O("audioprof.stack_cache", PROFILE_STACK_CACHE) \
-	O("audioprof.totals", PROFILE_TOTALS) \
-	O("audioprof.callbacks[]", PROFILE_CALLBACK) \
-	O("audioprof.callbacks[].histogram", PROFILE_HISTOGRAM) \
-	O("audioprof.callbacks[].zones[]", PROFILE_ZONE) \
-	O("audioprof.violations[]", PROFILE_VIOLATION) \
-	O("audioprof.timeline", PROFILE_TIMELINE)
+	O("", PROFILE_TOP, ) \
+	O("pps[]", PROFILE_PP, PP) \
+	O("audioprof", PROFILE_AUDIOPROF, ) \
+	O("audioprof.symbols", PROFILE_SYMBOLS, ) \
+	O("audioprof.stack_cache", PROFILE_STACK_CACHE, ) \
+	O("audioprof.totals", PROFILE_TOTALS, ) \
+	O("audioprof.callbacks[]", PROFILE_CALLBACK, ) \
+	O("audioprof.callbacks[].histogram", PROFILE_HISTOGRAM, ) \
+	O("audioprof.callbacks[].zones[]", PROFILE_ZONE, ) \
+	O("audioprof.violations[]", PROFILE_VIOLATION, ) \
+	O("audioprof.timeline", PROFILE_TIMELINE, )
 
 /* For users that keep only some types: PROFILE_IF_NUMERIC_<type>(...) is its argument
  * for the whole numbers a reader keeps in an int64_t, else nothing. */

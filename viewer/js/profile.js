@@ -1,7 +1,7 @@
 /* profile.js - a profile in memory, as the views see it: JSON text parsed (JSON.parse,
  * never eval), checked, and turned into compact columns: one Float64Array per
  * program-point field and every stack back to back in one Int32Array. Reads
- * audioprof's profiles (man audioprof-json(5), /work/notes/AUDIO_FORMAT.md) and
+ * audioprof's profiles (man audioprof-json(5); the fields: common/profile_schema.h) and
  * valgrind DHAT's own files, which lack the "audioprof" object. */
 (function (AP) {
 'use strict';
