@@ -9,8 +9,10 @@
 const U = AP.util;
 const P = AP.profile = {};
 
-/* The per-program-point fields kept as columns. */
+/* The per-program-point fields kept as columns: the numbers of a program point in
+ * common/profile_schema.h (PROFILE_PP), in its order (t_schema.sh checks). */
 const FIELDS = ['tb', 'tbk', 'tl', 'mb', 'mbk', 'gb', 'gbk', 'eb', 'ebk', 'slk', 'cbk', 'cbb'];
+P.FIELDS = FIELDS;
 
 /* The metrics a tree can be sorted by and a flame graph sized by. `need` is the field
  * that must be in the file for the metric to mean anything. */

@@ -13,6 +13,7 @@ Each problem is one line naming the place and the field; the exit status is 1 if
 was any, else 0.
 """
 import json
+import os
 import re
 import sys
 
@@ -175,11 +176,17 @@ def check_viewer(schema, d):
         with open("%s/js/%s" % (d, name), encoding="utf-8") as f:
             return f.read()
     want = numeric_pp_keys(schema)
-    for js, name in (("profile.js", "FIELDS"), ("tree.js", "SUMS")):
-        got = js_array(read(js), name, "viewer/js/" + js)
-        if got != want:
-            problem("viewer/js/%s: %s is %s; the schema's program-point numbers are %s"
-                    % (js, name, got, want))
+    got = js_array(read("profile.js"), "FIELDS", "viewer/js/profile.js")
+    if got != want:
+        problem("viewer/js/profile.js: FIELDS is %s; the schema's program-point numbers are %s"
+                % (got, want))
+    # No other list of them: the other views take profile.js's (P.FIELDS).
+    for js in sorted(n for n in os.listdir(d + "/js") if n.endswith(".js") and n != "profile.js"):
+        for lit in re.findall(r"\[((?:\s*'[A-Za-z_]\w*'\s*,?)+)\]", read(js)):
+            names = re.findall(r"'([^']*)'", lit)
+            if len(names) >= 3 and all(n in want for n in names):
+                problem("viewer/js/%s: a list of program-point fields of its own, %s; use "
+                        "profile.js's P.FIELDS" % (js, names))
     profile, audio, summary, timeline = (read(n) for n in
                                          ("profile.js", "audio.js", "summary.js", "timeline.js"))
     uses = [
