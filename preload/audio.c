@@ -811,9 +811,16 @@ static void put_UINT(json_t *o, const char *k, uint64_t v)
 	set_u(o, k, v);
 }
 
+static void put_SINT(json_t *o, const char *k, int64_t v)
+{
+	json_object_set_new_nocheck(o, k, json_integer(v));
+}
+
+/* NULL: a field that does not apply (presence OPTIONAL), left out. */
 static void put_STR(json_t *o, const char *k, const char *v)
 {
-	json_object_set_new_nocheck(o, k, json_string(v));
+	if (v)
+		json_object_set_new_nocheck(o, k, json_string(v));
 }
 
 static void put_NUM(json_t *o, const char *k, double v)
@@ -827,6 +834,7 @@ static void put_OBJECT(json_t *o, const char *k, json_t *v)
 		json_object_set_new_nocheck(o, k, v);
 }
 #define put_OBJECTS put_OBJECT
+#define put_FRAMES put_OBJECT
 
 /* Each zone field's value (PROFILE_ZONE in common/profile_schema.h), from zone_json's
  * z and the count zc it read once. */
@@ -922,6 +930,17 @@ static json_t *source_json(struct cb_source *s)
 	return o;
 }
 
+/* Each violation field's value (PROFILE_VIOLATION), from audio_json's slot v, the
+ * count and bytes it summed and the stack f; NULL leaves an OPTIONAL field out. */
+#define VV_kind      kind_names[v->kind]
+#define VV_call      (v->call ? v->call : "?")
+#define VV_severity  (v->kind == VK_TRYLOCK ? "warning" : "violation")
+#define VV_count     count
+#define VV_bytes     bytes
+#define VV_library   (v->lib && v->lib <= AP_API_COUNT ? lib_names[v->lib - 1] : NULL)
+#define VV_callback  (v->src ? v->src->id : -1)
+#define VV_fs        f
+
 int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 {
 	json_t *cbs = json_array(), *vs = json_array();
@@ -981,16 +1000,9 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 			json_decref(f);
 			continue;
 		}
-		json_object_set_new_nocheck(o, "kind", json_string(kind_names[v->kind]));
-		json_object_set_new_nocheck(o, "call", json_string(v->call ? v->call : "?"));
-		json_object_set_new_nocheck(o, "severity",
-					    json_string(v->kind == VK_TRYLOCK ? "warning" : "violation"));
-		set_u(o, "count", count);
-		set_u(o, "bytes", bytes);
-		if (v->lib && v->lib <= AP_API_COUNT)
-			json_object_set_new_nocheck(o, "library", json_string(lib_names[v->lib - 1]));
-		json_object_set_new_nocheck(o, "callback", json_integer(v->src ? v->src->id : -1));
-		json_object_set_new_nocheck(o, "fs", f);
+#define VIOLATION_PUT(key, type, unit, presence, what) put_##type(o, #key, VV_##key);
+		PROFILE_VIOLATION(VIOLATION_PUT)
+#undef VIOLATION_PUT
 		json_array_append_new(vs, o);
 	}
 	set_u(ap, "violations_lost", __atomic_load_n(&vlost, __ATOMIC_RELAXED));
