@@ -98,16 +98,15 @@ struct profile {
 	/* audioprof's part; has_audioprof == 0 for a plain DHAT file */
 	int has_audioprof;
 	int64_t ap_version;
-	const char *reason;      /* "exit", "snapshot", ... ("" when absent) */
-	const char *clock, *allocator; /* "tsc", "libc", ... ("" when absent) */
-	int64_t signal, ppid, start_ns, end_ns, depth, own_bytes, peak_rss, threads; /* -1 absent */
+	struct {                 /* PROFILE_AUDIOPROF's numbers and strings: reason, signal,
+				  * ppid, start_ns, ..., violations_lost (-1 or "" absent) */
+		PROFILE_AUDIOPROF(PROFILE_MEMBER)
+	};
 	int has_totals;          /* audioprof.totals was in the file */
 	struct totals totals;    /* always filled (summed over the pps when absent) */
 	int has_slk;             /* some pp has slk */
 	int has_cb;              /* some pp has cbk (allocations inside callbacks) */
 	int has_audio;           /* audioprof.callbacks present (the audio extension) */
-	int64_t violations_lost; /* violations the preload's table had no room for; -1 absent */
-	int64_t signal_lost;     /* signal handlers' allocations not recorded; -1 absent */
 	struct callback *callbacks;
 	size_t ncallbacks;
 	struct violation *violations;
