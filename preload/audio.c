@@ -930,7 +930,7 @@ static json_t *source_json(struct cb_source *s)
 	return o;
 }
 
-/* Each violation field's value (PROFILE_VIOLATION), from audio_json's slot v, the
+/* Each violation field's value (PROFILE_VIOLATION), from audio_violations_json's slot v, the
  * count and bytes it summed and the stack f; NULL leaves an OPTIONAL field out. */
 #define VV_kind      kind_names[v->kind]
 #define VV_call      (v->call ? v->call : "?")
@@ -941,14 +941,11 @@ static json_t *source_json(struct cb_source *s)
 #define VV_callback  (v->src ? v->src->id : -1)
 #define VV_fs        f
 
-int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
+json_t *audio_callbacks_json(void)
 {
-	json_t *cbs = json_array(), *vs = json_array();
-	if (!cbs || !vs) {
-		json_decref(cbs);
-		json_decref(vs);
-		return -1;
-	}
+	json_t *cbs = json_array();
+	if (!cbs)
+		return NULL;
 	/* The registry is newest first; write oldest first. */
 	int n = __atomic_load_n(&nsources, __ATOMIC_ACQUIRE);
 	/* callbacks[i].id == i always (violations refer to it): a source that is being
@@ -969,6 +966,14 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 		if (o)
 			json_array_append_new(cbs, o);
 	}
+	return cbs;
+}
+
+json_t *audio_violations_json(audio_fs_fn fs, void *arg)
+{
+	json_t *vs = json_array();
+	if (!vs)
+		return NULL;
 	/* Ready slots first, then each key once (two threads may have claimed two slots
 	 * for one key at the same moment: their counts are merged here). */
 	static unsigned ready[VSLOTS];
@@ -1005,10 +1010,12 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 #undef VIOLATION_PUT
 		json_array_append_new(vs, o);
 	}
-	set_u(ap, "violations_lost", __atomic_load_n(&vlost, __ATOMIC_RELAXED));
-	json_object_set_new_nocheck(ap, "callbacks", cbs);
-	json_object_set_new_nocheck(ap, "violations", vs);
-	return 0;
+	return vs;
+}
+
+uint64_t audio_violations_lost(void)
+{
+	return __atomic_load_n(&vlost, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------ init */

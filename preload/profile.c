@@ -453,7 +453,7 @@ static void builder_free(struct builder *b)
 	free(b->next_id);
 }
 
-/* A violation's stack as an fs array (for audio_json). */
+/* A violation's stack as an fs array (for audio_violations_json). */
 static json_t *violation_fs(site_id stack, void *arg)
 {
 	struct builder *b = arg;
@@ -470,53 +470,112 @@ static json_t *violation_fs(site_id stack, void *arg)
 
 /* ------------------------------------------------------------ the document */
 
-static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t)
+/* A field by its type in the schema: 0, or -1 when it could not be set (a NULL value:
+ * out of memory). */
+static int put_UINT(json_t *o, const char *k, uint64_t v)
 {
-	json_t *ap = json_object(), *tot = json_object();
-	int err = !ap || !tot;
-	if (!err) {
-		/* PROFILE_TOTALS, from the members of struct heap_totals of the same names */
-#define TOTAL(key, type, unit, presence, what) err |= set_u64(tot, #key, t->key) < 0;
-		PROFILE_TOTALS(TOTAL)
-#undef TOTAL
-		err |= set_u64(ap, "version", PROFILE_FORMAT_VERSION) < 0;
-		err |= json_object_set_new_nocheck(ap, "reason",
-						   jstr(m->reason ? m->reason : "exit")) < 0;
-		err |= json_object_set_new_nocheck(ap, "signal", json_integer(m->signal)) < 0;
-		err |= json_object_set_new_nocheck(ap, "ppid", json_integer(m->ppid)) < 0;
-		err |= set_u64(ap, "start_ns", m->start_ns) < 0;
-		err |= set_u64(ap, "end_ns", m->end_ns) < 0;
-		err |= json_object_set_new_nocheck(ap, "clock",
-						   json_string(clock_tsc ? "tsc" : "monotonic")) < 0;
-		const char *alloc = under_name();
-		err |= json_object_set_new_nocheck(ap, "allocator", jstr(alloc ? alloc : "libc")) < 0;
-		err |= set_u64(ap, "depth", m->depth) < 0;
-		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
-		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
-		err |= set_u64(ap, "threads", m->threads) < 0;
-		err |= set_u64(ap, "signal_lost", m->signal_lost) < 0;
-		struct symbols_stats ss;
-		symbols_get_stats(&ss);
-		json_t *sy = json_object();
-		err |= !sy;
-		if (sy) {
-			err |= set_u64(sy, "cached", ss.cached) < 0;
-			err |= set_u64(sy, "dwarf", ss.dwarf) < 0;
-			err |= set_u64(sy, "symtab", ss.symtab) < 0;
-			err |= json_object_set_new_nocheck(ap, "symbols", sy) < 0;
-		}
-		json_t *sc = json_object();
-		err |= !sc;
-		if (sc) {
-			err |= set_u64(sc, "hits", m->cache_hits) < 0;
-			err |= set_u64(sc, "misses", m->cache_misses) < 0;
-			err |= set_u64(sc, "uncacheable", m->cache_uncacheable) < 0;
-			err |= json_object_set_new_nocheck(ap, "stack_cache", sc) < 0;
-		}
-		err |= json_object_set_new_nocheck(ap, "totals", tot) < 0;
-		tot = NULL;
+	return set_u64(o, k, v);
+}
+#define put_VERSION put_UINT
+
+static int put_STR(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new_nocheck(o, k, jstr(v));
+}
+
+static int put_OBJECT(json_t *o, const char *k, json_t *v)
+{
+	return json_object_set_new_nocheck(o, k, v);
+}
+#define put_OBJECTS put_OBJECT
+
+/* "audioprof.symbols" and "audioprof.stack_cache" (PROFILE_SYMBOLS, PROFILE_STACK_CACHE). */
+#define SYV_cached      ss.cached
+#define SYV_dwarf       ss.dwarf
+#define SYV_symtab      ss.symtab
+#define SCV_hits        m->cache_hits
+#define SCV_misses      m->cache_misses
+#define SCV_uncacheable m->cache_uncacheable
+
+static json_t *symbols_object(void)
+{
+	struct symbols_stats ss;
+	symbols_get_stats(&ss);
+	json_t *o = json_object();
+	int err = !o;
+#define SYMBOLS_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, SYV_##key) < 0;
+	PROFILE_SYMBOLS(SYMBOLS_PUT)
+#undef SYMBOLS_PUT
+	if (err) {
+		json_decref(o);
+		return NULL;
 	}
-	json_decref(tot);
+	return o;
+}
+
+static json_t *stack_cache_object(const struct profile_meta *m)
+{
+	json_t *o = json_object();
+	int err = !o;
+#define CACHE_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, SCV_##key) < 0;
+	PROFILE_STACK_CACHE(CACHE_PUT)
+#undef CACHE_PUT
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "audioprof.totals" (PROFILE_TOTALS), from the members of struct heap_totals of the
+ * same names. */
+static json_t *totals_object(const struct heap_totals *t)
+{
+	json_t *o = json_object();
+	int err = !o;
+#define TOTAL_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, t->key) < 0;
+	PROFILE_TOTALS(TOTAL_PUT)
+#undef TOTAL_PUT
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Each audioprof field's value (PROFILE_AUDIOPROF in common/profile_schema.h): a field
+ * is its line in the schema and its line here. The audio fields are audio.c's, the
+ * timeline timeline.c's. */
+#define AV_version         PROFILE_FORMAT_VERSION
+#define AV_reason          (m->reason ? m->reason : "exit")
+#define AV_signal          (uint64_t)m->signal
+#define AV_ppid            (uint64_t)m->ppid
+#define AV_start_ns        m->start_ns
+#define AV_end_ns          m->end_ns
+#define AV_clock           (clock_tsc ? "tsc" : "monotonic")
+#define AV_allocator       (under_name() ? under_name() : "libc")
+#define AV_depth           m->depth
+#define AV_own_bytes       m->own_bytes
+#define AV_peak_rss        m->peak_rss
+#define AV_threads         m->threads
+#define AV_signal_lost     m->signal_lost
+#define AV_symbols         symbols_object()
+#define AV_stack_cache     stack_cache_object(m)
+#define AV_totals          totals_object(t)
+#define AV_violations_lost audio_violations_lost()
+#define AV_callbacks       audio_callbacks_json()
+#define AV_violations      audio_violations_json(violation_fs, b)
+#define AV_timeline        timeline_json(m->start_ns)
+
+/* The audioprof object; NULL when out of memory. Violations' stacks go through b. */
+static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t,
+				struct builder *b)
+{
+	json_t *ap = json_object();
+	int err = !ap;
+#define AP_PUT(key, type, unit, presence, what) err |= ap && put_##type(ap, #key, AV_##key) < 0;
+	PROFILE_AUDIOPROF(AP_PUT)
+#undef AP_PUT
 	if (err) {
 		json_decref(ap);
 		return NULL;
@@ -578,9 +637,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 		err |= json_object_set_new_nocheck(doc, "pid", json_integer(m->pid)) < 0;
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
-		json_t *ap = audioprof_object(m, &t);
-		err |= !ap || audio_json(ap, violation_fs, b) < 0 || timeline_json(ap, m->start_ns) < 0;
-		err |= json_object_set_new_nocheck(doc, "audioprof", ap) < 0;
+		err |= json_object_set_new_nocheck(doc, "audioprof", audioprof_object(m, &t, b)) < 0;
 	}
 	if (err) {
 		json_decref(doc);

@@ -90,16 +90,19 @@ static json_t *column(size_t off, uint64_t start, int is_time)
 #define TV_heap_b    column(offsetof(struct sample, heap_b), 0, 0)
 #define TV_used_b    column(offsetof(struct sample, used_b), 0, 0)
 
-int timeline_json(json_t *ap, uint64_t start_ns)
+json_t *timeline_json(uint64_t start_ns)
 {
 	json_t *o = json_object();
 	if (!o)
-		return -1;
+		return NULL;
 	int err = 0;
 #define TIMELINE_PUT(key, type, unit, presence, what) \
 	err |= json_object_set_new_nocheck(o, #key, TV_##key) < 0;
 	PROFILE_TIMELINE(TIMELINE_PUT)
 #undef TIMELINE_PUT
-	err |= json_object_set_new_nocheck(ap, "timeline", o) < 0;
-	return err ? -1 : 0;
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
