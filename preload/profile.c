@@ -489,6 +489,16 @@ static int put_OBJECT(json_t *o, const char *k, json_t *v)
 }
 #define put_OBJECTS put_OBJECT
 
+/* o, or NULL (and o released) if anything failed while it was made. */
+static json_t *finish(json_t *o, int err)
+{
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* "audioprof.symbols" and "audioprof.stack_cache" (PROFILE_SYMBOLS, PROFILE_STACK_CACHE). */
 #define SYV_cached      ss.cached
 #define SYV_dwarf       ss.dwarf
@@ -506,11 +516,7 @@ static json_t *symbols_object(void)
 #define SYMBOLS_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, SYV_##key) < 0;
 	PROFILE_SYMBOLS(SYMBOLS_PUT)
 #undef SYMBOLS_PUT
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return finish(o, err);
 }
 
 static json_t *stack_cache_object(const struct profile_meta *m)
@@ -520,11 +526,7 @@ static json_t *stack_cache_object(const struct profile_meta *m)
 #define CACHE_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, SCV_##key) < 0;
 	PROFILE_STACK_CACHE(CACHE_PUT)
 #undef CACHE_PUT
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return finish(o, err);
 }
 
 /* "audioprof.totals" (PROFILE_TOTALS), from the members of struct heap_totals of the
@@ -536,11 +538,7 @@ static json_t *totals_object(const struct heap_totals *t)
 #define TOTAL_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, t->key) < 0;
 	PROFILE_TOTALS(TOTAL_PUT)
 #undef TOTAL_PUT
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return finish(o, err);
 }
 
 /* Each audioprof field's value (PROFILE_AUDIOPROF in common/profile_schema.h): a field
@@ -576,11 +574,7 @@ static json_t *audioprof_object(const struct profile_meta *m, const struct heap_
 #define AP_PUT(key, type, unit, presence, what) err |= ap && put_##type(ap, #key, AV_##key) < 0;
 	PROFILE_AUDIOPROF(AP_PUT)
 #undef AP_PUT
-	if (err) {
-		json_decref(ap);
-		return NULL;
-	}
-	return ap;
+	return finish(ap, err);
 }
 
 /* The profile's document without "pps" and "ftbl", and in *b the program points
