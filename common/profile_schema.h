@@ -1,16 +1,24 @@
 /* profile_schema.h - the profile format, once: every field of the JSON file the preload
  * writes and the analyzer reads (DHAT's version 2 plus audioprof's fields; not DHAT's
  * access data, rb, wb and acc, which valgrind writes with "bkacc": true), as X-macro
- * lists, one line a field: key, type, unit, when it is present, meaning. The preload's
- * writer (profile.c: the program points and totals; audio.c: the callbacks and zones)
- * and the analyzer's reader (profile_read.c's fast path, profile_json.c) and
- * `report --json` (report.c) expand these lists; t_schema.sh checks that
- * audioprof-json(5), the viewer's keys and the test fixtures agree with them.
- * Prose about each field is in audioprof-json(5).
+ * lists, one line a field: key, type, unit, when it is present, meaning. Prose about
+ * each field is in audioprof-json(5).
  *
- * Adding a field: its line here, the code that computes it (a member of the struct the
- * writer reads it from, or a CB_<key> value in audio.c), and its entry in the man page.
- * The analyzer's structs pp, callback and zone take their numeric members from here.
+ * Built from these lists: the preload's writer (profile.c: the program points and the
+ * audioprof object with its totals, symbols and stack_cache; audio.c: callbacks, zones
+ * and violations; timeline.c: the timeline; only DHAT's fixed top-level fields are
+ * written by hand), the analyzer's reader (the fast path and the bklt check in
+ * profile_read.c, the tables of profile_json.c, the structs pp, totals, zone, callback
+ * and profile's audioprof fields in profile_read.h; violations and histograms have
+ * checks of their own) and `report --json`'s sites, callbacks and zones (report.c).
+ * t_schema.sh checks that audioprof-json(5), the viewer's keys, the fixtures and the
+ * files the preload writes agree with them.
+ *
+ * Adding a field: its line here; its value, a member of struct site_stats for a program
+ * point or of struct heap_totals for the totals, else one line <X>V_<key> beside the
+ * writer of its object (AV_, SYV_, SCV_ in profile.c; CV_, ZV_, VV_ in audio.c; TV_ in
+ * timeline.c), which the compiler asks for; and its entry in audioprof-json(5), which
+ * t_schema.sh asks for.
  *
  * Each list is `NAME(X)` calling X(key, type, unit, presence, meaning) per field, in the
  * order the writer puts them in the file, except PROFILE_PP, whose X has one more
