@@ -14,11 +14,14 @@
 
 struct chunk;
 
-/* Top-level keys we know; a bit each in rd.seen, to refuse repeats. */
+/* Top-level keys we know (PROFILE_TOP: K_dhatFileVersion, K_mode, ...); a bit each in
+ * rd.seen, to refuse repeats. */
+#define RD_TOP_KEY(key, type, unit, presence, what) K_##key,
 enum top_key {
-	K_VERSION, K_MODE, K_VERB, K_BKLT, K_BKACC, K_TU, K_MTU, K_TUTH, K_CMD, K_PID,
-	K_TE, K_TG, K_PPS, K_FTBL, K_AUDIOPROF, K_COUNT
+	PROFILE_TOP(RD_TOP_KEY)
+	K_COUNT
 };
+#undef RD_TOP_KEY
 
 /* One parse: owned by parse() in profile_read.c; single-threaded. */
 struct rd {
@@ -50,6 +53,8 @@ json_t *rd_decode(struct rd *r, size_t start, size_t end);
 /* profile_json.c: program point number `idx`, decoded (general path); the value of the
  * top-level key k (not pps or ftbl). 0, or -1 after rd_fail(). */
 int rd_json_pp(struct rd *r, size_t idx, const json_t *o);
+/* Sets the audioprof object's fields of a new profile to "absent" (-1, ""). */
+void rd_json_init(struct profile *p);
 int rd_json_top(struct rd *r, enum top_key k, const json_t *v);
 /* "a string", "an array", ... for messages. */
 const char *rd_type_desc(const json_t *v);

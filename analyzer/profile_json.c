@@ -1,7 +1,9 @@
 /* profile_json.c - the meaning half of the profile reader: takes values that jansson
  * decoded (profile_read.c's scanner hands them over one at a time) and stores them in
  * struct profile, checking each field's type and range and naming the field in any
- * error ("pps[12].fs[3]: ..."). The audio extension (callbacks, zones, violations) too. */
+ * error ("pps[12].fs[3]: ..."). The audio extension (callbacks, zones, violations) too.
+ * The fields of each object, their types and which are required come from the schema
+ * (common/profile_schema.h). */
 #include "profile_int.h"
 
 #include <inttypes.h>
@@ -87,6 +89,44 @@ struct field {
 	int required;
 };
 
+/* A table entry for each field of a schema list (common/profile_schema.h) that a
+ * reader keeps in struct S (profile_read.h's PROFILE_MEMBER): required when the schema
+ * says the field is in every such object. */
+#define RD_REQUIRED_ALWAYS 1
+#define RD_REQUIRED_BKLT 0      /* validate() checks these once "bklt" is known */
+#define RD_REQUIRED_AUDIOPROF 0
+#define RD_REQUIRED_NEWER 0
+#define RD_REQUIRED_OPTIONAL 0
+#define RD_FIELD(S, key, type, presence) RD_FIELD_##type(S, key, RD_REQUIRED_##presence)
+#define RD_FIELD_UINT(S, k, req) { #k, F_INT, offsetof(S, k), req },
+#define RD_FIELD_UINT64(S, k, req) { #k, F_TL, offsetof(S, k), req },
+#define RD_FIELD_NUM(S, k, req) { #k, F_PCT, offsetof(S, k), req },
+#define RD_FIELD_STR(S, k, req) { #k, F_STR, offsetof(S, k), req },
+/* Read by code of their own: */
+#define RD_FIELD_SINT(S, k, req)
+#define RD_FIELD_BOOL(S, k, req)
+#define RD_FIELD_VERSION(S, k, req)
+#define RD_FIELD_FRAMES(S, k, req)
+#define RD_FIELD_INTS(S, k, req)
+#define RD_FIELD_STRS(S, k, req)
+#define RD_FIELD_OBJECT(S, k, req)
+#define RD_FIELD_OBJECTS(S, k, req)
+
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Every field of a table "absent": numbers -1, strings "". */
+static void init_fields(const struct field *f, size_t n, void *dst)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *d = (char *)dst + f[i].off;
+		switch (f[i].type) {
+		case F_INT: case F_TL: *(int64_t *)d = -1; break;
+		case F_PCT: *(double *)d = -1; break;
+		case F_STR: *(const char **)d = ""; break;
+		}
+	}
+}
+
 static int read_fields(struct rd *r, const json_t *obj, const char *ctx,
 		       const struct field *f, size_t n, void *dst)
 {
@@ -158,15 +198,8 @@ static int read_fs(struct rd *r, const json_t *v, const char *ctx, uint32_t *off
 
 /* ------------------------------------------------------------------ program points */
 
-#define PPF(k, f, t) { k, t, offsetof(struct pp, f), 0 }
-static const struct field pp_fields[] = {
-	{ "tb", F_INT, offsetof(struct pp, tb), 1 },
-	{ "tbk", F_INT, offsetof(struct pp, tbk), 1 },
-	PPF("tl", tl, F_TL), PPF("mb", mb, F_INT), PPF("mbk", mbk, F_INT),
-	PPF("gb", gb, F_INT), PPF("gbk", gbk, F_INT), PPF("eb", eb, F_INT),
-	PPF("ebk", ebk, F_INT), PPF("slk", slk, F_INT), PPF("cbk", cbk, F_INT),
-	PPF("cbb", cbb, F_INT),
-};
+#define PP_FIELD(key, src, type, unit, presence, what) RD_FIELD(struct pp, key, type, presence)
+static const struct field pp_fields[] = { PROFILE_PP(PP_FIELD) };
 
 int rd_json_pp(struct rd *r, size_t idx, const json_t *o)
 {
@@ -178,9 +211,8 @@ int rd_json_pp(struct rd *r, size_t idx, const json_t *o)
 	if (rd_grow(&p->pps, &r->cap_pps, p->npps + 1, sizeof(*p->pps)) != 0)
 		return rd_fail(r, "out of memory");
 	struct pp *pp = &p->pps[p->npps];
-	pp->tl = pp->mb = pp->mbk = pp->gb = pp->gbk = pp->eb = pp->ebk = -1;
-	pp->slk = pp->cbk = pp->cbb = -1;
-	if (read_fields(r, o, ctx, pp_fields, sizeof(pp_fields) / sizeof(pp_fields[0]), pp))
+	init_fields(pp_fields, NFIELDS(pp_fields), pp);
+	if (read_fields(r, o, ctx, pp_fields, NFIELDS(pp_fields), pp))
 		return -1;
 	if (read_fs(r, json_object_get(o, "fs"), ctx, &pp->fs_off, &pp->fs_len))
 		return -1;
@@ -192,25 +224,11 @@ int rd_json_pp(struct rd *r, size_t idx, const json_t *o)
 
 /* ------------------------------------------------------------------ the audioprof object */
 
-#define CBI(k) { #k, F_INT, offsetof(struct callback, k), 0 }
-#define CBS(k) { #k, F_STR, offsetof(struct callback, k), 0 }
-static const struct field cb_fields[] = {
-	CBI(id), CBS(api), CBS(name), CBS(thread), CBS(policy), CBI(tid), CBI(priority),
-	CBI(rate), CBI(frames), CBI(deadline_ns), CBI(count),
-	CBI(min_ns), CBI(mean_ns), CBI(p50_ns), CBI(p90_ns), CBI(p99_ns), CBI(p999_ns),
-	CBI(max_ns),
-	{ "load_mean_pct", F_PCT, offsetof(struct callback, load_mean_pct), 0 },
-	{ "load_max_pct", F_PCT, offsetof(struct callback, load_max_pct), 0 },
-	CBI(overruns), CBI(near80), CBI(near95), CBI(period_mean_ns), CBI(jitter_max_ns),
-	CBI(jitter_p99_ns), CBI(xruns), CBI(allocs), CBI(frees), CBI(alloc_bytes), CBI(rt_unsafe),
-	CBI(lib_calls), CBI(discarded),
-};
+#define CB_FIELD(key, type, unit, presence, what) RD_FIELD(struct callback, key, type, presence)
+static const struct field cb_fields[] = { PROFILE_CALLBACK(CB_FIELD) };
 
-#define ZNI(k) { #k, F_INT, offsetof(struct zone, k), 0 }
-static const struct field zone_fields[] = {
-	{ "name", F_STR, offsetof(struct zone, name), 0 },
-	ZNI(count), ZNI(mean_ns), ZNI(p99_ns), ZNI(max_ns),
-};
+#define ZONE_FIELD(key, type, unit, presence, what) RD_FIELD(struct zone, key, type, presence)
+static const struct field zone_fields[] = { PROFILE_ZONE(ZONE_FIELD) };
 
 static int read_zones(struct rd *r, const json_t *a, const char *ctx, struct callback *cb)
 {
@@ -228,26 +246,26 @@ static int read_zones(struct rd *r, const json_t *a, const char *ctx, struct cal
 		snprintf(what, sizeof(what), "%s.zones[%zu]", ctx, i);
 		if (!json_is_object(o))
 			return rd_fail(r, "%s: expected an object, found %s", what, rd_type_desc(o));
-		z->name = "";
-		z->count = z->mean_ns = z->p99_ns = z->max_ns = -1;
-		if (read_fields(r, o, what, zone_fields, sizeof(zone_fields) / sizeof(zone_fields[0]), z))
+		init_fields(zone_fields, NFIELDS(zone_fields), z);
+		if (read_fields(r, o, what, zone_fields, NFIELDS(zone_fields), z))
 			return -1;
 		cb->nzones++;
 	}
 	return 0;
 }
 
-#define TOT(k) { #k, F_INT, offsetof(struct totals, k), 1 }
-static const struct field totals_fields[] = {
-	TOT(curr_b), TOT(curr_k), TOT(max_b), TOT(max_k), TOT(total_b), TOT(total_k), TOT(frees),
-};
+#define TOT_FIELD(key, type, unit, presence, what) RD_FIELD(struct totals, key, type, presence)
+static const struct field totals_fields[] = { PROFILE_TOTALS(TOT_FIELD) };
 
-#define APF(k) { #k, F_INT, offsetof(struct profile, k), 0 }
-static const struct field ap_fields[] = {
-	APF(signal), APF(ppid), APF(start_ns), APF(end_ns), APF(depth), APF(own_bytes),
-	APF(peak_rss), APF(threads), APF(violations_lost), APF(signal_lost),
-	{ "reason", F_STR, offsetof(struct profile, reason), 0 },
-};
+/* The audioprof object's fields kept in struct profile (version is read first, the
+ * objects and arrays below). */
+#define AP_FIELD(key, type, unit, presence, what) RD_FIELD(struct profile, key, type, presence)
+static const struct field ap_fields[] = { PROFILE_AUDIOPROF(AP_FIELD) };
+
+void rd_json_init(struct profile *p)
+{
+	init_fields(ap_fields, NFIELDS(ap_fields), p);
+}
 
 /* A callback's load histogram, as audio.c's hist_json() writes it: "edges_pct", the
  * lower edge of each bucket in percent of the deadline (0 first, then rising), and
@@ -307,13 +325,9 @@ static int read_callbacks(struct rd *r, const json_t *a)
 		snprintf(ctx, sizeof(ctx), "audioprof.callbacks[%zu]", i);
 		if (!json_is_object(o))
 			return rd_fail(r, "%s: expected an object, found %s", ctx, rd_type_desc(o));
-		for (size_t f = 0; f < sizeof(cb_fields) / sizeof(cb_fields[0]); f++)
-			if (cb_fields[f].type == F_INT)
-				*(int64_t *)((char *)cb + cb_fields[f].off) = -1;
-		cb->api = cb->name = cb->thread = cb->policy = "";
-		cb->load_mean_pct = cb->load_max_pct = -1;
+		init_fields(cb_fields, NFIELDS(cb_fields), cb);
 		p->ncallbacks++;   /* counted first, so that profile_free() frees its zones */
-		if (read_fields(r, o, ctx, cb_fields, sizeof(cb_fields) / sizeof(cb_fields[0]), cb))
+		if (read_fields(r, o, ctx, cb_fields, NFIELDS(cb_fields), cb))
 			return -1;
 		const json_t *z = json_object_get(o, "zones");
 		if (z && read_zones(r, z, ctx, cb))
@@ -429,13 +443,13 @@ static int read_audioprof(struct rd *r, const json_t *o)
 			    "understands (%d): use a newer audioprof", p->ap_version,
 			    PROFILE_AUDIOPROF_VERSION);
 	p->has_audioprof = 1;
-	if (read_fields(r, o, "audioprof", ap_fields, sizeof(ap_fields) / sizeof(ap_fields[0]), p))
+	if (read_fields(r, o, "audioprof", ap_fields, NFIELDS(ap_fields), p))
 		return -1;
 	if ((v = json_object_get(o, "totals"))) {
 		if (!json_is_object(v))
 			return rd_fail(r, "audioprof.totals: expected an object, found %s", rd_type_desc(v));
-		if (read_fields(r, v, "audioprof.totals", totals_fields,
-				sizeof(totals_fields) / sizeof(totals_fields[0]), &p->totals))
+		if (read_fields(r, v, "audioprof.totals", totals_fields, NFIELDS(totals_fields),
+				&p->totals))
 			return -1;
 		p->has_totals = 1;
 	}
@@ -453,20 +467,20 @@ int rd_json_top(struct rd *r, enum top_key k, const json_t *v)
 	struct profile *p = r->p;
 	const char *name = rd_top_names[k];
 	switch (k) {
-	case K_VERSION: return want_int(r, v, name, PROFILE_MAX_NUM, &p->dhat_version);
-	case K_MODE: return want_str(r, v, name, &p->mode);
-	case K_VERB: return want_str(r, v, name, &p->verb);
-	case K_BKLT: return want_bool(r, v, name, &p->bklt);
-	case K_BKACC: return want_bool(r, v, name, &p->bkacc);
-	case K_TU: return want_str(r, v, name, &p->tu);
-	case K_MTU: return want_str(r, v, name, &p->mtu);
-	case K_TUTH: return want_int(r, v, name, PROFILE_MAX_NUM, &p->tuth);
-	case K_CMD: return want_str(r, v, name, &p->cmd);
-	case K_PID: return want_int(r, v, name, PROFILE_MAX_NUM, &p->pid);
-	case K_TE: return want_int(r, v, name, INT64_MAX, &p->te);
-	case K_TG: return want_int(r, v, name, INT64_MAX, &p->tg);
-	case K_AUDIOPROF: return read_audioprof(r, v);
-	case K_PPS: case K_FTBL: case K_COUNT: break;
+	case K_dhatFileVersion: return want_int(r, v, name, PROFILE_MAX_NUM, &p->dhat_version);
+	case K_mode: return want_str(r, v, name, &p->mode);
+	case K_verb: return want_str(r, v, name, &p->verb);
+	case K_bklt: return want_bool(r, v, name, &p->bklt);
+	case K_bkacc: return want_bool(r, v, name, &p->bkacc);
+	case K_tu: return want_str(r, v, name, &p->tu);
+	case K_Mtu: return want_str(r, v, name, &p->mtu);
+	case K_tuth: return want_int(r, v, name, PROFILE_MAX_NUM, &p->tuth);
+	case K_cmd: return want_str(r, v, name, &p->cmd);
+	case K_pid: return want_int(r, v, name, PROFILE_MAX_NUM, &p->pid);
+	case K_te: return want_int(r, v, name, INT64_MAX, &p->te);
+	case K_tg: return want_int(r, v, name, INT64_MAX, &p->tg);
+	case K_audioprof: return read_audioprof(r, v);
+	case K_pps: case K_ftbl: case K_COUNT: break;
 	}
 	return 0;
 }

@@ -91,10 +91,9 @@ int rd_grow(void *arr, size_t *cap, size_t need, size_t size)
 
 /* ------------------------------------------------------------------ reader state */
 
-const char *const rd_top_names[K_COUNT] = {
-	"dhatFileVersion", "mode", "verb", "bklt", "bkacc", "tu", "Mtu", "tuth", "cmd", "pid",
-	"te", "tg", "pps", "ftbl", "audioprof",
-};
+#define RD_TOP_NAME(key, type, unit, presence, what) #key,
+const char *const rd_top_names[K_COUNT] = { PROFILE_TOP(RD_TOP_NAME) };
+#undef RD_TOP_NAME
 
 const char *rd_str(struct rd *r, const char *str, size_t n)
 {
@@ -365,16 +364,32 @@ static int fast_int(const char *b, size_t len, size_t *i, int64_t *out, int allo
 	return 1;
 }
 
+/* The keys the fast path knows: PROFILE_PP's numbers and its "fs", with the offset of
+ * each number in struct pp. Any other key ("ids") is skipped if its value is a number
+ * or an array of them. */
+struct fast_key {
+	const char *name;
+	size_t len;              /* strlen(name) */
+	size_t off;              /* offsetof(struct pp, name); unused for fs */
+	int need;                /* presence ALWAYS: the general path names what is missing */
+	int fs;                  /* the stack */
+};
+#define FAST_NEED_ALWAYS 1
+#define FAST_NEED_BKLT 0
+#define FAST_NEED_AUDIOPROF 0
+#define FAST_NEED_NEWER 0
+#define FAST_NEED_OPTIONAL 0
+#define FAST_KEY(key, src, type, unit, presence, what) FAST_KEY_##type(key, FAST_NEED_##presence)
+#define FAST_KEY_UINT(k, need) { #k, sizeof(#k) - 1, offsetof(struct pp, k), need, 0 },
+#define FAST_KEY_UINT64(k, need) FAST_KEY_UINT(k, need)
+#define FAST_KEY_FRAMES(k, need) { #k, sizeof(#k) - 1, 0, need, 1 },
+#define FAST_KEY_INTS(k, need)
+static const struct fast_key fast_keys[] = { PROFILE_PP(FAST_KEY) };
+enum { NK = sizeof(fast_keys) / sizeof(fast_keys[0]) };
+_Static_assert(NK <= 32, "the fast path keeps a bit per key in an unsigned");
+
 static int fast_pp(struct rd *r)
 {
-	static const char *const keys[] = { "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb",
-					    "ebk", "slk", "cbk", "cbb", "fs" };
-	static const size_t offs[] = {
-		offsetof(struct pp, tb), offsetof(struct pp, tbk), offsetof(struct pp, tl),
-		offsetof(struct pp, mb), offsetof(struct pp, mbk), offsetof(struct pp, gb),
-		offsetof(struct pp, gbk), offsetof(struct pp, eb), offsetof(struct pp, ebk),
-		offsetof(struct pp, slk), offsetof(struct pp, cbk), offsetof(struct pp, cbb) };
-	enum { NK = sizeof(keys) / sizeof(keys[0]), FS = NK - 1 };
 	struct profile *p = r->p;
 	const char *b = r->buf;
 	size_t len = r->len, i = r->pos;
@@ -392,14 +407,14 @@ static int fast_pp(struct rd *r)
 			return 0;
 		size_t ks = ++i;
 		while (i < len && ((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z') ||
-				   b[i] == '_'))
+				   (b[i] >= '0' && b[i] <= '9') || b[i] == '_'))
 			i++;
 		if (i >= len || b[i] != '"')
 			return 0;
 		size_t kl = i++ - ks;
 		int k = -1;
 		for (int j = 0; j < NK; j++)
-			if (strlen(keys[j]) == kl && memcmp(keys[j], b + ks, kl) == 0)
+			if (fast_keys[j].len == kl && memcmp(fast_keys[j].name, b + ks, kl) == 0)
 				k = j;
 		if (k >= 0 && (seen & (1u << k)))
 			return 0;
@@ -412,7 +427,7 @@ static int fast_pp(struct rd *r)
 		while (i < len && is_ws(b[i]))
 			i++;
 		if (i < len && b[i] == '[') {
-			if (k >= 0 && k != FS)
+			if (k >= 0 && !fast_keys[k].fs)
 				return 0;
 			i++;
 			for (int first = 1;; first = 0) {
@@ -423,9 +438,10 @@ static int fast_pp(struct rd *r)
 					break;
 				}
 				int64_t x;
-				if (!fast_int(b, len, &i, &x, k != FS))
+				int fs = k >= 0 && fast_keys[k].fs;
+				if (!fast_int(b, len, &i, &x, !fs))
 					return 0;
-				if (k == FS) {
+				if (fs) {
 					if (x < 1 || x > UINT32_MAX || nfs - nfs0 >= MAX_FRAMES ||
 					    nfs >= UINT32_MAX ||
 					    rd_grow(&p->fs, &r->cap_fs, nfs + 1, sizeof(*p->fs)) != 0)
@@ -446,10 +462,10 @@ static int fast_pp(struct rd *r)
 			}
 		} else {
 			int64_t x;
-			if (k == FS || !fast_int(b, len, &i, &x, k < 0))
+			if ((k >= 0 && fast_keys[k].fs) || !fast_int(b, len, &i, &x, k < 0))
 				return 0;
 			if (k >= 0)
-				field[offs[k] / sizeof(int64_t)] = x;
+				field[fast_keys[k].off / sizeof(int64_t)] = x;
 		}
 		while (i < len && is_ws(b[i]))
 			i++;
@@ -464,7 +480,10 @@ static int fast_pp(struct rd *r)
 		return 0;
 	}
 	/* tb, tbk and a non-empty fs are required: the general path says so. */
-	if (!(seen & 1u) || !(seen & 2u) || nfs == nfs0)
+	for (int j = 0; j < NK; j++)
+		if (fast_keys[j].need && !(seen & (1u << j)))
+			return 0;
+	if (nfs == nfs0)
 		return 0;
 	if (rd_grow(&p->pps, &r->cap_pps, p->npps + 1, sizeof(*p->pps)) != 0)
 		return 0;
@@ -493,7 +512,7 @@ static int read_pp(struct rd *r, size_t idx, size_t start, size_t end)
 static int read_stream_array(struct rd *r, enum top_key k)
 {
 	char where[64], ch[16];
-	const char *inside = k == K_PPS ? "the \"pps\" array" : "the \"ftbl\" array";
+	const char *inside = k == K_pps ? "the \"pps\" array" : "the \"ftbl\" array";
 	if (r->pos >= r->len)
 		return rd_fail(r, "truncated: the file ends before %s", inside);
 	if (r->buf[r->pos] != '[')
@@ -508,7 +527,7 @@ static int read_stream_array(struct rd *r, enum top_key k)
 	}
 	for (size_t idx = 0;; idx++) {
 		skip_ws(r);
-		if (k == K_PPS) {
+		if (k == K_pps) {
 			size_t end;
 			if (fast_pp(r)) {
 				drop_behind(r);
@@ -605,7 +624,7 @@ static int read_top(struct rd *r)
 					    desc_char(r->buf[r->pos], ch, sizeof(ch)));
 			r->pos++;
 			skip_ws(r);
-			if (k == K_PPS || k == K_FTBL) {
+			if (k == K_pps || k == K_ftbl) {
 				if (read_stream_array(r, k) != 0)
 					return -1;
 			} else {
@@ -697,8 +716,10 @@ static int check_pp(struct rd *r, size_t i, const struct pp *pp)
 		NB(cbb, cbk, "allocated in callbacks"),
 #undef NB
 	};
-	static const char *const names[] = { "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb",
-					     "ebk", "slk", "cbk", "cbb" };
+	/* The names of struct pp's numbers, in its order (PROFILE_PP). */
+#define PP_NAME(key, src, type, unit, presence, what) PROFILE_IF_NUMERIC_##type(#key,)
+	static const char *const names[] = { PROFILE_PP(PP_NAME) };
+#undef PP_NAME
 	const int64_t *f = (const int64_t *)pp;
 #define NAME(off) names[(off) / sizeof(int64_t)]
 	for (size_t k = 0; k < sizeof(le) / sizeof(le[0]); k++) {
@@ -747,32 +768,42 @@ static int check_pp(struct rd *r, size_t i, const struct pp *pp)
 	return 0;
 }
 
+/* The numbers of a program point that "bklt": true makes required (PROFILE_PP's BKLT). */
+#define BKLT_NEED(key, src, type, unit, presence, what) BKLT_NEED_##presence(key)
+#define BKLT_NEED_BKLT(k) { #k, offsetof(struct pp, k) },
+#define BKLT_NEED_ALWAYS(k)
+#define BKLT_NEED_AUDIOPROF(k)
+#define BKLT_NEED_NEWER(k)
+#define BKLT_NEED_OPTIONAL(k)
+static const struct {
+	const char *key;
+	size_t off;
+} bklt_need[] = { PROFILE_PP(BKLT_NEED) };
+
 static int validate(struct rd *r)
 {
 	struct profile *p = r->p;
-	if (!(r->seen & (1u << K_VERSION)))
+	if (!(r->seen & (1u << K_dhatFileVersion)))
 		return rd_fail(r, "not a DHAT or audioprof profile: no \"dhatFileVersion\"");
 	if (p->dhat_version != 2)
 		return rd_fail(r, "dhatFileVersion is %" PRId64 "; only version 2 is supported",
 			    p->dhat_version);
-	if (!(r->seen & (1u << K_PPS)))
+	if (!(r->seen & (1u << K_pps)))
 		return rd_fail(r, "missing \"pps\" (the program points)");
-	if (!(r->seen & (1u << K_FTBL)))
+	if (!(r->seen & (1u << K_ftbl)))
 		return rd_fail(r, "missing \"ftbl\" (the frame table)");
 	if (p->nftbl == 0)
 		return rd_fail(r, "\"ftbl\" is empty: it must start with \"[root]\"");
 	/* Without "bklt" (not a DHAT writer we know), lifetimes are there if the pps have them. */
-	if (!(r->seen & (1u << K_BKLT)))
+	if (!(r->seen & (1u << K_bklt)))
 		p->bklt = p->npps > 0 && p->pps[0].tl >= 0;
 	for (size_t i = 0; i < p->npps; i++) {
 		const struct pp *pp = &p->pps[i];
 		if (p->bklt) {
-			static const char *const need[] = { "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk" };
-			const int64_t have[] = { pp->tl, pp->mb, pp->mbk, pp->gb, pp->gbk, pp->eb, pp->ebk };
-			for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
-				if (have[k] < 0)
+			for (size_t k = 0; k < sizeof(bklt_need) / sizeof(bklt_need[0]); k++)
+				if (*(const int64_t *)((const char *)pp + bklt_need[k].off) < 0)
 					return rd_fail(r, "pps[%zu]: missing \"%s\" (required when "
-						    "\"bklt\" is true)", i, need[k]);
+						    "\"bklt\" is true)", i, bklt_need[k].key);
 		}
 		if (check_fs(r, "pps", i, pp->fs_off, pp->fs_len) || check_pp(r, i, pp))
 			return -1;
@@ -838,10 +869,9 @@ static struct profile *parse(const char *buf, size_t len, const char *name, int 
 	if (r.page <= 0)
 		r.page = 4096;
 	p->path = name;
-	p->mode = p->verb = p->tu = p->mtu = p->cmd = p->reason = "";
+	p->mode = p->verb = p->tu = p->mtu = p->cmd = "";
 	p->tuth = p->pid = p->te = p->tg = -1;
-	p->signal = p->ppid = p->start_ns = p->end_ns = p->depth = -1;
-	p->own_bytes = p->peak_rss = p->threads = p->violations_lost = p->signal_lost = -1;
+	rd_json_init(p);
 	int rc = read_top(&r);
 	if (rc == 0)
 		rc = validate(&r);

@@ -1,12 +1,15 @@
 /* profile_read.h - a profile in memory, as the analyzer's commands see it: read once,
  * validated once, in compact arrays (no JSON tree kept). Reads audioprof's profiles
- * (audioprof-json(5), with the audio fields when present) and valgrind DHAT's own files.
+ * (audioprof-json(5), with the audio fields when present; the fields are listed in
+ * common/profile_schema.h) and valgrind DHAT's own files.
  * Every read error is one message naming the file and the problem. */
 #ifndef AUDIOPROF_PROFILE_READ_H
 #define AUDIOPROF_PROFILE_READ_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "profile_schema.h"
 
 /* The newest audioprof.version this reader understands. */
 #define PROFILE_AUDIOPROF_VERSION 1
@@ -15,47 +18,49 @@
  * profile. Lifetime sums (tl) may use the whole int64 range. */
 #define PROFILE_MAX_NUM (INT64_C(1) << 62)
 
-/* One program point (an allocation stack). -1 in a field means "not in the file"
- * (a DHAT file without lifetimes has only tb, tbk; a plain DHAT file has no slk). */
+/* One program point (an allocation stack): a member per number of PROFILE_PP
+ * (common/profile_schema.h: tb, tbk, tl, mb, ...), in its order, all int64_t. -1 in a
+ * field means "not in the file" (a DHAT file without lifetimes has only tb, tbk; a
+ * plain DHAT file has no slk). */
+#define PROFILE_PP_MEMBER(key, src, type, unit, presence, what) \
+	PROFILE_IF_NUMERIC_##type(int64_t key;)
 struct pp {
-	int64_t tb, tbk;         /* total bytes, blocks allocated */
-	int64_t tl;              /* total lifetime of those blocks, in tu */
-	int64_t mb, mbk;         /* the site's own maximum live bytes, live blocks */
-	int64_t gb, gbk;         /* live at the global peak (tg) */
-	int64_t eb, ebk;         /* live at the end (te) */
-	int64_t slk;             /* audioprof: short-lived blocks */
-	int64_t cbk, cbb;        /* audio: blocks, bytes allocated inside callbacks */
+	PROFILE_PP(PROFILE_PP_MEMBER)
 	uint32_t fs_off, fs_len; /* the stack: profile.fs[fs_off .. fs_off + fs_len), innermost first */
 };
 
-/* Whole-heap totals: from audioprof.totals when present, else summed over the pps. */
+/* Struct members for the fields of a schema list that a reader keeps: whole numbers
+ * as int64_t (-1 when absent), fractions as double (< 0 when absent), strings as
+ * const char * ("" when absent); arrays and objects have code of their own. */
+#define PROFILE_MEMBER(key, type, unit, presence, what) PROFILE_MEMBER_##type(key)
+#define PROFILE_MEMBER_UINT(k) int64_t k;
+#define PROFILE_MEMBER_UINT64(k) int64_t k;
+#define PROFILE_MEMBER_SINT(k) int64_t k;
+#define PROFILE_MEMBER_NUM(k) double k;
+#define PROFILE_MEMBER_STR(k) const char *k;
+#define PROFILE_MEMBER_BOOL(k)
+#define PROFILE_MEMBER_VERSION(k)
+#define PROFILE_MEMBER_FRAMES(k)
+#define PROFILE_MEMBER_INTS(k)
+#define PROFILE_MEMBER_STRS(k)
+#define PROFILE_MEMBER_OBJECT(k)
+#define PROFILE_MEMBER_OBJECTS(k)
+
+/* Whole-heap totals (PROFILE_TOTALS): from audioprof.totals when present, else summed
+ * over the pps. */
 struct totals {
-	int64_t curr_b, curr_k;  /* live at te */
-	int64_t max_b, max_k;    /* live at tg */
-	int64_t total_b, total_k;/* allocated over the run */
-	int64_t frees;           /* blocks freed */
+	PROFILE_TOTALS(PROFILE_MEMBER)
 };
 
-/* A named timing zone inside a callback (audioprof's zone API). */
+/* A named timing zone inside a callback (audioprof's zone API): PROFILE_ZONE. */
 struct zone {
-	const char *name;
-	int64_t count, mean_ns, p99_ns, max_ns;   /* -1 when absent */
+	PROFILE_ZONE(PROFILE_MEMBER)
 };
 
-/* One callback source (AUDIO_FORMAT.md). Numbers absent from the file are -1. */
+/* One callback source: PROFILE_CALLBACK, its numbers -1 (loads < 0) when absent from
+ * the file, its strings never NULL ("" when absent). */
 struct callback {
-	int64_t id;
-	const char *api, *name;  /* never NULL ("" when absent) */
-	const char *thread, *policy;
-	int64_t tid, priority;
-	int64_t rate, frames, deadline_ns, count;
-	int64_t min_ns, mean_ns, p50_ns, p90_ns, p99_ns, p999_ns, max_ns;
-	double load_mean_pct, load_max_pct;  /* < 0 when absent */
-	int64_t overruns, near80, near95;
-	int64_t period_mean_ns, jitter_max_ns, jitter_p99_ns;
-	int64_t xruns, allocs, frees, alloc_bytes, rt_unsafe;
-	int64_t lib_calls;       /* unsafe calls made inside the audio library's own API */
-	int64_t discarded;       /* cycles ended without a period's work (ALSA teardown) */
+	PROFILE_CALLBACK(PROFILE_MEMBER)
 	struct zone *zones;      /* owned by the profile */
 	size_t nzones;
 };
@@ -93,15 +98,15 @@ struct profile {
 	/* audioprof's part; has_audioprof == 0 for a plain DHAT file */
 	int has_audioprof;
 	int64_t ap_version;
-	const char *reason;      /* "exit", "snapshot", ... ("" when absent) */
-	int64_t signal, ppid, start_ns, end_ns, depth, own_bytes, peak_rss, threads; /* -1 absent */
+	struct {                 /* PROFILE_AUDIOPROF's numbers and strings: reason, signal,
+				  * ppid, start_ns, ..., violations_lost (-1 or "" absent) */
+		PROFILE_AUDIOPROF(PROFILE_MEMBER)
+	};
 	int has_totals;          /* audioprof.totals was in the file */
 	struct totals totals;    /* always filled (summed over the pps when absent) */
 	int has_slk;             /* some pp has slk */
 	int has_cb;              /* some pp has cbk (allocations inside callbacks) */
 	int has_audio;           /* audioprof.callbacks present (the audio extension) */
-	int64_t violations_lost; /* violations the preload's table had no room for; -1 absent */
-	int64_t signal_lost;     /* signal handlers' allocations not recorded; -1 absent */
 	struct callback *callbacks;
 	size_t ncallbacks;
 	struct violation *violations;

@@ -612,6 +612,55 @@ static void jset(json_t *o, const char *k, json_t *v)
 	json_object_set_new(o, k, v ? v : json_null());
 }
 
+/* The fields of the reader's structs callback and zone (PROFILE_CALLBACK, PROFILE_ZONE
+ * in common/profile_schema.h) as `report --json` writes them: an absent number as null,
+ * or not at all for a field added after the format first shipped or written only
+ * when it applies (presence NEWER, OPTIONAL). */
+struct jfield {
+	const char *key;
+	char kind;               /* 's' string, 'i' whole number, 'n' number */
+	char newer;              /* left out when absent */
+	size_t off;              /* in the reader's struct */
+};
+#define JF_NEWER_ALWAYS 0
+#define JF_NEWER_BKLT 0
+#define JF_NEWER_AUDIOPROF 0
+#define JF_NEWER_NEWER 1
+#define JF_NEWER_OPTIONAL 1
+#define JF(S, key, type, presence) JF_##type(S, key, JF_NEWER_##presence)
+#define JF_UINT(S, k, newer) { #k, 'i', newer, offsetof(S, k) },
+#define JF_STR(S, k, newer) { #k, 's', newer, offsetof(S, k) },
+#define JF_NUM(S, k, newer) { #k, 'n', newer, offsetof(S, k) },
+#define JF_OBJECT(S, k, newer)
+#define JF_OBJECTS(S, k, newer)
+#define CB_JF(key, type, unit, presence, what) JF(struct callback, key, type, presence)
+#define ZONE_JF(key, type, unit, presence, what) JF(struct zone, key, type, presence)
+static const struct jfield cb_jfields[] = { PROFILE_CALLBACK(CB_JF) };
+static const struct jfield zone_jfields[] = { PROFILE_ZONE(ZONE_JF) };
+#define NJF(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Sets in o the fields of obj (a struct described by f[0..n)) of one kind (0: all),
+ * in the schema's order, except the one named `skip`. */
+static void jfields(json_t *o, const struct jfield *f, size_t n, const void *obj, char kind,
+		    const char *skip)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *d = (const char *)obj + f[i].off;
+		if ((kind && f[i].kind != kind) || (skip && strcmp(f[i].key, skip) == 0))
+			continue;
+		if (f[i].kind == 's') {
+			jset(o, f[i].key, json_string(*(const char *const *)d));
+		} else if (f[i].kind == 'n') {
+			double v = *(const double *)d;
+			jset(o, f[i].key, v < 0 ? NULL : json_real(v));
+		} else {
+			int64_t v = *(const int64_t *)d;
+			if (v >= 0 || !f[i].newer)
+				jset(o, f[i].key, jint(v));
+		}
+	}
+}
+
 static json_t *json_report(const struct profile *p, const struct report_opts *o,
 			   const struct findings *fs)
 {
@@ -691,13 +740,11 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 		alloc_func(p, pp, call, sizeof(call));
 		jset(s, "rank", json_integer((json_int_t)i + 1));
 		jset(s, "value", json_integer(metric_value(pp, o->sort)));
-		static const char *const keys[] = { "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb",
-						    "ebk", "slk", "cbk", "cbb" };
-		const int64_t vals[] = { pp->tb, pp->tbk, pp->tl, pp->mb, pp->mbk, pp->gb, pp->gbk,
-					 pp->eb, pp->ebk, pp->slk, pp->cbk, pp->cbb };
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (vals[k] >= 0)
-				jset(s, keys[k], json_integer(vals[k]));
+		/* Every number of the program point that the file has. */
+#define SITE_KEY(key, src, type, unit, presence, what) \
+	PROFILE_IF_NUMERIC_##type(if (pp->key >= 0) jset(s, #key, json_integer(pp->key));)
+		PROFILE_PP(SITE_KEY)
+#undef SITE_KEY
 		jset(s, "call", json_string(call));
 		jset(s, "frames", jframes(p, pp->fs_off, pp->fs_len));
 		json_array_append_new(sites, s);
@@ -710,32 +757,15 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 		for (size_t i = 0; i < p->ncallbacks; i++) {
 			const struct callback *cb = &p->callbacks[i];
 			json_t *c = json_object();
+			/* Its id, its names, its numbers, its loads. */
 			jset(c, "id", jint(cb->id));
-			jset(c, "api", json_string(cb->api));
-			jset(c, "name", json_string(cb->name));
-			jset(c, "thread", json_string(cb->thread));
-			jset(c, "policy", json_string(cb->policy));
-#define CJ(k) jset(c, #k, jint(cb->k))
-			CJ(tid); CJ(priority); CJ(rate); CJ(frames); CJ(deadline_ns); CJ(count);
-			CJ(min_ns); CJ(mean_ns); CJ(p50_ns); CJ(p90_ns); CJ(p99_ns); CJ(p999_ns);
-			CJ(max_ns); CJ(overruns); CJ(near80); CJ(near95); CJ(period_mean_ns);
-			CJ(jitter_max_ns); CJ(jitter_p99_ns); CJ(xruns); CJ(allocs); CJ(frees);
-			CJ(alloc_bytes); CJ(rt_unsafe);
-			if (cb->lib_calls >= 0)   /* newer fields: only when the profile has them */
-				CJ(lib_calls);
-			if (cb->discarded >= 0)
-				CJ(discarded);
-#undef CJ
-			jset(c, "load_mean_pct", cb->load_mean_pct < 0 ? NULL : json_real(cb->load_mean_pct));
-			jset(c, "load_max_pct", cb->load_max_pct < 0 ? NULL : json_real(cb->load_max_pct));
+			jfields(c, cb_jfields, NJF(cb_jfields), cb, 's', NULL);
+			jfields(c, cb_jfields, NJF(cb_jfields), cb, 'i', "id");
+			jfields(c, cb_jfields, NJF(cb_jfields), cb, 'n', NULL);
 			json_t *zs = json_array();
 			for (size_t z = 0; z < cb->nzones; z++) {
 				json_t *zo = json_object();
-				jset(zo, "name", json_string(cb->zones[z].name));
-				jset(zo, "count", jint(cb->zones[z].count));
-				jset(zo, "mean_ns", jint(cb->zones[z].mean_ns));
-				jset(zo, "p99_ns", jint(cb->zones[z].p99_ns));
-				jset(zo, "max_ns", jint(cb->zones[z].max_ns));
+				jfields(zo, zone_jfields, NJF(zone_jfields), &cb->zones[z], 0, NULL);
 				json_array_append_new(zs, zo);
 			}
 			jset(c, "zones", zs);

@@ -104,7 +104,7 @@ print(len(s), hashlib.sha256(s.encode()).hexdigest(), sorted(c.items())[:5])
 workloads=""
 cc1=$(gcc -print-prog-name=cc1 2>/dev/null)
 # cc1 compiles the preprocessed source: no include paths to pass
-if [ -x "$cc1" ] && gcc -E -D_GNU_SOURCE -I"$root/analyzer" -I"$root/preload" \
+if [ -x "$cc1" ] && gcc -E -D_GNU_SOURCE -I"$root/analyzer" -I"$root/preload" -I"$root/common" \
 	"$root/analyzer/profile_read.c" -o "$tmp/profile_read.i" 2>/dev/null; then
 	workloads="$workloads cc1"
 fi

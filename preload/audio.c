@@ -17,6 +17,7 @@
 #include "options.h"
 #include "symbols.h"
 #include "mem.h"
+#include "profile_schema.h"
 
 #include <stddef.h>
 #include <jansson.h>
@@ -813,6 +814,112 @@ static json_t *hist_json(const uint64_t *counts, unsigned n, const unsigned *edg
 	return h;
 }
 
+/* A field of a source or zone object, by its type in the schema. */
+static void put_UINT(json_t *o, const char *k, uint64_t v)
+{
+	set_u(o, k, v);
+}
+
+static void put_SINT(json_t *o, const char *k, int64_t v)
+{
+	json_object_set_new_nocheck(o, k, json_integer(v));
+}
+
+/* NULL: a field that does not apply (presence OPTIONAL), left out. */
+static void put_STR(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new_nocheck(o, k, json_string(v));
+}
+
+static void put_NUM(json_t *o, const char *k, double v)
+{
+	json_object_set_new_nocheck(o, k, json_real(v));
+}
+
+static void put_OBJECT(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set_new_nocheck(o, k, v);
+}
+#define put_OBJECTS put_OBJECT
+#define put_FRAMES put_OBJECT
+
+/* Each zone field's value (PROFILE_ZONE in common/profile_schema.h), from zone_json's
+ * z and the count zc it read once. */
+#define ZV_name      z->text
+#define ZV_count     zc
+#define ZV_mean_ns   (zc ? z->sum / zc : 0)
+#define ZV_min_ns    (zc ? z->min : 0)
+#define ZV_p99_ns    hquantile(&z->h, zc, 0.99, zc ? z->min : 0, z->max)
+#define ZV_max_ns    z->max
+
+static json_t *zone_json(struct zone *z)
+{
+	json_t *zo = json_object();
+	if (!zo)
+		return NULL;
+	uint64_t zc = z->count;
+#define ZONE_PUT(key, type, unit, presence, what) put_##type(zo, #key, ZV_##key);
+	PROFILE_ZONE(ZONE_PUT)
+#undef ZONE_PUT
+	return zo;
+}
+
+static json_t *zones_json(struct cb_source *s)
+{
+	json_t *zones = json_array();
+	for (int i = 0; zones && i < ZONES; i++) {
+		struct zone *z = &s->zones[i];
+		if (!__atomic_load_n(&z->name, __ATOMIC_ACQUIRE))
+			break;
+		json_t *zo = zone_json(z);
+		if (!zo)
+			break;
+		json_array_append_new(zones, zo);
+	}
+	return zones;
+}
+
+/* Each callback field's value (PROFILE_CALLBACK in common/profile_schema.h), from the
+ * source s and the numbers source_json() read once: a field is its line in the schema
+ * and its line here. */
+#define CV_id             (uint64_t)s->id
+#define CV_api            api_names[s->api]
+#define CV_name           s->name
+#define CV_tid            (uint64_t)s->tid
+#define CV_thread         tname
+#define CV_policy         policy
+#define CV_priority       (uint64_t)prio
+#define CV_rate           s->rate
+#define CV_frames         s->frames
+#define CV_deadline_ns    s->deadline
+#define CV_count          count
+#define CV_min_ns         min
+#define CV_mean_ns        (count ? sum / count : 0)
+#define CV_p50_ns         hquantile(&s->dur, count, 0.50, min, max)
+#define CV_p90_ns         hquantile(&s->dur, count, 0.90, min, max)
+#define CV_p99_ns         hquantile(&s->dur, count, 0.99, min, max)
+#define CV_p999_ns        hquantile(&s->dur, count, 0.999, min, max)
+#define CV_max_ns         max
+#define CV_load_mean_pct  (count && s->deadline ? (double)s->load_ppm_sum / count / 10000.0 : 0)
+#define CV_load_max_pct   (s->deadline ? (double)s->load_ppm_max / 10000.0 : 0)
+#define CV_overruns       s->overruns
+#define CV_near80         s->near80
+#define CV_near95         s->near95
+#define CV_period_mean_ns (periods ? s->period_sum / periods : 0)
+#define CV_jitter_max_ns  s->jitter_max
+#define CV_jitter_p99_ns  hquantile(&s->jitter, periods, 0.99, 0, s->jitter_max)
+#define CV_xruns          __atomic_load_n(&s->xruns, __ATOMIC_RELAXED)
+#define CV_allocs         s->allocs
+#define CV_frees          s->frees
+#define CV_alloc_bytes    s->alloc_bytes
+#define CV_rt_unsafe      s->unsafe
+#define CV_lib_calls      s->lib_calls
+#define CV_discarded      s->discarded
+#define CV_histogram      hist_json(s->load_hist, LOAD_EDGES + 1, load_edges)
+#define CV_zones          zones_json(s)
+
 static json_t *source_json(struct cb_source *s)
 {
 	json_t *o = json_object();
@@ -823,77 +930,31 @@ static json_t *source_json(struct cb_source *s)
 	int prio = s->prio;
 	/* Racy reads of a running source: take each number once. */
 	uint64_t count = s->count, sum = s->sum, min = s->min, max = s->max;
+	uint64_t periods = s->periods;
 	if (!count)
 		min = max = 0;
-	json_object_set_new_nocheck(o, "id", json_integer(s->id));
-	json_object_set_new_nocheck(o, "api", json_string(api_names[s->api]));
-	json_object_set_new_nocheck(o, "name", json_string(s->name));
-	json_object_set_new_nocheck(o, "tid", json_integer(s->tid));
-	json_object_set_new_nocheck(o, "thread", json_string(tname));
-	json_object_set_new_nocheck(o, "policy", json_string(policy));
-	json_object_set_new_nocheck(o, "priority", json_integer(prio));
-	set_u(o, "rate", s->rate);
-	set_u(o, "frames", s->frames);
-	set_u(o, "deadline_ns", s->deadline);
-	set_u(o, "count", count);
-	set_u(o, "min_ns", min);
-	set_u(o, "mean_ns", count ? sum / count : 0);
-	set_u(o, "p50_ns", hquantile(&s->dur, count, 0.50, min, max));
-	set_u(o, "p90_ns", hquantile(&s->dur, count, 0.90, min, max));
-	set_u(o, "p99_ns", hquantile(&s->dur, count, 0.99, min, max));
-	set_u(o, "p999_ns", hquantile(&s->dur, count, 0.999, min, max));
-	set_u(o, "max_ns", max);
-	json_object_set_new_nocheck(o, "load_mean_pct",
-				    json_real(count && s->deadline ? (double)s->load_ppm_sum / count / 10000.0 : 0));
-	json_object_set_new_nocheck(o, "load_max_pct",
-				    json_real(s->deadline ? (double)s->load_ppm_max / 10000.0 : 0));
-	set_u(o, "overruns", s->overruns);
-	set_u(o, "near80", s->near80);
-	set_u(o, "near95", s->near95);
-	uint64_t periods = s->periods;
-	set_u(o, "period_mean_ns", periods ? s->period_sum / periods : 0);
-	set_u(o, "jitter_max_ns", s->jitter_max);
-	set_u(o, "jitter_p99_ns", hquantile(&s->jitter, periods, 0.99, 0, s->jitter_max));
-	set_u(o, "xruns", __atomic_load_n(&s->xruns, __ATOMIC_RELAXED));
-	set_u(o, "allocs", s->allocs);
-	set_u(o, "frees", s->frees);
-	set_u(o, "alloc_bytes", s->alloc_bytes);
-	set_u(o, "rt_unsafe", s->unsafe);
-	set_u(o, "lib_calls", s->lib_calls);
-	set_u(o, "discarded", s->discarded);
-	json_t *h = hist_json(s->load_hist, LOAD_EDGES + 1, load_edges);
-	if (h)
-		json_object_set_new_nocheck(o, "histogram", h);
-	json_t *zones = json_array();
-	for (int i = 0; zones && i < ZONES; i++) {
-		struct zone *z = &s->zones[i];
-		if (!__atomic_load_n(&z->name, __ATOMIC_ACQUIRE))
-			break;
-		json_t *zo = json_object();
-		if (!zo)
-			break;
-		uint64_t zc = z->count;
-		json_object_set_new_nocheck(zo, "name", json_string(z->text));
-		set_u(zo, "count", zc);
-		set_u(zo, "mean_ns", zc ? z->sum / zc : 0);
-		set_u(zo, "min_ns", zc ? z->min : 0);
-		set_u(zo, "p99_ns", hquantile(&z->h, zc, 0.99, zc ? z->min : 0, z->max));
-		set_u(zo, "max_ns", z->max);
-		json_array_append_new(zones, zo);
-	}
-	if (zones)
-		json_object_set_new_nocheck(o, "zones", zones);
+#define SOURCE_PUT(key, type, unit, presence, what) put_##type(o, #key, CV_##key);
+	PROFILE_CALLBACK(SOURCE_PUT)
+#undef SOURCE_PUT
 	return o;
 }
 
-int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
+/* Each violation field's value (PROFILE_VIOLATION), from audio_violations_json's slot v, the
+ * count and bytes it summed and the stack f; NULL leaves an OPTIONAL field out. */
+#define VV_kind      kind_names[v->kind]
+#define VV_call      (v->call ? v->call : "?")
+#define VV_severity  (v->kind == VK_TRYLOCK ? "warning" : "violation")
+#define VV_count     count
+#define VV_bytes     bytes
+#define VV_library   (v->lib && v->lib <= AP_API_COUNT ? lib_names[v->lib - 1] : NULL)
+#define VV_callback  (v->src ? v->src->id : -1)
+#define VV_fs        f
+
+json_t *audio_callbacks_json(void)
 {
-	json_t *cbs = json_array(), *vs = json_array();
-	if (!cbs || !vs) {
-		json_decref(cbs);
-		json_decref(vs);
-		return -1;
-	}
+	json_t *cbs = json_array();
+	if (!cbs)
+		return NULL;
 	/* The registry is newest first; write oldest first. */
 	int n = __atomic_load_n(&nsources, __ATOMIC_ACQUIRE);
 	/* callbacks[i].id == i always (violations refer to it): a source that is being
@@ -914,6 +975,14 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 		if (o)
 			json_array_append_new(cbs, o);
 	}
+	return cbs;
+}
+
+json_t *audio_violations_json(audio_fs_fn fs, void *arg)
+{
+	json_t *vs = json_array();
+	if (!vs)
+		return NULL;
 	/* Ready slots first, then each key once (two threads may have claimed two slots
 	 * for one key at the same moment: their counts are merged here). */
 	static unsigned ready[VSLOTS];
@@ -945,22 +1014,17 @@ int audio_json(json_t *ap, audio_fs_fn fs, void *arg)
 			json_decref(f);
 			continue;
 		}
-		json_object_set_new_nocheck(o, "kind", json_string(kind_names[v->kind]));
-		json_object_set_new_nocheck(o, "call", json_string(v->call ? v->call : "?"));
-		json_object_set_new_nocheck(o, "severity",
-					    json_string(v->kind == VK_TRYLOCK ? "warning" : "violation"));
-		set_u(o, "count", count);
-		set_u(o, "bytes", bytes);
-		if (v->lib && v->lib <= AP_API_COUNT)
-			json_object_set_new_nocheck(o, "library", json_string(lib_names[v->lib - 1]));
-		json_object_set_new_nocheck(o, "callback", json_integer(v->src ? v->src->id : -1));
-		json_object_set_new_nocheck(o, "fs", f);
+#define VIOLATION_PUT(key, type, unit, presence, what) put_##type(o, #key, VV_##key);
+		PROFILE_VIOLATION(VIOLATION_PUT)
+#undef VIOLATION_PUT
 		json_array_append_new(vs, o);
 	}
-	set_u(ap, "violations_lost", __atomic_load_n(&vlost, __ATOMIC_RELAXED));
-	json_object_set_new_nocheck(ap, "callbacks", cbs);
-	json_object_set_new_nocheck(ap, "violations", vs);
-	return 0;
+	return vs;
+}
+
+uint64_t audio_violations_lost(void)
+{
+	return __atomic_load_n(&vlost, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------ init */

@@ -184,8 +184,11 @@ void audio_after_dlclose(void);
 /* ---- reading, for the profile writer ---- */
 struct json_t;
 typedef struct json_t *(*audio_fs_fn)(site_id stack, void *arg);   /* new fs array */
-/* Add "callbacks" and "violations" to the audioprof object. Returns 0 or -1. */
-int audio_json(struct json_t *ap, audio_fs_fn fs, void *arg);
+/* The audioprof object's "callbacks" and "violations" (stacks made by fs), new JSON
+ * arrays or NULL out of memory; and its "violations_lost". */
+struct json_t *audio_callbacks_json(void);
+struct json_t *audio_violations_json(audio_fs_fn fs, void *arg);
+uint64_t audio_violations_lost(void);
 /* Per-site callback allocations, for the pps' "cbk"/"cbb" fields. */
 void audio_site_cb(site_id s, uint64_t *blocks, uint64_t *bytes);
 /* Writer-thread duties: print new violations (warn mode), refresh thread info. */

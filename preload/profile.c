@@ -4,105 +4,11 @@
  * valgrind's dh_view.html) plus audioprof's own fields, atomically. jansson writes
  * every value; the program points are made and written one at a time, so a write
  * never holds them all as JSON values (a 17,000-site profile: 52 MB less at peak).
- * The format is documented here, right above the code that writes it, and in
- * audioprof-json(5). */
-
-/* ------------------------------------------------------------ the format
  *
- * One JSON object. Every number is a JSON integer except the audio loads
- * (callbacks[].load_mean_pct, load_max_pct: percent of the deadline); times are
- * nanoseconds of CLOCK_MONOTONIC, counted from the start of the process (or from
- * fork, in a child). The audio fields (callbacks, violations, timeline, per-pp cbk
- * and cbb) are written by audio.c and timeline.c and annotated in audioprof-json(5).
- * Keys inside an object may come in any order. Readers must ignore fields they do
- * not know: DHAT's viewer ignores ours, and later versions may add more.
- *
- * {
- *   // DHAT's format version. dh_view.js accepts only 2.
- *   "dhatFileVersion": 2,
- *   // What was profiled, and the verb the viewer shows ("Allocated at {").
- *   "mode": "heap", "verb": "Allocated",
- *   // Block lifetimes are recorded (makes tg, tuth and every pp's mb..ebk required);
- *   // block accesses are not (so no rb, wb, acc).
- *   "bklt": true, "bkacc": false,
- *   // Time unit, and the label of the viewer's rates (it computes them per million
- *   // tu, which for ns is per millisecond: see CAVEATS in audioprof-json(5)).
- *   "tu": "ns", "Mtu": "ms",
- *   // Short-lived threshold (AUDIOPROF_SHORT_LIVED), in tu.
- *   "tuth": 1000000,
- *   // Command line, space separated, and process id.
- *   "cmd": "./synth --offline in.wav", "pid": 4242,
- *   // Time at the end of the profile (t-end) and of the global heap maximum (t-gmax,
- *   // the first moment live bytes reached their maximum; 0 when there was none or
- *   // it came before the start, as in a fork child; never more than te).
- *   "te": 2500000000, "tg": 1200000000,
- *   // audioprof's own fields. version: this object's format version.
- *   "audioprof": {
- *     "version": 1,
- *     // Why the file was written: "exit", "_exit", "exec", "snapshot" or "signal";
- *     // signal is the signal number for "signal", else 0.
- *     "reason": "exit", "signal": 0,
- *     "ppid": 4200,
- *     // Raw CLOCK_MONOTONIC times (ns) of the start and of this profile;
- *     // te = end_ns - start_ns.
- *     "start_ns": 81234000000, "end_ns": 83734000000,
- *     // The clock of block births and deaths: "tsc" (converted to ns at the write)
- *     // or "monotonic" (AUDIOPROF_CLOCK).
- *     "clock": "tsc",
- *     // The allocator under the profiler: "libc" (glibc's malloc) or the file name
- *     // of the program's own allocator library, e.g. "libjemalloc.so.2".
- *     "allocator": "libc",
- *     // Configured stack depth (AUDIOPROF_DEPTH), bytes the profiler itself holds,
- *     // the process's peak RSS in bytes (VmHWM), threads that allocated.
- *     "depth": 32, "own_bytes": 12845056, "peak_rss": 48230400, "threads": 3,
- *     // Allocations made in a program's signal handler that the profiler could not
- *     // record (the handler interrupted it while it was starting up): in no count.
- *     // Normally 0; a handler's allocations that interrupted the profiler otherwise
- *     // are recorded, at a site whose last frame is
- *     // "[audioprof: in a signal handler that interrupted the profiler; ...]".
- *     "signal_lost": 0,
- *     // Whole-heap totals: live now, at the global maximum (max_k = blocks live
- *     // then), allocated over the run, and blocks freed.
- *     "totals": { "curr_b": 0, "curr_k": 0, "max_b": 1048576, "max_k": 1,
- *                 "total_b": 2097152, "total_k": 2, "frees": 2 }
- *   },
- *   // Program points: one per allocation stack.
- *   "pps": [
- *     {
- *       // Total bytes and blocks allocated here; a realloc frees the old block and
- *       // allocates a new one of the new size here.
- *       "tb": 2097152, "tbk": 2,
- *       // Total lifetime of those blocks (tu); blocks still live count up to te.
- *       "tl": 1500000,
- *       // This site's maximum live bytes and, independently, its maximum live blocks.
- *       "mb": 1048576, "mbk": 1,
- *       // Live bytes and blocks here at t-gmax.
- *       "gb": 1048576, "gbk": 1,
- *       // Live bytes and blocks here at t-end.
- *       "eb": 0, "ebk": 0,
- *       // audioprof: blocks freed after living less than tuth.
- *       "slk": 1,
- *       // Frames, innermost first, as indices into ftbl (never 0). Inlined frames
- *       // share an address and are listed before the function they were inlined in.
- *       "fs": [1, 2, 3],
- *       // audioprof: the internal site ids behind this pp. Two ids mean two raw
- *       // stacks that symbolized to the same frames were merged (the viewer rejects
- *       // repeated frame lists): every count is summed, and mb, mbk are then upper
- *       // bounds (the two maxima may have happened at different times).
- *       "ids": [7]
- *     }
- *   ],
- *   // Frame table: each frame string once; index 0 is always "[root]". A stack the
- *   // full site table could not hold shows the single frame
- *   // "[audioprof: site table full]".
- *   "ftbl": [
- *     "[root]",
- *     "0x7F3A2C1D40A1: malloc (in /usr/lib/audioprof/libaudioprof.so)",
- *     "0x55D0C2A011C7: grain_new (grain.c:41)",
- *     "0x55D0C2A0120B: main (synth.c:88)"
- *   ]
- * }
- */
+ * The format: audioprof-json(5) describes every field and shows an annotated sample;
+ * common/profile_schema.h lists them (key, type, unit, presence, meaning), and the
+ * program points and totals below are written from those lists. The audio fields
+ * (callbacks, violations) are audio.c's, the timeline timeline.c's. */
 
 #include "profile.h"
 #include "clock.h"
@@ -113,6 +19,7 @@
 #include "symbols.h"
 #include "under.h"
 #include "atomicfile.h"
+#include "profile_schema.h"
 
 #include <errno.h>
 #include <link.h>
@@ -145,24 +52,16 @@ void profile_testing_set_resolver(resolve_fn fn)
 }
 #endif
 
-/* The per-site numbers, in the order they appear in a pp. All are summed on merge. */
+/* The per-site numbers, in the order they appear in a pp: PROFILE_PP's whole numbers
+ * (common/profile_schema.h), each from its member of struct site_stats. All are summed
+ * on merge. */
+#define PP_WRITE(key, src, type, unit, presence, what) \
+	PROFILE_IF_NUMERIC_##type({ #key, offsetof(struct site_stats, src) },)
 static const struct {
 	const char *key;
 	size_t off;          /* offset in struct site_stats */
-} pp_fields[] = {
-	{ "tb", offsetof(struct site_stats, tb) },
-	{ "tbk", offsetof(struct site_stats, tbk) },
-	{ "tl", offsetof(struct site_stats, tl) },
-	{ "mb", offsetof(struct site_stats, mb) },
-	{ "mbk", offsetof(struct site_stats, mbk) },
-	{ "gb", offsetof(struct site_stats, gb) },
-	{ "gbk", offsetof(struct site_stats, gbk) },
-	{ "eb", offsetof(struct site_stats, eb) },
-	{ "ebk", offsetof(struct site_stats, ebk) },
-	{ "slk", offsetof(struct site_stats, short_k) },
-	{ "cbk", offsetof(struct site_stats, cbk) },
-	{ "cbb", offsetof(struct site_stats, cbb) },
-};
+} pp_fields[] = { PROFILE_PP(PP_WRITE) };
+#undef PP_WRITE
 
 /* Everything one profile_write() builds; owned by that call, freed by builder_free. */
 /* One program point: the sites whose frame lists came out identical, merged. */
@@ -554,7 +453,7 @@ static void builder_free(struct builder *b)
 	free(b->next_id);
 }
 
-/* A violation's stack as an fs array (for audio_json). */
+/* A violation's stack as an fs array (for audio_violations_json). */
 static json_t *violation_fs(site_id stack, void *arg)
 {
 	struct builder *b = arg;
@@ -571,61 +470,111 @@ static json_t *violation_fs(site_id stack, void *arg)
 
 /* ------------------------------------------------------------ the document */
 
-static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t)
+/* A field by its type in the schema: 0, or -1 when it could not be set (a NULL value:
+ * out of memory). */
+static int put_UINT(json_t *o, const char *k, uint64_t v)
 {
-	json_t *ap = json_object(), *tot = json_object();
-	int err = !ap || !tot;
-	if (!err) {
-		err |= set_u64(tot, "curr_b", t->curr_b) < 0;
-		err |= set_u64(tot, "curr_k", t->curr_k) < 0;
-		err |= set_u64(tot, "max_b", t->max_b) < 0;
-		err |= set_u64(tot, "max_k", t->max_k) < 0;
-		err |= set_u64(tot, "total_b", t->total_b) < 0;
-		err |= set_u64(tot, "total_k", t->total_k) < 0;
-		err |= set_u64(tot, "frees", t->frees) < 0;
-		err |= set_u64(ap, "version", PROFILE_FORMAT_VERSION) < 0;
-		err |= json_object_set_new_nocheck(ap, "reason",
-						   jstr(m->reason ? m->reason : "exit")) < 0;
-		err |= json_object_set_new_nocheck(ap, "signal", json_integer(m->signal)) < 0;
-		err |= json_object_set_new_nocheck(ap, "ppid", json_integer(m->ppid)) < 0;
-		err |= set_u64(ap, "start_ns", m->start_ns) < 0;
-		err |= set_u64(ap, "end_ns", m->end_ns) < 0;
-		err |= json_object_set_new_nocheck(ap, "clock",
-						   json_string(clock_tsc ? "tsc" : "monotonic")) < 0;
-		const char *alloc = under_name();
-		err |= json_object_set_new_nocheck(ap, "allocator", jstr(alloc ? alloc : "libc")) < 0;
-		err |= set_u64(ap, "depth", m->depth) < 0;
-		err |= set_u64(ap, "own_bytes", m->own_bytes) < 0;
-		err |= set_u64(ap, "peak_rss", m->peak_rss) < 0;
-		err |= set_u64(ap, "threads", m->threads) < 0;
-		err |= set_u64(ap, "signal_lost", m->signal_lost) < 0;
-		struct symbols_stats ss;
-		symbols_get_stats(&ss);
-		json_t *sy = json_object();
-		err |= !sy;
-		if (sy) {
-			err |= set_u64(sy, "cached", ss.cached) < 0;
-			err |= set_u64(sy, "dwarf", ss.dwarf) < 0;
-			err |= set_u64(sy, "symtab", ss.symtab) < 0;
-			err |= json_object_set_new_nocheck(ap, "symbols", sy) < 0;
-		}
-		json_t *sc = json_object();
-		err |= !sc;
-		if (sc) {
-			err |= set_u64(sc, "hits", m->cache_hits) < 0;
-			err |= set_u64(sc, "misses", m->cache_misses) < 0;
-			err |= set_u64(sc, "uncacheable", m->cache_uncacheable) < 0;
-			err |= json_object_set_new_nocheck(ap, "stack_cache", sc) < 0;
-		}
-		err |= json_object_set_new_nocheck(ap, "totals", tot) < 0;
-		tot = NULL;
-	}
-	json_decref(tot);
+	return set_u64(o, k, v);
+}
+#define put_VERSION put_UINT
+
+static int put_STR(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new_nocheck(o, k, jstr(v));
+}
+
+static int put_OBJECT(json_t *o, const char *k, json_t *v)
+{
+	return json_object_set_new_nocheck(o, k, v);
+}
+#define put_OBJECTS put_OBJECT
+
+/* o, or NULL (and o released) if anything failed while it was made. */
+static json_t *finish(json_t *o, int err)
+{
 	if (err) {
-		json_decref(ap);
+		json_decref(o);
 		return NULL;
 	}
-	return ap;
+	return o;
+}
+
+/* "audioprof.symbols" and "audioprof.stack_cache" (PROFILE_SYMBOLS, PROFILE_STACK_CACHE). */
+#define SYV_cached      ss.cached
+#define SYV_dwarf       ss.dwarf
+#define SYV_symtab      ss.symtab
+#define SCV_hits        m->cache_hits
+#define SCV_misses      m->cache_misses
+#define SCV_uncacheable m->cache_uncacheable
+
+static json_t *symbols_object(void)
+{
+	struct symbols_stats ss;
+	symbols_get_stats(&ss);
+	json_t *o = json_object();
+	int err = !o;
+#define SYMBOLS_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, SYV_##key) < 0;
+	PROFILE_SYMBOLS(SYMBOLS_PUT)
+#undef SYMBOLS_PUT
+	return finish(o, err);
+}
+
+static json_t *stack_cache_object(const struct profile_meta *m)
+{
+	json_t *o = json_object();
+	int err = !o;
+#define CACHE_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, SCV_##key) < 0;
+	PROFILE_STACK_CACHE(CACHE_PUT)
+#undef CACHE_PUT
+	return finish(o, err);
+}
+
+/* "audioprof.totals" (PROFILE_TOTALS), from the members of struct heap_totals of the
+ * same names. */
+static json_t *totals_object(const struct heap_totals *t)
+{
+	json_t *o = json_object();
+	int err = !o;
+#define TOTAL_PUT(key, type, unit, presence, what) err |= o && put_##type(o, #key, t->key) < 0;
+	PROFILE_TOTALS(TOTAL_PUT)
+#undef TOTAL_PUT
+	return finish(o, err);
+}
+
+/* Each audioprof field's value (PROFILE_AUDIOPROF in common/profile_schema.h): a field
+ * is its line in the schema and its line here. The audio fields are audio.c's, the
+ * timeline timeline.c's. */
+#define AV_version         PROFILE_FORMAT_VERSION
+#define AV_reason          (m->reason ? m->reason : "exit")
+#define AV_signal          (uint64_t)m->signal
+#define AV_ppid            (uint64_t)m->ppid
+#define AV_start_ns        m->start_ns
+#define AV_end_ns          m->end_ns
+#define AV_clock           (clock_tsc ? "tsc" : "monotonic")
+#define AV_allocator       (under_name() ? under_name() : "libc")
+#define AV_depth           m->depth
+#define AV_own_bytes       m->own_bytes
+#define AV_peak_rss        m->peak_rss
+#define AV_threads         m->threads
+#define AV_signal_lost     m->signal_lost
+#define AV_symbols         symbols_object()
+#define AV_stack_cache     stack_cache_object(m)
+#define AV_totals          totals_object(t)
+#define AV_violations_lost audio_violations_lost()
+#define AV_callbacks       audio_callbacks_json()
+#define AV_violations      audio_violations_json(violation_fs, b)
+#define AV_timeline        timeline_json(m->start_ns)
+
+/* The audioprof object; NULL when out of memory. Violations' stacks go through b. */
+static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t,
+				struct builder *b)
+{
+	json_t *ap = json_object();
+	int err = !ap;
+#define AP_PUT(key, type, unit, presence, what) err |= ap && put_##type(ap, #key, AV_##key) < 0;
+	PROFILE_AUDIOPROF(AP_PUT)
+#undef AP_PUT
+	return finish(ap, err);
 }
 
 /* The profile's document without "pps" and "ftbl", and in *b the program points
@@ -682,9 +631,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 		err |= json_object_set_new_nocheck(doc, "pid", json_integer(m->pid)) < 0;
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
-		json_t *ap = audioprof_object(m, &t);
-		err |= !ap || audio_json(ap, violation_fs, b) < 0 || timeline_json(ap, m->start_ns) < 0;
-		err |= json_object_set_new_nocheck(doc, "audioprof", ap) < 0;
+		err |= json_object_set_new_nocheck(doc, "audioprof", audioprof_object(m, &t, b)) < 0;
 	}
 	if (err) {
 		json_decref(doc);

@@ -5,6 +5,7 @@
  * at exit, when a racing sample can at worst be left out. */
 #include "timeline.h"
 #include "sites.h"
+#include "profile_schema.h"
 
 #include <jansson.h>
 #include <malloc.h>
@@ -80,18 +81,28 @@ static json_t *column(size_t off, uint64_t start, int is_time)
 	return a;
 }
 
-int timeline_json(json_t *ap, uint64_t start_ns)
+/* Each field's value (PROFILE_TIMELINE in common/profile_schema.h): the period, or a
+ * column of the samples (times from start_ns). */
+#define TV_period_ns json_integer((json_int_t)shown_period)
+#define TV_t_ns      column(offsetof(struct sample, t), start_ns, 1)
+#define TV_live_b    column(offsetof(struct sample, live_b), 0, 0)
+#define TV_live_k    column(offsetof(struct sample, live_k), 0, 0)
+#define TV_heap_b    column(offsetof(struct sample, heap_b), 0, 0)
+#define TV_used_b    column(offsetof(struct sample, used_b), 0, 0)
+
+json_t *timeline_json(uint64_t start_ns)
 {
 	json_t *o = json_object();
 	if (!o)
-		return -1;
-	int err = json_object_set_new_nocheck(o, "period_ns",
-					      json_integer((json_int_t)shown_period)) < 0;
-	err |= json_object_set_new_nocheck(o, "t_ns", column(offsetof(struct sample, t), start_ns, 1)) < 0;
-	err |= json_object_set_new_nocheck(o, "live_b", column(offsetof(struct sample, live_b), 0, 0)) < 0;
-	err |= json_object_set_new_nocheck(o, "live_k", column(offsetof(struct sample, live_k), 0, 0)) < 0;
-	err |= json_object_set_new_nocheck(o, "heap_b", column(offsetof(struct sample, heap_b), 0, 0)) < 0;
-	err |= json_object_set_new_nocheck(o, "used_b", column(offsetof(struct sample, used_b), 0, 0)) < 0;
-	err |= json_object_set_new_nocheck(ap, "timeline", o) < 0;
-	return err ? -1 : 0;
+		return NULL;
+	int err = 0;
+#define TIMELINE_PUT(key, type, unit, presence, what) \
+	err |= json_object_set_new_nocheck(o, #key, TV_##key) < 0;
+	PROFILE_TIMELINE(TIMELINE_PUT)
+#undef TIMELINE_PUT
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

@@ -15,7 +15,8 @@ void timeline_reset(uint64_t now);                      /* forked child: start a
 void timeline_stop(void);
 /* Take a sample if one is due; returns the time the next one is due (0: off). */
 uint64_t timeline_tick(uint64_t now);
-/* Add "timeline" to the audioprof object; times relative to start_ns. */
-int timeline_json(struct json_t *ap, uint64_t start_ns);
+/* The audioprof object's "timeline", times relative to start_ns: a new JSON object, or
+ * NULL out of memory. */
+struct json_t *timeline_json(uint64_t start_ns);
 
 #endif

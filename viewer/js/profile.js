@@ -1,7 +1,7 @@
 /* profile.js - a profile in memory, as the views see it: JSON text parsed (JSON.parse,
  * never eval), checked, and turned into compact columns: one Float64Array per
  * program-point field and every stack back to back in one Int32Array. Reads
- * audioprof's profiles (man audioprof-json(5), /work/notes/AUDIO_FORMAT.md) and
+ * audioprof's profiles (man audioprof-json(5); the fields: common/profile_schema.h) and
  * valgrind DHAT's own files, which lack the "audioprof" object. */
 (function (AP) {
 'use strict';
@@ -9,8 +9,10 @@
 const U = AP.util;
 const P = AP.profile = {};
 
-/* The per-program-point fields kept as columns. */
+/* The per-program-point fields kept as columns: the numbers of a program point in
+ * common/profile_schema.h (PROFILE_PP), in its order (t_schema.sh checks). */
 const FIELDS = ['tb', 'tbk', 'tl', 'mb', 'mbk', 'gb', 'gbk', 'eb', 'ebk', 'slk', 'cbk', 'cbb'];
+P.FIELDS = FIELDS;
 
 /* The metrics a tree can be sorted by and a flame graph sized by. `need` is the field
  * that must be in the file for the metric to mean anything. */

@@ -14,7 +14,7 @@ const el = U.el;
 const R = AP.tree = {};
 
 const PAGE = 50;           /* children rendered per "show more" */
-const SUMS = ['tb', 'tbk', 'tl', 'mb', 'mbk', 'gb', 'gbk', 'eb', 'ebk', 'slk', 'cbk', 'cbb'];
+const SUMS = P.FIELDS;     /* every column of the profile, summed per node */
 const ENDS = -2;           /* pseudo-frame: stacks that end at the parent */
 
 let ts = null;             /* {m, metric, outer, root, selected, byKey} */

@@ -1,5 +1,5 @@
 """audiochk.py - checks on the audio part of a profile ("audioprof.callbacks" and
-"audioprof.violations", see notes/AUDIO_FORMAT.md and man/audioprof-json.5) for the
+"audioprof.violations", see man/audioprof-json.5 and common/profile_schema.h) for the
 callback tests (t_jack.sh, t_portaudio.sh, t_sdl.sh). Failures go through aprof's
 fail()/eq()/ok(), so done() reports them all at once.
 
