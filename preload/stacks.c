@@ -293,8 +293,9 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 	 * points nowhere near, nor when the walker knows the frame's base is the stack
 	 * pointer there (the register then holds data, such as a pointer into the
 	 * frame's own locals, which would make every value a new key). */
+	uintptr_t key_fp = fp;   /* the walk gets the register's value whatever the key */
 	if (fp - cfa >= 65536 || (c && unwind_frame_on_sp(c->shapes, ra)))
-		fp = 0;
+		key_fp = 0;
 	if (c && !stacks_cache_on) {   /* AUDIOPROF_STACK_CACHE=0: unwind every time */
 		if (depth > c->depth)
 			depth = c->depth;
@@ -308,7 +309,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 	if (c) {
 		if (depth > c->depth)
 			depth = c->depth;
-		uint64_t x = (ra ^ (cfa >> 4) ^ (fp << 9) ^ (fn << 3)) * 0x9E3779B97F4A7C15ull;
+		uint64_t x = (ra ^ (cfa >> 4) ^ (key_fp << 9) ^ (fn << 3)) * 0x9E3779B97F4A7C15ull;
 		size_t set = (size_t)(x >> 53) & (CACHE_SETS - 1);
 		uint64_t tag = ((x >> 37) & 0xFFFF) | 1;
 		const char *base = (const char *)(cfa - 8);
@@ -319,7 +320,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			if (diff & 0xFFFF)
 				continue;
 			struct cache_entry *e = way(c, set, w);
-			if (e->ra != ra || e->cfa != cfa || e->fp != fp || e->fn != fn)
+			if (e->ra != ra || e->cfa != cfa || e->fp != key_fp || e->fn != fn)
 				continue;
 			const uintptr_t *ips = e->ips;
 			const uint16_t *offs = entry_offs(e);
@@ -349,7 +350,7 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		if (cacheable) {
 			e->ra = ra;
 			e->cfa = cfa;
-			e->fp = fp;
+			e->fp = key_fp;
 			e->fn = fn;
 			e->depth = n;
 			e->ips = site_ips;

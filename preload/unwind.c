@@ -534,7 +534,7 @@ static int cfi_run(const uint8_t *p, const uint8_t *end, const struct cie *c, ui
 	unsigned depth = 0;
 	while (p < end) {
 		uint8_t op = *p++;
-		uint64_t reg;
+		uint64_t reg, len;
 		int64_t off;
 		uintptr_t delta = 0;
 		switch (op & 0xc0) {
@@ -612,14 +612,16 @@ static int cfi_run(const uint8_t *p, const uint8_t *end, const struct cie *c, ui
 			break;
 		case 0x0f:   /* def_cfa_expression */
 			row->cfa_reg = -1;
-			row->cfa_expr = p;
-			p += uleb(&p, end);
+			row->cfa_expr = p;   /* the length first, as expr_eval reads it */
+			len = uleb(&p, end);
+			p += len;
 			break;
 		case 0x10:   /* expression */
 		case 0x16: { /* val_expression */
 			reg = uleb(&p, end);
 			const uint8_t *e = p;
-			p += uleb(&p, end);
+			len = uleb(&p, end);
+			p += len;
 			if (reg < NREG) {
 				row->r[reg].how = op == 0x10 ? R_EXPR : R_VAL_EXPR;
 				row->r[reg].expr = e;

@@ -139,6 +139,41 @@ static void test_rbp_data(void)
 	CU_ASSERT(within(ips[2], (void *)rbp_loop));
 }
 
+/* The frame-pointer register dropped from the key must still reach the walk: the
+ * innermost caller keeps its base on the stack pointer and leaves rbp alone, and its
+ * caller's base is rbp (alloca). Both captures give the whole stack. */
+__attribute__((noinline, optimize("omit-frame-pointer"))) static site_id sp_mid(void)
+{
+	site_id s = fake_alloc();
+	NOTAIL;
+	return s;
+}
+
+__attribute__((noinline)) static site_id fp_outer(int n)
+{
+	volatile char *p = __builtin_alloca((size_t)n * 16 + 16);
+	p[0] = 0;
+	site_id s = sp_mid() + (site_id)p[0];
+	NOTAIL;
+	return s;
+}
+
+static void test_fp_kept_for_walk(void)
+{
+	site_id got[2];
+	stacks_libunwind_fallback = 0;   /* as on an audio thread: the walker alone */
+	for (volatile int i = 0; i < 2; i++)   /* one call site (not unrolled) */
+		got[i] = fp_outer(1);
+	stacks_libunwind_fallback = 1;
+	site_id b = got[1];
+	CU_ASSERT_EQUAL(got[0], got[1]);
+	unsigned d;
+	const uintptr_t *ips = sites_stack(b, &d);
+	CU_ASSERT_FATAL(d >= 5);
+	CU_ASSERT(within(ips[2], (void *)fp_outer));
+	CU_ASSERT(within(ips[3], (void *)test_fp_kept_for_walk));
+}
+
 /* Without full unwinding, the stack is [fn, ra]. */
 __attribute__((noinline)) static site_id shallow(void)
 {
@@ -176,4 +211,5 @@ void suite_stacks(void)
 	CU_add_test(s, "no cache: same answers", test_without_cache);
 	CU_add_test(s, "shallow capture before start-up", test_shallow);
 	CU_add_test(s, "cache: rbp holding data is not part of the key", test_rbp_data);
+	CU_add_test(s, "cache: rbp left out of the key still reaches the walk", test_fp_kept_for_walk);
 }
