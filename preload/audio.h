@@ -125,6 +125,11 @@ static inline int audio_in_rt(void)
 	return ap_rt.depth > 0;
 }
 
+/* The id of the source the calling thread's real-time code belongs to (the newest
+ * callback frame, else the thread's own source), -1 if none. Plain TLS reads: safe in
+ * a signal handler. */
+int audio_current_source_id(void);
+
 /* Violation policy (AUDIOPROF_ON_VIOLATION): what happens at a new violation site. */
 enum { ONV_RECORD, ONV_WARN, ONV_ABORT };
 extern int audio_on_violation;

@@ -108,6 +108,7 @@
 #include "clock.h"
 #include "fds.h"
 #include "audio.h"
+#include "cpuprof.h"
 #include "timeline.h"
 #include "sites.h"
 #include "symbols.h"
@@ -569,6 +570,46 @@ static json_t *violation_fs(site_id stack, void *arg)
 	return fs;
 }
 
+#define OWN_CODE_FRAME "[audioprof: the profiler's own code]"
+
+/* A CPU sample's stack as an fs array (for cpuprof_json). ips[0] is the interrupted
+ * instruction itself, not a return address: the symbolizer looks up ip - 1, so it gets
+ * ip + 1. Frames in this library at the leaf (the sample landed in the profiler's own
+ * work) become one OWN_CODE_FRAME; further up (a callback trampoline) they are left
+ * out, as in allocation stacks. */
+static json_t *cpu_fs(const uintptr_t *ips, unsigned n, void *arg)
+{
+	struct builder *b = arg;
+	b->nfs = 0;
+	int leaf = 1;
+	for (unsigned i = 0; i < n && !b->failed; i++) {
+		uintptr_t ip = i == 0 ? ips[0] + 1 : ips[i];
+		if (in_self(ip)) {
+			if (leaf)
+				add_frame(OWN_CODE_FRAME, b);
+			leaf = 0;
+			continue;
+		}
+		leaf = 0;
+		size_t before = b->nfs;
+		resolver(ip, add_frame, b);
+		if (b->nfs == before && !b->failed) {
+			char buf[40];
+			snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ips[i]);
+			add_frame(buf, b);
+		}
+	}
+	if (b->failed)
+		return NULL;
+	json_t *fs = json_array();
+	for (size_t i = 0; fs && i < b->nfs; i++)
+		if (json_array_append_new(fs, json_integer(b->fs[i])) < 0) {
+			json_decref(fs);
+			return NULL;
+		}
+	return fs;
+}
+
 /* ------------------------------------------------------------ the document */
 
 static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t)
@@ -683,7 +724,8 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
 		json_t *ap = audioprof_object(m, &t);
-		err |= !ap || audio_json(ap, violation_fs, b) < 0 || timeline_json(ap, m->start_ns) < 0;
+		err |= !ap || audio_json(ap, violation_fs, b) < 0 || timeline_json(ap, m->start_ns) < 0 ||
+		       cpuprof_json(ap, cpu_fs, b) < 0;
 		err |= json_object_set_new_nocheck(doc, "audioprof", ap) < 0;
 	}
 	if (err) {

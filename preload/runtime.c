@@ -9,6 +9,7 @@
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
+#include "cpuprof.h"
 #include "fds.h"
 #include "mem.h"
 #include "log.h"
@@ -174,6 +175,7 @@ static void thread_exit(void *arg)
 	ap_rt.depth = 0;
 	ap_rt.nframes = 0;
 	ap_rt.thread_src = NULL;
+	cpuprof_thread_exit();
 	__atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);   /* reusable by a new thread */
 }
 
@@ -268,10 +270,17 @@ void runtime_thread_start(void)
 	errno = saved;
 	stack_lo = lo ? (uintptr_t)lo : 0;
 	stack_hi = lo ? (uintptr_t)lo + size : 0;
+	cpuprof_thread_start();   /* its sampling timer: a syscall, here where it is free */
 	/* The thread's state now, holding no lock of the program's: not on its first
 	 * allocation, which may come inside an audio callback (threads_lock, mmap). */
 	if (__atomic_load_n(&rt_state, __ATOMIC_ACQUIRE) == RT_READY && !rt_self && !rt_prepared)
 		rt_prepared = thread_make();
+}
+
+void runtime_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = stack_lo;
+	*hi = stack_hi;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -323,7 +332,7 @@ static uint64_t own_bytes(void)
 	size_t threads = 0;
 	for (struct rt_thread *th = all_threads; th; th = th->next)
 		threads += mem_resident(th, thread_map_size);
-	return sites_footprint() + audio_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
+	return sites_footprint() + audio_footprint() + cpuprof_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
 }
 
 /* Refine the tick rate (and so the short-lived threshold in ticks): a short step, under
@@ -652,6 +661,8 @@ int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 	}
 	if (sig <= 0 || sig >= NSIG)
 		return real_sigaction(sig, act, oldact);
+	if (sig == cpuprof_signal())
+		return cpuprof_sigaction(act, oldact);   /* shared with the CPU sampler */
 	int flush = managed(sig) && OPT_NUM(OPT_SIGNALS);
 	struct sigaction cur;
 	if (real_sigaction(sig, NULL, &cur) != 0)
@@ -888,6 +899,7 @@ static void atfork_child(void)
 	sites_reset_after_fork(clock_ticks());
 	timeline_reset(start_ns);
 	audio_reset_after_fork();
+	cpuprof_after_fork();
 	exec_k = 0;
 	compute_out_path();
 	symbols_refresh();
@@ -993,6 +1005,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		drop_preload_from_env();
 	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
+	cpuprof_init();   /* before the main thread's timer is made just below */
 	/* The main thread's stack, now that it holds no lock of the program's (a
 	 * library that dlopens us on another thread leaves that thread without one:
 	 * its stacks are then unwound every time, never cached). */

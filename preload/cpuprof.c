@@ -1,0 +1,402 @@
+/* cpuprof.c - CPU samples of real-time code: one CPU-time timer per thread, a signal
+ * handler that walks the interrupted stack, and a lock-free table of stacks -> counts
+ * that the profile writer reads (cpuprof.h).
+ *
+ * Why the timer runs on every thread that ever ran real-time code, instead of being
+ * armed at each callback's start and disarmed at its end: arming is a timer_settime
+ * syscall, two per callback on the audio thread, which the profiler promises never to
+ * add. A timer that keeps running costs one signal per 1/rate seconds of the thread's
+ * CPU time whatever it runs; the handler drops a sample taken outside real-time code
+ * after two TLS loads and counts it ("outside_rt"). `make bench` measures both costs.
+ *
+ * The signal: SIGRTMAX - 3, a real-time signal (queued, never merged with a program's
+ * standard signal) that glibc, libjack, PipeWire and PortAudio do not use. A program
+ * that takes it anyway still gets it: sigaction and signal report and set its own
+ * disposition (cpuprof_sigaction), and every instance that is not one of our timer's
+ * (si_code SI_TIMER with our cookie) is handed to the program's handler, or gets the
+ * default action. SA_RESTART: a read, write or futex wait the signal interrupts is
+ * restarted as if nothing happened. Calls that the kernel never restarts after a
+ * handler (poll, nanosleep, epoll_wait, ...) can only be interrupted if the timer
+ * expires in the few instructions of kernel entry before the thread sleeps: the
+ * timer counts CPU time, and a sleeping thread uses none (audioprof-json(5) and
+ * libaudioprof(7) say so).
+ *
+ * The handler: no lock, no allocation, no syscall. It reads the thread's real-time
+ * state (audio.h), walks with unwind_walk (lock-free, reentrant even when it
+ * interrupted a walk of the same thread), and counts the stack in the table with
+ * atomic operations; a sample that lands in the profiler's own code (rt_guard held)
+ * is recorded like any other and counted as "in_profiler" too. */
+#include "cpuprof.h"
+#include "audio.h"
+#include "cpuprof_keys.h"
+#include "log.h"
+#include "mem.h"
+#include "options.h"
+#include "stacks.h"
+#include "unwind.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define CP_SLOTS   32768u       /* distinct (source, stack) pairs; power of two */
+#define CP_PROBES  64u          /* slots looked at before a sample counts as lost */
+#define CP_SOURCES 256          /* sources counted apart; others share the last row */
+#define CP_MAX_DEPTH 64u        /* frames per sample */
+
+__thread int cpuprof_tstate TLS_IE;
+static __thread int my_timer TLS_IE;      /* the kernel's timer id (when tstate > 0) */
+
+static int mode = CPUPROF_OFF;
+static int the_signal;                    /* 0: sampling is off */
+static int64_t rate_hz;
+static unsigned depth;                    /* frames per sample */
+static char cookie;                       /* its address tells our timer's signals apart */
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
+/* ------------------------------------------------------------ the table */
+
+struct slot {
+	uint64_t key;                     /* 0 empty, 1 being filled, else hash | 2 */
+	int32_t src;                      /* source id, -1: none (mode all, or no room) */
+	uint32_t n;                       /* frames */
+	uint64_t count;
+	uintptr_t ips[];                  /* n frames, innermost (the interrupted pc) first */
+};
+
+static char *table;                       /* CP_SLOTS slots of slot_size bytes */
+static size_t slot_size;
+static struct { uint64_t samples, in_profiler; } per_src[CP_SOURCES + 1]; /* +1: src -1 */
+static uint64_t n_outside, n_lost, n_overruns, n_truncated, n_threads;
+
+static inline struct slot *slot_at(unsigned i)
+{
+	return (struct slot *)(table + (size_t)i * slot_size);
+}
+
+static uint64_t hash_stack(int src, const uintptr_t *ips, unsigned n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)(uint32_t)src ^ ((uint64_t)n << 40);
+	for (unsigned i = 0; i < n; i++)
+		h = (h ^ ips[i]) * 0x100000001b3ull;
+	return h | 2;
+}
+
+/* Count one sample of (src, ips). Lock-free: a slot is claimed by a compare-and-swap
+ * and published by a release store of its key; a slot being filled by another thread
+ * is passed over (the same stack may then get two slots: the writer merges them). */
+static void record(int src, const uintptr_t *ips, unsigned n)
+{
+	uint64_t h = hash_stack(src, ips, n);
+	unsigned i = (unsigned)(h >> 17) & (CP_SLOTS - 1);
+	for (unsigned p = 0; p < CP_PROBES; p++, i = (i + 1) & (CP_SLOTS - 1)) {
+		struct slot *s = slot_at(i);
+		uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+		if (k == h && s->src == src && s->n == n &&
+		    memcmp(s->ips, ips, n * sizeof(*ips)) == 0) {
+			__atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+			return;
+		}
+		if (k != 0)
+			continue;
+		if (!__atomic_compare_exchange_n(&s->key, &k, 1, 0, __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+			continue;
+		s->src = src;
+		s->n = n;
+		memcpy(s->ips, ips, n * sizeof(*ips));
+		s->count = 1;
+		__atomic_store_n(&s->key, h, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_add_fetch(&n_lost, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------ the handler */
+
+/* What the program set for our signal (cpuprof_sigaction); SIG_DFL until it sets one. */
+static struct sigaction prog_act;
+static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;   /* sigaction calls */
+
+/* An instance of the signal that is not our timer's: the program's, as natively. */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction a = prog_act;   /* a racy copy: what was set last */
+	void *fn = a.sa_flags & SA_SIGINFO ? (void *)a.sa_sigaction : (void *)a.sa_handler;
+	if (fn == (void *)SIG_IGN)
+		return;
+	if (fn == (void *)SIG_DFL) {
+		/* An unhandled real-time signal terminates the process: do that. */
+		struct sigaction d;
+		memset(&d, 0, sizeof(d));
+		d.sa_handler = SIG_DFL;
+		real_sigaction(sig, &d, NULL);
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, sig);
+		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+		raise(sig);
+		return;
+	}
+	if (a.sa_flags & SA_RESETHAND)
+		prog_act.sa_handler = SIG_DFL, prog_act.sa_flags &= ~SA_SIGINFO;
+	/* As sig_trampoline (runtime.c) does for the program's other handlers. */
+	int guard = rt_guard, interrupted = rt_sig_interrupted;
+	if (guard) {
+		rt_sig_interrupted = 1;
+		rt_guard = 0;
+	}
+	((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
+	rt_guard = guard;
+	rt_sig_interrupted = interrupted;
+}
+
+static void sample(const ucontext_t *uc)
+{
+	struct rt_tls *t = &ap_rt;
+	int src = -1;
+	if (t->depth > 0 && !t->never_rt)
+		src = audio_current_source_id();
+	else if (mode != CPUPROF_ALL) {
+		__atomic_add_fetch(&n_outside, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	int row = src >= 0 && src < CP_SOURCES ? src : CP_SOURCES;
+	if (src >= CP_SOURCES)
+		src = -1;
+	uintptr_t ips[CP_MAX_DEPTH];
+	unsigned n = 0;
+	struct unwind_start st = {
+		.ra = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+		.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP],
+		.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
+		.may_lock = 0,
+		.exact = 1,
+	};
+	runtime_stack_bounds(&st.lo, &st.hi);
+	struct rt_thread *self = rt_self;
+	struct unwind_shapes *shapes = self ? stacks_cache_shapes(self->cache) : NULL;
+	if (unwind_walk(shapes, &st, ips, NULL, depth, &n) != UNWIND_DONE)
+		__atomic_add_fetch(&n_truncated, 1, __ATOMIC_RELAXED);
+	if (n == 0) {
+		ips[0] = st.ra;
+		n = 1;
+	}
+	__atomic_add_fetch(&per_src[row].samples, 1, __ATOMIC_RELAXED);
+	if (rt_guard)
+		__atomic_add_fetch(&per_src[row].in_profiler, 1, __ATOMIC_RELAXED);
+	record(src, ips, n);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	if (si->si_code != SI_TIMER || si->si_value.sival_ptr != &cookie) {
+		forward(sig, si, uc);
+		return;
+	}
+	int e = errno;
+	if (si->si_overrun > 0)
+		__atomic_add_fetch(&n_overruns, (uint64_t)si->si_overrun, __ATOMIC_RELAXED);
+	sample(uc);
+	errno = e;
+}
+
+int cpuprof_signal(void)
+{
+	return the_signal;
+}
+
+int cpuprof_sigaction(const struct sigaction *act, struct sigaction *oldact)
+{
+	pthread_mutex_lock(&prog_lock);
+	struct sigaction old = prog_act;
+	if (act)
+		prog_act = *act;
+	pthread_mutex_unlock(&prog_lock);
+	if (oldact)
+		*oldact = old;
+	return 0;
+}
+
+/* ------------------------------------------------------------ timers */
+
+void cpuprof_init(void)
+{
+	mode = (int)OPT_NUM(OPT_CPU);
+	if (mode == CPUPROF_OFF)
+		return;
+	rate_hz = OPT_NUM(OPT_CPU_RATE);
+	depth = rt_depth < CP_MAX_DEPTH ? rt_depth : CP_MAX_DEPTH;
+	slot_size = (sizeof(struct slot) + depth * sizeof(uintptr_t) + 15) & ~(size_t)15;
+	void *m = mmap(NULL, CP_SLOTS * slot_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+	if (m == MAP_FAILED || !real_sigaction) {
+		log_msg("cannot set up CPU sampling; AUDIOPROF_CPU=off");
+		mode = CPUPROF_OFF;
+		return;
+	}
+	table = m;
+	int sig = SIGRTMAX - 3;
+	struct sigaction cur, sa;
+	real_sigaction(sig, NULL, &cur);
+	if (cur.sa_handler != SIG_DFL)   /* set before us (a preload before ours) */
+		prog_act = cur;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);   /* nothing interrupts a walk; it takes microseconds */
+	if (real_sigaction(sig, &sa, NULL) != 0) {
+		log_msg("cannot install the CPU sampler's signal handler; AUDIOPROF_CPU=off");
+		mode = CPUPROF_OFF;
+		return;
+	}
+	the_signal = sig;
+}
+
+static int timer_make(void)
+{
+	clockid_t clk;
+	if (pthread_getcpuclockid(pthread_self(), &clk) != 0)
+		return -1;
+	struct sigevent ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = the_signal;
+	ev.sigev_value.sival_ptr = &cookie;
+	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	int id;
+	if (syscall(SYS_timer_create, clk, &ev, &id) != 0)
+		return -1;
+	my_timer = id;
+	cpuprof_tstate = 1;
+	return 0;
+}
+
+void cpuprof_arm(void)
+{
+	if (cpuprof_tstate != 1 || !the_signal)
+		return;
+	int e = errno;
+	long ns = (long)(1000000000LL / rate_hz);
+	struct itimerspec its = { { ns / 1000000000L, ns % 1000000000L },
+				  { ns / 1000000000L, ns % 1000000000L } };
+	if (syscall(SYS_timer_settime, my_timer, 0, &its, NULL) == 0) {
+		cpuprof_tstate = 2;
+		__atomic_add_fetch(&n_threads, 1, __ATOMIC_RELAXED);
+	} else {
+		cpuprof_tstate = 3;   /* tried: not again */
+	}
+	errno = e;
+}
+
+void cpuprof_thread_start(void)
+{
+	if (!the_signal || cpuprof_tstate)
+		return;
+	int e = errno;
+	if (timer_make() == 0 && mode == CPUPROF_ALL)
+		cpuprof_arm();
+	errno = e;
+}
+
+void cpuprof_thread_exit(void)
+{
+	if (cpuprof_tstate > 0) {
+		int e = errno;
+		syscall(SYS_timer_delete, my_timer);
+		cpuprof_tstate = 0;
+		errno = e;
+	}
+}
+
+void cpuprof_after_fork(void)
+{
+	if (!the_signal)
+		return;
+	memset(table, 0, CP_SLOTS * slot_size);
+	memset(per_src, 0, sizeof(per_src));
+	n_outside = n_lost = n_overruns = n_truncated = n_threads = 0;
+	int was = cpuprof_tstate;
+	cpuprof_tstate = 0;
+	if (was > 0 && timer_make() == 0 && was == 2)
+		cpuprof_arm();
+}
+
+/* ------------------------------------------------------------ output */
+
+static int set_u(json_t *o, const char *k, uint64_t v)
+{
+	return json_object_set_new_nocheck(o, k, json_integer((json_int_t)v));
+}
+
+/* "cpu": { mode, rate_hz, signal, threads, samples, outside_rt, lost, overruns,
+ *          truncated, callbacks: [{callback, samples, in_profiler}],
+ *          stacks: [{callback, count, fs}] }   (audioprof-json(5)) */
+int cpuprof_json(json_t *ap, cpuprof_fs_fn fs, void *arg)
+{
+	if (!the_signal)
+		return 0;
+	json_t *o = json_object(), *srcs = json_array(), *stacks = json_array();
+	if (!o || !srcs || !stacks) {
+		json_decref(o);
+		json_decref(srcs);
+		json_decref(stacks);
+		return -1;
+	}
+	uint64_t total = 0;
+	for (int i = 0; i <= CP_SOURCES; i++) {
+		uint64_t n = __atomic_load_n(&per_src[i].samples, __ATOMIC_RELAXED);
+		if (!n)
+			continue;
+		json_t *s = json_object();
+		if (!s)
+			continue;
+		json_object_set_new_nocheck(s, CPK_CALLBACK, json_integer(i < CP_SOURCES ? i : -1));
+		set_u(s, CPK_SAMPLES, n);
+		set_u(s, CPK_IN_PROFILER, __atomic_load_n(&per_src[i].in_profiler, __ATOMIC_RELAXED));
+		json_array_append_new(srcs, s);
+	}
+	for (unsigned i = 0; i < CP_SLOTS; i++) {
+		struct slot *s = slot_at(i);
+		if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
+			continue;
+		uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+		json_t *e = json_object(), *f = fs(s->ips, s->n, arg);
+		if (!e || !f) {
+			json_decref(e);
+			json_decref(f);
+			continue;
+		}
+		total += c;
+		json_object_set_new_nocheck(e, CPK_CALLBACK, json_integer(s->src));
+		set_u(e, CPK_COUNT, c);
+		json_object_set_new_nocheck(e, CPK_FS, f);
+		json_array_append_new(stacks, e);
+	}
+	json_object_set_new_nocheck(o, CPK_MODE, json_string(mode == CPUPROF_ALL ? "all" : "rt"));
+	set_u(o, CPK_RATE, (uint64_t)rate_hz);
+	set_u(o, CPK_SIGNAL, (uint64_t)the_signal);
+	set_u(o, CPK_THREADS, __atomic_load_n(&n_threads, __ATOMIC_RELAXED));
+	set_u(o, CPK_SAMPLES, total);
+	set_u(o, CPK_OUTSIDE, __atomic_load_n(&n_outside, __ATOMIC_RELAXED));
+	set_u(o, CPK_LOST, __atomic_load_n(&n_lost, __ATOMIC_RELAXED));
+	set_u(o, CPK_OVERRUNS, __atomic_load_n(&n_overruns, __ATOMIC_RELAXED));
+	set_u(o, CPK_TRUNCATED, __atomic_load_n(&n_truncated, __ATOMIC_RELAXED));
+	json_object_set_new_nocheck(o, CPK_SOURCES, srcs);
+	json_object_set_new_nocheck(o, CPK_STACKS, stacks);
+	return json_object_set_new_nocheck(ap, CPK_OBJECT, o) < 0 ? -1 : 0;
+}
+
+size_t cpuprof_footprint(void)
+{
+	return table ? mem_resident(table, CP_SLOTS * slot_size) : 0;
+}
