@@ -3,6 +3,7 @@
  * struct profile, checking each field's type and range and naming the field in any
  * error ("pps[12].fs[3]: ..."). The audio extension (callbacks, zones, violations) too. */
 #include "profile_int.h"
+#include "cpuprof_keys.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -412,6 +413,103 @@ static int read_violations(struct rd *r, const json_t *a)
 	return 0;
 }
 
+/* "audioprof.cpu" (keys: common/cpuprof_keys.h): every field the analyzer uses from
+ * the CPU sampler, read and checked here only. */
+static int read_cpu(struct rd *r, const json_t *o)
+{
+	struct cpu_samples *c = &r->p->cpu;
+	char what[96];
+	if (!json_is_object(o))
+		return rd_fail(r, "audioprof." CPK_OBJECT ": expected an object, found %s",
+			    rd_type_desc(o));
+	static const struct { const char *key; size_t off; } nums[] = {
+		{ CPK_RATE, offsetof(struct cpu_samples, rate_hz) },
+		{ CPK_SIGNAL, offsetof(struct cpu_samples, signal) },
+		{ CPK_THREADS, offsetof(struct cpu_samples, threads) },
+		{ CPK_SAMPLES, offsetof(struct cpu_samples, samples) },
+		{ CPK_OUTSIDE, offsetof(struct cpu_samples, outside_rt) },
+		{ CPK_LOST, offsetof(struct cpu_samples, lost) },
+		{ CPK_OVERRUNS, offsetof(struct cpu_samples, overruns) },
+		{ CPK_TRUNCATED, offsetof(struct cpu_samples, truncated) },
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		int64_t *dst = (int64_t *)((char *)c + nums[i].off);
+		const json_t *v = json_object_get(o, nums[i].key);
+		*dst = -1;
+		snprintf(what, sizeof(what), "audioprof.cpu.%s", nums[i].key);
+		if (v && want_int(r, v, what, PROFILE_MAX_NUM, dst))
+			return -1;
+	}
+	c->mode = "rt";
+	const json_t *v = json_object_get(o, CPK_MODE);
+	if (v && want_str(r, v, "audioprof.cpu." CPK_MODE, &c->mode))
+		return -1;
+	const json_t *a = json_object_get(o, CPK_SOURCES);
+	if (a) {
+		if (!json_is_array(a))
+			return rd_fail(r, "audioprof.cpu." CPK_SOURCES ": expected an array, found %s",
+				    rd_type_desc(a));
+		size_t n = json_array_size(a);
+		c->sources = calloc(n ? n : 1, sizeof(*c->sources));
+		if (!c->sources)
+			return rd_fail(r, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			const json_t *e = json_array_get(a, i);
+			struct cpu_source *s = &c->sources[i];
+			static const char *const keys[] = { CPK_CALLBACK, CPK_SAMPLES, CPK_IN_PROFILER };
+			int64_t *dst[] = { &s->callback, &s->samples, &s->in_profiler };
+			if (!json_is_object(e))
+				return rd_fail(r, "audioprof.cpu.%s[%zu]: expected an object, found %s",
+					    CPK_SOURCES, i, rd_type_desc(e));
+			for (size_t k = 0; k < 3; k++) {
+				const json_t *x = json_object_get(e, keys[k]);
+				*dst[k] = k == 0 ? -1 : 0;
+				snprintf(what, sizeof(what), "audioprof.cpu.%s[%zu].%s", CPK_SOURCES, i,
+					 keys[k]);
+				if (x && !(k == 0 && json_is_integer(x) && json_integer_value(x) == -1) &&
+				    want_int(r, x, what, PROFILE_MAX_NUM, dst[k]))
+					return -1;
+			}
+			c->nsources++;
+		}
+	}
+	a = json_object_get(o, CPK_STACKS);
+	if (a) {
+		if (!json_is_array(a))
+			return rd_fail(r, "audioprof.cpu." CPK_STACKS ": expected an array, found %s",
+				    rd_type_desc(a));
+		size_t n = json_array_size(a);
+		c->stacks = calloc(n ? n : 1, sizeof(*c->stacks));
+		if (!c->stacks)
+			return rd_fail(r, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			const json_t *e = json_array_get(a, i), *x;
+			struct cpu_stack *s = &c->stacks[i];
+			char ctx[64];
+			snprintf(ctx, sizeof(ctx), "audioprof.cpu.%s[%zu]", CPK_STACKS, i);
+			if (!json_is_object(e))
+				return rd_fail(r, "%s: expected an object, found %s", ctx, rd_type_desc(e));
+			s->callback = -1;
+			if ((x = json_object_get(e, CPK_CALLBACK)) &&
+			    !(json_is_integer(x) && json_integer_value(x) == -1)) {
+				snprintf(what, sizeof(what), "%s.%s", ctx, CPK_CALLBACK);
+				if (want_int(r, x, what, PROFILE_MAX_NUM, &s->callback))
+					return -1;
+			}
+			if (!(x = json_object_get(e, CPK_COUNT)))
+				return rd_fail(r, "%s: missing \"%s\"", ctx, CPK_COUNT);
+			snprintf(what, sizeof(what), "%s.%s", ctx, CPK_COUNT);
+			if (want_int(r, x, what, PROFILE_MAX_NUM, &s->count))
+				return -1;
+			if (read_fs(r, json_object_get(e, CPK_FS), ctx, &s->fs_off, &s->fs_len))
+				return -1;
+			c->nstacks++;
+		}
+	}
+	r->p->has_cpu = 1;
+	return 0;
+}
+
 static int read_audioprof(struct rd *r, const json_t *o)
 {
 	struct profile *p = r->p;
@@ -442,6 +540,8 @@ static int read_audioprof(struct rd *r, const json_t *o)
 	if ((v = json_object_get(o, "callbacks")) && read_callbacks(r, v))
 		return -1;
 	if ((v = json_object_get(o, "violations")) && read_violations(r, v))
+		return -1;
+	if ((v = json_object_get(o, CPK_OBJECT)) && read_cpu(r, v))
 		return -1;
 	return 0;
 }

@@ -4,6 +4,7 @@
  * table (rules.c). Text for a terminal, or --json for machines. */
 #include "analyze.h"
 #include "cli.h"
+#include "cpu.h"
 #include "fmt.h"
 #include "metrics.h"
 #include "profile_read.h"
@@ -876,6 +877,7 @@ int cmd_report(int argc, char **argv)
 		text_sites(stdout, p, &o);
 		if (p->ncallbacks || p->nviolations)
 			text_audio(stdout, p, &o);
+		cpu_report_text(stdout, p, 12);
 		text_advice(stdout, &fs, o.width);
 	}
 	findings_free(&fs);
