@@ -3,7 +3,7 @@
  * spin_b for 30 % and spin_c for 10 % of the cycle's CPU time (measured on the
  * thread's own CPU clock). Cycle lengths vary at random between 5 and 15 ms of CPU time
  * so that no timer period lines up with them. Outside the region, spin_outside burns
- * as much CPU again, which mode "rt" must leave out.
+ * a quarter as much again, which mode "rt" must leave out.
  * Usage: cpushare SECONDS   (CPU seconds spent inside the region) */
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 	while (done < total) {
 		uint64_t ns = 5000000u + (uint64_t)(rand_r(&seed) % 10000000u);
 		cycle(ns);
-		spin_outside(ns);
+		spin_outside(ns / 4);
 		done += ns;
 	}
 	printf("cpushare: %.1f s in the region\n", (double)done / 1e9);
