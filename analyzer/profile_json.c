@@ -431,6 +431,7 @@ static int read_cpu(struct rd *r, const json_t *o)
 		{ CPK_LOST, offsetof(struct cpu_samples, lost) },
 		{ CPK_OVERRUNS, offsetof(struct cpu_samples, overruns) },
 		{ CPK_TRUNCATED, offsetof(struct cpu_samples, truncated) },
+		{ CPK_HANDLER_NS, offsetof(struct cpu_samples, handler_ns) },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		int64_t *dst = (int64_t *)((char *)c + nums[i].off);

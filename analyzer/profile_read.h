@@ -85,6 +85,7 @@ struct cpu_stack {
 struct cpu_samples {
 	const char *mode;        /* "rt" or "all" */
 	int64_t rate_hz, signal, threads, samples, outside_rt, lost, overruns, truncated;
+	int64_t handler_ns;      /* time spent in the sampler's handler */
 	struct cpu_source *sources;
 	size_t nsources;
 	struct cpu_stack *stacks;

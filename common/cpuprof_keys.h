@@ -14,6 +14,7 @@
 #define CPK_LOST        "lost"         /* samples the stack table had no room for */
 #define CPK_OVERRUNS    "overruns"     /* timer expirations merged into one signal */
 #define CPK_TRUNCATED   "truncated"    /* samples whose stack walk stopped early */
+#define CPK_HANDLER_NS  "handler_ns"   /* time spent in the sampler's handler, all samples */
 #define CPK_SOURCES     "callbacks"    /* per source: */
 #define CPK_CALLBACK    "callback"     /*   index into audioprof.callbacks; -1 none */
 #define CPK_IN_PROFILER "in_profiler"  /*   samples that landed in the profiler's own code */

@@ -28,6 +28,7 @@
  * is recorded like any other and counted as "in_profiler" too. */
 #include "cpuprof.h"
 #include "audio.h"
+#include "clock.h"
 #include "cpuprof_keys.h"
 #include "log.h"
 #include "mem.h"
@@ -76,6 +77,7 @@ static char *table;                       /* CP_SLOTS slots of slot_size bytes *
 static size_t slot_size;
 static struct { uint64_t samples, in_profiler; } per_src[CP_SOURCES + 1]; /* +1: src -1 */
 static uint64_t n_outside, n_lost, n_overruns, n_truncated, n_threads;
+static uint64_t handler_ticks;            /* time spent in the handler (clock.h ticks) */
 
 static inline struct slot *slot_at(unsigned i)
 {
@@ -203,9 +205,11 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	int e = errno;
+	uint64_t t0 = clock_ticks();
 	if (si->si_overrun > 0)
 		__atomic_add_fetch(&n_overruns, (uint64_t)si->si_overrun, __ATOMIC_RELAXED);
 	sample(uc);
+	__atomic_add_fetch(&handler_ticks, clock_ticks() - t0, __ATOMIC_RELAXED);
 	errno = e;
 }
 
@@ -324,7 +328,7 @@ void cpuprof_after_fork(void)
 		return;
 	memset(table, 0, CP_SLOTS * slot_size);
 	memset(per_src, 0, sizeof(per_src));
-	n_outside = n_lost = n_overruns = n_truncated = n_threads = 0;
+	n_outside = n_lost = n_overruns = n_truncated = n_threads = handler_ticks = 0;
 	int was = cpuprof_tstate;
 	cpuprof_tstate = 0;
 	if (was > 0 && timer_make() == 0 && was == 2)
@@ -339,7 +343,7 @@ static int set_u(json_t *o, const char *k, uint64_t v)
 }
 
 /* "cpu": { mode, rate_hz, signal, threads, samples, outside_rt, lost, overruns,
- *          truncated, callbacks: [{callback, samples, in_profiler}],
+ *          truncated, handler_ns, callbacks: [{callback, samples, in_profiler}],
  *          stacks: [{callback, count, fs}] }   (audioprof-json(5)) */
 int cpuprof_json(json_t *ap, cpuprof_fs_fn fs, void *arg)
 {
@@ -391,6 +395,7 @@ int cpuprof_json(json_t *ap, cpuprof_fs_fn fs, void *arg)
 	set_u(o, CPK_LOST, __atomic_load_n(&n_lost, __ATOMIC_RELAXED));
 	set_u(o, CPK_OVERRUNS, __atomic_load_n(&n_overruns, __ATOMIC_RELAXED));
 	set_u(o, CPK_TRUNCATED, __atomic_load_n(&n_truncated, __ATOMIC_RELAXED));
+	set_u(o, CPK_HANDLER_NS, clock_span_ns(__atomic_load_n(&handler_ticks, __ATOMIC_RELAXED)));
 	json_object_set_new_nocheck(o, CPK_SOURCES, srcs);
 	json_object_set_new_nocheck(o, CPK_STACKS, stacks);
 	return json_object_set_new_nocheck(ap, CPK_OBJECT, o) < 0 ? -1 : 0;
