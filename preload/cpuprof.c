@@ -16,10 +16,10 @@
  * (si_code SI_TIMER with our cookie) is handed to the program's handler, or gets the
  * default action. SA_RESTART: a read, write or futex wait the signal interrupts is
  * restarted as if nothing happened. Calls that the kernel never restarts after a
- * handler (poll, nanosleep, epoll_wait, ...) can only be interrupted if the timer
- * expires in the few instructions of kernel entry before the thread sleeps: the
- * timer counts CPU time, and a sleeping thread uses none (audioprof-json(5) and
- * libaudioprof(7) say so).
+ * handler (poll, nanosleep, epoll_wait, ...) are not interrupted at all: on x86-64
+ * since Linux 5.11 (POSIX_CPU_TIMERS_TASK_WORK) a CPU-time timer that expires while
+ * the thread is in the kernel is handled on its return to user space, after the call
+ * returned (t_cpuprof.sh, "cpusig sleepy", checks it).
  *
  * The handler: no lock, no allocation, no syscall. It reads the thread's real-time
  * state (audio.h), walks with unwind_walk (lock-free, reentrant even when it

@@ -4,8 +4,16 @@
  * fed by another thread, and a handler of its own for SIGRTMAX - 3 (the sampler's
  * signal) that it sends itself with sigqueue. The reads and the waits happen inside a
  * marked real-time region that also burns CPU, so the sampler's timer runs throughout.
- * Prints only what is the same in every run; exits 0 when everything behaved. */
+ * Prints only what is the same in every run; exits 0 when everything behaved.
+ *
+ * `cpusig sleepy`: no handler of its own; inside the region, short CPU bursts between
+ * very short nanosleep and ppoll calls (timer slack 1 ns), which the kernel never
+ * restarts after a signal handler: prints how many returned EINTR (0 natively, and 0
+ * under the profiler, whose CPU-time timer signal must never interrupt them). */
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -55,8 +63,44 @@ static void *waiter(void *arg)
 	return NULL;
 }
 
-int main(void)
+static uint64_t cpu_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int sleepy(void)
+{
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	if (pipe(fds) != 0)
+		return 2;
+	struct pollfd pfd = { fds[0], POLLIN, 0 };
+	long calls = 0, sleep_eintr = 0, poll_eintr = 0;
+	uint64_t end = cpu_ns() + 1500000000u;
+	while (cpu_ns() < end) {
+		AUDIOPROF_RT_ENTER("cpusig");
+		for (int i = 0; i < 20; i++) {
+			burn(4000);
+			struct timespec ts = { 0, 1 };
+			if (nanosleep(&ts, NULL) != 0 && errno == EINTR)
+				sleep_eintr++;
+			ts.tv_nsec = 1000;
+			if (ppoll(&pfd, 1, &ts, NULL) < 0 && errno == EINTR)
+				poll_eintr++;
+			calls += 2;
+		}
+		AUDIOPROF_RT_EXIT();
+	}
+	printf("sleepy: %s calls; nanosleep EINTR %ld, ppoll EINTR %ld\n",
+	       calls > 10000 ? "over 10000" : "too few", sleep_eintr, poll_eintr);
+	return calls > 10000 && sleep_eintr == 0 && poll_eintr == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "sleepy") == 0)
+		return sleepy();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_prof;
