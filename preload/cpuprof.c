@@ -184,8 +184,7 @@ static void sample(const ucontext_t *uc)
 		.exact = 1,
 	};
 	runtime_stack_bounds(&st.lo, &st.hi);
-	struct rt_thread *self = rt_self;
-	struct unwind_shapes *shapes = self ? stacks_cache_shapes(self->cache) : NULL;
+	struct unwind_shapes *shapes = runtime_thread_shapes();
 	if (unwind_walk(shapes, &st, ips, NULL, depth, &n) != UNWIND_DONE)
 		__atomic_add_fetch(&n_truncated, 1, __ATOMIC_RELAXED);
 	if (n == 0) {

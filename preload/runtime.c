@@ -283,6 +283,12 @@ void runtime_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 	*hi = stack_hi;
 }
 
+struct unwind_shapes *runtime_thread_shapes(void)
+{
+	struct rt_thread *t = rt_self ? rt_self : rt_prepared;
+	return t ? stacks_cache_shapes(t->cache) : NULL;
+}
+
 /* ------------------------------------------------------------ writing */
 
 /* Read a small /proc file whole under fork_lock: a fork never leaves its fd open in
