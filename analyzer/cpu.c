@@ -8,6 +8,7 @@
 #include "rules.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,4 +180,47 @@ void cpu_report_text(FILE *f, const struct profile *p, int top)
 	if (c->lost > 0)
 		fprintf(f, "  %s%s samples were not recorded: the profiler's stack table was full%s\n",
 			fmt_c(C_YELLOW), fmt_count(c->lost, a), fmt_c(C_RESET));
+}
+
+/* {samples, outside_rt, rate_hz, callbacks: [{callback, samples, in_profiler,
+ *  functions: [{name, self, total}]}]}: the same as the text, for `report --json`. */
+json_t *cpu_report_json(const struct profile *p, int top)
+{
+	if (!p->has_cpu)
+		return NULL;
+	json_t *o = json_object(), *cbs = json_array();
+	json_object_set_new(o, "samples", json_integer(p->cpu.samples));
+	json_object_set_new(o, "outside_rt", json_integer(p->cpu.outside_rt));
+	json_object_set_new(o, "rate_hz", json_integer(p->cpu.rate_hz));
+	for (int64_t cb = -1; cb < (int64_t)p->ncallbacks; cb++) {
+		size_t n;
+		int64_t samples;
+		struct cpu_func *fn = cpu_hot(p, cb, &n, &samples);
+		if (fn && samples > 0) {
+			json_t *c = json_object(), *fa = json_array();
+			int64_t own = 0;
+			for (size_t i = 0; i < p->cpu.nsources; i++)
+				if (p->cpu.sources[i].callback == cb)
+					own = p->cpu.sources[i].in_profiler;
+			json_object_set_new(c, "callback", json_integer(cb));
+			json_object_set_new(c, "samples", json_integer(samples));
+			json_object_set_new(c, "in_profiler", json_integer(own));
+			int shown = 0;
+			for (size_t i = 0; i < n && shown < top; i++) {
+				if (fn[i].self == 0 && fn[i].total == samples)
+					continue;
+				json_t *f = json_object();
+				json_object_set_new(f, "name", json_string(fn[i].name));
+				json_object_set_new(f, "self", json_integer(fn[i].self));
+				json_object_set_new(f, "total", json_integer(fn[i].total));
+				json_array_append_new(fa, f);
+				shown++;
+			}
+			json_object_set_new(c, "functions", fa);
+			json_array_append_new(cbs, c);
+		}
+		cpu_hot_free(fn, n);
+	}
+	json_object_set_new(o, "callbacks", cbs);
+	return o;
 }

@@ -22,4 +22,8 @@ void cpu_hot_free(struct cpu_func *f, size_t n);
 /* The report's section "CPU samples" (nothing when the profile has none). */
 void cpu_report_text(FILE *f, const struct profile *p, int top);
 
+/* The same as a JSON object for `report --json` (NULL when the profile has none). */
+struct json_t;
+struct json_t *cpu_report_json(const struct profile *p, int top);
+
 #endif

@@ -761,6 +761,9 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 		jset(r, "violations", vs);
 		jset(r, "violations_lost", jint(p->violations_lost));
 	}
+	json_t *cpu = cpu_report_json(p, 12);
+	if (cpu)
+		jset(r, "cpu", cpu);
 	json_t *adv = json_array();
 	for (size_t i = 0; i < fs->n; i++) {
 		json_t *x = json_object();

@@ -29,8 +29,9 @@ env AUDIOPROF_OUT="$tmp/share.json" LD_PRELOAD="$PRELOAD" "$BIN/cpushare" 8 >"$t
 	{ cat "$tmp/err"; fail "cpushare under the preload: exit $?"; }
 "$AP" flame --cpu --callback cpushare "$tmp/share.json" >"$tmp/folded" || fail "flame --cpu failed"
 "$AP" report "$tmp/share.json" >"$tmp/report" || true
-check_py "$tmp/share.json" "$tmp/folded" "$tmp/report" <<'PY' || exit 1
-import math
+"$AP" report --json "$tmp/share.json" >"$tmp/report.json" || true
+check_py "$tmp/share.json" "$tmp/folded" "$tmp/report" "$tmp/report.json" <<'PY' || exit 1
+import json, math
 p = load_checked(sys.argv[1])
 cpu = p["audioprof"]["cpu"]
 n = 0
@@ -57,6 +58,10 @@ rep = open(sys.argv[3]).read()
 ok("CPU samples of real-time code" in rep, "report: no CPU section")
 for f in ("spin_a", "spin_b", "spin_c"):
     ok(any(l.split()[-1:] == [f] and "%" in l for l in rep.splitlines()), "report: no line for " + f)
+rj = json.load(open(sys.argv[4]))["cpu"]["callbacks"]
+fj = {f["name"]: f["total"] for c in rj if c["callback"] == 0 for f in c["functions"]}
+for f in ("spin_a", "spin_b", "spin_c"):
+    eq("report --json: samples with " + f, fj.get(f), inc[f])
 done()
 PY
 
