@@ -164,8 +164,9 @@ void cpu_report_text(FILE *f, const struct profile *p, int top)
 		return;
 	const struct cpu_samples *c = &p->cpu;
 	char a[FMT_NUM], b[FMT_NUM];
-	fprintf(f, "\n%sCPU samples of real-time code%s  (%s samples; 1 per %.2g ms of a thread's "
-		"CPU time", fmt_c(C_BOLD), fmt_c(C_RESET), fmt_count(c->samples > 0 ? c->samples : 0, a),
+	fprintf(f, "\n%sCPU samples of %s%s  (%s samples; 1 per %.2g ms of a thread's "
+		"CPU time", fmt_c(C_BOLD), strcmp(c->mode, "all") == 0 ? "every thread" :
+		"real-time code", fmt_c(C_RESET), fmt_count(c->samples > 0 ? c->samples : 0, a),
 		c->rate_hz > 0 ? 1000.0 / (double)c->rate_hz : 0.0);
 	if (c->outside_rt > 0)
 		fprintf(f, "; %s taken outside real-time code left out", fmt_count(c->outside_rt, b));
