@@ -168,6 +168,13 @@ void cpu_report_text(FILE *f, const struct profile *p, int top)
 		"CPU time", fmt_c(C_BOLD), strcmp(c->mode, "all") == 0 ? "every thread" :
 		"real-time code", fmt_c(C_RESET), fmt_count(c->samples > 0 ? c->samples : 0, a),
 		c->rate_hz > 0 ? 1000.0 / (double)c->rate_hz : 0.0);
+	/* Expirations merged into one signal: the kernel's tick set the real interval. */
+	int64_t signals = c->outside_rt > 0 ? c->outside_rt : 0;
+	for (size_t i = 0; i < c->nsources; i++)
+		signals += c->sources[i].samples;
+	if (c->overruns > 0 && signals > 0 && c->rate_hz > 0)
+		fprintf(f, ", in effect 1 per %.2g ms (the kernel's timer tick)",
+			1000.0 / (double)c->rate_hz * (1.0 + (double)c->overruns / (double)signals));
 	if (c->outside_rt > 0)
 		fprintf(f, "; %s taken outside real-time code left out", fmt_count(c->outside_rt, b));
 	fprintf(f, ")\n");
