@@ -17,6 +17,7 @@
 #     samples in the zone's function agree within 6 points (zones >= 10 %): two
 #     measurements of one thing (the zones' own clock reads cost time the samples do not
 #     see), statistical error under 2 points at N >= 1000.
+#  4. `audioprof run --cpu off` writes no CPU samples; --cpu takes rt, all or off only.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 make_tmp
@@ -123,4 +124,13 @@ for z in funcs:
         ok(abs(s - zone[z]) <= 0.06, "zone %s: %.1f%% by its clock, %.1f%% by samples" % (z, 100 * zone[z], 100 * s))
 done()
 PY
+# ---- 4. audioprof run --cpu off: no timer, no "cpu" object; a bad mode is a usage error
+"$AP" run -q --cpu off -o "$tmp/off.json" -- "$BIN/cpushare" 0.2 >/dev/null || fail "run --cpu off failed"
+check_py "$tmp/off.json" <<'PY' || exit 1
+p = load_checked(sys.argv[1])
+ok("cpu" not in p["audioprof"], "a profile written with --cpu off has CPU samples")
+done()
+PY
+"$AP" run --cpu sometimes -- true 2>/dev/null
+[ $? -eq 2 ] || fail "run --cpu sometimes: not a usage error"
 echo "PASS"
