@@ -401,6 +401,40 @@ int cpuprof_json(json_t *ap, cpuprof_fs_fn fs, void *arg)
 	return json_object_set_new_nocheck(ap, CPK_OBJECT, o) < 0 ? -1 : 0;
 }
 
+#ifdef AUDIOPROF_TESTING
+int cpuprof_testing_table(unsigned frames)
+{
+	if (!table) {
+		depth = frames < CP_MAX_DEPTH ? frames : CP_MAX_DEPTH;
+		slot_size = (sizeof(struct slot) + depth * sizeof(uintptr_t) + 15) & ~(size_t)15;
+		void *m = mmap(NULL, CP_SLOTS * slot_size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m == MAP_FAILED)
+			return -1;
+		table = m;
+	}
+	madvise(table, CP_SLOTS * slot_size, MADV_DONTNEED);
+	memset(per_src, 0, sizeof(per_src));
+	n_outside = n_lost = n_overruns = n_truncated = n_threads = handler_ticks = 0;
+	mode = CPUPROF_RT;
+	rate_hz = 1000;
+	the_signal = SIGRTMAX - 3;   /* for cpuprof_json; no handler is installed */
+	return 0;
+}
+
+void cpuprof_testing_record(int src, const uintptr_t *ips, unsigned n)
+{
+	int row = src >= 0 && src < CP_SOURCES ? src : CP_SOURCES;
+	__atomic_add_fetch(&per_src[row].samples, 1, __ATOMIC_RELAXED);
+	record(src, ips, n < depth ? n : depth);
+}
+
+unsigned cpuprof_testing_slots(void)
+{
+	return CP_SLOTS;
+}
+#endif
+
 size_t cpuprof_footprint(void)
 {
 	return table ? mem_resident(table, CP_SLOTS * slot_size) : 0;

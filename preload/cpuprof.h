@@ -56,4 +56,13 @@ typedef struct json_t *(*cpuprof_fs_fn)(const uintptr_t *ips, unsigned n, void *
 int cpuprof_json(struct json_t *ap, cpuprof_fs_fn fs, void *arg);
 size_t cpuprof_footprint(void);
 
+#ifdef AUDIOPROF_TESTING
+/* Tests: an empty table of stacks of up to `frames` frames, as after cpuprof_init in
+ * mode "rt" but with no signal handler (0 or -1); count one sample of src by hand, as
+ * the handler does; the table's number of slots. */
+int cpuprof_testing_table(unsigned frames);
+void cpuprof_testing_record(int src, const uintptr_t *ips, unsigned n);
+unsigned cpuprof_testing_slots(void);
+#endif
+
 #endif
