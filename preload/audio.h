@@ -5,7 +5,8 @@
  * Threads: a source's timing is written by the thread running its callback (one at
  * a time) and read racily by the profile writer. Violations go into a lock-free
  * table. Nothing on a clean callback's path locks, allocates or makes a syscall,
- * except once per thread (its id, read on its first callback). */
+ * except once per thread (its id, read on its first callback, and the start of its
+ * CPU-sampling timer, cpuprof.h). */
 #ifndef AUDIOPROF_AUDIO_H
 #define AUDIOPROF_AUDIO_H
 
