@@ -426,6 +426,112 @@ static int read_violations(struct rd *r, const json_t *a)
 	return 0;
 }
 
+/* "audioprof.cpu" (PROFILE_CPU* in common/profile_schema.h): every field the analyzer
+ * uses from the CPU sampler, read and checked here only. */
+PROFILE_KEYS(PROFILE_AUDIOPROF);
+PROFILE_KEYS(PROFILE_CPU);
+PROFILE_KEYS(PROFILE_CPU_CALLBACK);
+PROFILE_KEYS(PROFILE_CPU_STACK);
+static int read_cpu(struct rd *r, const json_t *o)
+{
+	struct cpu_samples *c = &r->p->cpu;
+	char what[96];
+	if (!json_is_object(o))
+		return rd_fail(r, "audioprof.%s: expected an object, found %s", PROFILE_KEY(PROFILE_AUDIOPROF, cpu),
+			    rd_type_desc(o));
+	static const struct { const char *key; size_t off; } nums[] = {
+		{ PROFILE_KEY(PROFILE_CPU, rate_hz), offsetof(struct cpu_samples, rate_hz) },
+		{ PROFILE_KEY(PROFILE_CPU, signal), offsetof(struct cpu_samples, signal) },
+		{ PROFILE_KEY(PROFILE_CPU, threads), offsetof(struct cpu_samples, threads) },
+		{ PROFILE_KEY(PROFILE_CPU, samples), offsetof(struct cpu_samples, samples) },
+		{ PROFILE_KEY(PROFILE_CPU, outside_rt), offsetof(struct cpu_samples, outside_rt) },
+		{ PROFILE_KEY(PROFILE_CPU, lost), offsetof(struct cpu_samples, lost) },
+		{ PROFILE_KEY(PROFILE_CPU, overruns), offsetof(struct cpu_samples, overruns) },
+		{ PROFILE_KEY(PROFILE_CPU, truncated), offsetof(struct cpu_samples, truncated) },
+		{ PROFILE_KEY(PROFILE_CPU, handler_ns), offsetof(struct cpu_samples, handler_ns) },
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		int64_t *dst = (int64_t *)((char *)c + nums[i].off);
+		const json_t *v = json_object_get(o, nums[i].key);
+		*dst = -1;
+		snprintf(what, sizeof(what), "audioprof.cpu.%s", nums[i].key);
+		if (v && want_int(r, v, what, PROFILE_MAX_NUM, dst))
+			return -1;
+	}
+	c->mode = "rt";
+	const json_t *v = json_object_get(o, PROFILE_KEY(PROFILE_CPU, mode));
+	snprintf(what, sizeof(what), "audioprof.cpu.%s", PROFILE_KEY(PROFILE_CPU, mode));
+	if (v && want_str(r, v, what, &c->mode))
+		return -1;
+	const json_t *a = json_object_get(o, PROFILE_KEY(PROFILE_CPU, callbacks));
+	if (a) {
+		if (!json_is_array(a))
+			return rd_fail(r, "audioprof.cpu.%s: expected an array, found %s",
+				    PROFILE_KEY(PROFILE_CPU, callbacks), rd_type_desc(a));
+		size_t n = json_array_size(a);
+		c->sources = calloc(n ? n : 1, sizeof(*c->sources));
+		if (!c->sources)
+			return rd_fail(r, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			const json_t *e = json_array_get(a, i);
+			struct cpu_source *s = &c->sources[i];
+			static const char *const keys[] = {
+				PROFILE_KEY(PROFILE_CPU_CALLBACK, callback),
+				PROFILE_KEY(PROFILE_CPU_CALLBACK, samples),
+				PROFILE_KEY(PROFILE_CPU_CALLBACK, in_profiler) };
+			int64_t *dst[] = { &s->callback, &s->samples, &s->in_profiler };
+			if (!json_is_object(e))
+				return rd_fail(r, "audioprof.cpu.%s[%zu]: expected an object, found %s",
+					    PROFILE_KEY(PROFILE_CPU, callbacks), i, rd_type_desc(e));
+			for (size_t k = 0; k < 3; k++) {
+				const json_t *x = json_object_get(e, keys[k]);
+				*dst[k] = k == 0 ? -1 : 0;
+				snprintf(what, sizeof(what), "audioprof.cpu.%s[%zu].%s", PROFILE_KEY(PROFILE_CPU, callbacks), i,
+					 keys[k]);
+				if (x && !(k == 0 && json_is_integer(x) && json_integer_value(x) == -1) &&
+				    want_int(r, x, what, PROFILE_MAX_NUM, dst[k]))
+					return -1;
+			}
+			c->nsources++;
+		}
+	}
+	a = json_object_get(o, PROFILE_KEY(PROFILE_CPU, stacks));
+	if (a) {
+		if (!json_is_array(a))
+			return rd_fail(r, "audioprof.cpu.%s: expected an array, found %s",
+				    PROFILE_KEY(PROFILE_CPU, stacks), rd_type_desc(a));
+		size_t n = json_array_size(a);
+		c->stacks = calloc(n ? n : 1, sizeof(*c->stacks));
+		if (!c->stacks)
+			return rd_fail(r, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			const json_t *e = json_array_get(a, i), *x;
+			struct cpu_stack *s = &c->stacks[i];
+			char ctx[64];
+			snprintf(ctx, sizeof(ctx), "audioprof.cpu.%s[%zu]", PROFILE_KEY(PROFILE_CPU, stacks), i);
+			if (!json_is_object(e))
+				return rd_fail(r, "%s: expected an object, found %s", ctx, rd_type_desc(e));
+			s->callback = -1;
+			if ((x = json_object_get(e, PROFILE_KEY(PROFILE_CPU_STACK, callback))) &&
+			    !(json_is_integer(x) && json_integer_value(x) == -1)) {
+				snprintf(what, sizeof(what), "%s.%s", ctx, PROFILE_KEY(PROFILE_CPU_STACK, callback));
+				if (want_int(r, x, what, PROFILE_MAX_NUM, &s->callback))
+					return -1;
+			}
+			if (!(x = json_object_get(e, PROFILE_KEY(PROFILE_CPU_STACK, count))))
+				return rd_fail(r, "%s: missing \"%s\"", ctx, PROFILE_KEY(PROFILE_CPU_STACK, count));
+			snprintf(what, sizeof(what), "%s.%s", ctx, PROFILE_KEY(PROFILE_CPU_STACK, count));
+			if (want_int(r, x, what, PROFILE_MAX_NUM, &s->count))
+				return -1;
+			if (read_fs(r, json_object_get(e, PROFILE_KEY(PROFILE_CPU_STACK, fs)), ctx, &s->fs_off, &s->fs_len))
+				return -1;
+			c->nstacks++;
+		}
+	}
+	r->p->has_cpu = 1;
+	return 0;
+}
+
 static int read_audioprof(struct rd *r, const json_t *o)
 {
 	struct profile *p = r->p;
@@ -456,6 +562,8 @@ static int read_audioprof(struct rd *r, const json_t *o)
 	if ((v = json_object_get(o, "callbacks")) && read_callbacks(r, v))
 		return -1;
 	if ((v = json_object_get(o, "violations")) && read_violations(r, v))
+		return -1;
+	if ((v = json_object_get(o, PROFILE_KEY(PROFILE_AUDIOPROF, cpu))) && read_cpu(r, v))
 		return -1;
 	return 0;
 }

@@ -826,6 +826,15 @@ static int validate(struct rd *r)
 				    "range (%zu callback%s)", i, v->callback, p->ncallbacks,
 				    p->ncallbacks == 1 ? "" : "s");
 	}
+	for (size_t i = 0; i < p->cpu.nstacks; i++) {
+		const struct cpu_stack *c = &p->cpu.stacks[i];
+		if (check_fs(r, "audioprof.cpu.stacks", i, c->fs_off, c->fs_len))
+			return -1;
+		if (c->callback >= 0 && (size_t)c->callback >= p->ncallbacks)
+			return rd_fail(r, "audioprof.cpu.stacks[%zu].callback: %" PRId64 " is out of "
+				    "range (%zu callback%s)", i, c->callback, p->ncallbacks,
+				    p->ncallbacks == 1 ? "" : "s");
+	}
 	/* The totals the preload writes: curr_b and max_b come from one atomic word (live
 	 * bytes and their maximum), frees are blocks allocated and no longer live. */
 	if (p->has_totals && p->totals.curr_b > p->totals.max_b)
@@ -901,6 +910,8 @@ void profile_free(struct profile *p)
 		free(p->callbacks[i].zones);
 	free(p->callbacks);
 	free(p->violations);
+	free(p->cpu.sources);
+	free(p->cpu.stacks);
 	arena_free(p->arena);
 	free(p);
 }

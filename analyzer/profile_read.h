@@ -77,6 +77,26 @@ struct violation {
 	uint32_t fs_off, fs_len; /* stack as in struct pp */
 };
 
+/* CPU samples of real-time code (audioprof.cpu, preload/cpuprof.c). */
+struct cpu_source {
+	int64_t callback;        /* index into profile.callbacks, -1: none */
+	int64_t samples, in_profiler;
+};
+struct cpu_stack {
+	int64_t callback;        /* index into profile.callbacks, -1: none */
+	int64_t count;
+	uint32_t fs_off, fs_len; /* stack as in struct pp; fs[fs_off] is the sampled leaf */
+};
+struct cpu_samples {
+	const char *mode;        /* "rt" or "all" */
+	int64_t rate_hz, signal, threads, samples, outside_rt, lost, overruns, truncated;
+	int64_t handler_ns;      /* time spent in the sampler's handler */
+	struct cpu_source *sources;
+	size_t nsources;
+	struct cpu_stack *stacks;
+	size_t nstacks;
+};
+
 /* The kinds of violation the preload writes (preload/audio.c, kind_names), NULL-ended:
  * alloc, free, lock, trylock, sleep, io, poll, mmap, thread, process. Any other kind is
  * refused by the reader. */
@@ -111,6 +131,8 @@ struct profile {
 	size_t ncallbacks;
 	struct violation *violations;
 	size_t nviolations;
+	int has_cpu;             /* audioprof.cpu present (CPU sampling was on) */
+	struct cpu_samples cpu;
 	void *arena;             /* owns every string above */
 	struct suppressed *suppressed; /* what suppress_apply() took out (suppress.h), or NULL */
 };

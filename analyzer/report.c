@@ -4,6 +4,7 @@
  * table (rules.c). Text for a terminal, or --json for machines. */
 #include "analyze.h"
 #include "cli.h"
+#include "cpu.h"
 #include "fmt.h"
 #include "metrics.h"
 #include "profile_read.h"
@@ -790,6 +791,9 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 		jset(r, "violations", vs);
 		jset(r, "violations_lost", jint(p->violations_lost));
 	}
+	json_t *cpu = cpu_report_json(p, 12);
+	if (cpu)
+		jset(r, "cpu", cpu);
 	json_t *adv = json_array();
 	for (size_t i = 0; i < fs->n; i++) {
 		json_t *x = json_object();
@@ -906,6 +910,7 @@ int cmd_report(int argc, char **argv)
 		text_sites(stdout, p, &o);
 		if (p->ncallbacks || p->nviolations)
 			text_audio(stdout, p, &o);
+		cpu_report_text(stdout, p, 12);
 		text_advice(stdout, &fs, o.width);
 	}
 	findings_free(&fs);

@@ -43,6 +43,10 @@ static void usage(FILE *f)
 		"  -o, --output PATTERN  profile file [OUT]; %%p pid, %%n program name, %%%% a %%\n"
 		"                        (default %s, in the current directory)\n"
 		"      --depth N         stack frames per allocation, %lld..%lld [DEPTH] (default %s)\n"
+		"      --cpu MODE        CPU samples of real-time code (rt), of every thread\n"
+		"                        (all), or none (off) [CPU] (default %s)\n"
+		"      --cpu-rate HZ     CPU samples per second of a thread's CPU time\n"
+		"                        [CPU_RATE] (default %s)\n"
 		"      --interval TIME   snapshot period, e.g. 5s, 250ms; 0 = none [INTERVAL]\n"
 		"                        (default %s)\n"
 		"      --short-lived TIME  blocks freed sooner are short-lived [SHORT_LIVED]\n"
@@ -70,7 +74,8 @@ static void usage(FILE *f)
 		"Environment: AUDIOPROF_LIB overrides where " LIB_NAME " is looked for.\n",
 		options_table[OPT_OUT].def,
 		(long long)options_table[OPT_DEPTH].min, (long long)options_table[OPT_DEPTH].max,
-		options_table[OPT_DEPTH].def, options_table[OPT_INTERVAL].def,
+		options_table[OPT_DEPTH].def, options_table[OPT_CPU].def,
+		options_table[OPT_CPU_RATE].def, options_table[OPT_INTERVAL].def,
 		options_table[OPT_SHORT_LIVED].def);
 }
 
@@ -142,13 +147,15 @@ static int prepend_preload(const char *lib)
 /* ------------------------------------------------------------------ options */
 
 enum {
-	O_DEPTH = 256, O_INTERVAL, O_SHORT_LIVED, O_NO_FOLLOW_EXEC, O_NO_FOLLOW_FORK,
+	O_DEPTH = 256, O_CPU, O_CPU_RATE, O_INTERVAL, O_SHORT_LIVED, O_NO_FOLLOW_EXEC, O_NO_FOLLOW_FORK,
 	O_NO_STACK_CACHE, O_NO_SIGNALS, O_HELP_ENV, O_CHECK, O_CHECK_OPT,
 };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "depth", required_argument, NULL, O_DEPTH },
+	{ "cpu", required_argument, NULL, O_CPU },
+	{ "cpu-rate", required_argument, NULL, O_CPU_RATE },
 	{ "interval", required_argument, NULL, O_INTERVAL },
 	{ "short-lived", required_argument, NULL, O_SHORT_LIVED },
 	{ "no-follow-exec", no_argument, NULL, O_NO_FOLLOW_EXEC },
@@ -285,6 +292,14 @@ int cmd_run(int argc, char **argv)
 			break;
 		case O_DEPTH:
 			if (set_checked(&o, OPT_DEPTH, "--depth", optarg) != 0)
+				return cli_usage_error(&sub);
+			break;
+		case O_CPU:
+			if (set_checked(&o, OPT_CPU, "--cpu", optarg) != 0)
+				return cli_usage_error(&sub);
+			break;
+		case O_CPU_RATE:
+			if (set_checked(&o, OPT_CPU_RATE, "--cpu-rate", optarg) != 0)
 				return cli_usage_error(&sub);
 			break;
 		case O_INTERVAL:

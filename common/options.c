@@ -44,6 +44,11 @@ const struct opt_def options_table[OPT_COUNT] = {
 	[OPT_SYMCACHE] = { "AUDIOPROF_SYMCACHE", OPT_STRING, "auto", 0, 0,
 		"directory of the persistent cache of frames resolved from debug info; "
 		"auto = $XDG_CACHE_HOME/audioprof or ~/.cache/audioprof; off disables" },
+	[OPT_CPU] = { "AUDIOPROF_CPU", OPT_CHOICE, "rt", 0, 2,
+		"sample stacks on each thread's CPU time: in real-time code only (rt), "
+		"on every thread (all), or not at all (off)", "rt|all|off" },
+	[OPT_CPU_RATE] = { "AUDIOPROF_CPU_RATE", OPT_INT, "1000", 1, 10000,
+		"CPU samples per second of a thread's CPU time" },
 };
 
 struct opt_values options;

@@ -23,6 +23,8 @@ enum opt_id {
 	OPT_SAMPLE,         /* heap timeline sampling period (ns); 0 disables */
 	OPT_CLOCK,          /* auto | monotonic: the hot path's clock (clock.h) */
 	OPT_SYMCACHE,       /* directory of the persistent symbol cache; "off" disables */
+	OPT_CPU,            /* rt | all | off: CPU-time stack sampling (cpuprof.h) */
+	OPT_CPU_RATE,       /* samples per second of a thread's CPU time */
 	OPT_COUNT
 };
 

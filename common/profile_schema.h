@@ -108,7 +108,35 @@
 	X(violations_lost, UINT, "calls", AUDIOPROF, "violations that found no table entry") \
 	X(callbacks, OBJECTS, "", AUDIOPROF, "the callback sources (PROFILE_CALLBACK)") \
 	X(violations, OBJECTS, "", AUDIOPROF, "real-time-unsafe calls (PROFILE_VIOLATION)") \
-	X(timeline, OBJECT, "", NEWER, "the heap over time (PROFILE_TIMELINE)")
+	X(timeline, OBJECT, "", NEWER, "the heap over time (PROFILE_TIMELINE)") \
+	X(cpu, OBJECT, "", OPTIONAL, "CPU samples, unless AUDIOPROF_CPU=off (PROFILE_CPU)")
+
+/* "audioprof.cpu": stacks sampled on threads' own CPU time. */
+#define PROFILE_CPU(X) \
+	X(mode, STR, "", ALWAYS, "\"rt\" (real-time code only) or \"all\" (AUDIOPROF_CPU)") \
+	X(rate_hz, UINT, "Hz", ALWAYS, "samples asked per second of a thread's CPU time") \
+	X(signal, UINT, "", ALWAYS, "the signal number the sampler uses") \
+	X(threads, UINT, "threads", ALWAYS, "threads whose sampling timer ran") \
+	X(samples, UINT, "samples", ALWAYS, "samples recorded: the sum of the stacks' counts") \
+	X(outside_rt, UINT, "samples", ALWAYS, "dropped: the thread was not in real-time code") \
+	X(lost, UINT, "samples", ALWAYS, "the stack table had no room for") \
+	X(overruns, UINT, "expirations", ALWAYS, "timer expirations merged into one signal") \
+	X(truncated, UINT, "samples", ALWAYS, "whose stack walk stopped early") \
+	X(handler_ns, UINT, "ns", ALWAYS, "time in the sampler's handler (an upper bound)") \
+	X(callbacks, OBJECTS, "", ALWAYS, "samples per callback source (PROFILE_CPU_CALLBACK)") \
+	X(stacks, OBJECTS, "", ALWAYS, "one per distinct sampled stack (PROFILE_CPU_STACK)")
+
+/* An element of "audioprof.cpu.callbacks". */
+#define PROFILE_CPU_CALLBACK(X) \
+	X(callback, SINT, "", ALWAYS, "index into audioprof.callbacks, -1: outside any") \
+	X(samples, UINT, "samples", ALWAYS, "its samples, lost ones included") \
+	X(in_profiler, UINT, "samples", ALWAYS, "of those, in the profiler's own code")
+
+/* An element of "audioprof.cpu.stacks". */
+#define PROFILE_CPU_STACK(X) \
+	X(callback, SINT, "", ALWAYS, "index into audioprof.callbacks, -1: outside any") \
+	X(count, UINT, "samples", ALWAYS, "samples with this stack") \
+	X(fs, FRAMES, "", ALWAYS, "the stack, the sampled instruction's function first")
 
 /* "audioprof.symbols". */
 #define PROFILE_SYMBOLS(X) \
@@ -217,7 +245,17 @@
 	O("audioprof.callbacks[].histogram", PROFILE_HISTOGRAM, ) \
 	O("audioprof.callbacks[].zones[]", PROFILE_ZONE, ) \
 	O("audioprof.violations[]", PROFILE_VIOLATION, ) \
-	O("audioprof.timeline", PROFILE_TIMELINE, )
+	O("audioprof.timeline", PROFILE_TIMELINE, ) \
+	O("audioprof.cpu", PROFILE_CPU, ) \
+	O("audioprof.cpu.callbacks[]", PROFILE_CPU_CALLBACK, ) \
+	O("audioprof.cpu.stacks[]", PROFILE_CPU_STACK, )
+
+/* A field's key as a string, for code that names one field by hand (a reader's
+ * special case, a test): PROFILE_KEY(PROFILE_CPU, rate_hz) is "rate_hz", and a compile
+ * error if the list has no such field. Needs PROFILE_KEYS(list); once at file scope. */
+#define PROFILE_KEYS_MEMBER_(key, type, unit, presence, what) char key;
+#define PROFILE_KEYS(list) struct list##_keys_ { list(PROFILE_KEYS_MEMBER_) }
+#define PROFILE_KEY(list, key) (#key + 0 * sizeof(((struct list##_keys_ *)0)->key))
 
 /* For users that keep only some types: PROFILE_IF_NUMERIC_<type>(...) is its argument
  * for the whole numbers a reader keeps in an int64_t, else nothing. */

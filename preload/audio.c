@@ -8,6 +8,7 @@
  * claimed with a CAS; a slot being filled by another thread is skipped, so two
  * entries for one key can exist and are merged when written. */
 #include "audio.h"
+#include "cpuprof.h"
 #include "durhist.h"
 #define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
@@ -183,6 +184,7 @@ void audio_cb_begin(struct cb_source *s)
 	}
 	t->nframes++;
 	t->depth++;
+	cpuprof_rt_entered();
 	if (s->last_start && s->deadline) {
 		uint64_t period = now - s->last_start;
 		uint64_t j = period > s->deadline ? period - s->deadline : s->deadline - period;
@@ -311,6 +313,12 @@ static struct cb_source *current_source(void)
 	if (n > 0)
 		return t->stack[n - 1].src;
 	return t->thread_src;
+}
+
+int audio_current_source_id(void)
+{
+	struct cb_source *s = current_source();
+	return s ? s->id : -1;
 }
 
 /* ------------------------------------------------------------ public API (audioprof.h) */
@@ -465,6 +473,7 @@ void audio_thread_recheck(void)
 			snprintf(t->thread_src->thread, sizeof(t->thread_src->thread), "%s", name);
 		}
 		t->depth++;
+		cpuprof_rt_entered();
 	} else if (!match && t->thread_src) {
 		t->thread_src = NULL;
 		t->depth--;

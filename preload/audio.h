@@ -5,7 +5,8 @@
  * Threads: a source's timing is written by the thread running its callback (one at
  * a time) and read racily by the profile writer. Violations go into a lock-free
  * table. Nothing on a clean callback's path locks, allocates or makes a syscall,
- * except once per thread (its id, read on its first callback). */
+ * except once per thread (its id, read on its first callback, and the start of its
+ * CPU-sampling timer, cpuprof.h). */
 #ifndef AUDIOPROF_AUDIO_H
 #define AUDIOPROF_AUDIO_H
 
@@ -125,6 +126,11 @@ static inline int audio_in_rt(void)
 		audio_thread_recheck();
 	return ap_rt.depth > 0;
 }
+
+/* The id of the source the calling thread's real-time code belongs to (the newest
+ * callback frame, else the thread's own source), -1 if none. Plain TLS reads: safe in
+ * a signal handler. */
+int audio_current_source_id(void);
 
 /* Violation policy (AUDIOPROF_ON_VIOLATION): what happens at a new violation site. */
 enum { ONV_RECORD, ONV_WARN, ONV_ABORT };

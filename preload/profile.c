@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "fds.h"
 #include "audio.h"
+#include "cpuprof.h"
 #include "timeline.h"
 #include "sites.h"
 #include "symbols.h"
@@ -468,6 +469,46 @@ static json_t *violation_fs(site_id stack, void *arg)
 	return fs;
 }
 
+#define OWN_CODE_FRAME "[audioprof: the profiler's own code]"
+
+/* A CPU sample's stack as an fs array (for cpuprof_object). ips[0] is the interrupted
+ * instruction itself, not a return address: the symbolizer looks up ip - 1, so it gets
+ * ip + 1. Frames in this library at the leaf (the sample landed in the profiler's own
+ * work) become one OWN_CODE_FRAME; further up (a callback trampoline) they are left
+ * out, as in allocation stacks. */
+static json_t *cpu_fs(const uintptr_t *ips, unsigned n, void *arg)
+{
+	struct builder *b = arg;
+	b->nfs = 0;
+	int leaf = 1;
+	for (unsigned i = 0; i < n && !b->failed; i++) {
+		uintptr_t ip = i == 0 ? ips[0] + 1 : ips[i];
+		if (in_self(ip)) {
+			if (leaf)
+				add_frame(OWN_CODE_FRAME, b);
+			leaf = 0;
+			continue;
+		}
+		leaf = 0;
+		size_t before = b->nfs;
+		resolver(ip, add_frame, b);
+		if (b->nfs == before && !b->failed) {
+			char buf[40];
+			snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ips[i]);
+			add_frame(buf, b);
+		}
+	}
+	if (b->failed)
+		return NULL;
+	json_t *fs = json_array();
+	for (size_t i = 0; fs && i < b->nfs; i++)
+		if (json_array_append_new(fs, json_integer(b->fs[i])) < 0) {
+			json_decref(fs);
+			return NULL;
+		}
+	return fs;
+}
+
 /* ------------------------------------------------------------ the document */
 
 /* A field by its type in the schema: 0, or -1 when it could not be set (a NULL value:
@@ -483,8 +524,15 @@ static int put_STR(json_t *o, const char *k, const char *v)
 	return json_object_set_new_nocheck(o, k, jstr(v));
 }
 
+/* The value of an OPTIONAL object that does not apply: the field is left out. (NULL
+ * stays what it is everywhere: out of memory.) */
+static json_t absent_;
+#define ABSENT (&absent_)
+
 static int put_OBJECT(json_t *o, const char *k, json_t *v)
 {
+	if (v == ABSENT)
+		return 0;
 	return json_object_set_new_nocheck(o, k, v);
 }
 #define put_OBJECTS put_OBJECT
@@ -564,6 +612,7 @@ static json_t *totals_object(const struct heap_totals *t)
 #define AV_callbacks       audio_callbacks_json()
 #define AV_violations      audio_violations_json(violation_fs, b)
 #define AV_timeline        timeline_json(m->start_ns)
+#define AV_cpu             (cpuprof_on() ? cpuprof_object(cpu_fs, b) : ABSENT)
 
 /* The audioprof object; NULL when out of memory. Violations' stacks go through b. */
 static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t,

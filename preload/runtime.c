@@ -9,6 +9,7 @@
 #include "audio.h"
 #include "blocks.h"
 #include "clock.h"
+#include "cpuprof.h"
 #include "fds.h"
 #include "mem.h"
 #include "log.h"
@@ -174,6 +175,7 @@ static void thread_exit(void *arg)
 	ap_rt.depth = 0;
 	ap_rt.nframes = 0;
 	ap_rt.thread_src = NULL;
+	cpuprof_thread_exit();
 	__atomic_store_n(&t->in_use, 0, __ATOMIC_RELEASE);   /* reusable by a new thread */
 }
 
@@ -269,10 +271,23 @@ void runtime_thread_start(void)
 	stack_lo = lo ? (uintptr_t)lo : 0;
 	stack_hi = lo ? (uintptr_t)lo + size : 0;
 	audio_thread_start();
+	cpuprof_thread_start();   /* its sampling timer: a syscall, here where it is free */
 	/* The thread's state now, holding no lock of the program's: not on its first
 	 * allocation, which may come inside an audio callback (threads_lock, mmap). */
 	if (__atomic_load_n(&rt_state, __ATOMIC_ACQUIRE) == RT_READY && !rt_self && !rt_prepared)
 		rt_prepared = thread_make();
+}
+
+void runtime_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = stack_lo;
+	*hi = stack_hi;
+}
+
+struct unwind_shapes *runtime_thread_shapes(void)
+{
+	struct rt_thread *t = rt_self ? rt_self : rt_prepared;
+	return t ? stacks_cache_shapes(t->cache) : NULL;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -324,7 +339,7 @@ static uint64_t own_bytes(void)
 	size_t threads = 0;
 	for (struct rt_thread *th = all_threads; th; th = th->next)
 		threads += mem_resident(th, thread_map_size);
-	return sites_footprint() + audio_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
+	return sites_footprint() + audio_footprint() + cpuprof_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
 }
 
 /* Refine the tick rate (and so the short-lived threshold in ticks): a short step, under
@@ -503,6 +518,7 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		audio_writer_tick();
+		cpuprof_writer_tick();
 		start_symbolizer();
 		if (clock_tsc)
 			sync_clock();
@@ -521,6 +537,9 @@ static void *writer_main(void *arg)
 				   ? now + 100000000u : next;
 		if (sample_at && (!wake_at || sample_at < wake_at))
 			wake_at = sample_at;
+		/* Sampling timers asked for by threads entering real-time code start here. */
+		if (cpuprof_on() && (!wake_at || wake_at > now + CPUPROF_ARM_NS))
+			wake_at = now + CPUPROF_ARM_NS;
 		if (wake_at) {
 			uint64_t d = wake_at - now;
 			ts.tv_sec = (time_t)(d / 1000000000u);
@@ -653,6 +672,8 @@ int runtime_sigaction(int sig, const struct sigaction *act, struct sigaction *ol
 	}
 	if (sig <= 0 || sig >= NSIG)
 		return real_sigaction(sig, act, oldact);
+	if (sig == cpuprof_signal())
+		return cpuprof_sigaction(act, oldact);   /* shared with the CPU sampler */
 	int flush = managed(sig) && OPT_NUM(OPT_SIGNALS);
 	struct sigaction cur;
 	if (real_sigaction(sig, NULL, &cur) != 0)
@@ -889,6 +910,7 @@ static void atfork_child(void)
 	sites_reset_after_fork(clock_ticks());
 	timeline_reset(start_ns);
 	audio_reset_after_fork();
+	cpuprof_after_fork();
 	exec_k = 0;
 	compute_out_path();
 	symbols_refresh();
@@ -994,6 +1016,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		drop_preload_from_env();
 	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
+	cpuprof_init();   /* before the main thread's timer is made just below */
 	/* The main thread's stack, now that it holds no lock of the program's (a
 	 * library that dlopens us on another thread leaves that thread without one:
 	 * its stacks are then unwound every time, never cached). */

@@ -47,6 +47,13 @@ struct rt_thread *runtime_thread_new(void);    /* NULL if it cannot */
  * holds no lock of the program's: the constructor, and a new thread before its start
  * routine (the pthread_create wrapper); never on the allocation path. */
 void runtime_thread_start(void);
+/* The calling thread's stack, [*lo, *hi) (0, 0 before runtime_thread_start ran on
+ * it). Two TLS loads: safe in a signal handler. */
+void runtime_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+/* The calling thread's frame-shape cache (unwind.h), also before its first allocation
+ * made the thread's state its own; NULL if it has none. Safe in a signal handler. */
+struct unwind_shapes;
+struct unwind_shapes *runtime_thread_shapes(void);
 /* An allocation in a signal handler that interrupted the profiler while it was starting
  * (its tables not yet there): it cannot be recorded, only counted (signal_lost). */
 void runtime_sig_lost(void);

@@ -103,6 +103,11 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
 	c->stack_hi = hi;
 }
 
+struct unwind_shapes *stacks_cache_shapes(struct stack_cache *c)
+{
+	return c ? c->shapes : NULL;
+}
+
 int stacks_cache_on = 1;
 int stacks_libunwind_fallback = 1;
 

@@ -23,6 +23,10 @@ void stacks_cache_init(struct stack_cache *c, unsigned depth);
  * (no bounds: nothing is cached for that thread). */
 void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi);
 
+/* The walker's frame-shape cache inside c (unwind.h), for other walks of the same
+ * thread (the CPU sampler's signal handler). */
+struct unwind_shapes *stacks_cache_shapes(struct stack_cache *c);
+
 /* Once per process, before the first capture, with rt_guard held and after fds_init:
  * libunwind's per-thread caching, and its memory validation without a pipe. */
 void stacks_global_init(void);

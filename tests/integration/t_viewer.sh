@@ -3,7 +3,7 @@
 # the profile embedded safely and the page's CSP hashes), then the browser tests of
 # tests/viewer/ (headless Chromium) on real profiles (tests/progs/rtcallback with
 # callbacks, violations and a timeline; dsp_demo's when it is built; valgrind DHAT's
-# own), a 100,000-site profile (gen_big.py) and a malicious one (gen_evil.py).
+# own; tests/fixtures/audio_cpu.json for the CPU flame graph), a 100,000-site profile (gen_big.py) and a malicious one (gen_evil.py).
 # Skips (77) only when there is no Chromium, after the command-line checks have run.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
@@ -39,6 +39,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	valgrind -q --tool=dhat --dhat-out-file="$d/dhat.json" "$BIN/rtcallback" 3 >/dev/null 2>&1 ||
 		{ note "valgrind --tool=dhat failed: no DHAT file tested"; rm -f "$d/dhat.json"; }
 fi
+cp "$TESTS_DIR/fixtures/audio_cpu.json" "$d/cpu.json"   # dsp_demo's, with CPU samples
 python3 "$VT/gen_big.py" "$d/big.json" 100000 || fail "gen_big.py failed"
 python3 "$VT/gen_evil.py" "$d/rt.json" "$d/evil.json" || fail "gen_evil.py failed"
 

@@ -344,6 +344,28 @@ async function main() {
     console.log('SKIP dsp_demo\'s profile: no dsp.json (dsp_demo not built)');
   }
 
+  const cpu = load('cpu');
+  await test('audioprof view: a callback\'s CPU samples as a flame graph (tests/fixtures/audio_cpu.json)', async () => {
+    const page = await newPage();
+    await page.goto(fileUrl(path.join(DIR, 'cpu.html')));
+    eq((await ready(page)).status, 'ready', 'page state');
+    const opts = await page.$$eval('#flame-metric option', (os) => os.map((o) => [o.value, o.textContent]));
+    const want = opts.find((o) => o[0] === 'cpu:0');
+    ok(want && want[1] === 'CPU samples: region "dsp_demo"', 'no CPU graph offered for region dsp_demo: ' + JSON.stringify(opts));
+    await page.selectOption('#flame-metric', 'cpu:0');
+    const st = await page.evaluate(() => AP.flame.stats());
+    const samples = cpu.audioprof.cpu.stacks.filter((s) => s.callback === 0).reduce((a, s) => a + s.count, 0);
+    ok(samples > 100, 'the fixture has few samples: ' + samples);
+    eq(st.total, samples, 'CPU flame graph total samples');
+    eq(st.metric, 'cpu', 'CPU flame graph metric');
+    ok(st.drawn > 5, 'the CPU flame graph drew ' + st.drawn + ' frames');
+    /* Back to the heap graph: its own total again. */
+    await page.selectOption('#flame-metric', 'tb');
+    eq((await page.evaluate(() => AP.flame.stats())).total, cpu.pps.reduce((a, pp) => a + pp.tb, 0), 'heap graph total bytes after the CPU one');
+    noErrors(page);
+    await page.done();
+  });
+
   await test('drag and drop opens a profile', async () => {
     const page = await newPage();
     await page.goto(index);

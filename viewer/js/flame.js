@@ -8,7 +8,11 @@
  * (outermost first; ids are given in alphabetical order, as flamegraph.pl sorts), then
  * one sweep per metric emits a rectangle whenever a run of equal prefixes ends. The
  * rectangles of each depth come out in increasing x, which makes drawing a range and
- * finding the frame under the pointer binary searches. */
+ * finding the frame under the pointer binary searches.
+ *
+ * The same graph shows each callback's CPU samples (audioprof.cpu): "Width by" lists
+ * them after the heap metrics, and choosing one lays out that callback's sampled
+ * stacks (profile.js, cpuModel) instead of the program points. */
 (function (AP) {
 'use strict';
 
@@ -271,10 +275,32 @@ function search(text) {
   draw();
 }
 
+let heapSt = null;          /* the heap graph's state; st is it or a CPU graph's */
+let cpuSt = new Map();      /* callback index -> its CPU graph's state */
+
 function setMetric(key) {
+  if (key.startsWith('cpu:')) {
+    const cb = Number(key.slice(4));
+    if (!cpuSt.has(cb)) cpuSt.set(cb, prepare(P.cpuModel(heapSt.m, cb)));
+    st = cpuSt.get(cb);
+    key = 'cpu';
+  } else {
+    st = heapSt;
+  }
   st.layout = layout(st, key);
   st.zoom = null;
   zoomTo(-1);
+}
+
+/* The callbacks with CPU samples, as [value, label] options of "Width by". */
+function cpuOptions(m) {
+  if (!m.cpu) return [];
+  const seen = new Set(m.cpu.stacks.map((s) => s.callback));
+  return Array.from(seen).sort((a, b) => a - b).map((cb) => {
+    const c = m.callbacks[cb];
+    const what = c ? (U.str(c.api) + ' "' + U.str(c.name) + '"') : 'outside any callback';
+    return ['cpu:' + cb, 'CPU samples: ' + what];
+  });
 }
 
 let wired = false;
@@ -294,9 +320,11 @@ function wire() {
 
 F.render = function (m) {
   wire();
-  st = prepare(m);
+  st = heapSt = prepare(m);
+  cpuSt = new Map();
   const sel = U.clear(U.$('flame-metric'));
   for (const mt of P.available(m)) sel.appendChild(U.el('option', { value: mt.key }, mt.label));
+  for (const [v, l] of cpuOptions(m)) sel.appendChild(U.el('option', { value: v }, l));
   sel.value = 'tb';
   U.$('flame-search').value = '';
   setMetric(sel.value || 'tb');
@@ -310,6 +338,12 @@ F.resize = function () {
 F.stats = function () {
   return st ? { frames: st.layout.n, drawn: st.drawn, culled: st.culled, total: st.layout.total,
     metric: st.layout.key, zoomDepth: st.zoom.depth } : null;
+};
+
+/* For the tests: show metric or CPU graph `key` ("tb", "cpu:0") as if chosen. */
+F.show = function (key) {
+  U.$('flame-metric').value = key;
+  setMetric(key);
 };
 
 })(window.AP = window.AP || {});

@@ -23,11 +23,12 @@ P.METRICS = [
   { key: 'eb', label: 'Bytes leaked (live at the end)', bytes: true },
   { key: 'slk', label: 'Short-lived blocks' },
   { key: 'cbk', label: 'Allocations in callbacks' },
+  { key: 'cpu', label: 'CPU samples' },   /* audioprof.cpu: only for the CPU flame graphs */
 ];
 
 /* The metrics this profile has data for (total bytes and blocks always). */
 P.available = function (m) {
-  return P.METRICS.filter((mt) => m.has[mt.key] || mt.key === 'tb' || mt.key === 'tbk');
+  return P.METRICS.filter((mt) => mt.key !== 'cpu' && (m.has[mt.key] || mt.key === 'tb' || mt.key === 'tbk'));
 };
 
 P.metric = function (key) {
@@ -88,6 +89,7 @@ P.fromObject = function (o, name) {
     violations: [],
     violationsLost: 0,
     timeline: null,
+    cpu: null,         /* audioprof.cpu: {mode, rate, stacks: [{callback, count, fs}]}, or null */
     maxDepth: 0,
   };
   for (const f of FIELDS) m.col[f] = new Float64Array(n);
@@ -138,6 +140,7 @@ P.fromObject = function (o, name) {
       : [];
     m.violationsLost = U.num(ap.violations_lost, 0);
     m.timeline = readTimeline(ap.timeline);
+    m.cpu = readCpu(ap.cpu, nf);
   }
   m.totals = readTotals(m, ap && ap.totals);
   m.frames = new Array(nf);   /* parsed lazily by frame() */
@@ -163,6 +166,42 @@ function readTotals(m, t) {
     total_b: sum('tb'), total_k: sum('tbk'), frees: NaN, fromFile: false,
   };
 }
+
+/* audioprof.cpu (man audioprof-json(5), "CPU samples"): the sampled stacks, each with its
+ * callback and count; stacks with a frame outside ftbl are left out. null if absent. */
+function readCpu(c, nf) {
+  if (!c || typeof c !== 'object' || !Array.isArray(c.stacks)) return null;
+  const stacks = [];
+  for (const s of c.stacks) {
+    if (!s || typeof s !== 'object' || !Array.isArray(s.fs) || s.fs.length === 0) continue;
+    if (!s.fs.every((x) => Number.isInteger(x) && x >= 0 && x < nf)) continue;
+    const count = U.num(s.count, 0);
+    if (!(count > 0)) continue;
+    stacks.push({ callback: Number.isInteger(s.callback) ? s.callback : -1, count: count, fs: s.fs });
+  }
+  return { mode: U.str(c.mode), rate: U.num(c.rate_hz, 0), stacks: stacks };
+}
+
+/* A model of one callback's CPU samples (cb: its index, -1 outside any) for the flame
+ * graph: the profile's frames, its stacks as the program points, column "cpu". */
+P.cpuModel = function (m, cb) {
+  const ss = m.cpu ? m.cpu.stacks.filter((s) => s.callback === cb) : [];
+  const pm = Object.create(m);
+  pm.npps = ss.length;
+  pm.fsOff = new Int32Array(ss.length);
+  pm.fsLen = new Int32Array(ss.length);
+  pm.fs = new Int32Array(ss.reduce((a, s) => a + s.fs.length, 0));
+  pm.col = { cpu: Float64Array.from(ss, (s) => s.count) };
+  pm.maxDepth = 0;
+  let off = 0;
+  ss.forEach((s, i) => {
+    pm.fsOff[i] = off;
+    pm.fsLen[i] = s.fs.length;
+    if (s.fs.length > pm.maxDepth) pm.maxDepth = s.fs.length;
+    for (const x of s.fs) pm.fs[off++] = x;
+  });
+  return pm;
+};
 
 /* audioprof.timeline: parallel arrays of equal length, or null. */
 function readTimeline(t) {

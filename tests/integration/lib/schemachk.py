@@ -63,6 +63,9 @@ MAN_PLACES = [
     ("Callbacks", "zones", "prose", "audioprof.callbacks[].zones[]"),
     ("Violations", None, "list", "audioprof.violations[]"),
     ("Timeline", None, "list", "audioprof.timeline"),
+    ("CPU samples", None, "list", "audioprof.cpu"),
+    ("CPU samples", "callbacks", "prose", "audioprof.cpu.callbacks[]"),
+    ("CPU samples", "stacks", "prose", "audioprof.cpu.stacks[]"),
 ]
 
 
