@@ -44,6 +44,9 @@ const struct opt_def options_table[OPT_COUNT] = {
 	[OPT_SYMCACHE] = { "AUDIOPROF_SYMCACHE", OPT_STRING, "auto", 0, 0,
 		"directory of the persistent cache of frames resolved from debug info; "
 		"auto = $XDG_CACHE_HOME/audioprof or ~/.cache/audioprof; off disables" },
+	[OPT_SLOW_CYCLES] = { "AUDIOPROF_SLOW_CYCLES", OPT_INT, "10", 0, 1000,
+		"slowest cycles kept per callback source with their violations, beside its "
+		"first 64 overruns; 0 keeps neither" },
 };
 
 struct opt_values options;

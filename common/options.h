@@ -23,6 +23,7 @@ enum opt_id {
 	OPT_SAMPLE,         /* heap timeline sampling period (ns); 0 disables */
 	OPT_CLOCK,          /* auto | monotonic: the hot path's clock (clock.h) */
 	OPT_SYMCACHE,       /* directory of the persistent symbol cache; "off" disables */
+	OPT_SLOW_CYCLES,    /* slowest cycles kept per callback source */
 	OPT_COUNT
 };
 

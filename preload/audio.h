@@ -28,6 +28,29 @@ struct cb_source;
 #define RT_MAX_NEST  8
 #define ZONE_MAX_NEST 8
 #define RT_PEND_MAX 64          /* distinct violation sites undone per discarded cycle */
+#define RT_CYC_MAX 8            /* distinct violation sites kept per slow cycle */
+
+/* The violations made in one cycle, by violation slot: what a slow cycle keeps of them.
+ * (A CPU sampler would keep the samples taken in the cycle beside these.) */
+struct rt_cyclog {
+	uint32_t n;                    /* entries used */
+	uint32_t more;                 /* calls at sites beyond e[] (not kept) */
+	struct rt_cycv {
+		void *slot;            /* the violation slot (audio.c's struct vslot) */
+		uint32_t count;        /* calls made there in the cycle */
+		uint32_t pad;
+		uint64_t ticks;        /* time spent inside those calls (clock ticks) */
+	} e[RT_CYC_MAX];
+};
+
+/* A violation being timed: what rtcheck_record hands back to its wrapper, which reads
+ * the clock again after the real call and passes the span to audio_violation_time. */
+struct rt_timing {
+	void *slot;                    /* NULL: not recorded, or no slot: not timed */
+	uint64_t t0;                   /* clock ticks just before the real call */
+	uint32_t gen;                  /* the thread's cycle generation it was made in */
+	int16_t ci, pi;                /* its entry in the cycle log, the pending log (-1) */
+};
 
 struct rt_frame {
 	struct cb_source *src;
@@ -58,6 +81,7 @@ struct rt_tls {
 		struct rt_pend {
 			void *slot;            /* its violation slot (NULL: none was found) */
 			uint64_t count, bytes;
+			uint64_t ticks;        /* time inside the calls (clock ticks) */
 			uint32_t stack;
 			uint8_t kind, lib;
 		} e[RT_PEND_MAX];
@@ -65,6 +89,9 @@ struct rt_tls {
 	struct cb_source *held_src;            /* a cycle ended but held (audio_cb_hold) */
 	uint64_t held_ns;                      /* its duration */
 	uint32_t held_frames, held_rate;
+	uint64_t held_t0;                      /* its start (ns) */
+	uint32_t cyc_gen;                      /* bumped at each callback's start */
+	struct rt_cyclog cyc, held_cyc;        /* the current cycle's violations; a held one's */
 };
 extern __thread struct rt_tls ap_rt TLS_IE;
 extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */
@@ -109,6 +136,13 @@ void audio_xrun(struct cb_source *s);
 /* Record a real-time-unsafe call made inside a callback: stack is the site of the
  * call's stack (sites_intern), bytes for allocations. */
 void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes);
+/* The same, also filling *tm so that the call's duration can be added once it returns
+ * (tm->slot NULL: nothing to time); tm->t0 is left for the caller. */
+void audio_violation_timed(enum ap_vkind kind, const char *call, site_id stack,
+			   struct rt_timing *tm);
+/* The call recorded in tm took `ticks`: add them to its violation's total and maximum,
+ * and to its cycle's log. No lock, no syscall. */
+void audio_violation_time(const struct rt_timing *tm, uint64_t ticks);
 
 /* Slow path of the hot check below: (re)decide whether this thread is real-time by
  * its name (AUDIOPROF_RT_THREADS). */
@@ -184,11 +218,17 @@ void audio_after_dlclose(void);
 struct json_t;
 typedef struct json_t *(*audio_fs_fn)(site_id stack, void *arg);   /* new fs array */
 /* Add "callbacks" and "violations" to the audioprof object. Returns 0 or -1. */
-int audio_json(struct json_t *ap, audio_fs_fn fs, void *arg);
+int audio_json(struct json_t *ap, audio_fs_fn fs, void *arg, uint64_t start_ns);
 /* Per-site callback allocations, for the pps' "cbk"/"cbb" fields. */
 void audio_site_cb(site_id s, uint64_t *blocks, uint64_t *bytes);
 /* Writer-thread duties: print new violations (warn mode), refresh thread info. */
 void audio_writer_tick(void);
+/* The heap timeline took sample number i (timeline.c): close each source's load
+ * interval ending now into row i. And the timeline halved its samples: merge rows. */
+void audio_load_sample(unsigned i);
+void audio_load_halve(unsigned kept);
+/* Add "load" (one object per source that ran) to the timeline object: n rows each. */
+int audio_load_json(struct json_t *tl, unsigned n);
 /* Footprint of the audio tables. */
 size_t audio_footprint(void);
 

@@ -683,7 +683,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
 		json_t *ap = audioprof_object(m, &t);
-		err |= !ap || audio_json(ap, violation_fs, b) < 0 || timeline_json(ap, m->start_ns) < 0;
+		err |= !ap || audio_json(ap, violation_fs, b, m->start_ns) < 0 || timeline_json(ap, m->start_ns) < 0;
 		err |= json_object_set_new_nocheck(doc, "audioprof", ap) < 0;
 	}
 	if (err) {

@@ -2,10 +2,12 @@
  * waits, the sleep family, file, socket and stdio I/O, poll/select/epoll, mmap, thread
  * create/join, fork/system/popen. Inside a callback or marked region (audio_in_rt())
  * each call is recorded as a violation with its caller's stack (trylocks as warnings);
- * every call then goes to the real function with its arguments and errno untouched.
+ * every call then goes to the real function with its arguments and errno untouched,
+ * and a recorded call is timed (two clock reads around it: audio_violation_time).
  *
  * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
- * the real function's pointer and a tail jump to it; the stack is only read on the
+ * the real function's pointer and a tail jump to it (a call, in the few wrappers that
+ * do work after the real function); the stack is only read on the
  * slow path. The poll wrappers also tell audio_alsa.c that a wait ended, and
  * pthread_create starts each thread with a note of its stack bounds (runtime.h:
  * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
@@ -88,7 +90,7 @@ extern int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *time
 /* ------------------------------------------------------------ the slow paths */
 
 void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
-		    uintptr_t cfa, uintptr_t fp)
+		    uintptr_t cfa, uintptr_t fp, struct rt_timing *tm)
 {
 	int saved = errno;
 	/* audio_in_rt() first: it also brings this thread's view of the thread names up
@@ -103,10 +105,15 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 		int full = st == RT_READY && !rt_sig_interrupted;
 		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
 					   fn, ra, cfa, fp);
-		audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */
+		if (tm)   /* may abort (AUDIOPROF_ON_VIOLATION) */
+			audio_violation_timed(kind, call, s, tm);
+		else
+			audio_violation(kind, call, s, 0);
 		rt_guard--;
 	}
 	errno = saved;
+	if (tm && tm->slot)
+		tm->t0 = clock_ticks();   /* last: the call's time starts here */
 }
 
 /* The real functions: one slot per wrapper, listed in the section rtcheck_reals so
@@ -172,7 +179,14 @@ __attribute__((constructor)) static void rtcheck_init(void)
 	SLOT(real_##name, name, version); \
 	EXPORT ret name params \
 	{ \
-		RTCHECK(kind, call, name); \
+		struct rt_timing tm_; \
+		RTCHECK_TIMED(kind, call, name, tm_); \
+		if (unlikely(tm_.slot)) { \
+			NEXT(real_##name); \
+			ret r_ = next args; \
+			rtcheck_done(&tm_); \
+			return r_; \
+		} \
 		NEXT(real_##name); \
 		return next args; \
 	}
@@ -273,11 +287,14 @@ ALIAS(close);
 SLOT(real_close, close, NULL);
 EXPORT int close(int fd)
 {
-	RTCHECK(VK_IO, "close", close);
+	struct rt_timing tm;
+	RTCHECK_TIMED(VK_IO, "close", close, tm);
 	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
 		return 0;
 	NEXT(real_close);
-	return next(fd);
+	int r;
+	RTCHECK_CALL(tm, r, next(fd));
+	return r;
 }
 WRAP(VK_IO, "fsync", int, fsync, (int fd), (fd))
 WRAP(VK_IO, "fdatasync", int, fdatasync, (int fd), (fd))
@@ -299,7 +316,8 @@ static inline int needs_mode(int flags)
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
-		RTCHECK(VK_IO, call, name); \
+		struct rt_timing tm; \
+		RTCHECK_TIMED(VK_IO, call, name, tm); \
 		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
@@ -308,7 +326,8 @@ static inline int needs_mode(int flags)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		int fd = next(path, flags, mode); \
+		int fd; \
+		RTCHECK_CALL(tm, fd, next(path, flags, mode)); \
 		if (unlikely(rt_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
@@ -321,7 +340,8 @@ WRAP_OPEN("open", open64)
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
-		RTCHECK(VK_IO, call, name); \
+		struct rt_timing tm; \
+		RTCHECK_TIMED(VK_IO, call, name, tm); \
 		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
@@ -330,7 +350,8 @@ WRAP_OPEN("open", open64)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		int fd = next(dirfd, path, flags, mode); \
+		int fd; \
+		RTCHECK_CALL(tm, fd, next(dirfd, path, flags, mode)); \
 		if (unlikely(rt_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
@@ -357,13 +378,16 @@ ALIAS(ioctl);
 SLOT(real_ioctl, ioctl, NULL);
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
-	RTCHECK(VK_IO, "ioctl", ioctl);
+	struct rt_timing tm;
+	RTCHECK_TIMED(VK_IO, "ioctl", ioctl, tm);
 	NEXT(real_ioctl);
 	va_list ap;
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	return next(fd, request, arg);
+	int r;
+	RTCHECK_CALL(tm, r, next(fd, request, arg));
+	return r;
 }
 
 WRAP(VK_IO, "send", ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))
@@ -396,11 +420,13 @@ WRAP(VK_IO, "accept4", int, accept4,
 	SLOT(vreal_##name, vname, NULL); \
 	EXPORT int name params \
 	{ \
-		RTCHECK(VK_IO, call, name); \
+		struct rt_timing tm; \
+		RTCHECK_TIMED(VK_IO, call, name, tm); \
 		NEXT(vreal_##name); \
 		va_list ap; \
 		va_start(ap, last); \
-		int r = next(__VA_ARGS__, ap); \
+		int r; \
+		RTCHECK_CALL(tm, r, next(__VA_ARGS__, ap)); \
 		va_end(ap); \
 		return r; \
 	}
@@ -452,9 +478,11 @@ WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name params \
 	{ \
-		RTCHECK(VK_POLL, call, name); \
+		struct rt_timing tm; \
+		RTCHECK_TIMED(VK_POLL, call, name, tm); \
 		NEXT(real_##name); \
-		int r = next args; \
+		int r; \
+		RTCHECK_CALL(tm, r, next args); \
 		if (r > 0) {   /* a descriptor is ready: an ALSA wait may have ended */ \
 			int saved = errno; \
 			audio_alsa_wait_done(); \
@@ -496,7 +524,8 @@ ALIAS(mremap);
 SLOT(real_mremap, mremap, NULL);
 EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 {
-	RTCHECK(VK_MMAP, "mremap", mremap);
+	struct rt_timing tm;
+	RTCHECK_TIMED(VK_MMAP, "mremap", mremap, tm);
 	NEXT(real_mremap);
 	void *to = NULL;
 	if (flags & MREMAP_FIXED) {
@@ -505,7 +534,9 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 		to = va_arg(ap, void *);
 		va_end(ap);
 	}
-	return next(old, old_size, new_size, flags, to);
+	void *r;
+	RTCHECK_CALL(tm, r, next(old, old_size, new_size, flags, to));
+	return r;
 }
 
 /* ------------------------------------------------------------ threads and processes */
@@ -531,14 +562,18 @@ SLOT(real_pthread_create, pthread_create, NULL);
 EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict a,
 			  void *(*fn)(void *), void *restrict arg)
 {
-	RTCHECK(VK_THREAD, "pthread_create", pthread_create);
+	struct rt_timing tm;
+	RTCHECK_TIMED(VK_THREAD, "pthread_create", pthread_create, tm);
 	NEXT(real_pthread_create);
 	struct thread_start *s = u_malloc(sizeof(*s));
-	if (!s)
-		return next(t, a, fn, arg);   /* no bounds: that thread's stacks are not cached */
+	int r;
+	if (!s) {   /* no bounds: that thread's stacks are not cached */
+		RTCHECK_CALL(tm, r, next(t, a, fn, arg));
+		return r;
+	}
 	s->fn = fn;
 	s->arg = arg;
-	int r = next(t, a, thread_start, s);
+	RTCHECK_CALL(tm, r, next(t, a, thread_start, s));
 	if (r != 0)
 		u_free(s);
 	return r;
@@ -562,14 +597,18 @@ ALIAS(thrd_create);
 SLOT(real_thrd_create, thrd_create, NULL);
 EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 {
-	RTCHECK(VK_THREAD, "thrd_create", thrd_create);
+	struct rt_timing tm;
+	RTCHECK_TIMED(VK_THREAD, "thrd_create", thrd_create, tm);
 	NEXT(real_thrd_create);
 	struct c11_start *s = u_malloc(sizeof(*s));
-	if (!s)
-		return next(t, fn, arg);
+	int r;
+	if (!s) {
+		RTCHECK_CALL(tm, r, next(t, fn, arg));
+		return r;
+	}
 	s->fn = fn;
 	s->arg = arg;
-	int r = next(t, c11_thread_start, s);
+	RTCHECK_CALL(tm, r, next(t, c11_thread_start, s));
 	if (r != thrd_success)
 		u_free(s);
 	return r;
