@@ -313,6 +313,14 @@ static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32
 	}
 }
 
+#ifdef AUDIOPROF_TESTING
+void audio_testing_cycle(struct cb_source *s, uint64_t t0, uint64_t d)
+{
+	static const struct rt_cyclog none;
+	source_time(s, d, 0, 0, t0, &none);
+}
+#endif
+
 static void pend_abort(const struct rt_pendlog *l);
 
 static void held_commit(struct rt_tls *t)

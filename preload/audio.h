@@ -236,6 +236,9 @@ size_t audio_footprint(void);
 /* Tests: the q-quantile (0..1) that a profile gives for these durations (ns), recorded
  * in a timing histogram one by one as a callback's are. Not thread-safe. */
 uint64_t audio_testing_quantile(const uint64_t *ns, size_t n, double q);
+/* Tests: one cycle of s that started at t0 (ns) and took d ns, with no violation, as
+ * the audio thread records it (its deadline as set by audio_source_format). */
+void audio_testing_cycle(struct cb_source *s, uint64_t t0, uint64_t d);
 #endif
 
 #endif
