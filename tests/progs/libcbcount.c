@@ -21,6 +21,10 @@
  * functions, free (of a non-NULL pointer) and pthread_mutex_lock, each by the file of its
  * immediate caller (dladdr of the return address): a call whose caller is the profiler
  * (libaudioprof.so, when it calls these through its PLT) is counted apart as "own".
+ * The profiler's wrappers of pthread_mutex_lock and fread call the real function (here,
+ * this one) from inside themselves to time it when the call is made in real-time code:
+ * a return address inside that wrapper is passed over, to the wrapper's own caller
+ * (the wrapper keeps a frame pointer), so that the call is the program's as before.
  * At exit it writes to $CBCOUNT_OUT one line per counter:
  *     callbacks N frames F      (JACK process callbacks, frames they were asked for)
  *     pa_writes N bytes B       (PulseAudio stream write callbacks, bytes asked)
@@ -45,6 +49,7 @@
 #endif
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
@@ -164,11 +169,39 @@ static void count(int call, void *ret)
 	__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 }
 
+/* The code of the profiler's wrapper of each call: [lo, hi), or empty (found at load). */
+static uintptr_t through_lo[NCALLS], through_hi[NCALLS];
+
+__attribute__((constructor)) static void find_through(void)
+{
+	static const int calls[] = { C_LOCK, C_FREAD };
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		void *p = dlsym(RTLD_DEFAULT, call_names[calls[i]]);
+		Dl_info di;
+		const ElfW(Sym) *sym = NULL;
+		if (p && dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && di.dli_fname && sym &&
+		    strstr(di.dli_fname, "libaudioprof")) {
+			through_lo[calls[i]] = (uintptr_t)di.dli_saddr;
+			through_hi[calls[i]] = (uintptr_t)di.dli_saddr + sym->st_size;
+		}
+	}
+}
+
+/* The caller of the function this is expanded in: its return address, or, when that
+ * is inside the profiler's wrapper of `call`, the wrapper's own (the saved frame
+ * pointer's return slot). */
+#define CALLER_OF(call) __extension__ ({ \
+		uintptr_t r_ = (uintptr_t)__builtin_return_address(0); \
+		if (r_ - through_lo[call] < through_hi[call] - through_lo[call]) \
+			r_ = ((uintptr_t *)((uintptr_t *)__builtin_frame_address(0))[0])[1]; \
+		(void *)r_; \
+	})
+
 #define COUNT(call) do { \
 		if (in_cb) \
-			count(call, __builtin_return_address(0)); \
+			count(call, CALLER_OF(call)); \
 		else if (__atomic_load_n(&alsa_on, __ATOMIC_RELAXED) && !in_pcm) \
-			ev_new(EV_CALL, call, __builtin_return_address(0)); \
+			ev_new(EV_CALL, call, CALLER_OF(call)); \
 	} while (0)
 
 void *malloc(size_t n)
