@@ -1154,6 +1154,12 @@ int audio_load_json(json_t *tl, unsigned n)
 		json_object_set_new_nocheck(o, "count", c);
 		json_object_set_new_nocheck(o, "mean_ppm", mean);
 		json_object_set_new_nocheck(o, "max_ppm", max);
+		/* The cycles since the last sample (up to the profile's end): in no row. */
+		uint64_t tc = __atomic_load_n(&s->count, __ATOMIC_RELAXED) - s->load_count0;
+		uint64_t ts = __atomic_load_n(&s->load_ppm_sum, __ATOMIC_RELAXED) - s->load_sum0;
+		set_u(o, "tail_count", tc);
+		set_u(o, "tail_mean_ppm", tc ? ts / tc : 0);
+		set_u(o, "tail_max_ppm", tc ? __atomic_load_n(&s->ival_max, __ATOMIC_RELAXED) : 0);
 		json_array_append_new(a, o);
 	}
 	return json_object_set_new_nocheck(tl, "load", a);

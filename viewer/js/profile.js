@@ -187,6 +187,9 @@ function readTimeline(t) {
       count: Float64Array.from(x.count, (v) => U.num(v, 0)),
       mean: Float64Array.from(x.mean_ppm, (v) => U.num(v, 0) / 1e4),   /* in % */
       max: Float64Array.from(x.max_ppm, (v) => U.num(v, 0) / 1e4),
+      /* the cycles after the last sample, up to the end (te) */
+      tail: { count: U.num(x.tail_count, 0), mean: U.num(x.tail_mean_ppm, 0) / 1e4,
+        max: U.num(x.tail_max_ppm, 0) / 1e4 },
     }));
   return len > 0 ? out : null;
 }

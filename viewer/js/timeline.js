@@ -57,9 +57,12 @@ function sourceName(L) {
 }
 
 /* The load panel under the heap chart: [top, top + ph) of root, on the same X. */
-function drawLoad(root, tl, X, left, pw, top, ph) {
+function drawLoad(root, tl, X, left, pw, top, ph, tend) {
   let ymax = 100;
-  for (const L of tl.load) for (let i = 0; i < tl.length; i++) ymax = Math.max(ymax, L.max[i]);
+  for (const L of tl.load) {
+    for (let i = 0; i < tl.length; i++) ymax = Math.max(ymax, L.max[i]);
+    if (L.tail.count > 0) ymax = Math.max(ymax, L.tail.max);
+  }
   const yt = U.ticks(ymax, 3, false, true);
   ymax = Math.max(ymax, yt[yt.length - 1]);
   const Y = (p) => top + ph * (1 - p / ymax);
@@ -68,15 +71,17 @@ function drawLoad(root, tl, X, left, pw, top, ph) {
     root.appendChild(svg('text', { x: left - 6, y: Y(v) + 4, class: 'axis', 'text-anchor': 'end' }, v + '%'));
   }
   root.appendChild(svg('line', { x1: left, x2: left + pw, y1: Y(100), y2: Y(100), class: 'deadline' }));
-  root.appendChild(svg('text', { x: left + pw + 4, y: Y(100) + 4, class: 'axis' }, 'deadline'));
-  const pts = (a) => {
+  root.appendChild(svg('text', { x: left + pw - 4, y: Y(100) - 4, class: 'axis', 'text-anchor': 'end' }, 'deadline'));
+  /* Each row at the end of its interval; the cycles after the last sample at the end. */
+  const pts = (L, a, tailv) => {
     const out = [];
     for (let i = 0; i < tl.length; i++) out.push(X(tl.t_ns[i]).toFixed(1) + ',' + Y(a[i]).toFixed(1));
+    if (L.tail.count > 0 && tend > tl.t_ns[tl.length - 1]) out.push(X(tend).toFixed(1) + ',' + Y(tailv).toFixed(1));
     return out.join(' ');
   };
   for (const L of tl.load) {
-    root.appendChild(svg('polyline', { class: 'line loadmax', points: pts(L.max), dataset: { callback: L.callback } }));
-    root.appendChild(svg('polyline', { class: 'line loadmean', points: pts(L.mean), dataset: { callback: L.callback } }));
+    root.appendChild(svg('polyline', { class: 'line loadmax', points: pts(L, L.max, L.tail.max), dataset: { callback: L.callback } }));
+    root.appendChild(svg('polyline', { class: 'line loadmean', points: pts(L, L.mean, L.tail.mean), dataset: { callback: L.callback } }));
     /* The overruns this source kept, where they started. */
     const c = model.callbacks[L.callback];
     for (const k of (c && Array.isArray(c.slow_cycles) ? c.slow_cycles : [])) {
@@ -127,7 +132,7 @@ function draw() {
     root.appendChild(svg('text', { x: left + pw + 6, y: Yp(p) + 4, class: 'axis ovh' }, p + '%'));
   for (const t of U.ticks(tmax, 8, false))
     root.appendChild(svg('text', { x: X(t), y: H - bottom + 16, class: 'axis', 'text-anchor': 'middle' }, U.fmtNs(t)));
-  if (LOAD_H) drawLoad(root, tl, X, left, pw, top + ph + 34, LOAD_H - 40);
+  if (LOAD_H) drawLoad(root, tl, X, left, pw, top + ph + 34, LOAD_H - 40, tmax);
 
   /* Each series as a step-free polyline; live bytes also filled. */
   const pts = (key) => {
