@@ -759,7 +759,7 @@ void audio_violation_time(const struct rt_timing *tm, uint64_t ticks)
 	while (ticks > m && !__atomic_compare_exchange_n(&v->ticks_max, &m, ticks, 1,
 							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
-	if (!v->timed)
+	if (!__atomic_load_n(&v->timed, __ATOMIC_RELAXED))
 		__atomic_store_n(&v->timed, 1, __ATOMIC_RELAXED);
 	struct rt_tls *t = &ap_rt;
 	if (tm->gen != t->cyc_gen)
@@ -1024,10 +1024,9 @@ static void slow_json(json_t *o, const struct cb_source *s, audio_fs_fn fs, void
 	static struct slow_rec buf[1000 + OVER_MAX];
 	static uint8_t flags[1000 + OVER_MAX];
 	unsigned n = 0;
-	if (!s->slow || !s->over)
-		return;
-	unsigned nover = __atomic_load_n(&s->nover, __ATOMIC_ACQUIRE);
-	unsigned nslow = __atomic_load_n(&s->nslow, __ATOMIC_ACQUIRE);
+	int kept = s->slow && s->over;   /* else AUDIOPROF_SLOW_CYCLES=0: none */
+	unsigned nover = kept ? __atomic_load_n(&s->nover, __ATOMIC_ACQUIRE) : 0;
+	unsigned nslow = kept ? __atomic_load_n(&s->nslow, __ATOMIC_ACQUIRE) : 0;
 	for (unsigned i = 0; i < nover && i < OVER_MAX; i++)
 		if (slow_read(&s->over[i], &buf[n]))
 			flags[n++] = SLOW_OVERRUN;

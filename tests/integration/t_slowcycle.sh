@@ -130,7 +130,9 @@ for x in load:
 p = load_checked(sys.argv[2])
 check_kept(p, source(p, "three"), "three", 3)
 p = load_checked(sys.argv[3])
-eq("none: slow_cycles", source(p, "none").get("slow_cycles", []), [])
+cb = source(p, "none")
+eq("none: slow_cycles", cb.get("slow_cycles"), [])
+eq("none: overruns_unlisted (all of them)", cb.get("overruns_unlisted"), cb.get("overruns"))
 done()
 PY
 echo "slow cycles: 50 (usleep) and 120 (lock wait) kept with their calls' stacks and times"
