@@ -204,6 +204,8 @@ void audio_cb_begin(struct cb_source *s)
 		s->tid = t->tid;
 	if (t->nframes > 0 && t->nframes <= RT_MAX_NEST)
 		t->stack[t->nframes - 1].inner = 1;  /* the outer wrapper is not timed */
+	if (t->nframes == 0)
+		t->ntiming = 0;
 	if (t->nframes < RT_MAX_NEST) {
 		struct rt_frame *f = &t->stack[t->nframes];
 		f->src = s;

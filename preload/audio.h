@@ -43,8 +43,12 @@ struct rt_cyclog {
 	} e[RT_CYC_MAX];
 };
 
-/* A violation being timed: what rtcheck_record hands back to its wrapper, which reads
- * the clock again after the real call and passes the span to audio_violation_time. */
+/* A violation being timed: pushed on the thread's rt_tls.timing by rtcheck_record
+ * (whose wrapper gets its 1-based index), popped by rtcheck_done after the real call,
+ * which passes the span to audio_violation_time. A stack, not a local of the wrapper,
+ * so that the wrapper keeps no addressable local and its untimed path stays a tail
+ * jump; a signal handler's timed calls nest above. */
+#define RT_TIMING_MAX 8
 struct rt_timing {
 	void *slot;                    /* NULL: not recorded, or no slot: not timed */
 	uint64_t t0;                   /* clock ticks just before the real call */
@@ -92,6 +96,10 @@ struct rt_tls {
 	uint64_t held_t0;                      /* its start (ns) */
 	uint32_t cyc_gen;                      /* bumped at each callback's start */
 	struct rt_cyclog cyc, held_cyc;        /* the current cycle's violations; a held one's */
+	int ntiming;                           /* calls being timed (emptied at an outermost
+						* callback's start: a handler that longjmp'd
+						* out of a timed call leaves its entry) */
+	struct rt_timing timing[RT_TIMING_MAX];
 };
 extern __thread struct rt_tls ap_rt TLS_IE;
 extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */

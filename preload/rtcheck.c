@@ -7,7 +7,8 @@
  *
  * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
  * the real function's pointer and a tail jump to it (a call, in the few wrappers that
- * do work after the real function); the stack is only read on the
+ * do work after the real function); a timed call is a call, so that the clock is read
+ * when it returns: then the real function sees the wrapper as its caller; the stack is only read on the
  * slow path. The poll wrappers also tell audio_alsa.c that a wait ended, and
  * pthread_create starts each thread with a note of its stack bounds (runtime.h:
  * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
@@ -89,9 +90,10 @@ extern int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *time
 
 /* ------------------------------------------------------------ the slow paths */
 
-void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
-		    uintptr_t cfa, uintptr_t fp, struct rt_timing *tm)
+int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
+		   uintptr_t cfa, uintptr_t fp, int timed)
 {
+	int h = 0;
 	int saved = errno;
 	/* audio_in_rt() first: it also brings this thread's view of the thread names up
 	 * to date, so that guarded threads (the writer) leave the slow path too. */
@@ -105,15 +107,21 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 		int full = st == RT_READY && !rt_sig_interrupted;
 		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
 					   fn, ra, cfa, fp);
-		if (tm)   /* may abort (AUDIOPROF_ON_VIOLATION) */
-			audio_violation_timed(kind, call, s, tm);
-		else
-			audio_violation(kind, call, s, 0);
+		struct rt_tls *t = &ap_rt;
+		if (timed && t->ntiming >= 0 && t->ntiming < RT_TIMING_MAX) {
+			struct rt_timing *tm = &t->timing[t->ntiming];
+			audio_violation_timed(kind, call, s, tm);   /* may abort, as below */
+			if (tm->slot)
+				h = ++t->ntiming;
+		} else {
+			audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */
+		}
 		rt_guard--;
 	}
 	errno = saved;
-	if (tm && tm->slot)
-		tm->t0 = clock_ticks();   /* last: the call's time starts here */
+	if (h)
+		ap_rt.timing[h - 1].t0 = clock_ticks();   /* last: the call's time starts here */
+	return h;
 }
 
 /* The real functions: one slot per wrapper, listed in the section rtcheck_reals so
@@ -173,20 +181,25 @@ __attribute__((constructor)) static void rtcheck_init(void)
 	if (unlikely(!next)) \
 		next = (__typeof__(real))resolve(&real##_slot)
 
-/* A wrapper with a fixed argument list: check, then tail-call the real function. */
+/* A wrapper with a fixed argument list: tail-call the real function, or, when the
+ * thread may be in real-time code, tail-call rt_NAME, which checks, and calls the real
+ * function timed when it recorded a violation. A tail call leaves rt_NAME the
+ * wrapper's own frame layout (CALLER gives the program's return address), and keeps
+ * the wrapper's fast path free of the slow path's register saves. */
 #define WRAP_V(kind, call, version, ret, name, params, args) \
 	ALIAS(name); \
 	SLOT(real_##name, name, version); \
+	static __attribute__((noinline, noclone)) ret rt_##name params \
+	{ \
+		int h_; \
+		RTCHECK_TIMED(kind, call, name, h_); \
+		NEXT(real_##name); \
+		RTCHECK_RETURN(h_, ret, next args); \
+	} \
 	EXPORT ret name params \
 	{ \
-		struct rt_timing tm_; \
-		RTCHECK_TIMED(kind, call, name, tm_); \
-		if (unlikely(tm_.slot)) { \
-			NEXT(real_##name); \
-			ret r_ = next args; \
-			rtcheck_done(&tm_); \
-			return r_; \
-		} \
+		if (rtcheck_hot()) \
+			return rt_##name args; \
 		NEXT(real_##name); \
 		return next args; \
 	}
@@ -285,16 +298,23 @@ WRAP(VK_IO, "pwritev", ssize_t, pwritev64,
  * no longer holds the file it claimed, is skipped (the program's fd stays open). */
 ALIAS(close);
 SLOT(real_close, close, NULL);
-EXPORT int close(int fd)
+static __attribute__((noinline, noclone)) int rt_close(int fd)   /* as rt_NAME of WRAP */
 {
-	struct rt_timing tm;
-	RTCHECK_TIMED(VK_IO, "close", close, tm);
+	int h;
+	RTCHECK_TIMED(VK_IO, "close", close, h);
 	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
 		return 0;
 	NEXT(real_close);
-	int r;
-	RTCHECK_CALL(tm, r, next(fd));
-	return r;
+	RTCHECK_RETURN(h, int, next(fd));
+}
+EXPORT int close(int fd)
+{
+	if (rtcheck_hot())
+		return rt_close(fd);
+	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
+		return 0;
+	NEXT(real_close);
+	return next(fd);
 }
 WRAP(VK_IO, "fsync", int, fsync, (int fd), (fd))
 WRAP(VK_IO, "fdatasync", int, fdatasync, (int fd), (fd))
@@ -316,8 +336,8 @@ static inline int needs_mode(int flags)
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
-		struct rt_timing tm; \
-		RTCHECK_TIMED(VK_IO, call, name, tm); \
+		int h; \
+		RTCHECK_TIMED(VK_IO, call, name, h); \
 		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
@@ -327,7 +347,7 @@ static inline int needs_mode(int flags)
 			va_end(ap); \
 		} \
 		int fd; \
-		RTCHECK_CALL(tm, fd, next(path, flags, mode)); \
+		RTCHECK_CALL(h, fd, next(path, flags, mode)); \
 		if (unlikely(rt_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
@@ -340,8 +360,8 @@ WRAP_OPEN("open", open64)
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
-		struct rt_timing tm; \
-		RTCHECK_TIMED(VK_IO, call, name, tm); \
+		int h; \
+		RTCHECK_TIMED(VK_IO, call, name, h); \
 		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
@@ -351,7 +371,7 @@ WRAP_OPEN("open", open64)
 			va_end(ap); \
 		} \
 		int fd; \
-		RTCHECK_CALL(tm, fd, next(dirfd, path, flags, mode)); \
+		RTCHECK_CALL(h, fd, next(dirfd, path, flags, mode)); \
 		if (unlikely(rt_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
@@ -378,16 +398,14 @@ ALIAS(ioctl);
 SLOT(real_ioctl, ioctl, NULL);
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
-	struct rt_timing tm;
-	RTCHECK_TIMED(VK_IO, "ioctl", ioctl, tm);
+	int h;
+	RTCHECK_TIMED(VK_IO, "ioctl", ioctl, h);
 	NEXT(real_ioctl);
 	va_list ap;
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	int r;
-	RTCHECK_CALL(tm, r, next(fd, request, arg));
-	return r;
+	RTCHECK_RETURN(h, int, next(fd, request, arg));
 }
 
 WRAP(VK_IO, "send", ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))
@@ -420,13 +438,13 @@ WRAP(VK_IO, "accept4", int, accept4,
 	SLOT(vreal_##name, vname, NULL); \
 	EXPORT int name params \
 	{ \
-		struct rt_timing tm; \
-		RTCHECK_TIMED(VK_IO, call, name, tm); \
+		int h; \
+		RTCHECK_TIMED(VK_IO, call, name, h); \
 		NEXT(vreal_##name); \
 		va_list ap; \
 		va_start(ap, last); \
 		int r; \
-		RTCHECK_CALL(tm, r, next(__VA_ARGS__, ap)); \
+		RTCHECK_CALL(h, r, next(__VA_ARGS__, ap)); \
 		va_end(ap); \
 		return r; \
 	}
@@ -478,11 +496,11 @@ WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name params \
 	{ \
-		struct rt_timing tm; \
-		RTCHECK_TIMED(VK_POLL, call, name, tm); \
+		int h; \
+		RTCHECK_TIMED(VK_POLL, call, name, h); \
 		NEXT(real_##name); \
 		int r; \
-		RTCHECK_CALL(tm, r, next args); \
+		RTCHECK_CALL(h, r, next args); \
 		if (r > 0) {   /* a descriptor is ready: an ALSA wait may have ended */ \
 			int saved = errno; \
 			audio_alsa_wait_done(); \
@@ -524,8 +542,8 @@ ALIAS(mremap);
 SLOT(real_mremap, mremap, NULL);
 EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 {
-	struct rt_timing tm;
-	RTCHECK_TIMED(VK_MMAP, "mremap", mremap, tm);
+	int h;
+	RTCHECK_TIMED(VK_MMAP, "mremap", mremap, h);
 	NEXT(real_mremap);
 	void *to = NULL;
 	if (flags & MREMAP_FIXED) {
@@ -534,9 +552,7 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 		to = va_arg(ap, void *);
 		va_end(ap);
 	}
-	void *r;
-	RTCHECK_CALL(tm, r, next(old, old_size, new_size, flags, to));
-	return r;
+	RTCHECK_RETURN(h, void *, next(old, old_size, new_size, flags, to));
 }
 
 /* ------------------------------------------------------------ threads and processes */
@@ -562,18 +578,16 @@ SLOT(real_pthread_create, pthread_create, NULL);
 EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict a,
 			  void *(*fn)(void *), void *restrict arg)
 {
-	struct rt_timing tm;
-	RTCHECK_TIMED(VK_THREAD, "pthread_create", pthread_create, tm);
+	int h;
+	RTCHECK_TIMED(VK_THREAD, "pthread_create", pthread_create, h);
 	NEXT(real_pthread_create);
 	struct thread_start *s = u_malloc(sizeof(*s));
-	int r;
-	if (!s) {   /* no bounds: that thread's stacks are not cached */
-		RTCHECK_CALL(tm, r, next(t, a, fn, arg));
-		return r;
-	}
+	if (!s)   /* no bounds: that thread's stacks are not cached */
+		RTCHECK_RETURN(h, int, next(t, a, fn, arg));
 	s->fn = fn;
 	s->arg = arg;
-	RTCHECK_CALL(tm, r, next(t, a, thread_start, s));
+	int r;
+	RTCHECK_CALL(h, r, next(t, a, thread_start, s));
 	if (r != 0)
 		u_free(s);
 	return r;
@@ -597,18 +611,16 @@ ALIAS(thrd_create);
 SLOT(real_thrd_create, thrd_create, NULL);
 EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 {
-	struct rt_timing tm;
-	RTCHECK_TIMED(VK_THREAD, "thrd_create", thrd_create, tm);
+	int h;
+	RTCHECK_TIMED(VK_THREAD, "thrd_create", thrd_create, h);
 	NEXT(real_thrd_create);
 	struct c11_start *s = u_malloc(sizeof(*s));
-	int r;
-	if (!s) {
-		RTCHECK_CALL(tm, r, next(t, fn, arg));
-		return r;
-	}
+	if (!s)
+		RTCHECK_RETURN(h, int, next(t, fn, arg));
 	s->fn = fn;
 	s->arg = arg;
-	RTCHECK_CALL(tm, r, next(t, c11_thread_start, s));
+	int r;
+	RTCHECK_CALL(h, r, next(t, c11_thread_start, s));
 	if (r != thrd_success)
 		u_free(s);
 	return r;

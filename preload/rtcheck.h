@@ -28,9 +28,11 @@ static inline int rtcheck_hot(void)
  * profiler's own (rt_guard), capture the caller's stack and record a violation of
  * `kind` named `call`. fn is the wrapper's own address (SELF), frame 0 of the stack;
  * ra, cfa, fp come from CALLER in the exported wrapper. errno is left untouched.
- * tm (or NULL): set up to time the call (tm->slot non-NULL, tm->t0 read last). */
-void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
-		    uintptr_t cfa, uintptr_t fp, struct rt_timing *tm);
+ * timed: also start timing the call; returns then its handle for rtcheck_done (the
+ * clock read last), or 0 when it is not timed (not recorded, no violation slot, or
+ * RT_TIMING_MAX calls in flight). */
+int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
+		   uintptr_t cfa, uintptr_t fp, int timed);
 
 /* In an exported wrapper `name` (with ALIAS(name) in scope): record the call if it is
  * made in real-time code. Must be expanded in the exported function itself. */
@@ -38,39 +40,49 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 	if (rtcheck_hot()) { \
 		uintptr_t ra_, cfa_, fp_; \
 		CALLER(ra_, cfa_, fp_); \
-		rtcheck_record((kind), (call), SELF(name), ra_, cfa_, fp_, NULL); \
+		rtcheck_record((kind), (call), SELF(name), ra_, cfa_, fp_, 0); \
 	} \
 } while (0)
 
-/* The same, for a call that is then timed: tm.slot is non-NULL when the call was
- * recorded; make the real call between RTCHECK_TIMED and rtcheck_done. The time from
- * tm.t0 (read after the stack was taken) to rtcheck_done's clock read is the call's:
- * two clock reads (clock.h: the TSC or the vDSO, no system call). */
-#define RTCHECK_TIMED(kind, call, name, tm) do { \
-	(tm).slot = NULL; \
+/* The same, for a call that is then timed: int h is its handle, 0 when it is not
+ * timed; make the real call between RTCHECK_TIMED and rtcheck_done(h). The time from
+ * the clock read that ends rtcheck_record (after the stack was taken) to rtcheck_done's
+ * is the call's: two clock reads (clock.h: the TSC or the vDSO, no system call). */
+#define RTCHECK_TIMED(kind, call, name, h) do { \
+	(h) = 0; \
 	if (rtcheck_hot()) { \
 		uintptr_t ra_, cfa_, fp_; \
 		CALLER(ra_, cfa_, fp_); \
-		rtcheck_record((kind), (call), SELF(name), ra_, cfa_, fp_, &(tm)); \
+		(h) = rtcheck_record((kind), (call), SELF(name), ra_, cfa_, fp_, 1); \
 	} \
 } while (0)
 
-static inline void rtcheck_done(const struct rt_timing *tm)
+/* The call of handle h (non-zero) returned: its time goes to its violation, and it
+ * and any left above it (a handler's that never returned) leave the stack. */
+static inline void rtcheck_done(int h)
 {
 	uint64_t t1 = clock_ticks();
 	int saved = errno;
+	struct rt_timing *tm = &ap_rt.timing[h - 1];
 	audio_violation_time(tm, t1 - tm->t0);
+	ap_rt.ntiming = h - 1;
 	errno = saved;
 }
 
-/* r = expr, timed when tm says so. */
-#define RTCHECK_CALL(tm, r, expr) do { \
-	if (unlikely((tm).slot)) { \
-		(r) = (expr); \
-		rtcheck_done(&(tm)); \
-	} else { \
-		(r) = (expr); \
-	} \
+/* `return expr;` of type `type`, timed when h says so: untimed, a tail call. */
+#define RTCHECK_RETURN(h, type, expr) do { \
+	if (likely(!(h))) \
+		return (expr); \
+	type r_ = (expr); \
+	rtcheck_done(h); \
+	return r_; \
+} while (0)
+
+/* r = expr, timed when h says so (for wrappers with work after the call). */
+#define RTCHECK_CALL(h, r, expr) do { \
+	(r) = (expr); \
+	if (unlikely(h)) \
+		rtcheck_done(h); \
 } while (0)
 
 #endif

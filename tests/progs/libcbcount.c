@@ -23,8 +23,11 @@
  * (libaudioprof.so, when it calls these through its PLT) is counted apart as "own".
  * The profiler's wrappers of pthread_mutex_lock and fread call the real function (here,
  * this one) from inside themselves to time it when the call is made in real-time code:
- * a return address inside that wrapper is passed over, to the wrapper's own caller
- * (the wrapper keeps a frame pointer), so that the call is the program's as before.
+ * for these two, a return address inside libaudioprof.so is passed over, to the
+ * caller of the profiler's frame (its code keeps frame pointers, and its wrapper
+ * tail-called that frame), so that the call is the program's as before. (The
+ * profiler's own locks on a real-time thread, which this would hide, are counted by
+ * t_rt_nolock.sh.)
  * At exit it writes to $CBCOUNT_OUT one line per counter:
  *     callbacks N frames F      (JACK process callbacks, frames they were asked for)
  *     pa_writes N bytes B       (PulseAudio stream write callbacks, bytes asked)
@@ -169,30 +172,41 @@ static void count(int call, void *ret)
 	__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 }
 
-/* The code of the profiler's wrapper of each call: [lo, hi), or empty (found at load). */
-static uintptr_t through_lo[NCALLS], through_hi[NCALLS];
+/* The profiler's code, [through_lo, through_hi): the executable segment of the object
+ * that defines the pthread_mutex_lock found first (libaudioprof.so, when it is
+ * preloaded before this one), found at load; empty without the profiler. */
+static uintptr_t through_lo, through_hi;
+
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if ((uintptr_t)info->dlpi_addr != (uintptr_t)arg)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			through_lo = info->dlpi_addr + ph->p_vaddr;
+			through_hi = through_lo + ph->p_memsz;
+		}
+	}
+	return 1;
+}
 
 __attribute__((constructor)) static void find_through(void)
 {
-	static const int calls[] = { C_LOCK, C_FREAD };
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
-		void *p = dlsym(RTLD_DEFAULT, call_names[calls[i]]);
-		Dl_info di;
-		const ElfW(Sym) *sym = NULL;
-		if (p && dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && di.dli_fname && sym &&
-		    strstr(di.dli_fname, "libaudioprof")) {
-			through_lo[calls[i]] = (uintptr_t)di.dli_saddr;
-			through_hi[calls[i]] = (uintptr_t)di.dli_saddr + sym->st_size;
-		}
-	}
+	void *p = dlsym(RTLD_DEFAULT, "pthread_mutex_lock");
+	Dl_info di;
+	if (p && dladdr(p, &di) && di.dli_fname && strstr(di.dli_fname, "libaudioprof"))
+		dl_iterate_phdr(find_segment, di.dli_fbase);
 }
 
-/* The caller of the function this is expanded in: its return address, or, when that
- * is inside the profiler's wrapper of `call`, the wrapper's own (the saved frame
- * pointer's return slot). */
+/* The caller of the function this is expanded in: its return address, or, for a lock
+ * or fread whose return address is the profiler's, the return address of the
+ * profiler's frame (the saved frame pointer's return slot). */
 #define CALLER_OF(call) __extension__ ({ \
 		uintptr_t r_ = (uintptr_t)__builtin_return_address(0); \
-		if (r_ - through_lo[call] < through_hi[call] - through_lo[call]) \
+		if (((call) == C_LOCK || (call) == C_FREAD) && \
+		    r_ - through_lo < through_hi - through_lo) \
 			r_ = ((uintptr_t *)((uintptr_t *)__builtin_frame_address(0))[0])[1]; \
 		(void *)r_; \
 	})
