@@ -25,6 +25,7 @@ enum check_id {
 	CHK_LOAD,                /* --max-load PCT */
 	CHK_PEAK,                /* --max-peak SIZE */
 	CHK_LEAKED,              /* --max-leaked SIZE */
+	CHK_VIOLATION_TIME,      /* --max-violation-time DURATION */
 	CHK_COUNT
 };
 

@@ -1,5 +1,6 @@
 /* check.c - `audioprof check FILE` and the checks of `audioprof run --check`: limits on
- * callback allocations, real-time-unsafe calls, overruns, load, peak and leaked bytes;
+ * callback allocations, real-time-unsafe calls, overruns, load, peak and leaked bytes,
+ * the longest time spent inside one unsafe call;
  * exit 1 with one line per failure, and a JUnit XML file for CI (written atomically). */
 #include "analyze.h"
 #include "atomicfile.h"
@@ -18,7 +19,7 @@
 
 /* ------------------------------------------------------------------ the checks */
 
-enum limit_kind { LK_COUNT, LK_SIZE, LK_PCT };
+enum limit_kind { LK_COUNT, LK_SIZE, LK_PCT, LK_TIME };
 
 /* PCT limits and values are kept in thousandths of a percent. */
 #define PCT_SCALE 1000
@@ -38,6 +39,8 @@ static const struct {
 	[CHK_LOAD] = { "max-load", "highest callback load (duration / deadline)", LK_PCT, 0, 0 },
 	[CHK_PEAK] = { "max-peak", "bytes live at the heap peak", LK_SIZE, 0, 0 },
 	[CHK_LEAKED] = { "max-leaked", "bytes not freed at the end", LK_SIZE, 0, 0 },
+	[CHK_VIOLATION_TIME] = { "max-violation-time",
+				 "longest time inside one real-time-unsafe call", LK_TIME, 0, 0 },
 };
 
 void check_opts_init(struct check_opts *o)
@@ -95,6 +98,12 @@ int check_opts_set(struct check_opts *o, const char *name, const char *value)
 		case LK_PCT:
 			rc = parse_pct(value, &v);
 			expect = "a percentage like 80 or 72.5";
+			break;
+		case LK_TIME:
+			rc = options_parse_time(value, &v);
+			if (rc == 0 && v < 0)
+				rc = -1;
+			expect = "a duration like 500us, 2ms or 1s";
 			break;
 		default:
 			rc = options_parse_int(value, &v);
@@ -203,6 +212,28 @@ static int64_t measure(const struct profile *p, int id, const char **why, int co
 			return -1;
 		}
 		return p->totals.curr_b;
+	case CHK_VIOLATION_TIME: {
+		if (!p->has_audio) {
+			*why = "it has no audio data";
+			return -1;
+		}
+		/* Warnings (try-locks) never wait; allocations are not timed. */
+		int untimed = 0;
+		for (size_t i = 0; i < p->nviolations; i++) {
+			const struct violation *v = &p->violations[i];
+			if (v->warning || (*v->library && !count_library))
+				continue;
+			if (v->time_max_ns > sum)
+				sum = v->time_max_ns;
+			untimed |= v->time_ns < 0 && strcmp(v->kind, "alloc") != 0 &&
+				   strcmp(v->kind, "free") != 0;
+		}
+		if (untimed && sum == 0) {
+			*why = "its violations carry no times (an older profile)";
+			return -1;
+		}
+		return sum;
+	}
 	}
 	return -1;
 }
@@ -219,6 +250,9 @@ static const char *show(int id, int64_t v, char *buf, size_t len)
 		break;
 	case LK_PCT:
 		snprintf(buf, len, "%.6g%%", (double)v / PCT_SCALE);
+		break;
+	case LK_TIME:
+		snprintf(buf, len, "%s", fmt_ns(v, a));
 		break;
 	default:
 		snprintf(buf, len, "%s", fmt_count(v, a));
@@ -430,6 +464,9 @@ static void usage(FILE *f)
 	      "  --max-load PCT           highest callback load, in % of the deadline\n"
 	      "  --max-peak SIZE          bytes live at the heap peak (SIZE: 512K, 64M, 1G)\n"
 	      "  --max-leaked SIZE        bytes not freed at the end\n"
+	      "  --max-violation-time DURATION\n"
+	      "                           longest time inside one real-time-unsafe call\n"
+	      "                           (a lock's wait, a sleep; DURATION: 500us, 2ms, 1s)\n"
 	      "  --count-library-calls    count the unsafe calls made inside an audio\n"
 	      "                           library's own API (libasound's locks in\n"
 	      "                           snd_pcm_avail, say) against the limits too\n"
@@ -457,6 +494,7 @@ int cmd_check(int argc, char **argv)
 		{ "max-load", required_argument, NULL, 0 },
 		{ "max-peak", required_argument, NULL, 0 },
 		{ "max-leaked", required_argument, NULL, 0 },
+		{ "max-violation-time", required_argument, NULL, 0 },
 		{ "junit", required_argument, NULL, 0 },
 		{ "count-library-calls", no_argument, NULL, 0 },
 		SUPPRESS_LONG_OPTS(0),

@@ -1,9 +1,9 @@
 /* profile_json.c - the meaning half of the profile reader: takes values that jansson
  * decoded (profile_read.c's scanner hands them over one at a time) and stores them in
  * struct profile, checking each field's type and range and naming the field in any
- * error ("pps[12].fs[3]: ..."). The audio extension (callbacks, zones, violations) too.
- * The fields of each object, their types and which are required come from the schema
- * (common/profile_schema.h). */
+ * error ("pps[12].fs[3]: ..."). The audio extension (callbacks, zones, violations, slow
+ * cycles) too. The fields of each object, their types and which are required come from
+ * the schema (common/profile_schema.h). */
 #include "profile_int.h"
 
 #include <inttypes.h>
@@ -309,6 +309,152 @@ static int check_histogram(struct rd *r, const json_t *h, const char *ctx)
 	return 0;
 }
 
+/* ---- slow cycles and violation times: keys checked against the schema (PROFILE_KEY) */
+
+PROFILE_KEYS(PROFILE_AUDIOPROF);
+PROFILE_KEYS(PROFILE_CALLBACK);
+PROFILE_KEYS(PROFILE_VIOLATION);
+PROFILE_KEYS(PROFILE_SLOW_CYCLE);
+PROFILE_KEYS(PROFILE_CYCLE_VIOLATION);
+PROFILE_KEYS(PROFILE_CPU);
+PROFILE_KEYS(PROFILE_CPU_CALLBACK);
+PROFILE_KEYS(PROFILE_CPU_STACK);
+
+#define K_SLOW_CYCLES       PROFILE_KEY(PROFILE_CALLBACK, slow_cycles)
+#define K_TIME_NS           PROFILE_KEY(PROFILE_VIOLATION, time_ns)
+#define K_TIME_MAX_NS       PROFILE_KEY(PROFILE_VIOLATION, time_max_ns)
+
+#define SCK(k) PROFILE_KEY(PROFILE_SLOW_CYCLE, k)
+#define SCI(k) { SCK(k), F_INT, offsetof(struct slow_cycle, k), 1 }
+static const struct field slow_fields[] = {
+	SCI(cycle), SCI(start_ns), SCI(dur_ns), SCI(deadline_ns),
+	{ SCK(load_pct), F_PCT, offsetof(struct slow_cycle, load_pct), 1 },
+	{ SCK(violations_more), F_INT, offsetof(struct slow_cycle, violations_more), 0 },
+};
+
+#define CVK(k) PROFILE_KEY(PROFILE_CYCLE_VIOLATION, k)
+static const struct field cycv_fields[] = {
+	{ CVK(call), F_STR, offsetof(struct cycle_violation, call), 1 },
+	{ CVK(library), F_STR, offsetof(struct cycle_violation, library), 0 },
+	{ CVK(count), F_INT, offsetof(struct cycle_violation, count), 1 },
+	{ CVK(time_ns), F_INT, offsetof(struct cycle_violation, time_ns), 0 },
+};
+
+static int known_kind(const char *kind)
+{
+	for (const char *const *k = profile_violation_kinds; *k; k++)
+		if (strcmp(kind, *k) == 0)
+			return 1;
+	return 0;
+}
+
+static int read_cycle_violations(struct rd *r, const json_t *a, const char *ctx,
+				 struct slow_cycle *c)
+{
+	char what[160];
+	snprintf(what, sizeof(what), "%s.violations", ctx);
+	if (!json_is_array(a))
+		return rd_fail(r, "%s: expected an array, found %s", what, rd_type_desc(a));
+	size_t n = json_array_size(a);
+	c->v = calloc(n ? n : 1, sizeof(*c->v));
+	if (!c->v)
+		return rd_fail(r, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = json_array_get(a, i);
+		struct cycle_violation *v = &c->v[i];
+		snprintf(what, sizeof(what), "%s.violations[%zu]", ctx, i);
+		if (!json_is_object(o))
+			return rd_fail(r, "%s: expected an object, found %s", what, rd_type_desc(o));
+		v->library = "";
+		v->time_ns = -1;
+		const json_t *k = json_object_get(o, CVK(kind));
+		if (!k)
+			return rd_fail(r, "%s: missing \"%s\"", what, CVK(kind));
+		char w[192];
+		snprintf(w, sizeof(w), "%s.kind", what);
+		if (want_str(r, k, w, &v->kind))
+			return -1;
+		if (!known_kind(v->kind))
+			return rd_fail(r, "%s: unknown kind \"%s\"", w, v->kind);
+		if (read_fields(r, o, what, cycv_fields, sizeof(cycv_fields) / sizeof(cycv_fields[0]), v))
+			return -1;
+		if (read_fs(r, json_object_get(o, CVK(fs)), what, &v->fs_off, &v->fs_len))
+			return -1;
+		c->nv++;
+	}
+	return 0;
+}
+
+/* A callback's kept cycles, in the order written (by cycle number, each once). */
+static int read_slow_cycles(struct rd *r, const json_t *a, const char *ctx, struct callback *cb)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "%s.%s", ctx, K_SLOW_CYCLES);
+	if (!json_is_array(a))
+		return rd_fail(r, "%s: expected an array, found %s", what, rd_type_desc(a));
+	size_t n = json_array_size(a);
+	cb->slow = calloc(n ? n : 1, sizeof(*cb->slow));
+	if (!cb->slow)
+		return rd_fail(r, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = json_array_get(a, i);
+		struct slow_cycle *c = &cb->slow[i];
+		snprintf(what, sizeof(what), "%s.%s[%zu]", ctx, K_SLOW_CYCLES, i);
+		if (!json_is_object(o))
+			return rd_fail(r, "%s: expected an object, found %s", what, rd_type_desc(o));
+		cb->nslow++;   /* counted first, so that profile_free() frees its violations */
+		if (read_fields(r, o, what, slow_fields, sizeof(slow_fields) / sizeof(slow_fields[0]), c))
+			return -1;
+		const json_t *x;
+		char w[128];
+		if ((x = json_object_get(o, SCK(slowest)))) {
+			snprintf(w, sizeof(w), "%s.slowest", what);
+			if (want_bool(r, x, w, &c->slowest))
+				return -1;
+		}
+		if ((x = json_object_get(o, SCK(overrun)))) {
+			snprintf(w, sizeof(w), "%s.overrun", what);
+			if (want_bool(r, x, w, &c->overrun))
+				return -1;
+		}
+		if (c->cycle < 1)
+			return rd_fail(r, "%s.cycle: 0, but cycles are numbered from 1", what);
+		if (i > 0 && c->cycle <= cb->slow[i - 1].cycle)
+			return rd_fail(r, "%s.cycle: %" PRId64 " after %" PRId64 ": kept cycles are "
+				    "written once each, oldest first", what, c->cycle,
+				    cb->slow[i - 1].cycle);
+		if (cb->count >= 0 && c->cycle > cb->count)
+			return rd_fail(r, "%s.cycle: %" PRId64 ", but the callback completed %" PRId64
+				    " cycles", what, c->cycle, cb->count);
+		if ((x = json_object_get(o, SCK(violations))) && read_cycle_violations(r, x, what, c))
+			return -1;
+	}
+	return 0;
+}
+
+/* A violation's times: present together or not at all, the longest within the total. */
+static int read_violation_time(struct rd *r, const json_t *o, const char *ctx, struct violation *v)
+{
+	char what[96];
+	const json_t *t = json_object_get(o, K_TIME_NS), *m = json_object_get(o, K_TIME_MAX_NS);
+	v->time_ns = v->time_max_ns = -1;
+	if (!t && !m)
+		return 0;
+	if (!t || !m)
+		return rd_fail(r, "%s: \"%s\" without \"%s\"", ctx, t ? K_TIME_NS : K_TIME_MAX_NS,
+			    t ? K_TIME_MAX_NS : K_TIME_NS);
+	snprintf(what, sizeof(what), "%s.%s", ctx, K_TIME_NS);
+	if (want_int(r, t, what, PROFILE_MAX_NUM, &v->time_ns))
+		return -1;
+	snprintf(what, sizeof(what), "%s.%s", ctx, K_TIME_MAX_NS);
+	if (want_int(r, m, what, PROFILE_MAX_NUM, &v->time_max_ns))
+		return -1;
+	if (v->time_max_ns > v->time_ns)
+		return rd_fail(r, "%s: the longest call (%" PRId64 " ns) is longer than all of them "
+			    "(%" PRId64 " ns)", what, v->time_max_ns, v->time_ns);
+	return 0;
+}
+
 static int read_callbacks(struct rd *r, const json_t *a)
 {
 	struct profile *p = r->p;
@@ -338,6 +484,8 @@ static int read_callbacks(struct rd *r, const json_t *a)
 				    cb->id, i);
 		const json_t *h = json_object_get(o, "histogram");
 		if (h && check_histogram(r, h, ctx))
+			return -1;
+		if ((h = json_object_get(o, K_SLOW_CYCLES)) && read_slow_cycles(r, h, ctx, cb))
 			return -1;
 	}
 	p->has_audio = 1;
@@ -419,6 +567,8 @@ static int read_violations(struct rd *r, const json_t *a)
 			if (want_int(r, x, what, PROFILE_MAX_NUM, &v->callback))
 				return -1;
 		}
+		if (read_violation_time(r, o, ctx, v))
+			return -1;
 		if (read_fs(r, json_object_get(o, "fs"), ctx, &v->fs_off, &v->fs_len))
 			return -1;
 		p->nviolations++;
@@ -428,10 +578,6 @@ static int read_violations(struct rd *r, const json_t *a)
 
 /* "audioprof.cpu" (PROFILE_CPU* in common/profile_schema.h): every field the analyzer
  * uses from the CPU sampler, read and checked here only. */
-PROFILE_KEYS(PROFILE_AUDIOPROF);
-PROFILE_KEYS(PROFILE_CPU);
-PROFILE_KEYS(PROFILE_CPU_CALLBACK);
-PROFILE_KEYS(PROFILE_CPU_STACK);
 static int read_cpu(struct rd *r, const json_t *o)
 {
 	struct cpu_samples *c = &r->p->cpu;

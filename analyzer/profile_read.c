@@ -835,6 +835,16 @@ static int validate(struct rd *r)
 				    "range (%zu callback%s)", i, c->callback, p->ncallbacks,
 				    p->ncallbacks == 1 ? "" : "s");
 	}
+	for (size_t i = 0; i < p->ncallbacks; i++)
+		for (size_t k = 0; k < p->callbacks[i].nslow; k++)
+			for (size_t j = 0; j < p->callbacks[i].slow[k].nv; j++) {
+				const struct cycle_violation *cv = &p->callbacks[i].slow[k].v[j];
+				char ctx[96];
+				snprintf(ctx, sizeof(ctx), "audioprof.callbacks[%zu].slow_cycles[%zu]"
+					 ".violations", i, k);
+				if (check_fs(r, ctx, j, cv->fs_off, cv->fs_len))
+					return -1;
+			}
 	/* The totals the preload writes: curr_b and max_b come from one atomic word (live
 	 * bytes and their maximum), frees are blocks allocated and no longer live. */
 	if (p->has_totals && p->totals.curr_b > p->totals.max_b)
@@ -906,8 +916,12 @@ void profile_free(struct profile *p)
 	free(p->pps);
 	free(p->fs);
 	free(p->ftbl);
-	for (size_t i = 0; i < p->ncallbacks; i++)
+	for (size_t i = 0; i < p->ncallbacks; i++) {
 		free(p->callbacks[i].zones);
+		for (size_t k = 0; k < p->callbacks[i].nslow; k++)
+			free(p->callbacks[i].slow[k].v);
+		free(p->callbacks[i].slow);
+	}
 	free(p->callbacks);
 	free(p->violations);
 	free(p->cpu.sources);

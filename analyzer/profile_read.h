@@ -57,12 +57,35 @@ struct zone {
 	PROFILE_ZONE(PROFILE_MEMBER)
 };
 
+/* A violation made in a slow cycle: its call and stack, and how often and how long. */
+struct cycle_violation {
+	const char *kind, *call; /* as in struct violation */
+	const char *library;     /* "" when the program's own */
+	int64_t count;           /* calls made in the cycle */
+	int64_t time_ns;         /* time inside them; -1 when the call is not timed */
+	uint32_t fs_off, fs_len; /* stack as in struct pp */
+};
+
+/* A cycle the preload kept: one of the slowest, or one of the first overruns. */
+struct slow_cycle {
+	int64_t cycle;           /* its number: 1 is the source's first timed cycle */
+	int64_t start_ns;        /* from the start of the profile */
+	int64_t dur_ns, deadline_ns;
+	double load_pct;
+	int slowest, overrun;    /* among the slowest kept; took longer than its deadline */
+	int64_t violations_more; /* calls at sites beyond those listed */
+	struct cycle_violation *v;   /* owned by the profile */
+	size_t nv;
+};
+
 /* One callback source: PROFILE_CALLBACK, its numbers -1 (loads < 0) when absent from
  * the file, its strings never NULL ("" when absent). */
 struct callback {
 	PROFILE_CALLBACK(PROFILE_MEMBER)
 	struct zone *zones;      /* owned by the profile */
 	size_t nzones;
+	struct slow_cycle *slow; /* kept cycles, oldest first (owned by the profile) */
+	size_t nslow;
 };
 
 /* One real-time violation: a (call, stack, callback) triple. */
@@ -73,6 +96,8 @@ struct violation {
 	const char *library;     /* made inside this audio library's own API ("libasound"):
 				  * not the program's; "" when the program's own */
 	int64_t count, bytes;
+	int64_t time_ns, time_max_ns;   /* time inside the calls, total and longest;
+					 * -1 when the calls were not timed */
 	int64_t callback;        /* index into profile.callbacks, -1 when absent */
 	uint32_t fs_off, fs_len; /* stack as in struct pp */
 };

@@ -413,6 +413,109 @@ static void text_sites(FILE *f, const struct profile *p, const struct report_opt
 static void text_violation_list(FILE *f, const struct profile *p, const struct report_opts *o,
 				int lib, size_t n, int64_t calls);
 
+/* "N% of the deadline" in the precision a reader needs: 9375%, 301%, 12.5%. */
+static const char *deadline_pct(double pct, char buf[FMT_NUM])
+{
+	snprintf(buf, FMT_NUM, pct >= 100 ? "%.0f%%" : "%.1f%%", pct);
+	return buf;
+}
+
+/* One kept cycle's story: "cycle 1001 at 12.3 s took 1.00 s (9375% of the deadline):
+ * usleep at main.c:40, 1 call, 1.00 s". Its violations longest first (untimed ones,
+ * allocations, after them by count). Returns a malloc'd string, or NULL. */
+static char *cycle_story(const struct profile *p, const struct slow_cycle *c)
+{
+	char a[FMT_NUM], b[FMT_NUM], d[FMT_NUM];
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+	if (!m)
+		return NULL;
+	fprintf(m, "cycle %" PRId64 " at %s took %s", c->cycle, fmt_ns(c->start_ns, a),
+		fmt_ns(c->dur_ns, b));
+	if (c->deadline_ns > 0)
+		fprintf(m, " (%s of the deadline)", deadline_pct(c->load_pct, d));
+	size_t *ord = calloc(c->nv ? c->nv : 1, sizeof(*ord));
+	size_t n = 0;
+	for (size_t i = 0; ord && i < c->nv; i++) {
+		size_t k = n++;
+		const struct cycle_violation *x = &c->v[i];
+		while (k > 0) {   /* insertion: by time, then count, descending; stable */
+			const struct cycle_violation *y = &c->v[ord[k - 1]];
+			if (y->time_ns > x->time_ns || (y->time_ns == x->time_ns && y->count >= x->count))
+				break;
+			ord[k] = ord[k - 1];
+			k--;
+		}
+		ord[k] = i;
+	}
+	if (n == 0 && c->violations_more <= 0)
+		fputs(": no real-time-unsafe call", m);
+	for (size_t i = 0; i < n; i++) {
+		const struct cycle_violation *x = &c->v[ord[i]];
+		char func[128], where[256];
+		size_t k = frame_pick_user(p, x->fs_off, x->fs_len);
+		frame_names(p->ftbl[p->fs[x->fs_off + k]], func, sizeof(func), where, sizeof(where));
+		fprintf(m, "%s%s at %s, %s call%s", i ? "; " : ": ", *x->call ? x->call : x->kind,
+			where, fmt_count(x->count, a), x->count == 1 ? "" : "s");
+		if (x->time_ns >= 0)
+			fprintf(m, ", %s", fmt_ns(x->time_ns, b));
+		if (*x->library)
+			fprintf(m, " (inside %s)", x->library);
+	}
+	if (c->violations_more > 0)
+		fprintf(m, "%s%s more call%s", n ? "; and " : ": ", fmt_count(c->violations_more, a),
+			c->violations_more == 1 ? "" : "s");
+	free(ord);
+	if (fclose(m) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+#define STORIES_SHOWN 10   /* kept cycles told per source, slowest first */
+
+/* The kept cycles of cb, slowest first, one story each. */
+static void text_slow_cycles(FILE *f, const struct profile *p, const struct callback *cb,
+			     int width)
+{
+	char a[FMT_NUM], b[FMT_NUM];
+	if (cb->nslow == 0)
+		return;
+	size_t *ord = calloc(cb->nslow, sizeof(*ord));
+	if (!ord)
+		return;
+	for (size_t i = 0; i < cb->nslow; i++) {
+		size_t k = i;
+		while (k > 0 && cb->slow[ord[k - 1]].dur_ns < cb->slow[i].dur_ns) {
+			ord[k] = ord[k - 1];
+			k--;
+		}
+		ord[k] = i;
+	}
+	int64_t overs = 0;
+	for (size_t i = 0; i < cb->nslow; i++)
+		overs += cb->slow[i].overrun;
+	fprintf(f, "      slow cycles: %zu kept, %s overrun%s among them", cb->nslow,
+		fmt_count(overs, a), overs == 1 ? "" : "s");
+	if (cb->overruns_unlisted > 0)
+		fprintf(f, " (%s more not kept)", fmt_count(cb->overruns_unlisted, b));
+	fputc('\n', f);
+	size_t shown = cb->nslow < STORIES_SHOWN ? cb->nslow : STORIES_SHOWN;
+	for (size_t i = 0; i < shown; i++) {
+		char *story = cycle_story(p, &cb->slow[ord[i]]);
+		if (!story)
+			continue;
+		fputs("        ", f);
+		fmt_wrap(f, story, 8, 10, width);
+		free(story);
+	}
+	if (cb->nslow > shown)
+		fprintf(f, "        ... %zu more (audioprof view shows them all)\n", cb->nslow - shown);
+	free(ord);
+}
+
 static void text_audio(FILE *f, const struct profile *p, const struct report_opts *o)
 {
 	char a[FMT_NUM], b[FMT_NUM], c[FMT_NUM], d[FMT_NUM], e[FMT_NUM], g[FMT_NUM];
@@ -510,6 +613,7 @@ static void text_audio(FILE *f, const struct profile *p, const struct report_opt
 					zn->count >= 0 ? fmt_count(zn->count, a) : "-",
 					fmt_ns(zn->mean_ns, b), fmt_ns(zn->p99_ns, c), fmt_ns(zn->max_ns, d));
 			}
+			text_slow_cycles(f, p, cb, o->width);
 		}
 		free(cell);
 	}
@@ -538,7 +642,7 @@ static void text_audio(FILE *f, const struct profile *p, const struct report_opt
 static void text_violation_list(FILE *f, const struct profile *p, const struct report_opts *o,
 				int lib, size_t n, int64_t calls)
 {
-	char a[FMT_NUM], b[FMT_NUM];
+	char a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
 	if (lib && !n)
 		return;
 	if (lib)
@@ -551,9 +655,22 @@ static void text_violation_list(FILE *f, const struct profile *p, const struct r
 			fmt_c(C_RESET));
 	if (n == 0)
 		fprintf(f, "  (none)\n");
-	size_t k = 0;
+	/* Longest time inside first; untimed ones (allocations, older profiles) after,
+	 * in the file's order. */
+	size_t *ord = calloc(p->nviolations ? p->nviolations : 1, sizeof(*ord));
+	if (!ord)
+		return;
 	for (size_t i = 0; i < p->nviolations; i++) {
-		const struct violation *v = &p->violations[i];
+		size_t j = i;
+		while (j > 0 && p->violations[ord[j - 1]].time_ns < p->violations[i].time_ns) {
+			ord[j] = ord[j - 1];
+			j--;
+		}
+		ord[j] = i;
+	}
+	size_t k = 0;
+	for (size_t oi = 0; oi < p->nviolations; oi++) {
+		const struct violation *v = &p->violations[ord[oi]];
 		if ((*v->library != 0) != lib)
 			continue;
 		k++;
@@ -565,9 +682,13 @@ static void text_violation_list(FILE *f, const struct profile *p, const struct r
 			v->kind, *v->call ? ": " : "", v->call, fmt_count(v->count, a));
 		if (v->bytes > 0)
 			fprintf(f, " (%s)", fmt_bytes(v->bytes, b));
+		if (v->time_ns >= 0)
+			fprintf(f, ", %s inside, longest %s", fmt_ns(v->time_ns, b),
+				fmt_ns(v->time_max_ns, c));
 		fprintf(f, " in %s\n", lab);
 		report_print_stack(f, p, v->fs_off, v->fs_len, 6, o->frames, o->width);
 	}
+	free(ord);
 }
 
 /* ------------------------------------------------------------------ text: advice */
@@ -770,6 +891,25 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 				json_array_append_new(zs, zo);
 			}
 			jset(c, "zones", zs);
+			if (cb->nslow > 0) {   /* newer: only when the profile has them */
+				json_t *sc = json_array();
+				for (size_t k = 0; k < cb->nslow; k++) {
+					const struct slow_cycle *y = &cb->slow[k];
+					json_t *yo = json_object();
+					jset(yo, "cycle", jint(y->cycle));
+					jset(yo, "start_ns", jint(y->start_ns));
+					jset(yo, "dur_ns", jint(y->dur_ns));
+					jset(yo, "deadline_ns", jint(y->deadline_ns));
+					jset(yo, "load_pct", json_real(y->load_pct));
+					jset(yo, "slowest", json_boolean(y->slowest));
+					jset(yo, "overrun", json_boolean(y->overrun));
+					char *story = cycle_story(p, y);
+					jset(yo, "story", story ? json_string(story) : NULL);
+					free(story);
+					json_array_append_new(sc, yo);
+				}
+				jset(c, "slow_cycles", sc);
+			}
 			json_array_append_new(cbs, c);
 		}
 		jset(r, "callbacks", cbs);
@@ -782,6 +922,10 @@ static json_t *json_report(const struct profile *p, const struct report_opts *o,
 			jset(x, "severity", json_string(v->warning ? "warning" : "violation"));
 			jset(x, "count", json_integer(v->count));
 			jset(x, "bytes", json_integer(v->bytes));
+			if (v->time_ns >= 0) {
+				jset(x, "time_ns", json_integer(v->time_ns));
+				jset(x, "time_max_ns", json_integer(v->time_max_ns));
+			}
 			if (*v->library)
 				jset(x, "library", json_string(v->library));
 			jset(x, "callback", jint(v->callback));

@@ -195,6 +195,32 @@ KIND_RULE(check_cb_thread, "thread", "process")
 
 /* ------------------------------------------------------------------ audio: timing */
 
+/* "; the slowest, cycle 120 at 172 ms, spent 40.1 ms of its 40.2 ms in
+ * pthread_mutex_lock() at x.c:42": the longest timed call of cb's slowest kept
+ * overrun, or "" when no kept overrun made a timed call. */
+static const char *slowest_overrun(const struct profile *p, const struct callback *cb,
+				   char *buf, size_t len)
+{
+	const struct slow_cycle *w = NULL;
+	buf[0] = 0;
+	for (size_t k = 0; k < cb->nslow; k++)
+		if (cb->slow[k].overrun && (!w || cb->slow[k].dur_ns > w->dur_ns))
+			w = &cb->slow[k];
+	const struct cycle_violation *v = NULL;
+	for (size_t j = 0; w && j < w->nv; j++)
+		if (w->v[j].time_ns > 0 && (!v || w->v[j].time_ns > v->time_ns))
+			v = &w->v[j];
+	if (!v)
+		return buf;
+	char func[128], where[256], a[FMT_NUM], b[FMT_NUM], c[FMT_NUM];
+	site_names(p, v->fs_off, v->fs_len, func, sizeof(func), where, sizeof(where));
+	(void)func;
+	snprintf(buf, len, "; the slowest, cycle %" PRId64 " at %s, spent %s of its %s in %s() at %s",
+		 w->cycle, fmt_ns(w->start_ns, a), fmt_ns(v->time_ns, b), fmt_ns(w->dur_ns, c),
+		 *v->call ? v->call : v->kind, where);
+	return buf;
+}
+
 static void check_overrun(const struct profile *p, const struct rule *r, struct findings *out)
 {
 	for (size_t i = 0; i < p->ncallbacks; i++) {
@@ -202,11 +228,13 @@ static void check_overrun(const struct profile *p, const struct rule *r, struct 
 		if (cb->overruns <= 0)
 			continue;
 		char label[160], n[FMT_NUM], c[FMT_NUM], d[FMT_NUM], p99[FMT_NUM], mx[FMT_NUM];
+		char slowest[512];
 		rules_callback_label(p, (long long)i, label, sizeof(label));
 		rules_emit(out, r, cb->overruns, "callback", label, "overruns",
 			   fmt_count(cb->overruns, n), "count", fmt_count(cb->count, c),
 			   "deadline", fmt_ns(cb->deadline_ns, d), "p99", fmt_ns(cb->p99_ns, p99),
-			   "max", fmt_ns(cb->max_ns, mx), NULL);
+			   "max", fmt_ns(cb->max_ns, mx), "slowest",
+			   slowest_overrun(p, cb, slowest, sizeof(slowest)), NULL);
 	}
 }
 
@@ -415,8 +443,8 @@ const struct rule rules_table[] = {
 	  "stream starts", "audio_violations.json" },
 	{ "overrun", SEV_ERROR, check_overrun,
 	  "{callback}: {overruns} of {count} callbacks took longer than the {deadline} deadline "
-	  "(p99 {p99}, max {max}); remove the unsafe calls listed above from the callback, or "
-	  "find the slow part with timing zones", "audio_violations.json" },
+	  "(p99 {p99}, max {max}){slowest}; remove the unsafe calls listed above from the "
+	  "callback, or find the slow part with timing zones", "audio_violations.json" },
 	{ "xrun", SEV_ERROR, check_xrun,
 	  "{callback}: the audio backend reported {xruns}; look at the overruns, at the "
 	  "thread's scheduling and at the buffer size ({frames} frames at {rate} Hz)",

@@ -60,8 +60,8 @@ static void usage(FILE *f)
 		"      --check           then check the profile as 'audioprof check' does\n"
 		"                        (results on stderr); these imply --check:\n"
 		"      --max-callback-allocs N, --max-rt-unsafe N, --max-overruns N,\n"
-		"      --max-load PCT, --max-peak SIZE, --max-leaked SIZE, --junit FILE,\n"
-		"      --count-library-calls\n"
+		"      --max-load PCT, --max-peak SIZE, --max-leaked SIZE,\n"
+		"      --max-violation-time DURATION, --junit FILE, --count-library-calls\n"
 		"      --suppressions FILE, --no-default-suppressions\n"
 		"      --help-env        list the AUDIOPROF_* environment variables\n"
 		"  -h, --help            show this help\n"
@@ -171,6 +171,7 @@ static const struct option long_opts[] = {
 	{ "max-rt-unsafe", required_argument, NULL, O_CHECK_OPT },
 	{ "max-overruns", required_argument, NULL, O_CHECK_OPT },
 	{ "max-load", required_argument, NULL, O_CHECK_OPT },
+	{ "max-violation-time", required_argument, NULL, O_CHECK_OPT },
 	{ "max-peak", required_argument, NULL, O_CHECK_OPT },
 	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
 	{ "junit", required_argument, NULL, O_CHECK_OPT },

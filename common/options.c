@@ -49,6 +49,9 @@ const struct opt_def options_table[OPT_COUNT] = {
 		"on every thread (all), or not at all (off)", "rt|all|off" },
 	[OPT_CPU_RATE] = { "AUDIOPROF_CPU_RATE", OPT_INT, "1000", 1, 10000,
 		"CPU samples per second of a thread's CPU time" },
+	[OPT_SLOW_CYCLES] = { "AUDIOPROF_SLOW_CYCLES", OPT_INT, "10", 0, 1000,
+		"slowest cycles kept per callback source with their violations, beside its "
+		"first 64 overruns; 0 keeps neither" },
 };
 
 struct opt_values options;

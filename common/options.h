@@ -25,6 +25,7 @@ enum opt_id {
 	OPT_SYMCACHE,       /* directory of the persistent symbol cache; "off" disables */
 	OPT_CPU,            /* rt | all | off: CPU-time stack sampling (cpuprof.h) */
 	OPT_CPU_RATE,       /* samples per second of a thread's CPU time */
+	OPT_SLOW_CYCLES,    /* slowest cycles kept per callback source */
 	OPT_COUNT
 };
 

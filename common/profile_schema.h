@@ -111,6 +111,37 @@
 	X(timeline, OBJECT, "", NEWER, "the heap over time (PROFILE_TIMELINE)") \
 	X(cpu, OBJECT, "", OPTIONAL, "CPU samples, unless AUDIOPROF_CPU=off (PROFILE_CPU)")
 
+/* "audioprof.callbacks[].slow_cycles": a cycle kept for its story. */
+#define PROFILE_SLOW_CYCLE(X) \
+	X(cycle, UINT, "", ALWAYS, "its number: 1 is the source's first timed cycle") \
+	X(start_ns, UINT, "ns", ALWAYS, "its start, from the start of the profile") \
+	X(dur_ns, UINT, "ns", ALWAYS, "its duration") \
+	X(deadline_ns, UINT, "ns", ALWAYS, "its deadline; 0 if none") \
+	X(load_pct, NUM, "%", ALWAYS, "dur_ns / deadline_ns; 0 without a deadline") \
+	X(slowest, BOOL, "", ALWAYS, "among the slowest kept") \
+	X(overrun, BOOL, "", ALWAYS, "took longer than its deadline") \
+	X(violations, OBJECTS, "", ALWAYS, "unsafe calls made in it, at most 8 sites (PROFILE_CYCLE_VIOLATION)") \
+	X(violations_more, UINT, "calls", ALWAYS, "calls at sites beyond those listed")
+
+/* An element of a slow cycle's "violations". */
+#define PROFILE_CYCLE_VIOLATION(X) \
+	X(kind, STR, "", ALWAYS, "as in a violation") \
+	X(call, STR, "", ALWAYS, "the function called") \
+	X(count, UINT, "calls", ALWAYS, "calls made there in the cycle") \
+	X(time_ns, UINT, "ns", OPTIONAL, "time inside them; absent for untimed kinds (alloc, free)") \
+	X(library, STR, "", OPTIONAL, "made inside this audio library's own API: which") \
+	X(fs, FRAMES, "", ALWAYS, "the stack")
+
+/* An element of "audioprof.timeline.load": one source's load per interval. */
+#define PROFILE_TIMELINE_LOAD(X) \
+	X(callback, UINT, "", ALWAYS, "the source's id") \
+	X(count, INTS, "callbacks", ALWAYS, "cycles timed per interval; as long as t_ns") \
+	X(mean_ppm, INTS, "ppm", ALWAYS, "their mean load, parts per million of the deadline") \
+	X(max_ppm, INTS, "ppm", ALWAYS, "their largest load") \
+	X(tail_count, UINT, "callbacks", ALWAYS, "cycles after the last sample, up to te") \
+	X(tail_mean_ppm, UINT, "ppm", ALWAYS, "their mean load") \
+	X(tail_max_ppm, UINT, "ppm", ALWAYS, "their largest load")
+
 /* "audioprof.cpu": stacks sampled on threads' own CPU time. */
 #define PROFILE_CPU(X) \
 	X(mode, STR, "", ALWAYS, "\"rt\" (real-time code only) or \"all\" (AUDIOPROF_CPU)") \
@@ -196,7 +227,9 @@
 	X(lib_calls, UINT, "calls", NEWER, "unsafe calls inside an audio library's own API") \
 	X(discarded, UINT, "cycles", NEWER, "ALSA cycles ended without a period's work") \
 	X(histogram, OBJECT, "", AUDIOPROF, "loads by range of the deadline (PROFILE_HISTOGRAM)") \
-	X(zones, OBJECTS, "", AUDIOPROF, "zones timed in the callbacks (PROFILE_ZONE)")
+	X(zones, OBJECTS, "", AUDIOPROF, "zones timed in the callbacks (PROFILE_ZONE)") \
+	X(slow_cycles, OBJECTS, "", NEWER, "kept cycles, oldest first: the AUDIOPROF_SLOW_CYCLES slowest and the first 64 overruns (PROFILE_SLOW_CYCLE)") \
+	X(overruns_unlisted, UINT, "callbacks", NEWER, "overruns not in slow_cycles")
 
 /* "histogram" of a callback source: two arrays of the same length. */
 #define PROFILE_HISTOGRAM(X) \
@@ -219,6 +252,8 @@
 	X(severity, STR, "", AUDIOPROF, "\"warning\" for trylock, else \"violation\"") \
 	X(count, UINT, "calls", AUDIOPROF, "calls made") \
 	X(bytes, UINT, "bytes", AUDIOPROF, "for alloc, the bytes asked for; else 0") \
+	X(time_ns, UINT, "ns", OPTIONAL, "time inside the calls; absent when not timed") \
+	X(time_max_ns, UINT, "ns", OPTIONAL, "the longest call; present exactly when time_ns is") \
 	X(library, STR, "", OPTIONAL, "made inside this audio library's own API: which") \
 	X(callback, SINT, "", AUDIOPROF, "the callback source's id, or -1") \
 	X(fs, FRAMES, "", ALWAYS, "the stack, as in a program point")
@@ -230,7 +265,8 @@
 	X(live_b, INTS, "bytes", ALWAYS, "live bytes") \
 	X(live_k, INTS, "blocks", ALWAYS, "live blocks") \
 	X(heap_b, INTS, "bytes", ALWAYS, "bytes the allocator obtained from the system") \
-	X(used_b, INTS, "bytes", ALWAYS, "bytes in the allocator's chunks in use")
+	X(used_b, INTS, "bytes", ALWAYS, "bytes in the allocator's chunks in use") \
+	X(load, OBJECTS, "", NEWER, "each source's load per interval (PROFILE_TIMELINE_LOAD)")
 
 /* Every list, with its place in the file: O(path, list, shape), where shape is empty,
  * or PP for PROFILE_PP (whose X takes the writer's member as its second argument). */
@@ -246,6 +282,9 @@
 	O("audioprof.callbacks[].zones[]", PROFILE_ZONE, ) \
 	O("audioprof.violations[]", PROFILE_VIOLATION, ) \
 	O("audioprof.timeline", PROFILE_TIMELINE, ) \
+	O("audioprof.callbacks[].slow_cycles[]", PROFILE_SLOW_CYCLE, ) \
+	O("audioprof.callbacks[].slow_cycles[].violations[]", PROFILE_CYCLE_VIOLATION, ) \
+	O("audioprof.timeline.load[]", PROFILE_TIMELINE_LOAD, ) \
 	O("audioprof.cpu", PROFILE_CPU, ) \
 	O("audioprof.cpu.callbacks[]", PROFILE_CPU_CALLBACK, ) \
 	O("audioprof.cpu.stacks[]", PROFILE_CPU_STACK, )
@@ -256,6 +295,9 @@
 #define PROFILE_KEYS_MEMBER_(key, type, unit, presence, what) char key;
 #define PROFILE_KEYS(list) struct list##_keys_ { list(PROFILE_KEYS_MEMBER_) }
 #define PROFILE_KEY(list, key) (#key + 0 * sizeof(((struct list##_keys_ *)0)->key))
+
+/* A whole number that does not apply to an OPTIONAL field: the writer leaves it out. */
+#define PROFILE_ABSENT_UINT UINT64_MAX
 
 /* For users that keep only some types: PROFILE_IF_NUMERIC_<type>(...) is its argument
  * for the whole numbers a reader keeps in an int64_t, else nothing. */

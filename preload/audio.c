@@ -6,10 +6,18 @@
  * (frames / rate) with overruns and near misses, period jitter, per-zone timings.
  * Violations: an open-addressing table keyed by (kind, call, stack site, source),
  * claimed with a CAS; a slot being filled by another thread is skipped, so two
- * entries for one key can exist and are merged when written. */
+ * entries for one key can exist and are merged when written. Each slot also sums the
+ * time spent inside its calls and keeps the longest (rtcheck.c times them).
+ * Slow cycles: per source, the AUDIOPROF_SLOW_CYCLES slowest cycles and the first
+ * OVER_MAX overruns, each with the violations made in it (struct rt_cyclog), written
+ * by the audio thread under a sequence count that the profile writer checks.
+ * Load over time: per source, one row per heap timeline sample (count, mean and max
+ * load of the cycles since the previous one), closed by the writer thread. */
 #include "audio.h"
 #include "cpuprof.h"
+#include "clock.h"
 #include "durhist.h"
+#include "timeline.h"
 #define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
 #include "wildcard.h"
@@ -91,8 +99,32 @@ struct zone {
 	struct hist h;
 };
 
+/* A kept cycle. Written by the source's audio thread only: seq is odd while it
+ * writes, and a reader that sees seq change (or odd) reads again. */
+struct slow_rec {
+	uint32_t seq;
+	uint32_t kept;                         /* the writer's copies: SLOW_* flags */
+	uint64_t cycle;                        /* its number: 1 is the source's first timed */
+	uint64_t start;                        /* CLOCK_MONOTONIC ns at its start */
+	uint64_t dur;                          /* ns */
+	uint64_t deadline;                     /* ns, then; 0 if none */
+	struct rt_cyclog log;                  /* the violations made in it */
+};
+
+#define OVER_MAX 64                            /* overruns kept per source: the first ones */
+
+/* A source's load over one heap timeline interval. */
+struct load_row {
+	uint64_t count;                        /* cycles timed in the interval */
+	uint64_t ppm_sum;                      /* their loads, parts per million of the deadline */
+	uint64_t ppm_max;                      /* the largest */
+};
+
 struct cb_source {
 	struct cb_source *next;                /* registry, push-only */
+	struct slow_rec *slow;                 /* [slow_max]: the slowest cycles (after the source) */
+	struct slow_rec *over;                 /* [OVER_MAX]: the first overruns (after those) */
+	struct load_row *load;                 /* [TIMELINE_SAMPLES] (last; writer thread) */
 	int id;
 	enum ap_api api;
 	char name[64];
@@ -112,12 +144,18 @@ struct cb_source {
 	uint64_t lib_calls;                    /* unsafe calls (of any kind) made inside the
 						* audio library's own API: not the program's */
 	uint64_t discarded;                    /* cycles ended without a period's work */
+	uint32_t nslow, nover;                 /* entries of slow[], over[] written */
+	uint64_t slow_floor;                   /* shortest of slow[] once full (ns) */
+	uint64_t ival_max;                     /* largest load (ppm) since the last row */
+	uint64_t load_count0, load_sum0;       /* count, load_ppm_sum at the last row (writer) */
 	struct hist dur, jitter;
 	struct zone zones[ZONES];
 };
 
 static struct cb_source *sources;
 static int nsources;
+static unsigned slow_max;                      /* AUDIOPROF_SLOW_CYCLES */
+static unsigned load_n;                        /* rows of every source's load[] in use */
 
 static void *map(size_t size)
 {
@@ -136,14 +174,24 @@ static size_t src_size;   /* sizeof(struct cb_source), rounded up to 64 bytes */
 
 struct cb_source *audio_source_new(enum ap_api api, const char *name)
 {
-	struct cb_source *s = NULL;
+	/* One piece each: the source, its kept cycles, its load rows (src_size). */
+	char *m = NULL;
 	unsigned i = src_slab ? __atomic_fetch_add(&src_slab_used, 1, __ATOMIC_RELAXED) : SLAB_SOURCES;
 	if (i < SLAB_SOURCES)
-		s = (struct cb_source *)(src_slab + (size_t)i * src_size);
+		m = src_slab + (size_t)i * src_size;
 	else
-		s = map(sizeof(*s));
-	if (!s)
+		m = map(src_size);
+	if (!m)
 		return NULL;
+	struct cb_source *s = (struct cb_source *)m;
+	size_t at = (sizeof(*s) + 63) & ~(size_t)63;
+	if (slow_max) {
+		s->slow = (struct slow_rec *)(m + at);
+		at += ((size_t)slow_max * sizeof(*s->slow) + 63) & ~(size_t)63;
+		s->over = (struct slow_rec *)(m + at);
+		at += ((size_t)OVER_MAX * sizeof(*s->over) + 63) & ~(size_t)63;
+	}
+	s->load = (struct load_row *)(m + at);
 	s->api = api;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
 	s->min = UINT64_MAX;
@@ -176,6 +224,8 @@ void audio_cb_begin(struct cb_source *s)
 		s->tid = t->tid;
 	if (t->nframes > 0 && t->nframes <= RT_MAX_NEST)
 		t->stack[t->nframes - 1].inner = 1;  /* the outer wrapper is not timed */
+	if (t->nframes == 0)
+		t->ntiming = 0;
 	if (t->nframes < RT_MAX_NEST) {
 		struct rt_frame *f = &t->stack[t->nframes];
 		f->src = s;
@@ -185,6 +235,8 @@ void audio_cb_begin(struct cb_source *s)
 	t->nframes++;
 	t->depth++;
 	cpuprof_rt_entered();
+	t->cyc_gen++;
+	t->cyc.n = t->cyc.more = 0;
 	if (s->last_start && s->deadline) {
 		uint64_t period = now - s->last_start;
 		uint64_t j = period > s->deadline ? period - s->deadline : s->deadline - period;
@@ -197,8 +249,60 @@ void audio_cb_begin(struct cb_source *s)
 	s->last_start = now;
 }
 
-/* One completed callback of s that took d ns. */
-static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32_t rate)
+/* Write kept cycle r (this source's audio thread only). */
+static void slow_put(struct slow_rec *r, const struct cb_source *s, uint64_t d, uint64_t t0,
+		     const struct rt_cyclog *log)
+{
+	uint32_t seq = r->seq;
+	__atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	r->cycle = s->count;
+	r->start = t0;
+	r->dur = d;
+	r->deadline = s->deadline;
+	r->log.n = log->n <= RT_CYC_MAX ? log->n : RT_CYC_MAX;
+	r->log.more = log->more;
+	for (uint32_t i = 0; i < r->log.n; i++)
+		r->log.e[i] = log->e[i];
+	__atomic_store_n(&r->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Keep the cycle just counted if it is among the slow_max slowest, or one of the
+ * first OVER_MAX overruns. The common case is one comparison. */
+static void slow_note(struct cb_source *s, uint64_t d, uint64_t t0, int overrun,
+		      const struct rt_cyclog *log)
+{
+	if (!s->slow || !s->over)
+		return;
+	if (overrun && s->nover < OVER_MAX) {
+		slow_put(&s->over[s->nover], s, d, t0, log);
+		__atomic_store_n(&s->nover, s->nover + 1, __ATOMIC_RELEASE);
+	}
+	if (s->nslow < slow_max) {
+		slow_put(&s->slow[s->nslow], s, d, t0, log);
+		__atomic_store_n(&s->nslow, s->nslow + 1, __ATOMIC_RELEASE);
+		if (s->nslow < slow_max)
+			return;
+	} else if (d > s->slow_floor) {
+		unsigned lo = 0;
+		for (unsigned i = 1; i < slow_max; i++)
+			if (s->slow[i].dur < s->slow[lo].dur)
+				lo = i;
+		slow_put(&s->slow[lo], s, d, t0, log);
+	} else {
+		return;
+	}
+	uint64_t floor = UINT64_MAX;
+	for (unsigned i = 0; i < slow_max; i++)
+		if (s->slow[i].dur < floor)
+			floor = s->slow[i].dur;
+	s->slow_floor = floor;
+}
+
+/* One completed callback of s that started at t0 and took d ns, with the violations
+ * of log made in it. */
+static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32_t rate,
+			uint64_t t0, const struct rt_cyclog *log)
 {
 	if (frames && rate && (frames != s->frames || rate != s->rate))
 		audio_source_format(s, frames, rate);
@@ -224,8 +328,21 @@ static void source_time(struct cb_source *s, uint64_t d, uint32_t frames, uint32
 		while (i < LOAD_EDGES && ppm >= load_edges[i] * 10000u)
 			i++;
 		s->load_hist[i]++;
+		if (ppm > __atomic_load_n(&s->ival_max, __ATOMIC_RELAXED))
+			__atomic_store_n(&s->ival_max, ppm, __ATOMIC_RELAXED);
+		slow_note(s, d, t0, ppm > 1000000u, log);
+	} else {
+		slow_note(s, d, t0, 0, log);
 	}
 }
+
+#ifdef AUDIOPROF_TESTING
+void audio_testing_cycle(struct cb_source *s, uint64_t t0, uint64_t d)
+{
+	static const struct rt_cyclog none;
+	source_time(s, d, 0, 0, t0, &none);
+}
+#endif
 
 static void pend_abort(const struct rt_pendlog *l);
 
@@ -233,7 +350,8 @@ static void held_commit(struct rt_tls *t)
 {
 	pend_abort(&t->held);
 	if (t->held_src)
-		source_time(t->held_src, t->held_ns, t->held_frames, t->held_rate);
+		source_time(t->held_src, t->held_ns, t->held_frames, t->held_rate, t->held_t0,
+			    &t->held_cyc);
 	t->held_src = NULL;
 	t->held.n = 0;
 }
@@ -272,7 +390,7 @@ void audio_cb_end(struct cb_source *s, uint32_t frames, uint32_t rate)
 		held_commit(t);  /* and the stream went on after the held one */
 	}
 	if (f)
-		source_time(s, now - f->t0, frames, rate);
+		source_time(s, now - f->t0, frames, rate, f->t0, &t->cyc);
 }
 
 void audio_cb_hold(struct cb_source *s, uint32_t frames, uint32_t rate)
@@ -287,7 +405,7 @@ void audio_cb_hold(struct cb_source *s, uint32_t frames, uint32_t rate)
 			t->pend.n = 0;
 		}
 		if (f)
-			source_time(s, now - f->t0, frames, rate);
+			source_time(s, now - f->t0, frames, rate, f->t0, &t->cyc);
 		return;
 	}
 	held_commit(t);          /* an older held cycle: the stream went on after it */
@@ -295,6 +413,8 @@ void audio_cb_hold(struct cb_source *s, uint32_t frames, uint32_t rate)
 	t->pend.n = 0;
 	t->held_src = s;
 	t->held_ns = now - f->t0;
+	t->held_t0 = f->t0;
+	t->held_cyc = t->cyc;
 	t->held_frames = frames;
 	t->held_rate = rate;
 }
@@ -501,6 +621,9 @@ struct vslot {
 	uint8_t lib;             /* 0: the program's; else 1 + the enum ap_api of the
 				  * library inside whose API the call was made */
 	uint64_t count, bytes;   /* atomic adds (atomic subtractions: audio_cb_discard) */
+	uint64_t ticks;          /* time inside the calls, clock ticks (atomic, as count) */
+	uint64_t ticks_max;      /* the longest call (atomic maximum) */
+	uint8_t timed;           /* its calls are timed (audio_violation_time ran) */
 };
 static struct vslot *vtab;
 static uint64_t vlost;       /* violations that found no slot */
@@ -508,9 +631,10 @@ static uint64_t (*site_cb)[2];   /* per site: blocks, bytes allocated in callbac
 
 static void report_one(struct vslot *v);
 
-/* This thread's provisional frame saw a violation in slot v (NULL: none found). */
-static void pend_log(struct rt_tls *t, struct vslot *v, enum ap_vkind kind, site_id stack,
-		     uint64_t bytes, uint8_t lib)
+/* This thread's provisional frame saw a violation in slot v (NULL: none found).
+ * Returns its entry in the log, or -1. */
+static int pend_log(struct rt_tls *t, struct vslot *v, enum ap_vkind kind, site_id stack,
+		    uint64_t bytes, uint8_t lib)
 {
 	struct rt_pendlog *l = &t->pend;
 	for (int i = 0; i < l->n; i++) {
@@ -518,18 +642,44 @@ static void pend_log(struct rt_tls *t, struct vslot *v, enum ap_vkind kind, site
 		if (p->slot == v && p->kind == kind && p->stack == stack && p->lib == lib) {
 			p->count++;
 			p->bytes += bytes;
-			return;
+			return i;
 		}
 	}
 	if (l->n >= RT_PEND_MAX)
-		return;   /* more distinct sites than the log holds: these stay charged */
-	struct rt_pend *p = &l->e[l->n++];
+		return -1;   /* more distinct sites than the log holds: these stay charged */
+	struct rt_pend *p = &l->e[l->n];
 	p->slot = v;
 	p->kind = (uint8_t)kind;
 	p->stack = stack;
 	p->lib = lib;
 	p->count = 1;
 	p->bytes = bytes;
+	p->ticks = 0;
+	return l->n++;
+}
+
+/* The current cycle made a call at slot v (NULL: none found). Returns its entry in the
+ * cycle log, or -1 (not in a timed callback, or the log is full: counted in more). */
+static int cyc_log(struct rt_tls *t, struct vslot *v)
+{
+	struct rt_cyclog *l = &t->cyc;
+	if (t->nframes <= 0)
+		return -1;   /* a whole real-time thread's: it has no cycles */
+	if (v)
+		for (uint32_t i = 0; i < l->n; i++)
+			if (l->e[i].slot == v) {
+				l->e[i].count++;
+				return (int)i;
+			}
+	if (!v || l->n >= RT_CYC_MAX) {
+		l->more++;
+		return -1;
+	}
+	struct rt_cycv *e = &l->e[l->n];
+	e->slot = v;
+	e->count = 1;
+	e->ticks = 0;
+	return (int)l->n++;
 }
 
 /* The source's and thread's totals for count calls of kind (negative: taken back). */
@@ -560,13 +710,15 @@ static void charge(struct rt_tls *t, struct cb_source *src, enum ap_vkind kind, 
 	}
 }
 
-void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes)
+static void record(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes,
+		   struct rt_timing *tm)
 {
 	struct cb_source *src = current_source();
 	struct rt_tls *t = &ap_rt;
 	uint8_t lib = t->lib_depth > 0 ? (uint8_t)(t->lib_api + 1) : 0;
 	charge(t, src, kind, stack, 1, (int64_t)bytes, lib);
 	struct vslot *found = NULL;
+	int fresh = 0;
 	if (!vtab)
 		goto out;
 	uint64_t h = ((uint64_t)stack * 0x9E3779B97F4A7C15ull) ^ ((uintptr_t)call >> 3) ^
@@ -588,12 +740,9 @@ void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64
 			v->count = 1;
 			v->bytes = bytes;
 			__atomic_store_n(&v->state, 2, __ATOMIC_RELEASE);
-			if (t->pend_on)
-				pend_log(t, v, kind, stack, bytes, lib);
-			if (audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK && !lib &&
-			    !t->pend_on)   /* a provisional cycle's: when it is kept */
-				report_one(v);
-			return;
+			found = v;
+			fresh = 1;
+			goto out;
 		}
 		if (st == 2 && v->stack == stack && v->call == call && v->src == src &&
 		    v->kind == kind && v->lib == lib) {
@@ -605,9 +754,50 @@ void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64
 		}
 	}
 	__atomic_add_fetch(&vlost, 1, __ATOMIC_RELAXED);
-out:
-	if (t->pend_on)
-		pend_log(t, found, kind, stack, bytes, lib);
+out:;
+	int pi = t->pend_on ? pend_log(t, found, kind, stack, bytes, lib) : -1;
+	int ci = cyc_log(t, found);
+	if (tm) {
+		tm->slot = found;
+		tm->gen = t->cyc_gen;
+		tm->ci = (int16_t)ci;
+		tm->pi = (int16_t)pi;
+	}
+	if (fresh && audio_on_violation == ONV_ABORT && kind != VK_TRYLOCK && !lib &&
+	    !t->pend_on)   /* a provisional cycle's: when it is kept */
+		report_one(found);
+}
+
+void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes)
+{
+	record(kind, call, stack, bytes, NULL);
+}
+
+void audio_violation_timed(enum ap_vkind kind, const char *call, site_id stack,
+			   struct rt_timing *tm)
+{
+	record(kind, call, stack, 0, tm);
+}
+
+void audio_violation_time(const struct rt_timing *tm, uint64_t ticks)
+{
+	struct vslot *v = tm->slot;
+	if (!v)
+		return;
+	__atomic_add_fetch(&v->ticks, ticks, __ATOMIC_RELAXED);
+	uint64_t m = __atomic_load_n(&v->ticks_max, __ATOMIC_RELAXED);
+	while (ticks > m && !__atomic_compare_exchange_n(&v->ticks_max, &m, ticks, 1,
+							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	if (!__atomic_load_n(&v->timed, __ATOMIC_RELAXED))
+		__atomic_store_n(&v->timed, 1, __ATOMIC_RELAXED);
+	struct rt_tls *t = &ap_rt;
+	if (tm->gen != t->cyc_gen)
+		return;   /* a callback began inside the call: its cycle is not this one's */
+	if (tm->ci >= 0 && (uint32_t)tm->ci < t->cyc.n && t->cyc.e[tm->ci].slot == v)
+		t->cyc.e[tm->ci].ticks += ticks;
+	if (tm->pi >= 0 && t->pend_on && tm->pi < t->pend.n && t->pend.e[tm->pi].slot == v)
+		t->pend.e[tm->pi].ticks += ticks;
 }
 
 void audio_cb_provisional(void)
@@ -641,6 +831,7 @@ static void pend_undo(struct rt_tls *t, struct rt_pendlog *l, struct cb_source *
 		if (v) {
 			__atomic_sub_fetch(&v->count, p->count, __ATOMIC_RELAXED);
 			__atomic_sub_fetch(&v->bytes, p->bytes, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&v->ticks, p->ticks, __ATOMIC_RELAXED);
 		} else {
 			__atomic_sub_fetch(&vlost, p->count, __ATOMIC_RELAXED);
 		}
@@ -824,9 +1015,16 @@ static json_t *hist_json(const uint64_t *counts, unsigned n, const unsigned *edg
 }
 
 /* A field of a source or zone object, by its type in the schema. */
+/* PROFILE_ABSENT_UINT: a number that does not apply (presence OPTIONAL), left out. */
 static void put_UINT(json_t *o, const char *k, uint64_t v)
 {
-	set_u(o, k, v);
+	if (v != PROFILE_ABSENT_UINT)
+		set_u(o, k, v);
+}
+
+static void put_BOOL(json_t *o, const char *k, int v)
+{
+	json_object_set_new_nocheck(o, k, json_boolean(v));
 }
 
 static void put_SINT(json_t *o, const char *k, int64_t v)
@@ -853,6 +1051,195 @@ static void put_OBJECT(json_t *o, const char *k, json_t *v)
 }
 #define put_OBJECTS put_OBJECT
 #define put_FRAMES put_OBJECT
+#define put_INTS put_OBJECT
+
+/* ---- slow cycles */
+
+#define SLOW_SLOWEST 1   /* among the slowest kept */
+#define SLOW_OVERRUN 2   /* among the first overruns kept */
+
+/* A consistent copy of kept cycle r; 0 if it could not be read (being rewritten
+ * again and again) or was never written. */
+static int slow_read(const struct slow_rec *r, struct slow_rec *out)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t a = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		if (a & 1)
+			continue;
+		memcpy(out, r, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&r->seq, __ATOMIC_RELAXED) == a)
+			return a != 0;
+	}
+	return 0;
+}
+
+static int slow_by_cycle(const void *a, const void *b)
+{
+	const struct slow_rec *x = a, *y = b;
+	return x->cycle < y->cycle ? -1 : x->cycle > y->cycle;
+}
+
+
+/* One kept cycle's violations: kind, call, count, time inside (when timed), stack. */
+static json_t *cycle_violations_json(const struct rt_cyclog *log, audio_fs_fn fs, void *arg);
+
+/* Each kept cycle's field value (PROFILE_SLOW_CYCLE in common/profile_schema.h). */
+#define SV_cycle           r->cycle
+#define SV_start_ns        (r->start > start_ns ? r->start - start_ns : 0)
+#define SV_dur_ns          r->dur
+#define SV_deadline_ns     r->deadline
+#define SV_load_pct        (r->deadline ? (double)r->dur * 100.0 / (double)r->deadline : 0)
+#define SV_slowest         (r->kept & SLOW_SLOWEST)
+#define SV_overrun         over
+#define SV_violations      vs
+#define SV_violations_more r->log.more
+
+/* The source's kept cycles, oldest first ("slow_cycles"), and in *unlisted its
+ * overruns not among them. The writer's copies live in a static buffer: one profile
+ * write at a time. */
+static json_t *slow_json(const struct cb_source *s, audio_fs_fn fs, void *arg,
+			 uint64_t start_ns, uint64_t *unlisted)
+{
+	static struct slow_rec buf[1000 + OVER_MAX];
+	static uint8_t flags[1000 + OVER_MAX];
+	unsigned n = 0;
+	int kept = s->slow && s->over;   /* else AUDIOPROF_SLOW_CYCLES=0: none */
+	unsigned nover = kept ? __atomic_load_n(&s->nover, __ATOMIC_ACQUIRE) : 0;
+	unsigned nslow = kept ? __atomic_load_n(&s->nslow, __ATOMIC_ACQUIRE) : 0;
+	for (unsigned i = 0; i < nover && i < OVER_MAX; i++)
+		if (slow_read(&s->over[i], &buf[n]))
+			flags[n++] = SLOW_OVERRUN;
+	for (unsigned i = 0; i < nslow && i < slow_max && i < 1000; i++) {
+		if (!slow_read(&s->slow[i], &buf[n]))
+			continue;
+		unsigned k = 0;
+		while (k < n && buf[k].cycle != buf[n].cycle)
+			k++;
+		if (k < n)
+			flags[k] |= SLOW_SLOWEST;   /* an overrun kept already */
+		else
+			flags[n++] = SLOW_SLOWEST;
+	}
+	/* Sort by cycle, flags along. */
+	for (unsigned i = 0; i < n; i++)
+		buf[i].kept = flags[i];
+	qsort(buf, n, sizeof(buf[0]), slow_by_cycle);
+	json_t *a = json_array();
+	uint64_t listed_over = 0;
+	for (unsigned i = 0; a && i < n; i++) {
+		const struct slow_rec *r = &buf[i];
+		json_t *c = json_object(), *vs = cycle_violations_json(&r->log, fs, arg);
+		if (!c || !vs) {
+			json_decref(c);
+			json_decref(vs);
+			continue;
+		}
+		int over = r->deadline && r->dur * 1000000u / r->deadline > 1000000u;
+		listed_over += over;
+#define SLOW_PUT(key, type, unit, presence, what) put_##type(c, #key, SV_##key);
+		PROFILE_SLOW_CYCLE(SLOW_PUT)
+#undef SLOW_PUT
+		json_array_append_new(a, c);
+	}
+	uint64_t overruns = s->overruns;
+	*unlisted = overruns > listed_over ? overruns - listed_over : 0;
+	return a;
+}
+
+/* ---- load over time */
+
+void audio_load_sample(unsigned i)
+{
+	if (i >= TIMELINE_SAMPLES)
+		return;
+	for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next) {
+		if (!s->load)
+			continue;
+		uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+		uint64_t sum = __atomic_load_n(&s->load_ppm_sum, __ATOMIC_RELAXED);
+		s->load[i].count = c - s->load_count0;
+		s->load[i].ppm_sum = sum - s->load_sum0;
+		s->load[i].ppm_max = __atomic_exchange_n(&s->ival_max, 0, __ATOMIC_RELAXED);
+		s->load_count0 = c;
+		s->load_sum0 = sum;
+	}
+	load_n = i + 1;
+}
+
+static void row_merge(struct load_row *to, const struct load_row *from)
+{
+	to->count += from->count;
+	to->ppm_sum += from->ppm_sum;
+	if (from->ppm_max > to->ppm_max)
+		to->ppm_max = from->ppm_max;
+}
+
+/* The timeline kept its samples 0, 2, 4, ...: row i now covers the intervals that
+ * ended at old samples 2i-1 and 2i (and the last row the old last one too). */
+void audio_load_halve(unsigned kept)
+{
+	for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next) {
+		struct load_row *r = s->load;
+		if (!r || !kept || 2 * kept > TIMELINE_SAMPLES)
+			continue;
+		for (unsigned i = 1; i < kept; i++) {
+			struct load_row m = r[2 * i - 1];
+			row_merge(&m, &r[2 * i]);
+			r[i] = m;
+		}
+		for (unsigned j = 2 * kept - 1; j < TIMELINE_SAMPLES && j < load_n; j++)
+			row_merge(&r[kept - 1], &r[j]);
+		memset(&r[kept], 0, (TIMELINE_SAMPLES - kept) * sizeof(*r));
+	}
+	load_n = kept;
+}
+
+/* Each source's load row field (PROFILE_TIMELINE_LOAD). */
+#define LV_callback      (uint64_t)id
+#define LV_count         c
+#define LV_mean_ppm      mean
+#define LV_max_ppm       max
+#define LV_tail_count    tc
+#define LV_tail_mean_ppm (tc ? ts / tc : 0)
+#define LV_tail_max_ppm  (tc ? __atomic_load_n(&s->ival_max, __ATOMIC_RELAXED) : 0)
+
+json_t *audio_load_json(unsigned n)
+{
+	json_t *a = json_array();
+	if (!a)
+		return NULL;
+	if (n > load_n)
+		n = load_n;
+	int nsrc = __atomic_load_n(&nsources, __ATOMIC_ACQUIRE);
+	for (int id = 0; id < nsrc; id++) {
+		struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE);
+		while (s && s->id != id)
+			s = s->next;
+		if (!s || !s->load || !__atomic_load_n(&s->count, __ATOMIC_RELAXED))
+			continue;
+		json_t *o = json_object(), *c = json_array(), *mean = json_array(), *max = json_array();
+		if (!o || !c || !mean || !max) {
+			json_decref(o); json_decref(c); json_decref(mean); json_decref(max);
+			continue;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			const struct load_row *r = &s->load[i];
+			json_array_append_new(c, json_integer((json_int_t)r->count));
+			json_array_append_new(mean, json_integer((json_int_t)(r->count ? r->ppm_sum / r->count : 0)));
+			json_array_append_new(max, json_integer((json_int_t)r->ppm_max));
+		}
+		/* The cycles since the last sample (up to the profile's end): in no row. */
+		uint64_t tc = __atomic_load_n(&s->count, __ATOMIC_RELAXED) - s->load_count0;
+		uint64_t ts = __atomic_load_n(&s->load_ppm_sum, __ATOMIC_RELAXED) - s->load_sum0;
+#define LOAD_PUT(key, type, unit, presence, what) put_##type(o, #key, LV_##key);
+		PROFILE_TIMELINE_LOAD(LOAD_PUT)
+#undef LOAD_PUT
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 
 /* Each zone field's value (PROFILE_ZONE in common/profile_schema.h), from zone_json's
  * z and the count zc it read once. */
@@ -928,8 +1315,10 @@ static json_t *zones_json(struct cb_source *s)
 #define CV_discarded      s->discarded
 #define CV_histogram      hist_json(s->load_hist, LOAD_EDGES + 1, load_edges)
 #define CV_zones          zones_json(s)
+#define CV_slow_cycles    slow
+#define CV_overruns_unlisted unlisted
 
-static json_t *source_json(struct cb_source *s)
+static json_t *source_json(struct cb_source *s, audio_fs_fn fs, void *arg, uint64_t start_ns)
 {
 	json_t *o = json_object();
 	if (!o)
@@ -942,6 +1331,8 @@ static json_t *source_json(struct cb_source *s)
 	uint64_t periods = s->periods;
 	if (!count)
 		min = max = 0;
+	uint64_t unlisted = 0;
+	json_t *slow = slow_json(s, fs, arg, start_ns, &unlisted);
 #define SOURCE_PUT(key, type, unit, presence, what) put_##type(o, #key, CV_##key);
 	PROFILE_CALLBACK(SOURCE_PUT)
 #undef SOURCE_PUT
@@ -955,11 +1346,13 @@ static json_t *source_json(struct cb_source *s)
 #define VV_severity  (v->kind == VK_TRYLOCK ? "warning" : "violation")
 #define VV_count     count
 #define VV_bytes     bytes
+#define VV_time_ns   (timed ? clock_span_ns(ticks) : PROFILE_ABSENT_UINT)
+#define VV_time_max_ns (timed ? clock_span_ns(ticks_max) : PROFILE_ABSENT_UINT)
 #define VV_library   (v->lib && v->lib <= AP_API_COUNT ? lib_names[v->lib - 1] : NULL)
 #define VV_callback  (v->src ? v->src->id : -1)
 #define VV_fs        f
 
-json_t *audio_callbacks_json(void)
+json_t *audio_callbacks_json(audio_fs_fn fs, void *arg, uint64_t start_ns)
 {
 	json_t *cbs = json_array();
 	if (!cbs)
@@ -972,7 +1365,7 @@ json_t *audio_callbacks_json(void)
 		json_t *o = NULL;
 		for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next)
 			if (s->id == id) {
-				o = source_json(s);
+				o = source_json(s, fs, arg, start_ns);
 				break;
 			}
 		if (!o && (o = json_object()) != NULL) {
@@ -1001,8 +1394,8 @@ json_t *audio_violations_json(audio_fs_fn fs, void *arg)
 			ready[nready++] = i;
 	for (unsigned a = 0; a < nready; a++) {
 		struct vslot *v = &vtab[ready[a]];
-		uint64_t count = 0, bytes = 0;
-		int dup = 0;
+		uint64_t count = 0, bytes = 0, ticks = 0, ticks_max = 0;
+		int dup = 0, timed = 0;
 		for (unsigned b = 0; b < nready; b++) {
 			struct vslot *w = &vtab[ready[b]];
 			if (w->stack != v->stack || w->call != v->call || w->src != v->src ||
@@ -1014,6 +1407,10 @@ json_t *audio_violations_json(audio_fs_fn fs, void *arg)
 			}
 			count += __atomic_load_n(&w->count, __ATOMIC_RELAXED);
 			bytes += __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
+			ticks += __atomic_load_n(&w->ticks, __ATOMIC_RELAXED);
+			uint64_t m = __atomic_load_n(&w->ticks_max, __ATOMIC_RELAXED);
+			ticks_max = m > ticks_max ? m : ticks_max;
+			timed |= __atomic_load_n(&w->timed, __ATOMIC_RELAXED);
 		}
 		if (dup || !count)
 			continue;   /* count 0: taken back (a discarded cycle's) */
@@ -1036,6 +1433,32 @@ uint64_t audio_violations_lost(void)
 	return __atomic_load_n(&vlost, __ATOMIC_RELAXED);
 }
 
+static json_t *cycle_violations_json(const struct rt_cyclog *log, audio_fs_fn fs, void *arg)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; a && i < log->n && i < RT_CYC_MAX; i++) {
+		const struct vslot *v = log->e[i].slot;
+		if (!v)
+			continue;
+		json_t *o = json_object(), *f = fs(v->stack, arg);
+		if (!o || !f) {
+			json_decref(o);
+			json_decref(f);
+			continue;
+		}
+		json_object_set_new_nocheck(o, "kind", json_string(kind_names[v->kind]));
+		json_object_set_new_nocheck(o, "call", json_string(v->call ? v->call : "?"));
+		set_u(o, "count", log->e[i].count);
+		if (__atomic_load_n(&v->timed, __ATOMIC_RELAXED))
+			set_u(o, "time_ns", clock_span_ns(log->e[i].ticks));
+		if (v->lib && v->lib <= AP_API_COUNT)
+			json_object_set_new_nocheck(o, "library", json_string(lib_names[v->lib - 1]));
+		json_object_set_new_nocheck(o, "fs", f);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 /* ------------------------------------------------------------ init */
 
 /* In a forked child: the child's profile starts its audio data afresh, like its heap
@@ -1048,7 +1471,14 @@ void audio_reset_after_fork(void)
 		s->min = UINT64_MAX;
 		for (int i = 0; i < ZONES; i++)
 			s->zones[i].min = UINT64_MAX;
+		if (s->slow)
+			memset(s->slow, 0, slow_max * sizeof(*s->slow));
+		if (s->over)
+			memset(s->over, 0, OVER_MAX * sizeof(*s->over));
+		if (s->load)
+			memset(s->load, 0, TIMELINE_SAMPLES * sizeof(*s->load));
 	}
+	load_n = 0;
 	if (vtab)
 		memset(vtab, 0, VSLOTS * sizeof(*vtab));
 	ap_rt.tid = (int)syscall(SYS_gettid);   /* the child's own */
@@ -1070,7 +1500,12 @@ void audio_thread_start(void)
 
 void audio_init(void)
 {
-	src_size = (sizeof(struct cb_source) + 63) & ~(size_t)63;
+	slow_max = (unsigned)OPT_NUM(OPT_SLOW_CYCLES);
+	src_size = ((sizeof(struct cb_source) + 63) & ~(size_t)63) +
+		   (slow_max ? (((size_t)slow_max * sizeof(struct slow_rec) + 63) & ~(size_t)63) +
+			       (((size_t)OVER_MAX * sizeof(struct slow_rec) + 63) & ~(size_t)63) : 0) +
+		   (((size_t)TIMELINE_SAMPLES * sizeof(struct load_row) + 4095) & ~(size_t)4095);
+	src_size = (src_size + 4095) & ~(size_t)4095;
 	src_slab = map(SLAB_SOURCES * src_size);
 	vtab = map(VSLOTS * sizeof(*vtab));
 	site_cb = map(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
@@ -1086,7 +1521,14 @@ size_t audio_footprint(void)
 {
 	size_t n = mem_resident(vtab, VSLOTS * sizeof(*vtab)) +
 		   mem_resident(site_cb, ((size_t)SITES_MAX + 1) * sizeof(*site_cb));
-	for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next)
+	for (struct cb_source *s = __atomic_load_n(&sources, __ATOMIC_ACQUIRE); s; s = s->next) {
 		n += mem_resident(s, sizeof(*s));
+		if (s->slow)
+			n += mem_resident(s->slow, slow_max * sizeof(*s->slow));
+		if (s->over)
+			n += mem_resident(s->over, OVER_MAX * sizeof(*s->over));
+		if (s->load)
+			n += mem_resident(s->load, TIMELINE_SAMPLES * sizeof(*s->load));
+	}
 	return n;
 }

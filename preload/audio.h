@@ -29,6 +29,33 @@ struct cb_source;
 #define RT_MAX_NEST  8
 #define ZONE_MAX_NEST 8
 #define RT_PEND_MAX 64          /* distinct violation sites undone per discarded cycle */
+#define RT_CYC_MAX 8            /* distinct violation sites kept per slow cycle */
+
+/* The violations made in one cycle, by violation slot: what a slow cycle keeps of them.
+ * (A CPU sampler would keep the samples taken in the cycle beside these.) */
+struct rt_cyclog {
+	uint32_t n;                    /* entries used */
+	uint32_t more;                 /* calls at sites beyond e[] (not kept) */
+	struct rt_cycv {
+		void *slot;            /* the violation slot (audio.c's struct vslot) */
+		uint32_t count;        /* calls made there in the cycle */
+		uint32_t pad;
+		uint64_t ticks;        /* time spent inside those calls (clock ticks) */
+	} e[RT_CYC_MAX];
+};
+
+/* A violation being timed: pushed on the thread's rt_tls.timing by rtcheck_record
+ * (whose wrapper gets its 1-based index), popped by rtcheck_done after the real call,
+ * which passes the span to audio_violation_time. A stack, not a local of the wrapper,
+ * so that the wrapper keeps no addressable local and its untimed path stays a tail
+ * jump; a signal handler's timed calls nest above. */
+#define RT_TIMING_MAX 8
+struct rt_timing {
+	void *slot;                    /* NULL: not recorded, or no slot: not timed */
+	uint64_t t0;                   /* clock ticks just before the real call */
+	uint32_t gen;                  /* the thread's cycle generation it was made in */
+	int16_t ci, pi;                /* its entry in the cycle log, the pending log (-1) */
+};
 
 struct rt_frame {
 	struct cb_source *src;
@@ -59,6 +86,7 @@ struct rt_tls {
 		struct rt_pend {
 			void *slot;            /* its violation slot (NULL: none was found) */
 			uint64_t count, bytes;
+			uint64_t ticks;        /* time inside the calls (clock ticks) */
 			uint32_t stack;
 			uint8_t kind, lib;
 		} e[RT_PEND_MAX];
@@ -66,6 +94,13 @@ struct rt_tls {
 	struct cb_source *held_src;            /* a cycle ended but held (audio_cb_hold) */
 	uint64_t held_ns;                      /* its duration */
 	uint32_t held_frames, held_rate;
+	uint64_t held_t0;                      /* its start (ns) */
+	uint32_t cyc_gen;                      /* bumped at each callback's start */
+	struct rt_cyclog cyc, held_cyc;        /* the current cycle's violations; a held one's */
+	int ntiming;                           /* calls being timed (emptied at an outermost
+						* callback's start: a handler that longjmp'd
+						* out of a timed call leaves its entry) */
+	struct rt_timing timing[RT_TIMING_MAX];
 };
 extern __thread struct rt_tls ap_rt TLS_IE;
 extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */
@@ -111,6 +146,13 @@ void audio_xrun(struct cb_source *s);
 /* Record a real-time-unsafe call made inside a callback: stack is the site of the
  * call's stack (sites_intern), bytes for allocations. */
 void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes);
+/* The same, also filling *tm so that the call's duration can be added once it returns
+ * (tm->slot NULL: nothing to time); tm->t0 is left for the caller. */
+void audio_violation_timed(enum ap_vkind kind, const char *call, site_id stack,
+			   struct rt_timing *tm);
+/* The call recorded in tm took `ticks`: add them to its violation's total and maximum,
+ * and to its cycle's log. No lock, no syscall. */
+void audio_violation_time(const struct rt_timing *tm, uint64_t ticks);
 
 /* Slow path of the hot check below: (re)decide whether this thread is real-time by
  * its name (AUDIOPROF_RT_THREADS). */
@@ -192,13 +234,19 @@ struct json_t;
 typedef struct json_t *(*audio_fs_fn)(site_id stack, void *arg);   /* new fs array */
 /* The audioprof object's "callbacks" and "violations" (stacks made by fs), new JSON
  * arrays or NULL out of memory; and its "violations_lost". */
-struct json_t *audio_callbacks_json(void);
+struct json_t *audio_callbacks_json(audio_fs_fn fs, void *arg, uint64_t start_ns);
 struct json_t *audio_violations_json(audio_fs_fn fs, void *arg);
 uint64_t audio_violations_lost(void);
 /* Per-site callback allocations, for the pps' "cbk"/"cbb" fields. */
 void audio_site_cb(site_id s, uint64_t *blocks, uint64_t *bytes);
 /* Writer-thread duties: print new violations (warn mode), refresh thread info. */
 void audio_writer_tick(void);
+/* The heap timeline took sample number i (timeline.c): close each source's load
+ * interval ending now into row i. And the timeline halved its samples: merge rows. */
+void audio_load_sample(unsigned i);
+void audio_load_halve(unsigned kept);
+/* Add "load" (one object per source that ran) to the timeline object: n rows each. */
+struct json_t *audio_load_json(unsigned n);
 /* Footprint of the audio tables. */
 size_t audio_footprint(void);
 
@@ -206,6 +254,9 @@ size_t audio_footprint(void);
 /* Tests: the q-quantile (0..1) that a profile gives for these durations (ns), recorded
  * in a timing histogram one by one as a callback's are. Not thread-safe. */
 uint64_t audio_testing_quantile(const uint64_t *ns, size_t n, double q);
+/* Tests: one cycle of s that started at t0 (ns) and took d ns, with no violation, as
+ * the audio thread records it (its deadline as set by audio_source_format). */
+void audio_testing_cycle(struct cb_source *s, uint64_t t0, uint64_t d);
 #endif
 
 #endif

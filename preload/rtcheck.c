@@ -2,10 +2,13 @@
  * waits, the sleep family, file, socket and stdio I/O, poll/select/epoll, mmap, thread
  * create/join, fork/system/popen. Inside a callback or marked region (audio_in_rt())
  * each call is recorded as a violation with its caller's stack (trylocks as warnings);
- * every call then goes to the real function with its arguments and errno untouched.
+ * every call then goes to the real function with its arguments and errno untouched,
+ * and a recorded call is timed (two clock reads around it: audio_violation_time).
  *
  * Cost outside real-time code: the checks of rtcheck_hot() (rtcheck.h), the load of
- * the real function's pointer and a tail jump to it; the stack is only read on the
+ * the real function's pointer and a tail jump to it (a call, in the few wrappers that
+ * do work after the real function); a timed call is a call, so that the clock is read
+ * when it returns: then the real function sees the wrapper as its caller; the stack is only read on the
  * slow path. The poll wrappers also tell audio_alsa.c that a wait ended, and
  * pthread_create starts each thread with a note of its stack bounds (runtime.h:
  * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
@@ -87,9 +90,10 @@ extern int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *time
 
 /* ------------------------------------------------------------ the slow paths */
 
-void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
-		    uintptr_t cfa, uintptr_t fp)
+int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t ra,
+		   uintptr_t cfa, uintptr_t fp, int timed)
 {
+	int h = 0;
 	int saved = errno;
 	/* audio_in_rt() first: it also brings this thread's view of the thread names up
 	 * to date, so that guarded threads (the writer) leave the slow path too. */
@@ -103,10 +107,21 @@ void rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_
 		int full = st == RT_READY && !rt_sig_interrupted;
 		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
 					   fn, ra, cfa, fp);
-		audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */
+		struct rt_tls *t = &ap_rt;
+		if (timed && t->ntiming >= 0 && t->ntiming < RT_TIMING_MAX) {
+			struct rt_timing *tm = &t->timing[t->ntiming];
+			audio_violation_timed(kind, call, s, tm);   /* may abort, as below */
+			if (tm->slot)
+				h = ++t->ntiming;
+		} else {
+			audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */
+		}
 		rt_guard--;
 	}
 	errno = saved;
+	if (h)
+		ap_rt.timing[h - 1].t0 = clock_ticks();   /* last: the call's time starts here */
+	return h;
 }
 
 /* The real functions: one slot per wrapper, listed in the section rtcheck_reals so
@@ -166,13 +181,25 @@ __attribute__((constructor)) static void rtcheck_init(void)
 	if (unlikely(!next)) \
 		next = (__typeof__(real))resolve(&real##_slot)
 
-/* A wrapper with a fixed argument list: check, then tail-call the real function. */
+/* A wrapper with a fixed argument list: tail-call the real function, or, when the
+ * thread may be in real-time code, tail-call rt_NAME, which checks, and calls the real
+ * function timed when it recorded a violation. A tail call leaves rt_NAME the
+ * wrapper's own frame layout (CALLER gives the program's return address), and keeps
+ * the wrapper's fast path free of the slow path's register saves. */
 #define WRAP_V(kind, call, version, ret, name, params, args) \
 	ALIAS(name); \
 	SLOT(real_##name, name, version); \
+	static __attribute__((noinline, noclone)) ret rt_##name params \
+	{ \
+		int h_; \
+		RTCHECK_TIMED(kind, call, name, h_); \
+		NEXT(real_##name); \
+		RTCHECK_RETURN(h_, ret, next args); \
+	} \
 	EXPORT ret name params \
 	{ \
-		RTCHECK(kind, call, name); \
+		if (rtcheck_hot()) \
+			return rt_##name args; \
 		NEXT(real_##name); \
 		return next args; \
 	}
@@ -271,9 +298,19 @@ WRAP(VK_IO, "pwritev", ssize_t, pwritev64,
  * no longer holds the file it claimed, is skipped (the program's fd stays open). */
 ALIAS(close);
 SLOT(real_close, close, NULL);
+static __attribute__((noinline, noclone)) int rt_close(int fd)   /* as rt_NAME of WRAP */
+{
+	int h;
+	RTCHECK_TIMED(VK_IO, "close", close, h);
+	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
+		return 0;
+	NEXT(real_close);
+	RTCHECK_RETURN(h, int, next(fd));
+}
 EXPORT int close(int fd)
 {
-	RTCHECK(VK_IO, "close", close);
+	if (rtcheck_hot())
+		return rt_close(fd);
 	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
 		return 0;
 	NEXT(real_close);
@@ -299,7 +336,8 @@ static inline int needs_mode(int flags)
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
-		RTCHECK(VK_IO, call, name); \
+		int h; \
+		RTCHECK_TIMED(VK_IO, call, name, h); \
 		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
@@ -308,7 +346,8 @@ static inline int needs_mode(int flags)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		int fd = next(path, flags, mode); \
+		int fd; \
+		RTCHECK_CALL(h, fd, next(path, flags, mode)); \
 		if (unlikely(rt_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
@@ -321,7 +360,8 @@ WRAP_OPEN("open", open64)
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
-		RTCHECK(VK_IO, call, name); \
+		int h; \
+		RTCHECK_TIMED(VK_IO, call, name, h); \
 		NEXT(real_##name); \
 		mode_t mode = 0; \
 		if (needs_mode(flags)) { \
@@ -330,7 +370,8 @@ WRAP_OPEN("open", open64)
 			mode = va_arg(ap, mode_t); \
 			va_end(ap); \
 		} \
-		int fd = next(dirfd, path, flags, mode); \
+		int fd; \
+		RTCHECK_CALL(h, fd, next(dirfd, path, flags, mode)); \
 		if (unlikely(rt_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
@@ -357,13 +398,14 @@ ALIAS(ioctl);
 SLOT(real_ioctl, ioctl, NULL);
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
-	RTCHECK(VK_IO, "ioctl", ioctl);
+	int h;
+	RTCHECK_TIMED(VK_IO, "ioctl", ioctl, h);
 	NEXT(real_ioctl);
 	va_list ap;
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	return next(fd, request, arg);
+	RTCHECK_RETURN(h, int, next(fd, request, arg));
 }
 
 WRAP(VK_IO, "send", ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))
@@ -396,11 +438,13 @@ WRAP(VK_IO, "accept4", int, accept4,
 	SLOT(vreal_##name, vname, NULL); \
 	EXPORT int name params \
 	{ \
-		RTCHECK(VK_IO, call, name); \
+		int h; \
+		RTCHECK_TIMED(VK_IO, call, name, h); \
 		NEXT(vreal_##name); \
 		va_list ap; \
 		va_start(ap, last); \
-		int r = next(__VA_ARGS__, ap); \
+		int r; \
+		RTCHECK_CALL(h, r, next(__VA_ARGS__, ap)); \
 		va_end(ap); \
 		return r; \
 	}
@@ -452,9 +496,11 @@ WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
 	SLOT(real_##name, name, NULL); \
 	EXPORT int name params \
 	{ \
-		RTCHECK(VK_POLL, call, name); \
+		int h; \
+		RTCHECK_TIMED(VK_POLL, call, name, h); \
 		NEXT(real_##name); \
-		int r = next args; \
+		int r; \
+		RTCHECK_CALL(h, r, next args); \
 		if (r > 0) {   /* a descriptor is ready: an ALSA wait may have ended */ \
 			int saved = errno; \
 			audio_alsa_wait_done(); \
@@ -496,7 +542,8 @@ ALIAS(mremap);
 SLOT(real_mremap, mremap, NULL);
 EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 {
-	RTCHECK(VK_MMAP, "mremap", mremap);
+	int h;
+	RTCHECK_TIMED(VK_MMAP, "mremap", mremap, h);
 	NEXT(real_mremap);
 	void *to = NULL;
 	if (flags & MREMAP_FIXED) {
@@ -505,7 +552,7 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 		to = va_arg(ap, void *);
 		va_end(ap);
 	}
-	return next(old, old_size, new_size, flags, to);
+	RTCHECK_RETURN(h, void *, next(old, old_size, new_size, flags, to));
 }
 
 /* ------------------------------------------------------------ threads and processes */
@@ -531,14 +578,16 @@ SLOT(real_pthread_create, pthread_create, NULL);
 EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict a,
 			  void *(*fn)(void *), void *restrict arg)
 {
-	RTCHECK(VK_THREAD, "pthread_create", pthread_create);
+	int h;
+	RTCHECK_TIMED(VK_THREAD, "pthread_create", pthread_create, h);
 	NEXT(real_pthread_create);
 	struct thread_start *s = u_malloc(sizeof(*s));
-	if (!s)
-		return next(t, a, fn, arg);   /* no bounds: that thread's stacks are not cached */
+	if (!s)   /* no bounds: that thread's stacks are not cached */
+		RTCHECK_RETURN(h, int, next(t, a, fn, arg));
 	s->fn = fn;
 	s->arg = arg;
-	int r = next(t, a, thread_start, s);
+	int r;
+	RTCHECK_CALL(h, r, next(t, a, thread_start, s));
 	if (r != 0)
 		u_free(s);
 	return r;
@@ -562,14 +611,16 @@ ALIAS(thrd_create);
 SLOT(real_thrd_create, thrd_create, NULL);
 EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 {
-	RTCHECK(VK_THREAD, "thrd_create", thrd_create);
+	int h;
+	RTCHECK_TIMED(VK_THREAD, "thrd_create", thrd_create, h);
 	NEXT(real_thrd_create);
 	struct c11_start *s = u_malloc(sizeof(*s));
 	if (!s)
-		return next(t, fn, arg);
+		RTCHECK_RETURN(h, int, next(t, fn, arg));
 	s->fn = fn;
 	s->arg = arg;
-	int r = next(t, c11_thread_start, s);
+	int r;
+	RTCHECK_CALL(h, r, next(t, c11_thread_start, s));
 	if (r != thrd_success)
 		u_free(s);
 	return r;

@@ -2,8 +2,10 @@
  * thread; halved (every other sample kept, period doubled) when full, so memory stays
  * fixed however long the process runs. Only the writer thread touches the buffer;
  * the profile writer reads it under the runtime's write lock from the same thread or
- * at exit, when a racing sample can at worst be left out. */
+ * at exit, when a racing sample can at worst be left out. Each callback source's load
+ * over time (audio.c) is closed into a row at the same moments, so it shares t_ns. */
 #include "timeline.h"
+#include "audio.h"
 #include "sites.h"
 #include "profile_schema.h"
 
@@ -12,7 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#define SAMPLES 2048
+#define SAMPLES TIMELINE_SAMPLES
 
 struct sample {
 	uint64_t t;          /* CLOCK_MONOTONIC ns */
@@ -54,22 +56,25 @@ uint64_t timeline_tick(uint64_t now)
 		for (unsigned i = 0; i < SAMPLES / 2; i++)
 			buf[i] = buf[2 * i];
 		n = SAMPLES / 2;
+		audio_load_halve(n);
 		period *= 2;
 		shown_period = period;
 	}
 	uint64_t live_b, live_k;
 	sites_live(&live_b, &live_k);
 	struct mallinfo2 mi = mallinfo2();
-	buf[n++] = (struct sample){ now, live_b, live_k, mi.arena + mi.hblkhd,
-				    mi.uordblks + mi.hblkhd };
+	buf[n] = (struct sample){ now, live_b, live_k, mi.arena + mi.hblkhd,
+				  mi.uordblks + mi.hblkhd };
+	audio_load_sample(n);
+	n++;
 	next = now + period;
 	return next;
 }
 
-static json_t *column(size_t off, uint64_t start, int is_time)
+static json_t *column(size_t off, uint64_t start, int is_time, unsigned k)
 {
 	json_t *a = json_array();
-	for (unsigned i = 0; a && i < n; i++) {
+	for (unsigned i = 0; a && i < k; i++) {
 		uint64_t v = *(const uint64_t *)((const char *)&buf[i] + off);
 		if (is_time)
 			v = v > start ? v - start : 0;
@@ -81,20 +86,28 @@ static json_t *column(size_t off, uint64_t start, int is_time)
 	return a;
 }
 
+unsigned timeline_count(void)
+{
+	return n;
+}
+
 /* Each field's value (PROFILE_TIMELINE in common/profile_schema.h): the period, or a
- * column of the samples (times from start_ns). */
+ * column of the k samples held when the writing began (times from start_ns), or each
+ * source's load rows for them. */
 #define TV_period_ns json_integer((json_int_t)shown_period)
-#define TV_t_ns      column(offsetof(struct sample, t), start_ns, 1)
-#define TV_live_b    column(offsetof(struct sample, live_b), 0, 0)
-#define TV_live_k    column(offsetof(struct sample, live_k), 0, 0)
-#define TV_heap_b    column(offsetof(struct sample, heap_b), 0, 0)
-#define TV_used_b    column(offsetof(struct sample, used_b), 0, 0)
+#define TV_t_ns      column(offsetof(struct sample, t), start_ns, 1, k)
+#define TV_live_b    column(offsetof(struct sample, live_b), 0, 0, k)
+#define TV_live_k    column(offsetof(struct sample, live_k), 0, 0, k)
+#define TV_heap_b    column(offsetof(struct sample, heap_b), 0, 0, k)
+#define TV_used_b    column(offsetof(struct sample, used_b), 0, 0, k)
+#define TV_load      audio_load_json(k)
 
 json_t *timeline_json(uint64_t start_ns)
 {
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
+	unsigned k = n;   /* every column the same length, also with a sample racing */
 	int err = 0;
 #define TIMELINE_PUT(key, type, unit, presence, what) \
 	err |= json_object_set_new_nocheck(o, #key, TV_##key) < 0;

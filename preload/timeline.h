@@ -9,12 +9,16 @@
 
 struct json_t;
 
+#define TIMELINE_SAMPLES 2048                            /* samples kept at most */
+
 void timeline_init(uint64_t period_ns, uint64_t now);   /* period 0: off */
 void timeline_reset(uint64_t now);                      /* forked child: start afresh */
 /* No more samples (the program is exiting: what follows is the profiler's own work). */
 void timeline_stop(void);
 /* Take a sample if one is due; returns the time the next one is due (0: off). */
 uint64_t timeline_tick(uint64_t now);
+/* Samples held now (the length of every column written). */
+unsigned timeline_count(void);
 /* The audioprof object's "timeline", times relative to start_ns: a new JSON object, or
  * NULL out of memory. */
 struct json_t *timeline_json(uint64_t start_ns);

@@ -131,6 +131,11 @@ hist_missing.json|audioprof.callbacks[0].histogram: missing "counts"
 kind_unknown.json|audioprof.violations[0].kind: unknown kind "signal"
 severity_kind.json|audioprof.violations[0].severity: "warning" for kind "lock"
 cb_id.json|audioprof.callbacks[1].id: 5, but a callback's id is its index in the array (1)
+time_max_over.json|audioprof.violations[0].time_max_ns: the longest call (200 ns) is longer than all of them (100 ns)
+time_alone.json|audioprof.violations[0]: "time_ns" without "time_max_ns"
+slow_order.json|audioprof.callbacks[0].slow_cycles[1].cycle: 3 after 5: kept cycles are written once each, oldest first
+slow_zero.json|audioprof.callbacks[0].slow_cycles[0].cycle: 0, but cycles are numbered from 1
+slow_over_count.json|audioprof.callbacks[0].slow_cycles[0].cycle: 9376, but the callback completed 9375 cycles
 CASES
 for f in "$BAD"/*; do
 	grep -q "^${f##*/}|" "$0" || bad "fixture ${f##*/} has no case in this test"

@@ -4,8 +4,9 @@
 # redirections, continuation lines joined) in a directory holding the files the examples
 # name, copied from tests/fixtures/: audioprof.4242.json (audio_violations.json),
 # base.json and new.json (audio_base.json, audio_new.json), dhat.json
-# (dhat_valgrind.json), dsp.json (audio_cpu.json: dsp_demo's, with CPU samples). Each must exit 0 or 1 (a finding), write something, and say
-# nothing on standard error. A command that needs a program the machine lacks (jq,
+# (dhat_valgrind.json), dsp.json (audio_cpu.json: dsp_demo's, with CPU samples),
+# slow.json (audio_slow.json). Each must exit 0 or 1 (a finding), write something, and
+# say nothing on standard error. A command that needs a program the machine lacks (jq,
 # flamegraph.pl) or a program to profile (run, valgrind) is listed as not run.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/analyzer.sh"
@@ -20,6 +21,7 @@ cp "$FIX/audio_base.json" "$tmp/work/base.json"
 cp "$FIX/audio_new.json" "$tmp/work/new.json"
 cp "$FIX/dhat_valgrind.json" "$tmp/work/dhat.json"
 cp "$FIX/audio_cpu.json" "$tmp/work/dsp.json"
+cp "$FIX/audio_slow.json" "$tmp/work/slow.json"
 
 # The EXAMPLES section, rendered, "$ " command lines with "\" continuations joined.
 MANWIDTH=200 mandoc -Tascii "$MAN" | col -bx |

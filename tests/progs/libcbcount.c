@@ -21,6 +21,13 @@
  * functions, free (of a non-NULL pointer) and pthread_mutex_lock, each by the file of its
  * immediate caller (dladdr of the return address): a call whose caller is the profiler
  * (libaudioprof.so, when it calls these through its PLT) is counted apart as "own".
+ * The profiler's wrappers of pthread_mutex_lock and fread call the real function (here,
+ * this one) from inside themselves to time it when the call is made in real-time code:
+ * for these two, a return address inside libaudioprof.so is passed over, to the
+ * caller of the profiler's frame (its code keeps frame pointers, and its wrapper
+ * tail-called that frame), so that the call is the program's as before. (The
+ * profiler's own locks on a real-time thread, which this would hide, are counted by
+ * t_rt_nolock.sh.)
  * At exit it writes to $CBCOUNT_OUT one line per counter:
  *     callbacks N frames F      (JACK process callbacks, frames they were asked for)
  *     pa_writes N bytes B       (PulseAudio stream write callbacks, bytes asked)
@@ -45,6 +52,7 @@
 #endif
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
@@ -164,11 +172,50 @@ static void count(int call, void *ret)
 	__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 }
 
+/* The profiler's code, [through_lo, through_hi): the executable segment of the object
+ * that defines the pthread_mutex_lock found first (libaudioprof.so, when it is
+ * preloaded before this one), found at load; empty without the profiler. */
+static uintptr_t through_lo, through_hi;
+
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if ((uintptr_t)info->dlpi_addr != (uintptr_t)arg)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			through_lo = info->dlpi_addr + ph->p_vaddr;
+			through_hi = through_lo + ph->p_memsz;
+		}
+	}
+	return 1;
+}
+
+__attribute__((constructor)) static void find_through(void)
+{
+	void *p = dlsym(RTLD_DEFAULT, "pthread_mutex_lock");
+	Dl_info di;
+	if (p && dladdr(p, &di) && di.dli_fname && strstr(di.dli_fname, "libaudioprof"))
+		dl_iterate_phdr(find_segment, di.dli_fbase);
+}
+
+/* The caller of the function this is expanded in: its return address, or, for a lock
+ * or fread whose return address is the profiler's, the return address of the
+ * profiler's frame (the saved frame pointer's return slot). */
+#define CALLER_OF(call) __extension__ ({ \
+		uintptr_t r_ = (uintptr_t)__builtin_return_address(0); \
+		if (((call) == C_LOCK || (call) == C_FREAD) && \
+		    r_ - through_lo < through_hi - through_lo) \
+			r_ = ((uintptr_t *)((uintptr_t *)__builtin_frame_address(0))[0])[1]; \
+		(void *)r_; \
+	})
+
 #define COUNT(call) do { \
 		if (in_cb) \
-			count(call, __builtin_return_address(0)); \
+			count(call, CALLER_OF(call)); \
 		else if (__atomic_load_n(&alsa_on, __ATOMIC_RELAXED) && !in_pcm) \
-			ev_new(EV_CALL, call, __builtin_return_address(0)); \
+			ev_new(EV_CALL, call, CALLER_OF(call)); \
 	} while (0)
 
 void *malloc(size_t n)

@@ -173,7 +173,31 @@ static void test_overrun_near_miss(void)
 	CU_ASSERT_EQUAL(run_rule("near-miss", NULL, 0), 0);
 	CU_ASSERT_EQUAL(run_rule("overrun", t, sizeof(t)), 1);
 	CU_ASSERT(starts(t, "jack \"synth\": 1 of 1,000 callbacks took longer than the 5.33 ms "
-			  "deadline (p99 2.00 ms, max 2.67 ms)"));
+			  "deadline (p99 2.00 ms, max 2.67 ms); remove"));
+	/* With kept cycles: the slowest overrun's longest timed call is named. */
+	struct cycle_violation cv[2] = {
+		{ .kind = "alloc", .call = "malloc", .library = "", .count = 2, .time_ns = -1,
+		  .fs_off = 0, .fs_len = 4 },
+		{ .kind = "lock", .call = "pthread_mutex_lock", .library = "", .count = 1,
+		  .time_ns = 2000000, .fs_off = 8, .fs_len = 2 },
+	};
+	struct slow_cycle sc[2] = {
+		{ .cycle = 7, .start_ns = 40000000, .dur_ns = 6000000, .deadline_ns = 5333333,
+		  .overrun = 1, .slowest = 1 },
+		{ .cycle = 9, .start_ns = 50000000, .dur_ns = 2666666, .deadline_ns = 5333333,
+		  .slowest = 1, .v = cv, .nv = 2 },
+	};
+	cbs[0].slow = sc;
+	cbs[0].nslow = 2;
+	CU_ASSERT_EQUAL(run_rule("overrun", t, sizeof(t)), 1);
+	CU_ASSERT(strstr(t, "max 2.67 ms); remove") != NULL);   /* its overrun made no call */
+	sc[0].v = cv;
+	sc[0].nv = 2;
+	CU_ASSERT_EQUAL(run_rule("overrun", t, sizeof(t)), 1);
+	CU_ASSERT(strstr(t, "max 2.67 ms); the slowest, cycle 7 at 40.00 ms, spent 2.00 ms of its "
+			 "6.00 ms in pthread_mutex_lock() at ") != NULL);
+	cbs[0].slow = NULL;
+	cbs[0].nslow = 0;
 }
 
 static void test_xrun(void)

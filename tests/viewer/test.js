@@ -136,6 +136,21 @@ async function checkNumbers(page, p) {
     }
     const zones = await page.$$eval(card + ' table.zones td.zname', (ts) => ts.map((t) => t.textContent));
     eq(zones.length, (c.zones || []).length, 'callback ' + i + ' zones');
+    /* The kept cycles, slowest first, each told with the calls made in it. */
+    const kept = c.slow_cycles || [];
+    const items = await page.$$eval(card + ' li.slow-cycle', (l) => l.map((e) =>
+      ({ cycle: Number(e.dataset.cycle), text: (e.querySelector('summary') || e).textContent })));
+    eq(items.length, kept.length, 'callback ' + i + ' slow cycles');
+    if (kept.length) {
+      const slowest = kept.reduce((a, b) => (b.dur_ns > a.dur_ns ? b : a));
+      eq(items[0].cycle, slowest.cycle, 'callback ' + i + ' slowest cycle first');
+      for (const it of items) {
+        const k = kept.find((x) => x.cycle === it.cycle);
+        ok(k && it.text.startsWith('cycle ' + k.cycle + ' at '), 'story "' + it.text + '"');
+        for (const v of (k && k.violations) || [])
+          ok(it.text.includes(v.call + ' at '), 'story "' + it.text + '" lacks ' + v.call);
+      }
+    }
   }
   const vs = ap.violations || [];
   eq(await page.$$eval('.violation', (v) => v.length), vs.length, 'violations');
@@ -145,6 +160,11 @@ async function checkNumbers(page, p) {
     const first = await page.$$eval('#violation-0 .stack li:not(.more)', (l) => l.length);
     ok(first > 0, 'the first violation shows no stack');
   }
+  /* The time inside the calls, where the profile has it. */
+  const timed = vs.filter((v) => Number.isInteger(v.time_ns));
+  const times = await page.$$eval('.violation .v-time', (v) => v.map((e) => Number(e.dataset.value)));
+  eq(times.length, timed.length, 'violations with a time inside');
+  eq(times.reduce((a, b) => a + b, 0), timed.reduce((a, v) => a + v.time_ns, 0), 'time inside the calls');
 }
 
 /* Tree rows under the root (aria-level 2), as [key, value]. */
@@ -255,7 +275,12 @@ async function checkFlame(page, p) {
 async function checkTimeline(page, p) {
   const tl = p.audioprof && p.audioprof.timeline;
   if (!tl || !tl.t_ns || !tl.t_ns.length) return;
-  eq(await page.$$eval('svg.timeline polyline', (l) => l.length), 4, 'timeline lines');
+  /* The heap's four lines, and two (mean, max) per callback source's load. */
+  const load = tl.load || [];
+  eq(await page.$$eval('svg.timeline polyline', (l) => l.length), 4 + 2 * load.length, 'timeline lines');
+  const overruns = load.reduce((n, L) => n + ((p.audioprof.callbacks[L.callback] || {}).slow_cycles || [])
+    .filter((k) => k.overrun === true).length, 0);
+  eq(await page.$$eval('svg.timeline .overrun-mark', (l) => l.length), overruns, 'kept overruns marked on the load');
   const r = await page.$eval('svg.timeline .hit', (e) => { const b = e.getBoundingClientRect(); return { w: b.width, h: b.height }; });
   await page.hover('svg.timeline .hit', { position: { x: r.w - 2, y: r.h / 2 } });
   await page.waitForFunction(() => /t = /.test(document.getElementById('timeline-readout').textContent), null, { timeout: 5000 });

@@ -1,7 +1,8 @@
 /* audio.js - one card per callback source (a JACK client, a PortAudio stream, a marked
  * real-time region, ...): where it ran, its deadline, the histogram of callback
  * durations against the deadline, durations by percentile, load, overruns, near misses,
- * jitter, xruns, allocations inside it, and the timings of its zones. */
+ * jitter, xruns, allocations inside it, the timings of its zones, and the story of each
+ * slow cycle it kept (when it came, how long it took, the unsafe calls made in it). */
 (function (AP) {
 'use strict';
 
@@ -138,8 +139,74 @@ function zones(c) {
   return t;
 }
 
+/* The frame to name a call by: the first of the program's own, past the profiler's
+ * wrapper and libc; else the first past the wrapper. */
+function callSite(m, fs) {
+  let first = null;
+  for (const i of fs) {
+    const f = AP.profile.frame(m, i);
+    if (f.kind === 'alloc') continue;
+    if (!first) first = f;
+    if (f.loc && !/^(libc|libpthread|libstdc\+\+)/.test(U.basename(f.module))) return f;
+  }
+  return first;
+}
+
+/* "N% of the deadline" as precise as a reader needs: 9375%, 301%, 12.5%. */
+function deadlinePct(p) {
+  return (p >= 100 ? p.toFixed(0) : p.toFixed(1)) + '%';
+}
+
+/* A kept cycle's story, as `audioprof report` tells it: "cycle 1001 at 12.3 s took
+ * 1.00 s (9375% of the deadline): usleep at main.c:40, 1 call, 1.00 s". */
+A.story = function (m, cy) {
+  const vs = (Array.isArray(cy.violations) ? cy.violations : []).filter((v) => v && typeof v === 'object')
+    .map((v) => ({ v: v, t: num(v.time_ns, -1), n: num(v.count, 0) }))
+    .sort((a, b) => b.t - a.t || b.n - a.n);
+  let s = 'cycle ' + num(cy.cycle, 0) + ' at ' + U.fmtNs(num(cy.start_ns, 0)) + ' took ' + U.fmtNs(num(cy.dur_ns, 0));
+  if (num(cy.deadline_ns, 0) > 0) s += ' (' + deadlinePct(num(cy.load_pct, 0)) + ' of the deadline)';
+  const parts = vs.map(({ v, t, n }) => {
+    const fs = Array.isArray(v.fs) ? v.fs.filter((x) => Number.isInteger(x) && x > 0 && x < m.ftbl.length) : [];
+    const f = callSite(m, fs);
+    const where = f ? (f.loc || U.basename(f.module) || f.func) : '?';
+    return (U.str(v.call) || U.str(v.kind)) + ' at ' + where + ', ' + U.plural(n, 'call') +
+      (t >= 0 ? ', ' + U.fmtNs(t) : '') + (v.library ? ' (inside ' + U.str(v.library) + ')' : '');
+  });
+  const more = num(cy.violations_more, 0);
+  if (more > 0) parts.push((parts.length ? 'and ' : '') + U.plural(more, 'more call'));
+  return s + ': ' + (parts.length ? parts.join('; ') : 'no real-time-unsafe call');
+};
+
+/* The kept cycles, slowest first: each story, and the stacks of its calls on demand. */
+function slowCycles(m, c) {
+  const kept = (Array.isArray(c.slow_cycles) ? c.slow_cycles : []).filter((x) => x && typeof x === 'object')
+    .slice().sort((a, b) => num(b.dur_ns, 0) - num(a.dur_ns, 0));
+  if (!kept.length) return null;
+  const list = el('ol', { class: 'slow-cycles' });
+  for (const k of kept) {
+    const over = k.overrun === true;
+    const item = el('li', { class: 'slow-cycle' + (over ? ' over' : ''), dataset: { cycle: num(k.cycle, 0) } });
+    const vs = (Array.isArray(k.violations) ? k.violations : []).filter((v) => v && Array.isArray(v.fs));
+    if (vs.length) {
+      const det = el('details', null, el('summary', null, A.story(m, k)));
+      for (const v of vs)
+        det.appendChild(el('div', { class: 'sc-call' }, el('span', { class: 'v-call' }, U.str(v.call)),
+          AP.summary.stack(m, v.fs.filter((x) => Number.isInteger(x) && x > 0 && x < m.ftbl.length), 8)));
+      item.appendChild(det);
+    } else {
+      item.appendChild(el('span', null, A.story(m, k)));
+    }
+    list.appendChild(item);
+  }
+  const overs = kept.filter((k) => k.overrun === true).length;
+  const unlisted = num(c.overruns_unlisted, 0);
+  return el('div', { class: 'cb-slow' },
+    el('h4', null, 'Slow cycles (' + kept.length + ' kept, ' + U.plural(overs, 'overrun') +
+      (unlisted > 0 ? '; ' + U.fmtInt(unlisted) + ' more overruns not kept' : '') + ')'), list);
+}
+
 /* One callback source's card. */
-function callbackCard(c, i) {
+function callbackCard(m, c, i) {
   const dl = num(c.deadline_ns, 0);
   const rate = num(c.rate, 0), frames = num(c.frames, 0);
   const over = num(c.overruns, 0);
@@ -181,7 +248,8 @@ function callbackCard(c, i) {
   return el('div', { class: 'callback' + (over > 0 ? ' has-over' : ''), id: 'callback-' + i },
     head,
     el('div', { class: 'cb-body' }, statTable(rows), charts),
-    z ? el('div', { class: 'cb-zones' }, el('h4', null, 'Zones'), z) : null);
+    z ? el('div', { class: 'cb-zones' }, el('h4', null, 'Zones'), z) : null,
+    slowCycles(m, c));
 }
 
 A.render = function (m) {
@@ -192,7 +260,7 @@ A.render = function (m) {
       : 'This profile has no audio data.'));
     return;
   }
-  m.callbacks.forEach((c, i) => box.appendChild(callbackCard(c, i)));
+  m.callbacks.forEach((c, i) => box.appendChild(callbackCard(m, c, i)));
 };
 
 })(window.AP = window.AP || {});

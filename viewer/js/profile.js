@@ -134,6 +134,8 @@ P.fromObject = function (o, name) {
         kind: U.str(v.kind), call: U.str(v.call), severity: U.str(v.severity),
         library: U.str(v.library),   /* made inside this audio library's API: not the program's */
         count: U.num(v.count, 0), bytes: U.num(v.bytes, 0),
+        /* time inside the calls, total and longest (ns); -1 when not timed */
+        time: U.num(v.time_ns, -1), timeMax: U.num(v.time_max_ns, -1),
         callback: Number.isInteger(v.callback) ? v.callback : -1,
         fs: Array.isArray(v.fs) ? v.fs.filter((x) => Number.isInteger(x) && x >= 0 && x < nf) : [],
       }))
@@ -217,6 +219,19 @@ function readTimeline(t) {
     out[c] = Float64Array.from(a, (v) => U.num(v, 0));
   }
   out.length = len;
+  /* Each source's load over the same intervals (ppm of its deadline), rows aligned
+   * with t_ns; a source whose arrays do not match is left out. */
+  out.load = (Array.isArray(t.load) ? t.load : []).filter((x) => x && typeof x === 'object' &&
+    ['count', 'mean_ppm', 'max_ppm'].every((k) => Array.isArray(x[k]) && x[k].length === len))
+    .map((x) => ({
+      callback: Number.isInteger(x.callback) ? x.callback : -1,
+      count: Float64Array.from(x.count, (v) => U.num(v, 0)),
+      mean: Float64Array.from(x.mean_ppm, (v) => U.num(v, 0) / 1e4),   /* in % */
+      max: Float64Array.from(x.max_ppm, (v) => U.num(v, 0) / 1e4),
+      /* the cycles after the last sample, up to the end (te) */
+      tail: { count: U.num(x.tail_count, 0), mean: U.num(x.tail_mean_ppm, 0) / 1e4,
+        max: U.num(x.tail_max_ppm, 0) / 1e4 },
+    }));
   return len > 0 ? out : null;
 }
 

@@ -117,10 +117,11 @@ S.renderViolations = function (m) {
       : 'No callbacks or real-time regions were seen, so nothing could be checked.'));
   }
   /* The program's violations, then its warnings, then suppressed ones, then the calls
-   * made inside an audio library's own API (not the program's); the most frequent first. */
+   * made inside an audio library's own API (not the program's); the longest time inside
+   * first, then the most frequent. */
   const rank = (v) => (v.library ? 3 : v.sup ? 2 : v.severity === 'warning' ? 1 : 0);
   const vs = m.violations.map((v, i) => Object.assign({ sup: S.suppressed(i) }, v)).sort((a, b) =>
-    rank(a) - rank(b) || b.count - a.count || b.bytes - a.bytes);
+    rank(a) - rank(b) || b.time - a.time || b.count - a.count || b.bytes - a.bytes);
   vs.forEach((v, i) => {
     const cb = v.callback >= 0 && v.callback < m.callbacks.length ? m.callbacks[v.callback] : null;
     const warn = v.severity === 'warning' || !!v.library;
@@ -130,6 +131,8 @@ S.renderViolations = function (m) {
         el('span', { class: 'v-call' }, v.call || '?'), ' ',
         el('span', { class: 'v-count', dataset: { value: v.count } }, '× ' + U.fmtInt(v.count)),
         v.bytes ? el('span', { class: 'v-bytes' }, ' · ' + U.fmtInt(v.bytes) + ' B') : null,
+        v.time >= 0 ? el('span', { class: 'v-time', dataset: { value: v.time, max: v.timeMax } },
+          ' · ' + U.fmtNs(v.time) + ' inside, longest ' + U.fmtNs(v.timeMax)) : null,
         cb ? el('span', { class: 'v-cb' }, ' · in ' + U.str(cb.api) + ' callback "' + U.str(cb.name) + '"') : null,
         v.library ? el('span', { class: 'v-sev' }, ' · inside ' + v.library + ' (the library\'s, not counted)')
           : warn ? el('span', { class: 'v-sev' }, ' · warning') : null,

@@ -1,7 +1,9 @@
 /* timeline.js - heap usage over time from audioprof.timeline: the live bytes the
  * program asked for, the bytes glibc's allocator has in use (mallinfo2), the heap it
  * obtained from the system, and the allocator's overhead in percent, as an SVG chart
- * with a readout that follows the pointer. */
+ * with a readout that follows the pointer. Below it, on the same time axis, each
+ * callback source's load over the same intervals (mean and max in % of its deadline)
+ * and its kept overruns, so that trouble in the callbacks lines up with the heap. */
 (function (AP) {
 'use strict';
 
@@ -42,6 +44,57 @@ function readout(tl, i) {
     el('span', { class: 'key used' }, 'in use ' + U.fmtBytes(tl.used_b[i])), ' · ',
     el('span', { class: 'key heap' }, 'heap ' + U.fmtBytes(tl.heap_b[i])), ' · ',
     el('span', { class: 'key ovh' }, 'overhead ' + U.fmtPct(overhead(tl, i))));
+  for (const L of tl.load) {
+    if (!(L.count[i] > 0)) continue;
+    U.append(box, ' · ', el('span', { class: 'key loadmax' }, sourceName(L) + ' load mean ' +
+      U.fmtPct(L.mean[i]) + ', max ' + U.fmtPct(L.max[i]) + ' (' + U.plural(L.count[i], 'cycle') + ')'));
+  }
+}
+
+function sourceName(L) {
+  const c = model && model.callbacks[L.callback];
+  return c ? U.str(c.api) + ' "' + U.str(c.name) + '"' : 'source ' + L.callback;
+}
+
+/* The load panel under the heap chart: [top, top + ph) of root, on the same X. */
+function drawLoad(root, tl, X, left, pw, top, ph, tend) {
+  let ymax = 100;
+  for (const L of tl.load) {
+    for (let i = 0; i < tl.length; i++) ymax = Math.max(ymax, L.max[i]);
+    if (L.tail.count > 0) ymax = Math.max(ymax, L.tail.max);
+  }
+  const yt = U.ticks(ymax, 3, false, true);
+  ymax = Math.max(ymax, yt[yt.length - 1]);
+  const Y = (p) => top + ph * (1 - p / ymax);
+  for (const v of yt) {
+    root.appendChild(svg('line', { x1: left, x2: left + pw, y1: Y(v), y2: Y(v), class: 'grid' }));
+    root.appendChild(svg('text', { x: left - 6, y: Y(v) + 4, class: 'axis', 'text-anchor': 'end' }, v + '%'));
+  }
+  root.appendChild(svg('line', { x1: left, x2: left + pw, y1: Y(100), y2: Y(100), class: 'deadline' }));
+  root.appendChild(svg('text', { x: left + pw - 4, y: Y(100) - 4, class: 'axis', 'text-anchor': 'end' }, 'deadline'));
+  /* Each row at the end of its interval; the cycles after the last sample at the end. */
+  const pts = (L, a, tailv) => {
+    const out = [];
+    for (let i = 0; i < tl.length; i++) out.push(X(tl.t_ns[i]).toFixed(1) + ',' + Y(a[i]).toFixed(1));
+    if (L.tail.count > 0 && tend > tl.t_ns[tl.length - 1]) out.push(X(tend).toFixed(1) + ',' + Y(tailv).toFixed(1));
+    return out.join(' ');
+  };
+  for (const L of tl.load) {
+    root.appendChild(svg('polyline', { class: 'line loadmax', points: pts(L, L.max, L.tail.max), dataset: { callback: L.callback } }));
+    root.appendChild(svg('polyline', { class: 'line loadmean', points: pts(L, L.mean, L.tail.mean), dataset: { callback: L.callback } }));
+    /* The overruns this source kept, where they started. */
+    const c = model.callbacks[L.callback];
+    for (const k of (c && Array.isArray(c.slow_cycles) ? c.slow_cycles : [])) {
+      if (!k || k.overrun !== true) continue;
+      const x = X(U.num(k.start_ns, 0));
+      const mark = svg('line', { x1: x, x2: x, y1: top, y2: top + ph, class: 'overrun-mark' });
+      mark.appendChild(svg('title', null, AP.audio.story(model, k)));
+      root.appendChild(mark);
+    }
+  }
+  root.appendChild(svg('line', { x1: left, x2: left + pw, y1: top + ph, y2: top + ph, class: 'axis-line' }));
+  root.appendChild(svg('text', { x: left, y: top - 4, class: 'axis-title' },
+    'callback load per interval, in % of the deadline (mean, max; red: kept overruns)'));
 }
 
 /* Draws the chart at the width of its box. */
@@ -56,9 +109,10 @@ function draw() {
     U.clear(U.$('timeline-readout'));
     return;
   }
-  const W = Math.max(320, box.clientWidth || 800), H = 260;
+  const LOAD_H = tl.load.length ? 140 : 0;   /* the load panel, under the heap's */
+  const W = Math.max(320, box.clientWidth || 800), H = 260 + LOAD_H;
   const left = 72, right = 48, top = 12, bottom = 30;
-  const pw = W - left - right, ph = H - top - bottom;
+  const pw = W - left - right, ph = H - LOAD_H - top - bottom;
   const tmax = Math.max(tl.t_ns[tl.length - 1], m.tu === 'ns' ? m.te : 0, 1);
   let ymax = 1;
   for (const s of SERIES) for (let i = 0; i < tl.length; i++) ymax = Math.max(ymax, tl[s.key][i]);
@@ -78,6 +132,7 @@ function draw() {
     root.appendChild(svg('text', { x: left + pw + 6, y: Yp(p) + 4, class: 'axis ovh' }, p + '%'));
   for (const t of U.ticks(tmax, 8, false))
     root.appendChild(svg('text', { x: X(t), y: H - bottom + 16, class: 'axis', 'text-anchor': 'middle' }, U.fmtNs(t)));
+  if (LOAD_H) drawLoad(root, tl, X, left, pw, top + ph + 34, LOAD_H - 40, tmax);
 
   /* Each series as a step-free polyline; live bytes also filled. */
   const pts = (key) => {
@@ -101,9 +156,9 @@ function draw() {
   root.appendChild(svg('line', { x1: left, x2: left + pw, y1: top + ph, y2: top + ph, class: 'axis-line' }));
 
   /* The pointer: a vertical guide at the nearest sample. */
-  const guide = svg('line', { x1: 0, x2: 0, y1: top, y2: top + ph, class: 'guide', visibility: 'hidden' });
+  const guide = svg('line', { x1: 0, x2: 0, y1: top, y2: H - bottom, class: 'guide', visibility: 'hidden' });
   root.appendChild(guide);
-  const hit = svg('rect', { x: left, y: top, width: pw, height: ph, class: 'hit' });
+  const hit = svg('rect', { x: left, y: top, width: pw, height: H - bottom - top, class: 'hit' });
   root.appendChild(hit);
   const move = U.throttleFrame((ev) => {
     const r = root.getBoundingClientRect();
@@ -128,6 +183,10 @@ function draw() {
     legend.appendChild(el('span', { class: 'key ' + s.cls }, s.label));
   legend.appendChild(el('span', { class: 'key ovh' }, 'allocator overhead (right axis)'));
   legend.appendChild(el('span', { class: 'key peak' }, 'global peak'));
+  if (LOAD_H) {
+    legend.appendChild(el('span', { class: 'key loadmax' }, 'callback load, max per interval'));
+    legend.appendChild(el('span', { class: 'key loadmean' }, 'callback load, mean'));
+  }
   box.appendChild(legend);
   readout(tl, -1);
 }

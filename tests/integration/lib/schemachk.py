@@ -63,6 +63,8 @@ MAN_PLACES = [
     ("Callbacks", "zones", "prose", "audioprof.callbacks[].zones[]"),
     ("Violations", None, "list", "audioprof.violations[]"),
     ("Timeline", None, "list", "audioprof.timeline"),
+    ("Callbacks", "slow_cycles", "list", "audioprof.callbacks[].slow_cycles[]"),
+    ("Timeline", "load", "list", "audioprof.timeline.load[]"),
     ("CPU samples", None, "list", "audioprof.cpu"),
     ("CPU samples", "callbacks", "prose", "audioprof.cpu.callbacks[]"),
     ("CPU samples", "stacks", "prose", "audioprof.cpu.stacks[]"),

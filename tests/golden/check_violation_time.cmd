@@ -1,0 +1,1 @@
+check -v --max-violation-time 2ms audio_slow.json

@@ -1,0 +1,1 @@
+report audio_slow.json

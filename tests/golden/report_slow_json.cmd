@@ -1,0 +1,1 @@
+report --json audio_slow.json
