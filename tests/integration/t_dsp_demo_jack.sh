@@ -4,7 +4,9 @@
 # takes the server's rate and period, processes cycles (a broad lower bound, never a
 # timing), picks the server with JACK_DEFAULT_SERVER or --device; under the preload a
 # clean run has no allocation with dsp_process on its stack and --inject alloc is found
-# at inject_alloc with exactly the injected count. Skips when jackd is not installed.
+# at inject_alloc with exactly the injected count, and CPU samples of 2 ms of busy work
+# per cycle (--inject spin) are the JACK callback's, in inject_spin. Skips when jackd
+# is not installed.
 . "$(dirname "$0")/lib/common.sh"
 make_tmp
 
@@ -120,6 +122,41 @@ if pp is not None:
     fn = funcs(p, pp)
     ok("dsp_process" in fn and "jack_process" in fn,
        "inject_alloc: expected dsp_process and jack_process frames: %s" % fn[:8])
+done()
+PY
+
+# CPU samples of the JACK process callback (on by default): with 2 ms of busy work in
+# every cycle (--inject spin:2000, inject_spin) the callback's samples are the JACK
+# source's, and most are in inject_spin (or the clock it reads) under dsp_process and
+# jack_process.
+PRE=1 run_jack spin "$DSP" --backend jack --device "$server" --duration 1 --inject spin:2000
+check_cycles spin 25
+f=$(one_profile "$tmp/p_spin") || exit 1
+check_py "$f" <<'PY' || fail "CPU samples of the JACK callback"
+p = load(sys.argv[1])
+ap = p["audioprof"]
+jack = [c for c in ap["callbacks"] if c["api"] == "jack" and c["count"] > 0]
+cpu = ap.get("cpu")
+ok(cpu is not None, "no audioprof.cpu: sampling is on by default")
+if cpu is not None and len(jack) == 1:
+    jid = jack[0]["id"]
+    mine = [s for s in cpu["stacks"] if s["callback"] == jid]
+    n = sum(s["count"] for s in mine)
+    # 2 ms of CPU per cycle for 25+ cycles: 50 ms or more, at least 12 samples even at
+    # the slowest kernel tick (250 Hz here, 100 Hz at worst: 5).
+    ok(n >= 5, "%d samples of the JACK callback" % n)
+    def names(s):
+        return [p["ftbl"][i] for i in s["fs"]]
+    def spinning(s):   # in inject_spin, or in the clock it reads (the vDSO)
+        return any("inject_spin" in f for f in names(s))
+    spin = sum(s["count"] for s in mine if spinning(s))
+    ok(spin * 2 >= n, "%d of %d samples in inject_spin" % (spin, n))
+    ok(all(any("dsp_process" in f for f in names(s)) and any("jack_process" in f for f in names(s))
+           for s in mine if spinning(s)),
+       "inject_spin samples without dsp_process and jack_process on the stack")
+    outside = [s for s in cpu["stacks"] if s["callback"] != jid]
+    ok(not any(spinning(s) for s in outside),
+       "inject_spin sampled outside the JACK callback")
 done()
 PY
 stop_jackd
