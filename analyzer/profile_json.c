@@ -330,6 +330,7 @@ static const struct field slow_fields[] = {
 	SCI(cycle), SCI(start_ns), SCI(dur_ns), SCI(deadline_ns),
 	{ SCK(load_pct), F_PCT, offsetof(struct slow_cycle, load_pct), 1 },
 	{ SCK(violations_more), F_INT, offsetof(struct slow_cycle, violations_more), 0 },
+	{ SCK(cpu_samples), F_INT, offsetof(struct slow_cycle, cpu_samples), 0 },
 };
 
 #define CVK(k) PROFILE_KEY(PROFILE_CYCLE_VIOLATION, k)
@@ -403,6 +404,7 @@ static int read_slow_cycles(struct rd *r, const json_t *a, const char *ctx, stru
 		if (!json_is_object(o))
 			return rd_fail(r, "%s: expected an object, found %s", what, rd_type_desc(o));
 		cb->nslow++;   /* counted first, so that profile_free() frees its violations */
+		c->cpu_samples = -1;
 		if (read_fields(r, o, what, slow_fields, sizeof(slow_fields) / sizeof(slow_fields[0]), c))
 			return -1;
 		const json_t *x;

@@ -74,6 +74,7 @@ struct slow_cycle {
 	double load_pct;
 	int slowest, overrun;    /* among the slowest kept; took longer than its deadline */
 	int64_t violations_more; /* calls at sites beyond those listed */
+	int64_t cpu_samples;     /* CPU samples taken in it; -1 when absent */
 	struct cycle_violation *v;   /* owned by the profile */
 	size_t nv;
 };

@@ -435,6 +435,9 @@ static char *cycle_story(const struct profile *p, const struct slow_cycle *c)
 		fmt_ns(c->dur_ns, b));
 	if (c->deadline_ns > 0)
 		fprintf(m, " (%s of the deadline)", deadline_pct(c->load_pct, d));
+	if (c->cpu_samples > 0)
+		fprintf(m, ", %s CPU sample%s", fmt_count(c->cpu_samples, a),
+			c->cpu_samples == 1 ? "" : "s");
 	size_t *ord = calloc(c->nv ? c->nv : 1, sizeof(*ord));
 	size_t n = 0;
 	for (size_t i = 0; ord && i < c->nv; i++) {

@@ -121,7 +121,8 @@
 	X(slowest, BOOL, "", ALWAYS, "among the slowest kept") \
 	X(overrun, BOOL, "", ALWAYS, "took longer than its deadline") \
 	X(violations, OBJECTS, "", ALWAYS, "unsafe calls made in it, at most 8 sites (PROFILE_CYCLE_VIOLATION)") \
-	X(violations_more, UINT, "calls", ALWAYS, "calls at sites beyond those listed")
+	X(violations_more, UINT, "calls", ALWAYS, "calls at sites beyond those listed") \
+	X(cpu_samples, UINT, "samples", NEWER, "CPU samples taken in it (0 when sampling was off)")
 
 /* An element of a slow cycle's "violations". */
 #define PROFILE_CYCLE_VIOLATION(X) \

@@ -236,7 +236,7 @@ void audio_cb_begin(struct cb_source *s)
 	t->depth++;
 	cpuprof_rt_entered();
 	t->cyc_gen++;
-	t->cyc.n = t->cyc.more = 0;
+	t->cyc.n = t->cyc.more = t->cyc.samples = 0;
 	if (s->last_start && s->deadline) {
 		uint64_t period = now - s->last_start;
 		uint64_t j = period > s->deadline ? period - s->deadline : s->deadline - period;
@@ -262,6 +262,7 @@ static void slow_put(struct slow_rec *r, const struct cb_source *s, uint64_t d, 
 	r->deadline = s->deadline;
 	r->log.n = log->n <= RT_CYC_MAX ? log->n : RT_CYC_MAX;
 	r->log.more = log->more;
+	r->log.samples = log->samples;
 	for (uint32_t i = 0; i < r->log.n; i++)
 		r->log.e[i] = log->e[i];
 	__atomic_store_n(&r->seq, seq + 2, __ATOMIC_RELEASE);
@@ -1094,6 +1095,7 @@ static json_t *cycle_violations_json(const struct rt_cyclog *log, audio_fs_fn fs
 #define SV_overrun         over
 #define SV_violations      vs
 #define SV_violations_more r->log.more
+#define SV_cpu_samples     r->log.samples
 
 /* The source's kept cycles, oldest first ("slow_cycles"), and in *unlisted its
  * overruns not among them. The writer's copies live in a static buffer: one profile

@@ -36,6 +36,8 @@ struct cb_source;
 struct rt_cyclog {
 	uint32_t n;                    /* entries used */
 	uint32_t more;                 /* calls at sites beyond e[] (not kept) */
+	uint32_t samples;              /* CPU samples taken in the cycle (cpuprof.c's
+	                                * handler, on this thread) */
 	struct rt_cycv {
 		void *slot;            /* the violation slot (audio.c's struct vslot) */
 		uint32_t count;        /* calls made there in the cycle */

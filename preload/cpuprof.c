@@ -192,6 +192,8 @@ static void sample(const ucontext_t *uc)
 		n = 1;
 	}
 	__atomic_add_fetch(&per_src[row].samples, 1, __ATOMIC_RELAXED);
+	if (src >= 0)
+		t->cyc.samples++;   /* the cycle's own count (its slow-cycle record) */
 	if (rt_guard)
 		__atomic_add_fetch(&per_src[row].in_profiler, 1, __ATOMIC_RELAXED);
 	record(src, ips, n);

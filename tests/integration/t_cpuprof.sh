@@ -4,7 +4,7 @@
 #     (measured on its thread's CPU clock) in spin_a, spin_b and spin_c inside a marked
 #     region. In `audioprof flame --cpu --callback cpushare`, the share of samples whose
 #     stack holds each function agrees within 4 binomial standard deviations
-#     (sqrt(p(1-p)/N)); with N >= 1500 samples that is at most 5 percentage points. The
+#     (sqrt(p(1-p)/N)); with N >= 1000 samples (about 2000 in 8 s of CPU at a 250 Hz tick, fewer on a loaded machine) that is at most 6.2 percentage points. The
 #     CPU it burns outside the region is counted as outside_rt and never in a stack.
 #     `audioprof report` lists the three with their shares.
 #  2. signals: tests/progs/cpusig (its own SIGPROF itimer, a POSIX timer, sigwait, blocking
@@ -46,7 +46,7 @@ for line in open(sys.argv[2]):
             inc[f] += int(count)
 info("cpushare: %d samples in the region, %d outside, %d overruns; by function %r"
      % (n, cpu["outside_rt"], cpu["overruns"], inc))
-ok(n >= 1500, "only %d samples: too few for the tolerance below" % n)
+ok(n >= 1000, "only %d samples: too few for the tolerance below" % n)
 eq("samples in the folded output vs the profile", n, cpu["samples"])
 ok(cpu["outside_rt"] > 0, "no sample was dropped outside the region (spin_outside ran)")
 eq("samples of spin_outside in stacks", inc["spin_outside"], 0)

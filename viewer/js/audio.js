@@ -165,6 +165,8 @@ A.story = function (m, cy) {
     .sort((a, b) => b.t - a.t || b.n - a.n);
   let s = 'cycle ' + num(cy.cycle, 0) + ' at ' + U.fmtNs(num(cy.start_ns, 0)) + ' took ' + U.fmtNs(num(cy.dur_ns, 0));
   if (num(cy.deadline_ns, 0) > 0) s += ' (' + deadlinePct(num(cy.load_pct, 0)) + ' of the deadline)';
+  const samples = num(cy.cpu_samples, 0);
+  if (samples > 0) s += ', ' + U.plural(samples, 'CPU sample');
   const parts = vs.map(({ v, t, n }) => {
     const fs = Array.isArray(v.fs) ? v.fs.filter((x) => Number.isInteger(x) && x > 0 && x < m.ftbl.length) : [];
     const f = callSite(m, fs);
