@@ -14,6 +14,7 @@
  * Load over time: per source, one row per heap timeline sample (count, mean and max
  * load of the cycles since the previous one), closed by the writer thread. */
 #include "audio.h"
+#include "jsonput.h"
 #include "cpuprof.h"
 #include "clock.h"
 #include "durhist.h"
@@ -1015,44 +1016,6 @@ static json_t *hist_json(const uint64_t *counts, unsigned n, const unsigned *edg
 	return h;
 }
 
-/* A field of a source or zone object, by its type in the schema. */
-/* PROFILE_ABSENT_UINT: a number that does not apply (presence OPTIONAL), left out. */
-static void put_UINT(json_t *o, const char *k, uint64_t v)
-{
-	if (v != PROFILE_ABSENT_UINT)
-		set_u(o, k, v);
-}
-
-static void put_BOOL(json_t *o, const char *k, int v)
-{
-	json_object_set_new_nocheck(o, k, json_boolean(v));
-}
-
-static void put_SINT(json_t *o, const char *k, int64_t v)
-{
-	json_object_set_new_nocheck(o, k, json_integer(v));
-}
-
-/* NULL: a field that does not apply (presence OPTIONAL), left out. */
-static void put_STR(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new_nocheck(o, k, json_string(v));
-}
-
-static void put_NUM(json_t *o, const char *k, double v)
-{
-	json_object_set_new_nocheck(o, k, json_real(v));
-}
-
-static void put_OBJECT(json_t *o, const char *k, json_t *v)
-{
-	if (v)
-		json_object_set_new_nocheck(o, k, v);
-}
-#define put_OBJECTS put_OBJECT
-#define put_FRAMES put_OBJECT
-#define put_INTS put_OBJECT
 
 /* ---- slow cycles */
 

@@ -29,6 +29,7 @@
 #include "cpuprof.h"
 #include "audio.h"
 #include "clock.h"
+#include "jsonput.h"
 #include "profile_schema.h"
 #include "log.h"
 #include "mem.h"
@@ -372,27 +373,6 @@ void cpuprof_after_fork(void)
 
 /* Writing, from the schema (PROFILE_CPU* in common/profile_schema.h): a field is its
  * line there and its value line here. */
-static int put_UINT(json_t *o, const char *k, uint64_t v)
-{
-	return json_object_set_new_nocheck(o, k, json_integer((json_int_t)v));
-}
-
-static int put_SINT(json_t *o, const char *k, int64_t v)
-{
-	return json_object_set_new_nocheck(o, k, json_integer((json_int_t)v));
-}
-
-static int put_STR(json_t *o, const char *k, const char *v)
-{
-	return json_object_set_new_nocheck(o, k, json_string(v));
-}
-
-static int put_OBJECT(json_t *o, const char *k, json_t *v)
-{
-	return json_object_set_new_nocheck(o, k, v);   /* -1 for NULL: out of memory */
-}
-#define put_OBJECTS put_OBJECT
-#define put_FRAMES  put_OBJECT
 
 /* A callback's samples (PROFILE_CPU_CALLBACK). */
 #define CCV_callback    (int64_t)(i < CP_SOURCES ? i : -1)

@@ -11,6 +11,7 @@
  * (callbacks, violations) are audio.c's, the timeline timeline.c's. */
 
 #include "profile.h"
+#include "jsonput.h"
 #include "clock.h"
 #include "fds.h"
 #include "audio.h"
@@ -104,33 +105,9 @@ struct builder {
 
 /* ------------------------------------------------------------ small helpers */
 
-/* JSON integers are signed 64-bit: saturate instead of wrapping to negative. */
-static json_t *jint(uint64_t v)
-{
-	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
 static int set_u64(json_t *obj, const char *key, uint64_t v)
 {
-	return json_object_set_new_nocheck(obj, key, jint(v));
-}
-
-/* A JSON string for arbitrary bytes: jansson accepts only UTF-8, so a string that
- * is not (a path in another encoding, say) has its non-ASCII bytes replaced by '?'. */
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char *copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
+	return json_object_set_new_nocheck(obj, key, jsonput_uint(v));
 }
 
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
@@ -161,8 +138,8 @@ static int intern_frame(struct builder *b, const char *frame, uint32_t *idx)
 	size_t n = json_array_size(b->ftbl);
 	if (n >= UINT32_MAX)
 		return -1;
-	if (json_array_append_new(b->ftbl, jstr(frame)) < 0 ||
-	    json_object_set_new_nocheck(b->frames, frame, jint(n)) < 0)
+	if (json_array_append_new(b->ftbl, jsonput_str(frame)) < 0 ||
+	    json_object_set_new_nocheck(b->frames, frame, jsonput_uint(n)) < 0)
 		return -1;
 	*idx = (uint32_t)n;
 	return 0;
@@ -511,31 +488,8 @@ static json_t *cpu_fs(const uintptr_t *ips, unsigned n, void *arg)
 
 /* ------------------------------------------------------------ the document */
 
-/* A field by its type in the schema: 0, or -1 when it could not be set (a NULL value:
- * out of memory). */
-static int put_UINT(json_t *o, const char *k, uint64_t v)
-{
-	return set_u64(o, k, v);
-}
-#define put_VERSION put_UINT
-
-static int put_STR(json_t *o, const char *k, const char *v)
-{
-	return json_object_set_new_nocheck(o, k, jstr(v));
-}
-
-/* The value of an OPTIONAL object that does not apply: the field is left out. (NULL
- * stays what it is everywhere: out of memory.) */
-static json_t absent_;
-#define ABSENT (&absent_)
-
-static int put_OBJECT(json_t *o, const char *k, json_t *v)
-{
-	if (v == ABSENT)
-		return 0;
-	return json_object_set_new_nocheck(o, k, v);
-}
-#define put_OBJECTS put_OBJECT
+/* Fields by their type in the schema: jsonput.h. */
+json_t jsonput_absent;
 
 /* o, or NULL (and o released) if anything failed while it was made. */
 static json_t *finish(json_t *o, int err)
@@ -612,7 +566,7 @@ static json_t *totals_object(const struct heap_totals *t)
 #define AV_callbacks       audio_callbacks_json(violation_fs, b, m->start_ns)
 #define AV_violations      audio_violations_json(violation_fs, b)
 #define AV_timeline        timeline_json(m->start_ns)
-#define AV_cpu             (cpuprof_on() ? cpuprof_object(cpu_fs, b) : ABSENT)
+#define AV_cpu             (cpuprof_on() ? cpuprof_object(cpu_fs, b) : JSONPUT_ABSENT)
 
 /* The audioprof object; NULL when out of memory. Violations' stacks go through b. */
 static json_t *audioprof_object(const struct profile_meta *m, const struct heap_totals *t,
@@ -676,7 +630,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 		err |= json_object_set_new_nocheck(doc, "tu", json_string("ns")) < 0;
 		err |= json_object_set_new_nocheck(doc, "Mtu", json_string("ms")) < 0;
 		err |= set_u64(doc, "tuth", m->short_lived_ns) < 0;
-		err |= json_object_set_new_nocheck(doc, "cmd", jstr(m->cmd ? m->cmd : "")) < 0;
+		err |= json_object_set_new_nocheck(doc, "cmd", jsonput_str(m->cmd ? m->cmd : "")) < 0;
 		err |= json_object_set_new_nocheck(doc, "pid", json_integer(m->pid)) < 0;
 		err |= set_u64(doc, "te", te) < 0;
 		err |= set_u64(doc, "tg", tg) < 0;
