@@ -251,8 +251,11 @@ static int read_dur_hist(struct rd *r, const json_t *a, const char *ctx, uint64_
 	for (size_t i = 0; i < n; i += 2) {
 		char w[160];
 		snprintf(w, sizeof(w), "%s[%zu]", what, i);
-		if (want_int(r, json_array_get(a, i), w, DURHIST_BUCKETS - 1, &b))
+		if (want_int(r, json_array_get(a, i), w, PROFILE_MAX_NUM, &b))
 			return -1;
+		if (b >= DURHIST_BUCKETS)
+			return rd_fail(r, "%s: bucket %" PRId64 " is out of range (0 to %d)", w, b,
+				    DURHIST_BUCKETS - 1);
 		if (b <= prev)
 			return rd_fail(r, "%s: bucket %" PRId64 " after %" PRId64 ": the buckets "
 				    "must rise", w, b, prev);
