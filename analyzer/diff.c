@@ -1,7 +1,14 @@
-/* diff.c - `audioprof diff BASE NEW`: what got worse and what got better between two
- * profiles of the same program. Sites are matched by their frames without addresses
- * (ASLR moves those between runs), callbacks by (api, name); thresholds turn a change
- * into a regression and exit status 1, for CI. */
+/* diff.c - `audioprof diff BASE NEW` (or `BASE... -- NEW...`): what got worse and what
+ * got better between profiles of the same program. Sites are matched by their frames
+ * without addresses (ASLR moves those between runs), callbacks by (api, name);
+ * thresholds turn a change into a regression and exit status 1, for CI.
+ *
+ * Timing is noisy, heap counts are not. When every run of both sides has a callback's
+ * duration histogram ("dur_hist"), its p50 and p99 are compared statistically
+ * (stats.h: the runs of a side pooled, a bootstrap interval for the relative change
+ * and its p-value): a regression only when the change is significant and larger than
+ * the noise threshold. Without histograms, the fixed --fail-p99-pct comparison of
+ * before. Heap totals and sites are exact comparisons of the first file of each side. */
 #include "analyze.h"
 #include "cli.h"
 #include "fmt.h"
@@ -9,6 +16,7 @@
 #include "options.h"
 #include "profile_read.h"
 #include "rules.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -56,7 +64,12 @@ struct diff_opts {
 	size_t top;
 	int frames;
 	int width;
+	double alpha;            /* --significance-level */
+	double noise;            /* --noise-threshold, in % */
 };
+
+#define DEFAULT_ALPHA 0.05
+#define DEFAULT_NOISE 5.0
 
 /* ------------------------------------------------------------------ site keys */
 
@@ -368,8 +381,111 @@ static double grow_pct(int64_t a, int64_t b)
 	return 100.0 * ((double)b - (double)a) / (double)a;
 }
 
-static int run_diff(const struct profile *pb, const struct profile *pn, const struct diff_opts *o)
+/* ------------------------------------------------------------------ statistics */
+
+/* The callback of q with c's api and name and rank `occ` among those, or NULL. */
+static const struct callback *cb_find(const struct profile *q, const struct callback *c,
+				      uint32_t occ)
 {
+	for (size_t i = 0; i < q->ncallbacks; i++) {
+		const struct callback *x = &q->callbacks[i];
+		if (strcmp(x->api, c->api) == 0 && strcmp(x->name, c->name) == 0 && occ-- == 0)
+			return x;
+	}
+	return NULL;
+}
+
+/* One side's histograms of callback c (rank occ) in each of its k runs: 0, or -1 when
+ * a run lacks the callback or its histogram, or a histogram is empty or does not fit. */
+static int cb_hists(const struct profile *const *ps, size_t k, const struct callback *c,
+		    uint32_t occ, struct stats_hist *h)
+{
+	for (size_t r = 0; r < k; r++) {
+		const struct callback *x = cb_find(ps[r], c, occ);
+		if (!x || !x->dur_hist ||
+		    stats_hist_set(&h[r], x->dur_hist, DURHIST_BUCKETS, (uint64_t)pos(x->min_ns),
+				   (uint64_t)pos(x->max_ns)) != 0 || h[r].count == 0)
+			return -1;
+	}
+	return 0;
+}
+
+enum verdict { V_NONE, V_NOISE, V_BETTER, V_WORSE, V_FEW };
+
+static const char *const verdict_text[] = {
+	[V_NONE] = "no change", [V_NOISE] = "within the noise threshold",
+	[V_BETTER] = "improvement", [V_WORSE] = "regression",
+	[V_FEW] = "too few cycles in the tail to tell",
+};
+
+static enum verdict verdict_of(const struct stats_change *c, const struct diff_opts *o)
+{
+	if (c->tail < 5)
+		return V_FEW;
+	if (!(c->p < o->alpha))
+		return V_NONE;
+	if (c->change * 100.0 > o->noise)
+		return V_WORSE;
+	if (c->change * 100.0 < -o->noise)
+		return V_BETTER;
+	return V_NOISE;
+}
+
+/* "+3.1% [-1.2%, +7.8%], p = 0.21" */
+static const char *change_text(const struct stats_change *c, char *buf, size_t len)
+{
+	char p[32];
+	if (c->p <= 0)
+		snprintf(p, sizeof(p), "p < %.2g", 2.0 / STATS_RESAMPLES);
+	else
+		snprintf(p, sizeof(p), "p = %.2g", c->p);
+	snprintf(buf, len, "%+.1f%% [%+.1f%%, %+.1f%%], %s", 100.0 * c->change, 100.0 * c->lo,
+		 100.0 * c->hi, p);
+	return buf;
+}
+
+/* A matched callback's p50 and p99 (index 0, 1), when every run has its histogram. */
+struct cb_stat {
+	int ok;                  /* compared statistically */
+	struct stats_change q[2];
+	enum verdict v[2];
+};
+static const double stat_q[2] = { 0.50, 0.99 };
+static const char *const stat_name[2] = { "p50", "p99" };
+
+static int cb_stat(const struct profile *const *pbs, size_t nb, const struct profile *const *pns,
+		   size_t nn, const struct callback *cb, uint32_t occb, const struct callback *cn,
+		   uint32_t occn, const struct diff_opts *o, struct cb_stat *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct stats_hist *h = malloc((nb + nn) * sizeof(*h));
+	const struct stats_hist **hp = malloc((nb + nn) * sizeof(*hp));
+	int rc = -1;
+	if (!h || !hp)
+		goto out;
+	rc = 0;
+	if (cb_hists(pbs, nb, cb, occb, h) != 0 || cb_hists(pns, nn, cn, occn, h + nb) != 0)
+		goto out;
+	for (size_t r = 0; r < nb + nn; r++)
+		hp[r] = &h[r];
+	for (int k = 0; k < 2; k++) {
+		if (stats_quantile_change_runs(hp, nb, hp + nb, nn, stat_q[k], 1.0 - o->alpha, 0,
+					       &out->q[k]) != 0)
+			goto out;
+		out->v[k] = verdict_of(&out->q[k], o);
+	}
+	out->ok = 1;
+out:
+	free(h);
+	free(hp);
+	return rc;
+}
+
+static int run_diff(const struct profile *const *pbs, size_t nb, const struct profile *const *pns,
+		    size_t nn, const struct diff_opts *o)
+{
+	const struct profile *pb = pbs[0], *pn = pns[0];
+	struct cb_stat *st = NULL;
 	FILE *f = stdout;
 	struct intern t = { 0 };
 	struct side sb = { 0 }, sn = { 0 };
@@ -380,8 +496,15 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 	    cbidx_build(&xb, pb) != 0 || cbidx_build(&xn, pn) != 0)
 		goto out;
 
-	fprintf(f, "%sBase%s %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pb->path, pb->cmd);
-	fprintf(f, "%sNew%s  %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pn->path, pn->cmd);
+	for (size_t r = 0; r < nb; r++)
+		fprintf(f, "%sBase%s %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pbs[r]->path,
+			pbs[r]->cmd);
+	for (size_t r = 0; r < nn; r++)
+		fprintf(f, "%sNew%s  %s: %s\n", fmt_c(C_BOLD), fmt_c(C_RESET), pns[r]->path,
+			pns[r]->cmd);
+	if (nb > 1 || nn > 1)
+		fprintf(f, "Totals and sites: the first file of each side; callback timing: all "
+			"runs pooled\n");
 	if (strcmp(pb->tu, pn->tu) != 0)
 		fprintf(f, "Note: the time units differ (%s and %s)\n", pb->tu, pn->tu);
 
@@ -406,7 +529,17 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 		total_row(f, "callback overruns", cb_overruns(pb), cb_overruns(pn), 0);
 
 	/* Callbacks matched by (api, name), the k-th with k-th. */
-	int regs = 0;
+	int regs = 0, nstat = 0;
+	st = calloc(pn->ncallbacks ? pn->ncallbacks : 1, sizeof(*st));
+	if (!st)
+		goto out;
+	for (size_t i = 0; i < pn->ncallbacks; i++) {
+		long j = cb_match(&xb, &xn, i);
+		if (j >= 0 && cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j],
+				      &pn->callbacks[i], xn.occ[i], o, &st[i]) != 0)
+			goto out;
+		nstat += st[i].ok;
+	}
 	if (pb->ncallbacks || pn->ncallbacks) {
 		char x[FMT_NUM], y[FMT_NUM], pc[FMT_NUM], lab[160];
 		fprintf(f, "\n%s  %-22s %14s %14s  %14s%s\n", fmt_c(C_BOLD), "CALLBACKS (p99)", "BASE",
@@ -426,6 +559,24 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 					fmt_ns(cn->p99_ns, y));
 				continue;
 			}
+			if (st[i].ok) {
+				/* The pooled runs' p99, and each quantile's verdict. */
+				const struct stats_change *q = &st[i].q[1];
+				snprintf(pc, sizeof(pc), "%+.1f%%", 100.0 * q->change);
+				fprintf(f, "  %-22.22s %14s %14s  %14s\n", lab,
+					fmt_ns((int64_t)llround(q->base), x),
+					fmt_ns((int64_t)llround(q->new), y), pc);
+				for (int k = 0; k < 2; k++) {
+					char t[128];
+					enum verdict v = st[i].v[k];
+					const char *col = v == V_WORSE ? fmt_c(C_RED) :
+							  v == V_BETTER ? fmt_c(C_GREEN) : "";
+					fprintf(f, "    %s %s: %s%s%s\n", stat_name[k],
+						change_text(&st[i].q[k], t, sizeof(t)), col,
+						verdict_text[v], *col ? fmt_c(C_RESET) : "");
+				}
+				continue;
+			}
 			const char *col = cn->p99_ns > cb->p99_ns ? fmt_c(C_RED) :
 					  cn->p99_ns < cb->p99_ns ? fmt_c(C_GREEN) : "";
 			fprintf(f, "  %-22.22s %14s %14s  %s%14s%s\n", lab, fmt_ns(cb->p99_ns, x),
@@ -439,6 +590,11 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 			rules_callback_label(pb, (long long)j, lab, sizeof(lab));
 			fprintf(f, "  %-22.22s %14s %14s  (gone)\n", lab, fmt_ns(cb->p99_ns, x), "-");
 		}
+		if (nstat)
+			fprintf(f, "  (p50, p99: change of the %s, %g %% interval and p-value from "
+				"the duration histograms; a regression when p < %g and the change "
+				"is over +%g%%)\n", nb > 1 || nn > 1 ? "pooled runs" : "runs",
+				100.0 * (1.0 - o->alpha), o->alpha, o->noise);
 	}
 
 	/* Sites: merge-join of the two sorted key lists. */
@@ -483,11 +639,24 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 	/* Thresholds. */
 	char x[FMT_NUM], y[FMT_NUM];
 	double g;
+	for (size_t n = 0; n < pn->ncallbacks; n++) {
+		for (int k = 0; st[n].ok && k < 2; k++) {
+			if (st[n].v[k] != V_WORSE)
+				continue;
+			char lab[160], t[128];
+			const struct stats_change *q = &st[n].q[k];
+			rules_callback_label(pn, (long long)n, lab, sizeof(lab));
+			regression(&regs, "%s of %s: %s -> %s, %s (significance level %g, noise "
+				   "threshold %g%%)", stat_name[k], lab,
+				   fmt_ns((int64_t)llround(q->base), x), fmt_ns((int64_t)llround(q->new), y),
+				   change_text(q, t, sizeof(t)), o->alpha, o->noise);
+		}
+	}
 	if (o->on[F_P99_PCT]) {
 		for (size_t n = 0; n < pn->ncallbacks; n++) {
 			const struct callback *cn = &pn->callbacks[n];
 			long m = cb_match(&xb, &xn, n);
-			if (m < 0 || pb->callbacks[m].p99_ns < 0 || cn->p99_ns < 0)
+			if (m < 0 || pb->callbacks[m].p99_ns < 0 || cn->p99_ns < 0 || st[n].ok)
 				continue;
 			g = grow_pct(pb->callbacks[m].p99_ns, cn->p99_ns);
 			if (g > o->limit[F_P99_PCT]) {
@@ -535,6 +704,7 @@ static int run_diff(const struct profile *pb, const struct profile *pn, const st
 	fprintf(f, "\n%s\n", regs ? "Result: regression" : "Result: no regression");
 	rc = regs ? 1 : 0;
 out:
+	free(st);
 	free(ch);
 	side_free(&sb);
 	side_free(&sn);
@@ -550,14 +720,24 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: audioprof diff [OPTIONS] BASE NEW\n"
+		"       audioprof diff [OPTIONS] BASE... -- NEW...\n"
 		"\n"
-		"Compare two profiles of the same program: totals, callbacks (matched by API\n"
+		"Compare profiles of the same program: totals, callbacks (matched by API\n"
 		"and name) and allocation sites (matched by their frames without addresses)\n"
 		"that got worse or better. Exits 1 when a change passes a threshold.\n"
+		"With several runs a side, callback timing pools them; totals and sites\n"
+		"compare the first file of each side.\n"
+		"\n"
+		"Callback timing, when every profile has the duration histograms: p50 and p99\n"
+		"change with a confidence interval and p-value; a regression when significant\n"
+		"and larger than the noise threshold:\n"
+		"  --significance-level A     p-value below which a change is real (default %g)\n"
+		"  --noise-threshold P        changes up to P %% are noise (default %g)\n"
 		"\n"
 		"Thresholds (a regression when NEW exceeds BASE by more than the value;\n"
 		"'off' disables one):\n"
-		"  --fail-p99-pct P           a callback's p99 duration, in %% (default 5)\n"
+		"  --fail-p99-pct P           a callback's p99 duration, in %%, when there are\n"
+		"                             no histograms to compare (default 5)\n"
 		"  --fail-callback-allocs N   allocations inside callbacks (default 0)\n"
 		"  --fail-overruns N          callback overruns (default off)\n"
 		"  --fail-bytes-pct P         total bytes allocated, in %% (default off)\n"
@@ -574,10 +754,11 @@ static void usage(FILE *f)
 		"  -h, --help                 show this help\n"
 		"\n"
 		"Exit status: 0 no regression, 1 regression, 2 usage error, 3 unreadable or\n"
-		"invalid BASE or NEW or suppressions file.\n", DEFAULT_TOP, DEFAULT_FRAMES);
+		"invalid BASE or NEW or suppressions file.\n", DEFAULT_ALPHA, DEFAULT_NOISE, DEFAULT_TOP,
+		DEFAULT_FRAMES);
 }
 
-static const struct cli_sub sub = { "diff", "[OPTIONS] BASE NEW", usage };
+static const struct cli_sub sub = { "diff", "[OPTIONS] BASE NEW | BASE... -- NEW...", usage };
 
 static int set_fail(struct diff_opts *o, int id, const char *arg)
 {
@@ -614,7 +795,7 @@ bad:
 
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_COLOR = 256, O_SUPP };
+	enum { O_COLOR = 256, O_SUPP, O_ALPHA, O_NOISE };
 	static const struct option opts[] = {
 		{ "fail-p99-pct", required_argument, NULL, 0 },
 		{ "fail-callback-allocs", required_argument, NULL, 0 },
@@ -623,6 +804,8 @@ int cmd_diff(int argc, char **argv)
 		{ "fail-blocks-pct", required_argument, NULL, 0 },
 		{ "fail-peak-pct", required_argument, NULL, 0 },
 		{ "fail-leaked", required_argument, NULL, 0 },
+		{ "significance-level", required_argument, NULL, O_ALPHA },
+		{ "noise-threshold", required_argument, NULL, O_NOISE },
 		{ "top", required_argument, NULL, 'n' },
 		{ "frames", required_argument, NULL, 'f' },
 		CLI_COLOR_LONG_OPTS(O_COLOR),
@@ -638,11 +821,21 @@ int cmd_diff(int argc, char **argv)
 	}
 	o.top = DEFAULT_TOP;
 	o.frames = DEFAULT_FRAMES;
+	o.alpha = DEFAULT_ALPHA;
+	o.noise = DEFAULT_NOISE;
+	/* BASE... -- NEW...: options come before the "--", which getopt must not see. */
+	int sep = 0;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			sep = i;
+			break;
+		}
+	int nargs = sep ? sep : argc;
 	const char *color = "auto";
 	struct suppress_opts so = { 0 };
 	int c, li;
 	cli_getopt_start();
-	while ((c = getopt_long(argc, argv, ":n:f:h", opts, &li)) != -1) {
+	while ((c = getopt_long(nargs, argv, ":n:f:h", opts, &li)) != -1) {
 		switch (c) {
 		case O_SUPP:
 			if (suppress_opt(&so, opts[li].name, optarg) < 0)
@@ -665,6 +858,26 @@ int cmd_diff(int argc, char **argv)
 				o.frames = (int)(v > 1000 ? 1000 : v);
 			break;
 		}
+		case O_ALPHA:
+		case O_NOISE: {
+			char *end;
+			errno = 0;
+			double v = strtod(optarg, &end);
+			if (c == O_NOISE && end != optarg && *end == '%')
+				end++;
+			if (end == optarg || *end || errno || !isfinite(v) ||
+			    (c == O_ALPHA ? !(v > 0 && v < 1) : v < 0)) {
+				cli_error("diff: --%s: '%s' is not valid: expected %s", opts[li].name,
+					  optarg, c == O_ALPHA ? "a number between 0 and 1, like 0.05" :
+					  "a percentage, like 5");
+				return cli_usage_error(&sub);
+			}
+			if (c == O_ALPHA)
+				o.alpha = v;
+			else
+				o.noise = v;
+			break;
+		}
 		case O_COLOR: color = optarg; break;
 		default:
 			return cli_opt_default(&sub, c, argv);
@@ -672,9 +885,27 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (cli_color(&sub, color) != 0)
 		return EXIT_USAGE;
-	if (argc - optind != 2) {
-		cli_error("diff: expected two files, BASE and NEW");
-		return cli_usage_error(&sub);
+	/* The files: BASE NEW, or BASE... -- NEW... ("-- BASE NEW" is the first form). */
+	char **bfiles = argv + optind, **nfiles;
+	int nb = nargs - optind, nn;
+	if (!sep || (nb == 0 && argc - sep - 1 == 2)) {
+		if (sep) {
+			bfiles = argv + sep + 1;
+			nb = 2;
+		}
+		if (nb != 2) {
+			cli_error("diff: expected two files, BASE and NEW (or BASE... -- NEW...)");
+			return cli_usage_error(&sub);
+		}
+		nfiles = bfiles + 1;
+		nb = nn = 1;
+	} else {
+		nfiles = argv + sep + 1;
+		nn = argc - sep - 1;
+		if (nb < 1 || nn < 1) {
+			cli_error("diff: expected at least one file on each side of --");
+			return cli_usage_error(&sub);
+		}
 	}
 	o.width = fmt_width();
 	char err[1024];
@@ -683,25 +914,27 @@ int cmd_diff(int argc, char **argv)
 		suppress_free(&sup);
 		return EXIT_INPUT;
 	}
-	struct profile *pb = profile_load(argv[optind], err, sizeof(err));
-	if (!pb || suppress_apply(pb, &sup) != 0) {
-		cli_error("%s", pb ? "diff: out of memory" : err);
-		profile_free(pb);
-		suppress_free(&sup);
-		return EXIT_INPUT;
-	}
-	struct profile *pn = profile_load(argv[optind + 1], err, sizeof(err));
-	if (!pn || suppress_apply(pn, &sup) != 0) {
-		cli_error("%s", pn ? "diff: out of memory" : err);
-		profile_free(pn);
-		profile_free(pb);
-		suppress_free(&sup);
-		return EXIT_INPUT;
+	struct profile **ps = calloc((size_t)(nb + nn), sizeof(*ps));
+	int rc = ps ? 0 : -1;
+	for (int k = 0; ps && k < nb + nn; k++) {
+		const char *path = k < nb ? bfiles[k] : nfiles[k - nb];
+		ps[k] = profile_load(path, err, sizeof(err));
+		if (!ps[k] || suppress_apply(ps[k], &sup) != 0) {
+			cli_error("%s", ps[k] ? "diff: out of memory" : err);
+			for (int m = 0; m <= k; m++)
+				profile_free(ps[m]);
+			free(ps);
+			suppress_free(&sup);
+			return EXIT_INPUT;
+		}
 	}
 	suppress_free(&sup);
-	int rc = run_diff(pb, pn, &o);
-	profile_free(pb);
-	profile_free(pn);
+	if (ps)
+		rc = run_diff((const struct profile *const *)ps, (size_t)nb,
+			      (const struct profile *const *)ps + nb, (size_t)nn, &o);
+	for (int k = 0; ps && k < nb + nn; k++)
+		profile_free(ps[k]);
+	free(ps);
 	if (rc < 0) {
 		cli_error("diff: out of memory");
 		return EXIT_INPUT;

@@ -5,6 +5,7 @@
  * cycles) too. The fields of each object, their types and which are required come from
  * the schema (common/profile_schema.h). */
 #include "profile_int.h"
+#include "durhist.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -230,6 +231,43 @@ static const struct field cb_fields[] = { PROFILE_CALLBACK(CB_FIELD) };
 #define ZONE_FIELD(key, type, unit, presence, what) RD_FIELD(struct zone, key, type, presence)
 static const struct field zone_fields[] = { PROFILE_ZONE(ZONE_FIELD) };
 
+/* "dur_hist" of a callback source or zone, as audio.c's durhist_json() writes it: pairs
+ * of bucket index (common/durhist.h) and count, the buckets rising, into *out: counts
+ * per bucket, DURHIST_BUCKETS of them. The counts are not checked against "count": a
+ * snapshot of a running program may be a cycle apart. */
+static int read_dur_hist(struct rd *r, const json_t *a, const char *ctx, uint64_t **out)
+{
+	char what[128];
+	snprintf(what, sizeof(what), "%s.dur_hist", ctx);
+	if (!json_is_array(a))
+		return rd_fail(r, "%s: expected an array, found %s", what, rd_type_desc(a));
+	size_t n = json_array_size(a);
+	if (n % 2)
+		return rd_fail(r, "%s: %zu numbers: expected pairs of bucket and count", what, n);
+	*out = calloc(DURHIST_BUCKETS, sizeof(**out));
+	if (!*out)
+		return rd_fail(r, "out of memory");
+	int64_t prev = -1, b, c;
+	for (size_t i = 0; i < n; i += 2) {
+		char w[160];
+		snprintf(w, sizeof(w), "%s[%zu]", what, i);
+		if (want_int(r, json_array_get(a, i), w, PROFILE_MAX_NUM, &b))
+			return -1;
+		if (b >= DURHIST_BUCKETS)
+			return rd_fail(r, "%s: bucket %" PRId64 " is out of range (0 to %d)", w, b,
+				    DURHIST_BUCKETS - 1);
+		if (b <= prev)
+			return rd_fail(r, "%s: bucket %" PRId64 " after %" PRId64 ": the buckets "
+				    "must rise", w, b, prev);
+		prev = b;
+		snprintf(w, sizeof(w), "%s[%zu]", what, i + 1);
+		if (want_int(r, json_array_get(a, i + 1), w, PROFILE_MAX_NUM, &c))
+			return -1;
+		(*out)[b] = (uint64_t)c;
+	}
+	return 0;
+}
+
 static int read_zones(struct rd *r, const json_t *a, const char *ctx, struct callback *cb)
 {
 	char what[80];
@@ -247,9 +285,12 @@ static int read_zones(struct rd *r, const json_t *a, const char *ctx, struct cal
 		if (!json_is_object(o))
 			return rd_fail(r, "%s: expected an object, found %s", what, rd_type_desc(o));
 		init_fields(zone_fields, NFIELDS(zone_fields), z);
+		cb->nzones++;      /* counted first, so that profile_free() frees dur_hist */
 		if (read_fields(r, o, what, zone_fields, NFIELDS(zone_fields), z))
 			return -1;
-		cb->nzones++;
+		const json_t *h = json_object_get(o, "dur_hist");
+		if (h && read_dur_hist(r, h, what, &z->dur_hist))
+			return -1;
 	}
 	return 0;
 }
@@ -479,6 +520,8 @@ static int read_callbacks(struct rd *r, const json_t *a)
 			return -1;
 		const json_t *z = json_object_get(o, "zones");
 		if (z && read_zones(r, z, ctx, cb))
+			return -1;
+		if ((z = json_object_get(o, "dur_hist")) && read_dur_hist(r, z, ctx, &cb->dur_hist))
 			return -1;
 		if (cb->id >= 0 && cb->id != (int64_t)i)
 			return rd_fail(r, "%s.id: %" PRId64 ", but a callback's id is its index in "

@@ -917,6 +917,9 @@ void profile_free(struct profile *p)
 	free(p->fs);
 	free(p->ftbl);
 	for (size_t i = 0; i < p->ncallbacks; i++) {
+		free(p->callbacks[i].dur_hist);
+		for (size_t k = 0; k < p->callbacks[i].nzones; k++)
+			free(p->callbacks[i].zones[k].dur_hist);
 		free(p->callbacks[i].zones);
 		for (size_t k = 0; k < p->callbacks[i].nslow; k++)
 			free(p->callbacks[i].slow[k].v);

@@ -55,6 +55,9 @@ struct totals {
 /* A named timing zone inside a callback (audioprof's zone API): PROFILE_ZONE. */
 struct zone {
 	PROFILE_ZONE(PROFILE_MEMBER)
+	uint64_t *dur_hist;      /* "dur_hist" as counts per bucket, DURHIST_BUCKETS of
+				  * them (common/durhist.h); NULL when absent (owned by
+				  * the profile) */
 };
 
 /* A violation made in a slow cycle: its call and stack, and how often and how long. */
@@ -83,6 +86,7 @@ struct slow_cycle {
  * the file, its strings never NULL ("" when absent). */
 struct callback {
 	PROFILE_CALLBACK(PROFILE_MEMBER)
+	uint64_t *dur_hist;      /* as a zone's */
 	struct zone *zones;      /* owned by the profile */
 	size_t nzones;
 	struct slow_cycle *slow; /* kept cycles, oldest first (owned by the profile) */

@@ -757,6 +757,7 @@ struct jfield {
 #define JF_STR(S, k, newer) { #k, 's', newer, offsetof(S, k) },
 #define JF_NUM(S, k, newer) { #k, 'n', newer, offsetof(S, k) },
 #define JF_OBJECT(S, k, newer)
+#define JF_INTS(S, k, newer)     /* dur_hist: not in the report */
 #define JF_OBJECTS(S, k, newer)
 #define CB_JF(key, type, unit, presence, what) JF(struct callback, key, type, presence)
 #define ZONE_JF(key, type, unit, presence, what) JF(struct zone, key, type, presence)

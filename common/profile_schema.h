@@ -212,6 +212,7 @@
 	X(p99_ns, UINT, "ns", AUDIOPROF, "99th percentile of the durations") \
 	X(p999_ns, UINT, "ns", AUDIOPROF, "99.9th percentile of the durations") \
 	X(max_ns, UINT, "ns", AUDIOPROF, "longest duration") \
+	X(dur_hist, INTS, "", NEWER, "the durations' histogram (common/durhist.h): bucket, count, bucket, count ..., non-empty buckets only, rising") \
 	X(load_mean_pct, NUM, "%", AUDIOPROF, "mean duration / deadline") \
 	X(load_max_pct, NUM, "%", AUDIOPROF, "largest duration / deadline") \
 	X(overruns, UINT, "callbacks", AUDIOPROF, "callbacks over 100 % of the deadline") \
@@ -244,7 +245,8 @@
 	X(mean_ns, UINT, "ns", AUDIOPROF, "mean duration") \
 	X(min_ns, UINT, "ns", NEWER, "shortest duration") \
 	X(p99_ns, UINT, "ns", AUDIOPROF, "99th percentile of the durations") \
-	X(max_ns, UINT, "ns", AUDIOPROF, "longest duration")
+	X(max_ns, UINT, "ns", AUDIOPROF, "longest duration") \
+	X(dur_hist, INTS, "", NEWER, "the durations' histogram, as a callback source's")
 
 /* An element of "audioprof.violations". */
 #define PROFILE_VIOLATION(X) \

@@ -1016,6 +1016,21 @@ static json_t *hist_json(const uint64_t *counts, unsigned n, const unsigned *edg
 	return h;
 }
 
+/* A duration histogram, compactly: its non-empty buckets in rising order, each as two
+ * whole numbers, the bucket's index (common/durhist.h) and its count. */
+static json_t *durhist_json(const struct hist *h)
+{
+	json_t *a = json_array();
+	for (unsigned b = 0; a && b < DURHIST_BUCKETS; b++) {
+		uint64_t n = __atomic_load_n(&h->n[b], __ATOMIC_RELAXED);
+		if (!n)
+			continue;
+		json_array_append_new(a, json_integer((json_int_t)b));
+		json_array_append_new(a, json_integer((json_int_t)n));
+	}
+	return a;
+}
+
 
 /* ---- slow cycles */
 
@@ -1214,6 +1229,7 @@ json_t *audio_load_json(unsigned n)
 #define ZV_min_ns    (zc ? z->min : 0)
 #define ZV_p99_ns    hquantile(&z->h, zc, 0.99, zc ? z->min : 0, z->max)
 #define ZV_max_ns    z->max
+#define ZV_dur_hist  durhist_json(&z->h)
 
 static json_t *zone_json(struct zone *z)
 {
@@ -1263,6 +1279,7 @@ static json_t *zones_json(struct cb_source *s)
 #define CV_p99_ns         hquantile(&s->dur, count, 0.99, min, max)
 #define CV_p999_ns        hquantile(&s->dur, count, 0.999, min, max)
 #define CV_max_ns         max
+#define CV_dur_hist       durhist_json(&s->dur)
 #define CV_load_mean_pct  (count && s->deadline ? (double)s->load_ppm_sum / count / 10000.0 : 0)
 #define CV_load_max_pct   (s->deadline ? (double)s->load_ppm_max / 10000.0 : 0)
 #define CV_overruns       s->overruns

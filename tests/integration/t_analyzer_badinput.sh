@@ -103,6 +103,9 @@ tg_after_te.json|is after the end
 totals_type.json|audioprof.totals.max_b: expected a whole number
 cb_range.json|audioprof.violations[0].callback: 3 is out of range
 cb_type.json|audioprof.callbacks[0].p99_ns: expected a whole number
+durhist_odd.json|audioprof.callbacks[0].dur_hist: 3 numbers: expected pairs of bucket and count
+durhist_order.json|audioprof.callbacks[0].dur_hist[2]: bucket 100 after 101: the buckets must rise
+durhist_range.json|audioprof.callbacks[0].zones[0].dur_hist[0]: bucket 640 is out of range (0 to 639)
 duplicate.json|duplicate key "pps"
 eb_over_tb.json|pps[0].eb: 1181116006 is more than tb (115343360)
 ebk_over_tbk.json|pps[3].ebk: 2 is more than tbk (1)

@@ -1,0 +1,1 @@
+diff hist_slow.json hist_base.json

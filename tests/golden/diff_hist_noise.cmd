@@ -1,0 +1,1 @@
+diff --noise-threshold 25 hist_base.json hist_slow.json
