@@ -257,6 +257,8 @@ async function checkFlame(page, p) {
     return n;
   });
   ok(painted > 1000, 'flame graph canvas nearly empty (' + painted + ' pixels)');
+  if (!(p.audioprof && p.audioprof.cpu))
+    ok(await page.$eval('#cpuflame', (e) => e.hidden), 'a CPU flame graph section for a profile without samples');
   let st = await page.evaluate(() => AP.flame.stats());
   ok(st.drawn > 0, 'flame graph drew nothing');
   eq(st.total, p.pps.reduce((a, pp) => a + pp.tb, 0), 'flame graph total bytes');
@@ -387,6 +389,23 @@ async function main() {
     /* Back to the heap graph: its own total again. */
     await page.selectOption('#flame-metric', 'tb');
     eq((await page.evaluate(() => AP.flame.stats())).total, cpu.pps.reduce((a, pp) => a + pp.tb, 0), 'heap graph total bytes after the CPU one');
+    /* The CPU flame graph drawn beside the heap one, on its own canvas. */
+    ok(await page.$eval('#cpuflame', (e) => !e.hidden), 'the CPU flame graph section is hidden');
+    ok(await page.$eval('#nav-cpuflame', (e) => !e.hidden), 'no link to the CPU flame graph');
+    const copts = await page.$$eval('#cpuflame-metric option', (os) => os.map((o) => o.value));
+    ok(copts.includes('cpu:0') && copts.every((v) => v.startsWith('cpu:')), 'CPU graph callbacks: ' + JSON.stringify(copts));
+    const cst = await page.evaluate(() => AP.flame.cpuStats());
+    eq(cst.total, samples, 'CPU flame graph beside: total samples');
+    ok(cst.drawn > 5, 'the CPU flame graph beside drew ' + cst.drawn + ' frames');
+    const cpainted = await page.$eval('#cpuflame-canvas', (c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+      return n;
+    });
+    ok(cpainted > 1000, 'CPU flame graph canvas nearly empty (' + cpainted + ' pixels)');
+    /* Both graphs keep their own state: the heap one still shows bytes. */
+    eq((await page.evaluate(() => AP.flame.stats())).metric, 'tb', 'heap graph metric after drawing the CPU one');
     noErrors(page);
     await page.done();
   });

@@ -10,9 +10,11 @@
  * rectangles of each depth come out in increasing x, which makes drawing a range and
  * finding the frame under the pointer binary searches.
  *
- * The same graph shows each callback's CPU samples (audioprof.cpu): "Width by" lists
- * them after the heap metrics, and choosing one lays out that callback's sampled
- * stacks (profile.js, cpuModel) instead of the program points. */
+ * Two graphs of this kind: the heap one (section #flame), whose "Width by" lists the
+ * heap metrics and then each callback's CPU samples, and beside it the CPU one
+ * (section #cpuflame, shown when the profile has samples), which lays out one
+ * callback's sampled stacks (profile.js, cpuModel) at a time. Each is an instance of
+ * graph() below, over its own elements. */
 (function (AP) {
 'use strict';
 
@@ -22,8 +24,6 @@ const F = AP.flame = {};
 
 const ROW = 18;            /* px per stack level */
 const MIN_PX = 0.5;        /* narrower frames are not drawn */
-
-let st = null;             /* the state for the loaded profile; see prepare() */
 
 /* ------------------------------------------------------------------ preparation */
 
@@ -146,204 +146,245 @@ function label(s, r) {
   return nm < 0 ? 'all (' + P.metric(s.layout.key).label.toLowerCase() + ')' : s.names[nm];
 }
 
-/* Draws the visible part: ancestors of the zoomed frame across the full width
- * (dimmed), then every frame inside the zoomed range wide enough to see. */
-function draw() {
-  const s = st;
-  const canvas = U.$('flame-canvas');
-  const box = U.$('flame-box');
-  const L = s.layout;
-  const cssW = Math.max(300, box.clientWidth);
-  const rows = L.deepest + 1;
-  const cssH = rows * ROW;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.style.width = cssW + 'px';
-  canvas.style.height = cssH + 'px';
-  canvas.width = Math.round(cssW * dpr);
-  canvas.height = Math.round(cssH * dpr);
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, cssW, cssH);
-  ctx.font = '12px system-ui, "DejaVu Sans", sans-serif';
-  ctx.textBaseline = 'middle';
-  const charW = ctx.measureText('abcdefghijklmnopqrstuvwxyz').width / 26;
+/* One flame graph over the elements named in id (canvas, box, tip, status, metric,
+ * search, reset); returns its entry points. */
+function graph(id) {
+  let st = null;             /* the state shown; see prepare() */
 
-  const z = s.zoom;
-  const scale = z.w > 0 ? cssW / z.w : 0;
-  let drawn = 0, culled = 0;
-  const box1 = (r, px, pw, d, dim) => {
-    ctx.globalAlpha = dim ? 0.45 : 1;   /* ancestors of the zoomed frame */
-    ctx.fillStyle = colour(s, r, dim);
-    ctx.fillRect(px, d * ROW, Math.max(pw - 0.5, 0.5), ROW - 1);
-    ctx.globalAlpha = 1;
-    if (pw > 30) {
-      let t = label(s, r);
-      let max = Math.floor((pw - 8) / charW);
-      if (t.length > max) t = max > 2 ? t.slice(0, max - 1) + '…' : '';
-      while (t && ctx.measureText(t).width > pw - 6) t = t.length > 2 ? t.slice(0, -2) + '…' : '';
-      if (t) {
-        ctx.fillStyle = dim ? '#555' : '#1a1a1a';
-        ctx.fillText(t, px + 4, d * ROW + ROW / 2);
+  /* Draws the visible part: ancestors of the zoomed frame across the full width
+   * (dimmed), then every frame inside the zoomed range wide enough to see. */
+  function draw() {
+    const s = st;
+    const canvas = U.$(id.canvas);
+    const box = U.$(id.box);
+    const L = s.layout;
+    const cssW = Math.max(300, box.clientWidth);
+    const rows = L.deepest + 1;
+    const cssH = rows * ROW;
+    const dpr = window.devicePixelRatio || 1;
+    canvas.style.width = cssW + 'px';
+    canvas.style.height = cssH + 'px';
+    canvas.width = Math.round(cssW * dpr);
+    canvas.height = Math.round(cssH * dpr);
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cssW, cssH);
+    ctx.font = '12px system-ui, "DejaVu Sans", sans-serif';
+    ctx.textBaseline = 'middle';
+    const charW = ctx.measureText('abcdefghijklmnopqrstuvwxyz').width / 26;
+
+    const z = s.zoom;
+    const scale = z.w > 0 ? cssW / z.w : 0;
+    let drawn = 0, culled = 0;
+    const box1 = (r, px, pw, d, dim) => {
+      ctx.globalAlpha = dim ? 0.45 : 1;   /* ancestors of the zoomed frame */
+      ctx.fillStyle = colour(s, r, dim);
+      ctx.fillRect(px, d * ROW, Math.max(pw - 0.5, 0.5), ROW - 1);
+      ctx.globalAlpha = 1;
+      if (pw > 30) {
+        let t = label(s, r);
+        let max = Math.floor((pw - 8) / charW);
+        if (t.length > max) t = max > 2 ? t.slice(0, max - 1) + '…' : '';
+        while (t && ctx.measureText(t).width > pw - 6) t = t.length > 2 ? t.slice(0, -2) + '…' : '';
+        if (t) {
+          ctx.fillStyle = dim ? '#555' : '#1a1a1a';
+          ctx.fillText(t, px + 4, d * ROW + ROW / 2);
+        }
+      }
+      drawn++;
+    };
+    for (let d = 0; d <= L.deepest; d++) {
+      if (d < z.depth) {
+        const r = rectAt(L, d, z.x + z.w / 2);
+        if (r >= 0) box1(r, 0, cssW, d, true);
+        continue;
+      }
+      const hi = L.dStart[d + 1];
+      const x1 = z.x + z.w;
+      for (let p = firstEndingAfter(L, L.dStart[d], hi, z.x); p < hi; p++) {
+        const r = L.idx[p];
+        if (L.x[r] >= x1) break;
+        const pw = L.w[r] * scale;
+        if (pw < MIN_PX) { culled++; continue; }
+        box1(r, (L.x[r] - z.x) * scale, pw, d, false);
       }
     }
-    drawn++;
+    s.drawn = drawn;
+    s.culled = culled;
+    status();
+  }
+
+  function status() {
+    const s = st, L = s.layout;
+    const m = P.metric(L.key);
+    let t = U.plural(L.n, 'frame') + ' for ' + P.fmtMetric(m, L.total) + ' (' + m.label.toLowerCase() + '); ' +
+      U.fmtInt(s.drawn) + ' drawn, ' + U.fmtInt(s.culled) + ' too narrow to see';
+    if (s.zoom.depth > 0) t += '; zoomed into ' + label(s, s.zoom.r);
+    if (s.match) {
+      let k = 0;
+      for (let i = 0; i < s.match.length; i++) k += s.match[i];
+      t += '; ' + U.plural(k, 'function') + ' match';
+    }
+    U.$(id.status).textContent = t;
+  }
+
+  /* ------------------------------------------------------------------ interaction */
+
+  /* The rectangle under a mouse event, or -1. */
+  function hit(ev) {
+    const s = st, L = s.layout;
+    const canvas = U.$(id.canvas);
+    const b = canvas.getBoundingClientRect();
+    const d = Math.floor((ev.clientY - b.top) / ROW);
+    const z = s.zoom;
+    if (d < z.depth) return rectAt(L, d, z.x + z.w / 2);
+    return rectAt(L, d, z.x + (ev.clientX - b.left) / b.width * z.w);
+  }
+
+  function zoomTo(r) {
+    const L = st.layout;
+    if (r < 0 || L.depth[r] === 0) r = L.n - 1;   /* the root is emitted last */
+    st.zoom = { x: L.x[r], w: L.w[r], depth: L.depth[r], r: r };
+    draw();
+  }
+
+  function tip(ev) {
+    const s = st;
+    const el = U.$(id.tip);
+    const r = hit(ev);
+    if (r < 0) { el.hidden = true; return; }
+    const L = s.layout, m = P.metric(L.key);
+    const nm = L.name[r];
+    U.clear(el);
+    U.append(el, U.el('div', { class: 'tip-name' }, label(s, r)));
+    if (nm >= 0) {
+      const f = P.frame(s.m, s.rep[nm]);
+      const where = f.loc || f.module;
+      if (where) U.append(el, U.el('div', { class: 'tip-where' }, where));
+    }
+    U.append(el, U.el('div', null, P.fmtMetric(m, L.w[r]) + ' · ' + U.share(L.w[r], L.total) + ' of all' +
+      (s.zoom.depth > 0 ? ' · ' + U.share(L.w[r], s.zoom.w) + ' of the zoomed frame' : '')));
+    el.hidden = false;
+    const box = U.$(id.box).getBoundingClientRect();
+    let x = ev.clientX - box.left + 14, y = ev.clientY - box.top + 14;
+    if (x + el.offsetWidth > box.width) x = Math.max(0, ev.clientX - box.left - el.offsetWidth - 10);
+    el.style.left = x + 'px';
+    el.style.top = y + 'px';
+  }
+
+  function search(text) {
+    const s = st;
+    text = text.trim().toLowerCase();
+    if (!text) s.match = null;
+    else s.match = Uint8Array.from(s.names, (n) => (n.toLowerCase().includes(text) ? 1 : 0));
+    draw();
+  }
+
+  let model = null;           /* the loaded profile */
+  let heapSt = null;          /* the heap graph's state (made when first shown); st is it or a CPU graph's */
+  let cpuSt = new Map();      /* callback index -> its CPU graph's state */
+
+  function setMetric(key) {
+    if (key.startsWith('cpu:')) {
+      const cb = Number(key.slice(4));
+      if (!cpuSt.has(cb)) cpuSt.set(cb, prepare(P.cpuModel(model, cb)));
+      st = cpuSt.get(cb);
+      key = 'cpu';
+    } else {
+      st = heapSt || (heapSt = prepare(model));
+    }
+    st.layout = layout(st, key);
+    st.zoom = null;
+    zoomTo(-1);
+  }
+
+  /* The callbacks with CPU samples, as [value, label] options of "Width by". */
+  function cpuOptions(m) {
+    if (!m.cpu) return [];
+    const seen = new Set(m.cpu.stacks.map((s) => s.callback));
+    return Array.from(seen).sort((a, b) => a - b).map((cb) => {
+      const c = m.callbacks[cb];
+      const what = c ? (U.str(c.api) + ' "' + U.str(c.name) + '"') : 'outside any callback';
+      return ['cpu:' + cb, 'CPU samples: ' + what];
+    });
+  }
+
+  let wired = false;
+  function wire() {
+    if (wired) return;
+    wired = true;
+    const canvas = U.$(id.canvas);
+    canvas.addEventListener('mousemove', U.throttleFrame((ev) => { if (st) tip(ev); }));
+    canvas.addEventListener('mouseleave', () => { U.$(id.tip).hidden = true; });
+    canvas.addEventListener('click', (ev) => { if (st) zoomTo(hit(ev)); });
+    U.$(id.reset).addEventListener('click', () => { if (st) zoomTo(-1); });
+    U.$(id.metric).addEventListener('change', (ev) => { if (st) setMetric(ev.target.value); });
+    U.$(id.search).addEventListener('input', (ev) => { if (st) search(ev.target.value); });
+  }
+
+
+  return {
+    /* Lay out the heap metrics (and the CPU graphs in "Width by") when heap is true,
+     * else only the CPU graphs; first shown: `first`. Returns the options offered. */
+    render(m, heap, first) {
+      wire();
+      model = m;
+      heapSt = null;
+      st = null;
+      cpuSt = new Map();
+      const sel = U.clear(U.$(id.metric));
+      if (heap)
+        for (const mt of P.available(m)) sel.appendChild(U.el('option', { value: mt.key }, mt.label));
+      const cpu = cpuOptions(m);
+      for (const [v, l] of cpu) sel.appendChild(U.el('option', { value: v }, l));
+      U.$(id.search).value = '';
+      const key = first || (sel.options.length ? sel.options[0].value : '');
+      if (!key) return 0;
+      sel.value = key;
+      setMetric(key);
+      return sel.options.length;
+    },
+    resize() {
+      if (st) draw();
+    },
+    stats() {
+      return st ? { frames: st.layout.n, drawn: st.drawn, culled: st.culled, total: st.layout.total,
+        metric: st.layout.key, zoomDepth: st.zoom.depth } : null;
+    },
+    show(key) {
+      U.$(id.metric).value = key;
+      setMetric(key);
+    },
   };
-  for (let d = 0; d <= L.deepest; d++) {
-    if (d < z.depth) {
-      const r = rectAt(L, d, z.x + z.w / 2);
-      if (r >= 0) box1(r, 0, cssW, d, true);
-      continue;
-    }
-    const hi = L.dStart[d + 1];
-    const x1 = z.x + z.w;
-    for (let p = firstEndingAfter(L, L.dStart[d], hi, z.x); p < hi; p++) {
-      const r = L.idx[p];
-      if (L.x[r] >= x1) break;
-      const pw = L.w[r] * scale;
-      if (pw < MIN_PX) { culled++; continue; }
-      box1(r, (L.x[r] - z.x) * scale, pw, d, false);
-    }
-  }
-  s.drawn = drawn;
-  s.culled = culled;
-  status();
-}
-
-function status() {
-  const s = st, L = s.layout;
-  const m = P.metric(L.key);
-  let t = U.plural(L.n, 'frame') + ' for ' + P.fmtMetric(m, L.total) + ' (' + m.label.toLowerCase() + '); ' +
-    U.fmtInt(s.drawn) + ' drawn, ' + U.fmtInt(s.culled) + ' too narrow to see';
-  if (s.zoom.depth > 0) t += '; zoomed into ' + label(s, s.zoom.r);
-  if (s.match) {
-    let k = 0;
-    for (let i = 0; i < s.match.length; i++) k += s.match[i];
-    t += '; ' + U.plural(k, 'function') + ' match';
-  }
-  U.$('flame-status').textContent = t;
-}
-
-/* ------------------------------------------------------------------ interaction */
-
-/* The rectangle under a mouse event, or -1. */
-function hit(ev) {
-  const s = st, L = s.layout;
-  const canvas = U.$('flame-canvas');
-  const b = canvas.getBoundingClientRect();
-  const d = Math.floor((ev.clientY - b.top) / ROW);
-  const z = s.zoom;
-  if (d < z.depth) return rectAt(L, d, z.x + z.w / 2);
-  return rectAt(L, d, z.x + (ev.clientX - b.left) / b.width * z.w);
-}
-
-function zoomTo(r) {
-  const L = st.layout;
-  if (r < 0 || L.depth[r] === 0) r = L.n - 1;   /* the root is emitted last */
-  st.zoom = { x: L.x[r], w: L.w[r], depth: L.depth[r], r: r };
-  draw();
-}
-
-function tip(ev) {
-  const s = st;
-  const el = U.$('flame-tip');
-  const r = hit(ev);
-  if (r < 0) { el.hidden = true; return; }
-  const L = s.layout, m = P.metric(L.key);
-  const nm = L.name[r];
-  U.clear(el);
-  U.append(el, U.el('div', { class: 'tip-name' }, label(s, r)));
-  if (nm >= 0) {
-    const f = P.frame(s.m, s.rep[nm]);
-    const where = f.loc || f.module;
-    if (where) U.append(el, U.el('div', { class: 'tip-where' }, where));
-  }
-  U.append(el, U.el('div', null, P.fmtMetric(m, L.w[r]) + ' · ' + U.share(L.w[r], L.total) + ' of all' +
-    (s.zoom.depth > 0 ? ' · ' + U.share(L.w[r], s.zoom.w) + ' of the zoomed frame' : '')));
-  el.hidden = false;
-  const box = U.$('flame-box').getBoundingClientRect();
-  let x = ev.clientX - box.left + 14, y = ev.clientY - box.top + 14;
-  if (x + el.offsetWidth > box.width) x = Math.max(0, ev.clientX - box.left - el.offsetWidth - 10);
-  el.style.left = x + 'px';
-  el.style.top = y + 'px';
-}
-
-function search(text) {
-  const s = st;
-  text = text.trim().toLowerCase();
-  if (!text) s.match = null;
-  else s.match = Uint8Array.from(s.names, (n) => (n.toLowerCase().includes(text) ? 1 : 0));
-  draw();
-}
-
-let heapSt = null;          /* the heap graph's state; st is it or a CPU graph's */
-let cpuSt = new Map();      /* callback index -> its CPU graph's state */
-
-function setMetric(key) {
-  if (key.startsWith('cpu:')) {
-    const cb = Number(key.slice(4));
-    if (!cpuSt.has(cb)) cpuSt.set(cb, prepare(P.cpuModel(heapSt.m, cb)));
-    st = cpuSt.get(cb);
-    key = 'cpu';
-  } else {
-    st = heapSt;
-  }
-  st.layout = layout(st, key);
-  st.zoom = null;
-  zoomTo(-1);
-}
-
-/* The callbacks with CPU samples, as [value, label] options of "Width by". */
-function cpuOptions(m) {
-  if (!m.cpu) return [];
-  const seen = new Set(m.cpu.stacks.map((s) => s.callback));
-  return Array.from(seen).sort((a, b) => a - b).map((cb) => {
-    const c = m.callbacks[cb];
-    const what = c ? (U.str(c.api) + ' "' + U.str(c.name) + '"') : 'outside any callback';
-    return ['cpu:' + cb, 'CPU samples: ' + what];
-  });
-}
-
-let wired = false;
-function wire() {
-  if (wired) return;
-  wired = true;
-  const canvas = U.$('flame-canvas');
-  canvas.addEventListener('mousemove', U.throttleFrame((ev) => { if (st) tip(ev); }));
-  canvas.addEventListener('mouseleave', () => { U.$('flame-tip').hidden = true; });
-  canvas.addEventListener('click', (ev) => { if (st) zoomTo(hit(ev)); });
-  U.$('flame-reset').addEventListener('click', () => { if (st) zoomTo(-1); });
-  U.$('flame-metric').addEventListener('change', (ev) => { if (st) setMetric(ev.target.value); });
-  U.$('flame-search').addEventListener('input', (ev) => { if (st) search(ev.target.value); });
 }
 
 /* ------------------------------------------------------------------ entry points */
 
+const ids = (p) => ({ canvas: p + '-canvas', box: p + '-box', tip: p + '-tip', status: p + '-status',
+  metric: p + '-metric', search: p + '-search', reset: p + '-reset' });
+const heapGraph = graph(ids('flame'));
+const cpuGraph = graph(ids('cpuflame'));
+
 F.render = function (m) {
-  wire();
-  st = heapSt = prepare(m);
-  cpuSt = new Map();
-  const sel = U.clear(U.$('flame-metric'));
-  for (const mt of P.available(m)) sel.appendChild(U.el('option', { value: mt.key }, mt.label));
-  for (const [v, l] of cpuOptions(m)) sel.appendChild(U.el('option', { value: v }, l));
-  sel.value = 'tb';
-  U.$('flame-search').value = '';
-  setMetric(sel.value || 'tb');
+  heapGraph.render(m, true, 'tb');
+  /* The CPU graph beside it (shown first, so that it is laid out at its width): the
+   * first callback with samples. */
+  const has = !!(m.cpu && m.cpu.stacks.length);
+  U.$('cpuflame').hidden = !has;
+  U.$('nav-cpuflame').hidden = !has;
+  if (has) cpuGraph.render(m, false, null);
 };
 
 F.resize = function () {
-  if (st) draw();
+  heapGraph.resize();
+  if (!U.$('cpuflame').hidden) cpuGraph.resize();
 };
 
-/* For the tests: what the last draw did. */
-F.stats = function () {
-  return st ? { frames: st.layout.n, drawn: st.drawn, culled: st.culled, total: st.layout.total,
-    metric: st.layout.key, zoomDepth: st.zoom.depth } : null;
-};
-
-/* For the tests: show metric or CPU graph `key` ("tb", "cpu:0") as if chosen. */
-F.show = function (key) {
-  U.$('flame-metric').value = key;
-  setMetric(key);
-};
+/* For the tests: what the last draw did, and show metric or CPU graph `key` ("tb",
+ * "cpu:0") as if chosen; F.cpu* the same for the CPU graph beside. */
+F.stats = () => heapGraph.stats();
+F.show = (key) => heapGraph.show(key);
+F.cpuStats = () => cpuGraph.stats();
+F.cpuShow = (key) => cpuGraph.show(key);
 
 })(window.AP = window.AP || {});
