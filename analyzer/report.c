@@ -420,6 +420,44 @@ static const char *deadline_pct(double pct, char buf[FMT_NUM])
 	return buf;
 }
 
+/* The indices 0..n-1 in the order that first(a, b, ctx) asks for (nonzero: a goes
+ * before b), stable; a malloc'd array of at least one element, or NULL. A few dozen
+ * entries at most, so an insertion sort. */
+static size_t *order(size_t n, int (*first)(size_t a, size_t b, const void *ctx), const void *ctx)
+{
+	size_t *ord = calloc(n ? n : 1, sizeof(*ord));
+	for (size_t i = 0; ord && i < n; i++) {
+		size_t k = i;
+		while (k > 0 && first(i, ord[k - 1], ctx)) {
+			ord[k] = ord[k - 1];
+			k--;
+		}
+		ord[k] = i;
+	}
+	return ord;
+}
+
+/* A cycle's violations: longer time inside first, then more calls. */
+static int cv_first(size_t a, size_t b, const void *ctx)
+{
+	const struct cycle_violation *v = ctx, *x = &v[a], *y = &v[b];
+	return x->time_ns > y->time_ns || (x->time_ns == y->time_ns && x->count > y->count);
+}
+
+/* Kept cycles: the slower first. */
+static int slow_first(size_t a, size_t b, const void *ctx)
+{
+	const struct slow_cycle *c = ctx;
+	return c[a].dur_ns > c[b].dur_ns;
+}
+
+/* Violations: longer time inside first (untimed ones, -1, last). */
+static int time_first(size_t a, size_t b, const void *ctx)
+{
+	const struct violation *v = ctx;
+	return v[a].time_ns > v[b].time_ns;
+}
+
 /* One kept cycle's story: "cycle 1001 at 12.3 s took 1.00 s (9375% of the deadline):
  * usleep at main.c:40, 1 call, 1.00 s". Its violations longest first (untimed ones,
  * allocations, after them by count). Returns a malloc'd string, or NULL. */
@@ -438,20 +476,8 @@ static char *cycle_story(const struct profile *p, const struct slow_cycle *c)
 	if (c->cpu_samples > 0)
 		fprintf(m, ", %s CPU sample%s", fmt_count(c->cpu_samples, a),
 			c->cpu_samples == 1 ? "" : "s");
-	size_t *ord = calloc(c->nv ? c->nv : 1, sizeof(*ord));
-	size_t n = 0;
-	for (size_t i = 0; ord && i < c->nv; i++) {
-		size_t k = n++;
-		const struct cycle_violation *x = &c->v[i];
-		while (k > 0) {   /* insertion: by time, then count, descending; stable */
-			const struct cycle_violation *y = &c->v[ord[k - 1]];
-			if (y->time_ns > x->time_ns || (y->time_ns == x->time_ns && y->count >= x->count))
-				break;
-			ord[k] = ord[k - 1];
-			k--;
-		}
-		ord[k] = i;
-	}
+	size_t *ord = order(c->nv, cv_first, c->v);
+	size_t n = ord ? c->nv : 0;
 	if (n == 0 && c->violations_more <= 0)
 		fputs(": no real-time-unsafe call", m);
 	for (size_t i = 0; i < n; i++) {
@@ -486,17 +512,9 @@ static void text_slow_cycles(FILE *f, const struct profile *p, const struct call
 	char a[FMT_NUM], b[FMT_NUM];
 	if (cb->nslow == 0)
 		return;
-	size_t *ord = calloc(cb->nslow, sizeof(*ord));
+	size_t *ord = order(cb->nslow, slow_first, cb->slow);
 	if (!ord)
 		return;
-	for (size_t i = 0; i < cb->nslow; i++) {
-		size_t k = i;
-		while (k > 0 && cb->slow[ord[k - 1]].dur_ns < cb->slow[i].dur_ns) {
-			ord[k] = ord[k - 1];
-			k--;
-		}
-		ord[k] = i;
-	}
 	int64_t overs = 0;
 	for (size_t i = 0; i < cb->nslow; i++)
 		overs += cb->slow[i].overrun;
@@ -660,17 +678,9 @@ static void text_violation_list(FILE *f, const struct profile *p, const struct r
 		fprintf(f, "  (none)\n");
 	/* Longest time inside first; untimed ones (allocations, older profiles) after,
 	 * in the file's order. */
-	size_t *ord = calloc(p->nviolations ? p->nviolations : 1, sizeof(*ord));
+	size_t *ord = order(p->nviolations, time_first, p->violations);
 	if (!ord)
 		return;
-	for (size_t i = 0; i < p->nviolations; i++) {
-		size_t j = i;
-		while (j > 0 && p->violations[ord[j - 1]].time_ns < p->violations[i].time_ns) {
-			ord[j] = ord[j - 1];
-			j--;
-		}
-		ord[j] = i;
-	}
 	size_t k = 0;
 	for (size_t oi = 0; oi < p->nviolations; oi++) {
 		const struct violation *v = &p->violations[ord[oi]];
