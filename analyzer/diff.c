@@ -595,6 +595,9 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 				"the duration histograms; a regression when p < %g and the change "
 				"is over +%g%%)\n", nb > 1 || nn > 1 ? "pooled runs" : "runs",
 				100.0 * (1.0 - o->alpha), o->alpha, o->noise);
+		if (!o->on[F_P99_PCT] && (pb->ncallbacks || pn->ncallbacks))
+			fprintf(f, "  (--fail-p99-pct off: callback timing is shown, never a "
+				"regression)\n");
 	}
 
 	/* Sites: merge-join of the two sorted key lists. */
@@ -640,7 +643,7 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 	char x[FMT_NUM], y[FMT_NUM];
 	double g;
 	for (size_t n = 0; n < pn->ncallbacks; n++) {
-		for (int k = 0; st[n].ok && k < 2; k++) {
+		for (int k = 0; o->on[F_P99_PCT] && st[n].ok && k < 2; k++) {
 			if (st[n].v[k] != V_WORSE)
 				continue;
 			char lab[160], t[128];
@@ -737,7 +740,8 @@ static void usage(FILE *f)
 		"Thresholds (a regression when NEW exceeds BASE by more than the value;\n"
 		"'off' disables one):\n"
 		"  --fail-p99-pct P           a callback's p99 duration, in %%, when there are\n"
-		"                             no histograms to compare (default 5)\n"
+		"                             no histograms to compare (default 5); 'off'\n"
+		"                             turns every callback timing regression off\n"
 		"  --fail-callback-allocs N   allocations inside callbacks (default 0)\n"
 		"  --fail-overruns N          callback overruns (default off)\n"
 		"  --fail-bytes-pct P         total bytes allocated, in %% (default off)\n"

@@ -44,6 +44,15 @@ rc=$?
 grep -q 'p50 +[0-9.]*% .*: within the noise threshold' "$tmp/noise.out" ||
 	{ cat "$tmp/noise.out"; fail "--noise-threshold 100000: p50 not called within the noise"; }
 
+# --fail-p99-pct off: a heap-only job; the timing change is shown, never fails.
+# shellcheck disable=SC2086
+"$AP" diff --fail-p99-pct off --fail-callback-allocs off $C -- $S >"$tmp/off.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || { cat "$tmp/off.out"; fail "--fail-p99-pct off: exit $rc, expected 0"; }
+grep -q 'p50 +[0-9.]*% .*: regression' "$tmp/off.out" &&
+	grep -q -- '--fail-p99-pct off: callback timing is shown, never a regression' "$tmp/off.out" ||
+	{ cat "$tmp/off.out"; fail "--fail-p99-pct off: the change is not shown, or not said to be off"; }
+
 # shellcheck disable=SC2086
 "$AP" diff $C -- $C >"$tmp/same.out" 2>&1
 rc=$?
