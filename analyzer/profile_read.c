@@ -686,7 +686,7 @@ static int check_fs(struct rd *r, const char *ctx, size_t idx, uint32_t off, uin
  * blocks allocated there, so never more than tb, tbk; in audioprof's files, what was
  * live at the peak or at the end never exceeds the site's own maximum (mb, mbk); bytes
  * need blocks; short-lived blocks (slk) are freed ones, so at most tbk - ebk; callback
- * allocations (cbk, cbb) are some of the site's. preload/sites.c's sites_read() and profile.c's add_site() write numbers that
+ * allocations (cbk, cbb) are some of the site's. preload/engine/sites.c's sites_read() and profile.c's add_site() write numbers that
  * hold these even while threads allocate during a snapshot. Absent fields (-1) are
  * not compared. */
 static int check_pp(struct rd *r, size_t i, const struct pp *pp)

@@ -107,7 +107,7 @@ struct violation {
 	uint32_t fs_off, fs_len; /* stack as in struct pp */
 };
 
-/* CPU samples of real-time code (audioprof.cpu, preload/cpuprof.c). */
+/* CPU samples of real-time code (audioprof.cpu, preload/engine/cpuprof.c). */
 struct cpu_source {
 	int64_t callback;        /* index into profile.callbacks, -1: none */
 	int64_t samples, in_profiler;
@@ -127,7 +127,7 @@ struct cpu_samples {
 	size_t nstacks;
 };
 
-/* The kinds of violation the preload writes (preload/audio.c, kind_names), NULL-ended:
+/* The kinds of violation the preload writes (preload/engine/audio.c, kind_names), NULL-ended:
  * alloc, free, lock, trylock, sleep, io, poll, mmap, thread, process. Any other kind is
  * refused by the reader. */
 extern const char *const profile_violation_kinds[];

@@ -38,10 +38,11 @@ case "$rounds$ops" in *[!0-9]*|'') echo "ablate.sh: numbers only" >&2; exit 2 ;;
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ablate.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/preload"
+mkdir -p "$tmp/preload/entry" "$tmp/preload/engine"
 ln -s "$root/common" "$tmp/common"   # shared sources the preload builds from
-cp "$root"/preload/*.c "$root"/preload/*.h "$root/preload/Makefile" \
-   "$root/preload/audioprof.map" "$tmp/preload/"
+cp "$root"/preload/*.h "$root/preload/Makefile" "$root/preload/audioprof.map" "$tmp/preload/"
+cp "$root"/preload/entry/*.[ch] "$tmp/preload/entry/"
+cp "$root"/preload/engine/*.[ch] "$tmp/preload/engine/"
 if ! (cd "$tmp" && patch -s -p0 < "$here/ablation.patch"); then
 	echo "ablate.sh: ablation.patch no longer applies to preload/: update it" >&2
 	exit 1

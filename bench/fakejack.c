@@ -1,6 +1,6 @@
 /* fakejack.c - a stand-in for libjack, just enough for trampoline_bench.c: the bench
  * registers its process callback here the way a JACK client does, so that under the
- * preload the registration goes through preload/audio_jack.c's wrapper and what is
+ * preload the registration goes through preload/entry/audio_jack.c's wrapper and what is
  * stored is the trampoline; fakejack_cycles() then calls it like JACK's process thread.
  * No server, no threads. Built as bin/libfakejack.so. */
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * JACK-style process callback called N times
  *   direct      straight from the (fake) library's loop,
  *   trampoline  through what jack_set_process_callback registered: under the preload,
- *               preload/audio_jack.c's trampoline (audio_cb_begin .. audio_cb_end),
+ *               preload/entry/audio_jack.c's trampoline (audio_cb_begin .. audio_cb_end),
  *   region      directly, inside audioprof_rt_enter/audioprof_rt_exit (the public API),
  * all in the same run, the best of several rounds each; prints ns per callback and the
  * trampoline's overhead (trampoline - direct). The callback does nothing but count,

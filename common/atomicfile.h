@@ -31,8 +31,8 @@
  *
  * New files get `mode` less the umask, like any created file. What the callers pass:
  *
- *   profiles (preload/profile.c)            0666, not synced: the program's own output
- *   symbol cache (preload/symcache.c)       0600, not synced: private to its user, in
+ *   profiles (preload/engine/profile.c)            0666, not synced: the program's own output
+ *   symbol cache (preload/engine/symcache.c)       0600, not synced: private to its user, in
  *                                           0700 directories; losing it costs a lookup
  *   view pages, JUnit (analyzer/view.c,     0666, ATOMICFILE_SYNC: what a command was
  *   analyzer/check.c)                       asked to write, like `>` would

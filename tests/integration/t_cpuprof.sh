@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_cpuprof.sh - CPU samples of real-time code (AUDIOPROF_CPU, preload/cpuprof.c):
+# t_cpuprof.sh - CPU samples of real-time code (AUDIOPROF_CPU, preload/engine/cpuprof.c):
 #  1. shares: tests/progs/cpushare spends 60 %, 30 % and 10 % of each cycle's CPU time
 #     (measured on its thread's CPU clock) in spin_a, spin_b and spin_c inside a marked
 #     region. In `audioprof flame --cpu --callback cpushare`, the share of samples whose

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_dlsym.sh - the preload's dlsym hook (preload/audio_dl.c) changes no answer a program
+# t_dlsym.sh - the preload's dlsym hook (preload/entry/audio_dl.c) changes no answer a program
 # gets from dlsym except audio wrappers looked up in an audio library's own handle:
 #   - dlsym(RTLD_NEXT, ...) stays relative to the real caller (a program, and a preloaded
 #     library before or after libaudioprof.so), so the hook must be a pure tail jump;

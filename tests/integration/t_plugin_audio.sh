@@ -4,7 +4,7 @@
 # dlopens a plugin RTLD_LOCAL, so the audio library the plugin is linked against is
 # loaded outside the global scope (the host checks: "private 1") and the plugin calls
 # it through its own PLT, which reaches the preload's wrappers first. The wrappers must
-# find the real functions in the plugin's own dependencies (preload/audio_dl.c,
+# find the real functions in the plugin's own dependencies (preload/entry/audio_dl.c,
 # audio_find_real). The plugins are the callback programs of t_jack.sh, t_portaudio.sh
 # and t_sdl.sh built as shared objects (-Dmain=plugin_main), with the same exact checks:
 #   - JACK (jack_allocs.c) against a private jackd: exact callback count, the 30

@@ -2,7 +2,7 @@
 # t_real_plugins.sh - real Debian programs whose JACK client lives in a plugin that
 # loads libjack RTLD_LOCAL, against a private jackd (dummy backend, 48 kHz, 512
 # frames): the preload's wrappers must find libjack in the plugin's own dependencies
-# (preload/audio_dl.c). Before, csound exited 1 ("rtjack: error setting xrun callback")
+# (preload/entry/audio_dl.c). Before, csound exited 1 ("rtjack: error setting xrun callback")
 # and aplay hung.
 #   - csound (its rtjack module) with -+rtaudio=jack playing a 2 s sine;
 #   - aplay through ALSA's jack PCM plugin (libasound2-plugins), from an asoundrc of

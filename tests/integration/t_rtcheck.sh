@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_rtcheck.sh - real-time-unsafe calls other than allocation (preload/rtcheck.c), with
+# t_rtcheck.sh - real-time-unsafe calls other than allocation (preload/entry/rtcheck.c), with
 # tests/progs/rtunsafe.c:
 #  - every category (locks, condvars, semaphores, barrier, trylocks, sleeps, file, socket
 #    and stdio I/O, poll/select/epoll, mmap, thread create/join, fork/system/popen) called

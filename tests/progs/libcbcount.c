@@ -429,7 +429,7 @@ void pw_stream_add_listener(void *stream, void *hook, const struct pw_events *ev
 static unsigned long nwrites, nwrite_frames;
 #ifndef CBCOUNT_CALLBACKS_ONLY
 
-/* The PCM functions the profiler wraps (preload/audio_alsa.c), and poll. */
+/* The PCM functions the profiler wraps (preload/entry/audio_alsa.c), and poll. */
 enum { P_OPEN, P_CLOSE, P_NONBLOCK, P_HW_PARAMS, P_WRITEI, P_WRITEN, P_READI, P_READN,
        P_MMAP_WRITEI, P_MMAP_WRITEN, P_MMAP_READI, P_MMAP_READN, P_MMAP_BEGIN, P_MMAP_COMMIT,
        P_WAIT, P_AVAIL_UPDATE, P_AVAIL, P_STATUS, P_REVENTS, P_DRAIN, P_DROP,

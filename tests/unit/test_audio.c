@@ -1,4 +1,4 @@
-/* test_audio.c - callback timing (preload/audio.c): the percentiles a profile gives
+/* test_audio.c - callback timing (preload/engine/audio.c): the percentiles a profile gives
  * (p50, p90, p99, p99.9 and jitter p99) come from a log-linear histogram of
  * durations, 16 steps per power of two. Each must be the duration of the right rank
  * to within half a step (1/32), exact below 16 ns, and never outside [min, max].

@@ -1,5 +1,5 @@
 /* test_cpuprof.c - the CPU sampler's table of stacks and its part of the profile
- * (preload/cpuprof.c): equal stacks of one callback share a count, other callbacks or
+ * (preload/engine/cpuprof.c): equal stacks of one callback share a count, other callbacks or
  * frames get their own; four threads counting the same stacks at once lose nothing
  * (every sample is in a stack's count, each callback's sum exact);
  * a full table counts what it cannot hold as lost; and a real timer on this thread's

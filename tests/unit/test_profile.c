@@ -1,4 +1,4 @@
-/* test_profile.c - unit tests for the profile writer (preload/profile.c): real sites
+/* test_profile.c - unit tests for the profile writer (preload/engine/profile.c): real sites
  * built through sites.h with known numbers, the written file parsed back with jansson
  * and every DHAT field checked; merging of sites whose frames collide; the atomic
  * write (failures leave nothing behind, a symlinked target is replaced, not written

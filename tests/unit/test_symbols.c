@@ -1,4 +1,4 @@
-/* test_symbols.c - CUnit suite for preload/symbols.c: exact frame strings for code in
+/* test_symbols.c - CUnit suite for preload/engine/symbols.c: exact frame strings for code in
  * this binary (built with -g), inlined frames, libc, unknown addresses, the cache,
  * threads and fork, the symbol-table fallback and C++ demangling (fixture built
  * without -g), the vdso, and frames of a module resolved before its dlclose (fixture built with

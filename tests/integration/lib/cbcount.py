@@ -12,7 +12,7 @@ counting wrapper, listed after libaudioprof.so in LD_PRELOAD) for the real-progr
 ALSA: the wrapper logs the PCM calls and the counted calls between them; AlsaModel
 replays that log by the cycle model of libaudioprof(7), "ALSA" (what begins, ends,
 holds and discards a cycle; the deadline from the frames of the write ending the last
-counted cycle), independently of preload/audio_alsa.c. Not modelled: async handlers,
+counted cycle), independently of preload/entry/audio_alsa.c. Not modelled: async handlers,
 and a source made at a PCM's first write when hw_params was not seen (its period then
 comes from snd_pcm_hw_params_current: the log has no frames for it).
 
@@ -74,7 +74,7 @@ class Counts:
 
     def alsa_cycles(self):
         """Replays the wrapper's ALSA log by the cycle model of libaudioprof(7), "ALSA"
-        (preload/audio_alsa.c), and returns one Pcm per PCM that got a callback source
+        (preload/entry/audio_alsa.c), and returns one Pcm per PCM that got a callback source
         (hw_params succeeded or it was written), in order of opening."""
         return AlsaModel(self.events).pcms
 
