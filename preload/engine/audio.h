@@ -180,57 +180,6 @@ int audio_current_source_id(void);
 enum { ONV_RECORD, ONV_WARN, ONV_ABORT };
 extern int audio_on_violation;
 
-/* ---- interposed audio entry points ---- */
-/* Each audio API file (audio_jack.c, audio_portaudio.c, audio_sdl.c, audio_alsa.c,
- * audio_pulse.c, audio_pipewire.c) lists the functions it interposes, so that the
- * dlsym hook (audio_dl.c) can hand out the wrapper when a program looks the name up
- * in a library it dlopen'd, and give the wrapper the real function from that
- * library. Tables end with { NULL, NULL, NULL }. */
-struct ap_hook {
-	const char *name;      /* e.g. "jack_set_process_callback" */
-	void *wrapper;         /* our exported wrapper */
-	void **real;           /* where the wrapper keeps the real function (may be set by dlsym) */
-};
-extern const struct ap_hook hooks_jack[], hooks_portaudio[], hooks_sdl[],
-	hooks_alsa[], hooks_pulse[], hooks_pipewire[];
-
-/* An entry whose wrapper is NULL is a helper a wrapper calls (jack_get_client_name,
- * say): the dlsym hook fills its slot from the program's handle but hands the
- * program the real pointer unchanged. */
-
-/* A poll on a thread that writes an ALSA PCM returned ready descriptors: the end of
- * a wait, so the next period's processing starts (audio_alsa.c; called by the poll
- * wrappers in rtcheck.c). */
-void audio_alsa_wait_done(void);
-
-/* The real function behind a wrapper (audio_dl.c, the one lookup of all six APIs):
- * *slot if set, else the definition the caller's link map resolves to (the global
- * scope after the preload, then the caller's own dependencies, then the library
- * loaded under `soname`), found once and kept in *slot with the rest of `table`.
- * ra: the wrapper's return address (which object called it). NULL if there is none
- * (warned once per API). Takes the loader's lock when the slot is unset: call it at
- * registration, before the audio thread needs the function. */
-void *audio_find_real(void **slot, const char *name, const char *soname,
-		      const struct ap_hook *table, const void *ra);
-
-static inline void *audio_real_fn(void **slot, const char *name, const char *soname,
-				  const struct ap_hook *table, const void *ra)
-{
-	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	return likely(p) ? p : audio_find_real(slot, name, soname, table, ra);
-}
-
-/* In a file that defined AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS and a slot r_NAME per
- * function: `var` is the library's NAME, or NULL if there is none. Use it in the
- * exported wrapper itself (or a helper inlined there): its return address tells whose
- * link map to follow. */
-#define AUDIO_REAL_FN(var, name) __typeof__(&name) var = \
-	(__typeof__(&name))audio_real_fn(&r_##name, #name, AUDIO_LIB_SONAME, AUDIO_LIB_HOOKS, \
-					 __builtin_return_address(0))
-
-/* After every dlclose (shim.c): forget real functions whose library was unloaded. */
-void audio_after_dlclose(void);
-
 /* ---- reading, for the profile writer ---- */
 struct json_t;
 typedef struct json_t *(*audio_fs_fn)(site_id stack, void *arg);   /* new fs array */

@@ -59,7 +59,6 @@
 
 /* ------------------------------------------------------------ real functions */
 
-#define SLOT(name) static void *r_##name
 SLOT(snd_pcm_open); SLOT(snd_pcm_close); SLOT(snd_pcm_nonblock); SLOT(snd_pcm_hw_params);
 SLOT(snd_pcm_writei); SLOT(snd_pcm_writen); SLOT(snd_pcm_readi); SLOT(snd_pcm_readn);
 SLOT(snd_pcm_mmap_writei); SLOT(snd_pcm_mmap_writen); SLOT(snd_pcm_mmap_readi);
@@ -71,12 +70,6 @@ SLOT(snd_async_add_pcm_handler); SLOT(snd_async_handler_get_callback_private);
 SLOT(snd_pcm_name); SLOT(snd_pcm_hw_params_get_period_size); SLOT(snd_pcm_hw_params_get_rate);
 SLOT(snd_pcm_hw_params_current); SLOT(snd_pcm_hw_params_sizeof); SLOT(snd_pcm_status_get_avail);
 SLOT(snd_pcm_hw_params_get_buffer_size);
-
-#define AUDIO_LIB_SONAME "libasound.so.2"
-#define AUDIO_LIB_HOOKS  hooks_alsa
-/* In a wrapper or helper: `real` (or `var`) is the library's NAME, NULL if none. */
-#define REAL_FN(name) AUDIO_REAL_FN(real, name)
-#define HELPER(var, name) AUDIO_REAL_FN(var, name)
 
 /* ------------------------------------------------------------ PCM entries */
 
@@ -199,8 +192,8 @@ static struct pcm_ent *ent_get(snd_pcm_t *pcm)
 /* Period size and rate from a configured parameter set. */
 static void ent_format(struct pcm_ent *e, const snd_pcm_hw_params_t *params)
 {
-	HELPER(get_period, snd_pcm_hw_params_get_period_size);
-	HELPER(get_rate, snd_pcm_hw_params_get_rate);
+	__auto_type get_period = REAL_IN(alsa, snd_pcm_hw_params_get_period_size);
+	__auto_type get_rate = REAL_IN(alsa, snd_pcm_hw_params_get_rate);
 	snd_pcm_uframes_t frames = 0;
 	unsigned rate = 0;
 	int dir = 0;
@@ -209,7 +202,7 @@ static void ent_format(struct pcm_ent *e, const snd_pcm_hw_params_t *params)
 		return;
 	e->period = (uint32_t)frames;
 	e->rate = rate;
-	HELPER(get_buffer, snd_pcm_hw_params_get_buffer_size);
+	__auto_type get_buffer = REAL_IN(alsa, snd_pcm_hw_params_get_buffer_size);
 	snd_pcm_uframes_t bframes = 0;
 	if (get_buffer && get_buffer(params, &bframes) == 0)
 		e->buffer = (uint32_t)bframes;
@@ -230,13 +223,13 @@ static struct cb_source *ent_source(struct pcm_ent *e)
 		return NULL;
 	rt_guard++;
 	at.nest++;   /* libasound calls made here are ours */
-	HELPER(name_fn, snd_pcm_name);
+	__auto_type name_fn = REAL_IN(alsa, snd_pcm_name);
 	const char *name = name_fn ? name_fn(e->pcm) : NULL;
 	s = audio_source_new(AP_API_ALSA, name ? name : "alsa");
 	if (s && !e->period) {
 		/* hw_params not seen: the current setup, if the PCM has one. */
-		HELPER(cur, snd_pcm_hw_params_current);
-		HELPER(size, snd_pcm_hw_params_sizeof);
+		__auto_type cur = REAL_IN(alsa, snd_pcm_hw_params_current);
+		__auto_type size = REAL_IN(alsa, snd_pcm_hw_params_sizeof);
 		if (cur && size) {
 			snd_pcm_hw_params_t *p = alloca(size());
 			if (cur(e->pcm, p) == 0)
@@ -397,7 +390,7 @@ void audio_alsa_wait_done(void)
 
 EXPORT int snd_pcm_open(snd_pcm_t **pcmp, const char *name, snd_pcm_stream_t stream, int mode)
 {
-	REAL_FN(snd_pcm_open);
+	__auto_type real = REAL_IN(alsa, snd_pcm_open);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -413,7 +406,7 @@ EXPORT int snd_pcm_open(snd_pcm_t **pcmp, const char *name, snd_pcm_stream_t str
 
 EXPORT int snd_pcm_nonblock(snd_pcm_t *pcm, int nonblock)
 {
-	REAL_FN(snd_pcm_nonblock);
+	__auto_type real = REAL_IN(alsa, snd_pcm_nonblock);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -429,7 +422,7 @@ EXPORT int snd_pcm_nonblock(snd_pcm_t *pcm, int nonblock)
 
 EXPORT int snd_pcm_close(snd_pcm_t *pcm)
 {
-	REAL_FN(snd_pcm_close);
+	__auto_type real = REAL_IN(alsa, snd_pcm_close);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -448,7 +441,7 @@ EXPORT int snd_pcm_close(snd_pcm_t *pcm)
 
 EXPORT int snd_pcm_hw_params(snd_pcm_t *pcm, snd_pcm_hw_params_t *params)
 {
-	REAL_FN(snd_pcm_hw_params);
+	__auto_type real = REAL_IN(alsa, snd_pcm_hw_params);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -469,7 +462,7 @@ EXPORT int snd_pcm_hw_params(snd_pcm_t *pcm, snd_pcm_hw_params_t *params)
 #define IO_WRAPPER(name, buftype) \
 EXPORT snd_pcm_sframes_t name(snd_pcm_t *pcm, buftype buf, snd_pcm_uframes_t size) \
 { \
-	REAL_FN(name); \
+	__auto_type real = REAL_IN(alsa, name); \
 	if (!real) \
 		return -ENOSYS; \
 	if (at.nest) \
@@ -496,7 +489,7 @@ IO_WRAPPER(snd_pcm_mmap_readn, void **)
 EXPORT int snd_pcm_mmap_begin(snd_pcm_t *pcm, const snd_pcm_channel_area_t **areas,
 			      snd_pcm_uframes_t *offset, snd_pcm_uframes_t *frames)
 {
-	REAL_FN(snd_pcm_mmap_begin);
+	__auto_type real = REAL_IN(alsa, snd_pcm_mmap_begin);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -510,7 +503,7 @@ EXPORT int snd_pcm_mmap_begin(snd_pcm_t *pcm, const snd_pcm_channel_area_t **are
 EXPORT snd_pcm_sframes_t snd_pcm_mmap_commit(snd_pcm_t *pcm, snd_pcm_uframes_t offset,
 					     snd_pcm_uframes_t frames)
 {
-	REAL_FN(snd_pcm_mmap_commit);
+	__auto_type real = REAL_IN(alsa, snd_pcm_mmap_commit);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -523,7 +516,7 @@ EXPORT snd_pcm_sframes_t snd_pcm_mmap_commit(snd_pcm_t *pcm, snd_pcm_uframes_t o
 
 EXPORT int snd_pcm_wait(snd_pcm_t *pcm, int timeout)
 {
-	REAL_FN(snd_pcm_wait);
+	__auto_type real = REAL_IN(alsa, snd_pcm_wait);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -541,7 +534,7 @@ EXPORT int snd_pcm_wait(snd_pcm_t *pcm, int timeout)
 EXPORT int snd_pcm_poll_descriptors_revents(snd_pcm_t *pcm, struct pollfd *pfds,
 					    unsigned int nfds, unsigned short *revents)
 {
-	REAL_FN(snd_pcm_poll_descriptors_revents);
+	__auto_type real = REAL_IN(alsa, snd_pcm_poll_descriptors_revents);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -557,7 +550,7 @@ EXPORT int snd_pcm_poll_descriptors_revents(snd_pcm_t *pcm, struct pollfd *pfds,
 
 EXPORT snd_pcm_sframes_t snd_pcm_avail_update(snd_pcm_t *pcm)
 {
-	REAL_FN(snd_pcm_avail_update);
+	__auto_type real = REAL_IN(alsa, snd_pcm_avail_update);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -569,7 +562,7 @@ EXPORT snd_pcm_sframes_t snd_pcm_avail_update(snd_pcm_t *pcm)
 
 EXPORT snd_pcm_sframes_t snd_pcm_avail(snd_pcm_t *pcm)
 {
-	REAL_FN(snd_pcm_avail);
+	__auto_type real = REAL_IN(alsa, snd_pcm_avail);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -581,14 +574,14 @@ EXPORT snd_pcm_sframes_t snd_pcm_avail(snd_pcm_t *pcm)
 
 EXPORT int snd_pcm_status(snd_pcm_t *pcm, snd_pcm_status_t *status)
 {
-	REAL_FN(snd_pcm_status);
+	__auto_type real = REAL_IN(alsa, snd_pcm_status);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
 		return real(pcm, status);
 	int r = CALL(real(pcm, status));
 	if (r == 0 && !at.cur) {
-		HELPER(get_avail, snd_pcm_status_get_avail);
+		__auto_type get_avail = REAL_IN(alsa, snd_pcm_status_get_avail);
 		if (get_avail)
 			avail_seen(pcm, (long)get_avail(status));
 	} else if (r < 0) {
@@ -600,7 +593,7 @@ EXPORT int snd_pcm_status(snd_pcm_t *pcm, snd_pcm_status_t *status)
 /* Draining or dropping is not a period's work: the cycle ends before it. */
 EXPORT int snd_pcm_drain(snd_pcm_t *pcm)
 {
-	REAL_FN(snd_pcm_drain);
+	__auto_type real = REAL_IN(alsa, snd_pcm_drain);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -611,7 +604,7 @@ EXPORT int snd_pcm_drain(snd_pcm_t *pcm)
 
 EXPORT int snd_pcm_drop(snd_pcm_t *pcm)
 {
-	REAL_FN(snd_pcm_drop);
+	__auto_type real = REAL_IN(alsa, snd_pcm_drop);
 	if (!real)
 		return -ENOSYS;
 	if (INNER)
@@ -644,7 +637,7 @@ static inline struct async_ctx *ctx_of(void *p)
 
 static void async_trampoline(snd_async_handler_t *h)
 {
-	HELPER(get_priv, snd_async_handler_get_callback_private);
+	__auto_type get_priv = REAL_IN(alsa, snd_async_handler_get_callback_private);
 	struct async_ctx *c = get_priv ? ctx_of(get_priv(h)) : NULL;
 	if (!c)
 		return;
@@ -660,12 +653,13 @@ static void async_trampoline(snd_async_handler_t *h)
 EXPORT int snd_async_add_pcm_handler(snd_async_handler_t **handler, snd_pcm_t *pcm,
 				     snd_async_callback_t callback, void *private_data)
 {
-	REAL_FN(snd_async_add_pcm_handler);
+	__auto_type real = REAL_IN(alsa, snd_async_add_pcm_handler);
 	if (!real)
 		return -ENOSYS;
 	if (INNER || !callback || callback == async_trampoline)
 		return real(handler, pcm, callback, private_data);
-	HELPER(get_priv, snd_async_handler_get_callback_private);   /* now, not in SIGIO */
+	/* now, not in SIGIO */
+	__auto_type get_priv = REAL_IN(alsa, snd_async_handler_get_callback_private);
 	(void)get_priv;
 	unsigned n = __atomic_fetch_add(&nctx, 1, __ATOMIC_RELAXED);
 	if (n >= NCTX) {
@@ -683,7 +677,7 @@ EXPORT int snd_async_add_pcm_handler(snd_async_handler_t **handler, snd_pcm_t *p
 
 EXPORT void *snd_async_handler_get_callback_private(snd_async_handler_t *handler)
 {
-	REAL_FN(snd_async_handler_get_callback_private);
+	__auto_type real = REAL_IN(alsa, snd_async_handler_get_callback_private);
 	if (!real)
 		return NULL;
 	void *p = real(handler);
@@ -693,8 +687,6 @@ EXPORT void *snd_async_handler_get_callback_private(snd_async_handler_t *handler
 
 /* ------------------------------------------------------------ the hook table */
 
-#define HOOK(name) { #name, (void *)name, &r_##name }
-#define HELPER_HOOK(name) { #name, NULL, &r_##name }
 const struct ap_hook hooks_alsa[] = {
 	HOOK(snd_pcm_open), HOOK(snd_pcm_close), HOOK(snd_pcm_nonblock), HOOK(snd_pcm_hw_params),
 	HOOK(snd_pcm_writei), HOOK(snd_pcm_writen), HOOK(snd_pcm_readi), HOOK(snd_pcm_readn),

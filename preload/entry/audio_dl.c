@@ -6,7 +6,7 @@
  * plugin), which RTLD_NEXT never sees.
  *
  * dlsym(handle, name) for an explicit handle: the real dlsym runs; when `name` is in one
- * of the hook tables (audio.h: hooks_jack, hooks_portaudio, hooks_sdl, hooks_alsa,
+ * of the hook tables (interpose.h: hooks_jack, hooks_portaudio, hooks_sdl, hooks_alsa,
  * hooks_pulse, hooks_pipewire) the real function found there goes into the entry's slot
  * and the program gets our wrapper instead. An entry with a NULL wrapper is a helper
  * (a function a wrapper calls, e.g. jack_get_client_name): its slot is filled, the real

@@ -26,13 +26,11 @@
 
 /* ------------------------------------------------------------ real functions */
 
-static void *r_set_process_callback, *r_set_process_thread, *r_cycle_wait, *r_cycle_signal,
-	*r_thread_wait, *r_set_xrun_callback, *r_client_close, *r_get_client_name,
-	*r_get_sample_rate, *r_get_buffer_size;
-
-/* The real NAME (audio.h: audio_real_fn), or NULL; in a wrapper or a helper inlined there. */
-#define REAL_JACK(slot, name) ((__typeof__(&name))audio_real_fn(&slot, #name, "libjack.so.0", hooks_jack, \
-								 __builtin_return_address(0)))
+SLOT(jack_set_process_callback); SLOT(jack_set_process_thread); SLOT(jack_cycle_wait);
+SLOT(jack_cycle_signal); SLOT(jack_thread_wait); SLOT(jack_set_xrun_callback);
+SLOT(jack_client_close);
+/* helpers the wrappers call */
+SLOT(jack_get_client_name); SLOT(jack_get_sample_rate); SLOT(jack_get_buffer_size);
 
 /* ------------------------------------------------------------ client records */
 
@@ -85,9 +83,9 @@ static struct jclient *client_get(jack_client_t *c)
 /* A new source named after the client, with the deadline known before the first cycle. */
 static struct cb_source *client_source(jack_client_t *c, uint32_t *rate)
 {
-	__typeof__(&jack_get_client_name) name = REAL_JACK(r_get_client_name, jack_get_client_name);
-	__typeof__(&jack_get_sample_rate) sr = REAL_JACK(r_get_sample_rate, jack_get_sample_rate);
-	__typeof__(&jack_get_buffer_size) bs = REAL_JACK(r_get_buffer_size, jack_get_buffer_size);
+	__auto_type name = REAL_IN(jack, jack_get_client_name);
+	__auto_type sr = REAL_IN(jack, jack_get_sample_rate);
+	__auto_type bs = REAL_IN(jack, jack_get_buffer_size);
 	const char *n = name ? name(c) : NULL;
 	struct cb_source *s = audio_source_new(AP_API_JACK, n ? n : "jack");
 	*rate = sr ? sr(c) : 0;
@@ -111,14 +109,14 @@ static void xrun_ensure(struct jclient *j)
 {
 	if (j->xrun_ours)
 		return;
-	__typeof__(&jack_set_xrun_callback) real = REAL_JACK(r_set_xrun_callback, jack_set_xrun_callback);
+	__auto_type real = REAL_IN(jack, jack_set_xrun_callback);
 	if (real && real(j->client, xrun_tramp, j) == 0)
 		j->xrun_ours = 1;
 }
 
 EXPORT int jack_set_xrun_callback(jack_client_t *client, JackXRunCallback cb, void *arg)
 {
-	__typeof__(&jack_set_xrun_callback) real = REAL_JACK(r_set_xrun_callback, jack_set_xrun_callback);
+	__auto_type real = REAL_IN(jack, jack_set_xrun_callback);
 	if (!real)
 		return -1;
 	struct jclient *j;
@@ -158,8 +156,7 @@ static int process_tramp(jack_nframes_t nframes, void *arg)
 
 EXPORT int jack_set_process_callback(jack_client_t *client, JackProcessCallback cb, void *arg)
 {
-	__typeof__(&jack_set_process_callback) real =
-		REAL_JACK(r_set_process_callback, jack_set_process_callback);
+	__auto_type real = REAL_IN(jack, jack_set_process_callback);
 	if (!real)
 		return -1;
 	if (!client || !cb || cb == process_tramp)   /* never wrap our own trampoline */
@@ -189,8 +186,7 @@ EXPORT int jack_set_process_callback(jack_client_t *client, JackProcessCallback 
 
 EXPORT int jack_set_process_thread(jack_client_t *client, JackThreadCallback fn, void *arg)
 {
-	__typeof__(&jack_set_process_thread) real =
-		REAL_JACK(r_set_process_thread, jack_set_process_thread);
+	__auto_type real = REAL_IN(jack, jack_set_process_thread);
 	if (!real)
 		return -1;
 	struct jclient *j = client && fn ? client_get(client) : NULL;
@@ -201,9 +197,9 @@ EXPORT int jack_set_process_thread(jack_client_t *client, JackThreadCallback fn,
 		__atomic_store_n(&j->thread_src, s, __ATOMIC_RELEASE);
 	}
 	/* Look up now what the real-time thread will call, not on its first cycle. */
-	(void)REAL_JACK(r_cycle_wait, jack_cycle_wait);
-	(void)REAL_JACK(r_cycle_signal, jack_cycle_signal);
-	(void)REAL_JACK(r_thread_wait, jack_thread_wait);
+	(void)REAL_IN(jack, jack_cycle_wait);
+	(void)REAL_IN(jack, jack_cycle_signal);
+	(void)REAL_IN(jack, jack_thread_wait);
 	int r = real(client, fn, arg);
 	if (r == 0 && j && j->thread_src) {
 		__atomic_store_n(&j->src, j->thread_src, __ATOMIC_RELEASE);
@@ -229,7 +225,7 @@ static inline void cycle_begin(struct jclient *j, jack_nframes_t n)
 
 EXPORT jack_nframes_t jack_cycle_wait(jack_client_t *client)
 {
-	__typeof__(&jack_cycle_wait) real = REAL_JACK(r_cycle_wait, jack_cycle_wait);
+	__auto_type real = REAL_IN(jack, jack_cycle_wait);
 	if (!real)
 		return 0;
 	struct jclient *j = client_find(client);
@@ -243,7 +239,7 @@ EXPORT jack_nframes_t jack_cycle_wait(jack_client_t *client)
 
 EXPORT void jack_cycle_signal(jack_client_t *client, int status)
 {
-	__typeof__(&jack_cycle_signal) real = REAL_JACK(r_cycle_signal, jack_cycle_signal);
+	__auto_type real = REAL_IN(jack, jack_cycle_signal);
 	struct jclient *j = client_find(client);
 	if (j && j->in_cycle)
 		cycle_end(j);
@@ -254,7 +250,7 @@ EXPORT void jack_cycle_signal(jack_client_t *client, int status)
 /* The older form: signal the end of this cycle and wait for the next. */
 EXPORT jack_nframes_t jack_thread_wait(jack_client_t *client, int status)
 {
-	__typeof__(&jack_thread_wait) real = REAL_JACK(r_thread_wait, jack_thread_wait);
+	__auto_type real = REAL_IN(jack, jack_thread_wait);
 	if (!real)
 		return 0;
 	struct jclient *j = client_find(client);
@@ -269,7 +265,7 @@ EXPORT jack_nframes_t jack_thread_wait(jack_client_t *client, int status)
 /* A closed client's handle may come back for a new client: forget the record. */
 EXPORT int jack_client_close(jack_client_t *client)
 {
-	__typeof__(&jack_client_close) real = REAL_JACK(r_client_close, jack_client_close);
+	__auto_type real = REAL_IN(jack, jack_client_close);
 	int r = real ? real(client) : -1;
 	struct jclient *j = client ? client_find(client) : NULL;
 	if (j)
@@ -280,16 +276,11 @@ EXPORT int jack_client_close(jack_client_t *client)
 /* ------------------------------------------------------------ dlsym hook table */
 
 const struct ap_hook hooks_jack[] = {
-	{ "jack_set_process_callback", (void *)jack_set_process_callback, &r_set_process_callback },
-	{ "jack_set_process_thread", (void *)jack_set_process_thread, &r_set_process_thread },
-	{ "jack_cycle_wait", (void *)jack_cycle_wait, &r_cycle_wait },
-	{ "jack_cycle_signal", (void *)jack_cycle_signal, &r_cycle_signal },
-	{ "jack_thread_wait", (void *)jack_thread_wait, &r_thread_wait },
-	{ "jack_set_xrun_callback", (void *)jack_set_xrun_callback, &r_set_xrun_callback },
-	{ "jack_client_close", (void *)jack_client_close, &r_client_close },
+	HOOK(jack_set_process_callback), HOOK(jack_set_process_thread),
+	HOOK(jack_cycle_wait), HOOK(jack_cycle_signal), HOOK(jack_thread_wait),
+	HOOK(jack_set_xrun_callback), HOOK(jack_client_close),
 	/* helpers the wrappers call */
-	{ "jack_get_client_name", NULL, &r_get_client_name },
-	{ "jack_get_sample_rate", NULL, &r_get_sample_rate },
-	{ "jack_get_buffer_size", NULL, &r_get_buffer_size },
+	HELPER_HOOK(jack_get_client_name), HELPER_HOOK(jack_get_sample_rate),
+	HELPER_HOOK(jack_get_buffer_size),
 	{ NULL, NULL, NULL }
 };

@@ -47,17 +47,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SLOT(name) static void *r_##name
 SLOT(pw_stream_add_listener); SLOT(pw_filter_add_listener);
 SLOT(pw_stream_destroy); SLOT(pw_filter_destroy);
 SLOT(pw_stream_get_name); SLOT(pw_filter_get_name);
 SLOT(pw_stream_new_simple); SLOT(pw_filter_new_simple); SLOT(pw_stream_new); SLOT(pw_filter_new);
-
-#define AUDIO_LIB_SONAME "libpipewire-0.3.so.0"
-#define AUDIO_LIB_HOOKS  hooks_pipewire
-/* In a wrapper or helper: `real` (or `var`) is the library's NAME, NULL if none. */
-#define REAL_FN(name) AUDIO_REAL_FN(real, name)
-#define HELPER(var, name) AUDIO_REAL_FN(var, name)
 
 /* ------------------------------------------------------------ contexts */
 
@@ -196,13 +189,13 @@ static size_t stream_events_size(uint32_t v)
 EXPORT void pw_stream_add_listener(struct pw_stream *stream, struct spa_hook *listener,
 				   const struct pw_stream_events *events, void *data)
 {
-	REAL_FN(pw_stream_add_listener);
+	__auto_type real = REAL_IN(pipewire, pw_stream_add_listener);
 	if (!real)
 		return;
 	struct pw_ctx *c = NULL;
 	if (stream && listener && events && events->process && events != &stream_ours &&
 	    events->version <= PW_VERSION_STREAM_EVENTS) {
-		HELPER(get_name, pw_stream_get_name);
+		__auto_type get_name = REAL_IN(pipewire, pw_stream_get_name);
 		c = ctx_new(stream, get_name ? get_name(stream) : NULL);
 	}
 	if (!c) {
@@ -220,7 +213,7 @@ EXPORT void pw_stream_add_listener(struct pw_stream *stream, struct spa_hook *li
 
 EXPORT void pw_stream_destroy(struct pw_stream *stream)
 {
-	REAL_FN(pw_stream_destroy);
+	__auto_type real = REAL_IN(pipewire, pw_stream_destroy);
 	if (!real)
 		return;
 	real(stream);
@@ -254,13 +247,13 @@ static size_t filter_events_size(uint32_t v)
 EXPORT void pw_filter_add_listener(struct pw_filter *filter, struct spa_hook *listener,
 				   const struct pw_filter_events *events, void *data)
 {
-	REAL_FN(pw_filter_add_listener);
+	__auto_type real = REAL_IN(pipewire, pw_filter_add_listener);
 	if (!real)
 		return;
 	struct pw_ctx *c = NULL;
 	if (filter && listener && events && events->process && events != &filter_ours &&
 	    events->version <= PW_VERSION_FILTER_EVENTS) {
-		HELPER(get_name, pw_filter_get_name);
+		__auto_type get_name = REAL_IN(pipewire, pw_filter_get_name);
 		c = ctx_new(filter, get_name ? get_name(filter) : NULL);
 	}
 	if (!c) {
@@ -278,7 +271,7 @@ EXPORT void pw_filter_add_listener(struct pw_filter *filter, struct spa_hook *li
 
 EXPORT void pw_filter_destroy(struct pw_filter *filter)
 {
-	REAL_FN(pw_filter_destroy);
+	__auto_type real = REAL_IN(pipewire, pw_filter_destroy);
 	if (!real)
 		return;
 	real(filter);
@@ -287,8 +280,6 @@ EXPORT void pw_filter_destroy(struct pw_filter *filter)
 
 /* ------------------------------------------------------------ the hook table */
 
-#define HOOK(name) { #name, (void *)name, &r_##name }
-#define HELPER_HOOK(name) { #name, NULL, &r_##name }
 const struct ap_hook hooks_pipewire[] = {
 	HOOK(pw_stream_add_listener), HOOK(pw_filter_add_listener),
 	HOOK(pw_stream_destroy), HOOK(pw_filter_destroy),

@@ -27,12 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void *r_open_stream, *r_open_default_stream, *r_get_device_info, *r_get_host_api_info,
-	*r_get_stream_info, *r_default_output, *r_default_input;
-
-/* The real NAME (audio.h: audio_real_fn), or NULL; in a wrapper or a helper inlined there. */
-#define REAL_PA(slot, name) ((__typeof__(&name))audio_real_fn(&slot, #name, "libportaudio.so.2", hooks_portaudio, \
-								 __builtin_return_address(0)))
+SLOT(Pa_OpenStream); SLOT(Pa_OpenDefaultStream);
+/* helpers the wrappers call */
+SLOT(Pa_GetDeviceInfo); SLOT(Pa_GetHostApiInfo); SLOT(Pa_GetStreamInfo);
+SLOT(Pa_GetDefaultOutputDevice); SLOT(Pa_GetDefaultInputDevice);
 
 struct pactx {
 	PaStreamCallback *cb;             /* the program's callback and userData */
@@ -81,9 +79,9 @@ static void ctx_free(struct pactx *c)
 static void ctx_ready(struct pactx *c, PaStream *stream, PaDeviceIndex dev, double rate,
 		      unsigned long frames)
 {
-	__typeof__(&Pa_GetDeviceInfo) devinfo = REAL_PA(r_get_device_info, Pa_GetDeviceInfo);
-	__typeof__(&Pa_GetHostApiInfo) apiinfo = REAL_PA(r_get_host_api_info, Pa_GetHostApiInfo);
-	__typeof__(&Pa_GetStreamInfo) sinfo = REAL_PA(r_get_stream_info, Pa_GetStreamInfo);
+	__auto_type devinfo = REAL_IN(portaudio, Pa_GetDeviceInfo);
+	__auto_type apiinfo = REAL_IN(portaudio, Pa_GetHostApiInfo);
+	__auto_type sinfo = REAL_IN(portaudio, Pa_GetStreamInfo);
 	const PaDeviceInfo *di = dev >= 0 && devinfo ? devinfo(dev) : NULL;
 	const PaHostApiInfo *hi = di && apiinfo ? apiinfo(di->hostApi) : NULL;
 	char name[64];
@@ -104,7 +102,7 @@ EXPORT PaError Pa_OpenStream(PaStream **stream, const PaStreamParameters *in,
 			     const PaStreamParameters *out, double rate, unsigned long frames,
 			     PaStreamFlags flags, PaStreamCallback *cb, void *user)
 {
-	__typeof__(&Pa_OpenStream) real = REAL_PA(r_open_stream, Pa_OpenStream);
+	__auto_type real = REAL_IN(portaudio, Pa_OpenStream);
 	if (!real)
 		return paNotInitialized;
 	struct pactx *c;
@@ -124,7 +122,7 @@ EXPORT PaError Pa_OpenDefaultStream(PaStream **stream, int nin, int nout, PaSamp
 				    double rate, unsigned long frames, PaStreamCallback *cb,
 				    void *user)
 {
-	__typeof__(&Pa_OpenDefaultStream) real = REAL_PA(r_open_default_stream, Pa_OpenDefaultStream);
+	__auto_type real = REAL_IN(portaudio, Pa_OpenDefaultStream);
 	if (!real)
 		return paNotInitialized;
 	struct pactx *c;
@@ -135,21 +133,18 @@ EXPORT PaError Pa_OpenDefaultStream(PaStream **stream, int nin, int nout, PaSamp
 		ctx_free(c);
 		return r;
 	}
-	__typeof__(&Pa_GetDefaultOutputDevice) dout = REAL_PA(r_default_output, Pa_GetDefaultOutputDevice);
-	__typeof__(&Pa_GetDefaultInputDevice) din = REAL_PA(r_default_input, Pa_GetDefaultInputDevice);
+	__auto_type dout = REAL_IN(portaudio, Pa_GetDefaultOutputDevice);
+	__auto_type din = REAL_IN(portaudio, Pa_GetDefaultInputDevice);
 	PaDeviceIndex dev = nout > 0 ? (dout ? dout() : paNoDevice) : (din ? din() : paNoDevice);
 	ctx_ready(c, stream ? *stream : NULL, dev, rate, frames);
 	return r;
 }
 
 const struct ap_hook hooks_portaudio[] = {
-	{ "Pa_OpenStream", (void *)Pa_OpenStream, &r_open_stream },
-	{ "Pa_OpenDefaultStream", (void *)Pa_OpenDefaultStream, &r_open_default_stream },
+	HOOK(Pa_OpenStream), HOOK(Pa_OpenDefaultStream),
 	/* helpers the wrappers call */
-	{ "Pa_GetDeviceInfo", NULL, &r_get_device_info },
-	{ "Pa_GetHostApiInfo", NULL, &r_get_host_api_info },
-	{ "Pa_GetStreamInfo", NULL, &r_get_stream_info },
-	{ "Pa_GetDefaultOutputDevice", NULL, &r_default_output },
-	{ "Pa_GetDefaultInputDevice", NULL, &r_default_input },
+	HELPER_HOOK(Pa_GetDeviceInfo), HELPER_HOOK(Pa_GetHostApiInfo),
+	HELPER_HOOK(Pa_GetStreamInfo), HELPER_HOOK(Pa_GetDefaultOutputDevice),
+	HELPER_HOOK(Pa_GetDefaultInputDevice),
 	{ NULL, NULL, NULL }
 };

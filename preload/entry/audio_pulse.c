@@ -27,16 +27,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SLOT(name) static void *r_##name
 SLOT(pa_stream_new_with_proplist); SLOT(pa_stream_new_extended);
 SLOT(pa_stream_set_write_callback); SLOT(pa_stream_set_read_callback);
 SLOT(pa_stream_get_sample_spec); SLOT(pa_frame_size); SLOT(pa_proplist_gets);
-
-#define AUDIO_LIB_SONAME "libpulse.so.0"
-#define AUDIO_LIB_HOOKS  hooks_pulse
-/* In a wrapper or helper: `real` (or `var`) is the library's NAME, NULL if none. */
-#define REAL_FN(name) AUDIO_REAL_FN(real, name)
-#define HELPER(var, name) AUDIO_REAL_FN(var, name)
 
 /* ------------------------------------------------------------ streams */
 
@@ -78,7 +71,7 @@ static void stream_new(pa_stream *s, const char *name, pa_proplist *p)
 	if (!s)
 		return;
 	if (!name && p) {
-		HELPER(gets, pa_proplist_gets);
+		__auto_type gets = REAL_IN(pulse, pa_proplist_gets);
 		name = gets ? gets(p, PA_PROP_MEDIA_NAME) : NULL;
 	}
 	char buf[64];
@@ -102,7 +95,7 @@ EXPORT pa_stream *pa_stream_new_with_proplist(pa_context *c, const char *name,
 					      const pa_sample_spec *ss, const pa_channel_map *map,
 					      pa_proplist *p)
 {
-	REAL_FN(pa_stream_new_with_proplist);
+	__auto_type real = REAL_IN(pulse, pa_stream_new_with_proplist);
 	if (!real)
 		return NULL;
 	pa_stream *s = real(c, name, ss, map, p);
@@ -114,7 +107,7 @@ EXPORT pa_stream *pa_stream_new_extended(pa_context *c, const char *name,
 					 pa_format_info *const *formats, unsigned int n_formats,
 					 pa_proplist *p)
 {
-	REAL_FN(pa_stream_new_extended);
+	__auto_type real = REAL_IN(pulse, pa_stream_new_extended);
 	if (!real)
 		return NULL;
 	pa_stream *s = real(c, name, formats, n_formats, p);
@@ -140,8 +133,8 @@ static void pulse_trampoline(pa_stream *s, size_t nbytes, void *userdata)
 {
 	struct pulse_ctx *c = userdata;
 	if (unlikely(!c->frame_size)) {
-		HELPER(get_spec, pa_stream_get_sample_spec);
-		HELPER(frame_size, pa_frame_size);
+		__auto_type get_spec = REAL_IN(pulse, pa_stream_get_sample_spec);
+		__auto_type frame_size = REAL_IN(pulse, pa_frame_size);
 		const pa_sample_spec *ss = get_spec && frame_size ? get_spec(s) : NULL;
 		size_t fs = ss ? frame_size(ss) : 0;
 		if (fs && ss->rate) {
@@ -182,8 +175,8 @@ static struct pulse_ctx *ctx_for(pa_stream *s, pa_stream_request_cb_t cb, void *
 {
 	/* The trampoline's helpers, looked up here so that no callback takes the loader's
 	 * lock to find them. */
-	HELPER(get_spec, pa_stream_get_sample_spec);
-	HELPER(frame_size, pa_frame_size);
+	__auto_type get_spec = REAL_IN(pulse, pa_stream_get_sample_spec);
+	__auto_type frame_size = REAL_IN(pulse, pa_frame_size);
 	(void)get_spec;
 	(void)frame_size;
 	if (!s || !cb || cb == pulse_trampoline)
@@ -217,7 +210,7 @@ static struct pulse_ctx *ctx_for(pa_stream *s, pa_stream_request_cb_t cb, void *
 
 EXPORT void pa_stream_set_write_callback(pa_stream *s, pa_stream_request_cb_t cb, void *userdata)
 {
-	REAL_FN(pa_stream_set_write_callback);
+	__auto_type real = REAL_IN(pulse, pa_stream_set_write_callback);
 	if (!real)
 		return;
 	struct pulse_ctx *c = ctx_for(s, cb, userdata);
@@ -229,7 +222,7 @@ EXPORT void pa_stream_set_write_callback(pa_stream *s, pa_stream_request_cb_t cb
 
 EXPORT void pa_stream_set_read_callback(pa_stream *s, pa_stream_request_cb_t cb, void *userdata)
 {
-	REAL_FN(pa_stream_set_read_callback);
+	__auto_type real = REAL_IN(pulse, pa_stream_set_read_callback);
 	if (!real)
 		return;
 	struct pulse_ctx *c = ctx_for(s, cb, userdata);
@@ -241,8 +234,6 @@ EXPORT void pa_stream_set_read_callback(pa_stream *s, pa_stream_request_cb_t cb,
 
 /* ------------------------------------------------------------ the hook table */
 
-#define HOOK(name) { #name, (void *)name, &r_##name }
-#define HELPER_HOOK(name) { #name, NULL, &r_##name }
 const struct ap_hook hooks_pulse[] = {
 	HOOK(pa_stream_new_with_proplist), HOOK(pa_stream_new_extended),
 	HOOK(pa_stream_set_write_callback), HOOK(pa_stream_set_read_callback),

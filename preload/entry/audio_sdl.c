@@ -21,11 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void *r_open_audio, *r_open_audio_device, *r_current_driver;
-
-/* The real NAME (audio.h: audio_real_fn), or NULL; in a wrapper or a helper inlined there. */
-#define REAL_SDL(slot, name) ((__typeof__(&name))audio_real_fn(&slot, #name, "libSDL2-2.0.so.0", hooks_sdl, \
-								 __builtin_return_address(0)))
+SLOT(SDL_OpenAudio); SLOT(SDL_OpenAudioDevice);
+/* helpers the wrappers call */
+SLOT(SDL_GetCurrentAudioDriver);
 
 struct sdlctx {
 	SDL_AudioCallback cb;             /* the program's callback and userdata */
@@ -69,7 +67,7 @@ static void ctx_free(struct sdlctx *c)
 /* After a successful open: the source, and the format the callback sees. */
 static void ctx_ready(struct sdlctx *c, const SDL_AudioSpec *spec, const char *device)
 {
-	__typeof__(&SDL_GetCurrentAudioDriver) drv = REAL_SDL(r_current_driver, SDL_GetCurrentAudioDriver);
+	__auto_type drv = REAL_IN(sdl, SDL_GetCurrentAudioDriver);
 	const char *d = drv ? drv() : NULL;
 	char name[64];
 	snprintf(name, sizeof(name), "%s/%s", d ? d : "SDL", device ? device : "default");
@@ -85,7 +83,7 @@ EXPORT SDL_AudioDeviceID SDL_OpenAudioDevice(const char *device, int iscapture,
 					     const SDL_AudioSpec *desired,
 					     SDL_AudioSpec *obtained, int allowed_changes)
 {
-	__typeof__(&SDL_OpenAudioDevice) real = REAL_SDL(r_open_audio_device, SDL_OpenAudioDevice);
+	__auto_type real = REAL_IN(sdl, SDL_OpenAudioDevice);
 	if (!real)
 		return 0;
 	struct sdlctx *c;
@@ -110,7 +108,7 @@ EXPORT SDL_AudioDeviceID SDL_OpenAudioDevice(const char *device, int iscapture,
 
 EXPORT int SDL_OpenAudio(SDL_AudioSpec *desired, SDL_AudioSpec *obtained)
 {
-	__typeof__(&SDL_OpenAudio) real = REAL_SDL(r_open_audio, SDL_OpenAudio);
+	__auto_type real = REAL_IN(sdl, SDL_OpenAudio);
 	if (!real)
 		return -1;
 	struct sdlctx *c;
@@ -137,9 +135,8 @@ EXPORT int SDL_OpenAudio(SDL_AudioSpec *desired, SDL_AudioSpec *obtained)
 }
 
 const struct ap_hook hooks_sdl[] = {
-	{ "SDL_OpenAudio", (void *)SDL_OpenAudio, &r_open_audio },
-	{ "SDL_OpenAudioDevice", (void *)SDL_OpenAudioDevice, &r_open_audio_device },
+	HOOK(SDL_OpenAudio), HOOK(SDL_OpenAudioDevice),
 	/* helpers the wrappers call */
-	{ "SDL_GetCurrentAudioDriver", NULL, &r_current_driver },
+	HELPER_HOOK(SDL_GetCurrentAudioDriver),
 	{ NULL, NULL, NULL }
 };

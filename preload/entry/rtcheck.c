@@ -124,20 +124,9 @@ int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t
 	return h;
 }
 
-/* The real functions: one slot per wrapper, listed in the section rtcheck_reals so
- * that the constructor below fills them all at start-up (a wrapper's first call on an
- * audio thread then takes no loader lock); a call made before that (from another
- * library's constructor) looks its own slot up. */
-struct real_slot {
-	void **slot;
-	const char *name;
-	const char *version;   /* dlvsym's, or NULL */
-};
-extern const struct real_slot __start_rtcheck_reals[], __stop_rtcheck_reals[];
-
 /* The next definition of `name` after this library (the one of `version` if given and
  * found). errno is kept (dlsym may set it); what dlsym allocates is the profiler's. */
-static __attribute__((noinline, cold)) void *resolve(const struct real_slot *r)
+__attribute__((noinline, cold)) void *rtcheck_resolve(const struct real_slot *r)
 {
 	int saved = errno;
 	rt_guard++;
@@ -165,21 +154,8 @@ __attribute__((constructor)) static void rtcheck_init(void)
 	rt_guard--;
 	for (const struct real_slot *r = __start_rtcheck_reals; r < __stop_rtcheck_reals; r++)
 		if (!__atomic_load_n(r->slot, __ATOMIC_RELAXED))
-			resolve(r);
+			rtcheck_resolve(r);
 }
-
-/* A file-scope slot `real` for the real `name`. */
-#define SLOT(real, name, version) \
-	static __typeof__(&name) real; \
-	static const struct real_slot real##_slot \
-		__attribute__((section("rtcheck_reals"), used, aligned(sizeof(void *)))) = \
-		{ (void **)&real, #name, version }
-
-/* In a wrapper: `next` is the real function held in `real`. */
-#define NEXT(real) \
-	__typeof__(real) next = __atomic_load_n(&real, __ATOMIC_RELAXED); \
-	if (unlikely(!next)) \
-		next = (__typeof__(real))resolve(&real##_slot)
 
 /* A wrapper with a fixed argument list: tail-call the real function, or, when the
  * thread may be in real-time code, tail-call rt_NAME, which checks, and calls the real
@@ -188,7 +164,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
  * the wrapper's fast path free of the slow path's register saves. */
 #define WRAP_V(kind, call, version, ret, name, params, args) \
 	ALIAS(name); \
-	SLOT(real_##name, name, version); \
+	LIBC_SLOT(real_##name, name, version); \
 	static __attribute__((noinline, noclone)) ret rt_##name params \
 	{ \
 		int h_; \
@@ -297,7 +273,7 @@ WRAP(VK_IO, "pwritev", ssize_t, pwritev64,
 /* close also serves fds.c: a close that libdw makes for the profiler, of a number that
  * no longer holds the file it claimed, is skipped (the program's fd stays open). */
 ALIAS(close);
-SLOT(real_close, close, NULL);
+LIBC_SLOT(real_close, close, NULL);
 static __attribute__((noinline, noclone)) int rt_close(int fd)   /* as rt_NAME of WRAP */
 {
 	int h;
@@ -333,7 +309,7 @@ static inline int needs_mode(int flags)
 
 #define WRAP_OPEN(call, name) \
 	ALIAS(name); \
-	SLOT(real_##name, name, NULL); \
+	LIBC_SLOT(real_##name, name, NULL); \
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
 		int h; \
@@ -357,7 +333,7 @@ WRAP_OPEN("open", open64)
 
 #define WRAP_OPENAT(call, name) \
 	ALIAS(name); \
-	SLOT(real_##name, name, NULL); \
+	LIBC_SLOT(real_##name, name, NULL); \
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
 		int h; \
@@ -383,7 +359,7 @@ WRAP_OPENAT("openat", openat64)
  * libunwind opens its memory-validation pipe with it; fds_pipe2 refuses that pipe
  * (stacks.c validates without one) or keeps it above the floor. Anyone else's call
  * goes straight to the real function. */
-SLOT(real_pipe2, pipe2, NULL);
+LIBC_SLOT(real_pipe2, pipe2, NULL);
 EXPORT int pipe2(int fds[2], int flags)
 {
 	if (unlikely(rt_guard) && fds_ours((uintptr_t)__builtin_return_address(0)))
@@ -395,7 +371,7 @@ EXPORT int pipe2(int fds[2], int flags)
 /* Every ioctl request passes at most one argument: a pointer or an integer, passed on
  * as the pointer-sized word it arrived in. */
 ALIAS(ioctl);
-SLOT(real_ioctl, ioctl, NULL);
+LIBC_SLOT(real_ioctl, ioctl, NULL);
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	int h;
@@ -435,7 +411,7 @@ WRAP(VK_IO, "accept4", int, accept4,
  * wrapped, and the variadic ones format through glibc's own v-variant. */
 #define WRAP_PRINTF(call, name, vname, params, last, ...) \
 	ALIAS(name); \
-	SLOT(vreal_##name, vname, NULL); \
+	LIBC_SLOT(vreal_##name, vname, NULL); \
 	EXPORT int name params \
 	{ \
 		int h; \
@@ -493,7 +469,7 @@ WRAP(VK_IO, "fclose", int, fclose, (FILE *f), (f))
 
 #define WRAP_WAIT(call, name, params, args) \
 	ALIAS(name); \
-	SLOT(real_##name, name, NULL); \
+	LIBC_SLOT(real_##name, name, NULL); \
 	EXPORT int name params \
 	{ \
 		int h; \
@@ -539,7 +515,7 @@ WRAP(VK_MMAP, "munmap", int, munmap, (void *a, size_t l), (a, l))
 
 /* The new address is passed only with MREMAP_FIXED. */
 ALIAS(mremap);
-SLOT(real_mremap, mremap, NULL);
+LIBC_SLOT(real_mremap, mremap, NULL);
 EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 {
 	int h;
@@ -574,7 +550,7 @@ static void *thread_start(void *p)
 }
 
 ALIAS(pthread_create);
-SLOT(real_pthread_create, pthread_create, NULL);
+LIBC_SLOT(real_pthread_create, pthread_create, NULL);
 EXPORT int pthread_create(pthread_t *restrict t, const pthread_attr_t *restrict a,
 			  void *(*fn)(void *), void *restrict arg)
 {
@@ -608,7 +584,7 @@ static int c11_thread_start(void *p)
 }
 
 ALIAS(thrd_create);
-SLOT(real_thrd_create, thrd_create, NULL);
+LIBC_SLOT(real_thrd_create, thrd_create, NULL);
 EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 {
 	int h;
