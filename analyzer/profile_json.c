@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The kinds of violation audio.c writes (kind_names[]): nothing else is a profile. */
+/* The kinds of violation audio_violations.c names (audio_kind_names[]): nothing else is
+ * a profile. */
 const char *const profile_violation_kinds[] = {
 	"alloc", "free", "lock", "trylock", "sleep", "io", "poll", "mmap", "thread", "process",
 	NULL,
@@ -231,7 +232,7 @@ static const struct field cb_fields[] = { PROFILE_CALLBACK(CB_FIELD) };
 #define ZONE_FIELD(key, type, unit, presence, what) RD_FIELD(struct zone, key, type, presence)
 static const struct field zone_fields[] = { PROFILE_ZONE(ZONE_FIELD) };
 
-/* "dur_hist" of a callback source or zone, as audio.c's durhist_json() writes it: pairs
+/* "dur_hist" of a callback source or zone, as audio_json.c's durhist_json() writes it: pairs
  * of bucket index (common/durhist.h) and count, the buckets rising, into *out: counts
  * per bucket, DURHIST_BUCKETS of them. The counts are not checked against "count": a
  * snapshot of a running program may be a cycle apart. */
@@ -308,7 +309,7 @@ void rd_json_init(struct profile *p)
 	init_fields(ap_fields, NFIELDS(ap_fields), p);
 }
 
-/* A callback's load histogram, as audio.c's hist_json() writes it: "edges_pct", the
+/* A callback's load histogram, as audio_json.c's hist_json() writes it: "edges_pct", the
  * lower edge of each bucket in percent of the deadline (0 first, then rising), and
  * "counts", one whole number per bucket: two arrays of the same length. Not stored (the
  * viewer draws it); checked so that no command accepts what the viewer cannot draw. */
@@ -582,7 +583,7 @@ static int read_violations(struct rd *r, const json_t *a)
 			else if (strcmp(sev, "violation") != 0)
 				return rd_fail(r, "%s: \"%s\" is neither \"violation\" nor \"warning\"",
 					    what, sev);
-			/* audio.c: a try-lock is a warning, everything else a violation. */
+			/* audio_json.c: a try-lock is a warning, everything else a violation. */
 			if (v->warning != (strcmp(v->kind, "trylock") == 0))
 				return rd_fail(r, "%s: \"%s\" for kind \"%s\" (only a trylock is a "
 					    "warning)", what, sev, v->kind);

@@ -127,9 +127,9 @@ struct cpu_samples {
 	size_t nstacks;
 };
 
-/* The kinds of violation the preload writes (preload/engine/audio.c, kind_names), NULL-ended:
- * alloc, free, lock, trylock, sleep, io, poll, mmap, thread, process. Any other kind is
- * refused by the reader. */
+/* The kinds of violation the preload writes (preload/engine/audio_violations.c,
+ * audio_kind_names), NULL-ended: alloc, free, lock, trylock, sleep, io, poll, mmap,
+ * thread, process. Any other kind is refused by the reader. */
 extern const char *const profile_violation_kinds[];
 
 struct profile {

@@ -1,6 +1,6 @@
 /* durhist.h - the layout of the log-linear duration histograms, in one place: the
- * preload fills them (audio.c: callback, zone and period-jitter durations), the
- * analyzer reads them (stats.c). Header only, no state.
+ * preload fills them (audio.c: callback and period-jitter durations; audioprof.c:
+ * zones), the analyzer reads them (stats.c). Header only, no state.
  *
  * Durations are whole nanoseconds. Below 16 ns every value has its own bucket; above,
  * each power of two [2^e, 2^(e+1)) is cut into 16 equal steps of 2^(e-4) ns, so a

@@ -5,7 +5,7 @@
  * each field is in audioprof-json(5).
  *
  * Built from these lists: the preload's writer (profile.c: the program points and the
- * audioprof object with its totals, symbols and stack_cache; audio.c: callbacks, zones
+ * audioprof object with its totals, symbols and stack_cache; audio_json.c: callbacks, zones
  * and violations; timeline.c: the timeline; only DHAT's fixed top-level fields are
  * written by hand), the analyzer's reader (the fast path and the bklt check in
  * profile_read.c, the tables of profile_json.c, the structs pp, totals, zone, callback
@@ -16,7 +16,7 @@
  *
  * Adding a field: its line here; its value, a member of struct site_stats for a program
  * point or of struct heap_totals for the totals, else one line <X>V_<key> beside the
- * writer of its object (AV_, SYV_, SCV_ in profile.c; CV_, ZV_, VV_ in audio.c; TV_ in
+ * writer of its object (AV_, SYV_, SCV_ in profile.c; CV_, ZV_, VV_ in audio_json.c; TV_ in
  * timeline.c), which the compiler asks for; and its entry in audioprof-json(5), which
  * t_schema.sh asks for.
  *

@@ -35,7 +35,7 @@ struct audioprof_counts {
 };
 
 #ifdef AUDIOPROF_DEFINING_API
-/* libaudioprof.so itself (preload/engine/audio.c): the definitions. */
+/* libaudioprof.so itself (preload/engine/audioprof.c): the definitions. */
 void audioprof_rt_enter(const char *name);
 void audioprof_rt_exit(void);
 void audioprof_rt_period(const char *name, uint32_t frames, uint32_t rate);

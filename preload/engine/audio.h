@@ -39,7 +39,7 @@ struct rt_cyclog {
 	uint32_t samples;              /* CPU samples taken in the cycle (cpuprof.c's
 	                                * handler, on this thread) */
 	struct rt_cycv {
-		void *slot;            /* the violation slot (audio.c's struct vslot) */
+		void *slot;            /* the violation slot (audio_int.h's struct vslot) */
 		uint32_t count;        /* calls made there in the cycle */
 		uint32_t pad;
 		uint64_t ticks;        /* time spent inside those calls (clock ticks) */

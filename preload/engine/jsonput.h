@@ -1,6 +1,6 @@
 /* jsonput.h - one field of the profile by its type in the schema (common/
  * profile_schema.h): what the writers that build the profile from the schema's lists
- * (profile.c, audio.c, cpuprof.c) call as put_<TYPE>(object, key, value). A value that
+ * (profile.c, audio_json.c, cpuprof.c) call as put_<TYPE>(object, key, value). A value that
  * does not apply to an OPTIONAL field leaves the field out: NULL for a string,
  * PROFILE_ABSENT_UINT for a whole number, JSONPUT_ABSENT for an object. A NULL object
  * is a failure (out of memory). Each returns 0, or -1 when the field could not be set.

@@ -8,7 +8,7 @@
  * The format: audioprof-json(5) describes every field and shows an annotated sample;
  * common/profile_schema.h lists them (key, type, unit, presence, meaning), and the
  * program points and totals below are written from those lists. The audio fields
- * (callbacks, violations) are audio.c's, the timeline timeline.c's. */
+ * (callbacks, violations) are audio_json.c's, the timeline timeline.c's. */
 
 #include "profile.h"
 #include "jsonput.h"
@@ -544,7 +544,7 @@ static json_t *totals_object(const struct heap_totals *t)
 }
 
 /* Each audioprof field's value (PROFILE_AUDIOPROF in common/profile_schema.h): a field
- * is its line in the schema and its line here. The audio fields are audio.c's, the
+ * is its line in the schema and its line here. The audio fields are audio_json.c's, the
  * timeline timeline.c's. */
 #define AV_version         PROFILE_FORMAT_VERSION
 #define AV_reason          (m->reason ? m->reason : "exit")

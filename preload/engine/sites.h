@@ -67,7 +67,7 @@ struct site_stats {
 	uint64_t eb, ebk;     /* live bytes / blocks now (at end) */
 	uint64_t short_k;     /* blocks freed after living less than the short-lived threshold */
 	uint64_t cbk, cbb;    /* blocks / bytes allocated inside audio callbacks (filled by the
-			       * profile writer from audio.c; sites_read leaves them 0) */
+			       * profile writer from audio_violations.c; sites_read leaves them 0) */
 };
 void sites_read(site_id s, uint64_t now, struct site_stats *out);
 
