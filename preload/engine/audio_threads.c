@@ -29,9 +29,9 @@ void audio_thread_recheck(void)
 	prctl(PR_GET_NAME, name, 0, 0, 0);
 	int match = glob_match(rt_threads_pattern, name);
 	if (match && !t->thread_src) {
-		rt_guard++;
+		runtime_guard++;
 		t->thread_src = audio_source_new(AP_API_THREAD, name);
-		rt_guard--;
+		runtime_guard--;
 		if (!t->tid)
 			t->tid = (int)syscall(SYS_gettid);
 		if (t->thread_src) {

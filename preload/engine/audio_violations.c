@@ -289,7 +289,7 @@ static void add_frame(const char *frame, void *arg)
 
 static void report_one(struct vslot *v)
 {
-	rt_guard++;
+	runtime_guard++;
 	/* One thread prints a site, once (the writer's tick and an abort may race). */
 	uint8_t expect = 0;
 	if (!__atomic_compare_exchange_n(&v->warned, &expect, 2, 0, __ATOMIC_ACQ_REL,
@@ -309,7 +309,7 @@ static void report_one(struct vslot *v)
 		log_msg("%s: %s() in real-time code\n%.*s", what, v->call,
 			(int)(lb.n ? lb.n - 1 : 0), lb.buf);
 out:
-	rt_guard--;
+	runtime_guard--;
 	if (audio_on_violation == ONV_ABORT && v->kind != VK_TRYLOCK)
 		abort();
 }

@@ -27,9 +27,9 @@ static struct cb_source *region_source(const char *name)
 			const char *expect = NULL;
 			if (__atomic_compare_exchange_n(&regions[i].name, &expect, name, 0,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-				rt_guard++;
+				runtime_guard++;
 				struct cb_source *s = audio_source_new(AP_API_REGION, name ? name : "region");
-				rt_guard--;
+				runtime_guard--;
 				__atomic_store_n(&regions[i].src, s, __ATOMIC_RELEASE);
 				return s;
 			}
@@ -130,5 +130,5 @@ EXPORT void audioprof_thread_counts(struct audioprof_counts *out)
 
 EXPORT int audioprof_active(void)
 {
-	return rt_state == RT_READY;
+	return runtime_state == RUNTIME_READY;
 }

@@ -24,7 +24,7 @@
  * The handler: no lock, no allocation, no syscall. It reads the thread's real-time
  * state (audio.h), walks with unwind_walk (lock-free, reentrant even when it
  * interrupted a walk of the same thread), and counts the stack in the table with
- * atomic operations; a sample that lands in the profiler's own code (rt_guard held)
+ * atomic operations; a sample that lands in the profiler's own code (runtime_guard held)
  * is recorded like any other and counted as "in_profiler" too. */
 #include "cpuprof.h"
 #include "audio.h"
@@ -152,14 +152,14 @@ static void forward(int sig, siginfo_t *si, void *uc)
 	if (a.sa_flags & SA_RESETHAND)
 		prog_act.sa_handler = SIG_DFL, prog_act.sa_flags &= ~SA_SIGINFO;
 	/* As sig_trampoline (runtime.c) does for the program's other handlers. */
-	int guard = rt_guard, interrupted = rt_sig_interrupted;
+	int guard = runtime_guard, interrupted = runtime_sig_interrupted;
 	if (guard) {
-		rt_sig_interrupted = 1;
-		rt_guard = 0;
+		runtime_sig_interrupted = 1;
+		runtime_guard = 0;
 	}
 	((void (*)(int, siginfo_t *, void *))fn)(sig, si, uc);
-	rt_guard = guard;
-	rt_sig_interrupted = interrupted;
+	runtime_guard = guard;
+	runtime_sig_interrupted = interrupted;
 }
 
 static void sample(const ucontext_t *uc)
@@ -195,7 +195,7 @@ static void sample(const ucontext_t *uc)
 	__atomic_add_fetch(&per_src[row].samples, 1, __ATOMIC_RELAXED);
 	if (src >= 0)
 		t->cyc.samples++;   /* the cycle's own count (its slow-cycle record) */
-	if (rt_guard)
+	if (runtime_guard)
 		__atomic_add_fetch(&per_src[row].in_profiler, 1, __ATOMIC_RELAXED);
 	record(src, ips, n);
 }
@@ -240,7 +240,7 @@ void cpuprof_init(void)
 	if (mode == CPUPROF_OFF)
 		return;
 	rate_hz = OPT_NUM(OPT_CPU_RATE);
-	depth = rt_depth < CP_MAX_DEPTH ? rt_depth : CP_MAX_DEPTH;
+	depth = runtime_depth < CP_MAX_DEPTH ? runtime_depth : CP_MAX_DEPTH;
 	slot_size = (sizeof(struct slot) + depth * sizeof(uintptr_t) + 15) & ~(size_t)15;
 	void *m = mmap(NULL, CP_SLOTS * slot_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

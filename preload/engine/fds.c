@@ -177,7 +177,7 @@ int fds_ours(uintptr_t ra)
 
 int fds_claim(int fd, uintptr_t ra)
 {
-	if (fd < 0 || !rt_guard || !fds_ours(ra))
+	if (fd < 0 || !runtime_guard || !fds_ours(ra))
 		return fd;
 	int saved = errno;
 	fd = fds_adopt(fd);
@@ -189,7 +189,7 @@ int fds_claim(int fd, uintptr_t ra)
 
 int fds_disowned(int fd, uintptr_t ra)
 {
-	if (fd < 0 || !rt_guard || !fds_ours(ra))
+	if (fd < 0 || !runtime_guard || !fds_ours(ra))
 		return 0;
 	int saved = errno, found = 0;
 	dev_t dev = 0;

@@ -46,14 +46,14 @@ int fds_open(const char *path, int flags, unsigned mode);
 
 /* Whether code at `ra` belongs to a library the profiler calls (libunwind, libdw,
  * libelf, jansson), i.e. an open() it makes on a thread inside the profiler
- * (rt_guard) is made for the profiler. */
+ * (runtime_guard) is made for the profiler. */
 int fds_ours(uintptr_t ra);
 
 /* Whether code at `ra` is libunwind's (fds_init found its range). */
 int fds_in_unwinder(uintptr_t ra);
 
 /* For the interposed open family: the fd an interposed call returned, adopted when
- * the call was made for the profiler (rt_guard held and the caller is fds_ours). */
+ * the call was made for the profiler (runtime_guard held and the caller is fds_ours). */
 int fds_claim(int fd, uintptr_t ra);
 
 /* For the interposed close: whether a close(fd) made for the profiler must be skipped

@@ -36,14 +36,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int rt_state;
-__thread int rt_guard TLS_IE;
-__thread int rt_sig_interrupted TLS_IE;
+int runtime_state;
+__thread int runtime_guard TLS_IE;
+__thread int runtime_sig_interrupted TLS_IE;
 static uint64_t sig_lost;                 /* see runtime_sig_lost */
-__thread struct rt_thread *rt_self TLS_IE;
+__thread struct runtime_thread *runtime_self TLS_IE;
 /* The calling thread's stack, [lo, hi); 0, 0 until runtime_thread_start ran on it. */
 static __thread uintptr_t stack_lo TLS_IE, stack_hi TLS_IE;
-unsigned rt_depth = 32;
+unsigned runtime_depth = 32;
 
 static uint64_t start_ns;                 /* CLOCK_MONOTONIC at start (or at fork) */
 static pid_t my_pid;                      /* getpid() of this image / fork child */
@@ -61,11 +61,11 @@ static int write_failed_logged;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rt_thread *all_threads;     /* push-only list */
+static struct runtime_thread *all_threads;     /* push-only list */
 static uint64_t nthreads;                 /* distinct threads that allocated (atomic) */
 /* State made for this thread when it started, not used yet: its first allocation
  * takes it (and counts the thread) without a lock or a syscall. */
-static __thread struct rt_thread *rt_prepared TLS_IE;
+static __thread struct runtime_thread *runtime_prepared TLS_IE;
 static __thread int thread_counted TLS_IE; /* this thread is in nthreads */
 static size_t thread_map_size;
 static pthread_key_t thread_key;
@@ -142,33 +142,33 @@ static void compute_out_path(void)
 
 int runtime_start(void)
 {
-	int expect = RT_NONE;
-	if (!__atomic_compare_exchange_n(&rt_state, &expect, RT_STARTING, 0, __ATOMIC_ACQ_REL,
+	int expect = RUNTIME_NONE;
+	if (!__atomic_compare_exchange_n(&runtime_state, &expect, RUNTIME_STARTING, 0, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return expect;   /* another thread is starting it, or it is up */
-	rt_guard++;
+	runtime_guard++;
 	options_load();
-	rt_depth = (unsigned)OPT_NUM(OPT_DEPTH) + 1;   /* +1: frame 0 is the allocator */
-	if (rt_depth > SITES_MAX_DEPTH)
-		rt_depth = SITES_MAX_DEPTH;
+	runtime_depth = (unsigned)OPT_NUM(OPT_DEPTH) + 1;   /* +1: frame 0 is the allocator */
+	if (runtime_depth > SITES_MAX_DEPTH)
+		runtime_depth = SITES_MAX_DEPTH;
 	clock_init(OPT_NUM(OPT_CLOCK) == 0);
 	symcache_init(OPT_STR(OPT_SYMCACHE));
 	sites_set_short_lived((uint64_t)OPT_NUM(OPT_SHORT_LIVED));
 	start_ns = runtime_now();
 	my_pid = getpid();
-	int st = sites_init() == 0 ? RT_EARLY : RT_OFF;
-	if (st == RT_OFF)
+	int st = sites_init() == 0 ? RUNTIME_EARLY : RUNTIME_OFF;
+	if (st == RUNTIME_OFF)
 		log_msg("cannot reserve memory for the site table; not profiling");
-	rt_guard--;
-	__atomic_store_n(&rt_state, st, __ATOMIC_RELEASE);
+	runtime_guard--;
+	__atomic_store_n(&runtime_state, st, __ATOMIC_RELEASE);
 	return st;
 }
 
 static void thread_exit(void *arg)
 {
-	struct rt_thread *t = arg;
-	rt_self = NULL;
-	rt_prepared = NULL;
+	struct runtime_thread *t = arg;
+	runtime_self = NULL;
+	runtime_prepared = NULL;
 	/* What runs after this (other threads-specific destructors, libunwind's own) is
 	 * thread teardown, not the thread's real-time work. */
 	ap_rt.never_rt = 1;
@@ -180,13 +180,13 @@ static void thread_exit(void *arg)
 }
 
 /* A state for the calling thread (reused or new), its stack bounds set and its
- * destructor registered; not yet the thread's (rt_self) nor counted. */
-static struct rt_thread *thread_make(void)
+ * destructor registered; not yet the thread's (runtime_self) nor counted. */
+static struct runtime_thread *thread_make(void)
 {
-	struct rt_thread *t = NULL;
-	rt_guard++;
+	struct runtime_thread *t = NULL;
+	runtime_guard++;
 	pthread_mutex_lock(&threads_lock);
-	for (struct rt_thread *i = all_threads; i; i = i->next) {
+	for (struct runtime_thread *i = all_threads; i; i = i->next) {
 		if (!i->in_use) {
 			t = i;
 			break;
@@ -198,14 +198,14 @@ static struct rt_thread *thread_make(void)
 		if (m != MAP_FAILED) {
 			t = m;
 			t->cache = (struct stack_cache *)((char *)m + 64);
-			stacks_cache_init(t->cache, rt_depth);
+			stacks_cache_init(t->cache, runtime_depth);
 			t->sums = sites_local_new();
 			t->next = all_threads;
 			all_threads = t;
 		}
 	} else {
 		/* A reused cache: forget its entries (their stacks were another thread's). */
-		stacks_cache_init(t->cache, rt_depth);
+		stacks_cache_init(t->cache, runtime_depth);
 	}
 	if (t)
 		t->in_use = 1;
@@ -218,29 +218,29 @@ static struct rt_thread *thread_make(void)
 		stacks_cache_set_stack(t->cache, stack_lo, stack_hi);
 		pthread_setspecific(thread_key, t);
 	}
-	rt_guard--;
+	runtime_guard--;
 	return t;
 }
 
 /* The thread's state becomes its own; the thread is counted once, whether its state
  * is new or an exited thread's (and not again if it allocates after thread_exit). */
-static struct rt_thread *thread_adopt(struct rt_thread *t)
+static struct runtime_thread *thread_adopt(struct runtime_thread *t)
 {
 	if (!thread_counted) {
 		thread_counted = 1;
 		__atomic_fetch_add(&nthreads, 1, __ATOMIC_RELAXED);
 	}
-	rt_self = t;
+	runtime_self = t;
 	return t;
 }
 
-struct rt_thread *runtime_thread_new(void)
+struct runtime_thread *runtime_thread_new(void)
 {
-	if (rt_state != RT_READY)
+	if (runtime_state != RUNTIME_READY)
 		return NULL;
-	struct rt_thread *t = rt_prepared;
+	struct runtime_thread *t = runtime_prepared;
 	if (t) {
-		rt_prepared = NULL;
+		runtime_prepared = NULL;
 		return thread_adopt(t);
 	}
 	t = thread_make();
@@ -258,7 +258,7 @@ void runtime_thread_start(void)
 	void *lo = NULL;
 	size_t size = 0;
 	int saved = errno;   /* a new thread starts with the errno it would have had */
-	rt_guard++;
+	runtime_guard++;
 	if (pthread_getattr_np(pthread_self(), &a) == 0) {
 		if (pthread_attr_getstack(&a, &lo, &size) != 0) {
 			lo = NULL;
@@ -266,7 +266,7 @@ void runtime_thread_start(void)
 		}
 		pthread_attr_destroy(&a);
 	}
-	rt_guard--;
+	runtime_guard--;
 	errno = saved;
 	stack_lo = lo ? (uintptr_t)lo : 0;
 	stack_hi = lo ? (uintptr_t)lo + size : 0;
@@ -274,8 +274,9 @@ void runtime_thread_start(void)
 	cpuprof_thread_start();   /* its sampling timer: a syscall, here where it is free */
 	/* The thread's state now, holding no lock of the program's: not on its first
 	 * allocation, which may come inside an audio callback (threads_lock, mmap). */
-	if (__atomic_load_n(&rt_state, __ATOMIC_ACQUIRE) == RT_READY && !rt_self && !rt_prepared)
-		rt_prepared = thread_make();
+	if (__atomic_load_n(&runtime_state, __ATOMIC_ACQUIRE) == RUNTIME_READY && !runtime_self &&
+	    !runtime_prepared)
+		runtime_prepared = thread_make();
 }
 
 void runtime_stack_bounds(uintptr_t *lo, uintptr_t *hi)
@@ -286,7 +287,7 @@ void runtime_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 
 struct unwind_shapes *runtime_thread_shapes(void)
 {
-	struct rt_thread *t = rt_self ? rt_self : rt_prepared;
+	struct runtime_thread *t = runtime_self ? runtime_self : runtime_prepared;
 	return t ? stacks_cache_shapes(t->cache) : NULL;
 }
 
@@ -337,7 +338,7 @@ static uint64_t own_bytes(void)
 	struct heap_totals t;
 	sites_totals(&t);
 	size_t threads = 0;
-	for (struct rt_thread *th = all_threads; th; th = th->next)
+	for (struct runtime_thread *th = all_threads; th; th = th->next)
 		threads += mem_resident(th, thread_map_size);
 	return sites_footprint() + audio_footprint() + cpuprof_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
 }
@@ -358,14 +359,15 @@ static uint64_t sync_clock(void)
 /* Caller holds write_lock and the guard. */
 static void write_locked(const char *reason, int sig)
 {
-	if (finished || rt_state == RT_OFF || rt_state == RT_NONE || rt_state == RT_STARTING)
+	if (finished || runtime_state == RUNTIME_OFF ||
+	    runtime_state == RUNTIME_NONE || runtime_state == RUNTIME_STARTING)
 		return;
 	static char cmd[8192];
 	read_cmdline(cmd, sizeof(cmd));
 	/* A fresh pair of clock reads: the longest baseline for converting ticks. */
 	uint64_t now_ns = sync_clock();
 	struct stacks_counters sc = { 0, 0, 0 };
-	for (struct rt_thread *t = all_threads; t; t = t->next)
+	for (struct runtime_thread *t = all_threads; t; t = t->next)
 		stacks_cache_counters(t->cache, &sc);
 	struct profile_meta m = {
 		.cmd = cmd,
@@ -376,7 +378,7 @@ static void write_locked(const char *reason, int sig)
 		.short_lived_ns = (uint64_t)OPT_NUM(OPT_SHORT_LIVED),
 		.reason = reason,
 		.signal = sig,
-		.depth = rt_depth - 1,
+		.depth = runtime_depth - 1,
 		.own_bytes = own_bytes(),
 		.peak_rss = read_vmhwm(),
 		.threads = __atomic_load_n(&nthreads, __ATOMIC_RELAXED),
@@ -394,15 +396,15 @@ static void write_locked(const char *reason, int sig)
 
 void runtime_flush(const char *reason, int sig)
 {
-	if (rt_state != RT_READY && rt_state != RT_EARLY)
+	if (runtime_state != RUNTIME_READY && runtime_state != RUNTIME_EARLY)
 		return;
 	if (getpid() != my_pid)
 		return;   /* a vfork child shares our memory: never write from it */
-	rt_guard++;
+	runtime_guard++;
 	pthread_mutex_lock(&write_lock);
 	write_locked(reason, sig);
 	pthread_mutex_unlock(&write_lock);
-	rt_guard--;
+	runtime_guard--;
 }
 
 /* Resolve the frames of the sites interned since the last call while the program
@@ -439,7 +441,7 @@ static int presymbolize(void)
 
 static void *symbolizer_main(void *arg)
 {
-	rt_guard = 1;   /* forever: its allocations are the profiler's own */
+	runtime_guard = 1;   /* forever: its allocations are the profiler's own */
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
@@ -499,7 +501,7 @@ static void start_symbolizer(void)
 
 static void *writer_main(void *arg)
 {
-	rt_guard = 1;   /* forever: everything this thread does is the profiler's own */
+	runtime_guard = 1;   /* forever: everything this thread does is the profiler's own */
 	fds_private_table();   /* what it opens (the profile, /proc files) stays unseen */
 	ap_rt.never_rt = 1;
 	writer_tid = (pid_t)syscall(SYS_gettid);
@@ -596,10 +598,10 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 }
 
 /* Every handler the program installs runs through here. A signal that lands while the
- * thread is in the profiler's own code (rt_guard held: recording an allocation, starting
+ * thread is in the profiler's own code (runtime_guard held: recording an allocation, starting
  * a thread's state, writing the profile) used to find the guard held in the handler
  * too, and the handler's allocations went unrecorded (0.4 % of a signal storm's). The
- * guard is lifted for the handler's duration and rt_sig_interrupted says why, so its
+ * guard is lifted for the handler's duration and runtime_sig_interrupted says why, so its
  * calls are recorded the safe way (shim.c), then both are put back. The handler is called
  * with the three arguments the kernel passes to every handler on this ABI, whichever
  * form it has (SA_SIGINFO or not). A handler left with siglongjmp keeps the guard
@@ -609,15 +611,15 @@ static void sig_trampoline(int sig, siginfo_t *si, void *uc)
 {
 	void (*fn)(int, siginfo_t *, void *) =
 		(void (*)(int, siginfo_t *, void *))__atomic_load_n(&user_fn[sig], __ATOMIC_ACQUIRE);
-	int guard = rt_guard, interrupted = rt_sig_interrupted;
+	int guard = runtime_guard, interrupted = runtime_sig_interrupted;
 	if (guard) {
-		rt_sig_interrupted = 1;
-		rt_guard = 0;
+		runtime_sig_interrupted = 1;
+		runtime_guard = 0;
 	}
 	if (fn)
 		fn(sig, si, uc);
-	rt_guard = guard;
-	rt_sig_interrupted = interrupted;
+	runtime_guard = guard;
+	runtime_sig_interrupted = interrupted;
 }
 
 void runtime_sig_lost(void)
@@ -802,7 +804,7 @@ size_t runtime_exec_env_size(char *const envp[])
 
 char *const *runtime_exec_env(char *const envp[], void *mem, size_t size)
 {
-	if (rt_state != RT_READY && rt_state != RT_EARLY)
+	if (runtime_state != RUNTIME_READY && runtime_state != RUNTIME_EARLY)
 		return envp;
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		return envp;   /* the next program is not profiled: nothing to tell it */
@@ -873,7 +875,7 @@ static void take_exec_chain(void)
  * (profile_fork_child closes it), and starts over with its own profile. */
 static void atfork_prepare(void)
 {
-	rt_guard++;
+	runtime_guard++;
 	pthread_mutex_lock(&fork_lock);
 	profile_fork_prepare();
 }
@@ -882,7 +884,7 @@ static void atfork_parent(void)
 {
 	profile_fork_parent();
 	pthread_mutex_unlock(&fork_lock);
-	rt_guard--;
+	runtime_guard--;
 }
 
 static void atfork_child(void)
@@ -897,13 +899,13 @@ static void atfork_child(void)
 	presym_running = 0;   /* threads do not survive a fork; the writer starts another */
 	finished = 0;
 	if (!OPT_NUM(OPT_FOLLOW_FORK)) {
-		__atomic_store_n(&rt_state, RT_OFF, __ATOMIC_RELEASE);
-		rt_guard--;
+		__atomic_store_n(&runtime_state, RUNTIME_OFF, __ATOMIC_RELEASE);
+		runtime_guard--;
 		return;
 	}
 	/* Thread states of threads that do not exist in the child become reusable. */
-	for (struct rt_thread *t = all_threads; t; t = t->next)
-		if (t != rt_self)
+	for (struct runtime_thread *t = all_threads; t; t = t->next)
+		if (t != runtime_self)
 			t->in_use = 0;
 	nthreads = thread_counted;   /* the child's threads: this one, if it allocated */
 	start_ns = runtime_now();
@@ -914,9 +916,9 @@ static void atfork_child(void)
 	exec_k = 0;
 	compute_out_path();
 	symbols_refresh();
-	if (rt_state == RT_READY)
+	if (runtime_state == RUNTIME_READY)
 		start_writer();
-	rt_guard--;
+	runtime_guard--;
 }
 
 void runtime_before_exec(void)
@@ -934,14 +936,14 @@ void runtime_before_dlclose(void *handle)
 	/* The profiler's own dlclose (shim.c's C++ runtime lookup: a handle taken with
 	 * RTLD_NOLOAD, so nothing is unloaded) may come from inside an allocation: no
 	 * symbolization there. */
-	if (rt_state != RT_READY || rt_guard)
+	if (runtime_state != RUNTIME_READY || runtime_guard)
 		return;
 	/* No write_lock here: dlclose may run under the loader lock (from a constructor
 	 * or destructor) while the writer, holding write_lock, waits for that lock inside
 	 * dl_iterate_phdr. symbols.c is thread-safe on its own. */
-	rt_guard++;
+	runtime_guard++;
 	symbols_module_closing(handle);
-	rt_guard--;
+	runtime_guard--;
 }
 
 /* Without follow-exec, nothing this program starts gets the preload. */
@@ -997,14 +999,14 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	return;
 #endif
 	int saved_errno = errno;
-	if (rt_state == RT_NONE)
+	if (runtime_state == RUNTIME_NONE)
 		runtime_start();
-	if (rt_state != RT_EARLY) {
+	if (runtime_state != RUNTIME_EARLY) {
 		unsetenv(options_table[OPT_EXEC_CHAIN].name);   /* not profiling: still ours */
 		errno = saved_errno;
 		return;
 	}
-	rt_guard++;
+	runtime_guard++;
 	if (!real_sigaction)
 		real_sigaction = dlsym(RTLD_NEXT, "sigaction");
 	if (!getcwd(cwd0, sizeof(cwd0)))
@@ -1015,7 +1017,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	compute_out_path();
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		drop_preload_from_env();
-	thread_map_size = (64 + stacks_cache_size(rt_depth) + 4095) & ~(size_t)4095;
+	thread_map_size = (64 + stacks_cache_size(runtime_depth) + 4095) & ~(size_t)4095;
 	cpuprof_init();   /* before the main thread's timer is made just below */
 	/* The main thread's stack, now that it holds no lock of the program's (a
 	 * library that dlopens us on another thread leaves that thread without one:
@@ -1034,22 +1036,22 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	install_signals();
 	audio_init();
 	timeline_init((uint64_t)OPT_NUM(OPT_SAMPLE), start_ns);
-	__atomic_store_n(&rt_state, RT_READY, __ATOMIC_RELEASE);
+	__atomic_store_n(&runtime_state, RUNTIME_READY, __ATOMIC_RELEASE);
 	/* The main thread's state, as a new thread's (runtime_thread_start). */
-	if (stack_hi && !rt_self && !rt_prepared)
-		rt_prepared = thread_make();
+	if (stack_hi && !runtime_self && !runtime_prepared)
+		runtime_prepared = thread_make();
 	start_writer();
-	rt_guard--;
+	runtime_guard--;
 	errno = saved_errno;
 }
 
 __attribute__((destructor)) static void runtime_dtor(void)
 {
-	if (rt_state != RT_READY && rt_state != RT_EARLY)
+	if (runtime_state != RUNTIME_READY && runtime_state != RUNTIME_EARLY)
 		return;
 	if (getpid() != my_pid)
 		return;
-	rt_guard++;
+	runtime_guard++;
 	__atomic_store_n(&presym_stop, 1, __ATOMIC_RELAXED);
 	timeline_stop();
 	audio_writer_tick();   /* warnings of the last moments before exit */
@@ -1057,5 +1059,5 @@ __attribute__((destructor)) static void runtime_dtor(void)
 	write_locked("exit", 0);
 	finished = 1;
 	pthread_mutex_unlock(&write_lock);
-	rt_guard--;
+	runtime_guard--;
 }

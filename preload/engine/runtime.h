@@ -16,33 +16,33 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-enum rt_state {
-	RT_NONE = 0,      /* nothing set up yet */
-	RT_STARTING,      /* one thread is setting up the tables */
-	RT_EARLY,         /* tables up, before our constructor: record [fn, ra] stacks */
-	RT_READY,         /* constructor done: full stacks */
-	RT_OFF,           /* not profiling (forked child with follow-fork off, or failure) */
+enum runtime_state {
+	RUNTIME_NONE = 0,      /* nothing set up yet */
+	RUNTIME_STARTING,      /* one thread is setting up the tables */
+	RUNTIME_EARLY,         /* tables up, before our constructor: record [fn, ra] stacks */
+	RUNTIME_READY,         /* constructor done: full stacks */
+	RUNTIME_OFF,           /* not profiling (forked child with follow-fork off, or failure) */
 };
 
-extern int rt_state;                        /* enum rt_state */
-extern __thread int rt_guard TLS_IE;        /* >0: calls are the profiler's own */
+extern int runtime_state;                        /* enum runtime_state */
+extern __thread int runtime_guard TLS_IE;        /* >0: calls are the profiler's own */
 /* >0: the thread is in a signal handler of the program's that interrupted the profiler's
- * own code (rt_guard was held). The handler's calls are recorded (sig_trampoline clears
- * rt_guard for it), but only in ways that cannot disturb the interrupted code: no
- * unwinding, no stack cache, no per-thread plain-store counters (see shim.c). */
-extern __thread int rt_sig_interrupted TLS_IE;
+ * own code (runtime_guard was held). The handler's calls are recorded (sig_trampoline
+ * clears runtime_guard for it), but only in ways that cannot disturb the interrupted
+ * code: no unwinding, no stack cache, no per-thread plain-store counters (see shim.c). */
+extern __thread int runtime_sig_interrupted TLS_IE;
 
-struct rt_thread {
-	struct rt_thread *next;     /* all thread states ever made (never unlinked) */
+struct runtime_thread {
+	struct runtime_thread *next;  /* all thread states ever made (never unlinked) */
 	int in_use;
-	struct stack_cache *cache;  /* inside the same mapping */
-	struct sites_local *sums;   /* this thread's share of the sites' pure sums */
+	struct stack_cache *cache;    /* inside the same mapping */
+	struct sites_local *sums;     /* this thread's share of the sites' pure sums */
 };
-extern __thread struct rt_thread *rt_self TLS_IE;
+extern __thread struct runtime_thread *runtime_self TLS_IE;
 
 /* Slow paths of the hot-path checks below. */
-int runtime_start(void);                       /* returns the state after trying */
-struct rt_thread *runtime_thread_new(void);    /* NULL if it cannot */
+int runtime_start(void);                            /* returns the state after trying */
+struct runtime_thread *runtime_thread_new(void);    /* NULL if it cannot */
 /* Note the calling thread's stack bounds for its stack cache. Only where the thread
  * holds no lock of the program's: the constructor, and a new thread before its start
  * routine (the pthread_create wrapper); never on the allocation path. */
@@ -62,24 +62,24 @@ uint64_t runtime_sig_lost_count(void);
 /* May the current call be recorded? Starts the runtime on the first call. */
 static inline int runtime_tracking(void)
 {
-	if (unlikely(rt_guard))
+	if (unlikely(runtime_guard))
 		return 0;
-	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
-	if (likely(st == RT_READY))
+	int st = __atomic_load_n(&runtime_state, __ATOMIC_ACQUIRE);
+	if (likely(st == RUNTIME_READY))
 		return 1;
-	if (st == RT_NONE) {
+	if (st == RUNTIME_NONE) {
 		int e = errno;   /* the program's errno is never the profiler's to change */
 		st = runtime_start();
 		errno = e;
 	}
-	if (unlikely(st == RT_STARTING && rt_sig_interrupted))
+	if (unlikely(st == RUNTIME_STARTING && runtime_sig_interrupted))
 		runtime_sig_lost();
-	return st == RT_READY || st == RT_EARLY;
+	return st == RUNTIME_READY || st == RUNTIME_EARLY;
 }
 
 static inline struct stack_cache *runtime_cache(void)
 {
-	struct rt_thread *t = rt_self;
+	struct runtime_thread *t = runtime_self;
 	if (unlikely(!t)) {
 		int e = errno;   /* a thread's first allocation must leave errno as it was */
 		t = runtime_thread_new();
@@ -93,8 +93,8 @@ static inline struct stack_cache *runtime_cache(void)
  * the interrupted code may be half-way through a plain update of the area). */
 static inline struct sites_local *runtime_sums(void)
 {
-	struct rt_thread *t = rt_self;
-	return t && !rt_sig_interrupted ? t->sums : NULL;
+	struct runtime_thread *t = runtime_self;
+	return t && !runtime_sig_interrupted ? t->sums : NULL;
 }
 
 /* CLOCK_MONOTONIC ns (the allocation hot path reads clock_ticks() instead). */
@@ -103,7 +103,7 @@ static inline uint64_t runtime_now(void)
 	return clock_mono_ns();
 }
 
-extern unsigned rt_depth;   /* AUDIOPROF_DEPTH */
+extern unsigned runtime_depth;   /* AUDIOPROF_DEPTH */
 
 /* Write the profile now, on the calling thread (guard held inside). reason is one of
  * "exit", "_exit", "exec", "snapshot", "signal". Skipped when profiling is off or the

@@ -173,7 +173,7 @@ void stacks_global_init(void)
 {
 #ifdef OWN_VALIDATION
 	/* unw_get_accessors runs libunwind's one-time init (tdep_init), whose pipe2 comes
-	 * to fds_pipe2 (the caller holds rt_guard) and is refused: no fd at all. */
+	 * to fds_pipe2 (the caller holds runtime_guard) and is refused: no fd at all. */
 	fds_refuse_pipes = 1;
 	unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space);
 	__atomic_store_n(&acc->access_mem, access_mem, __ATOMIC_RELEASE);

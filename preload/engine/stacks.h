@@ -27,7 +27,7 @@ void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi);
  * thread (the CPU sampler's signal handler). */
 struct unwind_shapes *stacks_cache_shapes(struct stack_cache *c);
 
-/* Once per process, before the first capture, with rt_guard held and after fds_init:
+/* Once per process, before the first capture, with runtime_guard held and after fds_init:
  * libunwind's per-thread caching, and its memory validation without a pipe. */
 void stacks_global_init(void);
 

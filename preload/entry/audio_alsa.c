@@ -221,7 +221,7 @@ static struct cb_source *ent_source(struct pcm_ent *e)
 	if (!__atomic_compare_exchange_n(&e->creating, &expect, 1, 0, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return NULL;
-	rt_guard++;
+	runtime_guard++;
 	at.nest++;   /* libasound calls made here are ours */
 	__auto_type name_fn = REAL_IN(alsa, snd_pcm_name);
 	const char *name = name_fn ? name_fn(e->pcm) : NULL;
@@ -239,7 +239,7 @@ static struct cb_source *ent_source(struct pcm_ent *e)
 	if (s && e->period)
 		audio_source_format(s, e->period, e->rate);
 	at.nest--;
-	rt_guard--;
+	runtime_guard--;
 	__atomic_store_n(&e->src, s, __ATOMIC_RELEASE);
 	return s;
 }

@@ -106,11 +106,11 @@ void *dlsym(void *handle, const char *name)
  * the entry above, possibly before our constructor and from inside the loader. */
 dlsym_fn audio_dl_init(void)
 {
-	rt_guard++;   /* whatever dlvsym allocates is ours */
+	runtime_guard++;   /* whatever dlvsym allocates is ours */
 	void *p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
 	if (!p)
 		p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
-	rt_guard--;
+	runtime_guard--;
 	__atomic_store_n(&audio_dl_real, (dlsym_fn)p, __ATOMIC_RELEASE);
 	return (dlsym_fn)p;
 }
@@ -150,7 +150,7 @@ static void warn_second_copy(const struct ap_hook *table, const char *name)
 static void fill_table(const struct ap_hook *t, void *handle)
 {
 	int missing = 0;
-	rt_guard++;
+	runtime_guard++;
 	for (const struct ap_hook *e = t; e->name; e++) {
 		if (!e->real || __atomic_load_n(e->real, __ATOMIC_ACQUIRE))
 			continue;
@@ -162,7 +162,7 @@ static void fill_table(const struct ap_hook *t, void *handle)
 	}
 	if (missing)
 		dlerror();
-	rt_guard--;
+	runtime_guard--;
 }
 
 /* dlsym with an explicit handle: glibc does not look at the caller for these. */
@@ -266,7 +266,7 @@ static void warn_missing(const struct ap_hook *table, const char *name, const ch
  *
  * Runs at registration time on the program's thread, or once on the first call of a
  * function (never again once the slot is set): takes the loader's lock and may
- * allocate (under rt_guard: the profiler's own). Leaves errno as it was and no
+ * allocate (under runtime_guard: the profiler's own). Leaves errno as it was and no
  * dlerror() state of its own. */
 void *audio_find_real(void **slot, const char *name, const char *soname,
 		      const struct ap_hook *table, const void *ra)
@@ -275,7 +275,7 @@ void *audio_find_real(void **slot, const char *name, const char *soname,
 	if (!real && !(real = audio_dl_init()))
 		return NULL;
 	int err = errno;
-	rt_guard++;
+	runtime_guard++;
 	void *from = RTLD_NEXT, *opened[2] = { NULL, NULL };
 	void *p = real(RTLD_NEXT, name);
 	if (p && is_wrapper(table, p))
@@ -311,7 +311,7 @@ void *audio_find_real(void **slot, const char *name, const char *soname,
 	for (int i = 0; i < 2; i++)
 		if (opened[i])
 			real_dlclose(real, opened[i]);
-	rt_guard--;
+	runtime_guard--;
 	errno = err;
 	if (!p)
 		warn_missing(table, name, soname);
@@ -327,7 +327,7 @@ void audio_after_dlclose(void)
 {
 	if (!__atomic_load_n(&slots_set, __ATOMIC_ACQUIRE))
 		return;
-	rt_guard++;
+	runtime_guard++;
 	for (size_t i = 0; i < NTABLES; i++)
 		for (const struct ap_hook *e = tables[i]; e->name; e++) {
 			Dl_info info;
@@ -336,5 +336,5 @@ void audio_after_dlclose(void)
 				__atomic_compare_exchange_n(e->real, &p, NULL, 0, __ATOMIC_ACQ_REL,
 							    __ATOMIC_ACQUIRE);
 		}
-	rt_guard--;
+	runtime_guard--;
 }

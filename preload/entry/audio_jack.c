@@ -52,9 +52,9 @@ static struct jclient *clients;
 /* A context or record of ours: allocated outside the profile (never on the audio thread). */
 static void *own_calloc(size_t size)
 {
-	rt_guard++;
+	runtime_guard++;
 	void *p = calloc(1, size);
-	rt_guard--;
+	runtime_guard--;
 	return p;
 }
 
@@ -169,9 +169,9 @@ EXPORT int jack_set_process_callback(jack_client_t *client, JackProcessCallback 
 	p->arg = arg;
 	p->src = client_source(client, &p->rate);
 	if (!p->src) {
-		rt_guard++;
+		runtime_guard++;
 		free(p);
-		rt_guard--;
+		runtime_guard--;
 		return real(client, cb, arg);
 	}
 	int r = real(client, process_tramp, p);

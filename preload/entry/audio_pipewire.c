@@ -103,9 +103,9 @@ static struct pw_ctx *ctx_new(void *owner, const char *name)
 	if (c) {
 		c->owner = owner;
 		if (!c->src || strcmp(c->name, buf)) {
-			rt_guard++;
+			runtime_guard++;
 			c->src = audio_source_new(AP_API_PIPEWIRE, buf);
-			rt_guard--;
+			runtime_guard--;
 			memcpy(c->name, buf, sizeof(buf));
 		}
 		c->pos = NULL;

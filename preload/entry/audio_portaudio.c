@@ -58,9 +58,9 @@ static int pa_tramp(const void *in, void *out, unsigned long frames,
 
 static struct pactx *ctx_new(PaStreamCallback *cb, void *user)
 {
-	rt_guard++;
+	runtime_guard++;
 	struct pactx *c = calloc(1, sizeof(*c));
-	rt_guard--;
+	runtime_guard--;
 	if (c) {
 		c->cb = cb;
 		c->user = user;
@@ -70,9 +70,9 @@ static struct pactx *ctx_new(PaStreamCallback *cb, void *user)
 
 static void ctx_free(struct pactx *c)
 {
-	rt_guard++;
+	runtime_guard++;
 	free(c);
-	rt_guard--;
+	runtime_guard--;
 }
 
 /* After a successful open: the source, named after host API and device. */

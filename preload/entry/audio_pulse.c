@@ -161,9 +161,9 @@ static struct cb_source *stream_source(pa_stream *s)
 		if (streams[i].src && !strcmp(streams[i].name, name))
 			src = streams[i].src;
 	if (!src) {
-		rt_guard++;
+		runtime_guard++;
 		src = audio_source_new(AP_API_PULSE, name);
-		rt_guard--;
+		runtime_guard--;
 	}
 	if (e)
 		e->src = src;

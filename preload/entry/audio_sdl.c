@@ -47,9 +47,9 @@ static void SDLCALL sdl_tramp(void *arg, Uint8 *stream, int len)
 
 static struct sdlctx *ctx_new(const SDL_AudioSpec *desired)
 {
-	rt_guard++;
+	runtime_guard++;
 	struct sdlctx *c = calloc(1, sizeof(*c));
-	rt_guard--;
+	runtime_guard--;
 	if (c) {
 		c->cb = desired->callback;
 		c->user = desired->userdata;
@@ -59,9 +59,9 @@ static struct sdlctx *ctx_new(const SDL_AudioSpec *desired)
 
 static void ctx_free(struct sdlctx *c)
 {
-	rt_guard++;
+	runtime_guard++;
 	free(c);
-	rt_guard--;
+	runtime_guard--;
 }
 
 /* After a successful open: the source, and the format the callback sees. */

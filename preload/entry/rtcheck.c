@@ -12,10 +12,10 @@
  * slow path. The poll wrappers also tell audio_alsa.c that a wait ended, and
  * pthread_create starts each thread with a note of its stack bounds (runtime.h:
  * runtime_thread_start). The profiler's own calls (writer thread, symbols, profile output) run
- * with rt_guard held and are never recorded.
+ * with runtime_guard held and are never recorded.
  *
  * The open family, close and pipe2 also serve fds.c: an fd that libunwind, libdw,
- * libelf or jansson open for the profiler (rt_guard held) is moved above the fd floor,
+ * libelf or jansson open for the profiler (runtime_guard held) is moved above the fd floor,
  * and their close of a number the program has since taken over is skipped.
  *
  * Reported names are what the program's source wrote: the fortified (__printf_chk,
@@ -98,14 +98,14 @@ int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t
 	/* audio_in_rt() first: it also brings this thread's view of the thread names up
 	 * to date, so that guarded threads (the writer) leave the slow path too. */
 	int in = audio_in_rt();
-	int st = __atomic_load_n(&rt_state, __ATOMIC_ACQUIRE);
-	if (in && !rt_guard && (st == RT_READY || st == RT_EARLY) &&
+	int st = __atomic_load_n(&runtime_state, __ATOMIC_ACQUIRE);
+	if (in && !runtime_guard && (st == RUNTIME_READY || st == RUNTIME_EARLY) &&
 	    !fds_in_unwinder(ra)) {   /* else the profiler's own call */
-		rt_guard++;
+		runtime_guard++;
 		/* In a handler that interrupted the profiler (runtime.h), neither libunwind
 		 * nor the stack cache: [fn, ra] only. */
-		int full = st == RT_READY && !rt_sig_interrupted;
-		site_id s = stacks_capture(full ? runtime_cache() : NULL, rt_depth, full,
+		int full = st == RUNTIME_READY && !runtime_sig_interrupted;
+		site_id s = stacks_capture(full ? runtime_cache() : NULL, runtime_depth, full,
 					   fn, ra, cfa, fp);
 		struct rt_tls *t = &ap_rt;
 		if (timed && t->ntiming >= 0 && t->ntiming < RT_TIMING_MAX) {
@@ -116,7 +116,7 @@ int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t
 		} else {
 			audio_violation(kind, call, s, 0);   /* may abort (AUDIOPROF_ON_VIOLATION) */
 		}
-		rt_guard--;
+		runtime_guard--;
 	}
 	errno = saved;
 	if (h)
@@ -129,11 +129,11 @@ int rtcheck_record(enum ap_vkind kind, const char *call, uintptr_t fn, uintptr_t
 __attribute__((noinline, cold)) void *rtcheck_resolve(const struct real_slot *r)
 {
 	int saved = errno;
-	rt_guard++;
+	runtime_guard++;
 	void *p = r->version ? dlvsym(RTLD_NEXT, r->name, r->version) : NULL;
 	if (!p)
 		p = dlsym(RTLD_NEXT, r->name);
-	rt_guard--;
+	runtime_guard--;
 	if (!p) {
 		log_msg("cannot find the real %s; aborting", r->name);
 		abort();
@@ -146,12 +146,12 @@ __attribute__((noinline, cold)) void *rtcheck_resolve(const struct real_slot *r)
 __attribute__((constructor)) static void rtcheck_init(void)
 {
 	/* libunwind's code range (fds_in_unwinder): everything the profiler does runs
-	 * under rt_guard except libunwind's per-thread cache destructor (a pthread key),
+	 * under runtime_guard except libunwind's per-thread cache destructor (a pthread key),
 	 * which locks and unmaps when a thread ends, after the profiler's own key
 	 * destructor; calls made from there are the profiler's own. */
-	rt_guard++;
+	runtime_guard++;
 	fds_init();
-	rt_guard--;
+	runtime_guard--;
 	for (const struct real_slot *r = __start_rtcheck_reals; r < __stop_rtcheck_reals; r++)
 		if (!__atomic_load_n(r->slot, __ATOMIC_RELAXED))
 			rtcheck_resolve(r);
@@ -278,7 +278,7 @@ static __attribute__((noinline, noclone)) int rt_close(int fd)   /* as rt_NAME o
 {
 	int h;
 	RTCHECK_TIMED(VK_IO, "close", close, h);
-	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
+	if (unlikely(runtime_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
 		return 0;
 	NEXT(real_close);
 	RTCHECK_RETURN(h, int, next(fd));
@@ -287,7 +287,7 @@ EXPORT int close(int fd)
 {
 	if (rtcheck_hot())
 		return rt_close(fd);
-	if (unlikely(rt_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
+	if (unlikely(runtime_guard) && fds_disowned(fd, (uintptr_t)__builtin_return_address(0)))
 		return 0;
 	NEXT(real_close);
 	return next(fd);
@@ -324,7 +324,7 @@ static inline int needs_mode(int flags)
 		} \
 		int fd; \
 		RTCHECK_CALL(h, fd, next(path, flags, mode)); \
-		if (unlikely(rt_guard)) \
+		if (unlikely(runtime_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
 	}
@@ -348,7 +348,7 @@ WRAP_OPEN("open", open64)
 		} \
 		int fd; \
 		RTCHECK_CALL(h, fd, next(dirfd, path, flags, mode)); \
-		if (unlikely(rt_guard)) \
+		if (unlikely(runtime_guard)) \
 			fd = fds_claim(fd, (uintptr_t)__builtin_return_address(0)); \
 		return fd; \
 	}
@@ -362,7 +362,7 @@ WRAP_OPENAT("openat", openat64)
 LIBC_SLOT(real_pipe2, pipe2, NULL);
 EXPORT int pipe2(int fds[2], int flags)
 {
-	if (unlikely(rt_guard) && fds_ours((uintptr_t)__builtin_return_address(0)))
+	if (unlikely(runtime_guard) && fds_ours((uintptr_t)__builtin_return_address(0)))
 		return fds_pipe2(fds, flags);
 	NEXT(real_pipe2);
 	return next(fds, flags);

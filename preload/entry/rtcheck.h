@@ -25,7 +25,7 @@ static inline int rtcheck_hot(void)
 }
 
 /* The slow path: when the thread really is in real-time code and the call is not the
- * profiler's own (rt_guard), capture the caller's stack and record a violation of
+ * profiler's own (runtime_guard), capture the caller's stack and record a violation of
  * `kind` named `call`. fn is the wrapper's own address (SELF), frame 0 of the stack;
  * ra, cfa, fp come from CALLER in the exported wrapper. errno is left untouched.
  * timed: also start timing the call; returns then its handle for rtcheck_done (the

@@ -137,12 +137,12 @@ static inline struct site *site_here(TRACK_ARGS)
 	 * may be inside libunwind or this thread's stack cache, so neither is touched; the
 	 * site is the caller's return address and a frame saying so. Interning is lock-free
 	 * and safe to re-enter. */
-	if (unlikely(rt_sig_interrupted)) {
+	if (unlikely(runtime_sig_interrupted)) {
 		uintptr_t ips[3] = { fn, ra, SITES_SIGNAL_MARK };
 		return sites_intern_site(ips, 3);
 	}
-	int full = rt_state == RT_READY;
-	return stacks_site(full ? runtime_cache() : NULL, rt_depth, full, fn, ra, cfa, fp);
+	int full = runtime_state == RUNTIME_READY;
+	return stacks_site(full ? runtime_cache() : NULL, runtime_depth, full, fn, ra, cfa, fp);
 }
 
 /* The name of an interposed allocation function, for violation reports. */
@@ -166,7 +166,7 @@ static inline void *track_at(void *base, size_t offset, size_t size, uint64_t no
 {
 	if (unlikely(!base))
 		return NULL;
-	rt_guard++;
+	runtime_guard++;
 	struct site *s = site_here(fn, ra, cfa, fp);
 	__builtin_prefetch(s, 1);   /* its counters: fetched while the clock is read */
 	if (!now)
@@ -179,7 +179,7 @@ static inline void *track_at(void *base, size_t offset, size_t size, uint64_t no
 	ap_rt.bytes += size;
 	if (unlikely(audio_in_rt()))
 		audio_violation(VK_ALLOC, fn_name(fn), sites_id(s), size);
-	rt_guard--;
+	runtime_guard--;
 	return user;
 }
 
@@ -305,21 +305,21 @@ EXPORT void *malloc(size_t size)
 /* A free inside a callback: its own stack, as a violation. */
 static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 {
-	rt_guard++;
+	runtime_guard++;
 	audio_violation(VK_FREE, "free", sites_id(site_here(fn, ra, cfa, fp)), 0);
-	rt_guard--;
+	runtime_guard--;
 }
 
 /* End our block h in exported function sym (frees and operator delete). */
 #define END_BLOCK(sym, h) do {                                                         \
-	if (unlikely(!rt_guard && audio_in_rt())) {                                    \
+	if (unlikely(!runtime_guard && audio_in_rt())) {                                    \
 		uintptr_t ra, cfa, fp;                                                 \
 		CALLER(ra, cfa, fp);                                                   \
 		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
 	}                                                                              \
-	rt_guard++;   /* a signal handler landing here sees the profiler at work */     \
+	runtime_guard++;   /* a signal handler landing here sees the profiler at work */     \
 	untrack(h);                                                                    \
-	rt_guard--;                                                                    \
+	runtime_guard--;                                                                    \
 	if (unlikely(((uintptr_t)(h + 1) & 4095) == 0))                               \
 		pageset_del((uintptr_t)(h + 1));                                       \
 	u_free(blocks_release(h));                                                     \
@@ -407,9 +407,9 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 		}
 		/* One clock read: the old block dies when the new one is born. */
 		uint64_t now = clock_ticks();
-		rt_guard++;
+		runtime_guard++;
 		sites_free(runtime_sums(), old.site, blocks_size(&old), old.birth, now);
-		rt_guard--;
+		runtime_guard--;
 		return track_at(base, BLOCK_HDR_SIZE, size, now, fn, ra, cfa, fp);
 	}
 	/* An over-aligned block of ours, or one the allocator made for others (before
@@ -484,16 +484,16 @@ static int __attribute__((noinline)) aligned_alloc_refuses(size_t align, size_t 
 {
 	static void *(*real)(size_t, size_t);
 	if (!real) {
-		rt_guard++;
+		runtime_guard++;
 		real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
-		rt_guard--;
+		runtime_guard--;
 	}
 	if (!real)
 		return 0;
 	int saved = errno;
-	rt_guard++;
+	runtime_guard++;
 	void *p = real(align, size ? 1 : 0);
-	rt_guard--;
+	runtime_guard--;
 	if (p) {
 		u_free(p);
 		errno = saved;
@@ -607,7 +607,7 @@ EXPORT size_t malloc_usable_size(void *p)
 __attribute__((constructor)) static void check_binding(void)
 {
 #ifndef AUDIOPROF_TESTING
-	rt_guard++;
+	runtime_guard++;
 	void *m = dlsym(RTLD_DEFAULT, "malloc");
 	Dl_info di;
 	const ElfW(Sym) *sym = NULL;
@@ -620,7 +620,7 @@ __attribute__((constructor)) static void check_binding(void)
 			"lookup order: its allocations are not seen (put libaudioprof.so first in "
 			"LD_PRELOAD; a program with its own malloc cannot be profiled)", who);
 	}
-	rt_guard--;
+	runtime_guard--;
 #endif
 }
 
@@ -662,7 +662,7 @@ static void *cxx_runtime_sym(const char *name)
 
 static void *__attribute__((noinline)) cxx_resolve_slow(struct cxx_next *c)
 {
-	rt_guard++;
+	runtime_guard++;
 	void *mine = under_sym(c->name);
 	void *f = mine ? mine : dlsym(RTLD_NEXT, c->name);
 	if (!f)
@@ -670,7 +670,7 @@ static void *__attribute__((noinline)) cxx_resolve_slow(struct cxx_next *c)
 	c->own = mine != NULL || !f;
 	if (!f)
 		f = c->fallback;   /* e.g. a plugin with a static libstdc++ that exports it */
-	rt_guard--;
+	runtime_guard--;
 	__atomic_store_n(&c->fn, f, __ATOMIC_RELEASE);
 	return f;
 }

@@ -121,10 +121,10 @@ static void test_claim_and_pipe(void)
 
 	int low = open("/dev/null", O_RDONLY);
 	CU_ASSERT_EQUAL(fds_claim(low, in_libdw), low);   /* outside the profiler: untouched */
-	rt_guard++;
+	runtime_guard++;
 	CU_ASSERT_EQUAL(fds_claim(low, in_test), low);    /* not one of its libraries */
 	int fd = fds_claim(low, in_libdw);
-	rt_guard--;
+	runtime_guard--;
 	CU_ASSERT(fd >= fds_floor() && cloexec(fd));
 	CU_ASSERT(!is_open(low));
 	close(fd);
@@ -137,10 +137,10 @@ static void test_claim_and_pipe(void)
 	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
 	char c = 0;
 	CU_ASSERT_EQUAL(read(p[0], &c, 1), 1);
-	rt_guard++;   /* libunwind closing them: the interposed close asks first */
+	runtime_guard++;   /* libunwind closing them: the interposed close asks first */
 	CU_ASSERT_EQUAL(fds_disowned(p[0], in_libdw), 0);
 	CU_ASSERT_EQUAL(fds_disowned(p[1], in_libdw), 0);
-	rt_guard--;
+	runtime_guard--;
 	close(p[0]);
 	close(p[1]);
 	int next = open("/dev/null", O_RDONLY);
@@ -164,7 +164,7 @@ static void test_disowned(void)
 	CU_ASSERT_FATAL(set_soft(saved.rlim_cur) == 0);
 	uintptr_t in_libdw = (uintptr_t)&dwfl_begin;
 	uintptr_t in_test = (uintptr_t)&test_disowned;
-	rt_guard++;
+	runtime_guard++;
 	int fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
 	CU_ASSERT_FATAL(fd >= fds_floor());
 	CU_ASSERT_EQUAL(fds_disowned(fd, in_libdw), 0);   /* still the file: a real close */
@@ -189,7 +189,7 @@ static void test_disowned(void)
 	fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
 	CU_ASSERT_EQUAL(fds_disowned(fd + 1, in_libdw), 0);
 	CU_ASSERT_EQUAL(fds_disowned(fd, in_test), 0);
-	rt_guard--;
+	runtime_guard--;
 	CU_ASSERT_EQUAL(fds_disowned(fd, in_libdw), 0);   /* outside the profiler */
 	close(fd);
 }
