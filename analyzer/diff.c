@@ -58,18 +58,22 @@ static const struct {
 	[F_LEAKED] = { "fail-leaked", 0, 1, 0, 0 },
 };
 
-struct diff_opts {
-	int on[F_COUNT];
-	double limit[F_COUNT];
-	size_t top;
-	int frames;
-	int width;
-	double alpha;            /* --significance-level */
-	double noise;            /* --noise-threshold, in % */
-};
-
 #define DEFAULT_ALPHA 0.05
 #define DEFAULT_NOISE 5.0
+
+void diff_opts_init(struct diff_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < F_COUNT; i++) {
+		o->on[i] = fails[i].on;
+		o->limit[i] = fails[i].def;
+	}
+	o->top = DEFAULT_TOP;
+	o->frames = DEFAULT_FRAMES;
+	o->alpha = DEFAULT_ALPHA;
+	o->noise = DEFAULT_NOISE;
+	o->color = "auto";
+}
 
 /* ------------------------------------------------------------------ site keys */
 
@@ -717,6 +721,144 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ options */
+
+_Static_assert(F_COUNT <= DIFF_FAIL_MAX, "DIFF_FAIL_MAX too small for the thresholds");
+
+static int set_fail(struct diff_opts *o, const char *who, int id, const char *arg)
+{
+	if (strcmp(arg, "off") == 0) {
+		o->on[id] = 0;
+		return 0;
+	}
+	double v;
+	if (fails[id].size) {
+		int64_t s;
+		if (options_parse_size(arg, &s) != 0)
+			goto bad;
+		v = (double)s;
+	} else {
+		char *end;
+		errno = 0;
+		v = strtod(arg, &end);
+		if (end == arg || errno || !isfinite(v) || v < 0)
+			goto bad;
+		if (fails[id].pct && *end == '%')
+			end++;
+		if (*end)
+			goto bad;
+	}
+	o->on[id] = 1;
+	o->limit[id] = v;
+	return 0;
+bad:
+	cli_error("%s: --%s: '%s' is not valid: expected %s or off", who, fails[id].name, arg,
+		  fails[id].size ? "a size like 0, 64K, 1M" : fails[id].pct ? "a percentage" :
+		  "a number");
+	return -1;
+}
+
+int diff_opts_set(struct diff_opts *o, const char *who, const char *name, const char *value)
+{
+	int sr = suppress_opt(&o->sup, name, value);
+	if (sr != 0)
+		return sr;
+	for (int i = 0; i < F_COUNT; i++)
+		if (strcmp(name, fails[i].name) == 0)
+			return set_fail(o, who, i, value) == 0 ? 1 : -1;
+	if (strcmp(name, "top") == 0 || strcmp(name, "frames") == 0) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || errno || v < 0 || v > 1000000000L) {
+			cli_error("%s: --%s: '%s' is not a number from 0 to %ld", who, name, value,
+				  1000000000L);
+			return -1;
+		}
+		if (name[0] == 't')
+			o->top = (size_t)v;
+		else
+			o->frames = (int)(v > 1000 ? 1000 : v);
+		return 1;
+	}
+	if (strcmp(name, "color") == 0 || strcmp(name, "colour") == 0) {
+		if (fmt_color_init(value) != 0) {
+			cli_error("%s: --color: '%s' is not auto, always or never", who, value);
+			return -1;
+		}
+		o->color = value;
+		return 1;
+	}
+	int alpha = strcmp(name, "significance-level") == 0;
+	if (!alpha && strcmp(name, "noise-threshold") != 0)
+		return 0;
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (!alpha && end != value && *end == '%')
+		end++;
+	if (end == value || *end || errno || !isfinite(v) || (alpha ? !(v > 0 && v < 1) : v < 0)) {
+		cli_error("%s: --%s: '%s' is not valid: expected %s", who, name, value,
+			  alpha ? "a number between 0 and 1, like 0.05" : "a percentage, like 5");
+		return -1;
+	}
+	if (alpha)
+		o->alpha = v;
+	else
+		o->noise = v;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ the files */
+
+int diff_files(const char *const *base, size_t nb, const char *const *new, size_t nn,
+	       const struct diff_opts *opts)
+{
+	struct diff_opts o = *opts;
+	if (fmt_color_init(o.color) != 0)
+		return EXIT_USAGE;      /* checked by diff_opts_set already */
+	o.width = fmt_width();
+	char err[1024];
+	struct suppressions sup;
+	if (suppress_load(&o.sup, &sup) != 0) {
+		suppress_free(&sup);
+		return EXIT_INPUT;
+	}
+	struct profile **ps = calloc(nb + nn, sizeof(*ps));
+	if (!ps) {
+		suppress_free(&sup);
+		cli_error("diff: out of memory");
+		return EXIT_INPUT;
+	}
+	for (size_t k = 0; k < nb + nn; k++) {
+		const char *path = k < nb ? base[k] : new[k - nb];
+		ps[k] = profile_load(path, err, sizeof(err));
+		if (!ps[k] || suppress_apply(ps[k], &sup) != 0) {
+			cli_error("%s", ps[k] ? "diff: out of memory" : err);
+			for (size_t m = 0; m <= k; m++)
+				profile_free(ps[m]);
+			free(ps);
+			suppress_free(&sup);
+			return EXIT_INPUT;
+		}
+	}
+	suppress_free(&sup);
+	int rc = run_diff((const struct profile *const *)ps, nb,
+			  (const struct profile *const *)ps + nb, nn, &o);
+	for (size_t k = 0; k < nb + nn; k++)
+		profile_free(ps[k]);
+	free(ps);
+	if (rc < 0) {
+		cli_error("diff: out of memory");
+		return EXIT_INPUT;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("diff: cannot write the output: %s", strerror(errno));
+		return EXIT_INPUT;
+	}
+	return rc ? EXIT_FINDINGS : EXIT_OK;
+}
+
 /* ------------------------------------------------------------------ command */
 
 static void usage(FILE *f)
@@ -764,69 +906,17 @@ static void usage(FILE *f)
 
 static const struct cli_sub sub = { "diff", "[OPTIONS] BASE NEW | BASE... -- NEW...", usage };
 
-static int set_fail(struct diff_opts *o, int id, const char *arg)
-{
-	if (strcmp(arg, "off") == 0) {
-		o->on[id] = 0;
-		return 0;
-	}
-	double v;
-	if (fails[id].size) {
-		int64_t s;
-		if (options_parse_size(arg, &s) != 0)
-			goto bad;
-		v = (double)s;
-	} else {
-		char *end;
-		errno = 0;
-		v = strtod(arg, &end);
-		if (end == arg || errno || !isfinite(v) || v < 0)
-			goto bad;
-		if (fails[id].pct && *end == '%')
-			end++;
-		if (*end)
-			goto bad;
-	}
-	o->on[id] = 1;
-	o->limit[id] = v;
-	return 0;
-bad:
-	cli_error("diff: --%s: '%s' is not valid: expected %s or off", fails[id].name, arg,
-		  fails[id].size ? "a size like 0, 64K, 1M" : fails[id].pct ? "a percentage" :
-		  "a number");
-	return -1;
-}
-
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_COLOR = 256, O_SUPP, O_ALPHA, O_NOISE };
+	enum { O_DIFF = 256 };
 	static const struct option opts[] = {
-		{ "fail-p99-pct", required_argument, NULL, 0 },
-		{ "fail-callback-allocs", required_argument, NULL, 0 },
-		{ "fail-overruns", required_argument, NULL, 0 },
-		{ "fail-bytes-pct", required_argument, NULL, 0 },
-		{ "fail-blocks-pct", required_argument, NULL, 0 },
-		{ "fail-peak-pct", required_argument, NULL, 0 },
-		{ "fail-leaked", required_argument, NULL, 0 },
-		{ "significance-level", required_argument, NULL, O_ALPHA },
-		{ "noise-threshold", required_argument, NULL, O_NOISE },
-		{ "top", required_argument, NULL, 'n' },
-		{ "frames", required_argument, NULL, 'f' },
-		CLI_COLOR_LONG_OPTS(O_COLOR),
-		SUPPRESS_LONG_OPTS(O_SUPP),
+		DIFF_LONG_OPTS(O_DIFF),
+		SUPPRESS_LONG_OPTS(O_DIFF),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct diff_opts o;
-	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < F_COUNT; i++) {
-		o.on[i] = fails[i].on;
-		o.limit[i] = fails[i].def;
-	}
-	o.top = DEFAULT_TOP;
-	o.frames = DEFAULT_FRAMES;
-	o.alpha = DEFAULT_ALPHA;
-	o.noise = DEFAULT_NOISE;
+	diff_opts_init(&o);
 	/* BASE... -- NEW...: options come before the "--", which getopt must not see. */
 	int sep = 0;
 	for (int i = 1; i < argc; i++)
@@ -835,60 +925,23 @@ int cmd_diff(int argc, char **argv)
 			break;
 		}
 	int nargs = sep ? sep : argc;
-	const char *color = "auto";
-	struct suppress_opts so = { 0 };
 	int c, li;
 	cli_getopt_start();
 	while ((c = getopt_long(nargs, argv, ":n:f:h", opts, &li)) != -1) {
 		switch (c) {
-		case O_SUPP:
-			if (suppress_opt(&so, opts[li].name, optarg) < 0)
+		case O_DIFF:
+			if (diff_opts_set(&o, "diff", opts[li].name, optarg) < 0)
 				return cli_usage_error(&sub);
-			break;
-		case 0:
-			for (int i = 0; i < F_COUNT; i++)
-				if (strcmp(opts[li].name, fails[i].name) == 0 && set_fail(&o, i, optarg))
-					return cli_usage_error(&sub);
 			break;
 		case 'n':
-		case 'f': {
-			long v;
-			if (cli_parse_count(&sub, c == 'n' ? "--top" : "--frames", optarg,
-					    1000000000L, &v))
+		case 'f':
+			if (diff_opts_set(&o, "diff", c == 'n' ? "top" : "frames", optarg) < 0)
 				return cli_usage_error(&sub);
-			if (c == 'n')
-				o.top = (size_t)v;
-			else
-				o.frames = (int)(v > 1000 ? 1000 : v);
 			break;
-		}
-		case O_ALPHA:
-		case O_NOISE: {
-			char *end;
-			errno = 0;
-			double v = strtod(optarg, &end);
-			if (c == O_NOISE && end != optarg && *end == '%')
-				end++;
-			if (end == optarg || *end || errno || !isfinite(v) ||
-			    (c == O_ALPHA ? !(v > 0 && v < 1) : v < 0)) {
-				cli_error("diff: --%s: '%s' is not valid: expected %s", opts[li].name,
-					  optarg, c == O_ALPHA ? "a number between 0 and 1, like 0.05" :
-					  "a percentage, like 5");
-				return cli_usage_error(&sub);
-			}
-			if (c == O_ALPHA)
-				o.alpha = v;
-			else
-				o.noise = v;
-			break;
-		}
-		case O_COLOR: color = optarg; break;
 		default:
 			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (cli_color(&sub, color) != 0)
-		return EXIT_USAGE;
 	/* The files: BASE NEW, or BASE... -- NEW... ("-- BASE NEW" is the first form). */
 	char **bfiles = argv + optind, **nfiles;
 	int nb = nargs - optind, nn;
@@ -911,41 +964,6 @@ int cmd_diff(int argc, char **argv)
 			return cli_usage_error(&sub);
 		}
 	}
-	o.width = fmt_width();
-	char err[1024];
-	struct suppressions sup;
-	if (suppress_load(&so, &sup) != 0) {
-		suppress_free(&sup);
-		return EXIT_INPUT;
-	}
-	struct profile **ps = calloc((size_t)(nb + nn), sizeof(*ps));
-	int rc = ps ? 0 : -1;
-	for (int k = 0; ps && k < nb + nn; k++) {
-		const char *path = k < nb ? bfiles[k] : nfiles[k - nb];
-		ps[k] = profile_load(path, err, sizeof(err));
-		if (!ps[k] || suppress_apply(ps[k], &sup) != 0) {
-			cli_error("%s", ps[k] ? "diff: out of memory" : err);
-			for (int m = 0; m <= k; m++)
-				profile_free(ps[m]);
-			free(ps);
-			suppress_free(&sup);
-			return EXIT_INPUT;
-		}
-	}
-	suppress_free(&sup);
-	if (ps)
-		rc = run_diff((const struct profile *const *)ps, (size_t)nb,
-			      (const struct profile *const *)ps + nb, (size_t)nn, &o);
-	for (int k = 0; ps && k < nb + nn; k++)
-		profile_free(ps[k]);
-	free(ps);
-	if (rc < 0) {
-		cli_error("diff: out of memory");
-		return EXIT_INPUT;
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error("diff: cannot write the output: %s", strerror(errno));
-		return EXIT_INPUT;
-	}
-	return rc ? EXIT_FINDINGS : EXIT_OK;
+	return diff_files((const char *const *)bfiles, (size_t)nb, (const char *const *)nfiles,
+			  (size_t)nn, &o);
 }
