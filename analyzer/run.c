@@ -3,9 +3,12 @@
  * variables, passes stdin/stdout/stderr, signals (relay.c), the exit status and death
  * by a signal through unchanged, and says on stderr where the profile went. Refuses,
  * before running it, a program for which LD_PRELOAD cannot work (static, set-user-ID,
- * ...). */
+ * ...). With --repeat N it runs the program N times; --save-baseline NAME keeps those
+ * runs' profiles as a named baseline, --baseline NAME compares them with one (diff.c's
+ * engine, the runs of each side pooled); baseline.c owns the directory of baselines. */
 #include "cli.h"
 #include "analyze.h"
+#include "baseline.h"
 #include "options.h"
 #include "outfind.h"
 #include "outpath.h"
@@ -148,7 +151,8 @@ static int prepend_preload(const char *lib)
 
 enum {
 	O_DEPTH = 256, O_CPU, O_CPU_RATE, O_INTERVAL, O_SHORT_LIVED, O_NO_FOLLOW_EXEC, O_NO_FOLLOW_FORK,
-	O_NO_STACK_CACHE, O_NO_SIGNALS, O_HELP_ENV, O_CHECK, O_CHECK_OPT,
+	O_NO_STACK_CACHE, O_NO_SIGNALS, O_HELP_ENV, O_CHECK, O_CHECK_OPT, O_SUPP, O_REPEAT,
+	O_SAVE_BASELINE, O_BASELINE, O_DIFF_OPT,
 };
 
 static const struct option long_opts[] = {
@@ -176,16 +180,30 @@ static const struct option long_opts[] = {
 	{ "max-leaked", required_argument, NULL, O_CHECK_OPT },
 	{ "junit", required_argument, NULL, O_CHECK_OPT },
 	{ "count-library-calls", no_argument, NULL, O_CHECK_OPT },
-	SUPPRESS_LONG_OPTS(O_CHECK_OPT),
+	/* For the checks, and for the comparison of --baseline. */
+	SUPPRESS_LONG_OPTS(O_SUPP),
+	/* Several runs, baselines (baseline.h) and the comparison's options (diff.c). */
+	{ "repeat", required_argument, NULL, O_REPEAT },
+	{ "save-baseline", required_argument, NULL, O_SAVE_BASELINE },
+	{ "baseline", required_argument, NULL, O_BASELINE },
+	DIFF_LONG_OPTS(O_DIFF_OPT),
 	{ NULL, 0, NULL, 0 },
 };
+
+#define MAX_REPEAT 1000
 
 /* What the command line asked for; NULL = leave the environment as it is. */
 struct run_opts {
 	const char *set[OPT_COUNT];   /* value to put in options_table[i].name */
 	int quiet;
 	int check;                    /* --check (or one of its limits) was given */
+	int supp;                     /* a suppressions option was given */
 	struct check_opts chk;        /* the limits */
+	long repeat;                  /* --repeat N: runs of the program (default 1) */
+	const char *save;             /* --save-baseline NAME, or NULL */
+	const char *base;             /* --baseline NAME, or NULL */
+	const char *diff_opt;         /* the first comparison option given, or NULL */
+	struct diff_opts diff;        /* how --baseline compares */
 };
 
 /* Validates a value with the preload's parser and bounds, and records it. */
@@ -269,6 +287,355 @@ static int report_profiles(const char *pattern, pid_t pid, const char *name, tim
 	return EXIT_INPUT;
 }
 
+/* ------------------------------------------------------------------ one run */
+
+/* The program, as every run starts it. */
+struct runner {
+	const char *path;              /* PROGRAM, resolved (target_resolve) */
+	char **argv;                   /* its argv, argv[0] as the user typed it */
+	const char *name;              /* its name for %n */
+};
+
+/* Runs the program once with its profile going to `pattern` (absolute), relaying
+ * signals (relay.c). Returns 0 with the wait status, pid, start time and the first
+ * stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that reached us meanwhile (0: none),
+ * or -1 after a message (then the caller exits EXIT_INPUT). */
+static int run_once(const struct runner *r, const char *pattern, pid_t *pid, time_t *started,
+		    int *status, int *stop_sig)
+{
+	if (setenv(options_table[OPT_OUT].name, pattern, 1) != 0) {
+		cli_error("setenv %s: %s", options_table[OPT_OUT].name, strerror(errno));
+		return -1;
+	}
+	/* Signals: the program stays in our process group and gets what is sent to the
+	 * group directly; we forward only what was sent to us alone (relay.c). Every signal
+	 * is blocked from before fork until the program ended, so none is lost or acts on
+	 * us meanwhile; then the caller's mask is back, for the report. */
+	struct relay relay;
+	relay_start(&relay);
+
+	*started = time(NULL);
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0) {
+		int e = errno;
+		relay_abort(&relay);
+		cli_error("fork: %s", strerror(e));
+		return -1;
+	}
+	if (*pid == 0) {
+		relay_child(&relay);
+		/* execvp with a '/' in the name: no PATH search, but the /bin/sh fallback for
+		 * files without a #! line, as a shell would. argv[0] stays as the user typed it. */
+		execvp(r->path, r->argv);
+		int e = errno;
+		fprintf(stderr, "audioprof: cannot execute %s: %s\n", r->path, strerror(e));
+		_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	}
+	int wait_errno = relay_wait(&relay, *pid, status);
+	*stop_sig = relay.stop_sig;
+	if (wait_errno) {
+		cli_error("waitpid: %s", strerror(wait_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int program_failed(int status)
+{
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* audioprof's exit status for a program that ended with wait status `status`: the
+ * program's own, or death by its signal. */
+static int program_status(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		die_of_signal(sig);
+		return 128 + sig;              /* the signal did not kill us (it should have) */
+	}
+	if (!WIFEXITED(status))
+		return EXIT_INPUT;
+	return WEXITSTATUS(status);
+}
+
+/* We were asked to stop (SIGINT, SIGTERM, ...) while run k of n ran, and the program
+ * ended normally: say so and die of that signal, as without us. */
+static int stopped_by(int sig, long k, long n, const char *what)
+{
+	cli_error("run %ld of %ld: stopped by signal %d (%s); %s", k, n, sig, strsignal(sig), what);
+	die_of_signal(sig);
+	return 128 + sig;
+}
+
+/* "exited with status 3" / "was killed by signal 15 (Terminated)" */
+static const char *how_it_ended(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return buf;
+}
+
+/* The worse of two exit statuses of checks or comparisons: EXIT_INPUT, then
+ * EXIT_FINDINGS, then EXIT_OK. */
+static int worse(int a, int b)
+{
+	if (a == EXIT_INPUT || b == EXIT_INPUT)
+		return EXIT_INPUT;
+	return a == EXIT_FINDINGS || b == EXIT_FINDINGS ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/* Does the pattern expand %p (a '%' before 'p' that is not itself escaped)? */
+static int pattern_has_pid(const char *pattern)
+{
+	for (const char *s = pattern; *s; s++)
+		if (*s == '%' && s[1]) {
+			if (s[1] == 'p')
+				return 1;
+			s++;
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ plain runs */
+
+/* The program `repeat` times with its profiles under `pattern` (as given) and
+ * `abs_pattern` (what the program gets). Stops at the first run that fails. */
+static int run_plain(const struct runner *r, const struct run_opts *o, const char *pattern,
+		     const char *abs_pattern)
+{
+	int check_rc = EXIT_OK;
+	for (long k = 1; k <= o->repeat; k++) {
+		pid_t pid;
+		time_t started;
+		int status, stop_sig;
+		if (run_once(r, abs_pattern, &pid, &started, &status, &stop_sig) != 0)
+			return EXIT_INPUT;
+		int rc = report_profiles(pattern, pid, r->name, started, o->quiet,
+					 o->check ? &o->chk : NULL);
+		check_rc = worse(check_rc, rc);
+		if (program_failed(status)) {
+			if (o->repeat > 1) {
+				char how[128];
+				cli_error("run %ld of %ld: %s %s; no more runs", k, o->repeat,
+					  r->argv[0], how_it_ended(status, how, sizeof(how)));
+			}
+			return program_status(status);
+		}
+		if (stop_sig && k < o->repeat)
+			return stopped_by(stop_sig, k, o->repeat, "no more runs");
+	}
+	/* --check: the program's failure first (above), else the checks' verdict. */
+	return o->check ? check_rc : EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ baselines */
+
+/* `path` as an AUDIOPROF_OUT pattern that expands to itself: '%' doubled. */
+static int literal_pattern(const char *path, char *out, size_t len)
+{
+	size_t n = 0;
+	for (const char *s = path; *s; s++) {
+		if (n + 3 > len)
+			return -1;
+		if (*s == '%')
+			out[n++] = '%';
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* The profile of the program's first image that outfind finds (exec'd images and
+ * forked children write their own, which stay beside it). */
+struct first_found {
+	char path[PATH_MAX];
+	unsigned k;
+	int any;
+};
+
+static void keep_first(const char *path, unsigned k, void *arg)
+{
+	struct first_found *f = arg;
+	if (!f->any || k < f->k) {
+		snprintf(f->path, sizeof(f->path), "%s", path);
+		f->k = k;
+		f->any = 1;
+	}
+}
+
+/* Runs the program o->repeat times into the new directory `tmp`, as tmp/run-K.json.
+ * Returns -1 when every run exited 0 and wrote a profile (then *check_rc is the checks'
+ * verdict), else audioprof's exit status after a message, and in *die_sig the signal
+ * that killed the program or that we were stopped by (0: none): the caller removes
+ * `tmp`, then dies of it. */
+static int run_into(const struct runner *r, const struct run_opts *o, const char *tmp,
+		    const char *what, int *check_rc, int *die_sig)
+{
+	*die_sig = 0;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd))) {
+		cli_error("cannot get the current directory: %s", strerror(errno));
+		return EXIT_INPUT;
+	}
+	*check_rc = EXIT_OK;
+	for (long k = 1; k <= o->repeat; k++) {
+		/* The directory part literal, the %p kept: forked children write their own. */
+		char lit[PATH_MAX * 2 + 64], pattern[PATH_MAX * 4 + 256];
+		if (literal_pattern(tmp, lit, PATH_MAX * 2) != 0) {
+			cli_error("%s: path too long", tmp);
+			return EXIT_INPUT;
+		}
+		snprintf(lit + strlen(lit), 64, "/run-%ld.%%p.json", k);
+		if (outpath_absolute(lit, cwd, pattern, sizeof(pattern)) != 0) {
+			cli_error("%s: path too long", tmp);
+			return EXIT_INPUT;
+		}
+		pid_t pid;
+		time_t started;
+		int status, stop_sig;
+		if (run_once(r, pattern, &pid, &started, &status, &stop_sig) != 0)
+			return EXIT_INPUT;
+		if (program_failed(status)) {
+			char how[128];
+			cli_error("run %ld of %ld: %s %s; %s", k, o->repeat, r->argv[0],
+				  how_it_ended(status, how, sizeof(how)), what);
+			if (WIFSIGNALED(status)) {
+				*die_sig = WTERMSIG(status);
+				return 128 + *die_sig;
+			}
+			return program_status(status);
+		}
+		if (stop_sig) {
+			cli_error("run %ld of %ld: stopped by signal %d (%s); %s", k, o->repeat,
+				  stop_sig, strsignal(stop_sig), what);
+			*die_sig = stop_sig;
+			return 128 + stop_sig;
+		}
+		struct first_found f = { .any = 0 };
+		outfind_profiles(lit, pid, r->name, started, keep_first, &f);
+		char final[PATH_MAX + 128];
+		snprintf(final, sizeof(final), "%s/run-%ld.json", tmp, k);
+		if (!f.any) {
+			char expected[PATH_MAX * 2 + 64];
+			if (outpath_expand(lit, pid, r->name, expected, sizeof(expected)) != 0)
+				snprintf(expected, sizeof(expected), "%s", lit);
+			cli_error("run %ld of %ld: no profile was written (expected %s); %s", k,
+				  o->repeat, expected, what);
+			return EXIT_INPUT;
+		}
+		if (rename(f.path, final) != 0) {
+			cli_error("%s: %s", final, strerror(errno));
+			return EXIT_INPUT;
+		}
+		if (o->check)
+			*check_rc = worse(*check_rc, check_file(final, &o->chk));
+	}
+	return -1;
+}
+
+/* --save-baseline NAME (o->save) or --baseline NAME (o->base). */
+static int run_baseline(const struct runner *r, const struct run_opts *o)
+{
+	const char *root = baseline_root();
+	const char *name = o->save ? o->save : o->base;
+	char dir[PATH_MAX], final[PATH_MAX + 64], tmp[PATH_MAX + 64];
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, name) >= sizeof(dir) - 64) {
+		cli_error("%s/%s: path too long", root, name);
+		return EXIT_INPUT;
+	}
+	char **bpaths = NULL;
+	long nb = 0;
+	int is = baseline_is_set(dir);
+	if (o->base) {
+		if (is == 0) {
+			cli_error("no baseline '%s' in %s; save one first with 'audioprof run "
+				  "--save-baseline %s -- PROGRAM [ARGS...]'", name, root, name);
+			return EXIT_INPUT;
+		}
+		if (is < 0) {
+			cli_error("%s is not a baseline saved by audioprof (no %s file in it)", dir,
+				  BASELINE_MARKER);
+			return EXIT_INPUT;
+		}
+		nb = baseline_list(dir, &bpaths);
+		if (nb <= 0) {
+			cli_error("baseline '%s' (%s) has no runs (%s)", name, dir,
+				  nb < 0 ? strerror(errno) : "no run-1.json");
+			return EXIT_INPUT;
+		}
+		snprintf(final, sizeof(final), "%s/" BASELINE_LAST, dir);
+		if (baseline_is_set(final) < 0) {
+			cli_error("%s is not a set of runs written by audioprof; not replaced", final);
+			baseline_free_list(bpaths, nb);
+			return EXIT_INPUT;
+		}
+	} else {
+		if (is < 0) {
+			cli_error("%s exists and is not a baseline saved by audioprof (no %s file "
+				  "in it); not replaced", dir, BASELINE_MARKER);
+			return EXIT_INPUT;
+		}
+		if (baseline_mkdirs(root) != 0) {
+			cli_error("cannot create %s: %s", root, strerror(errno));
+			return EXIT_INPUT;
+		}
+		snprintf(final, sizeof(final), "%s", dir);
+	}
+	if (baseline_tmpdir(o->save ? root : dir, o->save ? name : BASELINE_LAST, tmp,
+			    sizeof(tmp)) != 0) {
+		cli_error("cannot create a directory in %s: %s", o->save ? root : dir,
+			  strerror(errno));
+		baseline_free_list(bpaths, nb);
+		return EXIT_INPUT;
+	}
+
+	int check_rc, die_sig;
+	int rc = run_into(r, o, tmp, o->save ? "the baseline is not saved" :
+			  "no comparison is made", &check_rc, &die_sig);
+	if (rc < 0 && baseline_mark(tmp, o->save ? "baseline" : "last", name,
+				    (unsigned)o->repeat, r->argv) != 0) {
+		cli_error("%s: %s", tmp, strerror(errno));
+		rc = EXIT_INPUT;
+	}
+	if (rc < 0 && baseline_install(tmp, final) != 0) {
+		cli_error("cannot put %s in place as %s: %s", tmp, final, strerror(errno));
+		rc = EXIT_INPUT;
+	}
+	if (rc >= 0) {
+		baseline_remove(tmp);
+		baseline_free_list(bpaths, nb);
+		if (die_sig)
+			die_of_signal(die_sig);
+		return rc;
+	}
+	if (o->save) {
+		if (!o->quiet)
+			fprintf(stderr, "audioprof: baseline '%s' saved: %ld run%s in %s/\n", name,
+				o->repeat, o->repeat == 1 ? "" : "s", final);
+		return o->check ? check_rc : EXIT_OK;
+	}
+	char **npaths;
+	long nn = baseline_list(final, &npaths);
+	if (nn <= 0) {
+		cli_error("%s: the runs just written are gone", final);
+		baseline_free_list(bpaths, nb);
+		return EXIT_INPUT;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "audioprof: %ld run%s in %s/, compared with baseline '%s' "
+			"(%ld run%s)\n", nn, nn == 1 ? "" : "s", final, name, nb, nb == 1 ? "" : "s");
+	rc = diff_files((const char *const *)bpaths, (size_t)nb, (const char *const *)npaths,
+			(size_t)nn, &o->diff);
+	baseline_free_list(bpaths, nb);
+	baseline_free_list(npaths, nn);
+	return o->check ? worse(rc, check_rc) : rc;
+}
+
 /* ------------------------------------------------------------------ run */
 
 int cmd_run(int argc, char **argv)
@@ -277,6 +644,8 @@ int cmd_run(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	check_opts_init(&o.chk);
 	o.chk.out = stderr;            /* standard output is the program's own */
+	diff_opts_init(&o.diff);
+	o.repeat = 1;
 	const char *output = NULL;
 
 	cli_getopt_start();
@@ -322,6 +691,37 @@ int cmd_run(int argc, char **argv)
 				return cli_usage_error(&sub);
 			o.check = 1;
 			break;
+		case O_SUPP:
+			if (check_opts_set(&o.chk, long_opts[li].name, optarg) < 0 ||
+			    diff_opts_set(&o.diff, "run", long_opts[li].name, optarg) < 0)
+				return cli_usage_error(&sub);
+			o.supp = 1;
+			break;
+		case O_REPEAT: {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || v < 1 || v > MAX_REPEAT) {
+				cli_error("run: --repeat: '%s' is not a number from 1 to %d", optarg,
+					  MAX_REPEAT);
+				return cli_usage_error(&sub);
+			}
+			o.repeat = v;
+			break;
+		}
+		case O_SAVE_BASELINE:
+		case O_BASELINE:
+			if (baseline_check_name(c == O_BASELINE ? "--baseline" : "--save-baseline",
+						optarg) != 0)
+				return cli_usage_error(&sub);
+			*(c == O_BASELINE ? &o.base : &o.save) = optarg;
+			break;
+		case O_DIFF_OPT:
+			if (diff_opts_set(&o.diff, "run", long_opts[li].name, optarg) < 0)
+				return cli_usage_error(&sub);
+			if (!o.diff_opt)
+				o.diff_opt = long_opts[li].name;
+			break;
 		case O_HELP_ENV:
 			cli_print_env_table(stdout);
 			return fflush(stdout) == 0 ? EXIT_OK : EXIT_INPUT;
@@ -329,6 +729,23 @@ int cmd_run(int argc, char **argv)
 			return cli_opt_default(&sub, c, argv);
 		}
 	}
+	if (o.save && o.base) {
+		cli_error("run: --save-baseline and --baseline cannot be used together");
+		return cli_usage_error(&sub);
+	}
+	if (o.diff_opt && !o.base) {
+		cli_error("run: --%s compares with a baseline: it needs --baseline NAME", o.diff_opt);
+		return cli_usage_error(&sub);
+	}
+	if (output && (o.save || o.base)) {
+		cli_error("run: --output cannot be used with --%s: the profiles go to the "
+			  "baseline directory", o.save ? "save-baseline" : "baseline");
+		return cli_usage_error(&sub);
+	}
+	/* The suppressions options alone imply --check, except where they are for the
+	 * comparison. */
+	if (o.supp && !o.base)
+		o.check = 1;
 	if (optind >= argc) {
 		cli_error("run: no PROGRAM given");
 		return cli_usage_error(&sub);
@@ -358,6 +775,11 @@ int cmd_run(int argc, char **argv)
 		const char *env = getenv(options_table[OPT_OUT].name);
 		pattern = env && *env ? env : options_table[OPT_OUT].def;
 	}
+	if (o.repeat > 1 && !o.save && !o.base && !pattern_has_pid(pattern)) {
+		cli_error("run: --repeat %ld: the profile pattern '%s' has no %%p, so each run "
+			  "would replace the one before; give -o with %%p", o.repeat, pattern);
+		return cli_usage_error(&sub);
+	}
 	char cwd[PATH_MAX], abs_pattern[PATH_MAX * 2];
 	if (!getcwd(cwd, sizeof(cwd))) {
 		cli_error("cannot get the current directory: %s", strerror(errno));
@@ -370,9 +792,8 @@ int cmd_run(int argc, char **argv)
 	char name[256];
 	target_program_name(path, prog, name, sizeof(name));
 
-	o.set[OPT_OUT] = abs_pattern;
 	for (int i = 0; i < OPT_COUNT; i++)
-		if (o.set[i] && setenv(options_table[i].name, o.set[i], 1) != 0) {
+		if (i != OPT_OUT && o.set[i] && setenv(options_table[i].name, o.set[i], 1) != 0) {
 			cli_error("setenv %s: %s", options_table[i].name, strerror(errno));
 			return EXIT_INPUT;
 		}
@@ -381,52 +802,8 @@ int cmd_run(int argc, char **argv)
 	/* Internal to the preload (which exec'd image of a pid this is); never inherited. */
 	unsetenv(options_table[OPT_EXEC_CHAIN].name);
 
-	/* Signals: the program stays in our process group and gets what is sent to the
-	 * group directly; we forward only what was sent to us alone (relay.c). Every signal
-	 * is blocked from before fork until the program ended, so none is lost or acts on
-	 * us meanwhile; then the caller's mask is back, for the report. */
-	struct relay relay;
-	relay_start(&relay);
-
-	time_t started = time(NULL);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		relay_abort(&relay);
-		cli_error("fork: %s", strerror(e));
-		return EXIT_INPUT;
-	}
-	if (pid == 0) {
-		relay_child(&relay);
-		/* execvp with a '/' in the name: no PATH search, but the /bin/sh fallback for
-		 * files without a #! line, as a shell would. argv[0] stays as the user typed it. */
-		execvp(path, prog_argv);
-		int e = errno;
-		fprintf(stderr, "audioprof: cannot execute %s: %s\n", path, strerror(e));
-		_exit(e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
-	}
-
-	int status = 0;
-	int wait_errno = relay_wait(&relay, pid, &status);
-
-	if (wait_errno) {
-		cli_error("waitpid: %s", strerror(wait_errno));
-		return EXIT_INPUT;
-	}
-
-	int check_rc = report_profiles(pattern, pid, name, started, o.quiet,
-				       o.check ? &o.chk : NULL);
-
-	if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		die_of_signal(sig);
-		return 128 + sig;              /* the signal did not kill us (it should have) */
-	}
-	if (!WIFEXITED(status))
-		return EXIT_INPUT;
-	/* --check: the program's failure first, else the checks' verdict. */
-	if (o.check && WEXITSTATUS(status) == 0)
-		return check_rc;
-	return WEXITSTATUS(status);
+	struct runner r = { path, prog_argv, name };
+	if (o.save || o.base)
+		return run_baseline(&r, &o);
+	return run_plain(&r, &o, pattern, abs_pattern);
 }
