@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #define LIB_NAME "libaudioprof.so"
+#define MAX_REPEAT 1000          /* --repeat N at most */
 
 /* ------------------------------------------------------------------ usage */
 
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: audioprof run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+		"       audioprof run --save-baseline NAME [--repeat N] [OPTIONS] [--] PROGRAM...\n"
+		"       audioprof run --baseline NAME [--repeat N] [OPTIONS] [--] PROGRAM...\n"
 		"\n"
 		"Run PROGRAM with the profiler preloaded and write its profile. Standard\n"
 		"input, output and error, the exit status and death by a signal pass through;\n"
@@ -69,17 +72,33 @@ static void usage(FILE *f)
 		"      --help-env        list the AUDIOPROF_* environment variables\n"
 		"  -h, --help            show this help\n"
 		"\n"
+		"Several runs and baselines (runs stop at the first that fails):\n"
+		"      --repeat N        run PROGRAM N times, 1..%d (default 1); without a\n"
+		"                        baseline, N profiles by the -o pattern (which needs %%p)\n"
+		"      --save-baseline NAME  keep the runs' profiles as baseline NAME, replacing\n"
+		"                        the old one whole, and only when every run exited 0\n"
+		"      --baseline NAME   compare the runs with baseline NAME as 'audioprof diff\n"
+		"                        BASE... -- NEW...' does (report on standard output);\n"
+		"                        the new runs are kept as NAME/last\n"
+		"  Baselines are in $AUDIOPROF_BASELINE_DIR, else " BASELINE_DEFAULT_DIR "/ in the\n"
+		"  current directory. With --baseline, the options of 'audioprof diff' apply:\n"
+		"      --significance-level A, --noise-threshold P, --fail-p99-pct P,\n"
+		"      --fail-callback-allocs N, --fail-overruns N, --fail-bytes-pct P,\n"
+		"      --fail-blocks-pct P, --fail-peak-pct P, --fail-leaked SIZE, --top N,\n"
+		"      --frames N, --color WHEN, --suppressions FILE, --no-default-suppressions\n"
+		"\n"
 		"Exit status: PROGRAM's own; if a signal killed it, audioprof dies of the same\n"
 		"signal. With --check, when PROGRAM exits 0: 1 if a check failed, 3 if there is\n"
-		"no readable profile. 2 usage error, 3 PROGRAM cannot be profiled (static,\n"
-		"set-user-ID) or the profiler library is missing, 126 PROGRAM not executable,\n"
-		"127 not found.\n"
+		"no readable profile. With --baseline: 3 if there is no such baseline (nothing\n"
+		"runs); when every run exits 0, 0 no regression, 1 regression, 3 an unreadable\n"
+		"profile. 2 usage error, 3 PROGRAM cannot be profiled (static, set-user-ID) or\n"
+		"the profiler library is missing, 126 PROGRAM not executable, 127 not found.\n"
 		"Environment: AUDIOPROF_LIB overrides where " LIB_NAME " is looked for.\n",
 		options_table[OPT_OUT].def,
 		(long long)options_table[OPT_DEPTH].min, (long long)options_table[OPT_DEPTH].max,
 		options_table[OPT_DEPTH].def, options_table[OPT_CPU].def,
 		options_table[OPT_CPU_RATE].def, options_table[OPT_INTERVAL].def,
-		options_table[OPT_SHORT_LIVED].def);
+		options_table[OPT_SHORT_LIVED].def, MAX_REPEAT);
 }
 
 static const struct cli_sub sub = { "run", "[OPTIONS] [--] PROGRAM [ARGS...]", usage };
@@ -190,7 +209,6 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-#define MAX_REPEAT 1000
 
 /* What the command line asked for; NULL = leave the environment as it is. */
 struct run_opts {
