@@ -7,7 +7,7 @@
  * duration histogram ("dur_hist"), its p50 and p99 are compared statistically
  * (stats.h: the runs of a side pooled, a bootstrap interval for the relative change
  * and its p-value): a regression only when the change is significant and larger than
- * the noise threshold. Without histograms, the fixed --fail-p99-pct comparison of
+ * the noise threshold; its zones, matched by name, the same way. Without histograms, the fixed --fail-p99-pct comparison of
  * before. Heap totals and sites are exact comparisons of the first file of each side. */
 #include "analyze.h"
 #include "cli.h"
@@ -399,16 +399,30 @@ static const struct callback *cb_find(const struct profile *q, const struct call
 	return NULL;
 }
 
-/* One side's histograms of callback c (rank occ) in each of its k runs: 0, or -1 when
- * a run lacks the callback or its histogram, or a histogram is empty or does not fit. */
+/* The zone of callback c named `name`, or NULL. */
+static const struct zone *zone_find(const struct callback *c, const char *name)
+{
+	for (size_t z = 0; z < c->nzones; z++)
+		if (strcmp(c->zones[z].name, name) == 0)
+			return &c->zones[z];
+	return NULL;
+}
+
+/* One side's histograms of callback c (rank occ), or of its zone `zname` when not NULL,
+ * in each of its k runs: 0, or -1 when a run lacks the callback, the zone or its
+ * histogram, or a histogram is empty or does not fit. */
 static int cb_hists(const struct profile *const *ps, size_t k, const struct callback *c,
-		    uint32_t occ, struct stats_hist *h)
+		    uint32_t occ, const char *zname, struct stats_hist *h)
 {
 	for (size_t r = 0; r < k; r++) {
 		const struct callback *x = cb_find(ps[r], c, occ);
-		if (!x || !x->dur_hist ||
-		    stats_hist_set(&h[r], x->dur_hist, DURHIST_BUCKETS, (uint64_t)pos(x->min_ns),
-				   (uint64_t)pos(x->max_ns)) != 0 || h[r].count == 0)
+		const struct zone *z = x && zname ? zone_find(x, zname) : NULL;
+		if (!x || (zname && !z))
+			return -1;
+		const uint64_t *hist = z ? z->dur_hist : x->dur_hist;
+		int64_t lo = z ? z->min_ns : x->min_ns, hi = z ? z->max_ns : x->max_ns;
+		if (!hist || stats_hist_set(&h[r], hist, DURHIST_BUCKETS, (uint64_t)pos(lo),
+					    (uint64_t)pos(hi)) != 0 || h[r].count == 0)
 			return -1;
 	}
 	return 0;
@@ -448,7 +462,8 @@ static const char *change_text(const struct stats_change *c, char *buf, size_t l
 	return buf;
 }
 
-/* A matched callback's p50 and p99 (index 0, 1), when every run has its histogram. */
+/* A matched callback's (or one of its zones') p50 and p99 (index 0, 1), when every
+ * run has its histogram. */
 struct cb_stat {
 	int ok;                  /* compared statistically */
 	struct stats_change q[2];
@@ -457,9 +472,11 @@ struct cb_stat {
 static const double stat_q[2] = { 0.50, 0.99 };
 static const char *const stat_name[2] = { "p50", "p99" };
 
+/* Compares callback cb of the base runs with cn of the new ones, or their zones named
+ * `zname` when not NULL. 0 (out->ok says whether it could), -1 out of memory. */
 static int cb_stat(const struct profile *const *pbs, size_t nb, const struct profile *const *pns,
 		   size_t nn, const struct callback *cb, uint32_t occb, const struct callback *cn,
-		   uint32_t occn, const struct diff_opts *o, struct cb_stat *out)
+		   uint32_t occn, const char *zname, const struct diff_opts *o, struct cb_stat *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct stats_hist *h = malloc((nb + nn) * sizeof(*h));
@@ -468,7 +485,8 @@ static int cb_stat(const struct profile *const *pbs, size_t nb, const struct pro
 	if (!h || !hp)
 		goto out;
 	rc = 0;
-	if (cb_hists(pbs, nb, cb, occb, h) != 0 || cb_hists(pns, nn, cn, occn, h + nb) != 0)
+	if (cb_hists(pbs, nb, cb, occb, zname, h) != 0 ||
+	    cb_hists(pns, nn, cn, occn, zname, h + nb) != 0)
 		goto out;
 	for (size_t r = 0; r < nb + nn; r++)
 		hp[r] = &h[r];
@@ -490,6 +508,7 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 {
 	const struct profile *pb = pbs[0], *pn = pns[0];
 	struct cb_stat *st = NULL;
+	struct cb_stat **zst = NULL;     /* per new callback, per zone of it */
 	FILE *f = stdout;
 	struct intern t = { 0 };
 	struct side sb = { 0 }, sn = { 0 };
@@ -535,14 +554,27 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 	/* Callbacks matched by (api, name), the k-th with k-th. */
 	int regs = 0, nstat = 0;
 	st = calloc(pn->ncallbacks ? pn->ncallbacks : 1, sizeof(*st));
-	if (!st)
+	zst = calloc(pn->ncallbacks ? pn->ncallbacks : 1, sizeof(*zst));
+	if (!st || !zst)
 		goto out;
 	for (size_t i = 0; i < pn->ncallbacks; i++) {
 		long j = cb_match(&xb, &xn, i);
-		if (j >= 0 && cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j],
-				      &pn->callbacks[i], xn.occ[i], o, &st[i]) != 0)
+		const struct callback *cn = &pn->callbacks[i];
+		if (j < 0)
+			continue;
+		if (cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j], cn, xn.occ[i], NULL,
+			    o, &st[i]) != 0)
 			goto out;
 		nstat += st[i].ok;
+		/* Its zones, by name, the same way. */
+		if (!st[i].ok || !cn->nzones)
+			continue;
+		if (!(zst[i] = calloc(cn->nzones, sizeof(*zst[i]))))
+			goto out;
+		for (size_t z = 0; z < cn->nzones; z++)
+			if (cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j], cn, xn.occ[i],
+				    cn->zones[z].name, o, &zst[i][z]) != 0)
+				goto out;
 	}
 	if (pb->ncallbacks || pn->ncallbacks) {
 		char x[FMT_NUM], y[FMT_NUM], pc[FMT_NUM], lab[160];
@@ -578,6 +610,20 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 					fprintf(f, "    %s %s: %s%s%s\n", stat_name[k],
 						change_text(&st[i].q[k], t, sizeof(t)), col,
 						verdict_text[v], *col ? fmt_c(C_RESET) : "");
+				}
+				for (size_t z = 0; zst[i] && z < cn->nzones; z++) {
+					if (!zst[i][z].ok)
+						continue;
+					for (int k = 0; k < 2; k++) {
+						char t[128];
+						enum verdict v = zst[i][z].v[k];
+						const char *col = v == V_WORSE ? fmt_c(C_RED) :
+								  v == V_BETTER ? fmt_c(C_GREEN) : "";
+						fprintf(f, "    zone \"%s\" %s %s: %s%s%s\n",
+							cn->zones[z].name, stat_name[k],
+							change_text(&zst[i][z].q[k], t, sizeof(t)), col,
+							verdict_text[v], *col ? fmt_c(C_RESET) : "");
+					}
 				}
 				continue;
 			}
@@ -658,6 +704,21 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 				   fmt_ns((int64_t)llround(q->base), x), fmt_ns((int64_t)llround(q->new), y),
 				   change_text(q, t, sizeof(t)), o->alpha, o->noise);
 		}
+		const struct callback *cn = &pn->callbacks[n];
+		for (size_t z = 0; o->on[F_P99_PCT] && zst[n] && z < cn->nzones; z++) {
+			for (int k = 0; zst[n][z].ok && k < 2; k++) {
+				if (zst[n][z].v[k] != V_WORSE)
+					continue;
+				char lab[160], t[128];
+				const struct stats_change *q = &zst[n][z].q[k];
+				rules_callback_label(pn, (long long)n, lab, sizeof(lab));
+				regression(&regs, "%s of zone \"%s\" of %s: %s -> %s, %s "
+					   "(significance level %g, noise threshold %g%%)", stat_name[k],
+					   cn->zones[z].name, lab, fmt_ns((int64_t)llround(q->base), x),
+					   fmt_ns((int64_t)llround(q->new), y),
+					   change_text(q, t, sizeof(t)), o->alpha, o->noise);
+			}
+		}
 	}
 	if (o->on[F_P99_PCT]) {
 		for (size_t n = 0; n < pn->ncallbacks; n++) {
@@ -711,6 +772,9 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 	fprintf(f, "\n%s\n", regs ? "Result: regression" : "Result: no regression");
 	rc = regs ? 1 : 0;
 out:
+	for (size_t i = 0; zst && i < pn->ncallbacks; i++)
+		free(zst[i]);
+	free(zst);
 	free(st);
 	free(ch);
 	side_free(&sb);
@@ -874,8 +938,8 @@ static void usage(FILE *f)
 		"compare the first file of each side.\n"
 		"\n"
 		"Callback timing, when every profile has the duration histograms: p50 and p99\n"
-		"change with a confidence interval and p-value; a regression when significant\n"
-		"and larger than the noise threshold:\n"
+		"of each callback and each of its zones change with a confidence interval and\n"
+		"p-value; a regression when significant and larger than the noise threshold:\n"
 		"  --significance-level A     p-value below which a change is real (default %g)\n"
 		"  --noise-threshold P        changes up to P %% are noise (default %g)\n"
 		"\n"
