@@ -468,18 +468,19 @@ static int literal_pattern(const char *path, char *out, size_t len)
 	return 0;
 }
 
-/* The profile of the program's first image that outfind finds (exec'd images and
- * forked children write their own, which stay beside it). */
-struct first_found {
+/* The profile of the last image of the program's process that outfind finds: after an
+ * execve (a wrapper script that execs, a #! line through env), the program it became.
+ * Earlier images' profiles and forked children's stay beside it. */
+struct last_found {
 	char path[PATH_MAX];
 	unsigned k;
 	int any;
 };
 
-static void keep_first(const char *path, unsigned k, void *arg)
+static void keep_last(const char *path, unsigned k, void *arg)
 {
-	struct first_found *f = arg;
-	if (!f->any || k < f->k) {
+	struct last_found *f = arg;
+	if (!f->any || k > f->k) {
 		snprintf(f->path, sizeof(f->path), "%s", path);
 		f->k = k;
 		f->any = 1;
@@ -487,12 +488,11 @@ static void keep_first(const char *path, unsigned k, void *arg)
 }
 
 /* Runs the program o->repeat times into the new directory `tmp`, as tmp/run-K.json.
- * Returns -1 when every run exited 0 and wrote a profile (then *check_rc is the checks'
- * verdict), else audioprof's exit status after a message, and in *die_sig the signal
- * that killed the program or that we were stopped by (0: none): the caller removes
- * `tmp`, then dies of it. */
+ * Returns -1 when every run exited 0 and wrote a profile, else audioprof's exit status
+ * after a message, and in *die_sig the signal that killed the program or that we were
+ * stopped by (0: none): the caller removes `tmp`, then dies of it. */
 static int run_into(const struct runner *r, const struct run_opts *o, const char *tmp,
-		    const char *what, int *check_rc, int *die_sig)
+		    const char *what, int *die_sig)
 {
 	*die_sig = 0;
 	char cwd[PATH_MAX];
@@ -500,7 +500,6 @@ static int run_into(const struct runner *r, const struct run_opts *o, const char
 		cli_error("cannot get the current directory: %s", strerror(errno));
 		return EXIT_INPUT;
 	}
-	*check_rc = EXIT_OK;
 	for (long k = 1; k <= o->repeat; k++) {
 		/* The directory part literal, the %p kept: forked children write their own. */
 		char lit[PATH_MAX * 2 + 64], pattern[PATH_MAX * 4 + 256];
@@ -534,8 +533,8 @@ static int run_into(const struct runner *r, const struct run_opts *o, const char
 			*die_sig = stop_sig;
 			return 128 + stop_sig;
 		}
-		struct first_found f = { .any = 0 };
-		outfind_profiles(lit, pid, r->name, started, keep_first, &f);
+		struct last_found f = { .any = 0 };
+		outfind_profiles(lit, pid, r->name, started, keep_last, &f);
 		char final[PATH_MAX + 128];
 		snprintf(final, sizeof(final), "%s/run-%ld.json", tmp, k);
 		if (!f.any) {
@@ -550,8 +549,6 @@ static int run_into(const struct runner *r, const struct run_opts *o, const char
 			cli_error("%s: %s", final, strerror(errno));
 			return EXIT_INPUT;
 		}
-		if (o->check)
-			*check_rc = worse(*check_rc, check_file(final, &o->chk));
 	}
 	return -1;
 }
@@ -612,9 +609,9 @@ static int run_baseline(const struct runner *r, const struct run_opts *o)
 		return EXIT_INPUT;
 	}
 
-	int check_rc, die_sig;
+	int die_sig;
 	int rc = run_into(r, o, tmp, o->save ? "the baseline is not saved" :
-			  "no comparison is made", &check_rc, &die_sig);
+			  "no comparison is made", &die_sig);
 	if (rc < 0 && baseline_mark(tmp, o->save ? "baseline" : "last", name,
 				    (unsigned)o->repeat, r->argv) != 0) {
 		cli_error("%s: %s", tmp, strerror(errno));
@@ -631,12 +628,6 @@ static int run_baseline(const struct runner *r, const struct run_opts *o)
 			die_of_signal(die_sig);
 		return rc;
 	}
-	if (o->save) {
-		if (!o->quiet)
-			fprintf(stderr, "audioprof: baseline '%s' saved: %ld run%s in %s/\n", name,
-				o->repeat, o->repeat == 1 ? "" : "s", final);
-		return o->check ? check_rc : EXIT_OK;
-	}
 	char **npaths;
 	long nn = baseline_list(final, &npaths);
 	if (nn <= 0) {
@@ -644,14 +635,28 @@ static int run_baseline(const struct runner *r, const struct run_opts *o)
 		baseline_free_list(bpaths, nb);
 		return EXIT_INPUT;
 	}
-	if (!o->quiet)
-		fprintf(stderr, "audioprof: %ld run%s in %s/, compared with baseline '%s' "
-			"(%ld run%s)\n", nn, nn == 1 ? "" : "s", final, name, nb, nb == 1 ? "" : "s");
-	rc = diff_files((const char *const *)bpaths, (size_t)nb, (const char *const *)npaths,
-			(size_t)nn, &o->diff);
+	/* --check: each run's profile, where it stays. */
+	int check_rc = EXIT_OK;
+	for (long k = 0; o->check && k < nn; k++)
+		check_rc = worse(check_rc, check_file(npaths[k], &o->chk));
+	if (o->save) {
+		if (!o->quiet)
+			fprintf(stderr, "audioprof: baseline '%s' saved: %ld run%s in %s/\n", name,
+				nn, nn == 1 ? "" : "s", final);
+		rc = check_rc;
+	} else {
+		if (!o->quiet)
+			fprintf(stderr, "audioprof: %ld run%s in %s/, compared with baseline '%s' "
+				"(%ld run%s)\n", nn, nn == 1 ? "" : "s", final, name, nb,
+				nb == 1 ? "" : "s");
+		rc = diff_files((const char *const *)bpaths, (size_t)nb,
+				(const char *const *)npaths, (size_t)nn, &o->diff);
+		if (o->check)
+			rc = worse(rc, check_rc);
+	}
 	baseline_free_list(bpaths, nb);
 	baseline_free_list(npaths, nn);
-	return o->check ? worse(rc, check_rc) : rc;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ run */

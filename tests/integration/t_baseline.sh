@@ -13,6 +13,7 @@
 #  - replacement is whole or not at all: the old set survives a program that fails, one
 #    that cannot be found, and a save stopped by SIGTERM (dsp_demo exits 0 on it); no
 #    temporary directory is left; a directory audioprof did not write is never replaced;
+#  - the profile kept of a run is that of the program a wrapper execs;
 #  - --repeat without baselines writes one profile per run by the -o pattern, which must
 #    then have %p.
 . "$(dirname "$0")/lib/common.sh"
@@ -172,6 +173,14 @@ expect "--save-baseline over a directory audioprof did not write" 3 'is not a ba
 rc=$?
 expect "--baseline of a directory audioprof did not write" 3 'is not a baseline saved by audioprof' "$tmp/e.out"
 unset AUDIOPROF_BASELINE_DIR
+
+# ---- a wrapper that execs the program: the profile kept is the program's
+"$AP" run -q --save-baseline wrapped -- sh -c 'exec "$0" --backend null --duration 0.2' "$DSP" \
+	>/dev/null 2>&1
+rc=$?
+[ $rc -eq 0 ] && python3 -c 'import json, sys; assert "dsp_demo" in json.load(open(sys.argv[1]))["cmd"]' \
+	"$B/wrapped/run-1.json" && ok "sh -c 'exec dsp_demo': run-1.json is dsp_demo's" ||
+	bad "sh -c 'exec dsp_demo': exit $rc, or run-1.json is not dsp_demo's profile"
 
 # ---- --repeat without baselines
 "$AP" run --repeat 2 -o "$tmp/r.%p.json" -- true >/dev/null 2>"$tmp/r.err"
