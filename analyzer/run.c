@@ -3,9 +3,9 @@
  * variables, passes stdin/stdout/stderr, signals (relay.c), the exit status and death
  * by a signal through unchanged, and says on stderr where the profile went. Refuses,
  * before running it, a program for which LD_PRELOAD cannot work (static, set-user-ID,
- * ...). With --repeat N it runs the program N times; --save-baseline NAME keeps those
- * runs' profiles as a named baseline, --baseline NAME compares them with one (diff.c's
- * engine, the runs of each side pooled); baseline.c owns the directory of baselines. */
+ * ...). With --repeat N it runs the program N times; --save-baseline and --baseline
+ * hand the runs to baseline_run.c. */
+#include "run.h"
 #include "cli.h"
 #include "analyze.h"
 #include "baseline.h"
@@ -210,20 +210,6 @@ static const struct option long_opts[] = {
 };
 
 
-/* What the command line asked for; NULL = leave the environment as it is. */
-struct run_opts {
-	const char *set[OPT_COUNT];   /* value to put in options_table[i].name */
-	int quiet;
-	int check;                    /* --check (or one of its limits) was given */
-	int supp;                     /* a suppressions option was given */
-	struct check_opts chk;        /* the limits */
-	long repeat;                  /* --repeat N: runs of the program (default 1) */
-	const char *save;             /* --save-baseline NAME, or NULL */
-	const char *base;             /* --baseline NAME, or NULL */
-	const char *diff_opt;         /* the first comparison option given, or NULL */
-	struct diff_opts diff;        /* how --baseline compares */
-};
-
 /* Validates a value with the preload's parser and bounds, and records it. */
 static int set_checked(struct run_opts *o, int id, const char *flag, const char *arg)
 {
@@ -238,7 +224,7 @@ static int set_checked(struct run_opts *o, int id, const char *flag, const char 
 
 /* Dies of `sig` the way the child did, without leaving a core file of our own.
  * Returns only if the signal did not kill us. */
-static void die_of_signal(int sig)
+void run_die_of_signal(int sig)
 {
 	struct rlimit no_core = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -307,19 +293,12 @@ static int report_profiles(const char *pattern, pid_t pid, const char *name, tim
 
 /* ------------------------------------------------------------------ one run */
 
-/* The program, as every run starts it. */
-struct runner {
-	const char *path;              /* PROGRAM, resolved (target_resolve) */
-	char **argv;                   /* its argv, argv[0] as the user typed it */
-	const char *name;              /* its name for %n */
-};
-
 /* Runs the program once with its profile going to `pattern` (absolute), relaying
  * signals (relay.c). Returns 0 with the wait status, pid, start time and the first
  * stop signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) that reached us meanwhile (0: none),
  * or -1 after a message (then the caller exits EXIT_INPUT). */
-static int run_once(const struct runner *r, const char *pattern, pid_t *pid, time_t *started,
-		    int *status, int *stop_sig)
+int run_once(const struct runner *r, const char *pattern, pid_t *pid, time_t *started,
+	     int *status, int *stop_sig)
 {
 	if (setenv(options_table[OPT_OUT].name, pattern, 1) != 0) {
 		cli_error("setenv %s: %s", options_table[OPT_OUT].name, strerror(errno));
@@ -359,18 +338,18 @@ static int run_once(const struct runner *r, const char *pattern, pid_t *pid, tim
 	return 0;
 }
 
-static int program_failed(int status)
+int run_failed(int status)
 {
 	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 }
 
 /* audioprof's exit status for a program that ended with wait status `status`: the
  * program's own, or death by its signal. */
-static int program_status(int status)
+int run_exit_status(int status)
 {
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		die_of_signal(sig);
+		run_die_of_signal(sig);
 		return 128 + sig;              /* the signal did not kill us (it should have) */
 	}
 	if (!WIFEXITED(status))
@@ -383,12 +362,12 @@ static int program_status(int status)
 static int stopped_by(int sig, long k, long n, const char *what)
 {
 	cli_error("run %ld of %ld: stopped by signal %d (%s); %s", k, n, sig, strsignal(sig), what);
-	die_of_signal(sig);
+	run_die_of_signal(sig);
 	return 128 + sig;
 }
 
 /* "exited with status 3" / "was killed by signal 15 (Terminated)" */
-static const char *how_it_ended(int status, char *buf, size_t len)
+const char *run_ended(int status, char *buf, size_t len)
 {
 	if (WIFSIGNALED(status))
 		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(status),
@@ -400,7 +379,7 @@ static const char *how_it_ended(int status, char *buf, size_t len)
 
 /* The worse of two exit statuses of checks or comparisons: EXIT_INPUT, then
  * EXIT_FINDINGS, then EXIT_OK. */
-static int worse(int a, int b)
+int run_worse(int a, int b)
 {
 	if (a == EXIT_INPUT || b == EXIT_INPUT)
 		return EXIT_INPUT;
@@ -435,228 +414,20 @@ static int run_plain(const struct runner *r, const struct run_opts *o, const cha
 			return EXIT_INPUT;
 		int rc = report_profiles(pattern, pid, r->name, started, o->quiet,
 					 o->check ? &o->chk : NULL);
-		check_rc = worse(check_rc, rc);
-		if (program_failed(status)) {
+		check_rc = run_worse(check_rc, rc);
+		if (run_failed(status)) {
 			if (o->repeat > 1) {
 				char how[128];
 				cli_error("run %ld of %ld: %s %s; no more runs", k, o->repeat,
-					  r->argv[0], how_it_ended(status, how, sizeof(how)));
+					  r->argv[0], run_ended(status, how, sizeof(how)));
 			}
-			return program_status(status);
+			return run_exit_status(status);
 		}
 		if (stop_sig && k < o->repeat)
 			return stopped_by(stop_sig, k, o->repeat, "no more runs");
 	}
 	/* --check: the program's failure first (above), else the checks' verdict. */
 	return o->check ? check_rc : EXIT_OK;
-}
-
-/* ------------------------------------------------------------------ baselines */
-
-/* `path` as an AUDIOPROF_OUT pattern that expands to itself: '%' doubled. */
-static int literal_pattern(const char *path, char *out, size_t len)
-{
-	size_t n = 0;
-	for (const char *s = path; *s; s++) {
-		if (n + 3 > len)
-			return -1;
-		if (*s == '%')
-			out[n++] = '%';
-		out[n++] = *s;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-/* The profile of the last image of the program's process that outfind finds: after an
- * execve (a wrapper script that execs, a #! line through env), the program it became.
- * Earlier images' profiles and forked children's stay beside it. */
-struct last_found {
-	char path[PATH_MAX];
-	unsigned k;
-	int any;
-};
-
-static void keep_last(const char *path, unsigned k, void *arg)
-{
-	struct last_found *f = arg;
-	if (!f->any || k > f->k) {
-		snprintf(f->path, sizeof(f->path), "%s", path);
-		f->k = k;
-		f->any = 1;
-	}
-}
-
-/* Runs the program o->repeat times into the new directory `tmp`, as tmp/run-K.json.
- * Returns -1 when every run exited 0 and wrote a profile, else audioprof's exit status
- * after a message, and in *die_sig the signal that killed the program or that we were
- * stopped by (0: none): the caller removes `tmp`, then dies of it. */
-static int run_into(const struct runner *r, const struct run_opts *o, const char *tmp,
-		    const char *what, int *die_sig)
-{
-	*die_sig = 0;
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd))) {
-		cli_error("cannot get the current directory: %s", strerror(errno));
-		return EXIT_INPUT;
-	}
-	for (long k = 1; k <= o->repeat; k++) {
-		/* The directory part literal, the %p kept: forked children write their own. */
-		char lit[PATH_MAX * 2 + 64], pattern[PATH_MAX * 4 + 256];
-		if (literal_pattern(tmp, lit, PATH_MAX * 2) != 0) {
-			cli_error("%s: path too long", tmp);
-			return EXIT_INPUT;
-		}
-		snprintf(lit + strlen(lit), 64, "/run-%ld.%%p.json", k);
-		if (outpath_absolute(lit, cwd, pattern, sizeof(pattern)) != 0) {
-			cli_error("%s: path too long", tmp);
-			return EXIT_INPUT;
-		}
-		pid_t pid;
-		time_t started;
-		int status, stop_sig;
-		if (run_once(r, pattern, &pid, &started, &status, &stop_sig) != 0)
-			return EXIT_INPUT;
-		if (program_failed(status)) {
-			char how[128];
-			cli_error("run %ld of %ld: %s %s; %s", k, o->repeat, r->argv[0],
-				  how_it_ended(status, how, sizeof(how)), what);
-			if (WIFSIGNALED(status)) {
-				*die_sig = WTERMSIG(status);
-				return 128 + *die_sig;
-			}
-			return program_status(status);
-		}
-		if (stop_sig) {
-			cli_error("run %ld of %ld: stopped by signal %d (%s); %s", k, o->repeat,
-				  stop_sig, strsignal(stop_sig), what);
-			*die_sig = stop_sig;
-			return 128 + stop_sig;
-		}
-		struct last_found f = { .any = 0 };
-		outfind_profiles(lit, pid, r->name, started, keep_last, &f);
-		char final[PATH_MAX + 128];
-		snprintf(final, sizeof(final), "%s/run-%ld.json", tmp, k);
-		if (!f.any) {
-			char expected[PATH_MAX * 2 + 64];
-			if (outpath_expand(lit, pid, r->name, expected, sizeof(expected)) != 0)
-				snprintf(expected, sizeof(expected), "%s", lit);
-			cli_error("run %ld of %ld: no profile was written (expected %s); %s", k,
-				  o->repeat, expected, what);
-			return EXIT_INPUT;
-		}
-		if (rename(f.path, final) != 0) {
-			cli_error("%s: %s", final, strerror(errno));
-			return EXIT_INPUT;
-		}
-	}
-	return -1;
-}
-
-/* --save-baseline NAME (o->save) or --baseline NAME (o->base). */
-static int run_baseline(const struct runner *r, const struct run_opts *o)
-{
-	const char *root = baseline_root();
-	const char *name = o->save ? o->save : o->base;
-	char dir[PATH_MAX], final[PATH_MAX + 64], tmp[PATH_MAX + 64];
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, name) >= sizeof(dir) - 64) {
-		cli_error("%s/%s: path too long", root, name);
-		return EXIT_INPUT;
-	}
-	char **bpaths = NULL;
-	long nb = 0;
-	int is = baseline_is_set(dir);
-	if (o->base) {
-		if (is == 0) {
-			cli_error("no baseline '%s' in %s; save one first with 'audioprof run "
-				  "--save-baseline %s -- PROGRAM [ARGS...]'", name, root, name);
-			return EXIT_INPUT;
-		}
-		if (is < 0) {
-			cli_error("%s is not a baseline saved by audioprof (no %s file in it)", dir,
-				  BASELINE_MARKER);
-			return EXIT_INPUT;
-		}
-		nb = baseline_list(dir, &bpaths);
-		if (nb <= 0) {
-			cli_error("baseline '%s' (%s) has no runs (%s)", name, dir,
-				  nb < 0 ? strerror(errno) : "no run-1.json");
-			return EXIT_INPUT;
-		}
-		snprintf(final, sizeof(final), "%s/" BASELINE_LAST, dir);
-		if (baseline_is_set(final) < 0) {
-			cli_error("%s is not a set of runs written by audioprof; not replaced", final);
-			baseline_free_list(bpaths, nb);
-			return EXIT_INPUT;
-		}
-	} else {
-		if (is < 0) {
-			cli_error("%s exists and is not a baseline saved by audioprof (no %s file "
-				  "in it); not replaced", dir, BASELINE_MARKER);
-			return EXIT_INPUT;
-		}
-		if (baseline_mkdirs(root) != 0) {
-			cli_error("cannot create %s: %s", root, strerror(errno));
-			return EXIT_INPUT;
-		}
-		snprintf(final, sizeof(final), "%s", dir);
-	}
-	if (baseline_tmpdir(o->save ? root : dir, o->save ? name : BASELINE_LAST, tmp,
-			    sizeof(tmp)) != 0) {
-		cli_error("cannot create a directory in %s: %s", o->save ? root : dir,
-			  strerror(errno));
-		baseline_free_list(bpaths, nb);
-		return EXIT_INPUT;
-	}
-
-	int die_sig;
-	int rc = run_into(r, o, tmp, o->save ? "the baseline is not saved" :
-			  "no comparison is made", &die_sig);
-	if (rc < 0 && baseline_mark(tmp, o->save ? "baseline" : "last", name,
-				    (unsigned)o->repeat, r->argv) != 0) {
-		cli_error("%s: %s", tmp, strerror(errno));
-		rc = EXIT_INPUT;
-	}
-	if (rc < 0 && baseline_install(tmp, final) != 0) {
-		cli_error("cannot put %s in place as %s: %s", tmp, final, strerror(errno));
-		rc = EXIT_INPUT;
-	}
-	if (rc >= 0) {
-		baseline_remove(tmp);
-		baseline_free_list(bpaths, nb);
-		if (die_sig)
-			die_of_signal(die_sig);
-		return rc;
-	}
-	char **npaths;
-	long nn = baseline_list(final, &npaths);
-	if (nn <= 0) {
-		cli_error("%s: the runs just written are gone", final);
-		baseline_free_list(bpaths, nb);
-		return EXIT_INPUT;
-	}
-	/* --check: each run's profile, where it stays. */
-	int check_rc = EXIT_OK;
-	for (long k = 0; o->check && k < nn; k++)
-		check_rc = worse(check_rc, check_file(npaths[k], &o->chk));
-	if (o->save) {
-		if (!o->quiet)
-			fprintf(stderr, "audioprof: baseline '%s' saved: %ld run%s in %s/\n", name,
-				nn, nn == 1 ? "" : "s", final);
-		rc = check_rc;
-	} else {
-		if (!o->quiet)
-			fprintf(stderr, "audioprof: %ld run%s in %s/, compared with baseline '%s' "
-				"(%ld run%s)\n", nn, nn == 1 ? "" : "s", final, name, nb,
-				nb == 1 ? "" : "s");
-		rc = diff_files((const char *const *)bpaths, (size_t)nb,
-				(const char *const *)npaths, (size_t)nn, &o->diff);
-		if (o->check)
-			rc = worse(rc, check_rc);
-	}
-	baseline_free_list(bpaths, nb);
-	baseline_free_list(npaths, nn);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -827,6 +598,6 @@ int cmd_run(int argc, char **argv)
 
 	struct runner r = { path, prog_argv, name };
 	if (o.save || o.base)
-		return run_baseline(&r, &o);
+		return baseline_run(&r, &o);
 	return run_plain(&r, &o, pattern, abs_pattern);
 }
