@@ -7,7 +7,7 @@
  * duration histogram ("dur_hist"), its p50 and p99 are compared statistically
  * (stats.h: the runs of a side pooled, a bootstrap interval for the relative change
  * and its p-value): a regression only when the change is significant and larger than
- * the noise threshold. Without histograms, the fixed --fail-p99-pct comparison of
+ * the noise threshold; its zones, matched by name, the same way. Without histograms, the fixed --fail-p99-pct comparison of
  * before. Heap totals and sites are exact comparisons of the first file of each side. */
 #include "analyze.h"
 #include "cli.h"
@@ -58,18 +58,22 @@ static const struct {
 	[F_LEAKED] = { "fail-leaked", 0, 1, 0, 0 },
 };
 
-struct diff_opts {
-	int on[F_COUNT];
-	double limit[F_COUNT];
-	size_t top;
-	int frames;
-	int width;
-	double alpha;            /* --significance-level */
-	double noise;            /* --noise-threshold, in % */
-};
-
 #define DEFAULT_ALPHA 0.05
 #define DEFAULT_NOISE 5.0
+
+void diff_opts_init(struct diff_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < F_COUNT; i++) {
+		o->on[i] = fails[i].on;
+		o->limit[i] = fails[i].def;
+	}
+	o->top = DEFAULT_TOP;
+	o->frames = DEFAULT_FRAMES;
+	o->alpha = DEFAULT_ALPHA;
+	o->noise = DEFAULT_NOISE;
+	o->color = "auto";
+}
 
 /* ------------------------------------------------------------------ site keys */
 
@@ -395,16 +399,30 @@ static const struct callback *cb_find(const struct profile *q, const struct call
 	return NULL;
 }
 
-/* One side's histograms of callback c (rank occ) in each of its k runs: 0, or -1 when
- * a run lacks the callback or its histogram, or a histogram is empty or does not fit. */
+/* The zone of callback c named `name`, or NULL. */
+static const struct zone *zone_find(const struct callback *c, const char *name)
+{
+	for (size_t z = 0; z < c->nzones; z++)
+		if (strcmp(c->zones[z].name, name) == 0)
+			return &c->zones[z];
+	return NULL;
+}
+
+/* One side's histograms of callback c (rank occ), or of its zone `zname` when not NULL,
+ * in each of its k runs: 0, or -1 when a run lacks the callback, the zone or its
+ * histogram, or a histogram is empty or does not fit. */
 static int cb_hists(const struct profile *const *ps, size_t k, const struct callback *c,
-		    uint32_t occ, struct stats_hist *h)
+		    uint32_t occ, const char *zname, struct stats_hist *h)
 {
 	for (size_t r = 0; r < k; r++) {
 		const struct callback *x = cb_find(ps[r], c, occ);
-		if (!x || !x->dur_hist ||
-		    stats_hist_set(&h[r], x->dur_hist, DURHIST_BUCKETS, (uint64_t)pos(x->min_ns),
-				   (uint64_t)pos(x->max_ns)) != 0 || h[r].count == 0)
+		const struct zone *z = x && zname ? zone_find(x, zname) : NULL;
+		if (!x || (zname && !z))
+			return -1;
+		const uint64_t *hist = z ? z->dur_hist : x->dur_hist;
+		int64_t lo = z ? z->min_ns : x->min_ns, hi = z ? z->max_ns : x->max_ns;
+		if (!hist || stats_hist_set(&h[r], hist, DURHIST_BUCKETS, (uint64_t)pos(lo),
+					    (uint64_t)pos(hi)) != 0 || h[r].count == 0)
 			return -1;
 	}
 	return 0;
@@ -444,7 +462,8 @@ static const char *change_text(const struct stats_change *c, char *buf, size_t l
 	return buf;
 }
 
-/* A matched callback's p50 and p99 (index 0, 1), when every run has its histogram. */
+/* A matched callback's (or one of its zones') p50 and p99 (index 0, 1), when every
+ * run has its histogram. */
 struct cb_stat {
 	int ok;                  /* compared statistically */
 	struct stats_change q[2];
@@ -453,9 +472,11 @@ struct cb_stat {
 static const double stat_q[2] = { 0.50, 0.99 };
 static const char *const stat_name[2] = { "p50", "p99" };
 
+/* Compares callback cb of the base runs with cn of the new ones, or their zones named
+ * `zname` when not NULL. 0 (out->ok says whether it could), -1 out of memory. */
 static int cb_stat(const struct profile *const *pbs, size_t nb, const struct profile *const *pns,
 		   size_t nn, const struct callback *cb, uint32_t occb, const struct callback *cn,
-		   uint32_t occn, const struct diff_opts *o, struct cb_stat *out)
+		   uint32_t occn, const char *zname, const struct diff_opts *o, struct cb_stat *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct stats_hist *h = malloc((nb + nn) * sizeof(*h));
@@ -464,7 +485,8 @@ static int cb_stat(const struct profile *const *pbs, size_t nb, const struct pro
 	if (!h || !hp)
 		goto out;
 	rc = 0;
-	if (cb_hists(pbs, nb, cb, occb, h) != 0 || cb_hists(pns, nn, cn, occn, h + nb) != 0)
+	if (cb_hists(pbs, nb, cb, occb, zname, h) != 0 ||
+	    cb_hists(pns, nn, cn, occn, zname, h + nb) != 0)
 		goto out;
 	for (size_t r = 0; r < nb + nn; r++)
 		hp[r] = &h[r];
@@ -486,6 +508,7 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 {
 	const struct profile *pb = pbs[0], *pn = pns[0];
 	struct cb_stat *st = NULL;
+	struct cb_stat **zst = NULL;     /* per new callback, per zone of it */
 	FILE *f = stdout;
 	struct intern t = { 0 };
 	struct side sb = { 0 }, sn = { 0 };
@@ -531,14 +554,27 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 	/* Callbacks matched by (api, name), the k-th with k-th. */
 	int regs = 0, nstat = 0;
 	st = calloc(pn->ncallbacks ? pn->ncallbacks : 1, sizeof(*st));
-	if (!st)
+	zst = calloc(pn->ncallbacks ? pn->ncallbacks : 1, sizeof(*zst));
+	if (!st || !zst)
 		goto out;
 	for (size_t i = 0; i < pn->ncallbacks; i++) {
 		long j = cb_match(&xb, &xn, i);
-		if (j >= 0 && cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j],
-				      &pn->callbacks[i], xn.occ[i], o, &st[i]) != 0)
+		const struct callback *cn = &pn->callbacks[i];
+		if (j < 0)
+			continue;
+		if (cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j], cn, xn.occ[i], NULL,
+			    o, &st[i]) != 0)
 			goto out;
 		nstat += st[i].ok;
+		/* Its zones, by name, the same way. */
+		if (!st[i].ok || !cn->nzones)
+			continue;
+		if (!(zst[i] = calloc(cn->nzones, sizeof(*zst[i]))))
+			goto out;
+		for (size_t z = 0; z < cn->nzones; z++)
+			if (cb_stat(pbs, nb, pns, nn, &pb->callbacks[j], xb.occ[j], cn, xn.occ[i],
+				    cn->zones[z].name, o, &zst[i][z]) != 0)
+				goto out;
 	}
 	if (pb->ncallbacks || pn->ncallbacks) {
 		char x[FMT_NUM], y[FMT_NUM], pc[FMT_NUM], lab[160];
@@ -574,6 +610,20 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 					fprintf(f, "    %s %s: %s%s%s\n", stat_name[k],
 						change_text(&st[i].q[k], t, sizeof(t)), col,
 						verdict_text[v], *col ? fmt_c(C_RESET) : "");
+				}
+				for (size_t z = 0; zst[i] && z < cn->nzones; z++) {
+					if (!zst[i][z].ok)
+						continue;
+					for (int k = 0; k < 2; k++) {
+						char t[128];
+						enum verdict v = zst[i][z].v[k];
+						const char *col = v == V_WORSE ? fmt_c(C_RED) :
+								  v == V_BETTER ? fmt_c(C_GREEN) : "";
+						fprintf(f, "    zone \"%s\" %s %s: %s%s%s\n",
+							cn->zones[z].name, stat_name[k],
+							change_text(&zst[i][z].q[k], t, sizeof(t)), col,
+							verdict_text[v], *col ? fmt_c(C_RESET) : "");
+					}
 				}
 				continue;
 			}
@@ -654,6 +704,21 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 				   fmt_ns((int64_t)llround(q->base), x), fmt_ns((int64_t)llround(q->new), y),
 				   change_text(q, t, sizeof(t)), o->alpha, o->noise);
 		}
+		const struct callback *cn = &pn->callbacks[n];
+		for (size_t z = 0; o->on[F_P99_PCT] && zst[n] && z < cn->nzones; z++) {
+			for (int k = 0; zst[n][z].ok && k < 2; k++) {
+				if (zst[n][z].v[k] != V_WORSE)
+					continue;
+				char lab[160], t[128];
+				const struct stats_change *q = &zst[n][z].q[k];
+				rules_callback_label(pn, (long long)n, lab, sizeof(lab));
+				regression(&regs, "%s of zone \"%s\" of %s: %s -> %s, %s "
+					   "(significance level %g, noise threshold %g%%)", stat_name[k],
+					   cn->zones[z].name, lab, fmt_ns((int64_t)llround(q->base), x),
+					   fmt_ns((int64_t)llround(q->new), y),
+					   change_text(q, t, sizeof(t)), o->alpha, o->noise);
+			}
+		}
 	}
 	if (o->on[F_P99_PCT]) {
 		for (size_t n = 0; n < pn->ncallbacks; n++) {
@@ -707,6 +772,9 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 	fprintf(f, "\n%s\n", regs ? "Result: regression" : "Result: no regression");
 	rc = regs ? 1 : 0;
 out:
+	for (size_t i = 0; zst && i < pn->ncallbacks; i++)
+		free(zst[i]);
+	free(zst);
 	free(st);
 	free(ch);
 	side_free(&sb);
@@ -715,6 +783,144 @@ out:
 	cbidx_free(&xn);
 	intern_free(&t);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ options */
+
+_Static_assert(F_COUNT <= DIFF_FAIL_MAX, "DIFF_FAIL_MAX too small for the thresholds");
+
+static int set_fail(struct diff_opts *o, const char *who, int id, const char *arg)
+{
+	if (strcmp(arg, "off") == 0) {
+		o->on[id] = 0;
+		return 0;
+	}
+	double v;
+	if (fails[id].size) {
+		int64_t s;
+		if (options_parse_size(arg, &s) != 0)
+			goto bad;
+		v = (double)s;
+	} else {
+		char *end;
+		errno = 0;
+		v = strtod(arg, &end);
+		if (end == arg || errno || !isfinite(v) || v < 0)
+			goto bad;
+		if (fails[id].pct && *end == '%')
+			end++;
+		if (*end)
+			goto bad;
+	}
+	o->on[id] = 1;
+	o->limit[id] = v;
+	return 0;
+bad:
+	cli_error("%s: --%s: '%s' is not valid: expected %s or off", who, fails[id].name, arg,
+		  fails[id].size ? "a size like 0, 64K, 1M" : fails[id].pct ? "a percentage" :
+		  "a number");
+	return -1;
+}
+
+int diff_opts_set(struct diff_opts *o, const char *who, const char *name, const char *value)
+{
+	int sr = suppress_opt(&o->sup, name, value);
+	if (sr != 0)
+		return sr;
+	for (int i = 0; i < F_COUNT; i++)
+		if (strcmp(name, fails[i].name) == 0)
+			return set_fail(o, who, i, value) == 0 ? 1 : -1;
+	if (strcmp(name, "top") == 0 || strcmp(name, "frames") == 0) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || errno || v < 0 || v > 1000000000L) {
+			cli_error("%s: --%s: '%s' is not a number from 0 to %ld", who, name, value,
+				  1000000000L);
+			return -1;
+		}
+		if (name[0] == 't')
+			o->top = (size_t)v;
+		else
+			o->frames = (int)(v > 1000 ? 1000 : v);
+		return 1;
+	}
+	if (strcmp(name, "color") == 0 || strcmp(name, "colour") == 0) {
+		if (fmt_color_init(value) != 0) {
+			cli_error("%s: --color: '%s' is not auto, always or never", who, value);
+			return -1;
+		}
+		o->color = value;
+		return 1;
+	}
+	int alpha = strcmp(name, "significance-level") == 0;
+	if (!alpha && strcmp(name, "noise-threshold") != 0)
+		return 0;
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (!alpha && end != value && *end == '%')
+		end++;
+	if (end == value || *end || errno || !isfinite(v) || (alpha ? !(v > 0 && v < 1) : v < 0)) {
+		cli_error("%s: --%s: '%s' is not valid: expected %s", who, name, value,
+			  alpha ? "a number between 0 and 1, like 0.05" : "a percentage, like 5");
+		return -1;
+	}
+	if (alpha)
+		o->alpha = v;
+	else
+		o->noise = v;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ the files */
+
+int diff_files(const char *const *base, size_t nb, const char *const *new, size_t nn,
+	       const struct diff_opts *opts)
+{
+	struct diff_opts o = *opts;
+	if (fmt_color_init(o.color) != 0)
+		return EXIT_USAGE;      /* checked by diff_opts_set already */
+	o.width = fmt_width();
+	char err[1024];
+	struct suppressions sup;
+	if (suppress_load(&o.sup, &sup) != 0) {
+		suppress_free(&sup);
+		return EXIT_INPUT;
+	}
+	struct profile **ps = calloc(nb + nn, sizeof(*ps));
+	if (!ps) {
+		suppress_free(&sup);
+		cli_error("diff: out of memory");
+		return EXIT_INPUT;
+	}
+	for (size_t k = 0; k < nb + nn; k++) {
+		const char *path = k < nb ? base[k] : new[k - nb];
+		ps[k] = profile_load(path, err, sizeof(err));
+		if (!ps[k] || suppress_apply(ps[k], &sup) != 0) {
+			cli_error("%s", ps[k] ? "diff: out of memory" : err);
+			for (size_t m = 0; m <= k; m++)
+				profile_free(ps[m]);
+			free(ps);
+			suppress_free(&sup);
+			return EXIT_INPUT;
+		}
+	}
+	suppress_free(&sup);
+	int rc = run_diff((const struct profile *const *)ps, nb,
+			  (const struct profile *const *)ps + nb, nn, &o);
+	for (size_t k = 0; k < nb + nn; k++)
+		profile_free(ps[k]);
+	free(ps);
+	if (rc < 0) {
+		cli_error("diff: out of memory");
+		return EXIT_INPUT;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("diff: cannot write the output: %s", strerror(errno));
+		return EXIT_INPUT;
+	}
+	return rc ? EXIT_FINDINGS : EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ command */
@@ -732,8 +938,8 @@ static void usage(FILE *f)
 		"compare the first file of each side.\n"
 		"\n"
 		"Callback timing, when every profile has the duration histograms: p50 and p99\n"
-		"change with a confidence interval and p-value; a regression when significant\n"
-		"and larger than the noise threshold:\n"
+		"of each callback and each of its zones change with a confidence interval and\n"
+		"p-value; a regression when significant and larger than the noise threshold:\n"
 		"  --significance-level A     p-value below which a change is real (default %g)\n"
 		"  --noise-threshold P        changes up to P %% are noise (default %g)\n"
 		"\n"
@@ -764,69 +970,17 @@ static void usage(FILE *f)
 
 static const struct cli_sub sub = { "diff", "[OPTIONS] BASE NEW | BASE... -- NEW...", usage };
 
-static int set_fail(struct diff_opts *o, int id, const char *arg)
-{
-	if (strcmp(arg, "off") == 0) {
-		o->on[id] = 0;
-		return 0;
-	}
-	double v;
-	if (fails[id].size) {
-		int64_t s;
-		if (options_parse_size(arg, &s) != 0)
-			goto bad;
-		v = (double)s;
-	} else {
-		char *end;
-		errno = 0;
-		v = strtod(arg, &end);
-		if (end == arg || errno || !isfinite(v) || v < 0)
-			goto bad;
-		if (fails[id].pct && *end == '%')
-			end++;
-		if (*end)
-			goto bad;
-	}
-	o->on[id] = 1;
-	o->limit[id] = v;
-	return 0;
-bad:
-	cli_error("diff: --%s: '%s' is not valid: expected %s or off", fails[id].name, arg,
-		  fails[id].size ? "a size like 0, 64K, 1M" : fails[id].pct ? "a percentage" :
-		  "a number");
-	return -1;
-}
-
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_COLOR = 256, O_SUPP, O_ALPHA, O_NOISE };
+	enum { O_DIFF = 256 };
 	static const struct option opts[] = {
-		{ "fail-p99-pct", required_argument, NULL, 0 },
-		{ "fail-callback-allocs", required_argument, NULL, 0 },
-		{ "fail-overruns", required_argument, NULL, 0 },
-		{ "fail-bytes-pct", required_argument, NULL, 0 },
-		{ "fail-blocks-pct", required_argument, NULL, 0 },
-		{ "fail-peak-pct", required_argument, NULL, 0 },
-		{ "fail-leaked", required_argument, NULL, 0 },
-		{ "significance-level", required_argument, NULL, O_ALPHA },
-		{ "noise-threshold", required_argument, NULL, O_NOISE },
-		{ "top", required_argument, NULL, 'n' },
-		{ "frames", required_argument, NULL, 'f' },
-		CLI_COLOR_LONG_OPTS(O_COLOR),
-		SUPPRESS_LONG_OPTS(O_SUPP),
+		DIFF_LONG_OPTS(O_DIFF),
+		SUPPRESS_LONG_OPTS(O_DIFF),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct diff_opts o;
-	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < F_COUNT; i++) {
-		o.on[i] = fails[i].on;
-		o.limit[i] = fails[i].def;
-	}
-	o.top = DEFAULT_TOP;
-	o.frames = DEFAULT_FRAMES;
-	o.alpha = DEFAULT_ALPHA;
-	o.noise = DEFAULT_NOISE;
+	diff_opts_init(&o);
 	/* BASE... -- NEW...: options come before the "--", which getopt must not see. */
 	int sep = 0;
 	for (int i = 1; i < argc; i++)
@@ -835,60 +989,23 @@ int cmd_diff(int argc, char **argv)
 			break;
 		}
 	int nargs = sep ? sep : argc;
-	const char *color = "auto";
-	struct suppress_opts so = { 0 };
 	int c, li;
 	cli_getopt_start();
 	while ((c = getopt_long(nargs, argv, ":n:f:h", opts, &li)) != -1) {
 		switch (c) {
-		case O_SUPP:
-			if (suppress_opt(&so, opts[li].name, optarg) < 0)
+		case O_DIFF:
+			if (diff_opts_set(&o, "diff", opts[li].name, optarg) < 0)
 				return cli_usage_error(&sub);
-			break;
-		case 0:
-			for (int i = 0; i < F_COUNT; i++)
-				if (strcmp(opts[li].name, fails[i].name) == 0 && set_fail(&o, i, optarg))
-					return cli_usage_error(&sub);
 			break;
 		case 'n':
-		case 'f': {
-			long v;
-			if (cli_parse_count(&sub, c == 'n' ? "--top" : "--frames", optarg,
-					    1000000000L, &v))
+		case 'f':
+			if (diff_opts_set(&o, "diff", c == 'n' ? "top" : "frames", optarg) < 0)
 				return cli_usage_error(&sub);
-			if (c == 'n')
-				o.top = (size_t)v;
-			else
-				o.frames = (int)(v > 1000 ? 1000 : v);
 			break;
-		}
-		case O_ALPHA:
-		case O_NOISE: {
-			char *end;
-			errno = 0;
-			double v = strtod(optarg, &end);
-			if (c == O_NOISE && end != optarg && *end == '%')
-				end++;
-			if (end == optarg || *end || errno || !isfinite(v) ||
-			    (c == O_ALPHA ? !(v > 0 && v < 1) : v < 0)) {
-				cli_error("diff: --%s: '%s' is not valid: expected %s", opts[li].name,
-					  optarg, c == O_ALPHA ? "a number between 0 and 1, like 0.05" :
-					  "a percentage, like 5");
-				return cli_usage_error(&sub);
-			}
-			if (c == O_ALPHA)
-				o.alpha = v;
-			else
-				o.noise = v;
-			break;
-		}
-		case O_COLOR: color = optarg; break;
 		default:
 			return cli_opt_default(&sub, c, argv);
 		}
 	}
-	if (cli_color(&sub, color) != 0)
-		return EXIT_USAGE;
 	/* The files: BASE NEW, or BASE... -- NEW... ("-- BASE NEW" is the first form). */
 	char **bfiles = argv + optind, **nfiles;
 	int nb = nargs - optind, nn;
@@ -911,41 +1028,6 @@ int cmd_diff(int argc, char **argv)
 			return cli_usage_error(&sub);
 		}
 	}
-	o.width = fmt_width();
-	char err[1024];
-	struct suppressions sup;
-	if (suppress_load(&so, &sup) != 0) {
-		suppress_free(&sup);
-		return EXIT_INPUT;
-	}
-	struct profile **ps = calloc((size_t)(nb + nn), sizeof(*ps));
-	int rc = ps ? 0 : -1;
-	for (int k = 0; ps && k < nb + nn; k++) {
-		const char *path = k < nb ? bfiles[k] : nfiles[k - nb];
-		ps[k] = profile_load(path, err, sizeof(err));
-		if (!ps[k] || suppress_apply(ps[k], &sup) != 0) {
-			cli_error("%s", ps[k] ? "diff: out of memory" : err);
-			for (int m = 0; m <= k; m++)
-				profile_free(ps[m]);
-			free(ps);
-			suppress_free(&sup);
-			return EXIT_INPUT;
-		}
-	}
-	suppress_free(&sup);
-	if (ps)
-		rc = run_diff((const struct profile *const *)ps, (size_t)nb,
-			      (const struct profile *const *)ps + nb, (size_t)nn, &o);
-	for (int k = 0; ps && k < nb + nn; k++)
-		profile_free(ps[k]);
-	free(ps);
-	if (rc < 0) {
-		cli_error("diff: out of memory");
-		return EXIT_INPUT;
-	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error("diff: cannot write the output: %s", strerror(errno));
-		return EXIT_INPUT;
-	}
-	return rc ? EXIT_FINDINGS : EXIT_OK;
+	return diff_files((const char *const *)bfiles, (size_t)nb, (const char *const *)nfiles,
+			  (size_t)nn, &o);
 }

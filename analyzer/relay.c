@@ -355,8 +355,13 @@ int relay_wait(struct relay *r, pid_t pid, int *status)
 		}
 		/* A SIGCHLD that came before the waitpid() above is still pending: no race. */
 		siginfo_t si;
-		if (sigwaitinfo(&all, &si) > 0)
+		if (sigwaitinfo(&all, &si) > 0) {
+			int s = si.si_signo;
+			if (!r->stop_sig && (s == SIGINT || s == SIGTERM || s == SIGHUP ||
+					     s == SIGQUIT) && si.si_pid != pid)
+				r->stop_sig = s;
 			relay_one(r, pid, &si);
+		}
 	}
 	sentinel_end(r);
 	restore(r);

@@ -13,6 +13,8 @@ struct relay {
 	int cmd_fd;          /* write end: asks the sentinel what it received */
 	int rep_fd;          /* read end: its answer */
 	int nrec;            /* signals the sentinel received not yet matched */
+	int stop_sig;        /* the first SIGINT, SIGTERM, SIGHUP or SIGQUIT that reached the
+			      * wrapper while the program ran (forwarded or not), else 0 */
 	struct { int sig, code; pid_t pid; } rec[64];
 };
 

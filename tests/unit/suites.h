@@ -19,4 +19,5 @@ void suite_outpath(void);
 void suite_suppress(void);   /* analyzer/suppress.c */
 void suite_stats(void);      /* analyzer/stats.c */
 void suite_rules(void);      /* analyzer/rules.c */
+void suite_baseline(void);   /* analyzer/baseline.c */
 #endif

@@ -1,0 +1,1 @@
+diff hist_zone_base.json hist_zone_slow.json
