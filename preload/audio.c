@@ -18,6 +18,7 @@
 #include "cpuprof.h"
 #include "clock.h"
 #include "durhist.h"
+#include "forkmem.h"
 #include "timeline.h"
 #define AUDIOPROF_DEFINING_API   /* the definitions, not the run-time look-up */
 #include "audioprof.h"
@@ -1461,8 +1462,7 @@ void audio_reset_after_fork(void)
 			memset(s->load, 0, TIMELINE_SAMPLES * sizeof(*s->load));
 	}
 	load_n = 0;
-	if (vtab)
-		memset(vtab, 0, VSLOTS * sizeof(*vtab));
+	forkmem_zero(vtab, VSLOTS * sizeof(*vtab));
 	ap_rt.tid = (int)syscall(SYS_gettid);   /* the child's own */
 	/* The forking thread's provisional cycle refers to counts that are gone. */
 	ap_rt.pend_on = 0;
@@ -1489,8 +1489,9 @@ void audio_init(void)
 		   (((size_t)TIMELINE_SAMPLES * sizeof(struct load_row) + 4095) & ~(size_t)4095);
 	src_size = (src_size + 4095) & ~(size_t)4095;
 	src_slab = map(SLAB_SOURCES * src_size);
-	vtab = map(VSLOTS * sizeof(*vtab));
-	site_cb = map(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
+	/* Both start afresh in a fork child (audio_reset_after_fork): nothing to copy. */
+	vtab = forkmem_map_wiped(VSLOTS * sizeof(*vtab));
+	site_cb = forkmem_map_wiped(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
 	const char *p = OPT_STR(OPT_RT_THREADS);
 	if (p && *p) {
 		rt_threads_pattern = p;

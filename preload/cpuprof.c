@@ -29,6 +29,7 @@
 #include "cpuprof.h"
 #include "audio.h"
 #include "clock.h"
+#include "forkmem.h"
 #include "jsonput.h"
 #include "profile_schema.h"
 #include "log.h"
@@ -242,10 +243,10 @@ void cpuprof_init(void)
 	rate_hz = OPT_NUM(OPT_CPU_RATE);
 	depth = rt_depth < CP_MAX_DEPTH ? rt_depth : CP_MAX_DEPTH;
 	slot_size = (sizeof(struct slot) + depth * sizeof(uintptr_t) + 15) & ~(size_t)15;
-	void *m = mmap(NULL, CP_SLOTS * slot_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* A child starts its samples afresh (cpuprof_after_fork): nothing to copy. */
+	void *m = forkmem_map_wiped(CP_SLOTS * slot_size);
 	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
-	if (m == MAP_FAILED || !real_sigaction) {
+	if (!m || !real_sigaction) {
 		log_msg("cannot set up CPU sampling; AUDIOPROF_CPU=off");
 		mode = CPUPROF_OFF;
 		return;
