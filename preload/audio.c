@@ -936,9 +936,12 @@ void audio_writer_tick(void)
 		refresh_thread(s);
 	if (audio_on_violation != ONV_WARN || !vtab)
 		return;
+	struct mem_pages pages;   /* only pages in memory hold slots */
+	mem_pages_init(&pages, vtab, VSLOTS * sizeof(*vtab));
 	for (unsigned i = 0; i < VSLOTS; i++) {
 		struct vslot *v = &vtab[i];
-		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned &&
+		if (mem_pages_in(&pages, &v->state) &&
+		    __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned &&
 		    !v->lib && __atomic_load_n(&v->count, __ATOMIC_RELAXED))
 			report_one(v);
 	}
@@ -1371,9 +1374,12 @@ json_t *audio_violations_json(audio_fs_fn fs, void *arg)
 	/* Ready slots first, then each key once (two threads may have claimed two slots
 	 * for one key at the same moment: their counts are merged here). */
 	static unsigned ready[VSLOTS];
+	static struct mem_pages pages;   /* only pages in memory hold slots */
 	unsigned nready = 0;
+	mem_pages_init(&pages, vtab, VSLOTS * sizeof(*vtab));
 	for (unsigned i = 0; vtab && i < VSLOTS; i++)
-		if (__atomic_load_n(&vtab[i].state, __ATOMIC_ACQUIRE) == 2)
+		if (mem_pages_in(&pages, &vtab[i].state) &&
+		    __atomic_load_n(&vtab[i].state, __ATOMIC_ACQUIRE) == 2)
 			ready[nready++] = i;
 	for (unsigned a = 0; a < nready; a++) {
 		struct vslot *v = &vtab[ready[a]];

@@ -424,9 +424,12 @@ json_t *cpuprof_object(cpuprof_fs_fn fs, void *arg)
 #undef CC_PUT
 		err |= e && json_array_append_new(srcs, e) < 0;
 	}
+	/* Only pages in memory hold slots: most of the table is never written. */
+	static struct mem_pages pages;   /* one writer at a time (the runtime's write lock) */
+	mem_pages_init(&pages, table, CP_SLOTS * slot_size);
 	for (unsigned i = 0; i < CP_SLOTS; i++) {
 		struct slot *s = slot_at(i);
-		if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
+		if (!mem_pages_in(&pages, &s->key) || __atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
 			continue;
 		uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
 		json_t *e = json_object(), *f = fs(s->ips, s->n, arg);
