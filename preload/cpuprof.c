@@ -429,7 +429,13 @@ json_t *cpuprof_object(cpuprof_fs_fn fs, void *arg)
 	mem_pages_init(&pages, table, CP_SLOTS * slot_size);
 	for (unsigned i = 0; i < CP_SLOTS; i++) {
 		struct slot *s = slot_at(i);
-		if (!mem_pages_in(&pages, &s->key) || __atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
+		if (!mem_pages_in(&pages, &s->key)) {
+			/* On to the first slot whose key is on the next page. */
+			size_t next = mem_pages_end(&pages, &s->key) - (uintptr_t)table;
+			i = (unsigned)((next + slot_size - 1) / slot_size) - 1;
+			continue;
+		}
+		if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
 			continue;
 		uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
 		json_t *e = json_object(), *f = fs(s->ips, s->n, arg);

@@ -64,4 +64,10 @@ static inline int mem_pages_in(struct mem_pages *m, const void *p)
 	return m->vec[(a - m->first) / m->page] & 1;
 }
 
+/* The end of the page that holds p. */
+static inline uintptr_t mem_pages_end(const struct mem_pages *m, const void *p)
+{
+	return ((uintptr_t)p | (m->page - 1)) + 1;
+}
+
 #endif
