@@ -4,6 +4,7 @@
  * its field list in common/profile_schema.h. Runs on the writer thread (or at exit),
  * reading what audio threads write without stopping them. */
 #include "audio_int.h"
+#include "mem.h"
 #include "jsonput.h"
 #include "clock.h"
 #include "timeline.h"
@@ -343,9 +344,12 @@ json_t *audio_violations_json(audio_fs_fn fs, void *arg)
 	/* Ready slots first, then each key once (two threads may have claimed two slots
 	 * for one key at the same moment: their counts are merged here). */
 	static unsigned ready[VSLOTS];
+	static struct mem_pages pages;   /* only pages in memory hold slots */
 	unsigned nready = 0;
+	mem_pages_init(&pages, audio_vtab, VSLOTS * sizeof(*audio_vtab));
 	for (unsigned i = 0; audio_vtab && i < VSLOTS; i++)
-		if (__atomic_load_n(&audio_vtab[i].state, __ATOMIC_ACQUIRE) == 2)
+		if (mem_pages_in(&pages, &audio_vtab[i].state) &&
+		    __atomic_load_n(&audio_vtab[i].state, __ATOMIC_ACQUIRE) == 2)
 			ready[nready++] = i;
 	for (unsigned a = 0; a < nready; a++) {
 		struct vslot *v = &audio_vtab[ready[a]];

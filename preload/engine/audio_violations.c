@@ -8,6 +8,7 @@
 #include "audio_int.h"
 #include "log.h"
 #include "symbols.h"
+#include "forkmem.h"
 #include "mem.h"
 
 #include <stdio.h>
@@ -320,9 +321,12 @@ void audio_writer_tick(void)
 		audio_refresh_thread(s);
 	if (audio_on_violation != ONV_WARN || !audio_vtab)
 		return;
+	struct mem_pages pages;   /* only pages in memory hold slots */
+	mem_pages_init(&pages, audio_vtab, VSLOTS * sizeof(*audio_vtab));
 	for (unsigned i = 0; i < VSLOTS; i++) {
 		struct vslot *v = &audio_vtab[i];
-		if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned &&
+		if (mem_pages_in(&pages, &v->state) &&
+		    __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 2 && !v->warned &&
 		    !v->lib && __atomic_load_n(&v->count, __ATOMIC_RELAXED))
 			report_one(v);
 	}
@@ -335,15 +339,15 @@ uint64_t audio_violations_lost(void)
 
 void audio_violations_init(void)
 {
-	audio_vtab = audio_map(VSLOTS * sizeof(*audio_vtab));
-	site_cb = audio_map(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
+	/* Both start afresh in a fork child (audio_violations_reset): nothing to copy. */
+	audio_vtab = forkmem_map_wiped(VSLOTS * sizeof(*audio_vtab));
+	site_cb = forkmem_map_wiped(((size_t)SITES_MAX + 1) * sizeof(*site_cb));
 }
 
 /* In a forked child (single-threaded): the parent's violations are not the child's. */
 void audio_violations_reset(void)
 {
-	if (audio_vtab)
-		memset(audio_vtab, 0, VSLOTS * sizeof(*audio_vtab));
+	forkmem_zero(audio_vtab, VSLOTS * sizeof(*audio_vtab));
 	if (site_cb)
 		madvise(site_cb, ((size_t)SITES_MAX + 1) * sizeof(*site_cb), MADV_DONTNEED);
 	vlost = 0;

@@ -29,6 +29,7 @@
 #include "cpuprof.h"
 #include "audio.h"
 #include "clock.h"
+#include "forkmem.h"
 #include "jsonput.h"
 #include "profile_schema.h"
 #include "log.h"
@@ -242,10 +243,10 @@ void cpuprof_init(void)
 	rate_hz = OPT_NUM(OPT_CPU_RATE);
 	depth = runtime_depth < CP_MAX_DEPTH ? runtime_depth : CP_MAX_DEPTH;
 	slot_size = (sizeof(struct slot) + depth * sizeof(uintptr_t) + 15) & ~(size_t)15;
-	void *m = mmap(NULL, CP_SLOTS * slot_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* A child starts its samples afresh (cpuprof_after_fork): nothing to copy. */
+	void *m = forkmem_map_wiped(CP_SLOTS * slot_size);
 	real_sigaction = dlsym(RTLD_NEXT, "sigaction");
-	if (m == MAP_FAILED || !real_sigaction) {
+	if (!m || !real_sigaction) {
 		log_msg("cannot set up CPU sampling; AUDIOPROF_CPU=off");
 		mode = CPUPROF_OFF;
 		return;
@@ -423,8 +424,17 @@ json_t *cpuprof_object(cpuprof_fs_fn fs, void *arg)
 #undef CC_PUT
 		err |= e && json_array_append_new(srcs, e) < 0;
 	}
+	/* Only pages in memory hold slots: most of the table is never written. */
+	static struct mem_pages pages;   /* one writer at a time (the runtime's write lock) */
+	mem_pages_init(&pages, table, CP_SLOTS * slot_size);
 	for (unsigned i = 0; i < CP_SLOTS; i++) {
 		struct slot *s = slot_at(i);
+		if (!mem_pages_in(&pages, &s->key)) {
+			/* On to the first slot whose key is on the next page. */
+			size_t next = mem_pages_end(&pages, &s->key) - (uintptr_t)table;
+			i = (unsigned)((next + slot_size - 1) / slot_size) - 1;
+			continue;
+		}
 		if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
 			continue;
 		uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);

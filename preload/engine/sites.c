@@ -38,6 +38,7 @@
  * thread's sums area, never the id table; the id-taking calls are for tests and
  * readers. */
 #include "sites.h"
+#include "forkmem.h"
 #include "mem.h"
 #include "clock.h"
 
@@ -387,7 +388,8 @@ struct sites_local *sites_local_new(void)
 	struct sites_local *l = map(sizeof(*l));
 	if (!l)
 		return NULL;
-	l->v = map(((size_t)SITES_MAX + 1) * sizeof(*l->v));
+	/* A child restarts every area from zero (sites_reset_after_fork): nothing to copy. */
+	l->v = forkmem_map_wiped(((size_t)SITES_MAX + 1) * sizeof(*l->v));
 	if (!l->v) {
 		munmap(l, sizeof(*l));
 		return NULL;

@@ -1,0 +1,50 @@
+/* forkmem.h - the profiler's own anonymous mappings, and what a fork child gets of them.
+ * fork() copies, in the parent's call, the page-table entry of every page a private
+ * mapping has in memory (a page only read holds the zero page: one entry too), and
+ * afterwards every first write of the parent to such a page is a copy-on-write fault.
+ * A table whose contents a forked child throws away anyway (counts it restarts from
+ * zero) is mapped "wiped in the child" (MADV_WIPEONFORK, Linux 4.14): the kernel copies
+ * none of its pages, the child finds it all zeros, and the parent writes on without
+ * faults. Zero must then be a valid state of the table (as for any fresh mapping), and
+ * the child-side reset must not write the whole table (use forkmem_zero): the same
+ * code then works on kernels without the flag, where the copy is made as before. */
+#ifndef AUDIOPROF_FORKMEM_H
+#define AUDIOPROF_FORKMEM_H
+
+#include <stddef.h>
+#include <sys/mman.h>
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+
+/* `size` bytes of zeros reserved (MAP_NORESERVE: untouched pages cost nothing), which a
+ * fork child inherits like any memory; NULL when the mapping fails. */
+static inline void *forkmem_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The same, but a fork child finds it zeroed (the kernel copies none of it). Without
+ * MADV_WIPEONFORK the mapping is inherited as forkmem_map's: a child must still reset
+ * what it uses, with forkmem_zero. */
+static inline void *forkmem_map_wiped(size_t size)
+{
+	void *p = forkmem_map(size);
+	if (p)
+		madvise(p, size, MADV_WIPEONFORK);
+	return p;
+}
+
+/* Zeros in [p, p + size) of a mapping from forkmem_map*, without touching a page: pages
+ * in memory are dropped (read again as zeros), and a wiped range costs nothing. p and
+ * size are multiples of the page size. */
+static inline void forkmem_zero(void *p, size_t size)
+{
+	if (p)
+		madvise(p, size, MADV_DONTNEED);
+}
+
+#endif
