@@ -7,7 +7,8 @@
 # profile is checked for the same totals. Then `bench/real.sh --reps 1`: every real
 # program behaves (stdout, exit status) as natively under audioprof with a cold and a
 # warm symbol cache and under heaptrack. Last, `bench/ablate.sh` once: its patch still
-# applies to preload/ and every ablated build runs. No timing is asserted.
+# applies to preload/ and every ablated build runs; `bench/diffnoise.sh --smoke`: every
+# comparison it makes runs and says regression or not. No timing is asserted.
 # (t_bench_nozstd.sh: the heaptrack runs again, without zstd on PATH.)
 . "$(dirname "$0")/lib/common.sh"
 need_preload
@@ -25,4 +26,9 @@ esac
 out=$("$ROOT/bench/ablate.sh" --rounds 1 --ops 20000) || fail "bench/ablate.sh failed"
 rows=$(printf '%s\n' "$out" | grep -cE '^  (forward|header|stack2|stack|shipped2|nolock|shipped) +[0-9.]+x')
 [ "$rows" = 7 ] || fail "bench/ablate.sh printed $rows of 7 rows: $out"
+out=$("$ROOT/bench/diffnoise.sh" --smoke) || fail "bench/diffnoise.sh --smoke failed: $out"
+printf '%s\n' "$out" | grep -qE '^  clean vs clean, 1 run a side .* [0-9]+ of 6 ' ||
+	fail "bench/diffnoise.sh --smoke did not make the 6 clean pairs: $out"
+printf '%s\n' "$out" | grep -qE '^  clean vs spin:40, 1 run a side .* [0-9]+ of 6 ' ||
+	fail "bench/diffnoise.sh --smoke did not make the 6 clean/slow pairs: $out"
 echo "ok"
