@@ -645,6 +645,10 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 				"the duration histograms; a regression when p < %g and the change "
 				"is over +%g%%)\n", nb > 1 || nn > 1 ? "pooled runs" : "runs",
 				100.0 * (1.0 - o->alpha), o->alpha, o->noise);
+		if (nstat && (nb == 1 || nn == 1))
+			fprintf(f, "  (one run on a side: the interval holds the spread within a "
+				"run, not between runs, which is often\n   larger than %g%%; pool 3 "
+				"or more runs a side for a verdict a CI can trust)\n", o->noise);
 		if (!o->on[F_P99_PCT] && (pb->ncallbacks || pn->ncallbacks))
 			fprintf(f, "  (--fail-p99-pct off: callback timing is shown, never a "
 				"regression)\n");
