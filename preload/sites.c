@@ -501,7 +501,8 @@ static uint64_t __attribute__((noinline)) global_slow(struct sites_local *l, int
 						     uint64_t now)
 {
 	if (l) {
-		budget_settle(__atomic_exchange_n(&l->budget, 0, __ATOMIC_SEQ_CST));
+		if (LOAD(&l->budget))   /* over its budget (none: no locked write here) */
+			budget_settle(__atomic_exchange_n(&l->budget, 0, __ATOMIC_SEQ_CST));
 		BUMP(&l->global_events, 1);
 	} else {
 		ADD(&arealess_global_events, 1);
