@@ -419,7 +419,6 @@ struct sites_local *sites_local_new(void)
 #define R_MAX       16383u                  /* R: 14 bits */
 #define BUDGET_MAX  256u                    /* one thread's budget: 1 MiB at most */
 #define EXIT_ROOM   ((int64_t)32 << 10)     /* room below M that ends mode EXACT */
-#define PENDING_MIN (-((int64_t)1 << 46))   /* a pending delta stays within 48 bits */
 
 enum { MODE_BUDGET = 0, MODE_REVOKING = 1, MODE_EXACT = 2 };
 
@@ -563,9 +562,12 @@ static uint64_t __attribute__((noinline)) global_slow(struct sites_local *l, int
 static inline uint64_t global_event(struct sites_local *l, int64_t delta, uint64_t now)
 {
 	if (likely(l)) {
+		/* Within [-budget, budget]: a thread that frees what others allocated (a
+		 * consumer) publishes its frees now and then, so the room below the peak
+		 * that G shows does not shrink while the live bytes do not grow. */
 		uint64_t w = LOAD(&l->budget), u = bud_units(w);
-		int64_t p = bud_pending(w) + delta;
-		if (likely(u && p <= (int64_t)(u << GRAIN_SHIFT) && p >= PENDING_MIN) &&
+		int64_t p = bud_pending(w) + delta, b = (int64_t)(u << GRAIN_SHIFT);
+		if (likely(u && p <= b && p >= -b) &&
 		    likely(__atomic_compare_exchange_n(&l->budget, &w, (uint64_t)p << 16 | u, 0,
 						       __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)))
 			return l->key;
