@@ -5,7 +5,9 @@
  *
  * Exact global peak in O(1) per event, without locks and without DHAT's walk over
  * every site: one 16-byte word {G live bytes, M max live bytes} is updated with
- * cmpxchg16b, which puts every event in one total order. Each event gets a key
+ * cmpxchg16b, which puts every event in one total order (near the peak; below it,
+ * each thread's events stay within a budget of its own that cannot reach M, see
+ * "The global word", and need not be ordered against it). Each event gets a key
  * k = 2*M' + post, where M' is the maximum after the event and post = 0 only for the
  * event that raised the maximum. The final global peak is the moment the last raise
  * happened, so an event happened after it exactly when its key is 2*M_final + 1.
@@ -28,15 +30,17 @@
  * gbk stay exact; mb and mbk are maxima of the sum, taken at each allocation from its
  * own part and the other part's current value. They stay exact when allocations of
  * the owner and another thread overlap: the owner stores its part before its locked
- * update of the global word and reads the other part after it, the others add with
- * locked instructions before reading the owner's part, so the later of the two sees
- * both, and the owner's sum is one its two parts really held at once. The owner's event thus
- * costs one locked instruction, the global word's, instead of four.
+ * update of its budget word or the global word and reads the other part after it, the
+ * others add with locked instructions before reading the owner's part, so the later of
+ * the two sees both, and the owner's sum is one its two parts really held at once. The
+ * owner's event thus costs one locked instruction, on its own budget word's line
+ * below the peak, instead of four.
  *
  * Hot path: the shim holds sites by pointer (sites_alloc, sites_free), so an event
- * touches the site's first cache lines (state, id, owner) and one line of the
- * thread's sums area, never the id table; the id-taking calls are for tests and
- * readers. */
+ * touches the site's first two cache lines (the owner's event writes only the second,
+ * another thread's only the first), its thread's budget line and, for a thread other
+ * than the owner, one line of its sums area; never the id table: the id-taking calls
+ * are for tests and readers. */
 #include "sites.h"
 #include "mem.h"
 #include "clock.h"
