@@ -10,8 +10,8 @@
 #   stack2    + the stack-cache lookup, frames 0 and 1 only (AUDIOPROF_DEPTH=2)
 #   stack     + the whole stack validated (default depth); no clock, no accounting
 #   shipped2  the real library at AUDIOPROF_DEPTH=2
-#   nolock    the real library, the global word updated without a locked instruction
-#             (right for one thread only, which is what this runs)
+#   nolock    the real library, the thread's budget word (sites.c) updated without a
+#             locked instruction (right for one thread only, which is what this runs)
 #   shipped   the real library
 # A measurement tool, not a test: `make bench` does not run it.
 #

@@ -3,9 +3,13 @@
 # (audioprof, heaptrack, valgrind DHAT), 1 and 2 threads, and print each as a ratio to the
 # native time measured in this same run. `make -C bench` (and so `make bench`) calls it.
 #
-# usage: run.sh [--smoke] [--ops N] [--reps N]
+# usage: run.sh [--smoke] [--ops N] [--reps N] [--cpu] [--tools LIST]
 #   --ops N    operations per thread (default 1000000; env BENCH_OPS)
 #   --reps N   runs per configuration, the best wall time counts (default 3; env BENCH_REPS)
+#   --cpu      compare CPU time (user + system, the process and its children) instead of
+#              wall time: steadier on a machine that other work shares
+#   --tools L  only these tools (comma-separated: audioprof, heaptrack, ht_record,
+#              ht_preload, dhat); native always runs
 #   --smoke    tiny op count, one run each; fails (exit 1) unless every configuration exits 0,
 #              prints the same result as native, and audioprof's profile holds exactly the
 #              allocation calls and bytes allocbench counted itself, site by site.
@@ -27,6 +31,8 @@ check=$here/check_profile.py
 preload=${BENCH_PRELOAD:-$here/../preload/libaudioprof.so}
 
 smoke=0
+cpu=0
+only=
 ops=${BENCH_OPS:-}
 reps=${BENCH_REPS:-}
 handoff=${BENCH_HANDOFF:-}
@@ -40,6 +46,8 @@ usage() {
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
+	--cpu) cpu=1 ;;
+	--tools) only=${2:?}; shift ;;
 	--ops) ops=${2:?}; shift ;;
 	--reps) reps=${2:?}; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -79,6 +87,14 @@ have_valgrind=0
 command -v valgrind >/dev/null 2>&1 && have_valgrind=1
 
 tools="native audioprof heaptrack ht_record ht_preload dhat"
+if [ -n "$only" ]; then
+	for t in ${only//,/ }; do
+		case " $tools " in *" $t "*) ;; *) usage >&2; exit 2 ;; esac
+	done
+	tools="native ${only//,/ }"
+fi
+what=wall
+[ $cpu = 1 ] && what=cpu
 
 label() {
 	case $1 in
@@ -102,13 +118,13 @@ unavailable() {
 }
 
 # run_one TOOL THREADS DIR: run allocbench once under TOOL; output in DIR/out, DIR/err.
-# Sets rc (exit status) and wall (ns).
+# Sets rc (exit status), wall (ns), and cpu (ns of user + system time, bash's `time`).
 run_one() {
-	local tool=$1 t=$2 dir=$3 start end
+	local tool=$1 t=$2 dir=$3 start end u s TIMEFORMAT='%3U %3S'
 	local args=(-t "$t" -n "$ops" -x "$handoff" -s)
 	mkdir -p "$dir"
 	start=$(date +%s%N)
-	case $tool in
+	{ time case $tool in
 	native)
 		"$prog" "${args[@]}" ;;
 	audioprof)   # a private, empty symbol cache: every run resolves from debug info
@@ -122,10 +138,12 @@ run_one() {
 		LD_PRELOAD=$ht_lib DUMP_HEAPTRACK_OUTPUT=/dev/null "$prog" "${args[@]}" ;;
 	dhat)
 		valgrind --tool=dhat --dhat-out-file="$dir/dhat.json" "$prog" "${args[@]}" ;;
-	esac >"$dir/out" 2>"$dir/err" </dev/null
+	esac >"$dir/out" 2>"$dir/err" </dev/null; } 2>"$dir/time"
 	rc=$?
 	end=$(date +%s%N)
 	wall=$((end - start))
+	read -r u s <"$dir/time"
+	cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%d", (u + s) * 1e9 }')
 }
 
 # The program's own lines (heaptrack's script mixes its messages into stdout).
@@ -184,6 +202,7 @@ for rep in $(seq 1 "$reps"); do
 				fi
 			fi
 			runs[$key]=$((${runs[$key]:-0} + 1))
+			[ $what = cpu ] && wall=$cpu
 			if [ -z "${best[$key]:-}" ] || [ $wall -lt ${best[$key]} ]; then
 				best[$key]=$wall
 			fi
@@ -218,7 +237,7 @@ cell() {
 
 echo
 printf "%-46s %${W}s %${W}s\n" "" "1 thread        " "2 threads       "
-printf "%-46s %${W}s %${W}s\n" "tool" "ratio best wall +per alloc" "ratio best wall +per alloc"
+printf "%-46s %${W}s %${W}s\n" "tool" "ratio best $what  +per alloc" "ratio best $what  +per alloc"
 for tool in $tools; do
 	printf "%-46s %s %s\n" "$(label $tool)" "$(cell $tool.1 1)" "$(cell $tool.2 2)"
 done
@@ -231,7 +250,7 @@ for t in 1 2; do
 		esac
 	done
 done
-echo "ratio: best wall time of the whole process under the tool / best native wall time, both"
+echo "ratio: best $what time of the whole process under the tool / best native $what time, both"
 echo "  measured in this run: same binary, same arguments (-n $ops -x $handoff -s), same machine."
 echo "+per alloc: (tool - native) / allocation calls ($ops per thread)."
 echo "valgrind DHAT: the same operation count, one run."

@@ -5,7 +5,9 @@
  *
  * Exact global peak in O(1) per event, without locks and without DHAT's walk over
  * every site: one 16-byte word {G live bytes, M max live bytes} is updated with
- * cmpxchg16b, which puts every event in one total order. Each event gets a key
+ * cmpxchg16b, which puts every event in one total order (near the peak; below it,
+ * each thread's events stay within a budget of its own that cannot reach M, see
+ * "The global word", and need not be ordered against it). Each event gets a key
  * k = 2*M' + post, where M' is the maximum after the event and post = 0 only for the
  * event that raised the maximum. The final global peak is the moment the last raise
  * happened, so an event happened after it exactly when its key is 2*M_final + 1.
@@ -28,15 +30,17 @@
  * gbk stay exact; mb and mbk are maxima of the sum, taken at each allocation from its
  * own part and the other part's current value. They stay exact when allocations of
  * the owner and another thread overlap: the owner stores its part before its locked
- * update of the global word and reads the other part after it, the others add with
- * locked instructions before reading the owner's part, so the later of the two sees
- * both, and the owner's sum is one its two parts really held at once. The owner's event thus
- * costs one locked instruction, the global word's, instead of four.
+ * update of its budget word or the global word and reads the other part after it, the
+ * others add with locked instructions before reading the owner's part, so the later of
+ * the two sees both, and the owner's sum is one its two parts really held at once. The
+ * owner's event thus costs one locked instruction, on its own budget word's line
+ * below the peak, instead of four.
  *
  * Hot path: the shim holds sites by pointer (sites_alloc, sites_free), so an event
- * touches the site's first cache lines (state, id, owner) and one line of the
- * thread's sums area, never the id table; the id-taking calls are for tests and
- * readers. */
+ * touches the site's first two cache lines (the owner's event writes only the second,
+ * another thread's only the first), its thread's budget line and, for a thread other
+ * than the owner, one line of its sums area; never the id table: the id-taking calls
+ * are for tests and readers. */
 #include "sites.h"
 #include "forkmem.h"
 #include "mem.h"
@@ -70,26 +74,30 @@ struct local_sums {
 };
 
 struct site {
-	/* First line: the live counts, the owner's peak word, the maxima. */
-	struct pair opk;           /* the owner's packed peak word, see pk_* */
-	int64_t o_curr_b, o_curr_k;   /* the owner's part of the live bytes, blocks */
-	int64_t f_curr_b, f_curr_k;   /* the other threads' part (atomic adds) */
-	int64_t max_b, max_k;      /* maxima of o_curr + f_curr */
-	/* Second line: the owner, the id, the owner's sums (plain stores), the hash. */
+	/* First line: read by every event at the site, written by the other threads'
+	 * events (their part) and by a new maximum. */
 	struct sites_local *owner; /* area of the owning thread; NULL until the first event */
 	uint32_t id;
 	uint16_t depth;
 	uint16_t dead;             /* lost an insertion race; never used */
-	struct local_sums own;     /* the owner's sums: no line of its area to touch */
-	uint64_t hash;
-	/* Third line: the others' peak word, the chain, the sums of area-less events. */
+	int64_t max_b, max_k;      /* maxima of o_curr + f_curr */
+	int64_t f_curr_b, f_curr_k;   /* the other threads' part (atomic adds) */
 	struct pair fpk;           /* the other threads' packed peak word */
-	struct site *next;         /* hash chain; written once before publication */
+	/* Second line: the owner's part, written by the owner only (plain stores): no
+	 * other thread's event writes it, so an owner's event never finds it stolen. */
+	struct pair opk;           /* the owner's packed peak word, see pk_* */
+	int64_t o_curr_b, o_curr_k;   /* the owner's part of the live bytes, blocks */
+	struct local_sums own;     /* the owner's sums: no line of its area to touch; its
+				    * short_k spills into the third line */
+	/* Third line: the sums of area-less events, the hash and the chain. */
 	struct local_sums shared;
+	uint64_t hash;
+	struct site *next;         /* hash chain; written once before publication */
 	uintptr_t ips[];           /* the raw stack, innermost first */
 } __attribute__((aligned(64)));
-_Static_assert(offsetof(struct site, owner) == 64 && offsetof(struct site, fpk) == 128,
-	       "an owner's event touches the site's first two cache lines only");
+_Static_assert(offsetof(struct site, opk) == 64 && offsetof(struct site, own.short_k) == 128 &&
+	       offsetof(struct site, ips) == 192,
+	       "another thread's event writes the site's first line only, the owner's the second");
 
 struct chunk {
 	struct chunk *prev;        /* for the footprint count */
@@ -98,7 +106,7 @@ struct chunk {
 	char data[] __attribute__((aligned(64)));
 };
 
-static struct pair gword;                   /* {G, M} */
+static struct pair gword;                   /* {G, M | R | mode}: see "The global word" */
 static struct pair gpeak;                   /* {M at last raise, time of that raise} */
 static struct site **buckets;               /* NBUCKETS chains */
 static struct site **idtab;                 /* id -> site, SITES_MAX + 1 entries */
@@ -300,36 +308,6 @@ const uintptr_t *sites_site_stack(const struct site *s, unsigned *depth)
 
 /* ------------------------------------------------------------ events */
 
-static void peak_record_time(uint64_t m, uint64_t now)
-{
-	struct pair old = { LOAD(&gpeak.a), LOAD(&gpeak.b) };
-	while (m > old.a)
-		if (pair_cas(&gpeak, &old, (struct pair){ m, now }))
-			break;
-}
-
-/* Apply delta bytes to the global word; returns the event's key (see top comment). */
-static inline uint64_t global_add(int64_t delta, uint64_t now)
-{
-	if (delta == 0)
-		return LOAD(&gword.b) * 2 + 1;
-	struct pair old = { LOAD(&gword.a), LOAD(&gword.b) };
-	struct pair nw;
-	int raised;
-	do {
-		nw.a = old.a + (uint64_t)delta;
-		nw.b = old.b;
-		raised = delta > 0 && nw.a > old.b;
-		if (raised)
-			nw.b = nw.a;
-	} while (!pair_cas(&gword, &old, nw));
-	if (raised) {
-		peak_record_time(nw.b, now);
-		return nw.b * 2;
-	}
-	return nw.b * 2 + 1;
-}
-
 /* Packing of the per-site peak word: a = key (< 2^48) | low 16 bits of the byte sum;
  * b = high 24 bits of the byte sum | block sum (40 bits). Sums are two's complement. */
 #define SUM_BITS 40
@@ -380,8 +358,18 @@ struct area_slot {
 struct sites_local {
 	struct sites_local *next;      /* all areas, push-only */
 	struct area_slot *v;           /* indexed by site id, SITES_MAX + 1 entries */
+	/* Its own line: the thread's share of the global live bytes (see "The global
+	 * word"), written by the thread on every event and by others only to revoke it. */
+	uint64_t budget __attribute__((aligned(64)));   /* pending << 16 | units; 0: none */
+	uint64_t key;                  /* the key of every event made under the budget */
+	uint64_t global_events;        /* this thread's events that used the global word */
 };
 static struct sites_local *locals;
+static uint64_t arealess_global_events;   /* events of threads without an area */
+
+/* Plain stores by the owning thread, read by the writer: aligned 64-bit stores are
+ * never torn on the machines this runs on; the relaxed atomics say so. */
+#define BUMP(p, v) __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
 
 struct sites_local *sites_local_new(void)
 {
@@ -401,9 +389,217 @@ struct sites_local *sites_local_new(void)
 	return l;
 }
 
-/* Plain stores by the owning thread, read by the writer: aligned 64-bit stores are
- * never torn on the machines this runs on; the relaxed atomics say so. */
-#define BUMP(p, v) __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+/* ------------------------------------------------------------ the global word */
+
+/* The global word {G, M | R | mode}: G the live bytes published to it (signed), M
+ * the maximum of the live bytes, R the budget units handed out, the mode.
+ *
+ * Budgets. Only an event that takes the live bytes above M can raise the peak. While
+ * the heap stays well below its peak, each thread holds a budget: a share of the room
+ * M - G - R, taken out of that room (added to R), which it may use without telling
+ * anyone, keeping its pending delta (the sum of its events' byte deltas since it took
+ * the budget) in its own cache line (sites_local.budget). The live bytes are G plus
+ * every pending delta, at most G + R <= M: no event under a budget can make a new
+ * maximum, and each such event has the key 2M+1 of events after the maximum M was
+ * reached. An event that would take its thread's pending delta above the budget
+ * gives the budget back (the pending delta published into G, the units out of R)
+ * and goes to the global word, which may hand it a new budget.
+ *
+ * Near the peak. An event that could take G + R above M first takes every budget
+ * back (mode REVOKING: each thread's line is exchanged with 0 and what it held
+ * published; a thread that finds the mode REVOKING does the same walk before going
+ * on). G is then the live bytes, and every event goes through the global word with
+ * cmpxchg16b (mode EXACT): one total order in which the maximum is exact, as with no
+ * budgets at all. A free that leaves EXIT_ROOM or more below M returns to mode BUDGET.
+ *
+ * The order of events. An event under a budget takes place at the locked update of
+ * its thread's line, any other at its update of the global word; a revocation takes
+ * a thread's line before any event that depends on it. So the events keep every
+ * thread's own order and every order the program imposes (a free after its malloc,
+ * a lock, a barrier, a queue): the peak, its time and each site's share of it are
+ * those of the order in which the events really happened, exactly as when every
+ * event updated the global word. What changes is the cost: under a budget an event's
+ * locked instruction is on a line that no other thread writes (except to revoke), so
+ * threads that allocate at once below the peak share no written cache line here. */
+#define GRAIN_SHIFT 12                      /* budgets count 4 KiB units */
+#define R_MAX       16383u                  /* R: 14 bits */
+#define BUDGET_MAX  256u                    /* one thread's budget: 1 MiB at most */
+#define EXIT_ROOM   ((int64_t)32 << 10)     /* room below M that ends mode EXACT */
+
+enum { MODE_BUDGET = 0, MODE_REVOKING = 1, MODE_EXACT = 2 };
+
+static inline uint64_t gw_max(uint64_t b) { return b >> 16; }
+static inline uint64_t gw_res(uint64_t b) { return (b >> 2) & R_MAX; }
+static inline unsigned gw_mode(uint64_t b) { return (unsigned)(b & 3); }
+static inline uint64_t gw_make(uint64_t m, uint64_t r, unsigned mode)
+{
+	return m << 16 | r << 2 | mode;
+}
+
+/* A thread's budget word: pending delta (48 bits, signed) << 16 | units; 0: none. */
+static inline int64_t bud_pending(uint64_t w) { return (int64_t)w >> 16; }
+static inline uint64_t bud_units(uint64_t w) { return w & 0xFFFF; }
+
+static void peak_record_time(uint64_t m, uint64_t now)
+{
+	struct pair old = { LOAD(&gpeak.a), LOAD(&gpeak.b) };
+	while (m > old.a)
+		if (pair_cas(&gpeak, &old, (struct pair){ m, now }))
+			break;
+}
+
+/* Publish a budget word taken from a thread: its pending delta into G, its units
+ * out of R. */
+static void budget_settle(uint64_t w)
+{
+	if (!w)
+		return;
+	struct pair old = { LOAD(&gword.a), LOAD(&gword.b) }, nw;
+	uint64_t u = bud_units(w);
+	do {
+		uint64_t r = gw_res(old.b);
+		nw.a = old.a + (uint64_t)bud_pending(w);
+		nw.b = gw_make(gw_max(old.b), r > u ? r - u : 0, gw_mode(old.b));
+	} while (!pair_cas(&gword, &old, nw));
+}
+
+/* Take every thread's budget back. */
+static void budgets_revoke(void)
+{
+	for (struct sites_local *u = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); u; u = u->next)
+		if (LOAD(&u->budget))
+			budget_settle(__atomic_exchange_n(&u->budget, 0, __ATOMIC_SEQ_CST));
+}
+
+/* Hand thread area l (holding none) a budget, if the heap is well below its peak. */
+static void budget_take(struct sites_local *l)
+{
+	struct pair old = { LOAD(&gword.a), LOAD(&gword.b) }, nw;
+	uint64_t m, units;
+	do {
+		if (gw_mode(old.b) != MODE_BUDGET)
+			return;
+		m = gw_max(old.b);
+		uint64_t r = gw_res(old.b);
+		int64_t room = (int64_t)m - (int64_t)old.a - (int64_t)(r << GRAIN_SHIFT);
+		units = room > 0 ? (uint64_t)(room / 4) >> GRAIN_SHIFT : 0;
+		if (units > BUDGET_MAX)
+			units = BUDGET_MAX;
+		if (units > R_MAX - r)
+			units = R_MAX - r;
+		if (!units)
+			return;
+		nw.a = old.a;
+		nw.b = gw_make(m, r + units, MODE_BUDGET);
+	} while (!pair_cas(&gword, &old, nw));
+	l->key = 2 * m + 1;
+	__atomic_store_n(&l->budget, units, __ATOMIC_SEQ_CST);
+	/* A revocation that walked past this thread before the budget was in place did
+	 * not take it back: give it back now if the mode or the maximum moved since. */
+	uint64_t b = __atomic_load_n(&gword.b, __ATOMIC_SEQ_CST);
+	if (gw_mode(b) != MODE_BUDGET || gw_max(b) != m)
+		budget_settle(__atomic_exchange_n(&l->budget, 0, __ATOMIC_SEQ_CST));
+}
+
+/* An event that cannot use its thread's budget (l may be NULL: no area). */
+static uint64_t __attribute__((noinline)) global_slow(struct sites_local *l, int64_t delta,
+						     uint64_t now)
+{
+	if (l) {
+		if (LOAD(&l->budget))   /* over its budget (none: no locked write here) */
+			budget_settle(__atomic_exchange_n(&l->budget, 0, __ATOMIC_SEQ_CST));
+		BUMP(&l->global_events, 1);
+	} else {
+		ADD(&arealess_global_events, 1);
+	}
+	struct pair old = { LOAD(&gword.a), LOAD(&gword.b) }, nw;
+	for (;;) {
+		uint64_t m = gw_max(old.b), r = gw_res(old.b);
+		int64_t g = (int64_t)old.a + delta;
+		switch (gw_mode(old.b)) {
+		case MODE_BUDGET:
+			nw.a = (uint64_t)g;
+			nw.b = old.b;
+			if (delta > 0 && g + (int64_t)(r << GRAIN_SHIFT) > (int64_t)m)
+				/* It may make a new maximum: every budget back first. */
+				nw = (struct pair){ old.a, gw_make(m, r, MODE_REVOKING) };
+			else if (pair_cas(&gword, &old, nw)) {
+				if (l)
+					budget_take(l);
+				return 2 * m + 1;
+			} else
+				continue;
+			if (pair_cas(&gword, &old, nw))
+				old = nw;
+			continue;
+		case MODE_REVOKING:
+			budgets_revoke();
+			old = (struct pair){ LOAD(&gword.a), LOAD(&gword.b) };
+			while (gw_mode(old.b) == MODE_REVOKING) {
+				nw = (struct pair){ old.a, (old.b & ~3ull) | MODE_EXACT };
+				if (pair_cas(&gword, &old, nw))
+					old = nw;
+			}
+			continue;
+		default: {
+			/* MODE_EXACT: G is the live bytes, this word orders every event. */
+			int raised = delta > 0 && g > (int64_t)m;
+			uint64_t nm = raised ? (uint64_t)g : m;
+			unsigned mode = MODE_EXACT;
+			if (delta < 0 && (int64_t)nm - g - (int64_t)(r << GRAIN_SHIFT) >= EXIT_ROOM)
+				mode = MODE_BUDGET;
+			nw = (struct pair){ (uint64_t)g, gw_make(nm, r, mode) };
+			if (!pair_cas(&gword, &old, nw))
+				continue;
+			if (raised) {
+				peak_record_time(nm, now);
+				return 2 * nm;
+			}
+			if (mode == MODE_BUDGET && l)
+				budget_take(l);
+			return 2 * nm + 1;
+		}
+		}
+	}
+}
+
+/* Apply delta bytes to the live bytes; returns the event's key (see the top comment):
+ * under the thread's budget, one locked instruction on the thread's own line. */
+static inline uint64_t global_event(struct sites_local *l, int64_t delta, uint64_t now)
+{
+	if (likely(l)) {
+		/* Within [-budget, budget]: a thread that frees what others allocated (a
+		 * consumer) publishes its frees now and then, so the room below the peak
+		 * that G shows does not shrink while the live bytes do not grow. */
+		uint64_t w = LOAD(&l->budget), u = bud_units(w);
+		int64_t p = bud_pending(w) + delta, b = (int64_t)(u << GRAIN_SHIFT);
+		if (likely(u && p <= b && p >= -b) &&
+		    likely(__atomic_compare_exchange_n(&l->budget, &w, (uint64_t)p << 16 | u, 0,
+						       __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)))
+			return l->key;
+	}
+	if (delta == 0)
+		return gw_max(LOAD(&gword.b)) * 2 + 1;
+	return global_slow(l, delta, now);
+}
+
+uint64_t sites_global_events(void)
+{
+	uint64_t n = LOAD(&arealess_global_events);
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		n += LOAD(&l->global_events);
+	return n;
+}
+
+/* The live bytes: G and every thread's pending delta (read one after another: exact
+ * when no event runs meanwhile). */
+static uint64_t live_bytes(uint64_t g)
+{
+	int64_t v = (int64_t)g;
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		v += bud_pending(LOAD(&l->budget));
+	return v > 0 ? (uint64_t)v : 0;
+}
 
 /* The owner's peak word: read and written by the owner only (others read it with
  * pair_load): plain loads, one 16-byte store. */
@@ -445,12 +641,12 @@ static inline int shared_alloc(struct sites_local *l, struct site *s, uint64_t s
 		k = s->o_curr_k + 1;
 		STORE(&s->o_curr_b, b);
 		STORE(&s->o_curr_k, k);
-		uint64_t key = global_add((int64_t)size, now);
+		uint64_t key = global_event(l, (int64_t)size, now);
 		peak_add_owned(&s->opk, key, (int64_t)size, 1);
 		b += LOAD(&s->f_curr_b);
 		k += LOAD(&s->f_curr_k);
 	} else {
-		uint64_t key = global_add((int64_t)size, now);
+		uint64_t key = global_event(l, (int64_t)size, now);
 		peak_add(&s->fpk, key, (int64_t)size, 1);
 		b = ADD(&s->f_curr_b, (int64_t)size) + LOAD(&s->o_curr_b);
 		k = ADD(&s->f_curr_k, 1) + LOAD(&s->o_curr_k);
@@ -463,7 +659,7 @@ static inline int shared_alloc(struct sites_local *l, struct site *s, uint64_t s
 static inline int shared_free(struct sites_local *l, struct site *s, uint64_t size,
 			      uint64_t now)
 {
-	uint64_t key = global_add(-(int64_t)size, now);
+	uint64_t key = global_event(l, -(int64_t)size, now);
 	int o = owns(s, l);
 	if (o) {
 		peak_add_owned(&s->opk, key, -(int64_t)size, -1);
@@ -616,7 +812,7 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	struct site *s = site_of(id);
 	if (!s)
 		return;
-	uint64_t final_key = LOAD(&gword.b) * 2 + 1;
+	uint64_t final_key = gw_max(LOAD(&gword.b)) * 2 + 1;
 	/* An event between the live counts and the sums would make them disagree (a
 	 * block freed meanwhile counts as live with its birth gone from birth_sum: its
 	 * lifetime would come out as `now`, the clock's whole count). Read again when
@@ -679,7 +875,7 @@ void sites_live(uint64_t *bytes, uint64_t *blocks)
 	*bytes = *blocks = 0;
 	if (LOAD(&inited) <= 0)
 		return;
-	*bytes = LOAD(&gword.a);
+	*bytes = live_bytes(LOAD(&gword.a));
 	uint32_t n = sites_count();
 	for (uint32_t id = 1; id <= n; id++) {
 		struct site *s = site_of(id);
@@ -695,10 +891,10 @@ void sites_totals(struct heap_totals *out)
 		return;
 	struct pair g = pair_load(&gword);
 	struct pair pk = pair_load(&gpeak);
-	out->curr_b = g.a;
-	out->max_b = g.b;
-	out->tg = pk.a == g.b && pk.b ? clock_ns(pk.b) : 0;
-	uint64_t final_key = g.b * 2 + 1;
+	out->curr_b = live_bytes(g.a);
+	out->max_b = gw_max(g.b);
+	out->tg = pk.a == out->max_b && pk.b ? clock_ns(pk.b) : 0;
+	uint64_t final_key = out->max_b * 2 + 1;
 	uint32_t n = sites_count();
 	for (uint32_t id = 1; id <= n; id++) {
 		struct site *s = site_of(id);
@@ -722,15 +918,22 @@ uint64_t sites_peak_ns(void)
 		return 0;
 	struct pair g = pair_load(&gword);
 	struct pair pk = pair_load(&gpeak);
-	return pk.a == g.b && pk.b ? clock_ns(pk.b) : 0;
+	return pk.a == gw_max(g.b) && pk.b ? clock_ns(pk.b) : 0;
 }
 
 /* ------------------------------------------------------------ fork, footprint */
 
 void sites_reset_after_fork(uint64_t now)
 {
-	uint64_t g = gword.a;
-	gword.b = g;           /* the child's peak so far is what it inherited */
+	/* Every budget's pending delta is live bytes the child inherited. */
+	int64_t live = (int64_t)gword.a;
+	for (struct sites_local *l = locals; l; l = l->next) {
+		live += bud_pending(l->budget);
+		l->budget = 0;
+	}
+	uint64_t g = live > 0 ? (uint64_t)live : 0;
+	gword.a = g;
+	gword.b = gw_make(g, 0, MODE_EXACT);   /* the child's peak so far is what it inherited */
 	gpeak.a = g;
 	gpeak.b = now;
 	uint32_t n = sites_count();

@@ -54,6 +54,10 @@ void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t 
 void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t birth,
 		uint64_t now);
 
+/* Events that updated the global word (the others stayed within their thread's
+ * budget: see sites.c, "The global word"), over all threads. */
+uint64_t sites_global_events(void);
+
 /* Reading, for the profile writer and tests. Ids run 1..sites_count(). */
 uint32_t sites_count(void);
 const uintptr_t *sites_stack(site_id s, unsigned *depth);

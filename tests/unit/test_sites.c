@@ -183,7 +183,12 @@ static site_id shared[8];
 
 /* Odd workers keep their sums in a thread area of their own (as the preload does),
  * even ones in the sites' shared counters: both must add up exactly. */
-struct worker { unsigned seed; uint64_t bytes, blocks; };
+struct worker {
+	unsigned seed;
+	int keep;                  /* leave the last blocks live (in left; live_b, live_k) */
+	uint64_t bytes, blocks, live_b, live_k;
+	struct { site_id s; uint64_t size, birth; } left[64];
+};
 
 static void *churn(void *arg)
 {
@@ -207,9 +212,18 @@ static void *churn(void *arg)
 			w->blocks++;
 		}
 	}
-	for (unsigned k = 0; k < 64; k++)
-		if (live[k].s)
+	for (unsigned k = 0; k < 64; k++) {
+		if (!live[k].s)
+			continue;
+		if (w->keep) {
+			w->live_b += live[k].size;
+			w->left[w->live_k].s = live[k].s;
+			w->left[w->live_k].size = live[k].size;
+			w->left[w->live_k++].birth = live[k].birth;
+		} else {
 			sites_on_free_local(l, live[k].s, live[k].size, live[k].birth, ROUNDS);
+		}
+	}
 	return NULL;
 }
 
@@ -250,6 +264,133 @@ static void test_threads_exact(void)
 	CU_ASSERT_EQUAL(gbk, t.max_k);
 	CU_ASSERT(gb_le_mb);
 	CU_ASSERT(t.max_b > 0);
+}
+
+/* Far below the peak, each thread's events stay within its own budget: the global
+ * word is not written. A new peak made while other threads hold bytes in their budgets
+ * takes them back first and is exact: its value, its time and every site's share.
+ * One thread plays both areas, so the order of events is known. */
+static void test_budgets(void)
+{
+	reset();
+	struct sites_local *l1 = sites_local_new(), *l2 = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
+	site_id big = new_site(3), a = new_site(3), b = new_site(3), c = new_site(3);
+	const uint64_t m0 = 64u << 20;
+	sites_on_alloc_local(l1, big, m0, 1);          /* peak m0 */
+	sites_on_free_local(l1, big, m0, 1, 2);        /* far below it now */
+	uint64_t g0 = sites_global_events();
+	for (uint64_t i = 0; i < 100; i++)
+		sites_on_alloc_local(l1, a, 1000, 10 + i);
+	for (uint64_t i = 0; i < 50; i++)
+		sites_on_alloc_local(l2, b, 2000, 200 + i);
+	for (uint64_t i = 0; i < 30; i++)
+		sites_on_free_local(l2, a, 1000, 10 + i, 300 + i);   /* l1's blocks, freed by l2 */
+	/* l2's first event found no budget of its own: the other 179 did not write it */
+	CU_ASSERT(sites_global_events() - g0 <= 1);
+	struct heap_totals t;
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.curr_b, 70 * 1000 + 50 * 2000);
+	CU_ASSERT_EQUAL(t.curr_k, 120);
+	CU_ASSERT_EQUAL(t.max_b, m0);
+	CU_ASSERT_EQUAL(t.tg, 1);
+	CU_ASSERT_EQUAL(rd(big, 400).gb, m0);
+	CU_ASSERT_EQUAL(rd(a, 400).gb, 0);
+	CU_ASSERT_EQUAL(rd(a, 400).mb, 100 * 1000);
+	/* A new peak: l2 allocates m0 while l1 holds 100,000 bytes in its budget. */
+	sites_on_alloc_local(l2, c, m0, 500);
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.max_b, m0 + 70 * 1000 + 50 * 2000);
+	CU_ASSERT_EQUAL(t.max_k, 121);
+	CU_ASSERT_EQUAL(t.tg, 500);
+	/* After it: l1 frees 10 of a's blocks, allocates 5 more (not at the peak). */
+	for (uint64_t i = 30; i < 40; i++)
+		sites_on_free_local(l1, a, 1000, 10 + i, 600 + i);
+	for (uint64_t i = 0; i < 5; i++)
+		sites_on_alloc_local(l1, a, 1000, 700 + i);
+	struct site_stats sa = rd(a, 800), sb = rd(b, 800), sc = rd(c, 800), sg = rd(big, 800);
+	CU_ASSERT_EQUAL(sa.gb, 70 * 1000); CU_ASSERT_EQUAL(sa.gbk, 70);
+	CU_ASSERT_EQUAL(sb.gb, 50 * 2000); CU_ASSERT_EQUAL(sb.gbk, 50);
+	CU_ASSERT_EQUAL(sc.gb, m0);        CU_ASSERT_EQUAL(sc.gbk, 1);
+	CU_ASSERT_EQUAL(sg.gb, 0);         CU_ASSERT_EQUAL(sg.gbk, 0);
+	CU_ASSERT_EQUAL(sa.eb, 65 * 1000); CU_ASSERT_EQUAL(sa.ebk, 65);
+	CU_ASSERT_EQUAL(sa.tb, 105 * 1000); CU_ASSERT_EQUAL(sa.tbk, 105);
+	CU_ASSERT_EQUAL(sa.mb, 100 * 1000); CU_ASSERT_EQUAL(sa.mbk, 100);
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.curr_b, 65 * 1000 + 50 * 2000 + m0);
+	/* Nothing left live for later tests. */
+	for (uint64_t i = 40; i < 100; i++)
+		sites_on_free_local(l2, a, 1000, 10 + i, 900);
+	for (uint64_t i = 0; i < 5; i++)
+		sites_on_free_local(l2, a, 1000, 700 + i, 900);
+	for (uint64_t i = 0; i < 50; i++)
+		sites_on_free_local(l1, b, 2000, 200 + i, 900);
+	sites_on_free_local(l1, c, m0, 500, 900);
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.curr_b, 0);
+	CU_ASSERT_EQUAL(t.curr_k, 0);
+}
+
+/* Threads churning far below the peak, each in its own budget, then a new peak made
+ * by this thread after they ended with blocks live in their budgets: exact. */
+static void test_budget_threads(void)
+{
+	reset();
+	struct sites_local *l0 = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l0);
+	for (int i = 0; i < 8; i++)
+		shared[i] = new_site(4);
+	site_id big = new_site(4);
+	const uint64_t m0 = 64u << 20;
+	sites_on_alloc_local(l0, big, m0, 1);
+	sites_on_free_local(l0, big, m0, 1, 2);
+	for (int keep = 0; keep < 2; keep++) {
+		pthread_t th[THREADS];
+		struct worker w[THREADS];
+		for (int i = 0; i < THREADS; i++) {
+			w[i] = (struct worker){ .seed = 91u + (unsigned)i, .keep = keep };
+			pthread_create(&th[i], NULL, churn, &w[i]);
+		}
+		uint64_t live_b = 0, live_k = 0;
+		for (int i = 0; i < THREADS; i++) {
+			pthread_join(th[i], NULL);
+			live_b += w[i].live_b;
+			live_k += w[i].live_k;
+		}
+		struct heap_totals t;
+		sites_totals(&t);
+		CU_ASSERT_EQUAL(t.curr_b, live_b);
+		CU_ASSERT_EQUAL(t.curr_k, live_k);
+		CU_ASSERT_EQUAL(t.max_b, m0);
+		CU_ASSERT_EQUAL(t.max_k, 1);
+		if (!keep)
+			continue;
+		CU_ASSERT(live_b > 0);
+		sites_on_alloc_local(l0, big, m0, ROUNDS + 1);
+		sites_totals(&t);
+		CU_ASSERT_EQUAL(t.max_b, m0 + live_b);
+		CU_ASSERT_EQUAL(t.max_k, 1 + live_k);
+		CU_ASSERT_EQUAL(t.tg, ROUNDS + 1);
+		uint64_t gb = 0, gbk = 0;
+		for (int i = 0; i < 8; i++) {
+			struct site_stats st = rd(shared[i], ROUNDS + 2);
+			gb += st.gb;
+			gbk += st.gbk;
+		}
+		CU_ASSERT_EQUAL(gb, live_b);
+		CU_ASSERT_EQUAL(gbk, live_k);
+		CU_ASSERT_EQUAL(rd(big, ROUNDS + 2).gb, m0);
+		for (int i = 0; i < THREADS; i++)
+			for (uint64_t k = 0; k < w[i].live_k; k++)
+				sites_on_free_local(l0, w[i].left[k].s, w[i].left[k].size,
+						    w[i].left[k].birth, ROUNDS + 3);
+	}
+	sites_on_free_local(l0, big, m0, ROUNDS + 1, ROUNDS + 3);
+	struct heap_totals t;
+	sites_totals(&t);
+	CU_ASSERT_EQUAL(t.curr_b, 0);
+	CU_ASSERT_EQUAL(t.curr_k, 0);
 }
 
 /* A site owned by one thread (area l1: plain updates) and used by another (l2:
@@ -437,4 +578,7 @@ void suite_sites(void)
 	CU_add_test(s, "owner and another thread allocate at once: exact maximum",
 		    test_owner_race_max);
 	CU_add_test(s, "threads: exact totals and a consistent peak", test_threads_exact);
+	CU_add_test(s, "budgets below the peak; a new peak takes them back, exact",
+		    test_budgets);
+	CU_add_test(s, "threads in budgets, then a new peak: exact", test_budget_threads);
 }
