@@ -28,7 +28,7 @@
 #
 # usage: real.sh [--reps N] [--tools LIST] [--small]
 #   --reps N       best of N runs (default 3; env BENCH_REPS)
-#   --small        fluidsynth renders 1 s and cc1plus compiles one function (for the
+#   --small        fluidsynth renders 1 s and cc1plus compiles no std::regex (for the
 #                  smoke test: the behaviour is checked, the times mean little)
 #   --tools LIST   only these tools, comma-separated, of ap_cold, ap_warm, ht_record,
 #                  ht_preload (default all that are installed); native always runs
