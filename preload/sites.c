@@ -38,6 +38,7 @@
  * thread's sums area, never the id table; the id-taking calls are for tests and
  * readers. */
 #include "sites.h"
+#include "cpu.h"
 #include "mem.h"
 #include "clock.h"
 
@@ -192,8 +193,7 @@ int sites_init(void)
 		__atomic_store_n(&inited, -1, __ATOMIC_RELEASE);
 		return -1;
 	}
-	__builtin_cpu_init();   /* sites_init may run before constructors */
-	owners_ok = __builtin_cpu_supports("avx");
+	owners_ok = cpu_has_avx();
 	overflow_site.id = SITES_OVERFLOW;
 	idtab[SITES_OVERFLOW] = &overflow_site;
 	nsites = SITES_OVERFLOW;
