@@ -26,8 +26,10 @@
 # be the same as natively (else the row says so and the script exits 1). heaptrack -r
 # must also have made its data file.
 #
-# usage: real.sh [--reps N] [--tools LIST] [--small]
+# usage: real.sh [--reps N] [--tools LIST] [--programs LIST] [--small]
 #   --reps N       best of N runs (default 3; env BENCH_REPS)
+#   --programs LIST  only these programs, comma-separated, of cc1, python3, sox,
+#                  dsp_demo, fluidsynth, cc1plus (default all that are installed)
 #   --small        fluidsynth renders 1 s and cc1plus compiles no std::regex (for the
 #                  smoke test: the behaviour is checked, the times mean little)
 #   --tools LIST   only these tools, comma-separated, of ap_cold, ap_warm, ht_record,
@@ -42,14 +44,16 @@ root=$(cd "$here/.." && pwd)
 preload=${BENCH_PRELOAD:-$root/preload/libaudioprof.so}
 reps=${BENCH_REPS:-3}
 only=
+programs=
 small=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--reps) reps=${2:?}; shift ;;
 	--tools) only=,${2:?},; shift ;;
+	--programs) programs=,${2:?},; shift ;;
 	--small) small=1 ;;
-	-h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: real.sh [--reps N] [--tools LIST] [--small]" >&2; exit 2 ;;
+	-h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: real.sh [--reps N] [--tools LIST] [--programs LIST] [--small]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -222,6 +226,16 @@ USE(10) USE(11) USE(12) USE(13) USE(14) USE(15) USE(16) USE(17) USE(18) USE(19)
 CXX
 if [ -x "$cc1plus" ] && g++ -E ${small:+-DSMALL} "$tmp/tpl.cc" -o "$tmp/tpl.ii" 2>/dev/null; then
 	workloads="$workloads cc1plus"
+fi
+
+if [ -n "$programs" ]; then
+	for w in ${programs//,/ }; do
+		case $w in cc1|python3|sox|dsp_demo|fluidsynth|cc1plus) ;;
+		*) echo "real.sh: --programs: unknown program '$w'" >&2; exit 2 ;; esac
+	done
+	kept=
+	for w in $workloads; do [[ $programs == *",$w,"* ]] && kept="$kept $w"; done
+	workloads=$kept
 fi
 
 # CMD: the command of workload $1, writing into directory $2.
