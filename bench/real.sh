@@ -197,7 +197,7 @@ template <> struct Tree<0> { static long walk(const Table &, int x) { return -x;
 
 #ifdef SMALL
 #define USE(K) \
-	long use##K(int x) { return Tree<K % 8 + 10>::walk(Table{{K % 7, [](int y) { return (long)y; }}}, x); }
+	long use##K(int x) { return Tree<K % 4 + 4>::walk(Table{{K % 7, [](int y) { return (long)y; }}}, x); }
 #else
 template <typename... Ts> long visit_all(const std::vector<std::variant<Ts...>> &v)
 {
