@@ -11,6 +11,13 @@
 #   sox      reverb, high-pass and resampling of a 10 s stereo tone
 #   dsp_demo 20 s of audio through its real-time callback, freewheeling (no allocation
 #            in the callback; its callbacks are timed)
+#   fluidsynth  a multi-threaded audio program: renders 15 s of a MIDI file this script
+#            writes (6 instruments, 18-note chords) to a WAV file as fast as it can, with
+#            Debian's smallest General MIDI soundfont and a second rendering thread
+#            (synth.cpu-cores=2); no audio server
+#   cc1plus  g++'s compiler proper, deep C++ stacks: -O2 on a template-heavy source this
+#            script writes (std::map, std::function, std::regex, std::variant, recursive
+#            templates), preprocessed and run directly as cc1 is
 # audioprof runs twice per repetition: with an empty persistent symbol cache (every
 # frame resolved from debug information, as the first time a program is profiled)
 # and with the cache the first run filled (as every later time). Both use a private
@@ -19,8 +26,12 @@
 # be the same as natively (else the row says so and the script exits 1). heaptrack -r
 # must also have made its data file.
 #
-# usage: real.sh [--reps N] [--tools LIST]
+# usage: real.sh [--reps N] [--tools LIST] [--programs LIST] [--small]
 #   --reps N       best of N runs (default 3; env BENCH_REPS)
+#   --programs LIST  only these programs, comma-separated, of cc1, python3, sox,
+#                  dsp_demo, fluidsynth, cc1plus (default all that are installed)
+#   --small        fluidsynth renders 1 s and cc1plus compiles no std::regex (for the
+#                  smoke test: the behaviour is checked, the times mean little)
 #   --tools LIST   only these tools, comma-separated, of ap_cold, ap_warm, ht_record,
 #                  ht_preload (default all that are installed); native always runs
 # Environment: BENCH_PRELOAD (path of libaudioprof.so).
@@ -33,12 +44,16 @@ root=$(cd "$here/.." && pwd)
 preload=${BENCH_PRELOAD:-$root/preload/libaudioprof.so}
 reps=${BENCH_REPS:-3}
 only=
+programs=
+small=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--reps) reps=${2:?}; shift ;;
 	--tools) only=,${2:?},; shift ;;
-	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: real.sh [--reps N] [--tools LIST]" >&2; exit 2 ;;
+	--programs) programs=,${2:?},; shift ;;
+	--small) small=1 ;;
+	-h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: real.sh [--reps N] [--tools LIST] [--programs LIST] [--small]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -116,6 +131,113 @@ if command -v sox >/dev/null 2>&1 &&
 fi
 [ -x "$root/dsp_demo/dsp_demo" ] && workloads="$workloads dsp_demo"
 
+# fluidsynth: a format-0 MIDI file, 120 bpm, six instruments on six channels, each
+# playing a 3-note chord every eighth note (18 voices at a time, each with its release).
+sf2=/usr/share/sounds/sf2/TimGM6mb.sf2
+if command -v fluidsynth >/dev/null 2>&1 && [ -f "$sf2" ] &&
+   python3 - "$tmp/song.mid" "$([ -n "$small" ] && echo 1 || echo 15)" <<'PY' 2>/dev/null; then
+import struct, sys
+def vlq(n):
+    b = [n & 0x7f]; n >>= 7
+    while n:
+        b.insert(0, (n & 0x7f) | 0x80); n >>= 7
+    return bytes(b)
+programs = (0, 48, 33, 40, 73, 19)   # piano, strings, bass, violin, flute, organ
+ev = vlq(0) + b"\xff\x51\x03" + (500000).to_bytes(3, "big")
+for ch, p in enumerate(programs):
+    ev += vlq(0) + bytes([0xc0 | ch, p])
+for step in range(int(sys.argv[2]) * 4):
+    notes = [(ch, 48 + (step * 5) % 12 + k + 12 * (ch % 3))
+             for ch in range(len(programs)) for k in (0, 4, 7)]
+    for ch, n in notes:
+        ev += vlq(0) + bytes([0x90 | ch, n, 90])
+    for i, (ch, n) in enumerate(notes):
+        ev += vlq(240 if i == 0 else 0) + bytes([0x80 | ch, n, 0])
+ev += vlq(0) + b"\xff\x2f\x00"
+open(sys.argv[1], "wb").write(b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) +
+                              b"MTrk" + struct.pack(">I", len(ev)) + ev)
+PY
+	workloads="$workloads fluidsynth"
+fi
+
+# cc1plus: template instantiation nests deeply (Tree<N> instantiates Tree<N-1> and
+# Tree<N-2>, each a std::map of std::function), and std::regex brings its own deep
+# templates; a function per instance so that -O2 has work after the front end too.
+# --small leaves out std::regex and its friends (most of the time goes into those).
+cc1plus=$(g++ -print-prog-name=cc1plus 2>/dev/null)
+cat >"$tmp/tpl.cc" <<'CXX'
+#include <functional>
+#include <map>
+#include <utility>
+#ifndef SMALL
+#include <regex>
+#include <string>
+#include <variant>
+#include <vector>
+#endif
+
+template <int N> struct Fib { static constexpr long v = Fib<N - 1>::v + Fib<N - 2>::v; };
+template <> struct Fib<1> { static constexpr long v = 1; };
+template <> struct Fib<0> { static constexpr long v = 0; };
+
+template <int D, typename T> struct Nest { using type = std::pair<typename Nest<D - 1, T>::type, T>; };
+template <typename T> struct Nest<0, T> { using type = T; };
+
+using Table = std::map<int, std::function<long(int)>>;
+template <int D> struct Tree {
+	static long walk(const Table &m, int x)
+	{
+		auto it = m.find(x % 7);
+		long r = it == m.end() ? 0 : it->second(x);
+		return r + Tree<D - 1>::walk(m, x + D) + Tree<D - 2>::walk(m, x * 3 + 1);
+	}
+};
+template <> struct Tree<1> { static long walk(const Table &, int x) { return x; } };
+template <> struct Tree<0> { static long walk(const Table &, int x) { return -x; } };
+
+#ifdef SMALL
+#define USE(K) \
+	long use##K(int x) { return Tree<K % 4 + 4>::walk(Table{{K % 7, [](int y) { return (long)y; }}}, x); }
+#else
+template <typename... Ts> long visit_all(const std::vector<std::variant<Ts...>> &v)
+{
+	long s = 0;
+	for (const auto &x : v)
+		s += std::visit([](const auto &y) { return (long)sizeof(y); }, x);
+	return s;
+}
+
+#define USE(K) \
+	long use##K(const std::string &s) \
+	{ \
+		std::map<std::string, std::function<long(int)>> m; \
+		std::regex re("([a-z]+)_(\\d+)" #K); \
+		std::smatch sm; \
+		long r = Fib<40 + K % 20>::v; \
+		if (std::regex_search(s, sm, re)) \
+			r += (long)sm[1].length(); \
+		m[s] = [r](int x) { return r + x; }; \
+		Table mi{{K % 7, [](int x) { return (long)x * K; }}}; \
+		std::vector<std::variant<int, double, std::string, Nest<K % 9 + 2, int>::type>> v(3); \
+		return r + m[s](K) + Tree<K % 8 + 10>::walk(mi, K) + visit_all(v); \
+	}
+#endif
+USE(10) USE(11) USE(12) USE(13) USE(14) USE(15) USE(16) USE(17) USE(18) USE(19)
+CXX
+if [ -x "$cc1plus" ] && g++ -E ${small:+-DSMALL} "$tmp/tpl.cc" -o "$tmp/tpl.ii" 2>/dev/null; then
+	workloads="$workloads cc1plus"
+fi
+
+if [ -n "$programs" ]; then
+	for w in ${programs//,/ }; do
+		case $w in cc1|python3|sox|dsp_demo|fluidsynth|cc1plus) ;;
+		*) echo "real.sh: --programs: unknown program '$w'" >&2; exit 2 ;; esac
+	done
+	kept=
+	for w in $workloads; do [[ $programs == *",$w,"* ]] && kept="$kept $w"; done
+	workloads=$kept
+fi
+
 # CMD: the command of workload $1, writing into directory $2.
 cmd_of() {
 	case $1 in
@@ -123,6 +245,9 @@ cmd_of() {
 	python3) CMD=("$python" -c "$pyscript") ;;
 	sox) CMD=(sox -R "$tmp/tone.wav" "$2/fx.wav" reverb 50 highpass 200 rate 44100) ;;
 	dsp_demo) CMD=("$root/dsp_demo/dsp_demo" --backend freewheel --duration 20) ;;
+	fluidsynth) CMD=(fluidsynth -n -i -q -o synth.cpu-cores=2 -r 48000 -F "$2/song.wav"
+			 "$sf2" "$tmp/song.mid") ;;
+	cc1plus) CMD=("$cc1plus" -quiet -fpreprocessed -O2 "$tmp/tpl.ii" -o "$2/tpl.s") ;;
 	esac
 }
 

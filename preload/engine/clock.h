@@ -14,7 +14,8 @@
  * a few parts per million, and since every duration is converted with the same ratio,
  * sums of lifetimes are converted exactly as their parts would be. The short-lived
  * threshold, compared on the hot path, is converted to ticks with the ratio of the last
- * sync (start-up: a 100 us calibration, good to ~0.05 %). */
+ * sync (start-up: a 20 us calibration, good to ~0.05 %, until the writer thread's first
+ * sync right after the preload's start-up). */
 #ifndef AUDIOPROF_CLOCK_H
 #define AUDIOPROF_CLOCK_H
 

@@ -76,6 +76,10 @@ struct slot {
 };
 
 static char *table;                       /* CP_SLOTS slots of slot_size bytes */
+static uint64_t used[CP_SLOTS / 64];      /* bit i: slot i was claimed (the writer reads
+                                           * only those: the table is 17 MB of mostly
+                                           * untouched pages, and reading them all costs
+                                           * a page fault each, at every exit) */
 static size_t slot_size;
 static struct { uint64_t samples, in_profiler; } per_src[CP_SOURCES + 1]; /* +1: src -1 */
 static uint64_t n_outside, n_lost, n_overruns, n_truncated, n_threads;
@@ -119,6 +123,7 @@ static void record(int src, const uintptr_t *ips, unsigned n)
 		memcpy(s->ips, ips, n * sizeof(*ips));
 		s->count = 1;
 		__atomic_store_n(&s->key, h, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&used[i / 64], 1ull << (i % 64), __ATOMIC_RELEASE);
 		return;
 	}
 	__atomic_add_fetch(&n_lost, 1, __ATOMIC_RELAXED);
@@ -361,6 +366,7 @@ void cpuprof_after_fork(void)
 		return;
 	/* Dropped, not cleared: a child touches no page of the table it does not use. */
 	madvise(table, CP_SLOTS * slot_size, MADV_DONTNEED);
+	memset(used, 0, sizeof(used));
 	memset(per_src, 0, sizeof(per_src));
 	n_outside = n_lost = n_overruns = n_truncated = n_threads = handler_ticks = 0;
 	int was = cpuprof_tstate;
@@ -424,32 +430,26 @@ json_t *cpuprof_object(cpuprof_fs_fn fs, void *arg)
 #undef CC_PUT
 		err |= e && json_array_append_new(srcs, e) < 0;
 	}
-	/* Only pages in memory hold slots: most of the table is never written. */
-	static struct mem_pages pages;   /* one writer at a time (the runtime's write lock) */
-	mem_pages_init(&pages, table, CP_SLOTS * slot_size);
-	for (unsigned i = 0; i < CP_SLOTS; i++) {
-		struct slot *s = slot_at(i);
-		if (!mem_pages_in(&pages, &s->key)) {
-			/* On to the first slot whose key is on the next page. */
-			size_t next = mem_pages_end(&pages, &s->key) - (uintptr_t)table;
-			i = (unsigned)((next + slot_size - 1) / slot_size) - 1;
-			continue;
-		}
-		if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
-			continue;
-		uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
-		json_t *e = json_object(), *f = fs(s->ips, s->n, arg);
-		if (!e || !f) {
-			json_decref(e);
-			json_decref(f);
-			err = 1;
-			continue;
-		}
-		total += c;
+	for (unsigned w = 0; w < CP_SLOTS / 64; w++) {
+		uint64_t bits = __atomic_load_n(&used[w], __ATOMIC_ACQUIRE);
+		for (; bits; bits &= bits - 1) {
+			struct slot *s = slot_at(w * 64 + (unsigned)__builtin_ctzll(bits));
+			if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) < 2)
+				continue;
+			uint64_t c = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+			json_t *e = json_object(), *f = fs(s->ips, s->n, arg);
+			if (!e || !f) {
+				json_decref(e);
+				json_decref(f);
+				err = 1;
+				continue;
+			}
+			total += c;
 #define CS_PUT(key, type, unit, presence, what) err |= put_##type(e, #key, CSV_##key) < 0;
-		PROFILE_CPU_STACK(CS_PUT)
+			PROFILE_CPU_STACK(CS_PUT)
 #undef CS_PUT
-		err |= json_array_append_new(stacks, e) < 0;
+			err |= json_array_append_new(stacks, e) < 0;
+		}
 	}
 #define CP_PUT(key, type, unit, presence, what) err |= put_##type(o, #key, CPV_##key) < 0;
 	PROFILE_CPU(CP_PUT)
@@ -474,6 +474,7 @@ int cpuprof_testing_table(unsigned frames)
 		table = m;
 	}
 	madvise(table, CP_SLOTS * slot_size, MADV_DONTNEED);
+	memset(used, 0, sizeof(used));
 	memset(per_src, 0, sizeof(per_src));
 	n_outside = n_lost = n_overruns = n_truncated = n_threads = handler_ticks = 0;
 	mode = CPUPROF_RT;

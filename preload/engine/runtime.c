@@ -508,6 +508,7 @@ static void *writer_main(void *arg)
 	pthread_setname_np(pthread_self(), "audioprof");
 	int64_t interval = OPT_NUM(OPT_INTERVAL);
 	uint64_t next = interval ? runtime_now() + (uint64_t)interval : 0;
+	uint64_t presym_from = runtime_now() + PRESYM_NS;
 	for (;;) {
 		int w = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
 		int sig = __atomic_load_n(&sig_req, __ATOMIC_ACQUIRE);
@@ -521,10 +522,14 @@ static void *writer_main(void *arg)
 		}
 		audio_writer_tick();
 		cpuprof_writer_tick();
-		start_symbolizer();
 		if (clock_tsc)
 			sync_clock();
 		uint64_t now = runtime_now();
+		/* The symbolizer starts once the program has run PRESYM_NS and made a site: a
+		 * program that exits before gains nothing from it (its frames are resolved at
+		 * exit either way) and would pay for a thread. */
+		if (!presym_running && now >= presym_from && sites_count() > SITES_OVERFLOW)
+			start_symbolizer();
 		uint64_t sample_at = timeline_tick(now);
 		if (next && now >= next) {
 			pthread_mutex_lock(&write_lock);
@@ -542,6 +547,9 @@ static void *writer_main(void *arg)
 		/* Sampling timers asked for by threads entering real-time code start here. */
 		if (cpuprof_on() && (!wake_at || wake_at > now + CPUPROF_ARM_NS))
 			wake_at = now + CPUPROF_ARM_NS;
+		/* Until the symbolizer runs, look for the first site every PRESYM_NS. */
+		if (!presym_running && (!wake_at || wake_at > now + PRESYM_NS))
+			wake_at = now + PRESYM_NS;
 		if (wake_at) {
 			uint64_t d = wake_at - now;
 			ts.tv_sec = (time_t)(d / 1000000000u);

@@ -42,6 +42,7 @@
  * than the owner, one line of its sums area; never the id table: the id-taking calls
  * are for tests and readers. */
 #include "sites.h"
+#include "cpu.h"
 #include "forkmem.h"
 #include "mem.h"
 #include "clock.h"
@@ -201,8 +202,7 @@ int sites_init(void)
 		__atomic_store_n(&inited, -1, __ATOMIC_RELEASE);
 		return -1;
 	}
-	__builtin_cpu_init();   /* sites_init may run before constructors */
-	owners_ok = __builtin_cpu_supports("avx");
+	owners_ok = cpu_has_avx();
 	overflow_site.id = SITES_OVERFLOW;
 	idtab[SITES_OVERFLOW] = &overflow_site;
 	nsites = SITES_OVERFLOW;
@@ -963,14 +963,17 @@ void sites_reset_after_fork(uint64_t now)
 		madvise(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v), MADV_DONTNEED);
 }
 
-/* What the tables, the arena and the threads' areas really have in memory. */
+/* What the tables, the arena and the threads' areas really have in memory. The tables
+ * indexed by site id are asked about up to the last id only (never written beyond):
+ * mincore over their whole reservation costs a short program more than its profile. */
 size_t sites_footprint(void)
 {
+	size_t ids = (size_t)sites_count() + 1;
 	size_t n = mem_resident(buckets, NBUCKETS * sizeof(*buckets)) +
-		   mem_resident(idtab, ((size_t)SITES_MAX + 1) * sizeof(*idtab));
+		   mem_resident(idtab, ids * sizeof(*idtab));
 	for (struct chunk *c = __atomic_load_n(&cur_chunk, __ATOMIC_ACQUIRE); c; c = c->prev)
 		n += mem_resident(c, c->size + sizeof(*c));
 	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
-		n += mem_resident(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v));
+		n += mem_resident(l->v, ids * sizeof(*l->v));
 	return n;
 }

@@ -413,7 +413,10 @@ static const char *die_name(Dwarf_Die *die)
 /* A module's function symbols sorted by address, hung on the module's userdata:
  * libdwfl's dwfl_module_addrinfo scans the whole table on every call (0.6 ms for
  * libc with its debug file). Names point into libdwfl's string tables. */
+struct cu_index;
+
 struct symtab {
+	struct cu_index *cus;      /* the module's units indexed so far (cu_index_of) */
 	size_t n;                  /* symbols kept */
 	struct sym {
 		GElf_Addr lo, hi;  /* absolute [st_value, st_value + st_size) */
@@ -452,6 +455,7 @@ static struct symtab *symtab_of(Dwfl_Module *mod)
 	if (!t)
 		return NULL;
 	t->n = 0;
+	t->cus = NULL;
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -499,6 +503,145 @@ static const char *symbol_at(Dwfl_Module *mod, Dwarf_Addr pc, GElf_Off *off)
 	return NULL;
 }
 
+/* A unit's scopes that scope_walk would look at first (subprograms, inlined
+ * instances, lexical blocks and entry points at its top level or inside namespaces and
+ * types), each address range of each, sorted by start. Finding the one containing pc
+ * walked every DIE before it in the unit, the whole subtree of each preceding function
+ * included: for a large unit (libpython's ceval.c) milliseconds per address, the most
+ * of what a first run's symbolization cost. One walk per unit now, then a search. */
+struct cu_index {
+	struct cu_index *next;
+	Dwarf *dw;                 /* the unit's Dwarf and its DIE's offset: the key */
+	Dwarf_Off cu;
+	size_t n, cap;
+	struct scope_range {
+		Dwarf_Addr lo, hi;     /* [lo, hi) */
+		Dwarf_Addr maxhi;      /* the largest hi of entries 0..this one */
+		Dwarf_Off die;         /* the scope's DIE; the lowest wins (scope_walk's order) */
+	} *v;
+};
+
+static void cu_index_free(struct cu_index *ix)
+{
+	while (ix) {
+		struct cu_index *next = ix->next;
+		free(ix->v);
+		free(ix);
+		ix = next;
+	}
+}
+
+static int cu_index_add(struct cu_index *ix, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Off die)
+{
+	if (ix->n == ix->cap) {
+		size_t cap = ix->cap ? 2 * ix->cap : 64;
+		struct scope_range *v = realloc(ix->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		ix->v = v;
+		ix->cap = cap;
+	}
+	ix->v[ix->n++] = (struct scope_range){ lo, hi, 0, die };
+	return 0;
+}
+
+/* scope_walk's descent, collecting instead of matching. */
+static int cu_index_collect(Dwarf_Die *parent, struct cu_index *ix)
+{
+	Dwarf_Die child;
+	if (dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+		case DW_TAG_entry_point: {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
+				if (lo < hi && cu_index_add(ix, lo, hi, dwarf_dieoffset(&child)) != 0)
+					return -1;
+			break;
+		}
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_structure_type:
+		case DW_TAG_class_type:
+		case DW_TAG_union_type:
+		case DW_TAG_enumeration_type:
+			if (cu_index_collect(&child, ix) != 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+static int range_cmp(const void *pa, const void *pb)
+{
+	const struct scope_range *a = pa, *b = pb;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->die < b->die ? -1 : a->die > b->die;
+}
+
+/* The index of unit `cu` of module `mod`, built at its first use; NULL without memory
+ * (the caller walks the unit then). Kept with the module's symbol table: freed when
+ * libdwfl drops the module, and so never outlives the Dwarf it points into. */
+static struct cu_index *cu_index_of(Dwfl_Module *mod, Dwarf_Die *cu)
+{
+	struct symtab *t = symtab_of(mod);
+	Dwarf *dw = dwarf_cu_getdwarf(cu->cu);
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	if (!t || !dw)
+		return NULL;
+	for (struct cu_index *ix = t->cus; ix; ix = ix->next)
+		if (ix->dw == dw && ix->cu == off)
+			return ix;
+	struct cu_index *ix = calloc(1, sizeof(*ix));
+	if (!ix)
+		return NULL;
+	ix->dw = dw;
+	ix->cu = off;
+	if (cu_index_collect(cu, ix) != 0) {
+		cu_index_free(ix);
+		return NULL;
+	}
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof(ix->v[0]), range_cmp);
+	for (size_t i = 0; i < ix->n; i++)
+		ix->v[i].maxhi = i && ix->v[i - 1].maxhi > ix->v[i].hi ? ix->v[i - 1].maxhi
+								      : ix->v[i].hi;
+	ix->next = t->cus;
+	t->cus = ix;
+	return ix;
+}
+
+/* The first scope of the index containing pc (as scope_walk's first match): 1 and the
+ * DIE in *die, or 0. */
+static int cu_index_find(const struct cu_index *ix, Dwarf_Addr pc, Dwarf_Die *die)
+{
+	size_t lo = 0, hi = ix->n;   /* entries [0, lo) start at or before pc */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	Dwarf_Off best = 0;
+	int found = 0;
+	for (size_t i = lo; i-- > 0 && ix->v[i].maxhi > pc;)
+		if (ix->v[i].hi > pc && (!found || ix->v[i].die < best)) {
+			best = ix->v[i].die;
+			found = 1;
+		}
+	return found && dwarf_offdie(ix->dw, best, die) != NULL;
+}
+
 /* Frees the tables of modules dwfl_report_end drops (libdwfl passes the address of
  * the module's userdata, typed void *), and of every module before dwfl_end. */
 static int symtab_removed(Dwfl_Module *mod, void *ud, const char *name, Dwarf_Addr base,
@@ -506,7 +649,10 @@ static int symtab_removed(Dwfl_Module *mod, void *ud, const char *name, Dwarf_Ad
 {
 	void **slot = ud;
 	(void)mod, (void)name, (void)base, (void)arg;
-	free(*slot);
+	struct symtab *t = *slot;
+	if (t)
+		cu_index_free(t->cus);
+	free(t);
 	*slot = NULL;
 	return DWARF_CB_OK;
 }
@@ -571,14 +717,19 @@ static int scope_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int dep
  * addr2line -i collects functions from the whole tree. The names come from each
  * instance's abstract origin (dwarf_attr_integrate), which follows DW_FORM_ref_addr
  * into other units and dwz partial units. */
-static int scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
+static int scope_chain(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
 {
 	enum { MAX_SCOPES = 256 };
 	*chain = NULL;
 	Dwarf_Die *path = malloc(MAX_SCOPES * sizeof(*path));
 	if (!path)
 		return 0;
-	int n = scope_walk(cu, pc, path, 0, MAX_SCOPES);
+	struct cu_index *ix = cu_index_of(mod, cu);
+	int n = 0;
+	if (!ix)
+		n = scope_walk(cu, pc, path, 0, MAX_SCOPES);
+	else if (cu_index_find(ix, pc, &path[0]))
+		n = scope_walk(&path[0], pc, path, 1, MAX_SCOPES);
 	for (int i = 0; i < n / 2; i++) {   /* innermost first */
 		Dwarf_Die t = path[i];
 		path[i] = path[n - 1 - i];
@@ -606,7 +757,7 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 	if (!cu)
 		return 0;
 	Dwarf_Die *scopes = NULL, *chain = NULL;
-	int nchain = scope_chain(cu, pc - bias, &chain);
+	int nchain = scope_chain(mod, cu, pc - bias, &chain);
 	if (nchain <= 0) {
 		if (dwarf_getscopes(cu, pc - bias, &scopes) > 0)
 			nchain = dwarf_getscopes_die(&scopes[0], &chain);

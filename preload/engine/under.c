@@ -3,6 +3,7 @@
 #include "under.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdint.h>
@@ -20,17 +21,51 @@ static struct {
 	void *(*memalign)(size_t, size_t);
 	int (*posix_memalign)(void **, size_t, size_t);
 	size_t (*usable)(void *);
-	void *base;                    /* load address of the allocator's object */
+	uintptr_t base;                /* load bias of the allocator's object */
 	char name[128];                /* its file name, for the profile */
 } u;
 
-/* The next definition of `name` after this library, if it lives in the object loaded
- * at `base`: free() must be the one of the object whose malloc() made the block. */
-static void *next_in(const char *name, void *base)
+/* The loaded object holding address a: its load bias (its identity here) and its file
+ * name. dladdr would tell the same, but it also looks for the symbol at a, a scan of
+ * the whole symbol table (C library: ~3,000 symbols, tens of microseconds per call,
+ * paid by every process at its first allocation); walking the program headers of the
+ * dozen loaded objects is not. */
+struct obj_query {
+	uintptr_t a;                   /* in: the address */
+	uintptr_t bias;                /* out: dlpi_addr of the object holding it */
+	const char *name;              /* out: its dlpi_name */
+};
+
+static int obj_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct obj_query *q = arg;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && q->a >= lo && q->a - lo < ph->p_memsz) {
+			q->bias = info->dlpi_addr;
+			q->name = info->dlpi_name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int object_of(const void *a, struct obj_query *q)
+{
+	q->a = (uintptr_t)a;
+	q->name = NULL;
+	return a && dl_iterate_phdr(obj_visit, q) == 1;
+}
+
+/* The next definition of `name` after this library, if it lives in the object with
+ * load bias `bias`: free() must be the one of the object whose malloc() made the block. */
+static void *next_in(const char *name, uintptr_t bias)
 {
 	void *f = dlsym(RTLD_NEXT, name);
-	Dl_info di;
-	if (!f || !dladdr(f, &di) || di.dli_fbase != base)
+	struct obj_query q;
+	if (!object_of(f, &q) || q.bias != bias)
 		return NULL;
 	return f;
 }
@@ -38,25 +73,25 @@ static void *next_in(const char *name, void *base)
 static void look_up(void)
 {
 	int st = UNDER_LIBC;
-	Dl_info mi, li;
+	struct obj_query mi, li;
 	void *m = dlsym(RTLD_NEXT, "malloc");
 	/* The C library's object, by a function only glibc defines: tcmalloc defines
 	 * __libc_malloc and the rest too (so this library's calls to them reach it). */
-	int have_libc = dladdr((void *)gnu_get_libc_version, &li) != 0;
-	if (m && have_libc && dladdr(m, &mi) && mi.dli_fbase != li.dli_fbase) {
-		u.free = (void (*)(void *))next_in("free", mi.dli_fbase);
-		u.calloc = (void *(*)(size_t, size_t))next_in("calloc", mi.dli_fbase);
-		u.realloc = (void *(*)(void *, size_t))next_in("realloc", mi.dli_fbase);
-		u.memalign = (void *(*)(size_t, size_t))next_in("memalign", mi.dli_fbase);
+	int have_libc = object_of((void *)gnu_get_libc_version, &li);
+	if (m && have_libc && object_of(m, &mi) && mi.bias != li.bias) {
+		u.free = (void (*)(void *))next_in("free", mi.bias);
+		u.calloc = (void *(*)(size_t, size_t))next_in("calloc", mi.bias);
+		u.realloc = (void *(*)(void *, size_t))next_in("realloc", mi.bias);
+		u.memalign = (void *(*)(size_t, size_t))next_in("memalign", mi.bias);
 		u.posix_memalign = (int (*)(void **, size_t, size_t))next_in("posix_memalign",
-									    mi.dli_fbase);
+									    mi.bias);
 		/* An allocator that replaces malloc but not the rest cannot be followed
 		 * consistently; glibc's malloc then serves (as before this existed). */
 		if (u.free && u.calloc && u.realloc && (u.memalign || u.posix_memalign)) {
 			u.malloc = (void *(*)(size_t))m;
-			u.base = mi.dli_fbase;
-			u.usable = (size_t (*)(void *))next_in("malloc_usable_size", mi.dli_fbase);
-			const char *n = mi.dli_fname ? mi.dli_fname : "?";
+			u.base = mi.bias;
+			u.usable = (size_t (*)(void *))next_in("malloc_usable_size", mi.bias);
+			const char *n = mi.name && *mi.name ? mi.name : "?";
 			const char *slash = strrchr(n, '/');
 			n = slash ? slash + 1 : n;
 			size_t len = strlen(n);
@@ -68,7 +103,7 @@ static void look_up(void)
 		}
 	}
 	if (st == UNDER_LIBC && have_libc)
-		u.usable = (size_t (*)(void *))next_in("malloc_usable_size", li.dli_fbase);
+		u.usable = (size_t (*)(void *))next_in("malloc_usable_size", li.bias);
 	__atomic_store_n(&under_state, st, __ATOMIC_RELEASE);
 }
 

@@ -38,6 +38,6 @@ case $? in
 77) skip "bench/run.sh --smoke skipped" ;;
 *) fail "bench/run.sh --smoke without zstd" ;;
 esac
-PATH=$tmp/nozstd "$ROOT/bench/real.sh" --reps 1 --tools ht_record ||
+PATH=$tmp/nozstd "$ROOT/bench/real.sh" --reps 1 --small --tools ht_record ||
 	fail "bench/real.sh without zstd: a program behaved differently under heaptrack -r"
 echo "ok"

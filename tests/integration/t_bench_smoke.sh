@@ -4,7 +4,7 @@
 # and valgrind DHAT when installed, exits 0 each time with the same result lines as native,
 # and audioprof's profile holds exactly the allocation calls and bytes allocbench counted
 # itself, site by site (a realloc counted at the realloc call, as a new block). DHAT's
-# profile is checked for the same totals. Then `bench/real.sh --reps 1`: every real
+# profile is checked for the same totals. Then `bench/real.sh --reps 1 --small`: every real
 # program behaves (stdout, exit status) as natively under audioprof with a cold and a
 # warm symbol cache and under heaptrack. Last, `bench/ablate.sh` once: its patch still
 # applies to preload/ and every ablated build runs; `bench/diffnoise.sh --smoke`: every
@@ -21,7 +21,7 @@ case $? in
 77) skip "bench/run.sh --smoke skipped" ;;
 *) fail "bench/run.sh --smoke" ;;
 esac
-"$ROOT/bench/real.sh" --reps 1 || fail "bench/real.sh: a program behaved differently under a tool"
+"$ROOT/bench/real.sh" --reps 1 --small || fail "bench/real.sh: a program behaved differently under a tool"
 # The ablation builds still apply to preload/ and every variant runs.
 out=$("$ROOT/bench/ablate.sh" --rounds 1 --ops 20000) || fail "bench/ablate.sh failed"
 rows=$(printf '%s\n' "$out" | grep -cE '^  (forward|header|stack2|stack|shipped2|nolock|shipped) +[0-9.]+x')
