@@ -71,6 +71,9 @@ struct outside {
 	struct loaded *mods;       /* the module list, when asked for; malloc'd */
 	int nmods, cap;            /* used, allocated */
 	int with_mods;             /* whether mods was gathered (even if empty) */
+	uintptr_t dsym_ip;         /* without libdw: the ip looked up with dladdr, or 0 */
+	char *dsym;                /* the exported symbol holding it (copied), or NULL */
+	uintptr_t dsym_addr;       /* that symbol's address */
 };
 
 /* The per-ip cache's slot array: replaced whole (never resized in place) when it grows,
@@ -277,8 +280,9 @@ static void canonical_names(struct outside *o)
 	}
 }
 
-/* Takes the loader lock: call without our mutex held. */
-static void gather_outside(struct outside *o, int with_mods)
+/* Takes the loader lock: call without our mutex held. Where libdw cannot be loaded,
+ * ip's exported symbol (dladdr) names its frame. */
+static void gather_outside(struct outside *o, int with_mods, uintptr_t ip)
 {
 	memset(o, 0, sizeof(*o));
 	if (with_mods) {
@@ -289,6 +293,12 @@ static void gather_outside(struct outside *o, int with_mods)
 		dl_iterate_phdr(gen_cb, &o->gen);
 	}
 	o->demangle = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	Dl_info di;
+	if (ip && dwlib_failed() && dladdr((void *)(ip - 1), &di) && di.dli_sname &&
+	    di.dli_saddr && (o->dsym = strdup(di.dli_sname)) != NULL) {
+		o->dsym_ip = ip;
+		o->dsym_addr = (uintptr_t)di.dli_saddr;
+	}
 }
 
 static void outside_free(struct outside *o)
@@ -298,6 +308,8 @@ static void outside_free(struct outside *o)
 	free(o->mods);
 	o->mods = NULL;
 	o->nmods = o->cap = 0;
+	free(o->dsym);
+	o->dsym = NULL;
 }
 
 /* ---------------------------------------------------------------- the cache */
@@ -775,9 +787,10 @@ static int cached_frames(struct frame_list *fl, uintptr_t ip, struct loaded *m)
 /* All frames for one ip in the current module list (m: its module, NULL if none;
  * mod: the same in the Dwfl, NULL without libdw), at least one on success. */
 static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
-			   struct loaded *m, demangle_fn demangle)
+			   struct loaded *m, const struct outside *o)
 {
 	Dwarf_Addr pc = ip - 1;   /* inside the call instruction, not after it */
+	demangle_fn demangle = o->demangle;
 	if (!m) {
 		fl_add(fl, "0x%" PRIXPTR ": ???", ip);
 		S.stats.symtab++;
@@ -785,7 +798,11 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	}
 	const char *module = module_name(m);
 	if (!mod) {   /* libdw could not be loaded (or not here) */
-		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
+		if (o->dsym && o->dsym_ip == ip)
+			add_frame(fl, ip, o->dsym, demangle, NULL, 0, module,
+				  (uint64_t)(ip - o->dsym_addr));
+		else
+			fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
 		S.stats.symtab++;
 		return;
 	}
@@ -990,7 +1007,7 @@ static Dwfl_Module *dwfl_module_at(uintptr_t pc)
  * set when the entry could not be cached and the caller must free it. Returns NULL
  * with *need_dw set when the frames are not in the persistent cache and libdw could
  * still be loaded (only when `may_defer`: the caller loads it and comes back). */
-static struct entry *build_entry(uintptr_t ip, demangle_fn demangle, int may_defer,
+static struct entry *build_entry(uintptr_t ip, const struct outside *o, int may_defer,
 				 int *owned, int *need_dw)
 {
 	struct frame_list fl = { 0 };
@@ -1006,7 +1023,7 @@ static struct entry *build_entry(uintptr_t ip, demangle_fn demangle, int may_def
 		/* Named without libdw because this thread may not load it (a real-time
 		 * one): not kept, a later lookup elsewhere does better. */
 		unkept = m && !mod && !dwlib_loaded() && !dwlib_failed();
-		resolve_frames(&fl, ip, mod, m, demangle);
+		resolve_frames(&fl, ip, mod, m, o);
 	}
 	struct entry *e = fl_pack(ip, &fl);
 	fl_free(&fl);
@@ -1029,9 +1046,9 @@ static struct entry *resolve_slow(uintptr_t ip, int *owned)
 	for (int attempt = 0; attempt < ATTEMPTS && !e; attempt++) {
 		int last = attempt == ATTEMPTS - 1, gathered = 0, again = 0, wants = 0;
 		struct outside o;
-		gather_outside(&o, with_mods);
 		if (need_dw)
 			dwlib_load();
+		gather_outside(&o, with_mods, ip);
 		lock();
 		e = cache_find(ip);
 		if (!e && modules_outdated(&o.gen)) {
@@ -1042,7 +1059,7 @@ static struct entry *resolve_slow(uintptr_t ip, int *owned)
 		}
 		if (!e && !again) {
 			if (module_at(ip - 1) || gathered || missed || last)
-				e = build_entry(ip, o.demangle, !need_dw && !last, owned, &wants);
+				e = build_entry(ip, &o, !need_dw && !last, owned, &wants);
 			else
 				missed = 1;
 			if (wants)
@@ -1115,7 +1132,7 @@ static unsigned closing_ips(const struct closing *c, const struct outside *o)
 			if (!o)
 				continue;
 			int owned, need_dw = 0;
-			struct entry *e = build_entry(ips[k], o->demangle, 0, &owned, &need_dw);
+			struct entry *e = build_entry(ips[k], o, 0, &owned, &need_dw);
 			if (owned)
 				free(e);
 		}
@@ -1141,7 +1158,7 @@ void symbols_module_closing(void *handle)
 	/* The module is still loaded, so the gathered list has it. Frames not in the
 	 * persistent cache need libdw now: the module will be gone. */
 	struct outside o;
-	gather_outside(&o, 1);
+	gather_outside(&o, 1, 0);
 	dwlib_load();
 	lock();
 	if (modules_outdated(&o.gen))
