@@ -1116,8 +1116,10 @@ static int closing_cb(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* Under the mutex: resolve every uncached ip of every site that falls in the closing
- * object (when `o` is NULL only count them). Returns how many there were. */
-static unsigned closing_ips(const struct closing *c, const struct outside *o)
+ * object (when `o` is NULL only count them). With `want_dw`, ips whose frames are not
+ * in the persistent cache are left, and *want_dw set, when libdw could be loaded for
+ * them. Returns how many ips there were. */
+static unsigned closing_ips(const struct closing *c, const struct outside *o, int *want_dw)
 {
 	unsigned found = 0;
 	uint32_t count = sites_count();
@@ -1132,9 +1134,11 @@ static unsigned closing_ips(const struct closing *c, const struct outside *o)
 			if (!o)
 				continue;
 			int owned, need_dw = 0;
-			struct entry *e = build_entry(ips[k], o, 0, &owned, &need_dw);
+			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw);
 			if (owned)
 				free(e);
+			if (need_dw)
+				*want_dw = 1;
 		}
 	}
 	return found;
@@ -1149,24 +1153,30 @@ void symbols_module_closing(void *handle)
 	dl_iterate_phdr(closing_cb, &c);
 
 	lock();
-	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL) : 0;
+	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL, NULL) : 0;
 	S.stale = 1;   /* the module is about to go: report again before the next lookup */
 	unlock();
 	if (!todo)
 		return;
 
 	/* The module is still loaded, so the gathered list has it. Frames not in the
-	 * persistent cache need libdw now: the module will be gone. */
-	struct outside o;
-	gather_outside(&o, 1, 0);
-	dwlib_load();
-	lock();
-	if (modules_outdated(&o.gen))
-		take_modules(&o);
-	closing_ips(&c, &o);
-	S.stale = 1;
-	unlock();
-	outside_free(&o);
+	 * persistent cache need libdw now, before the module is gone: a second pass. */
+	int want_dw = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		struct outside o;
+		if (pass == 1)
+			dwlib_load();
+		gather_outside(&o, 1, 0);
+		lock();
+		if (modules_outdated(&o.gen))
+			take_modules(&o);
+		closing_ips(&c, &o, pass == 0 ? &want_dw : NULL);
+		S.stale = 1;
+		unlock();
+		outside_free(&o);
+		if (!want_dw)
+			break;
+	}
 }
 
 /* Without the mutex: a fork child's handler may call this before ours has made the
