@@ -112,9 +112,10 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* In a forked child only the forking thread survives: if another thread held our
  * mutex, the Dwfl and the module list may be half-updated, so drop them (leaked, never
- * freed: freeing could touch the inconsistent state). The per-ip cache is kept either way: its entries are
- * immutable and its table is published whole (see struct table), so the child resolves
- * every frame its parent had resolved without loading any debug information again.
+ * freed: freeing could touch the inconsistent state). The per-ip cache is kept either
+ * way: its entries are immutable and its table is published whole (see struct table),
+ * so the child resolves every frame its parent had resolved without loading any debug
+ * information again.
  * The persistent cache's entries are the parent's to write (symcache_after_fork). The
  * mutex is made usable again and the module list re-read. */
 static void atfork_child(void)
