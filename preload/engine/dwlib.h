@@ -5,10 +5,10 @@
  * symbols.c calls libdw only through the table below.
  *
  * dwlib_load is called only where the symbolizer may run (the profiler's threads, the
- * profile writes at exit, exec or a fatal signal, the dlclose wrapper), never on a
- * real-time thread, and never with symbols.c's mutex held: dlopen takes the loader's
- * lock. It runs with runtime_guard held, so what dlopen and libdw allocate is the
- * profiler's own. */
+ * profile writes at exit, exec or a fatal signal, the dlclose wrapper), on a real-time
+ * thread only just before it aborts (AUDIOPROF_ON_VIOLATION=abort), and never with
+ * symbols.c's mutex held: dlopen takes the loader's lock. It runs with runtime_guard
+ * held, so what dlopen and libdw allocate is the profiler's own. */
 #ifndef AUDIOPROF_DWLIB_H
 #define AUDIOPROF_DWLIB_H
 
@@ -43,8 +43,8 @@ extern struct dwlib dwlib;
 
 /* Load libdw and libelf (RTLD_LOCAL) and fill the table, once per process. Returns 1
  * when they are usable, 0 when they are not: they could not be loaded (one warning,
- * then never tried again) or the caller is on a real-time thread (tried again later
- * from elsewhere). Thread-safe. */
+ * then never tried again), or the caller is on a real-time thread, or another
+ * thread's load did not end within 2 s (tried again later). Thread-safe. */
 int dwlib_load(void);
 
 /* Whether the table is filled (a plain load: no lock, no system call). */
