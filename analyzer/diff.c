@@ -428,12 +428,13 @@ static int cb_hists(const struct profile *const *ps, size_t k, const struct call
 	return 0;
 }
 
-enum verdict { V_NONE, V_NOISE, V_BETTER, V_WORSE, V_FEW };
+enum verdict { V_NONE, V_NOISE, V_BETTER, V_WORSE, V_FEW, V_FAMILY };
 
 static const char *const verdict_text[] = {
 	[V_NONE] = "no change", [V_NOISE] = "within the noise threshold",
 	[V_BETTER] = "improvement", [V_WORSE] = "regression",
 	[V_FEW] = "too few cycles in the tail to tell",
+	[V_FAMILY] = "not significant among the zones' comparisons (Holm)",
 };
 
 static enum verdict verdict_of(const struct stats_change *c, const struct diff_opts *o)
@@ -501,6 +502,60 @@ out:
 	free(h);
 	free(hp);
 	return rc;
+}
+
+/* Holm's step-down over the zones' comparisons (each zone's p50 and p99, of every
+ * callback): a callback's own p50 and p99 are the comparisons a diff is for, each at
+ * the significance level, but with a dozen zones, a dozen more tests each at that level
+ * would call noise a change far more often than it says. Sorted by p-value, the j-th
+ * smallest (from 0) holds only when it and all before it are below alpha / (m - j); the
+ * others lose their verdict. Comparisons with too few cycles in the tail are not
+ * counted. Returns m. (Over the callbacks' own too, few runs a side could not find a
+ * slowdown of half the time any more: Welch's t with 2 to 4 degrees of freedom gives
+ * no p-value small enough.) */
+struct holm_ref {
+	double p;
+	size_t order;            /* ties keep the order of the report */
+	enum verdict *v;
+};
+
+static int cmp_holm(const void *x, const void *y)
+{
+	const struct holm_ref *a = x, *b = y;
+	if (a->p != b->p)
+		return a->p < b->p ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static size_t holm(struct cb_stat **zst, const struct profile *pn,
+		   const struct diff_opts *o)
+{
+	size_t m = 0, cap = 0;
+	for (size_t i = 0; i < pn->ncallbacks; i++)
+		cap += 2 * (zst[i] ? pn->callbacks[i].nzones : 0);
+	struct holm_ref *r = malloc((cap ? cap : 1) * sizeof(*r));
+	if (!r)
+		return 0;
+	for (size_t i = 0; i < pn->ncallbacks; i++) {
+		size_t nz = zst[i] ? pn->callbacks[i].nzones : 0;
+		for (size_t z = 0; z < nz; z++) {
+			struct cb_stat *c = &zst[i][z];
+			for (int k = 0; c->ok && k < 2; k++)
+				if (c->v[k] != V_FEW) {
+					r[m] = (struct holm_ref){ c->q[k].p, m, &c->v[k] };
+					m++;
+				}
+		}
+	}
+	qsort(r, m, sizeof(*r), cmp_holm);
+	size_t j = 0;
+	while (j < m && r[j].p < o->alpha / (double)(m - j))
+		j++;
+	for (; j < m; j++)
+		if (*r[j].v == V_WORSE || *r[j].v == V_BETTER || *r[j].v == V_NOISE)
+			*r[j].v = V_FAMILY;
+	free(r);
+	return m;
 }
 
 static int run_diff(const struct profile *const *pbs, size_t nb, const struct profile *const *pns,
@@ -576,6 +631,7 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 				    cn->zones[z].name, o, &zst[i][z]) != 0)
 				goto out;
 	}
+	size_t nzt = holm(zst, pn, o);
 	if (pb->ncallbacks || pn->ncallbacks) {
 		char x[FMT_NUM], y[FMT_NUM], pc[FMT_NUM], lab[160];
 		fprintf(f, "\n%s  %-22s %14s %14s  %14s%s\n", fmt_c(C_BOLD), "CALLBACKS (p99)", "BASE",
@@ -645,6 +701,9 @@ static int run_diff(const struct profile *const *pbs, size_t nb, const struct pr
 				"the duration histograms; a regression when p < %g and the change "
 				"is over +%g%%)\n", nb > 1 || nn > 1 ? "pooled runs" : "runs",
 				100.0 * (1.0 - o->alpha), o->alpha, o->noise);
+		if (nzt > 1)
+			fprintf(f, "  (the zones' %zu comparisons held to the significance level "
+				"together: Holm's method)\n", nzt);
 		if (nstat && (nb == 1 || nn == 1))
 			fprintf(f, "  (one run on a side: the interval holds the spread within a "
 				"run, not between runs, which is often\n   larger than %g%%; pool 3 "

@@ -72,10 +72,31 @@ struct stats_change {
 int stats_quantile_change(const struct stats_hist *base, const struct stats_hist *new,
 			  double q, double level, unsigned resamples,
 			  struct stats_change *out);
+
+/* Student's t distribution: P(|T| > t) with df degrees of freedom (NaN for df <= 0),
+ * and the t with P(|T| > t) = alpha. */
+double stats_t_two_sided(double t, double df);
+double stats_t_critical(double alpha, double df);
+
+/* Runs as the replicates: the relative change of the runs' q-quantiles (the geometric
+ * mean of each side's), with a t interval at the level asked and its two-sided
+ * p-value: Welch's test on the logs when both sides have two runs or more; with one
+ * run on a side, its spread taken to be the other side's. -1 with fewer than three
+ * runs in all, a quantile of 0, or q or level outside (0, 1). */
+struct stats_runs_t {
+	double change, lo, hi, p;
+	double df;                        /* degrees of freedom */
+};
+int stats_runs_t(const struct stats_hist *const *base, size_t nbase,
+		 const struct stats_hist *const *new, size_t nnew, double q, double level,
+		 struct stats_runs_t *out);
 /* The same for several runs a side: the change of the q-quantile of the pooled runs,
  * with an interval that holds the spread between runs as well as between cycles (each
- * resample draws the runs again). With one run a side, exactly stats_quantile_change.
- * -1 also when a side has no run or a run is empty. */
+ * resample draws the runs again); with three runs or more in all, the interval and the
+ * p-value also cover stats_runs_t's (the wider interval, the larger p-value): a
+ * change is significant only when it is so both over the cycles and over the runs.
+ * With one run a side, exactly stats_quantile_change. -1 also when a side has no run
+ * or a run is empty. */
 int stats_quantile_change_runs(const struct stats_hist *const *base, size_t nbase,
 			       const struct stats_hist *const *new, size_t nnew,
 			       double q, double level, unsigned resamples,

@@ -497,6 +497,78 @@ static void test_runs_known(void)
 	CU_ASSERT_EQUAL(stats_quantile_change_runs(ia, 4, ib, 4, 0.5, 0.95, 0, &runs), -1);
 }
 
+/* Student's t: critical values and tail areas from published tables. */
+static void test_t_known(void)
+{
+	NEAR(stats_t_critical(0.05, 1), 12.7062, 0.0001);
+	NEAR(stats_t_critical(0.05, 2), 4.30265, 0.00001);
+	NEAR(stats_t_critical(0.05, 4), 2.77645, 0.00001);
+	NEAR(stats_t_critical(0.05, 10), 2.22814, 0.00001);
+	NEAR(stats_t_critical(0.01, 5), 4.03214, 0.00001);
+	NEAR(stats_t_critical(0.05, 1e7), 1.95996, 0.00001);   /* the normal's */
+	NEAR(stats_t_two_sided(2.0, 5), 0.101939, 0.000001);
+	NEAR(stats_t_two_sided(1.0, 1), 0.5, 1e-12);            /* Cauchy: 1 - 2 atan(1) / pi */
+	NEAR(stats_t_two_sided(0, 3), 1, 1e-12);
+	NEAR(stats_t_two_sided(-2.0, 5), 0.101939, 0.000001);
+	CU_ASSERT(isnan(stats_t_two_sided(1, 0)));
+	CU_ASSERT(isnan(stats_t_critical(0, 5)));
+}
+
+/* Runs as replicates, by hand: two runs a side whose medians are 0.95 and 1.05 times
+ * one run's, then 1.1 and 1.2 times. Logs -0.051293, 0.048790 and 0.095310, 0.182322:
+ * change exp(0.140067) - 1 = 15.0 %, Welch se 0.066309, t 2.112, 1.962 degrees of
+ * freedom, p = 0.172 by the t table. Every run's cycles are far apart from the other
+ * side's, so the cycles' bootstrap alone calls it certain; the runs do not. */
+static void test_runs_t_known(void)
+{
+	static const double fb[2] = { 0.95, 1.05 }, fn[2] = { 1.1, 1.2 };
+	struct stats_hist a[3], b[3];
+	const struct stats_hist *ia[3] = { &a[0], &a[1], &a[2] };
+	const struct stats_hist *ib[3] = { &b[0], &b[1], &b[2] };
+	struct stats_runs_t rt;
+	struct stats_change c;
+	double unit;
+
+	fill_grid(&a[2], 4000, 1.0);
+	unit = stats_quantile(&a[2], 0.5);
+	for (unsigned i = 0; i < 2; i++) {
+		fill_grid(&a[i], 4000, fb[i]);
+		fill_grid(&b[i], 4000, fn[i]);
+		/* the buckets keep each median within 0.3 % of the factor asked */
+		NEAR(stats_quantile(&a[i], 0.5) / unit, fb[i], 0.003 * fb[i]);
+		NEAR(stats_quantile(&b[i], 0.5) / unit, fn[i], 0.003 * fn[i]);
+	}
+	CU_ASSERT_EQUAL_FATAL(stats_runs_t(ia, 2, ib, 2, 0.5, 0.95, &rt), 0);
+	NEAR(rt.change, 0.150, 0.003);
+	NEAR(rt.df, 1.962, 0.03);
+	NEAR(rt.p, 0.172, 0.01);
+	CU_ASSERT(rt.lo < 0 && rt.hi > 0.3);
+	CU_ASSERT_EQUAL_FATAL(stats_quantile_change_runs(ia, 2, ib, 2, 0.5, 0.95, 0, &c), 0);
+	CU_ASSERT(c.p >= rt.p && c.lo <= rt.lo && c.hi >= rt.hi);
+	CU_ASSERT(c.p > 0.05 && c.lo < 0);
+
+	/* One run on a side: the other side's spread stands for it, df = 1. */
+	CU_ASSERT_EQUAL_FATAL(stats_runs_t(ia, 2, ib, 1, 0.5, 0.95, &rt), 0);
+	NEAR(rt.df, 1, 0);
+	/* Too few runs, or bad arguments. */
+	CU_ASSERT_EQUAL(stats_runs_t(ia, 1, ib, 1, 0.5, 0.95, &rt), -1);
+	CU_ASSERT_EQUAL(stats_runs_t(ia, 0, ib, 3, 0.5, 0.95, &rt), -1);
+	CU_ASSERT_EQUAL(stats_runs_t(ia, 2, ib, 2, 1.5, 0.95, &rt), -1);
+
+	/* Three runs a side spread +-10 %, every run of new 30 % slower: t 3.20 with 4
+	 * degrees of freedom, p = 0.033: found. */
+	static const double g[3] = { 0.9, 1.0, 1.1 };
+	for (unsigned i = 0; i < 3; i++) {
+		fill_grid(&a[i], 4000, g[i]);
+		fill_grid(&b[i], 4000, 1.3 * g[i]);
+	}
+	CU_ASSERT_EQUAL_FATAL(stats_runs_t(ia, 3, ib, 3, 0.5, 0.95, &rt), 0);
+	NEAR(rt.change, 0.3, 0.003);
+	NEAR(rt.p, 0.033, 0.005);
+	CU_ASSERT_EQUAL_FATAL(stats_quantile_change_runs(ia, 3, ib, 3, 0.5, 0.95, 0, &c), 0);
+	CU_ASSERT(c.p < 0.05 && c.lo > 0);
+}
+
 static void test_runs_random(void)
 {
 	struct stats_hist a[4], b[4], pa, pb;
@@ -552,4 +624,7 @@ void suite_stats(void)
 		    test_random_samples);
 	CU_add_test(s, "runs: the spread between runs is in the interval", test_runs_known);
 	CU_add_test(s, "runs: random run conditions, pooled cycles mislead", test_runs_random);
+	CU_add_test(s, "t distribution: published critical values and tails", test_t_known);
+	CU_add_test(s, "runs as replicates: Welch by hand, joined with the bootstrap",
+		    test_runs_t_known);
 }
