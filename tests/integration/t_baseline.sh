@@ -22,10 +22,7 @@ need_preload
 need_analyzer
 make_tmp
 
-DSP=$ROOT/dsp_demo/dsp_demo
-pkg-config --exists fftw3f jack alsa 2>/dev/null ||
-	skip "FFTW/JACK/ALSA development files missing (scripts/install-deps.sh installs them)"
-make -s -C "$ROOT/dsp_demo" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "cannot build dsp_demo"; }
+need_dsp_demo
 
 nfail=0
 bad() { echo "FAIL: $*"; nfail=$((nfail + 1)); }

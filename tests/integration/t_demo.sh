@@ -11,9 +11,7 @@
 make_tmp
 need_preload
 need_analyzer
-pkg-config --exists fftw3f jack alsa 2>/dev/null ||
-	skip "FFTW/JACK/ALSA development files missing (scripts/install-deps.sh installs them)"
-make -s -C "$ROOT/dsp_demo" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "cannot build dsp_demo"; }
+need_dsp_demo
 
 DEMO=$ROOT/dsp_demo/demo.sh
 # demo NAME COLUMNS SECONDS: run demo.sh into $tmp/NAME/, output in $tmp/NAME.txt; its

@@ -12,9 +12,7 @@ make_tmp
 
 DSP=$ROOT/dsp_demo/dsp_demo
 command -v jackd >/dev/null 2>&1 || skip "jackd not installed (Debian package jackd2)"
-pkg-config --exists fftw3f jack alsa 2>/dev/null ||
-	skip "FFTW/JACK/ALSA development files missing (scripts/install-deps.sh installs them)"
-make -s -C "$ROOT/dsp_demo" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "cannot build dsp_demo"; }
+need_dsp_demo
 
 field() { grep '^dsp_demo: backend=' "$2" | grep -o " $1=[^ ]*" | head -n 1 | cut -d= -f2; }
 

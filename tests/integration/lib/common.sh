@@ -46,6 +46,16 @@ need_preload() {
 	[ -f "$PRELOAD" ] || skip "preload not built: $PRELOAD"
 }
 
+# dsp_demo built (needs $tmp, from make_tmp), its path in $DSP; skips without its
+# development files.
+need_dsp_demo() {
+	DSP=$ROOT/dsp_demo/dsp_demo
+	pkg-config --exists fftw3f jack alsa 2>/dev/null ||
+		skip "FFTW/JACK/ALSA development files missing (scripts/install-deps.sh installs them)"
+	make -s -C "$ROOT/dsp_demo" >"$tmp/build.log" 2>&1 ||
+		{ cat "$tmp/build.log"; fail "cannot build dsp_demo"; }
+}
+
 # A fresh temporary directory in $tmp, removed on exit.
 make_tmp() {
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/aptest.XXXXXX") || fail "mktemp"
