@@ -19,11 +19,9 @@
 #include "log.h"
 #include "runtime.h"
 
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <libelf.h>
 #include <libunwind.h>
 #include <link.h>
 #include <sched.h>
@@ -44,8 +42,12 @@ static __thread int own_pidfd __attribute__((tls_model("initial-exec")));
 /* 1 once this thread's table is its own (unshare succeeded), pidfd or not. */
 static __thread int private_table __attribute__((tls_model("initial-exec")));
 
-/* The executable code of each library the profiler calls. */
+/* The executable code of each library the profiler calls: libunwind and jansson,
+ * found by fds_init; libdw and libelf (slots FIRST_LOADED on), which dwlib.c opens
+ * with dlopen, noted by fds_note_library once they are loaded. Read without a lock:
+ * a slot's hi is stored last, and a range not yet noted is empty. */
 #define NLIBS 4
+#define FIRST_LOADED 2
 static struct { uintptr_t lo, hi; } libs[NLIBS];
 
 /* The fds claimed for those libraries and not closed yet, with the file each one is:
@@ -170,7 +172,8 @@ int fds_in_unwinder(uintptr_t ra)
 int fds_ours(uintptr_t ra)
 {
 	for (int i = 0; i < NLIBS; i++)
-		if (ra >= libs[i].lo && ra < libs[i].hi)
+		if (ra >= __atomic_load_n(&libs[i].lo, __ATOMIC_RELAXED) &&
+		    ra < __atomic_load_n(&libs[i].hi, __ATOMIC_ACQUIRE))
 			return 1;
 	return 0;
 }
@@ -302,11 +305,14 @@ void fds_stderr_done(int fd)
 
 /* ---------------------------------------------------------------- set-up */
 
+/* arg: NLIBS targets, 0 for a slot not looked for. */
 static int find_lib(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	for (int k = 0; k < NLIBS; k++) {
 		uintptr_t target = ((const uintptr_t *)arg)[k], lo = UINTPTR_MAX, hi = 0;
+		if (!target)
+			continue;
 		for (int i = 0; i < info->dlpi_phnum; i++) {
 			const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 			if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
@@ -318,8 +324,8 @@ static int find_lib(struct dl_phdr_info *info, size_t size, void *arg)
 				hi = a + ph->p_memsz;
 		}
 		if (target >= lo && target < hi) {
-			libs[k].lo = lo;
-			libs[k].hi = hi;
+			__atomic_store_n(&libs[k].lo, lo, __ATOMIC_RELAXED);
+			__atomic_store_n(&libs[k].hi, hi, __ATOMIC_RELEASE);
 		}
 	}
 	return 0;
@@ -331,9 +337,17 @@ void fds_init(void)
 	if (done++)
 		return;
 	const uintptr_t targets[NLIBS] = {
-		(uintptr_t)&unw_backtrace, (uintptr_t)&dwfl_begin,
-		(uintptr_t)&elf_begin, (uintptr_t)&json_object,
+		(uintptr_t)&unw_backtrace, (uintptr_t)&json_object,
 	};
 	dl_iterate_phdr(find_lib, (void *)targets);
 	compute_floor();
+}
+
+void fds_note_library(int k, const void *code)
+{
+	if (k < 0 || FIRST_LOADED + k >= NLIBS || !code)
+		return;
+	uintptr_t targets[NLIBS] = { 0 };
+	targets[FIRST_LOADED + k] = (uintptr_t)code;
+	dl_iterate_phdr(find_lib, targets);
 }

@@ -49,6 +49,11 @@ int fds_open(const char *path, int flags, unsigned mode);
  * (runtime_guard) is made for the profiler. */
 int fds_ours(uintptr_t ra);
 
+/* A library the profiler loaded with dlopen (dwlib.c) and calls from now on: `code`
+ * is one of its functions; k is its slot, 0 for libdw, 1 for libelf. Takes the
+ * loader's lock (dl_iterate_phdr). */
+void fds_note_library(int k, const void *code);
+
 /* Whether code at `ra` is libunwind's (fds_init found its range). */
 int fds_in_unwinder(uintptr_t ra);
 

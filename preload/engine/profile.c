@@ -209,12 +209,17 @@ static void add_frame0(const char *frame, void *arg)
 	struct frame0 *f = arg;
 	const char *paren = strrchr(frame, '(');
 	f->have = 1;
-	if (!self_path[0] || !paren || paren == frame || paren[-1] != ' ' ||
-	    strncmp(paren, "(in ", 4) == 0)
+	if (!self_path[0] || !paren || paren == frame || paren[-1] != ' ') {
 		snprintf(f->text, sizeof(f->text), "%s", frame);
-	else
+	} else if (strncmp(paren, "(in ", 4) == 0) {
+		/* Named from a symbol table ("malloc+0x1", without libdw): the name alone. */
+		const char *plus = strstr(frame, "+0x");
+		int n = plus && plus < paren ? (int)(plus - frame) : (int)(paren - 1 - frame);
+		snprintf(f->text, sizeof(f->text), "%.*s %s", n, frame, paren);
+	} else {
 		snprintf(f->text, sizeof(f->text), "%.*s(in %s)", (int)(paren - frame), frame,
 			 self_path);
+	}
 }
 
 /* The memo slot of `key` (an address; frame 0's with bit 63 set, see site_frames):

@@ -1,7 +1,10 @@
 /* symbols.c - return addresses to DHAT-style frame strings with elfutils libdwfl.
- * Owns one Dwfl over the loader's module list (re-reported when dlopen or dlclose
- * changed it), the per-ip cache of frame strings, and the early resolution of frames
+ * Owns the loader's module list (read again when dlopen or dlclose changed it), one
+ * Dwfl over it, the per-ip cache of frame strings, and the early resolution of frames
  * in modules about to be dlclose'd, so that the profile written at exit names them.
+ * An address is looked up in the persistent cache (symcache.h) first, by the build ID
+ * and load bias the module list holds: only a miss needs libdw, loaded then
+ * (dwlib.h, outside the mutex) or never; without it a frame names its module only.
  *
  * Locking: one mutex guards the Dwfl and the cache. Nothing that takes glibc's loader
  * lock (dl_iterate_phdr, dlsym) is called while holding it: a thread inside the loader
@@ -14,10 +17,10 @@
 #include "symcache.h"
 #include "fds.h"
 
+#include "dwlib.h"
+
 #include <dlfcn.h>
 #include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -49,10 +52,16 @@ struct loader_gen {
 	unsigned long long adds, subs;
 };
 
+#define MAX_BUILD_ID  64      /* bytes of a build ID kept */
+
 /* One loaded object, as the loader lists it, to report to libdwfl. */
 struct loaded {
 	char *name;                /* canonical path, "[vdso: PID]", or the loader's name */
 	uintptr_t lo, hi;          /* first PT_LOAD's aligned vaddr .. end of the last, absolute */
+	uintptr_t bias;            /* dlpi_addr: ELF address = absolute - bias (libdwfl's too) */
+	int bidlen;                /* its GNU build ID's length, 0: none */
+	unsigned char bid[MAX_BUILD_ID];
+	int debug_file;            /* a separate debug file: 0 not looked for, 1 no, 2 yes */
 };
 
 /* What a resolution needs that can only be read without our mutex held. */
@@ -62,6 +71,9 @@ struct outside {
 	struct loaded *mods;       /* the module list, when asked for; malloc'd */
 	int nmods, cap;            /* used, allocated */
 	int with_mods;             /* whether mods was gathered (even if empty) */
+	uintptr_t dsym_ip;         /* without libdw: the ip looked up with dladdr, or 0 */
+	char *dsym;                /* the exported symbol holding it (copied), or NULL */
+	uintptr_t dsym_addr;       /* that symbol's address */
 };
 
 /* The per-ip cache's slot array: replaced whole (never resized in place) when it grows,
@@ -82,7 +94,11 @@ static struct {
 	pthread_mutex_t lock;      /* guards everything below */
 	int busy;                  /* set while the lock is held (fork child check) */
 	Dwfl *dwfl;                /* NULL until first use or after shutdown */
-	int stale;                 /* re-report the modules before the next lookup */
+	int dwfl_stale;            /* the Dwfl's modules are not `mods` (report them again) */
+	struct loaded *mods;       /* the module list of the last gathering (gen) */
+	int nmods;
+	int listed;                /* mods is the list of gen (also when empty) */
+	int stale;                 /* gather the modules again before the next lookup */
 	int refresh;               /* symbols_refresh asked for that (atomic, no lock) */
 	struct loader_gen gen;     /* loader counters at the last report */
 	struct table *tab;         /* the per-ip cache; NULL while empty */
@@ -95,16 +111,20 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 /* ---------------------------------------------------------------- locking, fork */
 
 /* In a forked child only the forking thread survives: if another thread held our
- * mutex, the Dwfl may be half-updated, so drop it (leaked, never freed: freeing could
- * touch the inconsistent state). The per-ip cache is kept either way: its entries are
- * immutable and its table is published whole (see struct table), so the child resolves
- * every frame its parent had resolved without loading any debug information again.
+ * mutex, the Dwfl and the module list may be half-updated, so drop them (leaked, never
+ * freed: freeing could touch the inconsistent state). The per-ip cache is kept either
+ * way: its entries are immutable and its table is published whole (see struct table),
+ * so the child resolves every frame its parent had resolved without loading any debug
+ * information again.
  * The persistent cache's entries are the parent's to write (symcache_after_fork). The
  * mutex is made usable again and the module list re-read. */
 static void atfork_child(void)
 {
 	if (__atomic_load_n(&S.busy, __ATOMIC_RELAXED)) {
 		S.dwfl = NULL;
+		S.mods = NULL;
+		S.nmods = 0;
+		S.listed = 0;
 		symcache_abandon();   /* it too may have been mid-update */
 	} else {
 		symcache_after_fork();
@@ -175,8 +195,38 @@ static int load_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *
 	return seen ? 0 : -1;
 }
 
-/* Runs under the loader lock: copies names and spans only. Nameless objects other
- * than the main program (always first) and the vdso are skipped. */
+/* The GNU build ID in a loaded object's notes (PT_NOTE segments are mapped); 0 when it
+ * has none. */
+static int build_id_of(const struct dl_phdr_info *info, unsigned char *bid)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		const char *end = p + ph->p_memsz;
+		size_t align = ph->p_align > 4 ? ph->p_align : 4;
+		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			size_t name_at = sizeof(*nh);
+			size_t desc_at = name_at + ((nh->n_namesz + align - 1) & ~(align - 1));
+			size_t next = desc_at + ((nh->n_descsz + align - 1) & ~(align - 1));
+			if (next > (size_t)(end - p) || next < desc_at)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(p + name_at, "GNU", 4) == 0 && nh->n_descsz > 0 &&
+			    nh->n_descsz <= MAX_BUILD_ID) {
+				memcpy(bid, p + desc_at, nh->n_descsz);
+				return (int)nh->n_descsz;
+			}
+			p += next;
+		}
+	}
+	return 0;
+}
+
+/* Runs under the loader lock: copies names, spans and build IDs only. Nameless objects
+ * other than the main program (always first) and the vdso are skipped. */
 static int modules_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct outside *o = arg;
@@ -199,7 +249,9 @@ static int modules_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	char *copy = strdup(name);
 	if (!copy)
 		return 1;
-	o->mods[o->nmods++] = (struct loaded){ .name = copy, .lo = lo, .hi = hi };
+	struct loaded *m = &o->mods[o->nmods++];
+	*m = (struct loaded){ .name = copy, .lo = lo, .hi = hi, .bias = info->dlpi_addr };
+	m->bidlen = build_id_of(info, m->bid);
 	return 0;
 }
 
@@ -229,8 +281,9 @@ static void canonical_names(struct outside *o)
 	}
 }
 
-/* Takes the loader lock: call without our mutex held. */
-static void gather_outside(struct outside *o, int with_mods)
+/* Takes the loader lock: call without our mutex held. Where libdw cannot be loaded,
+ * ip's exported symbol (dladdr) names its frame. */
+static void gather_outside(struct outside *o, int with_mods, uintptr_t ip)
 {
 	memset(o, 0, sizeof(*o));
 	if (with_mods) {
@@ -241,6 +294,12 @@ static void gather_outside(struct outside *o, int with_mods)
 		dl_iterate_phdr(gen_cb, &o->gen);
 	}
 	o->demangle = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	Dl_info di;
+	if (ip && dwlib_failed() && dladdr((void *)(ip - 1), &di) && di.dli_sname &&
+	    di.dli_saddr && (o->dsym = strdup(di.dli_sname)) != NULL) {
+		o->dsym_ip = ip;
+		o->dsym_addr = (uintptr_t)di.dli_saddr;
+	}
 }
 
 static void outside_free(struct outside *o)
@@ -250,6 +309,8 @@ static void outside_free(struct outside *o)
 	free(o->mods);
 	o->mods = NULL;
 	o->nmods = o->cap = 0;
+	free(o->dsym);
+	o->dsym = NULL;
 }
 
 /* ---------------------------------------------------------------- the cache */
@@ -400,12 +461,12 @@ static void add_frame(struct frame_list *fl, uintptr_t ip, const char *name,
 static const char *die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute a;
-	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	const char *name = dwlib.dwarf_formstring(dwlib.dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
 	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+		name = dwlib.dwarf_formstring(dwlib.dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
 	if (name && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 		return name;
-	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+	return dwlib.dwarf_formstring(dwlib.dwarf_attr_integrate(die, DW_AT_name, &a));
 }
 
 /* ---------------------------------------------------------------- symbol tables */
@@ -447,10 +508,10 @@ static int sym_cmp(const void *pa, const void *pb)
 static struct symtab *symtab_of(Dwfl_Module *mod)
 {
 	void **ud = NULL;
-	dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	dwlib.dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (!ud || *ud)
 		return ud ? *ud : NULL;
-	int n = dwfl_module_getsymtab(mod);
+	int n = dwlib.dwfl_module_getsymtab(mod);
 	struct symtab *t = malloc(sizeof(*t) + (size_t)(n > 0 ? n : 0) * sizeof(t->v[0]));
 	if (!t)
 		return NULL;
@@ -459,7 +520,7 @@ static struct symtab *symtab_of(Dwfl_Module *mod)
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		const char *name = dwlib.dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
 		if (name && name[0] && sym.st_shndx != SHN_UNDEF
 		    && (type == STT_FUNC || type == STT_GNU_IFUNC || type == STT_NOTYPE))
@@ -549,18 +610,18 @@ static int cu_index_add(struct cu_index *ix, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf
 static int cu_index_collect(Dwarf_Die *parent, struct cu_index *ix)
 {
 	Dwarf_Die child;
-	if (dwarf_child(parent, &child) != 0)
+	if (dwlib.dwarf_child(parent, &child) != 0)
 		return 0;
 	do {
-		switch (dwarf_tag(&child)) {
+		switch (dwlib.dwarf_tag(&child)) {
 		case DW_TAG_subprogram:
 		case DW_TAG_inlined_subroutine:
 		case DW_TAG_lexical_block:
 		case DW_TAG_entry_point: {
 			Dwarf_Addr base, lo, hi;
 			ptrdiff_t off = 0;
-			while ((off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
-				if (lo < hi && cu_index_add(ix, lo, hi, dwarf_dieoffset(&child)) != 0)
+			while ((off = dwlib.dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
+				if (lo < hi && cu_index_add(ix, lo, hi, dwlib.dwarf_dieoffset(&child)) != 0)
 					return -1;
 			break;
 		}
@@ -576,7 +637,7 @@ static int cu_index_collect(Dwarf_Die *parent, struct cu_index *ix)
 		default:
 			break;
 		}
-	} while (dwarf_siblingof(&child, &child) == 0);
+	} while (dwlib.dwarf_siblingof(&child, &child) == 0);
 	return 0;
 }
 
@@ -594,8 +655,8 @@ static int range_cmp(const void *pa, const void *pb)
 static struct cu_index *cu_index_of(Dwfl_Module *mod, Dwarf_Die *cu)
 {
 	struct symtab *t = symtab_of(mod);
-	Dwarf *dw = dwarf_cu_getdwarf(cu->cu);
-	Dwarf_Off off = dwarf_dieoffset(cu);
+	Dwarf *dw = dwlib.dwarf_cu_getdwarf(cu->cu);
+	Dwarf_Off off = dwlib.dwarf_dieoffset(cu);
 	if (!t || !dw)
 		return NULL;
 	for (struct cu_index *ix = t->cus; ix; ix = ix->next)
@@ -639,7 +700,7 @@ static int cu_index_find(const struct cu_index *ix, Dwarf_Addr pc, Dwarf_Die *di
 			best = ix->v[i].die;
 			found = 1;
 		}
-	return found && dwarf_offdie(ix->dw, best, die) != NULL;
+	return found && dwlib.dwarf_offdie(ix->dw, best, die) != NULL;
 }
 
 /* Frees the tables of modules dwfl_report_end drops (libdwfl passes the address of
@@ -674,15 +735,15 @@ static int scope_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int dep
 		      int max)
 {
 	Dwarf_Die child;
-	if (dwarf_child(parent, &child) != 0)
+	if (dwlib.dwarf_child(parent, &child) != 0)
 		return depth;
 	do {
-		switch (dwarf_tag(&child)) {
+		switch (dwlib.dwarf_tag(&child)) {
 		case DW_TAG_subprogram:
 		case DW_TAG_inlined_subroutine:
 		case DW_TAG_lexical_block:
 		case DW_TAG_entry_point:
-			if (dwarf_haspc(&child, pc) == 1) {
+			if (dwlib.dwarf_haspc(&child, pc) == 1) {
 				if (depth == max)
 					return depth;
 				path[depth] = child;
@@ -703,7 +764,7 @@ static int scope_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int dep
 		default:
 			break;
 		}
-	} while (dwarf_siblingof(&child, &child) == 0);
+	} while (dwlib.dwarf_siblingof(&child, &child) == 0);
 	return depth;
 }
 
@@ -753,23 +814,23 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 {
 	GElf_Off off;
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *cu = dwlib.dwfl_module_addrdie(mod, pc, &bias);
 	if (!cu)
 		return 0;
 	Dwarf_Die *scopes = NULL, *chain = NULL;
 	int nchain = scope_chain(mod, cu, pc - bias, &chain);
 	if (nchain <= 0) {
-		if (dwarf_getscopes(cu, pc - bias, &scopes) > 0)
-			nchain = dwarf_getscopes_die(&scopes[0], &chain);
+		if (dwlib.dwarf_getscopes(cu, pc - bias, &scopes) > 0)
+			nchain = dwlib.dwarf_getscopes_die(&scopes[0], &chain);
 		free(scopes);
 	}
 	Dwarf_Files *files = NULL;
-	if (dwarf_getsrcfiles(cu, &files, NULL) != 0)
+	if (dwlib.dwarf_getsrcfiles(cu, &files, NULL) != 0)
 		files = NULL;
 
 	int added = 0, tag = 0;
 	for (int i = 0; i < nchain && tag != DW_TAG_subprogram; i++) {
-		tag = dwarf_tag(&chain[i]);
+		tag = dwlib.dwarf_tag(&chain[i]);
 		if (tag == DW_TAG_entry_point)
 			tag = DW_TAG_subprogram;
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
@@ -788,9 +849,9 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 		Dwarf_Word v;
 		file = NULL;
 		line = 0;
-		if (files && dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &a), &v) == 0)
-			file = dwarf_filesrc(files, v, NULL, NULL);
-		if (dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &a), &v) == 0)
+		if (files && dwlib.dwarf_formudata(dwlib.dwarf_attr(&chain[i], DW_AT_call_file, &a), &v) == 0)
+			file = dwlib.dwarf_filesrc(files, v, NULL, NULL);
+		if (dwlib.dwarf_formudata(dwlib.dwarf_attr(&chain[i], DW_AT_call_line, &a), &v) == 0)
 			line = (int)v;
 	}
 	free(chain);
@@ -809,66 +870,114 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 static void seal_debug_files(Dwfl_Module *mod)
 {
 	Dwarf_Addr bias;
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	Dwarf *dw = dwlib.dwfl_module_getdwarf(mod, &bias);
 	if (!dw)
 		return;
-	Elf *e = dwarf_getelf(dw);
+	Elf *e = dwlib.dwarf_getelf(dw);
 	if (e)
-		elf_cntl(e, ELF_C_FDREAD);
-	Dwarf *alt = dwarf_getalt(dw);
-	if (alt && (e = dwarf_getelf(alt)) != NULL)
-		elf_cntl(e, ELF_C_FDREAD);
+		dwlib.elf_cntl(e, ELF_C_FDREAD);
+	Dwarf *alt = dwlib.dwarf_getalt(dw);
+	if (alt && (e = dwlib.dwarf_getelf(alt)) != NULL)
+		dwlib.elf_cntl(e, ELF_C_FDREAD);
 }
 
-/* All frames for one ip in the current module list; at least one on success. */
+/* The name frames give a module: its reported name, the vdso as "[vdso]". */
+static const char *module_name(const struct loaded *m)
+{
+	return strncmp(m->name, "[vdso", 5) == 0 ? "[vdso]" : m->name;
+}
+
+/* Whether a separate debug file for the module's build ID is installed where
+ * libdwfl's build-ID lookup (dwfl_build_id_find_debuginfo) finds it. Looked at once
+ * per module list. */
+static int debug_file_installed(struct loaded *m)
+{
+	if (m->debug_file == 0) {
+		char path[64 + 2 * MAX_BUILD_ID] = "/usr/lib/debug/.build-id/";
+		size_t n = strlen(path);
+		for (int i = 0; i < m->bidlen; i++) {
+			n += (size_t)snprintf(path + n, sizeof(path) - n, "%02x", m->bid[i]);
+			if (i == 0)
+				path[n++] = '/';
+		}
+		snprintf(path + n, sizeof(path) - n, ".debug");
+		struct stat st;
+		m->debug_file = stat(path, &st) == 0 ? 2 : 1;
+	}
+	return m->debug_file == 2;
+}
+
+/* Under the mutex: the frames of ip from the persistent cache, by the module's build
+ * ID and bias (no libdw): what DWARF gave, else what the symbol table gave while the
+ * module has no debug information anywhere. A frame naming its module gets the
+ * module's name in this process. Returns whether they were there. */
+static int cached_frames(struct frame_list *fl, uintptr_t ip, struct loaded *m)
+{
+	if (!m || m->bidlen <= 0 || !symcache_enabled())
+		return 0;
+	uint64_t addr = ip - m->bias;
+	int n = 0;
+	const char *const *sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF,
+						 addr, &n);
+	if (!sfx && !debug_file_installed(m))
+		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n);
+	if (!sfx)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *in = strstr(sfx[i], " (in ");
+		size_t len = strlen(sfx[i]);
+		if (in && len && sfx[i][len - 1] == ')')
+			fl_add(fl, "0x%" PRIXPTR ": %.*s (in %s)", ip, (int)(in - sfx[i]), sfx[i],
+			       module_name(m));
+		else
+			fl_add(fl, "0x%" PRIXPTR ": %s", ip, sfx[i]);
+	}
+	S.stats.cached++;
+	return 1;
+}
+
+/* All frames for one ip in the current module list (m: its module, NULL if none;
+ * mod: the same in the Dwfl, NULL without libdw), at least one on success. */
 static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
-			   demangle_fn demangle)
+			   struct loaded *m, const struct outside *o)
 {
 	Dwarf_Addr pc = ip - 1;   /* inside the call instruction, not after it */
-	if (!mod) {
+	demangle_fn demangle = o->demangle;
+	if (!m) {
 		fl_add(fl, "0x%" PRIXPTR ": ???", ip);
 		S.stats.symtab++;
 		return;
 	}
-	const char *module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	if (!module)
-		module = "???";
-	else if (strncmp(module, "[vdso", 5) == 0)
-		module = "[vdso]";   /* reported as "[vdso: PID]" for find_elf */
-
-	/* The persistent cache first, by the module's build ID and the ELF address
-	 * (names are demangled the same way in every process: one ".sym" file kind):
-	 * opening the module's own ELF for its build ID reads no debug information. */
-	const unsigned char *bid = NULL;
-	int bidlen = 0;
-	GElf_Addr bias = 0, bid_vaddr;
-	if (symcache_enabled() && dwfl_module_getelf(mod, &bias) != NULL) {
-		bidlen = dwfl_module_build_id(mod, &bid, &bid_vaddr);
-		int n = 0;
-		const char *const *sfx = bidlen > 0 ? symcache_lookup(bid, (size_t)bidlen,
-								       0, ip - bias, &n)
-						    : NULL;
-		if (sfx) {
-			for (int i = 0; i < n; i++)
-				fl_add(fl, "0x%" PRIXPTR ": %s", ip, sfx[i]);
-			S.stats.cached++;
-			return;
-		}
+	const char *module = module_name(m);
+	if (!mod) {   /* libdw could not be loaded (or not here) */
+		if (o->dsym && o->dsym_ip == ip)
+			add_frame(fl, ip, o->dsym, demangle, NULL, 0, module,
+				  (uint64_t)(ip - o->dsym_addr));
+		else
+			fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
+		S.stats.symtab++;
+		return;
 	}
+
+	/* Frames go to the persistent cache under the module's build ID and ELF address
+	 * (names are demangled the same way in every process: one ".sym" file kind). */
+	const unsigned char *bid = m->bid;
+	size_t bidlen = symcache_enabled() ? (size_t)m->bidlen : 0;
+	uint64_t addr = ip - m->bias;
 
 	const char *file = NULL;
 	int line = 0;
-	Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+	Dwfl_Line *dl = dwlib.dwfl_module_getsrc(mod, pc);
 	seal_debug_files(mod);
 	if (dl) {
 		Dwarf_Addr la;
-		file = dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
+		file = dwlib.dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
 	}
 	if (file && line > 0) {
 		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0) {
 			S.stats.dwarf++;
 			if (bidlen > 0)
-				symcache_add(bid, (size_t)bidlen, 0, ip - bias, fl->v, fl->n);
+				symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, fl->v, fl->n);
 			return;
 		}
 	}
@@ -879,7 +988,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		add_frame(fl, ip, symname ? symname : "???", demangle, file, line, module, 0);
 		S.stats.dwarf++;
 		if (bidlen > 0)
-			symcache_add(bid, (size_t)bidlen, 0, ip - bias, fl->v, fl->n);
+			symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, fl->v, fl->n);
 		return;
 	}
 	S.stats.symtab++;
@@ -888,6 +997,14 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	} else {
 		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
 	}
+	/* Cached too, so that a process whose frames are all cached never loads libdw:
+	 * for good when the module has DWARF without a line here (crt1's _start), else
+	 * until a debug file for it is installed. */
+	Dwarf_Addr dbias;
+	if (bidlen > 0)
+		symcache_add(bid, bidlen, dwlib.dwfl_module_getdwarf(mod, &dbias) ? SYMCACHE_DWARF
+									       : SYMCACHE_SYMTAB,
+			     addr, fl->v, fl->n);
 }
 
 /* ---------------------------------------------------------------- the module list */
@@ -920,7 +1037,7 @@ static Elf *vdso_elf(void)
 		image = buf;
 		size = n;
 	}
-	return elf_memory(image, size);
+	return dwlib.elf_memory(image, size);
 }
 
 /* Dwfl_Callbacks.find_elf: like dwfl_linux_proc_find_elf (regular files only, the
@@ -943,16 +1060,16 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 	int fd = fds_open(name, O_RDONLY, 0);
 	if (fd < 0)
 		return -1;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (elf && elf_cntl(elf, ELF_C_FDREAD) != 0) {
-		elf_end(elf);
+	Elf *elf = dwlib.elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf && dwlib.elf_cntl(elf, ELF_C_FDREAD) != 0) {
+		dwlib.elf_end(elf);
 		elf = NULL;
 	}
 	close(fd);
 	char *copy = elf ? strdup(name) : NULL;
 	if (!copy) {
 		if (elf)
-			elf_end(elf);
+			dwlib.elf_end(elf);
 		return -1;
 	}
 	*file_name = copy;
@@ -960,89 +1077,145 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_A
 	return -1;
 }
 
-static const Dwfl_Callbacks dwfl_callbacks = {
+static Dwfl_Callbacks dwfl_callbacks = {
 	/* No fd kept per module (find_elf above). */
 	.find_elf = find_elf,
 	/* Build-id lookup only (/usr/lib/debug/.build-id, where Debian's -dbg and
 	 * dbgsym packages put their files, dwz alt files included). The standard
 	 * callback ends in a debuginfod query, which with DEBUGINFOD_URLS set would
 	 * download debug info from inside the profiled process. */
-	.find_debuginfo = dwfl_build_id_find_debuginfo,
+	.find_debuginfo = NULL,   /* dwfl_build_id_find_debuginfo, once libdw is loaded */
 	/* libdwfl keeps the debug file's fd (and a dwz file's) for as long as it keeps
 	 * the module: its open() comes through the interposed one, which puts the fd
 	 * above the fd floor, close-on-exec (fds.c). */
 };
 
-/* Under the mutex: whether the reported modules may differ from the loader's. */
+/* Under the mutex: whether the module list may differ from the loader's. */
 static int modules_outdated(const struct loader_gen *gen)
 {
 	if (__atomic_exchange_n(&S.refresh, 0, __ATOMIC_RELAXED))
 		S.stale = 1;
-	return !S.dwfl || S.stale || gen->adds != S.gen.adds || gen->subs != S.gen.subs;
+	return !S.listed || S.stale || gen->adds != S.gen.adds || gen->subs != S.gen.subs;
 }
 
-/* Under the mutex: report the gathered module list. Not dwfl_linux_proc_report: in
+/* Under the mutex: the gathered module list becomes the current one (o keeps none). */
+static void take_modules(struct outside *o)
+{
+	for (int i = 0; i < S.nmods; i++)
+		free(S.mods[i].name);
+	free(S.mods);
+	S.mods = o->mods;
+	S.nmods = o->nmods;
+	o->mods = NULL;
+	o->nmods = o->cap = 0;
+	S.listed = 1;
+	S.stale = 0;
+	S.dwfl_stale = 1;
+	S.gen = o->gen;
+}
+
+/* Under the mutex: the module holding pc, or NULL. */
+static struct loaded *module_at(uintptr_t pc)
+{
+	for (int i = 0; i < S.nmods; i++)
+		if (pc >= S.mods[i].lo && pc < S.mods[i].hi)
+			return &S.mods[i];
+	return NULL;
+}
+
+/* Under the mutex, libdw loaded: report the module list. Not dwfl_linux_proc_report: in
  * /proc/self/maps libelf's own mmap of a module's file often sits right below the
  * module, same inode, and libdwfl merges the two into one module with the wrong
  * start, which breaks every symbol lookup in it. Modules reported again with the
  * same name and range keep their loaded ELF and DWARF; dwfl_report_end drops the
  * ones not reported. Returns 0, or -1 without a Dwfl. */
-static int report_modules(const struct outside *o)
+static int report_modules(void)
 {
-	if (!S.dwfl)
-		S.dwfl = dwfl_begin(&dwfl_callbacks);
+	if (!S.dwfl) {
+		dwfl_callbacks.find_debuginfo = dwlib.dwfl_build_id_find_debuginfo;
+		S.dwfl = dwlib.dwfl_begin(&dwfl_callbacks);
+	}
 	if (!S.dwfl)
 		return -1;
-	dwfl_report_begin(S.dwfl);
-	for (int i = 0; i < o->nmods; i++)
-		dwfl_report_module(S.dwfl, o->mods[i].name, o->mods[i].lo, o->mods[i].hi);
-	dwfl_report_end(S.dwfl, symtab_removed, NULL);
-	S.stale = 0;
-	S.gen = o->gen;
+	dwlib.dwfl_report_begin(S.dwfl);
+	for (int i = 0; i < S.nmods; i++)
+		dwlib.dwfl_report_module(S.dwfl, S.mods[i].name, S.mods[i].lo, S.mods[i].hi);
+	dwlib.dwfl_report_end(S.dwfl, symtab_removed, NULL);
+	S.dwfl_stale = 0;
 	return 0;
 }
 
+/* Under the mutex: the Dwfl's module holding pc; NULL without libdw. */
+static Dwfl_Module *dwfl_module_at(uintptr_t pc)
+{
+	if (!dwlib_loaded())
+		return NULL;
+	if ((!S.dwfl || S.dwfl_stale) && report_modules() != 0)
+		return NULL;
+	return dwlib.dwfl_addrmodule(S.dwfl, pc);
+}
+
 /* Under the mutex: resolve `ip` with the current module list and cache it. *owned is
- * set when the entry could not be cached and the caller must free it. */
-static struct entry *build_entry(uintptr_t ip, Dwfl_Module *mod, demangle_fn demangle,
-				 int *owned)
+ * set when the entry could not be cached and the caller must free it. Returns NULL
+ * with *need_dw set when the frames are not in the persistent cache and libdw could
+ * still be loaded (only when `may_defer`: the caller loads it and comes back). */
+static struct entry *build_entry(uintptr_t ip, const struct outside *o, int may_defer,
+				 int *owned, int *need_dw)
 {
 	struct frame_list fl = { 0 };
-	resolve_frames(&fl, ip, mod, demangle);
+	struct loaded *m = module_at(ip - 1);
+	int unkept = 0;
+	*owned = 0;
+	if (!cached_frames(&fl, ip, m)) {
+		if (m && may_defer && !dwlib_loaded() && !dwlib_failed()) {
+			*need_dw = 1;
+			return NULL;
+		}
+		Dwfl_Module *mod = dwfl_module_at(ip - 1);
+		/* Named without libdw because this thread may not load it (a real-time
+		 * one): not kept, a later lookup elsewhere does better. */
+		unkept = m && !mod && !dwlib_loaded() && !dwlib_failed();
+		resolve_frames(&fl, ip, mod, m, o);
+	}
 	struct entry *e = fl_pack(ip, &fl);
 	fl_free(&fl);
-	*owned = e && cache_insert(e) != 0;
+	*owned = e && (unkept || cache_insert(e) != 0);
 	return e;
 }
 
 /* The slow path of symbols_resolve. Each attempt reads the loader's state without
  * the mutex, then works under it: an outdated module list asks for one more attempt
- * that gathers the list and reports it; an ip in no module asks for one more attempt
- * that checks whether dlopen added a module meanwhile, and then settles for "???". */
+ * that gathers the list; an ip in no module asks for one more attempt that checks
+ * whether dlopen added a module meanwhile, and then settles for "???"; frames not in
+ * the persistent cache ask for one more attempt that loads libdw first (dlopen takes
+ * the loader's lock: never under the mutex). */
 static struct entry *resolve_slow(uintptr_t ip, int *owned)
 {
-	enum { ATTEMPTS = 4 };
+	enum { ATTEMPTS = 5 };
 	struct entry *e = NULL;
-	int with_mods = 0, missed = 0;
+	int with_mods = 0, missed = 0, need_dw = 0;
 	*owned = 0;
 	for (int attempt = 0; attempt < ATTEMPTS && !e; attempt++) {
-		int last = attempt == ATTEMPTS - 1, reported = 0, again = 0;
+		int last = attempt == ATTEMPTS - 1, gathered = 0, again = 0, wants = 0;
 		struct outside o;
-		gather_outside(&o, with_mods);
+		if (need_dw)
+			dwlib_load();
+		gather_outside(&o, with_mods, ip);
 		lock();
 		e = cache_find(ip);
 		if (!e && modules_outdated(&o.gen)) {
 			if (o.with_mods)
-				reported = report_modules(&o) == 0;
+				take_modules(&o), gathered = 1;
 			else if (!last)
 				again = with_mods = 1;
 		}
 		if (!e && !again) {
-			Dwfl_Module *mod = S.dwfl ? dwfl_addrmodule(S.dwfl, ip - 1) : NULL;
-			if (mod || reported || missed || last)
-				e = build_entry(ip, mod, o.demangle, owned);
+			if (module_at(ip - 1) || gathered || missed || last)
+				e = build_entry(ip, &o, !need_dw && !last, owned, &wants);
 			else
 				missed = 1;
+			if (wants)
+				need_dw = 1;
 		}
 		unlock();
 		outside_free(&o);
@@ -1095,8 +1268,10 @@ static int closing_cb(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* Under the mutex: resolve every uncached ip of every site that falls in the closing
- * object (when `o` is NULL only count them). Returns how many there were. */
-static unsigned closing_ips(const struct closing *c, const struct outside *o)
+ * object (when `o` is NULL only count them). With `want_dw`, ips whose frames are not
+ * in the persistent cache are left, and *want_dw set, when libdw could be loaded for
+ * them. Returns how many ips there were. */
+static unsigned closing_ips(const struct closing *c, const struct outside *o, int *want_dw)
 {
 	unsigned found = 0;
 	uint32_t count = sites_count();
@@ -1110,11 +1285,12 @@ static unsigned closing_ips(const struct closing *c, const struct outside *o)
 			found++;
 			if (!o)
 				continue;
-			int owned;
-			Dwfl_Module *mod = S.dwfl ? dwfl_addrmodule(S.dwfl, ips[k] - 1) : NULL;
-			struct entry *e = build_entry(ips[k], mod, o->demangle, &owned);
+			int owned, need_dw = 0;
+			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw);
 			if (owned)
 				free(e);
+			if (need_dw)
+				*want_dw = 1;
 		}
 	}
 	return found;
@@ -1129,22 +1305,30 @@ void symbols_module_closing(void *handle)
 	dl_iterate_phdr(closing_cb, &c);
 
 	lock();
-	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL) : 0;
+	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL, NULL) : 0;
 	S.stale = 1;   /* the module is about to go: report again before the next lookup */
 	unlock();
 	if (!todo)
 		return;
 
-	/* The module is still loaded, so the gathered list has it. */
-	struct outside o;
-	gather_outside(&o, 1);
-	lock();
-	if (modules_outdated(&o.gen))
-		report_modules(&o);
-	closing_ips(&c, &o);
-	S.stale = 1;
-	unlock();
-	outside_free(&o);
+	/* The module is still loaded, so the gathered list has it. Frames not in the
+	 * persistent cache need libdw now, before the module is gone: a second pass. */
+	int want_dw = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		struct outside o;
+		if (pass == 1)
+			dwlib_load();
+		gather_outside(&o, 1, 0);
+		lock();
+		if (modules_outdated(&o.gen))
+			take_modules(&o);
+		closing_ips(&c, &o, pass == 0 ? &want_dw : NULL);
+		S.stale = 1;
+		unlock();
+		outside_free(&o);
+		if (!want_dw)
+			break;
+	}
 }
 
 /* Without the mutex: a fork child's handler may call this before ours has made the
@@ -1172,8 +1356,8 @@ void symbols_release(void)
 {
 	lock();
 	if (S.dwfl) {
-		dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
-		dwfl_end(S.dwfl);
+		dwlib.dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
+		dwlib.dwfl_end(S.dwfl);
 		S.dwfl = NULL;   /* the next miss reports the modules again */
 	}
 	unlock();
@@ -1185,11 +1369,17 @@ void symbols_shutdown(void)
 	symcache_shutdown();
 	memset(&S.stats, 0, sizeof(S.stats));
 	if (S.dwfl) {
-		dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
-		dwfl_end(S.dwfl);
+		dwlib.dwfl_getmodules(S.dwfl, symtab_free_each, NULL, 0);
+		dwlib.dwfl_end(S.dwfl);
 	}
 	S.dwfl = NULL;
 	S.stale = 0;
+	for (int i = 0; i < S.nmods; i++)
+		free(S.mods[i].name);
+	free(S.mods);
+	S.mods = NULL;
+	S.nmods = 0;
+	S.listed = 0;
 	memset(&S.gen, 0, sizeof(S.gen));
 	cache_free();
 	unlock();

@@ -1,6 +1,7 @@
 /* symcache.c - the persistent cache of DWARF-resolved frames (see symcache.h).
  *
- * File <dir>/<build-id hex>.sym (".dsym" when C++ names were demangled):
+ * File <dir>/<build-id hex>.sym (".dsym" when C++ names were demangled, ".nsym" for
+ * SYMCACHE_SYMTAB's frames):
  *   audioprof-symcache 2
  *   <ELF address, hex>\t<frame suffix>[\t<frame suffix>...]
  * one line per address, innermost frame first, suffix = the frame string after
@@ -32,7 +33,7 @@ struct centry {
 };
 
 struct cmod {
-	char name[2 * MAX_BID + 8];  /* "<hex>.sym" or "<hex>.dsym" */
+	char name[2 * MAX_BID + 8];  /* "<hex>.sym", "<hex>.dsym" or "<hex>.nsym" */
 	struct centry **slots;       /* open addressing on addr */
 	size_t cap, used;
 	int loaded;                  /* the file was read (or found missing or bad) */
@@ -232,7 +233,8 @@ static struct cmod *module(const unsigned char *bid, size_t bidlen, int demangle
 	char name[sizeof(mods->name)];
 	for (size_t i = 0; i < bidlen; i++)
 		snprintf(name + 2 * i, 3, "%02x", bid[i]);
-	strcpy(name + 2 * bidlen, demangled ? ".dsym" : ".sym");
+	static const char *const kinds[] = { ".sym", ".dsym", ".nsym" };
+	strcpy(name + 2 * bidlen, kinds[demangled == SYMCACHE_SYMTAB ? 2 : demangled ? 1 : 0]);
 	for (int i = 0; i < nmods; i++)
 		if (strcmp(mods[i].name, name) == 0)
 			return &mods[i];

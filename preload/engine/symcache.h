@@ -24,6 +24,12 @@
 void symcache_init(const char *dir);
 int symcache_enabled(void);
 
+/* The kinds of frames, each in a file of its own per module (`demangled` below):
+ * frames resolved from DWARF (or from the symbol table of a module with DWARF, which
+ * a build ID fixes too), and frames from the symbol table of a module without debug
+ * information, which the caller trusts only while none is installed for it. */
+enum { SYMCACHE_DWARF = 0, SYMCACHE_SYMTAB = 2 };
+
 /* Frames cached for (module build ID, demangled or not, ELF address): the suffixes
  * (what follows "0xADDR: "), *n of them; NULL when not cached. Valid until the next
  * symcache call. */

@@ -1,11 +1,11 @@
 /* test_fds.c - the profiler's fds (fds.c): where the floor sits for a soft
  * RLIMIT_NOFILE, adoption above it (close-on-exec, the low number freed, errno kept),
  * a limit the program lowers under the floor, a full range above the floor (the fd
- * is given up, never kept low), the libraries whose opens are claimed, pipe2, a late
+ * is given up, never kept low), the libraries whose opens are claimed (libdw's once
+ * dwlib.c has loaded it), pipe2, a late
  * close of a claimed number the program has taken over, and a thread with an fd
  * table of its own. */
 #include <CUnit/CUnit.h>
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dwlib.h"
 #include "fds.h"
 #include "runtime.h"
 #include "suites.h"
@@ -23,6 +24,8 @@ static struct rlimit saved;
 static int init(void)
 {
 	fds_init();
+	if (!dwlib_load())   /* libdw's code range is noted when it is loaded */
+		return -1;
 	return getrlimit(RLIMIT_NOFILE, &saved);
 }
 
@@ -114,7 +117,7 @@ static void test_full_above_floor(void)
 static void test_claim_and_pipe(void)
 {
 	CU_ASSERT_FATAL(set_soft(saved.rlim_cur) == 0);
-	uintptr_t in_libdw = (uintptr_t)&dwfl_begin;
+	uintptr_t in_libdw = (uintptr_t)dwlib.dwfl_begin;
 	uintptr_t in_test = (uintptr_t)&test_claim_and_pipe;
 	CU_ASSERT(fds_ours(in_libdw));
 	CU_ASSERT(!fds_ours(in_test));
@@ -162,7 +165,7 @@ static void test_claim_and_pipe(void)
 static void test_disowned(void)
 {
 	CU_ASSERT_FATAL(set_soft(saved.rlim_cur) == 0);
-	uintptr_t in_libdw = (uintptr_t)&dwfl_begin;
+	uintptr_t in_libdw = (uintptr_t)dwlib.dwfl_begin;
 	uintptr_t in_test = (uintptr_t)&test_disowned;
 	runtime_guard++;
 	int fd = fds_claim(open("/dev/null", O_RDONLY), in_libdw);
