@@ -34,6 +34,9 @@ struct dwlib dwlib;
 static int state;
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fork_has_lock;   /* the prepare handler got load_lock */
+/* This thread writes the process's last profile (exit, _exit, exec): it may load even
+ * where it is real-time. */
+static __thread int last_write __attribute__((tls_model("initial-exec")));
 
 int dwlib_loaded(void)
 {
@@ -120,14 +123,20 @@ __attribute__((constructor)) static void dwlib_ctor(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+void dwlib_last_write(int on)
+{
+	last_write = on;
+}
+
 int dwlib_load(void)
 {
 	int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
 	if (s == 2)
 		return 1;
-	/* On a real-time thread only where the violating thread prints its stack and
-	 * then aborts (AUDIOPROF_ON_VIOLATION=abort): nothing real-time follows. */
-	if (s < 0 || (audio_in_rt() && audio_on_violation != ONV_ABORT))
+	/* On a real-time thread only where nothing real-time follows: the violating
+	 * thread prints its stack and then aborts (AUDIOPROF_ON_VIOLATION=abort), or it
+	 * writes the last profile (a callback that calls exit). */
+	if (s < 0 || (audio_in_rt() && audio_on_violation != ONV_ABORT && !last_write))
 		return 0;
 	if (!lock_within(LOAD_WAIT_MS))
 		return 0;

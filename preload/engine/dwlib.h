@@ -6,7 +6,8 @@
  *
  * dwlib_load is called only where the symbolizer may run (the profiler's threads, the
  * profile writes at exit, exec or a fatal signal, the dlclose wrapper), on a real-time
- * thread only just before it aborts (AUDIOPROF_ON_VIOLATION=abort), and never with
+ * thread only just before it aborts (AUDIOPROF_ON_VIOLATION=abort) or while it writes
+ * the last profile (a callback that calls exit), and never with
  * symbols.c's mutex held: dlopen takes the loader's lock. It runs with runtime_guard
  * held, so what dlopen and libdw allocate is the profiler's own. */
 #ifndef AUDIOPROF_DWLIB_H
@@ -44,9 +45,15 @@ extern struct dwlib dwlib;
 
 /* Load libdw and libelf (RTLD_LOCAL) and fill the table, once per process. Returns 1
  * when they are usable, 0 when they are not: they could not be loaded (one warning,
- * then never tried again), or the caller is on a real-time thread, or another
+ * then never tried again), or the caller is on a real-time thread (outside
+ * dwlib_last_write and AUDIOPROF_ON_VIOLATION=abort), or another
  * thread's load did not end within 2 s (tried again later). Thread-safe. */
 int dwlib_load(void);
+
+/* The calling thread writes the process's last profile (exit, _exit, exec) while `on`:
+ * it may load them even inside real-time code, for nothing real-time follows (an exec
+ * that fails returns, and turns this off again). */
+void dwlib_last_write(int on);
 
 /* Whether the table is filled (a plain load: no lock, no system call). */
 int dwlib_loaded(void);

@@ -10,6 +10,7 @@
 #include "blocks.h"
 #include "clock.h"
 #include "cpuprof.h"
+#include "dwlib.h"
 #include "fds.h"
 #include "mem.h"
 #include "log.h"
@@ -401,9 +402,11 @@ void runtime_flush(const char *reason, int sig)
 	if (getpid() != my_pid)
 		return;   /* a vfork child shares our memory: never write from it */
 	runtime_guard++;
+	dwlib_last_write(1);   /* may be a real-time thread's: the frames need libdw */
 	pthread_mutex_lock(&write_lock);
 	write_locked(reason, sig);
 	pthread_mutex_unlock(&write_lock);
+	dwlib_last_write(0);
 	runtime_guard--;
 }
 
@@ -1063,6 +1066,8 @@ __attribute__((destructor)) static void runtime_dtor(void)
 	__atomic_store_n(&presym_stop, 1, __ATOMIC_RELAXED);
 	timeline_stop();
 	audio_writer_tick();   /* warnings of the last moments before exit */
+	/* exit() may come from a callback: the exit profile still names every frame */
+	dwlib_last_write(1);
 	pthread_mutex_lock(&write_lock);
 	write_locked("exit", 0);
 	finished = 1;

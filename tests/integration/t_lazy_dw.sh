@@ -9,9 +9,14 @@
 # compression libraries); and where libdw cannot be loaded (hidden in a mount
 # namespace) the program runs and is profiled as usual, with one warning and frames
 # that name their module, while frames already cached keep file and line.
+# A program that calls exit from inside real-time code (rtexit: an audio callback that
+# exits), a few milliseconds after start with a cold cache, gets the profile written at
+# exit on that real-time thread with file:line frames: that write loads libdw when no
+# other thread has yet. Five runs, each with a cache of its own: whether the
+# symbolizer thread loaded it first is a race, which it mostly loses.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
-build_prog mapscheck
+build_prog mapscheck rtexit
 make_tmp
 
 # ------------------------------------------------------------------ not needed at load
@@ -79,6 +84,22 @@ diff "$tmp/cold.frames" "$tmp/warm.frames" >/dev/null ||
 python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["audioprof"]["symbols"]
 sys.exit(0 if s["dwarf"] == 0 and s["symtab"] == 0 and s["cached"] > 0 else 1)' "$tmp/warm/p.json" ||
 	fail "warm run: not every frame came from the cache"
+
+# ------------------------------------------------------------------ exit from real-time code
+for i in 1 2 3 4 5; do
+	d=$tmp/rtexit$i
+	mkdir -p "$d"
+	env -u XDG_CACHE_HOME AUDIOPROF_SYMCACHE="$d/cache" AUDIOPROF_OUT="$d/p.json" \
+		LD_PRELOAD="$PRELOAD" "$BIN/rtexit" >"$d/out" 2>"$d/err" ||
+		{ cat "$d/err"; fail "rtexit run $i: exit status $?"; }
+	[ -s "$d/err" ] && { cat "$d/err"; fail "rtexit run $i: a message"; }
+	python3 -c "$frames_py" "$d/p.json" >"$d/frames"
+	for f in 'rtexit_site (rtexit.c:13)' 'main (rtexit.c:18)'; do
+		grep -qxF "$f" "$d/frames" ||
+			{ head -5 "$d/frames"; fail "rtexit run $i: no frame '$f' (exit from real-time code, libdw not loaded)"; }
+	done
+done
+note "exit from real-time code: file:line frames in 5 cold-cache runs"
 
 # ------------------------------------------------------------------ libdw unavailable
 libdw=$(ldconfig -p | awk '$1 == "libdw.so.1" { print $NF; exit }')
