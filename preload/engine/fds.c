@@ -159,6 +159,25 @@ int fds_adopt(int fd)
 	return (int)hi;
 }
 
+void fds_grow_table(void)
+{
+	int saved = errno;
+	int f = fds_floor();
+	long hi = -1;
+	for (int fd = 0; fd < 3 && hi < 0; fd++)
+		hi = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, f);
+	if (hi < 0) {   /* 0-2 closed: any fd of our own will do */
+		long fd = syscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			hi = syscall(SYS_fcntl, (int)fd, F_DUPFD_CLOEXEC, f);
+			syscall(SYS_close, (int)fd);
+		}
+	}
+	if (hi >= 0)
+		syscall(SYS_close, (int)hi);
+	errno = saved;
+}
+
 int fds_open(const char *path, int flags, unsigned mode)
 {
 	return fds_adopt((int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode));
@@ -341,6 +360,7 @@ void fds_init(void)
 	};
 	dl_iterate_phdr(find_lib, (void *)targets);
 	compute_floor();
+	fds_grow_table();   /* the constructor: before the program starts a thread */
 }
 
 void fds_note_library(int k, const void *code)

@@ -24,6 +24,13 @@ int fds_floor(void);
  * shares the program's table (fds_adopt then keeps its fds high). */
 int fds_private_table(void);
 
+/* While the process has one thread (fds_init from the constructor, and a fork
+ * child's pthread_atfork handler): grow the fd table up to the floor now. fork copies
+ * only the part of the table that holds open fds, and growing a table that another
+ * thread shares waits for an RCU grace period (the kernel's expand_fdtable: 10-30 ms),
+ * which the child's first fds_adopt would otherwise pay once the writer thread runs. */
+void fds_grow_table(void);
+
 /* Whether the calling thread has an fd table of its own (fds_private_table succeeded). */
 int fds_private(void);
 

@@ -919,6 +919,7 @@ static void atfork_child(void)
 		if (t != runtime_self)
 			t->in_use = 0;
 	nthreads = thread_counted;   /* the child's threads: this one, if it allocated */
+	fds_grow_table();            /* before start_writer: no thread shares the table yet */
 	start_ns = runtime_now();
 	sites_reset_after_fork(clock_ticks());
 	timeline_reset(start_ns);
