@@ -66,6 +66,8 @@ struct diff_opts {
 	double noise;                /* --noise-threshold, in % */
 	const char *color;           /* --color WHEN */
 	struct suppress_opts sup;    /* --suppressions, --no-default-suppressions */
+	const char *const *base_shown;  /* diff_files: names shown for the base files
+				      * instead of their paths (NULL: the paths) */
 };
 
 void diff_opts_init(struct diff_opts *o);

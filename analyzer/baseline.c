@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +163,114 @@ void baseline_free_list(char **paths, long n)
 	free(paths);
 }
 
+/* ------------------------------------------------------------------ locks */
+
+/* A reader holds LOCK_SH on the set's directory for as long as it runs; a process that
+ * writes a new set holds LOCK_EX on its temporary directory. flock is tied to the
+ * directory itself, so it follows the set through the renames. */
+
+int baseline_open_set(const char *dir, char *path, size_t len)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		struct stat a, b;
+		if (flock(fd, LOCK_SH) == 0 && fstat(fd, &a) == 0 && stat(dir, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			if ((size_t)snprintf(path, len, "/proc/self/fd/%d", fd) >= len) {
+				close(fd);
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			return fd;
+		}
+		close(fd);   /* replaced between the open and the lock: the new set */
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int baseline_hold(const char *tmp)
+{
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;   /* fd stays open: the lock lasts as long as the process */
+}
+
+#define SWEEP_AGE 10   /* seconds unchanged: its creator locks it at once */
+
+/* Whether every entry of the directory `fd` is one audioprof writes into a set. */
+static int only_ours(int fd)
+{
+	int dup_fd = dup(fd);
+	if (dup_fd < 0)
+		return 0;
+	DIR *d = fdopendir(dup_fd);
+	if (!d) {
+		close(dup_fd);
+		return 0;
+	}
+	int ours = 1;
+	struct dirent *e;
+	while (ours && (e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		size_t l = strlen(n);
+		ours = e->d_type != DT_DIR && e->d_type != DT_LNK &&
+		       ((strncmp(n, "run-", 4) == 0 && l > 9 && strcmp(n + l - 5, ".json") == 0) ||
+			strcmp(n, BASELINE_MARKER) == 0 || strncmp(n, ".audioprof.", 11) == 0);
+	}
+	closedir(d);
+	return ours;
+}
+
+void baseline_sweep(const char *parent, const char *prefix)
+{
+	char pat[256];
+	if ((size_t)snprintf(pat, sizeof(pat), ".%s.tmp.", prefix) >= sizeof(pat))
+		return;
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, pat, strlen(pat)) != 0)
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+		    now - st.st_mtime > SWEEP_AGE && only_ours(fd)) {
+			char path[PATH_MAX];
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) <
+			    sizeof(path))
+				baseline_remove(path);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* Removes the old set `dir` now unless a reader holds it: then a later sweep does. */
+static void remove_unless_read(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		baseline_remove(dir);
+	close(fd);
+}
+
 /* ------------------------------------------------------------------ replacing */
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -188,7 +298,7 @@ int baseline_install(const char *tmp, const char *final)
 		return rename(tmp, final);   /* no RENAME_NOREPLACE here: an empty `final` */
 	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
-		baseline_remove(tmp);        /* now the old set */
+		remove_unless_read(tmp);     /* now the old set */
 		return 0;
 	}
 	if (errno != EINVAL && errno != ENOSYS)
@@ -207,6 +317,6 @@ int baseline_install(const char *tmp, const char *final)
 		errno = e;
 		return -1;
 	}
-	baseline_remove(old);
+	remove_unless_read(old);
 	return 0;
 }

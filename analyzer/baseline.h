@@ -46,9 +46,26 @@ int baseline_is_set(const char *dir);
 long baseline_list(const char *dir, char ***paths);
 void baseline_free_list(char **paths, long n);
 
+/* Locks (flock LOCK_SH) the set in `dir` for reading, and writes to `path` a name of
+ * it that keeps meaning that very directory ("/proc/self/fd/N"): a set saved under the
+ * same name meanwhile takes its place at `dir` but never removes this one while it is
+ * locked. Returns the descriptor (held until the process ends), or -1 with errno. */
+int baseline_open_set(const char *dir, char *path, size_t len);
+
+/* Marks the new directory `tmp` (baseline_tmpdir) as in use by this process: an
+ * exclusive flock held until the process ends, which baseline_sweep respects. 0 or -1. */
+int baseline_hold(const char *tmp);
+
+/* Removes what killed runs left in `parent`: directories ".PREFIX.tmp.*" that no process
+ * holds or reads (flock), older than a few seconds, holding nothing but what audioprof
+ * writes into a set (run-*.json, the marker, the preload's ".audioprof.*" temporary
+ * names). Anything else is left alone. */
+void baseline_sweep(const char *parent, const char *prefix);
+
 /* Puts the complete set `tmp` in place as `final`: renamed there when nothing is there,
  * exchanged with the old set in one rename (renameat2 RENAME_EXCHANGE) when one is,
- * which is then removed. Where the file system cannot exchange, the old set is renamed
+ * which is then removed (or, while a reader still holds it, left to baseline_sweep
+ * under the temporary name). Where the file system cannot exchange, the old set is renamed
  * aside first (a moment without `final`, never a half set). Refuses (-1, errno EEXIST)
  * to replace anything that is not a set (baseline_is_set). 0, or -1 with errno. */
 int baseline_install(const char *tmp, const char *final);

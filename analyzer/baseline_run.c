@@ -123,7 +123,8 @@ int baseline_run(const struct runner *r, const struct run_opts *o)
 {
 	const char *root = baseline_root();
 	const char *name = o->save ? o->save : o->base;
-	char dir[PATH_MAX], final[PATH_MAX + 64], tmp[PATH_MAX + 64];
+	/* shown: `final` as the user knows it (set is a /proc/self/fd name) */
+	char dir[PATH_MAX], set[64], prefix[256], final[PATH_MAX + 64], shown[PATH_MAX + 64], tmp[PATH_MAX + 64];
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, name) >= sizeof(dir) - 64) {
 		cli_error("%s/%s: path too long", root, name);
 		return EXIT_INPUT;
@@ -142,15 +143,26 @@ int baseline_run(const struct runner *r, const struct run_opts *o)
 				  BASELINE_MARKER);
 			return EXIT_INPUT;
 		}
-		nb = baseline_list(dir, &bpaths);
+		/* From here on the saved runs are read through `set`, which stays this
+		 * directory even if a save under the same name replaces it meanwhile (the
+		 * new runs still go to DIR/last: the program's processes write them). */
+		if (baseline_open_set(dir, set, sizeof(set)) < 0) {
+			cli_error("cannot read baseline '%s' (%s): %s", name, dir, strerror(errno));
+			return EXIT_INPUT;
+		}
+		snprintf(prefix, sizeof(prefix), "%s." BASELINE_LAST, name);
+		baseline_sweep(root, prefix);
+		baseline_sweep(dir, BASELINE_LAST);   /* where older versions wrote it */
+		nb = baseline_list(set, &bpaths);
 		if (nb <= 0) {
 			cli_error("baseline '%s' (%s) has no runs (%s)", name, dir,
 				  nb < 0 ? strerror(errno) : "no run-1.json");
 			return EXIT_INPUT;
 		}
 		snprintf(final, sizeof(final), "%s/" BASELINE_LAST, dir);
+		snprintf(shown, sizeof(shown), "%s/" BASELINE_LAST, dir);
 		if (baseline_is_set(final) < 0) {
-			cli_error("%s is not a set of runs written by audioprof; not replaced", final);
+			cli_error("%s is not a set of runs written by audioprof; not replaced", shown);
 			baseline_free_list(bpaths, nb);
 			return EXIT_INPUT;
 		}
@@ -164,12 +176,15 @@ int baseline_run(const struct runner *r, const struct run_opts *o)
 			cli_error("cannot create %s: %s", root, strerror(errno));
 			return EXIT_INPUT;
 		}
+		baseline_sweep(root, name);
+		snprintf(prefix, sizeof(prefix), "%s", name);
 		snprintf(final, sizeof(final), "%s", dir);
+		snprintf(shown, sizeof(shown), "%s", dir);
 	}
-	if (baseline_tmpdir(o->save ? root : dir, o->save ? name : BASELINE_LAST, tmp,
-			    sizeof(tmp)) != 0) {
-		cli_error("cannot create a directory in %s: %s", o->save ? root : dir,
-			  strerror(errno));
+	/* The new runs are written beside the set (never inside it: a save under the same
+	 * name may replace the set while they run) and moved into place at the end. */
+	if (baseline_tmpdir(root, prefix, tmp, sizeof(tmp)) != 0 || baseline_hold(tmp) != 0) {
+		cli_error("cannot create a directory in %s: %s", root, strerror(errno));
 		baseline_free_list(bpaths, nb);
 		return EXIT_INPUT;
 	}
@@ -183,7 +198,7 @@ int baseline_run(const struct runner *r, const struct run_opts *o)
 		rc = EXIT_INPUT;
 	}
 	if (rc < 0 && baseline_install(tmp, final) != 0) {
-		cli_error("cannot put %s in place as %s: %s", tmp, final, strerror(errno));
+		cli_error("cannot put the new runs in place as %s: %s", shown, strerror(errno));
 		rc = EXIT_INPUT;
 	}
 	if (rc >= 0) {
@@ -196,7 +211,7 @@ int baseline_run(const struct runner *r, const struct run_opts *o)
 	char **npaths;
 	long nn = baseline_list(final, &npaths);
 	if (nn <= 0) {
-		cli_error("%s: the runs just written are gone", final);
+		cli_error("%s: the runs just written are gone", shown);
 		baseline_free_list(bpaths, nb);
 		return EXIT_INPUT;
 	}
@@ -207,15 +222,27 @@ int baseline_run(const struct runner *r, const struct run_opts *o)
 	if (o->save) {
 		if (!o->quiet)
 			fprintf(stderr, "audioprof: baseline '%s' saved: %ld run%s in %s/\n", name,
-				nn, nn == 1 ? "" : "s", final);
+				nn, nn == 1 ? "" : "s", shown);
 		rc = check_rc;
 	} else {
 		if (!o->quiet)
 			fprintf(stderr, "audioprof: %ld run%s in %s/, compared with baseline '%s' "
-				"(%ld run%s)\n", nn, nn == 1 ? "" : "s", final, name, nb,
+				"(%ld run%s)\n", nn, nn == 1 ? "" : "s", shown, name, nb,
 				nb == 1 ? "" : "s");
+		/* The saved runs were read through `set`: shown by their names in `dir`. */
+		char **shown_b = calloc((size_t)nb, sizeof(*shown_b));
+		for (long k = 0; shown_b && k < nb; k++)
+			if (asprintf(&shown_b[k], "%s/%s", dir, strrchr(bpaths[k], '/') + 1) < 0)
+				shown_b[k] = NULL;
+		struct diff_opts d = o->diff;
+		int all = shown_b != NULL;
+		for (long k = 0; all && k < nb; k++)
+			all = shown_b[k] != NULL;
+		d.base_shown = all ? (const char *const *)shown_b : NULL;
 		rc = diff_files((const char *const *)bpaths, (size_t)nb,
-				(const char *const *)npaths, (size_t)nn, &o->diff);
+				(const char *const *)npaths, (size_t)nn, &d);
+		if (shown_b)
+			baseline_free_list(shown_b, nb);
 		if (o->check)
 			rc = run_worse(rc, check_rc);
 	}

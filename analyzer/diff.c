@@ -970,6 +970,8 @@ int diff_files(const char *const *base, size_t nb, const char *const *new, size_
 		}
 	}
 	suppress_free(&sup);
+	for (size_t k = 0; o.base_shown && k < nb; k++)
+		ps[k]->path = o.base_shown[k];
 	int rc = run_diff((const struct profile *const *)ps, nb,
 			  (const struct profile *const *)ps + nb, nn, &o);
 	for (size_t k = 0; k < nb + nn; k++)
