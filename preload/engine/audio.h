@@ -152,6 +152,10 @@ void audio_violation(enum ap_vkind kind, const char *call, site_id stack, uint64
  * (tm->slot NULL: nothing to time); tm->t0 is left for the caller. */
 void audio_violation_timed(enum ap_vkind kind, const char *call, site_id stack,
 			   struct rt_timing *tm);
+/* A call that has already returned, made inside a callback, which took `ticks`: an
+ * allocation (the wrappers of the malloc family time the underlying call). */
+void audio_violation_took(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes,
+			  uint64_t ticks);
 /* The call recorded in tm took `ticks`: add them to its violation's total and maximum,
  * and to its cycle's log. No lock, no syscall. */
 void audio_violation_time(const struct rt_timing *tm, uint64_t ticks);

@@ -172,6 +172,14 @@ void audio_violation_timed(enum ap_vkind kind, const char *call, site_id stack,
 	record(kind, call, stack, 0, tm);
 }
 
+void audio_violation_took(enum ap_vkind kind, const char *call, site_id stack, uint64_t bytes,
+			  uint64_t ticks)
+{
+	struct rt_timing tm;
+	record(kind, call, stack, bytes, &tm);
+	audio_violation_time(&tm, ticks);
+}
+
 void audio_violation_time(const struct rt_timing *tm, uint64_t ticks)
 {
 	struct vslot *v = tm->slot;

@@ -160,12 +160,16 @@ static const char *fn_name(uintptr_t fn)
 	return "?";
 }
 
-/* Record a block whose underlying allocation is `base`, born at `now` (0: read the
- * clock here); returns the user pointer. */
+/* Record a block whose underlying allocation is `base`, born at `now`, the clock read
+ * just before that allocation was made (0: read it here); returns the user pointer. In
+ * real-time code the allocation is a violation, timed from `now` to here (the
+ * underlying call, not the profiler's work that follows). */
 static inline void *track_at(void *base, size_t offset, size_t size, uint64_t now, TRACK_ARGS)
 {
 	if (unlikely(!base))
 		return NULL;
+	int rt = audio_in_rt();
+	uint64_t took = unlikely(rt) && now ? clock_ticks() - now : 0;
 	runtime_guard++;
 	struct site *s = site_here(fn, ra, cfa, fp);
 	__builtin_prefetch(s, 1);   /* its counters: fetched while the clock is read */
@@ -177,16 +181,19 @@ static inline void *track_at(void *base, size_t offset, size_t size, uint64_t no
 	sites_alloc(runtime_sums(), s, size, now);
 	ap_rt.allocs++;
 	ap_rt.bytes += size;
-	if (unlikely(audio_in_rt()))
-		audio_violation(VK_ALLOC, fn_name(fn), sites_id(s), size);
+	if (unlikely(rt))
+		audio_violation_took(VK_ALLOC, fn_name(fn), sites_id(s), size, took);
 	runtime_guard--;
 	return user;
 }
 
-static inline void *track(void *base, size_t offset, size_t size, TRACK_ARGS)
-{
-	return track_at(base, offset, size, 0, fn, ra, cfa, fp);
-}
+/* track(base, offset, size, TRACK_ARGS): track_at with the clock read before `base`,
+ * the underlying allocation, is evaluated. */
+#define track(base, offset, size, ...) ({                                              \
+	uint64_t t0_ = clock_ticks();                                                  \
+	void *base_ = (base);                                                          \
+	track_at(base_, (offset), (size), t0_, __VA_ARGS__);                           \
+})
 
 static inline void untrack(struct block_hdr *h)
 {
@@ -302,27 +309,45 @@ EXPORT void *malloc(size_t size)
 		     SELF(malloc), ra, cfa, fp);
 }
 
-/* A free inside a callback: its own stack, as a violation. */
-static void __attribute__((noinline)) free_in_rt(TRACK_ARGS)
+/* A free inside a callback: its own stack, as a violation, timed like rtcheck's calls.
+ * Returns the handle of its timing (ap_rt.timing, 1-based; 0: not timed): the caller
+ * sets its t0 just before the underlying free and ends it with rtcheck_done. */
+static int __attribute__((noinline)) free_in_rt(TRACK_ARGS)
 {
 	runtime_guard++;
-	audio_violation(VK_FREE, "free", sites_id(site_here(fn, ra, cfa, fp)), 0);
+	site_id s = sites_id(site_here(fn, ra, cfa, fp));
+	struct rt_tls *t = &ap_rt;
+	int h = 0;
+	if (t->ntiming >= 0 && t->ntiming < RT_TIMING_MAX) {
+		struct rt_timing *tm = &t->timing[t->ntiming];
+		audio_violation_timed(VK_FREE, "free", s, tm);
+		if (tm->slot)
+			h = ++t->ntiming;
+	} else {
+		audio_violation(VK_FREE, "free", s, 0);
+	}
 	runtime_guard--;
+	return h;
 }
 
 /* End our block h in exported function sym (frees and operator delete). */
 #define END_BLOCK(sym, h) do {                                                         \
+	int timed_ = 0;                                                                \
 	if (unlikely(!runtime_guard && audio_in_rt())) {                                    \
 		uintptr_t ra, cfa, fp;                                                 \
 		CALLER(ra, cfa, fp);                                                   \
-		free_in_rt(SELF(sym), ra, cfa, fp);                                    \
+		timed_ = free_in_rt(SELF(sym), ra, cfa, fp);                           \
 	}                                                                              \
 	runtime_guard++;   /* a signal handler landing here sees the profiler at work */     \
 	untrack(h);                                                                    \
 	runtime_guard--;                                                                    \
 	if (unlikely(((uintptr_t)(h + 1) & 4095) == 0))                               \
 		pageset_del((uintptr_t)(h + 1));                                       \
+	if (unlikely(timed_))                                                          \
+		ap_rt.timing[timed_ - 1].t0 = clock_ticks();                           \
 	u_free(blocks_release(h));                                                     \
+	if (unlikely(timed_))                                                          \
+		rtcheck_done(timed_);                                                  \
 } while (0)
 
 /* free() and the other names that end a block the same way: C23's free_sized and
@@ -398,6 +423,8 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 		h->tag = 0;   /* the header may move with the data */
 		if (unlikely(((uintptr_t)p & 4095) == 0))
 			pageset_del((uintptr_t)p);
+		/* One clock read: the old block dies when the new one is born. */
+		uint64_t now = clock_ticks();
 		void *base = fit(u_realloc((char *)h, body(size) + BLOCK_HDR_SIZE), size);
 		if (!base) {
 			h->tag = BLOCK_MAGIC ^ (uint64_t)(uintptr_t)p;   /* untouched: keep it */
@@ -405,8 +432,6 @@ static void *do_realloc(void *p, size_t size, TRACK_ARGS)
 				pageset_add((uintptr_t)p);
 			return NULL;
 		}
-		/* One clock read: the old block dies when the new one is born. */
-		uint64_t now = clock_ticks();
 		runtime_guard++;
 		sites_free(runtime_sums(), old.site, blocks_size(&old), old.birth, now);
 		runtime_guard--;

@@ -212,9 +212,22 @@ if pp is not None:
 others = [q for q in pps_with(p, "dsp_process") if q is not pp]
 ok(not others, "%d other pp(s) with dsp_process:%s" % (
    len(others), "".join("\n      " + describe(p, q, 8) for q in others[:3])))
+check_timed(p, "alloc", n)
 done()
 PY
 done
+
+# --inject free: the callback frees a block the control thread allocated. Like every
+# other unsafe call, each allocation and free in the callback is timed: a total and a
+# longest time inside the underlying call, no longer than the callback's own time.
+f=$(profile_of pfree --backend null --duration 1 --inject "free:10") || exit 1
+n=$(field injected "$tmp/pfree.err")
+[ "$n" = 9 ] || fail "--inject free under the preload: injected=$n, expected 9"
+check_py "$f" "$n" <<'PY' || fail "--inject free: the frees in the callback are not timed"
+p = load(sys.argv[1])
+check_timed(p, "free", int(sys.argv[2]))
+done()
+PY
 
 # spin: every one of the region's cycles holds the wait. The profile converts its clock
 # ticks at a ratio measured to a few parts per million (clock.h): 1 % of slack.

@@ -168,6 +168,21 @@ def expect_pp(prof, name, also=None, count=None, **want):
     return pp
 
 
+def check_timed(prof, kind, n):
+    """The violations of `kind` ("alloc", "free"): n calls in all, each violation with
+    a total and a longest time inside its calls, 0 < longest <= total, and all of them
+    within the callbacks' own time (count x mean, give or take its rounding)."""
+    vs = [v for v in prof.get("audioprof", {}).get("violations", []) if v.get("kind") == kind]
+    eq("%s violations: calls" % kind, sum(v.get("count", 0) for v in vs), n)
+    cbs = prof.get("audioprof", {}).get("callbacks", [])
+    cb_ns = sum(c.get("count", 0) * (c.get("mean_ns", 0) + 1) for c in cbs)
+    for v in vs:
+        tot, mx = v.get("time_ns"), v.get("time_max_ns")
+        if ok(is_int(tot) and is_int(mx), "%s violation: time_ns %r, time_max_ns %r" % (kind, tot, mx)):
+            ok(0 < mx <= tot <= cb_ns, "%s violation: longest %d, total %d, callbacks' time %d"
+               % (kind, mx, tot, cb_ns))
+
+
 def expect_absent(prof, name):
     """No pp with a frame naming `name` has any allocation."""
     for pp in pps_with(prof, name):
