@@ -8,8 +8,8 @@
 #   --reps N   runs per configuration, the best wall time counts (default 3; env BENCH_REPS)
 #   --cpu      compare CPU time (user + system, the process and its children) instead of
 #              wall time: steadier on a machine that other work shares
-#   --tools L  only these tools (comma-separated: audioprof, heaptrack, ht_record,
-#              ht_preload, dhat); native always runs
+#   --tools L  only these tools (comma-separated: audioprof, ap_warm, heaptrack,
+#              ht_record, ht_preload, dhat); native always runs
 #   --smoke    tiny op count, one run each; fails (exit 1) unless every configuration exits 0,
 #              prints the same result as native, and audioprof's profile holds exactly the
 #              allocation calls and bytes allocbench counted itself, site by site.
@@ -86,7 +86,7 @@ fi
 have_valgrind=0
 command -v valgrind >/dev/null 2>&1 && have_valgrind=1
 
-tools="native audioprof heaptrack ht_record ht_preload dhat"
+tools="native audioprof ap_warm heaptrack ht_record ht_preload dhat"
 if [ -n "$only" ]; then
 	for t in ${only//,/ }; do
 		case " $tools " in *" $t "*) ;; *) usage >&2; exit 2 ;; esac
@@ -100,6 +100,7 @@ label() {
 	case $1 in
 	native)     echo "native" ;;
 	audioprof)  echo "audioprof (full stacks, default depth)" ;;
+	ap_warm)    echo "audioprof, symbol cache warm" ;;
 	heaptrack)  echo "heaptrack (full pipeline)" ;;
 	ht_record)  echo "heaptrack -r (record + compress, no interpreter)" ;;
 	ht_preload) echo "heaptrack preload only (trace to /dev/null)" ;;
@@ -110,7 +111,7 @@ label() {
 # Why a tool cannot run here, or nothing if it can.
 unavailable() {
 	case $1 in
-	audioprof) [ -f "$preload" ] || echo "not built ($preload)" ;;
+	audioprof|ap_warm) [ -f "$preload" ] || echo "not built ($preload)" ;;
 	heaptrack|ht_record) command -v heaptrack >/dev/null 2>&1 || echo "not installed" ;;
 	ht_preload) [ -n "$ht_lib" ] || echo "not installed" ;;
 	dhat) [ $have_valgrind = 1 ] || echo "not installed" ;;
@@ -130,6 +131,10 @@ run_one() {
 	audioprof)   # a private, empty symbol cache: every run resolves from debug info
 		LD_PRELOAD=$preload AUDIOPROF_OUT="$dir/audioprof.%p.json" \
 			AUDIOPROF_SYMCACHE="$dir/symcache" "$prog" "${args[@]}" ;;
+	ap_warm)     # the cache a first, untimed run filled: as every later run (no debug
+		     # information loaded: what the allocation path itself costs)
+		LD_PRELOAD=$preload AUDIOPROF_OUT="$dir/audioprof.%p.json" \
+			AUDIOPROF_SYMCACHE="$tmp/warmcache" "$prog" "${args[@]}" ;;
 	heaptrack)
 		(ulimit -v $ht_vmem_kb; exec timeout $ht_timeout heaptrack -o "$dir/heaptrack" "$prog" "${args[@]}") ;;
 	ht_record)
@@ -167,6 +172,12 @@ if [ $smoke = 1 ]; then
 else
 	echo "allocbench: $ops operations per thread (one allocation call each), 96 sites," \
 	     "recursion 5..20 frames deep, sizes 16..4096; best of $reps"
+fi
+
+# ap_warm's cache: an untimed run of each thread count fills it.
+if [[ " $tools " == *" ap_warm "* ]] && [ -z "${fail[ap_warm.1]:-}" ]; then
+	run_one ap_warm 1 "$tmp/ap_warm.fill1"
+	run_one ap_warm 2 "$tmp/ap_warm.fill2"
 fi
 
 for rep in $(seq 1 "$reps"); do
