@@ -12,6 +12,7 @@
 #include "cpuprof.h"
 #include "dwlib.h"
 #include "fds.h"
+#include "forkmem.h"
 #include "mem.h"
 #include "log.h"
 #include "options.h"
@@ -194,9 +195,8 @@ static struct runtime_thread *thread_make(void)
 		}
 	}
 	if (!t) {
-		void *m = mmap(NULL, thread_map_size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m != MAP_FAILED) {
+		void *m = forkmem_map(thread_map_size);
+		if (m) {
 			t = m;
 			t->cache = (struct stack_cache *)((char *)m + 64);
 			stacks_cache_init(t->cache, runtime_depth);
