@@ -13,7 +13,10 @@ need_preload
 build_prog forkdebug
 make_tmp
 
-RUN_FG_TIMEOUT=100 run_fg ap env AUDIOPROF_FOLLOW_FORK=0 AUDIOPROF_SYMCACHE="$tmp/cache" "$BIN/forkdebug"
+export AUDIOPROF_FOLLOW_FORK=0 AUDIOPROF_SYMCACHE="$tmp/cache"
+RUN_FG_TIMEOUT=100 run_fg ap "$BIN/forkdebug"
+n=$(ls "$tmp/ap" | wc -l)
+[ "$n" = 1 ] || { ls "$tmp/ap"; fail "$n profiles, expected 1 (children do not write one)"; }
 grep -qx "loaded=1" "$tmp/ap.out" || { cat "$tmp/ap.out"; fail "the debug information was never mapped (a cold cache)"; }
 grep -qx "released=1" "$tmp/ap.out" || { cat "$tmp/ap.out"; fail "the debug information was still mapped after 2,000 forks with known frames"; }
 steps=$(sed -n 's/^steps=//p' "$tmp/ap.out")

@@ -17,9 +17,12 @@ make_tmp
 native=$(sed -n 's/^growth=//p' "$tmp/native.out")
 [ -n "$native" ] || fail "no growth line natively"
 # The profiler's threads: the writer and the symbolizer.
-RUN_FG_TIMEOUT=30 run_fg warmup env AUDIOPROF_SYMCACHE="$tmp/cache" "$BIN/threadmaps" 2
-RUN_FG_TIMEOUT=30 run_fg ap env AUDIOPROF_SYMCACHE="$tmp/cache" "$BIN/threadmaps" 2
+export AUDIOPROF_SYMCACHE="$tmp/cache"
+RUN_FG_TIMEOUT=30 run_fg warmup "$BIN/threadmaps" 2
+RUN_FG_TIMEOUT=30 run_fg ap "$BIN/threadmaps" 2
 ap=$(sed -n 's/^growth=//p' "$tmp/ap.out")
+n=$(ls "$tmp/ap" | wc -l)
+[ "$n" = 1 ] || { ls "$tmp/ap"; fail "$n profiles, expected 1"; }
 note "mappings added by 8 threads: natively $native, under the preload $ap"
 [ "$ap" = "$native" ] || fail "8 threads added $ap mappings under the preload, $native natively"
 check_py "$tmp/ap" <<'PY' || exit 1
