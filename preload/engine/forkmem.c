@@ -100,7 +100,8 @@ void *forkmem_map_wiped(size_t size)
 	return p;
 }
 
-int forkmem_reserved(const void *p)
+/* Whether p lies in the reservation. */
+static int reserved(const void *p)
 {
 	char *b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
 	return b && b != NO_RESERVE && (const char *)p >= b && (const char *)p < b + RESERVE_BYTES;
@@ -110,7 +111,7 @@ void forkmem_unmap(void *p, size_t size)
 {
 	if (!p)
 		return;
-	if (forkmem_reserved(p))
+	if (reserved(p))
 		madvise(p, size, MADV_DONTNEED);   /* carve never gives the range out again */
 	else
 		munmap(p, size);

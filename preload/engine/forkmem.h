@@ -35,9 +35,6 @@ void *forkmem_map_wiped(size_t size);
  * inside the reservation, is not reused). */
 void forkmem_unmap(void *p, size_t size);
 
-/* Whether p lies in the reservation (tests). */
-int forkmem_reserved(const void *p);
-
 /* Zeros in [p, p + size) of a mapping from forkmem_map*, without touching a page: pages
  * in memory are dropped (read again as zeros), and a wiped range costs nothing. p and
  * size are multiples of the page size. */
