@@ -13,6 +13,7 @@
 #include "audio_int.h"
 #include "cpuprof.h"
 #include "clock.h"
+#include "forkmem.h"
 #include "timeline.h"
 #include "options.h"
 #include "mem.h"
@@ -78,9 +79,7 @@ unsigned audio_load_n;                               /* rows of every source's l
 
 void *audio_map(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return forkmem_map(size);
 }
 
 /* Sources come from a slab reserved at start-up (untouched pages cost nothing), so

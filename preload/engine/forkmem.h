@@ -7,7 +7,11 @@
  * none of its pages, the child finds it all zeros, and the parent writes on without
  * faults. Zero must then be a valid state of the table (as for any fresh mapping), and
  * the child-side reset must not write the whole table (use forkmem_zero): the same
- * code then works on kernels without the flag, where the copy is made as before. */
+ * code then works on kernels without the flag, where the copy is made as before.
+ * fork() also copies one entry per mapping (VMA) and one page table per 2 MB that holds
+ * pages: the profiler's tables come from one reservation (forkmem.c), the copied ones
+ * packed from its bottom and the wiped ones from its top, so that adjacent tables of a
+ * kind merge into one mapping, whatever the number of tables and threads. */
 #ifndef AUDIOPROF_FORKMEM_H
 #define AUDIOPROF_FORKMEM_H
 
@@ -18,25 +22,18 @@
 #define MADV_WIPEONFORK 18
 #endif
 
-/* `size` bytes of zeros reserved (MAP_NORESERVE: untouched pages cost nothing), which a
- * fork child inherits like any memory; NULL when the mapping fails. */
-static inline void *forkmem_map(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
+/* `size` bytes of zeros (untouched pages cost nothing), which a fork child inherits like
+ * any memory; NULL when the mapping fails. Any thread; a syscall or two. */
+void *forkmem_map(size_t size);
 
 /* The same, but a fork child finds it zeroed (the kernel copies none of it). Without
  * MADV_WIPEONFORK the mapping is inherited as forkmem_map's: a child must still reset
  * what it uses, with forkmem_zero. */
-static inline void *forkmem_map_wiped(size_t size)
-{
-	void *p = forkmem_map(size);
-	if (p)
-		madvise(p, size, MADV_WIPEONFORK);
-	return p;
-}
+void *forkmem_map_wiped(size_t size);
+
+/* Gives back [p, p + size) from forkmem_map*: its pages are freed (its address range,
+ * inside the reservation, is not reused). */
+void forkmem_unmap(void *p, size_t size);
 
 /* Zeros in [p, p + size) of a mapping from forkmem_map*, without touching a page: pages
  * in memory are dropped (read again as zeros), and a wiped range costs nothing. p and

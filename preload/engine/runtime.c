@@ -12,6 +12,7 @@
 #include "cpuprof.h"
 #include "dwlib.h"
 #include "fds.h"
+#include "forkmem.h"
 #include "mem.h"
 #include "log.h"
 #include "options.h"
@@ -82,6 +83,7 @@ static int sig_done;                      /* bumped when a requested flush is do
 static uint32_t presym_upto;              /* sites whose frames the symbolizer has resolved */
 static int presym_stop;                   /* the final profile is being written: stop */
 static int presym_running;                /* the symbolizer thread exists (this process) */
+static unsigned parent_forks;             /* fork() calls made by this process (atomic) */
 
 /* Signals whose default action kills: ours while the program has not taken them. */
 static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
@@ -194,9 +196,8 @@ static struct runtime_thread *thread_make(void)
 		}
 	}
 	if (!t) {
-		void *m = mmap(NULL, thread_map_size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m != MAP_FAILED) {
+		void *m = forkmem_map(thread_map_size);
+		if (m) {
 			t = m;
 			t->cache = (struct stack_cache *)((char *)m + 64);
 			stacks_cache_init(t->cache, runtime_depth);
@@ -439,8 +440,13 @@ static int presymbolize(void)
 #define PRESYM_NS 20000000u   /* while new sites keep appearing, look every 20 ms */
 #define PRESYM_IDLE_NS 200000000u
 
-#define PRESYM_RELEASE_IDLE 5     /* idle looks (1 s) before the debug information goes */
-#define PRESYM_RELEASE_MAX 300    /* at most a minute: each new site after doubles it */
+/* Once the debug information has not been needed for a second, it goes; each time it
+ * had to be loaded again after that, the wait doubles, up to a minute. */
+#define PRESYM_RELEASE_NS 1000000000ull
+#define PRESYM_RELEASE_MAX_NS 60000000000ull
+/* In a process that has forked since, the wait is a fiftieth of that (20 ms at first):
+ * every fork copies what is held. */
+#define PRESYM_RELEASE_FORK_DIV 50
 
 static void *symbolizer_main(void *arg)
 {
@@ -448,27 +454,38 @@ static void *symbolizer_main(void *arg)
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
-	unsigned idle = 0, release_after = PRESYM_RELEASE_IDLE;
+	uint64_t release_after = PRESYM_RELEASE_NS, last_use = runtime_now();
+	uint64_t uses = 0, uses_released = 0;
+	unsigned forks_at_use = __atomic_load_n(&parent_forks, __ATOMIC_RELAXED);
 	int released = 0;
 	while (!__atomic_load_n(&presym_stop, __ATOMIC_RELAXED)) {
 		int more = presymbolize();
 		if (more)
 			symbols_persist();   /* new frames into the persistent cache */
-		/* Every frame seen so far is in the per-ip cache: once no new site has come
-		 * for a while, the debug information (a C library's, decompressed, is over
-		 * 10 MB here) is let go. A process holding it made each fork() copy its
-		 * page tables (fork took ten times as long as natively); a new frame later
-		 * loads what it needs again, here, off the program's threads (a C library's
-		 * takes a tenth of a second), so each time that may have happened, the
-		 * next release waits twice as long. */
-		if (more && released) {
-			released = 0;
-			if (release_after < PRESYM_RELEASE_MAX)
+		/* Every frame seen so far is in the per-ip cache: once libdw has not been
+		 * needed for a while (new sites may keep coming whose frames are all known),
+		 * the debug information (a C library's, decompressed, is over 10 MB here)
+		 * is let go. A process holding it made each fork() copy its page tables
+		 * (fork took ten times as long as natively); a new frame later loads what it
+		 * needs again, here, off the program's threads (a C library's takes a tenth
+		 * of a second), so each time that happened, the next release waits twice
+		 * as long. Frames resolved by any thread count (a profile write's too). */
+		struct symbols_stats st;
+		symbols_get_stats(&st);
+		uint64_t now = runtime_now();
+		if (st.dwarf + st.symtab != uses) {
+			uses = st.dwarf + st.symtab;
+			last_use = now;
+			forks_at_use = __atomic_load_n(&parent_forks, __ATOMIC_RELAXED);
+			if (released && release_after < PRESYM_RELEASE_MAX_NS)
 				release_after *= 2;
+			released = 0;
 		}
-		idle = more ? 0 : idle + 1;
-		if (idle == release_after) {
+		uint64_t wait = __atomic_load_n(&parent_forks, __ATOMIC_RELAXED) != forks_at_use
+				? release_after / PRESYM_RELEASE_FORK_DIV : release_after;
+		if (uses != uses_released && now - last_use >= wait) {
 			symbols_release();
+			uses_released = uses;
 			released = 1;
 		}
 		uint64_t d = more ? PRESYM_NS : PRESYM_IDLE_NS;
@@ -887,6 +904,8 @@ static void take_exec_chain(void)
 static void atfork_prepare(void)
 {
 	runtime_guard++;
+	/* Counted before the copy: a write after it would fault the page in the parent. */
+	__atomic_add_fetch(&parent_forks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&fork_lock);
 	profile_fork_prepare();
 }

@@ -156,9 +156,7 @@ static inline void atomic_max(int64_t *p, int64_t v)
 
 static void *map(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	return forkmem_map(size);
 }
 
 /* Lock-free bump allocation; a full chunk is replaced by CAS (the loser unmaps). */
@@ -184,7 +182,7 @@ static void *arena_alloc(size_t size)
 						__ATOMIC_ACQUIRE))
 			ADD(&chunk_bytes, csize);
 		else
-			munmap(n, csize);
+			forkmem_unmap(n, csize);
 	}
 }
 
@@ -379,7 +377,7 @@ struct sites_local *sites_local_new(void)
 	/* A child restarts every area from zero (sites_reset_after_fork): nothing to copy. */
 	l->v = forkmem_map_wiped(((size_t)SITES_MAX + 1) * sizeof(*l->v));
 	if (!l->v) {
-		munmap(l, sizeof(*l));
+		forkmem_unmap(l, sizeof(*l));
 		return NULL;
 	}
 	l->next = __atomic_load_n(&locals, __ATOMIC_ACQUIRE);

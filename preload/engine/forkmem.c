@@ -1,0 +1,118 @@
+/* forkmem.c - one address-space reservation for the profiler's own tables (forkmem.h).
+ * Every table used to be a mapping of its own: with the threads' tables, some twenty
+ * mappings that each fork() copied one by one, and their pages spread over as many page
+ * tables. Here the tables are carved from one PROT_NONE reservation, made on the first
+ * call: the copied ones from its bottom up, the wiped ones (MADV_WIPEONFORK) from its top
+ * down, each made read-write in place, so that the kernel merges neighbours of a kind
+ * into one mapping: three mappings in all, however many tables and threads. Where the
+ * reservation cannot be made (an address-space limit) or is full, a table is a mapping
+ * of its own, as before. */
+#include "forkmem.h"
+
+#include <stdint.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* 64 GB of address space, no memory: a PROT_NONE range counts against no commit limit,
+ * and a page costs only once written. Each thread's per-site sums take 80 MB of it. */
+#define RESERVE_BYTES ((uint64_t)64 << 30)
+#define NO_RESERVE ((char *)-1)
+
+static char *base;          /* the reservation; NULL: not tried yet; NO_RESERVE: none */
+static uint64_t used;       /* pages given out: bottom ones | top ones << 32 */
+
+static size_t page_size(void)
+{
+	static size_t page;
+	if (!page)
+		page = (size_t)getpagesize();
+	return page;
+}
+
+/* The reservation, made by the first caller (a loser of the race unmaps its own). */
+static char *reservation(void)
+{
+	char *b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
+	if (b)
+		return b == NO_RESERVE ? NULL : b;
+	char *m = NO_RESERVE;
+	struct rlimit rl;
+	/* Under an address-space limit the reservation would eat what the program may need. */
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY) {
+		void *p = mmap(NULL, RESERVE_BYTES, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED)
+			m = p;
+	}
+	char *expect = NULL;
+	if (!__atomic_compare_exchange_n(&base, &expect, m, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		if (m != NO_RESERVE)
+			munmap(m, RESERVE_BYTES);
+		m = expect;
+	}
+	return m == NO_RESERVE ? NULL : m;
+}
+
+/* `size` bytes from the reservation's bottom (top == 0) or top, made read-write; NULL
+ * when there is no reservation or no room left in it. Lock-free. */
+static void *carve(size_t size, int top)
+{
+	char *b = reservation();
+	if (!b)
+		return NULL;
+	uint64_t total = RESERVE_BYTES / page_size();
+	uint64_t n = (size + page_size() - 1) / page_size();
+	uint64_t u = __atomic_load_n(&used, __ATOMIC_RELAXED), lo, hi;
+	do {
+		lo = u & 0xffffffffu;
+		hi = u >> 32;
+		if (n > total - lo - hi)
+			return NULL;
+	} while (!__atomic_compare_exchange_n(&used, &u, top ? u + (n << 32) : u + n, 1,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	char *p = b + (top ? total - hi - n : lo) * page_size();
+	if (mprotect(p, n * page_size(), PROT_READ | PROT_WRITE) != 0)
+		return NULL;   /* a commit limit: the range stays unused */
+	return p;
+}
+
+static void *map_own(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *forkmem_map(size_t size)
+{
+	void *p = carve(size, 0);
+	return p ? p : map_own(size);
+}
+
+void *forkmem_map_wiped(size_t size)
+{
+	void *p = carve(size, 1);
+	if (!p)
+		p = map_own(size);
+	if (p)
+		madvise(p, (size + page_size() - 1) & ~(page_size() - 1), MADV_WIPEONFORK);
+	return p;
+}
+
+/* Whether p lies in the reservation. */
+static int reserved(const void *p)
+{
+	char *b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
+	return b && b != NO_RESERVE && (const char *)p >= b && (const char *)p < b + RESERVE_BYTES;
+}
+
+void forkmem_unmap(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (reserved(p))
+		madvise(p, size, MADV_DONTNEED);   /* carve never gives the range out again */
+	else
+		munmap(p, size);
+}
