@@ -324,16 +324,23 @@ static inline struct site *probe(struct stack_cache *c, size_t set, uint64_t tag
 			continue;
 		const uintptr_t *ips = e->ips;
 		const uint16_t *offs = entry_offs(e);
+		unsigned n = e->depth;
+		/* Where same-key stacks part first, most likely: ips[k] (this set was
+		 * chosen by the ones below it). One load turns most of them away. */
+		if (n > k && *(const uintptr_t *)(base + (size_t)offs[k] * 8) != ips[k]) {
+			*off = offs[k];
+			continue;
+		}
 		/* Every slot, without a branch per frame: the slots are those found
 		 * within this thread's stack for this very cfa, so all are readable. */
 		uintptr_t d = 0;
-		for (unsigned i = 2, n = e->depth; i < n; i++)
+		for (unsigned i = 2; i < n; i++)
 			d |= *(const uintptr_t *)(base + (size_t)offs[i] * 8) ^ ips[i];
 		if (!d) {
 			c->n.hits++;
 			return e->site;
 		}
-		if (e->depth > k)
+		if (n > k)
 			*off = offs[k];
 	}
 	return NULL;
