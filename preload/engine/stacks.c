@@ -24,10 +24,14 @@
  * memory. Signal frames and stacks whose slots are not above `cfa` are never cached.
  * AUDIOPROF_STACK_CACHE=0 turns the cache off.
  *
- * Layout: 2048 sets of 4 ways; each set's four 16-bit key tags share one 8-byte word,
+ * Layout: 4096 sets of 4 ways; each set's four 16-bit key tags share one 8-byte word,
  * so a lookup reads only the entry whose tag matches (then checks its full key).
  * A hit gives the site by pointer (stacks_site), which the allocation path keeps in
- * the block header: no id table on the hot path. */
+ * the block header: no id table on the hot path. A key that more stacks share than a
+ * set has ways (a wrapper such as xmalloc, called from hundreds of places at one
+ * depth) sends the lookup on to a set chosen by the key and a caller's return address
+ * as well, read where a same-key entry found it (deep_hash); the entries there are
+ * checked the same way, so which set holds an entry never changes what it means. */
 #include "stacks.h"
 #include "audio.h"
 #include "fds.h"
@@ -40,11 +44,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CACHE_SETS    2048u  /* power of two */
+/* 4096 sets: with deep keys (below) the cache holds each stack once, and cc1 on one
+ * file has 18,500 of them (g++'s cc1plus on a template-heavy one, 88,000): 2048 sets
+ * walked 36,000 (248,000) times, 4096 sets 24,000 (159,000). 2 MB a thread, touched
+ * only where used; the tags (32 KB) when a thread starts. */
+#define SET_BITS      12
+#define CACHE_SETS    (1u << SET_BITS)
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
 #define CACHE_ENTRIES (CACHE_SETS * CACHE_WAYS)
 #define SKIP_LIMIT    16     /* our own frames above the caller */
 #define SCAN_LIMIT    (1u << 20)   /* largest frame searched for a return address */
+#define DEEP_LEVELS   6      /* callers' return addresses a key may take in (deep_hash) */
 
 struct cache_entry {
 	uintptr_t ra, cfa, fp;
@@ -182,6 +192,17 @@ void stacks_global_init(void)
 	unwind_init();
 }
 
+/* A key hash's set (its top bits) and 16-bit tag (the bits below; never 0). */
+static inline size_t set_of(uint64_t x)
+{
+	return (size_t)(x >> (64 - SET_BITS));
+}
+
+static inline uint64_t tag_of(uint64_t x)
+{
+	return ((x >> (48 - SET_BITS)) & 0xFFFF) | 1;
+}
+
 static inline struct cache_entry *way(struct stack_cache *c, size_t set, unsigned w)
 {
 	return (struct cache_entry *)(c->entries + (set * CACHE_WAYS + w) * c->entry_size);
@@ -285,6 +306,58 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 	return n;
 }
 
+/* The entry of set whose key and slots match, counted as a hit; NULL if none. *off
+ * gets the slot offset of ips[k] of an entry whose key matched but whose slots did not
+ * (0: none such). */
+static inline struct site *probe(struct stack_cache *c, size_t set, uint64_t tag,
+				 uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t key_fp,
+				 unsigned k, unsigned *off)
+{
+	const char *base = (const char *)(cfa - 8);
+	/* Lanes equal to tag become zero. */
+	uint64_t diff = c->tags[set] ^ (tag * 0x0001000100010001ull);
+	for (unsigned w = 0; w < CACHE_WAYS; w++, diff >>= 16) {
+		if (diff & 0xFFFF)
+			continue;
+		struct cache_entry *e = way(c, set, w);
+		if (e->ra != ra || e->cfa != cfa || e->fp != key_fp || e->fn != fn)
+			continue;
+		const uintptr_t *ips = e->ips;
+		const uint16_t *offs = entry_offs(e);
+		unsigned n = e->depth;
+		/* Where same-key stacks part first, most likely: ips[k] (this set was
+		 * chosen by the ones below it). One load turns most of them away. */
+		if (n > k && *(const uintptr_t *)(base + (size_t)offs[k] * 8) != ips[k]) {
+			*off = offs[k];
+			continue;
+		}
+		/* Every slot, without a branch per frame: the slots are those found
+		 * within this thread's stack for this very cfa, so all are readable. */
+		uintptr_t d = 0;
+		for (unsigned i = 2; i < n; i++)
+			d |= *(const uintptr_t *)(base + (size_t)offs[i] * 8) ^ ips[i];
+		if (!d) {
+			c->n.hits++;
+			return e->site;
+		}
+		if (n > k)
+			*off = offs[k];
+	}
+	return NULL;
+}
+
+/* The next key of a stack whose key (ra, cfa, fp, fn) other stacks share, as a
+ * wrapper's frame has (gcc's xmalloc under operator new under vec::reserve: one
+ * return address and frame at a given depth, hundreds of callers above it; four ways
+ * thrashed, and cc1 walked 88,000 times for 18,000 sites): the hash mixed with the
+ * next caller's return address, read from the slot a same-key entry found it in, up
+ * to DEEP_LEVELS callers up. Any slot would do for exactness (an entry only ever
+ * matches by its full key and its own slots); these tell such stacks apart. */
+static inline uint64_t deep_hash(uint64_t x, uintptr_t ra2)
+{
+	return (x ^ ra2) * 0xD6E8FEB86659FD93ull;
+}
+
 struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t fp)
 {
@@ -315,31 +388,32 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		if (depth > c->depth)
 			depth = c->depth;
 		uint64_t x = (ra ^ (cfa >> 4) ^ (key_fp << 9) ^ (fn << 3)) * 0x9E3779B97F4A7C15ull;
-		size_t set = (size_t)(x >> 53) & (CACHE_SETS - 1);
-		uint64_t tag = ((x >> 37) & 0xFFFF) | 1;
+		size_t set = set_of(x);
+		uint64_t tag = tag_of(x);
 		const char *base = (const char *)(cfa - 8);
-		uint64_t tags = c->tags[set];
-		/* Lanes equal to tag become zero. */
-		uint64_t diff = tags ^ (tag * 0x0001000100010001ull);
-		for (unsigned w = 0; w < CACHE_WAYS; w++, diff >>= 16) {
-			if (diff & 0xFFFF)
-				continue;
-			struct cache_entry *e = way(c, set, w);
-			if (e->ra != ra || e->cfa != cfa || e->fp != key_fp || e->fn != fn)
-				continue;
-			const uintptr_t *ips = e->ips;
-			const uint16_t *offs = entry_offs(e);
-			/* Every slot, without a branch per frame: the slots are those found
-			 * within this thread's stack for this very cfa, so all are readable. */
-			uintptr_t diff = 0;
-			for (unsigned i = 2, n = e->depth; i < n; i++)
-				diff |= *(const uintptr_t *)(base + (size_t)offs[i] * 8) ^ ips[i];
-			if (!diff) {
-				c->n.hits++;
-				return e->site;
-			}
+		unsigned off = 0;   /* a same-key entry's slot of ips[k] (see deep_hash) */
+		struct site *hit = probe(c, set, tag, fn, ra, cfa, key_fp, 2, &off);
+		if (hit)
+			return hit;
+		for (unsigned k = 3; off && k <= DEEP_LEVELS + 2; k++) {
+			/* The key is shared by other stacks: look again by a caller's
+			 * return address too (and remember this stack there). */
+			x = deep_hash(x, *(const uintptr_t *)(base + (size_t)off * 8));
+			set = set_of(x);
+			tag = tag_of(x);
+			off = 0;
+			hit = probe(c, set, tag, fn, ra, cfa, key_fp, k, &off);
+			if (hit)
+				return hit;
 		}
+		/* An empty way first: taking turns alone evicts live entries from sets
+		 * with room to spare. */
 		unsigned vw = c->victim++ % CACHE_WAYS;
+		for (unsigned w = 0; w < CACHE_WAYS; w++)
+			if (!((c->tags[set] >> (16 * w)) & 0xFFFF)) {
+				vw = w;
+				break;
+			}
 		c->tags[set] &= ~(0xFFFFull << (16 * vw));
 		struct cache_entry *e = way(c, set, vw);
 		/* Miss: unwind straight into the entry, then intern. */

@@ -174,6 +174,57 @@ static void test_fp_kept_for_walk(void)
 	CU_ASSERT(within(ips[3], (void *)test_fp_kept_for_walk));
 }
 
+/* A wrapper that many callers share (gcc's xmalloc, operator new): eight callers of
+ * common(), each called from one call site, so that common's return address, stack
+ * pointer and frame pointer (the cache's key) are the same for all eight. Each
+ * caller's stack is one site, walked once: the next round finds each in the cache
+ * (four ways per key used to take turns, and every capture walked). */
+#define SHARED_CALLER(k) \
+	__attribute__((noinline)) static site_id h##k(void) \
+	{ \
+		volatile char pad[32]; \
+		pad[0] = 1; \
+		site_id s = common(); \
+		NOTAIL; \
+		return s + (site_id)(pad[0] - 1); \
+	}
+SHARED_CALLER(0) SHARED_CALLER(1) SHARED_CALLER(2) SHARED_CALLER(3)
+SHARED_CALLER(4) SHARED_CALLER(5) SHARED_CALLER(6) SHARED_CALLER(7)
+
+static site_id (*const shared_callers[8])(void) = { h0, h1, h2, h3, h4, h5, h6, h7 };
+
+__attribute__((noinline)) static void shared_rounds(site_id *first, int *same)
+{
+	*same = 1;
+	for (int r = 0; r < 11; r++)
+		for (int k = 0; k < 8; k++) {
+			site_id s = shared_callers[k]();
+			if (r == 0)
+				first[k] = s;
+			else if (s != first[k])
+				*same = 0;
+		}
+	NOTAIL;
+}
+
+static void test_shared_key(void)
+{
+	struct stacks_counters before = { 0, 0, 0 }, after = { 0, 0, 0 };
+	site_id first[8];
+	int same = 0;
+	stacks_cache_counters(cache, &before);
+	shared_rounds(first, &same);
+	stacks_cache_counters(cache, &after);
+	CU_ASSERT_TRUE(same);
+	for (int k = 0; k < 8; k++) {
+		check_chain(first[k], (void *)shared_callers[k]);
+		for (int j = 0; j < k; j++)
+			CU_ASSERT_NOT_EQUAL(first[j], first[k]);
+	}
+	CU_ASSERT_EQUAL(after.misses - before.misses, 8);
+	CU_ASSERT_EQUAL(after.hits - before.hits, 80);
+}
+
 /* Without full unwinding, the stack is [fn, ra]. */
 __attribute__((noinline)) static site_id shallow(void)
 {
@@ -212,4 +263,5 @@ void suite_stacks(void)
 	CU_add_test(s, "shallow capture before start-up", test_shallow);
 	CU_add_test(s, "cache: rbp holding data is not part of the key", test_rbp_data);
 	CU_add_test(s, "cache: rbp left out of the key still reaches the walk", test_fp_kept_for_walk);
+	CU_add_test(s, "cache: one key, eight stacks above it", test_shared_key);
 }
