@@ -46,7 +46,7 @@ has d "audioprof run -o $d/clean.json -- dsp_demo --backend null --duration 1" \
       "Program    dsp_demo --backend null --duration 1 --inject alloc:10 (pid " \
       "Real-time violations (0 stacks, 0 calls)" \
       "Real-time violations (1 stack, 9 calls)" \
-      "violation alloc: malloc x9 (2.2 KiB) in region \"dsp_demo\"" \
+      "violation alloc: malloc x9 (2.2 KiB), " " inside, longest " " in region \"dsp_demo\"" \
       "at inject_alloc (inject.c:" \
       "error   [callback-alloc] 9 allocations in 94 cycles in inject_alloc()" \
       "PASS  clean run:    0 allocations in the callback in 94 cycles (0 other unsafe calls)" \
