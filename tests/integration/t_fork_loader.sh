@@ -5,9 +5,10 @@
 # forked while a thread it does not have held it would wait for ever at its first
 # dl_iterate_phdr (its exit profile reads the module list). libforkloader.so, preloaded
 # after the profiler, makes the symbolizer thread's first dl_iterate_phdr ask the program
-# to fork right then and waits for the fork (at most 2 s) with the lock held: the fork
-# must wait until that call is over instead. Both profiles are written and exact. Nothing
-# is timed except generous timeouts that turn a hang into a failure.
+# to fork right then and waits for the fork (at most 1 s) with the lock held: the fork
+# must wait until that call is over instead (the profiler's fork handler waits up to 5 s
+# for it). Both profiles are written and exact. Nothing is timed except generous
+# timeouts that turn a hang into a failure.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
 build_prog forkloader libforkloader

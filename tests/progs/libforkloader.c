@@ -6,7 +6,7 @@
  * "audioprof", or the symbolizer, "audioprof-sym") gets a wrapping callback: at the first
  * object, with the loader's lock held, it tells the program to fork now
  * (forkloader_wait_request returns 1) and waits until the program says it forked
- * (forkloader_forked), at most 2 s, then goes on. Without the profiler keeping its loader
+ * (forkloader_forked), at most 1 s, then goes on. Without the profiler keeping its loader
  * calls apart from fork(), the child is forked with that lock held by a thread it does
  * not have. The hand-off is through memory (futex words), not pipes: the profiler's
  * threads have an fd table of their own, without the program's later descriptors. */
@@ -69,7 +69,7 @@ static int wrap_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (w->first) {
 		w->first = 0;
 		set_word(&request);
-		wait_word(&forked, 2000);
+		wait_word(&forked, 1000);
 	}
 	return w->cb(info, size, w->arg);
 }
