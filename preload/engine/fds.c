@@ -16,6 +16,7 @@
  * very moment gets the next number. Raw syscalls here: these run inside the
  * interposed wrappers and must not re-enter them. */
 #include "fds.h"
+#include "loader.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -358,7 +359,7 @@ void fds_init(void)
 	const uintptr_t targets[NLIBS] = {
 		(uintptr_t)&unw_backtrace, (uintptr_t)&json_object,
 	};
-	dl_iterate_phdr(find_lib, (void *)targets);
+	loader_iterate(find_lib, (void *)targets);
 	compute_floor();
 	fds_grow_table();   /* the constructor: before the program starts a thread */
 }
@@ -369,5 +370,5 @@ void fds_note_library(int k, const void *code)
 		return;
 	uintptr_t targets[NLIBS] = { 0 };
 	targets[FIRST_LOADED + k] = (uintptr_t)code;
-	dl_iterate_phdr(find_lib, targets);
+	loader_iterate(find_lib, targets);
 }

@@ -11,6 +11,7 @@
  * (callbacks, violations) are audio_json.c's, the timeline timeline.c's. */
 
 #include "profile.h"
+#include "loader.h"
 #include "jsonput.h"
 #include "clock.h"
 #include "fds.h"
@@ -191,7 +192,7 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 static int in_self(uintptr_t ip)
 {
 	if (!self_hi)
-		dl_iterate_phdr(find_self, (void *)(uintptr_t)find_self);
+		loader_iterate(find_self, (void *)(uintptr_t)find_self);
 	return ip - 1 >= self_lo && ip - 1 < self_hi;
 }
 

@@ -13,6 +13,7 @@
 #include "dwlib.h"
 #include "fds.h"
 #include "forkmem.h"
+#include "loader.h"
 #include "mem.h"
 #include "log.h"
 #include "options.h"
@@ -466,6 +467,7 @@ static int presymbolize(void)
 
 static void *symbolizer_main(void *arg)
 {
+	loader_own_thread();   /* its module-list walks wait for a fork, and it for them */
 	runtime_guard = 1;   /* forever: its allocations are the profiler's own */
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
@@ -537,6 +539,7 @@ static void start_symbolizer(void)
 
 static void *writer_main(void *arg)
 {
+	loader_own_thread();   /* its module-list walks wait for a fork, and it for them */
 	runtime_guard = 1;   /* forever: everything this thread does is the profiler's own */
 	fds_private_table();   /* what it opens (the profile, /proc files) stays unseen */
 	ap_rt.never_rt = 1;
@@ -913,9 +916,10 @@ static void take_exec_chain(void)
 	unsetenv(name);
 }
 
-/* fork() waits here only for short steps (fork_lock, profile.c's file lock), never for a
- * profile write in progress: the writer may be anywhere in one (symbolizing, writing
- * JSON, in fsync). The child inherits that write's memory (leaked there), not its file
+/* fork() waits here only for short steps (fork_lock, profile.c's file lock; in loader.c
+ * for a profiler thread's walk of the loader's module list), never for a profile write
+ * in progress: the writer may be anywhere in one (symbolizing, writing JSON, in fsync).
+ * The child inherits that write's memory (leaked there), not its file
  * (profile_fork_child closes it), and starts over with its own profile. */
 static void atfork_prepare(void)
 {

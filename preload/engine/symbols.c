@@ -12,6 +12,7 @@
  * symbols_module_closing. Cached entries are immutable and live until
  * symbols_shutdown, so callbacks run outside the mutex. */
 #include "symbols.h"
+#include "loader.h"
 #include "demangle.h"
 #include "sites.h"
 #include "symcache.h"
@@ -288,10 +289,10 @@ static void gather_outside(struct outside *o, int with_mods, uintptr_t ip)
 	memset(o, 0, sizeof(*o));
 	if (with_mods) {
 		o->with_mods = 1;
-		dl_iterate_phdr(modules_cb, o);
+		loader_iterate(modules_cb, o);
 		canonical_names(o);
 	} else {
-		dl_iterate_phdr(gen_cb, &o->gen);
+		loader_iterate(gen_cb, &o->gen);
 	}
 	o->demangle = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
 	Dl_info di;
@@ -1302,7 +1303,7 @@ void symbols_module_closing(void *handle)
 	if (!handle || handle == RTLD_NEXT || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
 		return;
 	struct closing c = { .lm = lm };
-	dl_iterate_phdr(closing_cb, &c);
+	loader_iterate(closing_cb, &c);
 
 	lock();
 	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL, NULL) : 0;

@@ -1,6 +1,7 @@
 /* under.c - the allocator under the profiler (under.h): glibc's, or the program's own
  * allocator library, looked up once at the first allocation call. */
 #include "under.h"
+#include "loader.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -56,7 +57,7 @@ static int object_of(const void *a, struct obj_query *q)
 {
 	q->a = (uintptr_t)a;
 	q->name = NULL;
-	return a && dl_iterate_phdr(obj_visit, q) == 1;
+	return a && loader_iterate(obj_visit, q) == 1;
 }
 
 /* The next definition of `name` after this library, if it lives in the object with

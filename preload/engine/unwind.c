@@ -27,6 +27,7 @@
  * stack bounds; a frame the walker cannot follow (no CFI, a rule on another register,
  * a read outside the stack) ends the walk with UNWIND_FAILED and the frames so far. */
 #include "unwind.h"
+#include "loader.h"
 
 #include <elf.h>
 #include <stddef.h>
@@ -242,7 +243,7 @@ static int add_cb(struct dl_phdr_info *info, size_t size, void *arg)
 static void add_loaded(void)
 {
 	int first = 1;
-	dl_iterate_phdr(add_cb, &first);
+	loader_iterate(add_cb, &first);
 }
 
 void unwind_init(void)
@@ -348,7 +349,7 @@ void unwind_dlclose_end(void)
 	while (__atomic_exchange_n(&close_lock, 1, __ATOMIC_ACQUIRE))
 		__builtin_ia32_pause();
 	memset(seen_bits, 0, sizeof(seen_bits));
-	dl_iterate_phdr(mark_cb, NULL);
+	loader_iterate(mark_cb, NULL);
 	uint32_t n = __atomic_load_n(&mods_claimed, __ATOMIC_ACQUIRE);
 	if (n > MOD_MAX)
 		n = MOD_MAX;
