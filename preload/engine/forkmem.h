@@ -24,7 +24,8 @@
 #endif
 
 /* `size` bytes of zeros (untouched pages cost nothing), which a fork child inherits like
- * any memory; NULL when the mapping fails. Any thread; a syscall or two. */
+ * any memory, never locked by the program's mlockall (forkmem.c); NULL when the mapping
+ * fails. Any thread; a few syscalls. */
 void *forkmem_map(size_t size);
 
 /* The same, but a fork child finds it zeroed (the kernel copies none of it). Without

@@ -530,8 +530,8 @@ static void spawned(void *ready)
 
 /* A detached thread of the profiler's own, started with every signal blocked (signals
  * never land on it), on the stack *stack (own_stack), with the argument its spawned()
- * call wants. Returns 0 or an error number, once the thread has called spawned(): a
- * later mlockall of the program's then knows the thread's arena. */
+ * call wants. Returns 0 or an error number, once the thread has called spawned() (a
+ * later mlockall of the program's then knows the thread's arena) or 0.2 s passed. */
 static int spawn(pthread_t *t, void *(*fn)(void *), char **stack)
 {
 	sigset_t all, old;
@@ -549,8 +549,12 @@ static int spawn(pthread_t *t, void *(*fn)(void *), char **stack)
 	int err = pthread_create(t, &a, fn, &ready);
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	while (!err && !__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
-		futex(&ready, FUTEX_WAIT_PRIVATE, 0, NULL);
+	/* At most 0.2 s: the constructor spawns the writer under the loader's lock, which
+	 * the new thread must never need before spawned(); should it, the wait ends and
+	 * only a later mlockall's sum may miss the thread's arena. */
+	struct timespec tick = { 0, 10000000 };
+	for (int i = 0; !err && i < 20 && !__atomic_load_n(&ready, __ATOMIC_ACQUIRE); i++)
+		futex(&ready, FUTEX_WAIT_PRIVATE, 0, &tick);
 	return err;
 }
 
