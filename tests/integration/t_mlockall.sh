@@ -12,7 +12,11 @@
 #  - as user nobody with RLIMIT_MEMLOCK 8 MB: mlockall succeeds as natively (the kernel
 #    compares the whole address space with the limit, and the profiler's 64 GB reservation
 #    must not count), and everything the program prints is the same;
-#  - as nobody with RLIMIT_MEMLOCK 1 MB, less than the program: ENOMEM as natively.
+#  - as root with MCL_ONFAULT too: the later mapping is locked but not filled, as natively;
+#  - as nobody with RLIMIT_MEMLOCK 1 MB, less than the program: ENOMEM as natively;
+#    with RLIMIT_MEMLOCK 0: EPERM as natively;
+#  - every run: flags the kernel refuses (none, MCL_ONFAULT alone, an unknown bit) give
+#    EINVAL as natively.
 # Each profile is exact: site_before 10 x 1000 bytes, site_thread 20 x 500.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
@@ -37,7 +41,7 @@ run_case() {
 	[ -s "$d/pre.err" ] && { cat "$d/pre.err"; fail "$label: stderr under the preload"; }
 	cmp -s "$d/native.out" "$d/pre.out" ||
 		{ diff "$d/native.out" "$d/pre.out"; fail "$label: the program saw a difference"; }
-	note "$label: $(head -1 "$d/pre.out")"
+	note "$label: $(grep '^mlockall ' "$d/pre.out")"
 	check_py "$d/p.json" <<'PY' || exit 1
 p = load_checked(sys.argv[1])
 expect_pp(p, "site_before", tb=10000, tbk=10, eb=10000, ebk=10)
@@ -49,11 +53,14 @@ PY
 # ------------------------------------------------------------------ root
 [ "$(id -u)" -eq 0 ] || skip "needs root (CAP_IPC_LOCK, and to switch to nobody)"
 run_case root
-grep -qx 'mlockall 0 errno 0' "$tmp/root/pre.out" || fail "root: $(head -1 "$tmp/root/pre.out")"
+for f in 0 0x4 0x40; do
+	grep -qx "mlockall($f) -1 errno 22" "$tmp/root/pre.out" || fail "root: mlockall($f) is not EINVAL"
+done
+grep -qx 'mlockall 0 errno 0' "$tmp/root/pre.out" || fail "root: $(grep '^mlockall ' "$tmp/root/pre.out")"
 grep -qx 'locked: code 1 data 1 heap 1 stack 1' "$tmp/root/pre.out" ||
-	fail "root: the program's memory is not all locked: $(sed -n 2p "$tmp/root/pre.out")"
+	fail "root: the program's memory is not all locked: $(grep '^locked' "$tmp/root/pre.out")"
 grep -qx 'new mapping: resident pages 16 locked 1' "$tmp/root/pre.out" ||
-	fail "root: a later mapping: $(sed -n 3p "$tmp/root/pre.out")"
+	fail "root: a later mapping: $(grep '^new' "$tmp/root/pre.out")"
 grep -qx 'munlockall 0 vmlck 0' "$tmp/root/pre.out" ||
 	fail "root: after munlockall: $(tail -1 "$tmp/root/pre.out")"
 check_py "$tmp/root/native.fig" "$tmp/root/pre.fig" <<'PY' || exit 1
@@ -68,6 +75,10 @@ info("locked in memory: native %d kB, preload %d kB; VmRSS: native %d kB, preloa
 done()
 PY
 
+run_case root_onfault env MLOCK_ONFAULT=1
+grep -qx 'new mapping: resident pages 0 locked 1' "$tmp/root_onfault/pre.out" ||
+	fail "root, MCL_ONFAULT: a later mapping: $(grep '^new' "$tmp/root_onfault/pre.out")"
+
 # ------------------------------------------------------------------ nobody
 setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null ||
 	skip "setpriv cannot switch to user nobody"
@@ -79,8 +90,11 @@ as_nobody() {   # as_nobody KB CMD...: CMD as nobody with RLIMIT_MEMLOCK KB kB
 }
 run_case nobody8m as_nobody 8192
 grep -qx 'mlockall 0 errno 0' "$tmp/nobody8m/pre.out" ||
-	fail "nobody, 8 MB: $(head -1 "$tmp/nobody8m/pre.out")"
+	fail "nobody, 8 MB: $(grep '^mlockall ' "$tmp/nobody8m/pre.out")"
 run_case nobody1m as_nobody 1024
 grep -qx 'mlockall -1 errno 12' "$tmp/nobody1m/pre.out" ||
-	fail "nobody, 1 MB: $(head -1 "$tmp/nobody1m/pre.out")"
+	fail "nobody, 1 MB: $(grep '^mlockall ' "$tmp/nobody1m/pre.out")"
+run_case nobody0 as_nobody 0
+grep -qx 'mlockall -1 errno 1' "$tmp/nobody0/pre.out" ||
+	fail "nobody, no locking: $(grep '^mlockall ' "$tmp/nobody0/pre.out")"
 echo "ok"

@@ -1,6 +1,8 @@
 /* mlockall.c - a real-time program's start: mlockall(MCL_CURRENT | MCL_FUTURE), then a
- * mapping, a thread that allocates, munlockall. Prints on stdout what must be the same
- * natively and under the preload (t_mlockall.sh): mlockall's result and errno, whether
+ * mapping, a thread that allocates, munlockall (with MCL_ONFAULT too when MLOCK_ONFAULT
+ * is set). Prints on stdout what must be the same natively and under the preload
+ * (t_mlockall.sh): the results of mlockall with flags the kernel refuses, then
+ * mlockall's result and errno, whether
  * the program's own mappings (code, data, heap, stack) are locked, whether a page mapped
  * afterwards is resident and locked, pthread_create's result, VmLck after munlockall.
  * Writes the memory figures after the thread, in kB, to argv[1]: VmLck, the locked pages
@@ -86,7 +88,15 @@ int main(int argc, char **argv)
 	PROG_CHECK(argc == 2, "usage: mlockall FIGURES_FILE");
 	for (int i = 0; i < 10; i++)
 		site_before(i);
-	int r = mlockall(MCL_CURRENT | MCL_FUTURE);
+	/* Flags the kernel refuses: none, MCL_ONFAULT alone, an unknown bit. */
+	int bad[3] = { 0, MCL_ONFAULT, 0x40 };
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		int b = mlockall(bad[i]);
+		printf("mlockall(%#x) %d errno %d\n", bad[i], b, errno);
+	}
+	int flags = MCL_CURRENT | MCL_FUTURE | (getenv("MLOCK_ONFAULT") ? MCL_ONFAULT : 0);
+	int r = mlockall(flags);
 	int e = r ? errno : 0;
 	printf("mlockall %d errno %d\n", r, e);
 	int local = 0;
