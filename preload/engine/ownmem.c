@@ -231,7 +231,9 @@ static void lock_piece(uintptr_t lo, uintptr_t hi, void *arg)
 {
 	/* Errors ignored, as the kernel's mlockall ignores them (a PROT_NONE range is
 	 * locked but cannot be filled: ENOMEM). */
-	syscall(SYS_mlock2, lo, hi - lo, *(unsigned *)arg);
+	unsigned mode = *(unsigned *)arg;
+	if (syscall(SYS_mlock2, lo, hi - lo, mode) != 0 && errno == ENOSYS && !mode)
+		syscall(SYS_mlock, lo, hi - lo);   /* a kernel before 4.4: no MCL_ONFAULT either */
 }
 
 /* ------------------------------------------------------------ mlockall */
@@ -257,12 +259,15 @@ int ownmem_mlockall(int flags, int (*real_mlockall)(int), int (*real_munlockall)
 		/* The future only: the kernel's own checks and effect. Our tables are made
 		 * unlocked (forkmem.c) from the reservation, which must exist first (made
 		 * afterwards, it would be locked: refused beyond the limit). */
+		int saved = errno;
 		forkmem_reserve();
+		errno = saved;
 		int ret = real_mlockall(flags);
 		if (ret == 0)
 			__atomic_store_n(&future_set, 1, __ATOMIC_RELAXED);
 		return ret;
 	}
+	int saved = errno;   /* untouched on success, as natively */
 	int cap = can_lock_any();
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0)
@@ -283,6 +288,7 @@ int ownmem_mlockall(int flags, int (*real_mlockall)(int), int (*real_munlockall)
 	}
 	if (flags & MCL_FUTURE) {
 		forkmem_reserve();
+		errno = saved;
 		if (real_mlockall(flags & (MCL_FUTURE | MCL_ONFAULT)) != 0)
 			return -1;   /* not expected once the checks above passed */
 		__atomic_store_n(&future_set, 1, __ATOMIC_RELAXED);
@@ -293,5 +299,6 @@ int ownmem_mlockall(int flags, int (*real_mlockall)(int), int (*real_munlockall)
 	}
 	unsigned mode = (flags & MCL_ONFAULT) ? MLOCK_ONFAULT : 0;
 	walk_program(r, n, lock_piece, &mode);
+	errno = saved;
 	return 0;
 }

@@ -96,8 +96,9 @@ int main(int argc, char **argv)
 		printf("mlockall(%#x) %d errno %d\n", bad[i], b, errno);
 	}
 	int flags = MCL_CURRENT | MCL_FUTURE | (getenv("MLOCK_ONFAULT") ? MCL_ONFAULT : 0);
+	errno = 4242;   /* a success leaves errno alone */
 	int r = mlockall(flags);
-	int e = r ? errno : 0;
+	int e = errno;
 	printf("mlockall %d errno %d\n", r, e);
 	int local = 0;
 	printf("locked: code %d data %d heap %d stack %d\n", locked_at((void *)main),
