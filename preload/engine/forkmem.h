@@ -16,6 +16,7 @@
 #define AUDIOPROF_FORKMEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/mman.h>
 
 #ifndef MADV_WIPEONFORK
@@ -23,7 +24,8 @@
 #endif
 
 /* `size` bytes of zeros (untouched pages cost nothing), which a fork child inherits like
- * any memory; NULL when the mapping fails. Any thread; a syscall or two. */
+ * any memory, never locked by the program's mlockall (forkmem.c); NULL when the mapping
+ * fails. Any thread; a few syscalls. */
 void *forkmem_map(size_t size);
 
 /* The same, but a fork child finds it zeroed (the kernel copies none of it). Without
@@ -34,6 +36,16 @@ void *forkmem_map_wiped(size_t size);
 /* Gives back [p, p + size) from forkmem_map*: its pages are freed (its address range,
  * inside the reservation, is not reused). */
 void forkmem_unmap(void *p, size_t size);
+
+/* Makes the reservation now if it is not made yet (mlockall's wrapper, before
+ * MCL_FUTURE would lock it); whether there is one. */
+int forkmem_reserve(void);
+
+/* The address ranges [r[i][0], r[i][1]) that forkmem_map* hands out from (the
+ * reservation, the mappings of their own): up to max of them; their number. Any
+ * thread, no system call, no allocation. A mapping made or given back meanwhile may be
+ * missed or still listed. */
+size_t forkmem_ranges(uintptr_t (*r)[2], size_t max);
 
 /* Zeros in [p, p + size) of a mapping from forkmem_map*, without touching a page: pages
  * in memory are dropped (read again as zeros), and a wiped range costs nothing. p and

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "options.h"
 #include "outpath.h"
+#include "ownmem.h"
 #include "profile.h"
 #include "sites.h"
 #include "symbols.h"
@@ -83,6 +84,7 @@ static int sig_req;                       /* signal whose flush is requested, or
 static int sig_done;                      /* bumped when a requested flush is done */
 static uint32_t presym_upto;              /* sites whose frames the symbolizer has resolved */
 static int presym_stop;                   /* the final profile is being written: stop */
+static char *writer_stack, *symbolizer_stack;   /* own_stack's */
 static int presym_running;                /* the symbolizer thread exists (this process) */
 static unsigned parent_forks;             /* fork() calls made by this process (atomic) */
 
@@ -110,6 +112,8 @@ static long futex(int *uaddr, int op, int val, const struct timespec *ts)
 {
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
+
+static void spawned(void *ready);   /* threads */
 
 static void wake(int *word)
 {
@@ -469,6 +473,7 @@ static void *symbolizer_main(void *arg)
 {
 	loader_own_thread();   /* its module-list walks wait for a fork, and it for them */
 	runtime_guard = 1;   /* forever: its allocations are the profiler's own */
+	spawned(arg);
 	fds_private_table();   /* what it opens (ELF, debug, cache files) stays unseen */
 	ap_rt.never_rt = 1;
 	pthread_setname_np(pthread_self(), "audioprof-sym");
@@ -514,9 +519,38 @@ static void *symbolizer_main(void *arg)
 	return arg;
 }
 
+/* The stack of a thread of the profiler's own, 8 MB from forkmem (*slot: made on first
+ * use, then reused by the thread a fork child starts again; the parent's thread does not
+ * exist there), its lowest page a guard; NULL if it cannot be made. Not glibc's: under
+ * the program's mlockall(MCL_FUTURE) the kernel would lock and fill glibc's stack, or
+ * refuse it beyond RLIMIT_MEMLOCK, and count it against the program's limit; forkmem's
+ * memory is never locked. Wiped on fork: a child's copy would be of no thread. */
+#define OWN_STACK_BYTES ((size_t)8 << 20)
+static char *own_stack(char **slot)
+{
+	if (!*slot) {
+		char *m = forkmem_map_wiped(OWN_STACK_BYTES);
+		if (m && mprotect(m, (size_t)getpagesize(), PROT_NONE) == 0)
+			*slot = m;
+	}
+	return *slot;
+}
+
+/* Called first by a thread spawn() started, with its argument: notes the thread's malloc
+ * arena as the profiler's (ownmem.h; the arena is made by the thread's first allocation,
+ * in pthread_create's wrapper), then lets spawn() return. */
+static void spawned(void *ready)
+{
+	ownmem_thread_start();
+	__atomic_store_n((int *)ready, 1, __ATOMIC_RELEASE);
+	futex(ready, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
 /* A detached thread of the profiler's own, started with every signal blocked (signals
- * never land on it). Returns 0 or an error number. */
-static int spawn(pthread_t *t, void *(*fn)(void *))
+ * never land on it), on the stack *stack (own_stack), with the argument its spawned()
+ * call wants. Returns 0 or an error number, once the thread has called spawned() (a
+ * later mlockall of the program's then knows the thread's arena) or 0.2 s passed. */
+static int spawn(pthread_t *t, void *(*fn)(void *), char **stack)
 {
 	sigset_t all, old;
 	sigfillset(&all);
@@ -524,9 +558,21 @@ static int spawn(pthread_t *t, void *(*fn)(void *))
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int err = pthread_create(t, &a, fn, NULL);
+	char *s = own_stack(stack);
+	size_t page = (size_t)getpagesize();
+	if (s)
+		pthread_attr_setstack(&a, s + page, OWN_STACK_BYTES - page);
+	static int ready;   /* spawn runs on one thread at a time (start-up, writer, fork child) */
+	__atomic_store_n(&ready, 0, __ATOMIC_RELAXED);
+	int err = pthread_create(t, &a, fn, &ready);
 	pthread_attr_destroy(&a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* At most 0.2 s: the constructor spawns the writer under the loader's lock, which
+	 * the new thread must never need before spawned(); should it, the wait ends and
+	 * only a later mlockall's sum may miss the thread's arena. */
+	struct timespec tick = { 0, 10000000 };
+	for (int i = 0; !err && i < 20 && !__atomic_load_n(&ready, __ATOMIC_ACQUIRE); i++)
+		futex(&ready, FUTEX_WAIT_PRIVATE, 0, &tick);
 	return err;
 }
 
@@ -534,13 +580,14 @@ static void start_symbolizer(void)
 {
 	pthread_t t;
 	if (!presym_running)
-		presym_running = spawn(&t, symbolizer_main) == 0;
+		presym_running = spawn(&t, symbolizer_main, &symbolizer_stack) == 0;
 }
 
 static void *writer_main(void *arg)
 {
 	loader_own_thread();   /* its module-list walks wait for a fork, and it for them */
 	runtime_guard = 1;   /* forever: everything this thread does is the profiler's own */
+	spawned(arg);
 	fds_private_table();   /* what it opens (the profile, /proc files) stays unseen */
 	ap_rt.never_rt = 1;
 	writer_tid = (pid_t)syscall(SYS_gettid);
@@ -602,7 +649,7 @@ static void *writer_main(void *arg)
 
 static void start_writer(void)
 {
-	writer_running = spawn(&writer, writer_main) == 0;
+	writer_running = spawn(&writer, writer_main, &writer_stack) == 0;
 	if (!writer_running)
 		log_msg("cannot start the writer thread; snapshots and signal flushes are off");
 }
@@ -945,6 +992,7 @@ static void atfork_child(void)
 	pthread_mutex_init(&write_lock, NULL);
 	pthread_mutex_init(&threads_lock, NULL);
 	my_pid = getpid();
+	ownmem_fork_child();
 	writer_running = 0;
 	presym_running = 0;   /* threads do not survive a fork; the writer starts another */
 	finished = 0;
