@@ -325,27 +325,15 @@ def _report_pps(prof, bad, what):
 
 def check_no_own_frames(prof):
     """The profiler's own allocations never appear: no frame below frame 0 lies in
-    audioprof or the libraries it calls (libdw, libelf, libunwind, jansson). Except
-    one of those libraries' constructors run by the loader (call_init) for a dlopen
-    of the program's (no own frame above): the program loaded it (jalv's GUI modules
-    bring libelf), before the profiler did or not, and its allocations are the
-    program's."""
+    audioprof or the libraries it calls (libdw, libelf, libunwind, jansson)."""
     bad = []
     for pp in prof.get("pps", []):
-        fr = frames(prof, pp)
-        for i, f in enumerate(fr):
+        for i, f in enumerate(frames(prof, pp)):
             fn = func_name(f)
             own = (OWN_FUNC_RE.match(fn) or ("profile_write" in f) or ("symbols_resolve" in f)
                    or ("json_" in f))
             if i > 0:
-                by_module = not own and OWN_MODULE_RE.search(f) and "libaudioprof" not in f
                 own = own or OWN_MODULE_RE.search(f) or OWN_SOURCE_RE.search(f)
-                if (by_module and i + 1 < len(fr) and func_name(fr[i + 1]) == "call_init"
-                        and any(func_name(g) in ("dlopen", "___dlopen", "dlopen_implementation")
-                                for g in fr[i + 1:])
-                        and not any(OWN_FUNC_RE.match(func_name(g)) or OWN_MODULE_RE.search(g)
-                                    or OWN_SOURCE_RE.search(g) for g in fr[i + 1:])):
-                    break   # a constructor run by the program's own dlopen
             if own:
                 bad.append(pp)
                 break
