@@ -110,6 +110,7 @@ static struct {
 	int refresh;               /* symbols_refresh asked for that (atomic, no lock) */
 	struct loader_gen gen;     /* loader counters at the last report */
 	int closing;               /* dlcloses under way: mods keeps every module it had */
+	unsigned long long closing_subs; /* the loader's unloads when the first one began */
 	struct table *tab;         /* the per-ip cache; NULL while empty */
 	size_t used;               /* entries stored (may lag by one in a fork child) */
 	struct symbols_stats stats;
@@ -1348,12 +1349,20 @@ int symbols_module_closing(void *handle)
 	loader_iterate(closing_cb, &c);
 
 	/* The list with everything this dlclose may unload (the module's dependencies
-	 * too): from now until symbols_module_closed, it only grows. */
+	 * too), read again only when the loader's counters moved: from now until
+	 * symbols_module_closed, it only grows. */
 	struct outside all;
-	gather_outside(&all, 1, 0);
+	gather_outside(&all, 0, 0);
 	lock();
-	take_modules(&all);
-	S.closing++;
+	while (modules_outdated(&all.gen)) {
+		unlock();
+		outside_free(&all);
+		gather_outside(&all, 1, 0);
+		lock();
+		take_modules(&all);
+	}
+	if (S.closing++ == 0)
+		S.closing_subs = S.gen.subs;
 	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL, NULL) : 0;
 	unlock();
 	outside_free(&all);
@@ -1424,9 +1433,15 @@ static void gone_ips(const struct outside *o, int *want_dw)
 
 void symbols_module_closed(void)
 {
+	struct outside o;
+	gather_outside(&o, 0, 0);
+	lock();
+	/* Nothing was unloaded (the handle was still in use): nothing to do. */
+	int unloaded = o.gen.subs != S.closing_subs;
+	unlock();
+	outside_free(&o);
 	int want_dw = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		struct outside o;
+	for (int pass = 0; unloaded && pass < 2; pass++) {
 		if (pass == 1)
 			dwlib_load();
 		gather_outside(&o, 1, 0);
@@ -1438,9 +1453,8 @@ void symbols_module_closed(void)
 			break;
 	}
 	lock();
-	if (S.closing > 0)
-		S.closing--;
-	S.stale = 1;   /* read the list afresh before the next lookup */
+	if (S.closing > 0 && --S.closing == 0 && unloaded)
+		S.stale = 1;   /* read the list afresh (without the modules gone) */
 	unlock();
 }
 
