@@ -1399,26 +1399,35 @@ static int still_loaded(const struct outside *o, const struct loaded *m)
 	return 0;
 }
 
+/* Under the mutex: whether pc lies in one of the n modules gone[]. */
+static int in_gone(uintptr_t pc, const struct loaded *const *gone, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pc >= gone[i]->lo && pc < gone[i]->hi)
+			return 1;
+	return 0;
+}
+
 /* Under the mutex: resolve every uncached ip of every site that lies in a module of
  * the current list that `o` (the loader's list now) no longer has, against the
  * current list (from the module's file: it is no longer mapped). With `want_dw` as in
- * closing_ips. */
+ * closing_ips. The current list's modules do not overlap (merge_modules), so the
+ * module such an ip is resolved in is the one that went. */
 static void gone_ips(const struct outside *o, int *want_dw)
 {
-	unsigned char *gone = calloc((size_t)S.nmods + 1, 1);
+	const struct loaded **gone = malloc(((size_t)S.nmods + 1) * sizeof(*gone));
 	int ngone = 0;
 	if (!gone)
 		return;
 	for (int i = 0; i < S.nmods; i++)
 		if (!still_loaded(o, &S.mods[i]))
-			gone[i] = 1, ngone++;
+			gone[ngone++] = &S.mods[i];
 	uint32_t count = ngone ? sites_count() : 0;
 	for (site_id id = 1; id <= count; id++) {
 		unsigned depth = 0;
 		const uintptr_t *ips = sites_stack(id, &depth);
 		for (unsigned k = 1; ips && k < depth; k++) {
-			struct loaded *m = module_at(ips[k] - 1);
-			if (!m || !gone[m - S.mods] || cache_find(ips[k]))
+			if (!in_gone(ips[k] - 1, gone, ngone) || cache_find(ips[k]))
 				continue;
 			int owned, need_dw = 0;
 			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw);
