@@ -1030,18 +1030,28 @@ void runtime_before_exec(void)
 	runtime_flush("exec", 0);
 }
 
-void runtime_before_dlclose(void *handle)
+int runtime_before_dlclose(void *handle)
 {
 	/* The profiler's own dlclose (shim.c's C++ runtime lookup: a handle taken with
 	 * RTLD_NOLOAD, so nothing is unloaded) may come from inside an allocation: no
 	 * symbolization there. */
 	if (runtime_state != RUNTIME_READY || runtime_guard)
-		return;
+		return 0;
 	/* No write_lock here: dlclose may run under the loader lock (from a constructor
 	 * or destructor) while the writer, holding write_lock, waits for that lock inside
 	 * dl_iterate_phdr. symbols.c is thread-safe on its own. */
 	runtime_guard++;
-	symbols_module_closing(handle);
+	int began = symbols_module_closing(handle);
+	runtime_guard--;
+	return began;
+}
+
+void runtime_after_dlclose(int began)
+{
+	if (!began)
+		return;
+	runtime_guard++;
+	symbols_module_closed();
 	runtime_guard--;
 }
 

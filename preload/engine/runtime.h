@@ -117,7 +117,10 @@ void runtime_before_exec(void);                /* writes the profile ("exec") */
  * provides (runtime_exec_env_size(envp) bytes, on its stack). */
 size_t runtime_exec_env_size(char *const envp[]);
 char *const *runtime_exec_env(char *const envp[], void *mem, size_t size);
-void runtime_before_dlclose(void *handle);     /* keeps symbols of the closing module */
+/* Around the real dlclose(handle): before keeps the symbols of the closing module;
+ * after, given what before returned, those of every module that went away with it. */
+int runtime_before_dlclose(void *handle);
+void runtime_after_dlclose(int began);
 /* sigaction as the program sees it: our own flush handler (installed where the
  * disposition was SIG_DFL) is reported as SIG_DFL and replaced when the program sets
  * a handler of its own. */

@@ -2,6 +2,13 @@
  * Owns the loader's module list (read again when dlopen or dlclose changed it), one
  * Dwfl over it, the per-ip cache of frame strings, and the early resolution of frames
  * in modules about to be dlclose'd, so that the profile written at exit names them.
+ * While a dlclose is under way (symbols_module_closing .. symbols_module_closed), the
+ * module list only grows: a module that went away keeps its place, and one mapped in
+ * its range since is left out, so that a frame is resolved against the module that
+ * held it when it was recorded, never against a library loaded there later (libdw's
+ * own, loaded by the symbolizer right after the unload); once the dlclose is over,
+ * every frame in the modules that went (its dependencies and destructors' included)
+ * is resolved from their files, and the list is read afresh.
  * An address is looked up in the persistent cache (symcache.h) first, by the build ID
  * and load bias the module list holds: only a miss needs libdw, loaded then
  * (dwlib.h, outside the mutex) or never; without it a frame names its module only.
@@ -102,6 +109,8 @@ static struct {
 	int stale;                 /* gather the modules again before the next lookup */
 	int refresh;               /* symbols_refresh asked for that (atomic, no lock) */
 	struct loader_gen gen;     /* loader counters at the last report */
+	int closing;               /* dlcloses under way: mods keeps every module it had */
+	unsigned long long closing_subs; /* the loader's unloads when the first one began */
 	struct table *tab;         /* the per-ip cache; NULL while empty */
 	size_t used;               /* entries stored (may lag by one in a fork child) */
 	struct symbols_stats stats;
@@ -131,6 +140,7 @@ static void atfork_child(void)
 		symcache_after_fork();
 	}
 	S.busy = 0;
+	S.closing = 0;   /* a dlclose of another thread never ends here */
 	pthread_mutex_init(&S.lock, NULL);
 	S.stale = 1;
 }
@@ -1099,14 +1109,47 @@ static int modules_outdated(const struct loader_gen *gen)
 	return !S.listed || S.stale || gen->adds != S.gen.adds || gen->subs != S.gen.subs;
 }
 
-/* Under the mutex: the gathered module list becomes the current one (o keeps none). */
+static int overlaps(const struct loaded *a, const struct loaded *b)
+{
+	return a->lo < b->hi && b->lo < a->hi;
+}
+
+/* Under the mutex: add to the current list the gathered modules that overlap none of
+ * it (a module in the range of one that went away is left out). Returns -1 when out
+ * of memory (the list stays as it was). */
+static int merge_modules(struct outside *o)
+{
+	struct loaded *v = realloc(S.mods, (size_t)(S.nmods + o->nmods + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	S.mods = v;
+	for (int i = 0; i < o->nmods; i++) {
+		int j = 0;
+		while (j < S.nmods && !overlaps(&S.mods[j], &o->mods[i]))
+			j++;
+		if (j == S.nmods) {
+			S.mods[S.nmods++] = o->mods[i];
+			o->mods[i].name = NULL;
+		}
+	}
+	return 0;
+}
+
+/* Under the mutex: the gathered module list becomes the current one (o keeps none);
+ * while a dlclose is under way, it is added to the current one (merge_modules). */
 static void take_modules(struct outside *o)
 {
-	for (int i = 0; i < S.nmods; i++)
-		free(S.mods[i].name);
-	free(S.mods);
-	S.mods = o->mods;
-	S.nmods = o->nmods;
+	if (S.closing > 0 && S.listed && merge_modules(o) == 0) {
+		for (int i = 0; i < o->nmods; i++)
+			free(o->mods[i].name);
+		free(o->mods);
+	} else {
+		for (int i = 0; i < S.nmods; i++)
+			free(S.mods[i].name);
+		free(S.mods);
+		S.mods = o->mods;
+		S.nmods = o->nmods;
+	}
 	o->mods = NULL;
 	o->nmods = o->cap = 0;
 	S.listed = 1;
@@ -1297,20 +1340,34 @@ static unsigned closing_ips(const struct closing *c, const struct outside *o, in
 	return found;
 }
 
-void symbols_module_closing(void *handle)
+int symbols_module_closing(void *handle)
 {
 	struct link_map *lm = NULL;
 	if (!handle || handle == RTLD_NEXT || dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm)
-		return;
+		return 0;
 	struct closing c = { .lm = lm };
 	loader_iterate(closing_cb, &c);
 
+	/* The list with everything this dlclose may unload (the module's dependencies
+	 * too), read again only when the loader's counters moved: from now until
+	 * symbols_module_closed, it only grows. */
+	struct outside all;
+	gather_outside(&all, 0, 0);
 	lock();
+	while (modules_outdated(&all.gen)) {
+		unlock();
+		outside_free(&all);
+		gather_outside(&all, 1, 0);
+		lock();
+		take_modules(&all);
+	}
+	if (S.closing++ == 0)
+		S.closing_subs = S.gen.subs;
 	unsigned todo = c.lo < c.hi ? closing_ips(&c, NULL, NULL) : 0;
-	S.stale = 1;   /* the module is about to go: report again before the next lookup */
 	unlock();
+	outside_free(&all);
 	if (!todo)
-		return;
+		return 1;
 
 	/* The module is still loaded, so the gathered list has it. Frames not in the
 	 * persistent cache need libdw now, before the module is gone: a second pass. */
@@ -1324,12 +1381,90 @@ void symbols_module_closing(void *handle)
 		if (modules_outdated(&o.gen))
 			take_modules(&o);
 		closing_ips(&c, &o, pass == 0 ? &want_dw : NULL);
-		S.stale = 1;
 		unlock();
 		outside_free(&o);
 		if (!want_dw)
 			break;
 	}
+	return 1;
+}
+
+/* Under the mutex: whether the gathered list `o` still has module m. */
+static int still_loaded(const struct outside *o, const struct loaded *m)
+{
+	for (int i = 0; i < o->nmods; i++)
+		if (o->mods[i].lo == m->lo && o->mods[i].hi == m->hi &&
+		    strcmp(o->mods[i].name, m->name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Under the mutex: whether pc lies in one of the n modules gone[]. */
+static int in_gone(uintptr_t pc, const struct loaded *const *gone, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pc >= gone[i]->lo && pc < gone[i]->hi)
+			return 1;
+	return 0;
+}
+
+/* Under the mutex: resolve every uncached ip of every site that lies in a module of
+ * the current list that `o` (the loader's list now) no longer has, against the
+ * current list (from the module's file: it is no longer mapped). With `want_dw` as in
+ * closing_ips. The current list's modules do not overlap (merge_modules), so the
+ * module such an ip is resolved in is the one that went. */
+static void gone_ips(const struct outside *o, int *want_dw)
+{
+	const struct loaded **gone = malloc(((size_t)S.nmods + 1) * sizeof(*gone));
+	int ngone = 0;
+	if (!gone)
+		return;
+	for (int i = 0; i < S.nmods; i++)
+		if (!still_loaded(o, &S.mods[i]))
+			gone[ngone++] = &S.mods[i];
+	uint32_t count = ngone ? sites_count() : 0;
+	for (site_id id = 1; id <= count; id++) {
+		unsigned depth = 0;
+		const uintptr_t *ips = sites_stack(id, &depth);
+		for (unsigned k = 1; ips && k < depth; k++) {
+			if (!in_gone(ips[k] - 1, gone, ngone) || cache_find(ips[k]))
+				continue;
+			int owned, need_dw = 0;
+			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw);
+			if (owned)
+				free(e);
+			if (need_dw)
+				*want_dw = 1;
+		}
+	}
+	free(gone);
+}
+
+void symbols_module_closed(void)
+{
+	struct outside o;
+	gather_outside(&o, 0, 0);
+	lock();
+	/* Nothing was unloaded (the handle was still in use): nothing to do. */
+	int unloaded = o.gen.subs != S.closing_subs;
+	unlock();
+	outside_free(&o);
+	int want_dw = 0;
+	for (int pass = 0; unloaded && pass < 2; pass++) {
+		if (pass == 1)
+			dwlib_load();
+		gather_outside(&o, 1, 0);
+		lock();
+		gone_ips(&o, pass == 0 ? &want_dw : NULL);
+		unlock();
+		outside_free(&o);
+		if (!want_dw)
+			break;
+	}
+	lock();
+	if (S.closing > 0 && --S.closing == 0 && unloaded)
+		S.stale = 1;   /* read the list afresh (without the modules gone) */
+	unlock();
 }
 
 /* Without the mutex: a fork child's handler may call this before ours has made the
@@ -1375,6 +1510,7 @@ void symbols_shutdown(void)
 	}
 	S.dwfl = NULL;
 	S.stale = 0;
+	S.closing = 0;
 	for (int i = 0; i < S.nmods; i++)
 		free(S.mods[i].name);
 	free(S.mods);

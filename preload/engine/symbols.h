@@ -21,8 +21,14 @@ int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg);
 
 /* Called by the dlclose wrapper before the real dlclose(handle): every address that
  * any recorded site holds inside that module is resolved now and kept, so the profile
- * written at exit still names those frames. Thread-safe. */
-void symbols_module_closing(void *handle);
+ * written at exit still names those frames. Returns 1 when symbols_module_closed must
+ * follow the real dlclose, else 0. Thread-safe. */
+int symbols_module_closing(void *handle);
+
+/* After the real dlclose, when symbols_module_closing returned 1: every address in a
+ * module that went away with it (a dependency of the handle's, or recorded by a
+ * destructor) is resolved against that module, from its file. Thread-safe. */
+void symbols_module_closed(void);
 
 /* Forget cached module lists (after fork or when modules may have changed); the
  * per-ip cache is kept. Thread-safe. */

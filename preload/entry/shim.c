@@ -948,11 +948,12 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT int dlclose(void *handle)
 {
 	REAL(dlclose);
-	runtime_before_dlclose(handle);
+	int began = runtime_before_dlclose(handle);
 	unwind_dlclose_begin();   /* the stack walker's lock-free module search pauses */
 	int r = real_dlclose(handle);
 	int err = errno;
 	unwind_dlclose_end();     /* ...and forgets the modules that went away */
+	runtime_after_dlclose(began);   /* their frames, resolved from their files */
 	audio_after_dlclose();   /* a private audio library may be gone with it */
 	errno = err;
 	return r;

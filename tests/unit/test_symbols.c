@@ -481,8 +481,9 @@ static void test_module_closing(void)
 	CU_ASSERT_EQUAL_FATAL(sites_init(), 0);
 	uintptr_t stack[3] = { (uintptr_t)&symbols_resolve, ip, probe_site() };
 	CU_ASSERT(sites_intern(stack, 3) != 0);
-	symbols_module_closing(h);
+	CU_ASSERT_EQUAL(symbols_module_closing(h), 1);
 	CU_ASSERT_EQUAL(dlclose(h), 0);
+	symbols_module_closed();
 	CU_ASSERT_PTR_NULL(dlopen(so_debug, RTLD_NOW | RTLD_NOLOAD));   /* really gone */
 
 	char want[512];
@@ -492,6 +493,47 @@ static void test_module_closing(void)
 	/* An address of the module that no site held was not kept. */
 	CU_ASSERT_EQUAL(resolve(other, &f), 1);
 	snprintf(want, sizeof(want), "0x%" PRIXPTR ": ???", other);
+	CU_ASSERT_STRING_EQUAL(f.s[0], want);
+}
+
+/* Addresses recorded once a dlclose has begun (by the module's destructors, or in a
+ * dependency that goes with it: the dlclose hook's own pass cannot see them) are
+ * resolved against the module that held them, never "???" nor a module mapped there
+ * since: during the dlclose (the symbolizer racing it) from the module list read
+ * before it, and after it by symbols_module_closed, from the module's file. */
+static void test_module_closed(void)
+{
+	CU_ASSERT_EQUAL_FATAL(build_fixtures(), 0);
+	int line = marked_line();
+	CU_ASSERT_FATAL(line > 0);
+	symbols_shutdown();   /* no entry of an earlier test at the same addresses */
+	struct frames f;
+	resolve(probe_site(), &f);
+
+	void *h = dlopen(so_debug, RTLD_NOW | RTLD_LOCAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	uintptr_t (*site)(void) = (uintptr_t (*)(void))dlsym(h, "dlfix_site");
+	uintptr_t (*other)(void) = (uintptr_t (*)(void))dlsym(h, "dlfix_other");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(site);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	uintptr_t ip = site(), ip2 = other();
+
+	CU_ASSERT_EQUAL_FATAL(sites_init(), 0);
+	CU_ASSERT_EQUAL(symbols_module_closing(h), 1);
+	uintptr_t s1[3] = { (uintptr_t)&symbols_resolve, ip, probe_site() };
+	uintptr_t s2[3] = { (uintptr_t)&symbols_resolve, ip2, probe_site() };
+	CU_ASSERT(sites_intern(s1, 3) != 0);
+	CU_ASSERT(sites_intern(s2, 3) != 0);
+	CU_ASSERT_EQUAL(dlclose(h), 0);
+	CU_ASSERT_PTR_NULL(dlopen(so_debug, RTLD_NOW | RTLD_NOLOAD));   /* really gone */
+
+	/* Another thread, before the dlclose hook is done. */
+	CU_ASSERT_EQUAL(resolve(ip2, &f), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f.s[0], ": dlfix_other (libdlfix.c:"));
+	symbols_module_closed();
+	char want[512];
+	CU_ASSERT_EQUAL(resolve(ip, &f), 1);
+	snprintf(want, sizeof(want), "0x%" PRIXPTR ": dlfix_site (libdlfix.c:%d)", ip, line);
 	CU_ASSERT_STRING_EQUAL(f.s[0], want);
 }
 
@@ -524,4 +566,5 @@ void suite_symbols(void)
 	CU_add_test(s, "debug information let go, then loaded again", test_release);
 	CU_add_test(s, "symbol table fallback and demangling", test_no_debug_info);
 	CU_add_test(s, "module resolved before dlclose", test_module_closing);
+	CU_add_test(s, "frames recorded during a dlclose", test_module_closed);
 }
