@@ -361,9 +361,12 @@ struct sites_local {
 	uint64_t budget __attribute__((aligned(64)));   /* pending << 16 | units; 0: none */
 	uint64_t key;                  /* the key of every event made under the budget */
 	uint64_t global_events;        /* this thread's events that used the global word */
+	int64_t live_k;                /* its allocations minus its frees: the live blocks are
+					* the sum over every area and arealess_live_k */
 };
 static struct sites_local *locals;
 static uint64_t arealess_global_events;   /* events of threads without an area */
+static int64_t arealess_live_k;           /* their allocations minus their frees */
 
 /* Plain stores by the owning thread, read by the writer: aligned 64-bit stores are
  * never torn on the machines this runs on; the relaxed atomics say so. */
@@ -675,12 +678,14 @@ void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t 
 {
 	if (unlikely(!l)) {
 		shared_alloc(l, s, size, now);
+		ADD(&arealess_live_k, 1);
 		ADD(&s->shared.tb, size);
 		ADD(&s->shared.tbk, 1);
 		ADD(&s->shared.birth_sum, now);
 		return;
 	}
 	struct local_sums *v = shared_alloc(l, s, size, now) ? &s->own : &l->v[s->id].s;
+	BUMP(&l->live_k, 1);
 	BUMP(&v->tb, size);
 	BUMP(&v->tbk, 1);
 	BUMP(&v->birth_sum, now);
@@ -695,6 +700,7 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 	uint64_t life = now > birth ? now - birth : 0;
 	uint64_t short_t = LOAD(&short_ticks);
 	if (unlikely(!l)) {
+		ADD(&arealess_live_k, -1);
 		ADD(&s->shared.tl, life);
 		ADD(&s->shared.birth_sum, -birth);
 		if (life < short_t)
@@ -702,6 +708,7 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 		return;
 	}
 	struct local_sums *v = o ? &s->own : &l->v[s->id].s;
+	BUMP(&l->live_k, -1);
 	BUMP(&v->tl, life);
 	BUMP(&v->birth_sum, -birth);
 	if (life < short_t)
@@ -868,18 +875,20 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	out->short_k = sum.short_k < tbk - out->ebk ? sum.short_k : tbk - out->ebk;
 }
 
+/* The live bytes and blocks for the timeline, in O(threads): each thread's area counts
+ * its own allocations minus its frees (a block freed on another thread makes one area
+ * negative and the other positive), so no site is read. The same as the sum of every
+ * site's live blocks whenever no event runs meanwhile. */
 void sites_live(uint64_t *bytes, uint64_t *blocks)
 {
 	*bytes = *blocks = 0;
 	if (LOAD(&inited) <= 0)
 		return;
 	*bytes = live_bytes(LOAD(&gword.a));
-	uint32_t n = sites_count();
-	for (uint32_t id = 1; id <= n; id++) {
-		struct site *s = site_of(id);
-		if (s)
-			*blocks += nonneg(curr_k(s));
-	}
+	int64_t k = LOAD(&arealess_live_k);
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		k += LOAD(&l->live_k);
+	*blocks = nonneg(k);
 }
 
 void sites_totals(struct heap_totals *out)

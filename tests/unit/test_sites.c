@@ -444,6 +444,52 @@ static void test_owner_and_others(void)
 	CU_ASSERT_EQUAL(rd(t, 220).eb, 0);
 }
 
+/* The timeline's live blocks (counted per thread area) are every site's live blocks
+ * added up: blocks allocated in one area and freed in another, or without an area,
+ * some left live. */
+static uint64_t sum_ebk(void)
+{
+	uint64_t k = 0;
+	for (site_id id = 1; id <= sites_count(); id++)
+		k += rd(id, 1000).ebk;
+	return k;
+}
+
+static void test_live_blocks(void)
+{
+	reset();
+	struct sites_local *l1 = sites_local_new(), *l2 = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
+	site_id a = new_site(3), b = new_site(4);
+	uint64_t bytes0, k0;
+	sites_live(&bytes0, &k0);
+	CU_ASSERT_EQUAL(k0, sum_ebk());
+	for (int i = 0; i < 10; i++)
+		sites_on_alloc_local(l1, a, 32, 10);
+	for (int i = 0; i < 4; i++)
+		sites_on_alloc_local(l2, b, 64, 10);
+	sites_on_alloc(b, 16, 10);
+	for (int i = 0; i < 7; i++)
+		sites_on_free_local(l2, a, 32, 10, 20);   /* l1's blocks, freed by l2 */
+	sites_on_free_local(l1, b, 64, 10, 20);
+	sites_on_free(b, 64, 10, 20);
+	uint64_t bytes, k;
+	sites_live(&bytes, &k);
+	CU_ASSERT_EQUAL(k, k0 + 3 + 2 + 1);
+	CU_ASSERT_EQUAL(k, sum_ebk());
+	CU_ASSERT_EQUAL(bytes, bytes0 + 3 * 32 + 2 * 64 + 16);
+	for (int i = 0; i < 3; i++)
+		sites_on_free_local(l1, a, 32, 10, 30);
+	sites_on_free_local(l2, b, 64, 10, 30);
+	sites_on_free_local(l2, b, 64, 10, 30);
+	sites_on_free_local(l1, b, 16, 10, 30);
+	sites_live(&bytes, &k);
+	CU_ASSERT_EQUAL(k, k0);
+	CU_ASSERT_EQUAL(k, sum_ebk());
+	CU_ASSERT_EQUAL(bytes, bytes0);
+}
+
 /* Two threads on one site: one allocates (the owner), the other frees every block
  * through a queue. Totals exact; the site's maximum lies between its value at the
  * peak and everything it allocated. */
@@ -575,6 +621,7 @@ void suite_sites(void)
 	CU_add_test(s, "short-lived blocks", test_short_lived);
 	CU_add_test(s, "a site's owner thread and other threads", test_owner_and_others);
 	CU_add_test(s, "owner allocates, another thread frees", test_owner_threads);
+	CU_add_test(s, "live blocks per thread area: every site's added up", test_live_blocks);
 	CU_add_test(s, "owner and another thread allocate at once: exact maximum",
 		    test_owner_race_max);
 	CU_add_test(s, "threads: exact totals and a consistent peak", test_threads_exact);
