@@ -372,8 +372,8 @@ static int changed(struct cmod *m)
 
 /* ---------------------------------------------------------------- API */
 
-const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int demangled,
-				   uint64_t addr, int *n)
+static const char *const *lookup(const unsigned char *bid, size_t bidlen, int demangled,
+				 uint64_t addr, int *n, int fresh)
 {
 	struct cmod *m = module(bid, bidlen, demangled, 1);
 	if (!m)
@@ -381,7 +381,7 @@ const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int 
 	if (!m->loaded)
 		load(m);
 	struct centry *e = find(m, addr);
-	if (!e && changed(m)) {
+	if (!e && fresh && changed(m)) {
 		load(m);   /* merged: entries already here are kept */
 		e = find(m, addr);
 	}
@@ -389,6 +389,18 @@ const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int 
 		return NULL;
 	*n = e->n;
 	return (const char *const *)e->s;
+}
+
+const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int demangled,
+				   uint64_t addr, int *n)
+{
+	return lookup(bid, bidlen, demangled, addr, n, 1);
+}
+
+const char *const *symcache_peek(const unsigned char *bid, size_t bidlen, int demangled,
+				 uint64_t addr, int *n)
+{
+	return lookup(bid, bidlen, demangled, addr, n, 0);
 }
 
 void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64_t addr,

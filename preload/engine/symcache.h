@@ -36,6 +36,12 @@ enum { SYMCACHE_DWARF = 0, SYMCACHE_SYMTAB = 2 };
 const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int demangled,
 				   uint64_t addr, int *n);
 
+/* The same from what this process holds (the file is read at the module's first
+ * look-up), without looking whether the file was replaced since: no system call.
+ * A caller that tries several kinds peeks at each before it looks them up. */
+const char *const *symcache_peek(const unsigned char *bid, size_t bidlen, int demangled,
+				 uint64_t addr, int *n);
+
 /* Remember frames for that key: each string is a full frame ("0xADDR: ..."); the
  * prefix is dropped. Strings with a tab or a newline are not cached. */
 void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64_t addr,

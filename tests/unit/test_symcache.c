@@ -1,6 +1,7 @@
 /* test_symcache.c - the persistent symbol cache: a round trip through the file, the
- * file's name and format, strings it refuses, damaged lines, and the clock's
- * tick conversions (identity without the TSC). */
+ * file's name and format, strings it refuses, damaged lines, a file another process
+ * replaced (seen by a look-up, not by a peek), and the clock's tick conversions
+ * (identity without the TSC). */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,33 @@ static void test_damaged(void)
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n));
 }
 
+/* A file another process replaced after this one read it: a peek answers from what
+ * was read (no system call), a look-up that misses reads the file again. */
+static void test_peek(void)
+{
+	char path[256], tmp[300];
+	snprintf(path, sizeof(path), "%s/" BID_HEX ".nsym", dir);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("audioprof-symcache 2\n100\tfirst (in /bin/x)\n", f);
+	fclose(f);
+	symcache_shutdown();
+	int n = 0;
+	CU_ASSERT_PTR_NOT_NULL(symcache_peek(bid, sizeof(bid), SYMCACHE_SYMTAB, 0x100, &n));
+	CU_ASSERT_PTR_NULL(symcache_peek(bid, sizeof(bid), SYMCACHE_SYMTAB, 0x200, &n));
+	snprintf(tmp, sizeof(tmp), "%s.other", path);
+	f = fopen(tmp, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("audioprof-symcache 2\n100\tfirst (in /bin/x)\n200\tsecond (in /bin/x)\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(rename(tmp, path), 0);
+	CU_ASSERT_PTR_NULL(symcache_peek(bid, sizeof(bid), SYMCACHE_SYMTAB, 0x200, &n));
+	const char *const *s = symcache_lookup(bid, sizeof(bid), SYMCACHE_SYMTAB, 0x200, &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT(n == 1 && strcmp(s[0], "second (in /bin/x)") == 0);
+	CU_ASSERT_PTR_NOT_NULL(symcache_peek(bid, sizeof(bid), SYMCACHE_SYMTAB, 0x200, &n));
+}
+
 static void test_off(void)
 {
 	symcache_shutdown();
@@ -158,6 +186,7 @@ void suite_symcache(void)
 	CU_pSuite s = CU_add_suite("symcache", init, clean);
 	CU_add_test(s, "round trip through the file", test_roundtrip);
 	CU_add_test(s, "damaged lines and other versions", test_damaged);
+	CU_add_test(s, "a peek answers from what was read; a look-up reads again", test_peek);
 	CU_add_test(s, "off, and modules without a build ID", test_off);
 	CU_add_test(s, "clock: identity without the TSC", test_clock_identity);
 }
