@@ -19,6 +19,9 @@ void timeline_stop(void);
 uint64_t timeline_tick(uint64_t now);
 /* Samples held now (the length of every column written). */
 unsigned timeline_count(void);
+/* How long the last mallinfo2 call took (ns; 0: none yet). The next is made no
+ * earlier than 100 times that after it; samples meanwhile repeat its figures. */
+uint64_t timeline_heap_cost(void);
 /* The audioprof object's "timeline", times relative to start_ns: a new JSON object, or
  * NULL out of memory. */
 struct json_t *timeline_json(uint64_t start_ns);

@@ -20,6 +20,7 @@ int main(void)
 	suite_glob();
 	suite_fds();
 	suite_audio();
+	suite_timeline();
 	suite_cpuprof();
 	suite_atomicfile();
 	suite_outpath();

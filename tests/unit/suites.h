@@ -13,6 +13,7 @@ void suite_demangle(void);
 void suite_glob(void);
 void suite_fds(void);
 void suite_audio(void);
+void suite_timeline(void);
 void suite_cpuprof(void);
 void suite_atomicfile(void);
 void suite_outpath(void);
