@@ -36,9 +36,9 @@ static uint64_t shown_period;    /* the period of the samples in buf */
  * the program's threads wait for when they allocate meanwhile: 0.6 ms in g++'s
  * cc1plus, but 5 ms with 96,000 free chunks and 150 ms (longer than the period)
  * with 860,000 in nine arenas, where a program allocating on its main thread got
- * through half as many allocations as with no timeline. So after a call that took d, the
- * next one comes no earlier than HEAP_SHARE * d later (the walk holds locks at most
- * 1 % of the time); samples meanwhile repeat the figures of the last call. */
+ * through half as many allocations as with no timeline. So after a call that took
+ * d, the next one comes no earlier than HEAP_SHARE * d later (the walk holds locks
+ * at most 1 % of the time); samples meanwhile repeat the figures of the last call. */
 #define HEAP_SHARE 100
 static uint64_t last_heap_b, last_used_b;   /* the last call's figures */
 static uint64_t heap_next;       /* no call before this time (0: at the next sample) */
