@@ -289,7 +289,10 @@ static int site_frames(struct builder *b, site_id id)
 					b->failed = 1;
 					break;
 				}
-				memcpy(b->fs + b->nfs, b->runs + m->start, m->n * sizeof(*b->fs));
+				if (m->n == 1)   /* nearly always: no call of memcpy */
+					b->fs[b->nfs] = b->runs[m->start];
+				else
+					memcpy(b->fs + b->nfs, b->runs + m->start, m->n * sizeof(*b->fs));
 				b->nfs += m->n;
 				continue;
 			}
@@ -387,7 +390,7 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	b->tot.frees = sat_add(b->tot.frees, st.tbk - st.ebk);   /* ebk <= tbk (sites_read) */
 	if (site_frames(b, id) < 0)
 		return -1;
-	if ((b->ngroups + 1) * 2 > b->gcap) {
+	if ((b->ngroups + 1) * 2 > b->gcap) {   /* sized for every site by builder_reserve */
 		size_t cap = b->gcap ? b->gcap * 2 : 1024;
 		uint32_t *ns = calloc(cap, sizeof(*ns));
 		if (!ns)
@@ -422,6 +425,23 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	b->nfspool += b->nfs;
 	*slot = (uint32_t)++b->ngroups;
 	return 0;
+}
+
+/* Room for n sites' program points at once: the groups and their hash slots never grow
+ * (a group per site at most), the frame pool rarely. Grown by doubling, each was copied
+ * and rehashed a dozen times per write, a forked child's exit profile included. Only
+ * what is used is touched. */
+static int builder_reserve(struct builder *b, size_t n)
+{
+	size_t cap = 1024;
+	while (cap < 2 * (n + 1))
+		cap *= 2;
+	b->gslots = calloc(cap, sizeof(*b->gslots));
+	if (!b->gslots)
+		return -1;
+	b->gcap = cap;
+	return grow((void **)&b->groups, &b->capgroups, n + 1, sizeof(*b->groups)) < 0 ||
+	       grow((void **)&b->fspool, &b->capfspool, 16 * (n + 1), sizeof(*b->fspool)) < 0 ? -1 : 0;
 }
 
 static void builder_free(struct builder *b)
@@ -598,7 +618,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 	b->frames = json_object();
 	uint32_t n = sites_count();
 	b->next_id = calloc((size_t)n + 1, sizeof(*b->next_id));
-	err |= !b->ftbl || !b->frames || !b->next_id;
+	err |= !b->ftbl || !b->frames || !b->next_id || builder_reserve(b, n) < 0;
 	if (!err)
 		err |= json_array_append_new(b->ftbl, json_string(ROOT_FRAME)) < 0;
 	uint64_t now = clock_ticks_of(m->end_ns);   /* live blocks' lifetimes run to here */
@@ -752,44 +772,72 @@ static size_t fmt_u64(char *buf, uint64_t v)
 /* One program point, exactly as jansson's compact dump of the object {DHAT's fields,
  * audioprof's, "fs", "ids"} would write it, but formatted straight into the output: a
  * JSON value per number cost ~5 us a program point, which made a forked child's exit
- * profile (all the sites it inherited) the bulk of what the child cost its parent. */
+ * profile (all the sites it inherited) the bulk of what the child cost its parent. The
+ * text is gathered in a local buffer and handed to out_put a few hundred bytes at a
+ * time (a call per number was 60 calls of memcpy a program point). */
+#define PP_KEY_MAX 32   /* longer than any key of PROFILE_PP */
+#define PP_KEY_FITS(key, src, type, unit, presence, what) \
+	_Static_assert(sizeof(#key) <= PP_KEY_MAX, "a pp key longer than PP_KEY_MAX");
+PROFILE_PP(PP_KEY_FITS)
+#undef PP_KEY_FITS
+struct pp_text {
+	char buf[512];
+	size_t n;
+};
+
+/* Room for `need` more bytes in t (need <= sizeof(t->buf)), handing what is there on. */
+static int pp_room(struct out *o, struct pp_text *t, size_t need)
+{
+	if (t->n + need <= sizeof(t->buf))
+		return 0;
+	int rc = out_put(t->buf, t->n, o);
+	t->n = 0;
+	return rc;
+}
+
 static int pp_emit(struct out *o, const struct builder *b, const struct group *g)
 {
-	char buf[64];
+	struct pp_text t;
+	t.n = 0;
 	for (size_t i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++) {
-		size_t n = 0;
-		buf[n++] = i ? ',' : '{';
-		buf[n++] = '"';
+		if (pp_room(o, &t, PP_KEY_MAX + 24 + 4) < 0)
+			return -1;
+		t.buf[t.n++] = i ? ',' : '{';
+		t.buf[t.n++] = '"';
 		for (const char *k = pp_fields[i].key; *k; k++)
-			buf[n++] = *k;
-		buf[n++] = '"';
-		buf[n++] = ':';
+			t.buf[t.n++] = *k;
+		t.buf[t.n++] = '"';
+		t.buf[t.n++] = ':';
 		uint64_t v = *(const uint64_t *)((const char *)&g->st + pp_fields[i].off);
-		n += fmt_u64(buf + n, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
-		if (out_put(buf, n, o) < 0)
-			return -1;
+		t.n += fmt_u64(t.buf + t.n, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
 	}
-	if (out_put(",\"fs\":[", 7, o) < 0)
+	if (pp_room(o, &t, 7) < 0)
 		return -1;
+	memcpy(t.buf + t.n, ",\"fs\":[", 7);
+	t.n += 7;
 	for (size_t i = 0; i < g->nfs; i++) {
-		size_t n = 0;
+		if (pp_room(o, &t, 24) < 0)
+			return -1;
 		if (i)
-			buf[n++] = ',';
-		n += fmt_u64(buf + n, b->fspool[g->fs_start + i]);
-		if (out_put(buf, n, o) < 0)
-			return -1;
+			t.buf[t.n++] = ',';
+		t.n += fmt_u64(t.buf + t.n, b->fspool[g->fs_start + i]);
 	}
-	if (out_put("],\"ids\":[", 9, o) < 0)
+	if (pp_room(o, &t, 9) < 0)
 		return -1;
+	memcpy(t.buf + t.n, "],\"ids\":[", 9);
+	t.n += 9;
 	for (site_id id = g->first; id; id = b->next_id[id]) {
-		size_t n = 0;
-		if (id != g->first)
-			buf[n++] = ',';
-		n += fmt_u64(buf + n, id);
-		if (out_put(buf, n, o) < 0)
+		if (pp_room(o, &t, 24) < 0)
 			return -1;
+		if (id != g->first)
+			t.buf[t.n++] = ',';
+		t.n += fmt_u64(t.buf + t.n, id);
 	}
-	return out_put("]}", 2, o);
+	if (pp_room(o, &t, 2) < 0)
+		return -1;
+	t.buf[t.n++] = ']';
+	t.buf[t.n++] = '}';
+	return out_put(t.buf, t.n, o);
 }
 
 static int emit(struct out *o, const struct emit_args *a)
