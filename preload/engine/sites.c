@@ -430,12 +430,15 @@ struct sites_local {
 	uint64_t budget __attribute__((aligned(64)));   /* pending << 16 | units; 0: none */
 	uint64_t key;                  /* the key of every event made under the budget */
 	uint64_t global_events;        /* this thread's events that used the global word */
+	int64_t live_k;                /* blocks allocated less blocks freed by this thread
+					* (plain stores by it): sites_live sums these */
 	uint64_t used;                 /* v written since the start or the fork: readers
 					* skip it otherwise (a wiped area's every page
 					* would fault in to be read as zeros) */
 };
 static struct sites_local *locals;
 static uint64_t arealess_global_events;   /* events of threads without an area */
+static int64_t arealess_live_k;           /* their blocks allocated less freed */
 
 /* Plain stores by the owning thread, read by the writer: aligned 64-bit stores are
  * never torn on the machines this runs on; the relaxed atomics say so. */
@@ -840,6 +843,7 @@ void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t 
 	site_own(s);
 	if (unlikely(!l)) {
 		shared_alloc(l, s, size, now);
+		ADD(&arealess_live_k, 1);
 		ADD(&s->shared.tb, size);
 		ADD(&s->shared.tbk, 1);
 		ADD(&s->shared.birth_sum, now);
@@ -849,6 +853,7 @@ void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t 
 	BUMP(&v->tb, size);
 	BUMP(&v->tbk, 1);
 	BUMP(&v->birth_sum, now);
+	BUMP(&l->live_k, 1);
 }
 
 void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t birth,
@@ -861,6 +866,7 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 	uint64_t life = now > birth ? now - birth : 0;
 	uint64_t short_t = LOAD(&short_ticks);
 	if (unlikely(!l)) {
+		ADD(&arealess_live_k, -1);
 		ADD(&s->shared.tl, life);
 		ADD(&s->shared.birth_sum, -birth);
 		if (life < short_t)
@@ -870,6 +876,7 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 	struct local_sums *v = o ? &s->own : area_sums(l, s);
 	BUMP(&v->tl, life);
 	BUMP(&v->birth_sum, -birth);
+	BUMP(&l->live_k, -1);
 	if (life < short_t)
 		BUMP(&v->short_k, 1);
 }
@@ -1068,12 +1075,12 @@ void sites_live(uint64_t *bytes, uint64_t *blocks)
 	if (LOAD(&inited) <= 0)
 		return;
 	*bytes = live_bytes(LOAD(&gword.a));
-	uint32_t n = sites_count();
-	for (uint32_t id = 1; id <= n; id++) {
-		struct site *s = site_of(id);
-		if (s)
-			*blocks += nonneg(curr_k(s));
-	}
+	/* Each thread's count, not each site's: a fork child inherits the counts with the
+	 * areas' headers (copied, unlike their sums) and reads no site at all. */
+	int64_t k = LOAD(&arealess_live_k);
+	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
+		k += LOAD(&l->live_k);
+	*blocks = nonneg(k);
 }
 
 void sites_totals(struct heap_totals *out)

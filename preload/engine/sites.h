@@ -92,8 +92,8 @@ void sites_totals(struct heap_totals *out);
  * bytes; 0 if it has none (or it was inherited across fork). */
 uint64_t sites_peak_ns(void);
 
-/* Live bytes (O(1)) and live blocks (one load per site; no thread areas): cheap
- * enough for the timeline's frequent samples. */
+/* Live bytes and live blocks, in one load per thread (no site is read): cheap enough
+ * for the timeline's frequent samples. */
 void sites_live(uint64_t *bytes, uint64_t *blocks);
 
 /* The short-lived threshold (ns) used for short_k, converted to ticks with the clock's

@@ -258,6 +258,10 @@ static void test_threads_exact(void)
 	}
 	struct heap_totals t;
 	sites_totals(&t);
+	uint64_t live_b, live_k;
+	sites_live(&live_b, &live_k);   /* each thread's count: some freed others' blocks */
+	CU_ASSERT_EQUAL(live_k, t.curr_k);
+	CU_ASSERT_EQUAL(live_b, t.curr_b);
 	CU_ASSERT_EQUAL(tb, bytes);
 	CU_ASSERT_EQUAL(tbk, blocks);
 	CU_ASSERT_EQUAL(eb, 0);
@@ -436,6 +440,10 @@ static void test_owner_and_others(void)
 	CU_ASSERT_EQUAL(tot.max_k, 3);
 	CU_ASSERT_EQUAL(tot.tg, 50);
 	CU_ASSERT_EQUAL(tot.curr_b, 250);
+	uint64_t live_b, live_k;
+	sites_live(&live_b, &live_k);
+	CU_ASSERT_EQUAL(live_b, 250);
+	CU_ASSERT_EQUAL(live_k, tot.curr_k);
 	/* A fork child keeps what is live, whichever part held it. */
 	sites_reset_after_fork(200);
 	a = rd(s, 200);
@@ -610,6 +618,14 @@ static int inherited_ok(site_id id, uint64_t size, uint64_t now)
 	       a.mbk == 1 && a.gb == size && a.gbk == 1 && a.tl == now - 1000 && a.short_k == 0;
 }
 
+/* The live blocks as the timeline samples them (each thread's count). */
+static uint64_t live_blocks(void)
+{
+	uint64_t b, k;
+	sites_live(&b, &k);
+	return k;
+}
+
 /* A child's checks, one bit each: its exit status. */
 static int fork_child_checks(struct sites_local *l, const site_id *ids)
 {
@@ -622,7 +638,7 @@ static int fork_child_checks(struct sites_local *l, const site_id *ids)
 			fail |= 2;
 	struct heap_totals t;
 	sites_totals(&t);
-	if (t.total_k < FK_SITES || t.frees != 0)
+	if (t.total_k < FK_SITES || t.frees != 0 || live_blocks() != t.curr_k)
 		fail |= 2;
 	if (pages_own(ids, FK_SITES) != 0)
 		fail |= 4;     /* reading wrote them */
@@ -642,6 +658,9 @@ static int fork_child_checks(struct sites_local *l, const site_id *ids)
 		fail |= 32;
 	if (!inherited_ok(ids[7], 107, 1200))
 		fail |= 64;
+	sites_totals(&t);
+	if (live_blocks() != t.curr_k)
+		fail |= 128;   /* the threads' counts of live blocks, inherited */
 	return fail;
 }
 
