@@ -8,9 +8,10 @@
  * cmpxchg16b, which puts every event in one total order (near the peak; below it,
  * each thread's events stay within a budget of its own that cannot reach M, see
  * "The global word", and need not be ordered against it). Each event gets a key
- * k = 2*M' + post (plus key_base in a fork child, see "Fork"), where M' is the maximum
- * after the event and post = 0 only for the event that raised the maximum. The final global peak is the moment the last raise
- * happened, so an event happened after it exactly when its key is 2*M_final + 1.
+ * k = 2*M' + post (plus key_base in a fork child, see "Fork"), where M' is the
+ * maximum after the event and post = 0 only for the event that raised the maximum.
+ * The final global peak is the moment the last raise happened, so an event happened
+ * after it exactly when its key is 2*M_final + 1.
  * Each site keeps {hi_key, hi_sum}: the largest key it has seen and the sum of its
  * byte and block deltas under that key (one more cmpxchg16b: key 48 bits, each sum
  * 40 bits signed; a site's sums after a peak are bounded by its live bytes and
@@ -261,8 +262,8 @@ int sites_init(void)
 		return -1;
 	}
 	owners_ok = cpu_has_avx();
-	/* Address space only: a child that never forks again writes a page of each per
-	 * 64 and 8 inherited sites it touches. Without them every fork resets eagerly. */
+	/* Address space only: a fork child writes a pointer and a 64-byte record for each
+	 * inherited site it touches. Without them every fork resets eagerly. */
 	bases = forkmem_map_wiped(((size_t)SITES_MAX + 1) * sizeof(*bases));
 	base_pool = bases ? forkmem_map_wiped(BASE_POOL * sizeof(*base_pool)) : NULL;
 	if (!base_pool && bases) {
@@ -770,6 +771,7 @@ static inline int shared_free(struct sites_local *l, struct site *s, uint64_t si
  * first record installed wins; a thread only writes the fields once gen has moved.
  * Generations are 8 bits and keys 48: a child that would run out of either resets
  * eagerly, as before, and starts the count again. */
+
 /* The baseline of a site of an older generation, from its fields as the fork left
  * them (no event of this process has written them). */
 static void base_compute(struct site *s, struct fork_base *fb)
