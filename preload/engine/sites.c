@@ -1129,10 +1129,13 @@ uint64_t sites_peak_ns(void)
 void sites_reset_after_fork(uint64_t now)
 {
 	/* Every budget's pending delta is live bytes the child inherited. */
+	/* Each area's header is written only if it must change: the areas of threads the
+	 * child does not have (the profiler's own among them) stay shared with the parent. */
 	int64_t live = (int64_t)gword.a;
 	for (struct sites_local *l = locals; l; l = l->next) {
 		live += bud_pending(l->budget);
-		l->budget = 0;
+		if (l->budget)
+			l->budget = 0;
 	}
 	uint64_t next_base = key_base + 2 * gw_max(gword.b) + 2;   /* above all the parent's */
 	uint64_t g = live > 0 ? (uint64_t)live : 0;
@@ -1142,17 +1145,20 @@ void sites_reset_after_fork(uint64_t now)
 	gpeak.b = now;
 	life_epoch = now;
 	for (struct sites_local *l = locals; l; l = l->next) {
-		if (l->used)
+		if (l->used) {
 			forkmem_zero(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v));
-		l->used = 0;
+			l->used = 0;
+		}
 	}
 	if (bases && fork_gen < UINT8_MAX && next_base < KEY_BASE_MAX) {
 		/* Lazily (see "Fork"): no site is written here. */
 		fork_gen++;
 		key_base = next_base;
-		forkmem_zero(bases, ((size_t)SITES_MAX + 1) * sizeof(*bases));
-		forkmem_zero(base_pool, BASE_POOL * sizeof(*base_pool));
-		base_used = 0;
+		if (base_used) {   /* else no record was made since the tables were zeros */
+			forkmem_zero(bases, ((size_t)SITES_MAX + 1) * sizeof(*bases));
+			forkmem_zero(base_pool, BASE_POOL * sizeof(*base_pool));
+			base_used = 0;
+		}
 		return;
 	}
 	/* Out of generations or keys (or no baseline tables): every site now, as the first
