@@ -101,7 +101,8 @@ void sites_live(uint64_t *bytes, uint64_t *blocks);
 void sites_set_short_lived(uint64_t ns);
 
 /* In a forked child (single-threaded): keep what is live, restart every total,
- * maximum and the global peak from the live state at `now` (ticks). */
+ * maximum and the global peak from the live state at `now` (ticks). Writes no site:
+ * each reads as reset until its first event in the child (sites.c, "Fork"). */
 void sites_reset_after_fork(uint64_t now);
 
 /* Bytes of memory the site table itself uses (for the profile's own-footprint field). */
