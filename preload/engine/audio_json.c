@@ -347,10 +347,17 @@ json_t *audio_violations_json(audio_fs_fn fs, void *arg)
 	static struct mem_pages pages;   /* only pages in memory hold slots */
 	unsigned nready = 0;
 	mem_pages_init(&pages, audio_vtab, VSLOTS * sizeof(*audio_vtab));
-	for (unsigned i = 0; audio_vtab && i < VSLOTS; i++)
-		if (mem_pages_in(&pages, &audio_vtab[i].state) &&
-		    __atomic_load_n(&audio_vtab[i].state, __ATOMIC_ACQUIRE) == 2)
+	for (unsigned i = 0; audio_vtab && i < VSLOTS; i++) {
+		if (!mem_pages_in(&pages, &audio_vtab[i].state)) {
+			/* the rest of that page too (a fork child's table has none in memory) */
+			uintptr_t end = mem_pages_end(&pages, &audio_vtab[i].state);
+			while (i + 1 < VSLOTS && (uintptr_t)&audio_vtab[i + 1].state < end)
+				i++;
+			continue;
+		}
+		if (__atomic_load_n(&audio_vtab[i].state, __ATOMIC_ACQUIRE) == 2)
 			ready[nready++] = i;
+	}
 	for (unsigned a = 0; a < nready; a++) {
 		struct vslot *v = &audio_vtab[ready[a]];
 		uint64_t count = 0, bytes = 0, ticks = 0, ticks_max = 0;

@@ -289,7 +289,10 @@ static int site_frames(struct builder *b, site_id id)
 					b->failed = 1;
 					break;
 				}
-				memcpy(b->fs + b->nfs, b->runs + m->start, m->n * sizeof(*b->fs));
+				if (m->n == 1)   /* nearly always: no call of memcpy */
+					b->fs[b->nfs] = b->runs[m->start];
+				else
+					memcpy(b->fs + b->nfs, b->runs + m->start, m->n * sizeof(*b->fs));
 				b->nfs += m->n;
 				continue;
 			}
@@ -327,15 +330,24 @@ static int site_frames(struct builder *b, site_id id)
 
 /* ------------------------------------------------------------ program points */
 
+/* Two frame indices a step (each step waits for the last one's multiply), then mixed
+ * so that the low bits, the slot, depend on every frame. */
 static uint64_t hash_fs(const uint32_t *fs, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ n;
-	for (size_t i = 0; i < n; i++) {
-		h ^= fs[i];
-		h *= 0x100000001b3ull;
+	size_t i = 0;
+	for (; i + 1 < n; i += 2) {
+		h ^= (uint64_t)fs[i] | (uint64_t)fs[i + 1] << 32;
+		h *= 0x9E3779B97F4A7C15ull;
 		h ^= h >> 29;
 	}
-	return h;
+	if (i < n) {
+		h ^= fs[i];
+		h *= 0x9E3779B97F4A7C15ull;
+	}
+	h ^= h >> 32;
+	h *= 0xFF51AFD7ED558CCDull;
+	return h ^ (h >> 29);
 }
 
 /* The slot of the group with frames b->fs, or the empty slot where it belongs. */
@@ -387,7 +399,7 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	b->tot.frees = sat_add(b->tot.frees, st.tbk - st.ebk);   /* ebk <= tbk (sites_read) */
 	if (site_frames(b, id) < 0)
 		return -1;
-	if ((b->ngroups + 1) * 2 > b->gcap) {
+	if ((b->ngroups + 1) * 2 > b->gcap) {   /* sized for every site by builder_reserve */
 		size_t cap = b->gcap ? b->gcap * 2 : 1024;
 		uint32_t *ns = calloc(cap, sizeof(*ns));
 		if (!ns)
@@ -422,6 +434,23 @@ static int add_site(struct builder *b, site_id id, uint64_t now)
 	b->nfspool += b->nfs;
 	*slot = (uint32_t)++b->ngroups;
 	return 0;
+}
+
+/* Room for n sites' program points at once: the groups and their hash slots never grow
+ * (a group per site at most), the frame pool rarely. Grown by doubling, each was copied
+ * and rehashed a dozen times per write, a forked child's exit profile included. Only
+ * what is used is touched. */
+static int builder_reserve(struct builder *b, size_t n)
+{
+	size_t cap = 1024;
+	while (cap < 2 * (n + 1))
+		cap *= 2;
+	b->gslots = calloc(cap, sizeof(*b->gslots));
+	if (!b->gslots)
+		return -1;
+	b->gcap = cap;
+	return grow((void **)&b->groups, &b->capgroups, n + 1, sizeof(*b->groups)) < 0 ||
+	       grow((void **)&b->fspool, &b->capfspool, 16 * (n + 1), sizeof(*b->fspool)) < 0 ? -1 : 0;
 }
 
 static void builder_free(struct builder *b)
@@ -598,7 +627,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 	b->frames = json_object();
 	uint32_t n = sites_count();
 	b->next_id = calloc((size_t)n + 1, sizeof(*b->next_id));
-	err |= !b->ftbl || !b->frames || !b->next_id;
+	err |= !b->ftbl || !b->frames || !b->next_id || builder_reserve(b, n) < 0;
 	if (!err)
 		err |= json_array_append_new(b->ftbl, json_string(ROOT_FRAME)) < 0;
 	uint64_t now = clock_ticks_of(m->end_ns);   /* live blocks' lifetimes run to here */
@@ -735,61 +764,119 @@ struct emit_args {
 	const struct builder *b;
 };
 
-/* A decimal number into buf (at least 20 bytes); returns its length. */
+/* A decimal number into buf (at least 20 bytes); returns its length. Written in place
+ * from its last digit, two digits a step: a child's exit profile formats some 40
+ * numbers a program point (a copy loop here became a call of memcpy per number). */
 static size_t fmt_u64(char *buf, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	size_t n = 1;
+	for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
+		n++;
+	char *e = buf + n;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		e -= 2;
+		e[0] = pairs[2 * r];
+		e[1] = pairs[2 * r + 1];
+	}
+	if (v >= 10) {
+		e[-2] = pairs[2 * v];
+		e[-1] = pairs[2 * v + 1];
+	} else {
+		e[-1] = (char)('0' + v);
+	}
 	return n;
 }
 
 /* One program point, exactly as jansson's compact dump of the object {DHAT's fields,
  * audioprof's, "fs", "ids"} would write it, but formatted straight into the output: a
  * JSON value per number cost ~5 us a program point, which made a forked child's exit
- * profile (all the sites it inherited) the bulk of what the child cost its parent. */
-static int pp_emit(struct out *o, const struct builder *b, const struct group *g)
+ * profile (all the sites it inherited) the bulk of what the child cost its parent. The
+ * text is gathered in a local buffer and handed to out_put a few hundred bytes at a
+ * time (a call per number was 60 calls of memcpy a program point). */
+/* Each number's text before its value, `,"key":`, in 16 bytes: copied with one
+ * fixed-size store (a copy of the key's own length was a call of memcpy). */
+#define PP_PREFIX 16
+#define PP_KEY_FITS(key, src, type, unit, presence, what) \
+	_Static_assert(sizeof(#key) + 3 <= PP_PREFIX, "a pp key longer than PP_PREFIX");
+PROFILE_PP(PP_KEY_FITS)
+#undef PP_KEY_FITS
+#define PP_NFIELDS (sizeof(pp_fields) / sizeof(pp_fields[0]))
+static struct {
+	char text[PP_PREFIX];
+	size_t n;
+} pp_prefix[PP_NFIELDS];
+
+static void pp_prefix_make(void)
 {
-	char buf[64];
-	for (size_t i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++) {
-		size_t n = 0;
-		buf[n++] = i ? ',' : '{';
-		buf[n++] = '"';
-		for (const char *k = pp_fields[i].key; *k; k++)
-			buf[n++] = *k;
-		buf[n++] = '"';
-		buf[n++] = ':';
+	for (size_t i = 0; i < PP_NFIELDS; i++)
+		pp_prefix[i].n = (size_t)snprintf(pp_prefix[i].text, PP_PREFIX, ",\"%s\":",
+						  pp_fields[i].key);
+}
+struct pp_text {
+	char buf[512];
+	size_t n;
+};
+
+/* Room for `need` more bytes in t (need <= sizeof(t->buf)), handing what is there on. */
+static int pp_room(struct out *o, struct pp_text *t, size_t need)
+{
+	if (t->n + need <= sizeof(t->buf))
+		return 0;
+	int rc = out_put(t->buf, t->n, o);
+	t->n = 0;
+	return rc;
+}
+
+static int pp_emit(struct out *o, const struct builder *b, const struct group *g, int first)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, pp_prefix_make);
+	struct pp_text t;
+	t.n = 0;
+	if (!first)
+		t.buf[t.n++] = ',';
+	for (size_t i = 0; i < PP_NFIELDS; i++) {
+		if (pp_room(o, &t, PP_PREFIX + 24) < 0)
+			return -1;
+		memcpy(t.buf + t.n, pp_prefix[i].text, PP_PREFIX);
+		t.buf[t.n] = i ? ',' : '{';
+		t.n += pp_prefix[i].n;
 		uint64_t v = *(const uint64_t *)((const char *)&g->st + pp_fields[i].off);
-		n += fmt_u64(buf + n, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
-		if (out_put(buf, n, o) < 0)
-			return -1;
+		t.n += fmt_u64(t.buf + t.n, v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v);
 	}
-	if (out_put(",\"fs\":[", 7, o) < 0)
+	if (pp_room(o, &t, 7) < 0)
 		return -1;
+	memcpy(t.buf + t.n, ",\"fs\":[", 7);
+	t.n += 7;
 	for (size_t i = 0; i < g->nfs; i++) {
-		size_t n = 0;
+		if (pp_room(o, &t, 24) < 0)
+			return -1;
 		if (i)
-			buf[n++] = ',';
-		n += fmt_u64(buf + n, b->fspool[g->fs_start + i]);
-		if (out_put(buf, n, o) < 0)
-			return -1;
+			t.buf[t.n++] = ',';
+		t.n += fmt_u64(t.buf + t.n, b->fspool[g->fs_start + i]);
 	}
-	if (out_put("],\"ids\":[", 9, o) < 0)
+	if (pp_room(o, &t, 9) < 0)
 		return -1;
+	memcpy(t.buf + t.n, "],\"ids\":[", 9);
+	t.n += 9;
 	for (site_id id = g->first; id; id = b->next_id[id]) {
-		size_t n = 0;
-		if (id != g->first)
-			buf[n++] = ',';
-		n += fmt_u64(buf + n, id);
-		if (out_put(buf, n, o) < 0)
+		if (pp_room(o, &t, 24) < 0)
 			return -1;
+		if (id != g->first)
+			t.buf[t.n++] = ',';
+		t.n += fmt_u64(t.buf + t.n, id);
 	}
-	return out_put("]}", 2, o);
+	if (pp_room(o, &t, 2) < 0)
+		return -1;
+	t.buf[t.n++] = ']';
+	t.buf[t.n++] = '}';
+	return out_put(t.buf, t.n, o);
 }
 
 static int emit(struct out *o, const struct emit_args *a)
@@ -801,7 +888,7 @@ static int emit(struct out *o, const struct emit_args *a)
 	err = err || out_put(head, hl - 1, o) < 0 || out_put(",\"pps\":[", 8, o) < 0;
 	free(head);
 	for (size_t g = 0; !err && g < a->b->ngroups; g++)
-		err = (g && out_put(",", 1, o) < 0) || pp_emit(o, a->b, &a->b->groups[g]) < 0;
+		err = pp_emit(o, a->b, &a->b->groups[g], g == 0) < 0;
 	err = err || out_put("],\"ftbl\":", 9, o) < 0 ||
 	      json_dump_callback(a->b->ftbl, out_put, o, JSON_COMPACT) < 0 ||
 	      out_put("}\n", 2, o) < 0;

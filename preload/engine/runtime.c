@@ -342,12 +342,12 @@ static void read_cmdline(char *buf, size_t cap)
 
 static uint64_t own_bytes(void)
 {
-	struct heap_totals t;
-	sites_totals(&t);
+	uint64_t live_b, live_k;
+	sites_live(&live_b, &live_k);   /* the live blocks only: no per-site totals */
 	size_t threads = 0;
 	for (struct runtime_thread *th = all_threads; th; th = th->next)
 		threads += mem_resident(th, thread_map_size);
-	return sites_footprint() + audio_footprint() + cpuprof_footprint() + threads + t.curr_k * BLOCK_HDR_SIZE;
+	return sites_footprint() + audio_footprint() + cpuprof_footprint() + threads + live_k * BLOCK_HDR_SIZE;
 }
 
 /* Refine the tick rate (and so the short-lived threshold in ticks): a short step, under

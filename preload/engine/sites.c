@@ -8,9 +8,10 @@
  * cmpxchg16b, which puts every event in one total order (near the peak; below it,
  * each thread's events stay within a budget of its own that cannot reach M, see
  * "The global word", and need not be ordered against it). Each event gets a key
- * k = 2*M' + post, where M' is the maximum after the event and post = 0 only for the
- * event that raised the maximum. The final global peak is the moment the last raise
- * happened, so an event happened after it exactly when its key is 2*M_final + 1.
+ * k = 2*M' + post (plus key_base in a fork child, see "Fork"), where M' is the
+ * maximum after the event and post = 0 only for the event that raised the maximum.
+ * The final global peak is the moment the last raise happened, so an event happened
+ * after it exactly when its key is 2*M_final + 1.
  * Each site keeps {hi_key, hi_sum}: the largest key it has seen and the sum of its
  * byte and block deltas under that key (one more cmpxchg16b: key 48 bits, each sum
  * 40 bits signed; a site's sums after a peak are bounded by its live bytes and
@@ -80,8 +81,9 @@ struct site {
 	struct sites_local *owner; /* area of the owning thread; NULL until the first event */
 	uint32_t id;
 	uint16_t depth;
-	uint16_t dead;             /* lost an insertion race; never used */
-	int64_t max_b, max_k;      /* maxima of o_curr + f_curr */
+	uint8_t dead;              /* lost an insertion race; never used */
+	uint8_t gen;               /* fork generation it was last written in (see "Fork") */
+	int64_t max_b, max_k;      /* maxima of o_curr + f_curr, tagged with gen (max_tag) */
 	int64_t f_curr_b, f_curr_k;   /* the other threads' part (atomic adds) */
 	struct pair fpk;           /* the other threads' packed peak word */
 	/* Second line: the owner's part, written by the owner only (plain stores): no
@@ -99,6 +101,13 @@ struct site {
 _Static_assert(offsetof(struct site, opk) == 64 && offsetof(struct site, own.short_k) == 128 &&
 	       offsetof(struct site, ips) == 192,
 	       "another thread's event writes the site's first line only, the owner's the second");
+
+/* What a fork child counts of an inherited site it has written to: see "Fork". */
+struct fork_base {
+	struct local_sums d;       /* subtracted from the site's sums */
+	int64_t live_b, live_k;    /* its live bytes and blocks at the fork */
+} __attribute__((aligned(64)));
+#define BASE_POOL (2 * ((size_t)SITES_MAX + 1))   /* one per site, and as many lost races */
 
 struct chunk {
 	struct chunk *prev;        /* for the footprint count */
@@ -119,6 +128,13 @@ static uint64_t life_epoch;                 /* in a forked child: the fork (birt
 static int inited;                          /* 0 no, 1 yes, -1 failed */
 static int owners_ok;                       /* 16-byte SSE stores are atomic (AVX) */
 static struct site overflow_site;
+/* Fork generations (see "Fork"): this process's, the offset of its keys, and the
+ * baselines of the inherited sites it has written to, by site id. */
+static uint8_t fork_gen;                    /* 0 in the first process */
+static uint64_t key_base;                   /* above every key of the parent's */
+static struct fork_base **bases;            /* SITES_MAX + 1 entries, wiped on fork */
+static struct fork_base *base_pool;         /* BASE_POOL records, wiped on fork */
+static size_t base_used;                    /* records handed out (atomic) */
 
 /* ------------------------------------------------------------ 16-byte atomics */
 
@@ -127,6 +143,18 @@ static inline struct pair pair_load(struct pair *p)
 	/* A CAS that never succeeds (or succeeds writing the same value) reads atomically. */
 	unsigned __int128 v = __sync_val_compare_and_swap((unsigned __int128 *)p, 0, 0);
 	return (struct pair){ (uint64_t)v, (uint64_t)(v >> 64) };
+}
+
+/* The same for a reader that must not write: a compare-and-swap is a write, which in
+ * a fork child copies the page (every page of the site arena, for a profile). With
+ * AVX an aligned 16-byte load is atomic (as owners' stores are, see the top). */
+static inline struct pair pair_read(struct pair *p, int sse_atomic)
+{
+	if (!sse_atomic)
+		return pair_load(p);
+	__m128i v = _mm_load_si128((const __m128i *)p);
+	return (struct pair){ (uint64_t)_mm_cvtsi128_si64(v),
+			      (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)) };
 }
 
 static inline int pair_cas(struct pair *p, struct pair *old, struct pair nw)
@@ -151,6 +179,39 @@ static inline void atomic_max(int64_t *p, int64_t v)
 
 #define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define LOAD(p)   __atomic_load_n((p), __ATOMIC_RELAXED)
+
+static inline uint64_t nonneg(int64_t v)
+{
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static inline void sums_add(struct local_sums *r, const struct local_sums *v)
+{
+	r->tb += LOAD(&v->tb);
+	r->tbk += LOAD(&v->tbk);
+	r->tl += LOAD(&v->tl);
+	r->birth_sum += LOAD(&v->birth_sum);
+	r->short_k += LOAD(&v->short_k);
+}
+
+/* Maxima are stored tagged with the fork generation they were reached in ("Fork"). */
+#define TAG_SHIFT 55
+
+static inline int64_t max_tag(int64_t v)
+{
+	uint64_t u = nonneg(v);
+	if (u >= 1ull << TAG_SHIFT)
+		u = (1ull << TAG_SHIFT) - 1;
+	return (int64_t)((uint64_t)fork_gen << TAG_SHIFT | u);
+}
+
+/* A stored maximum's value in this process: 0 when it is another generation's. */
+static inline int64_t max_value(int64_t t)
+{
+	if ((uint64_t)t >> TAG_SHIFT != fork_gen)
+		return 0;
+	return (int64_t)((uint64_t)t & ((1ull << TAG_SHIFT) - 1));
+}
 
 /* ------------------------------------------------------------ arena */
 
@@ -201,6 +262,14 @@ int sites_init(void)
 		return -1;
 	}
 	owners_ok = cpu_has_avx();
+	/* Address space only: a fork child writes a pointer and a 64-byte record for each
+	 * inherited site it touches. Without them every fork resets eagerly. */
+	bases = forkmem_map_wiped(((size_t)SITES_MAX + 1) * sizeof(*bases));
+	base_pool = bases ? forkmem_map_wiped(BASE_POOL * sizeof(*base_pool)) : NULL;
+	if (!base_pool && bases) {
+		forkmem_unmap(bases, ((size_t)SITES_MAX + 1) * sizeof(*bases));
+		bases = NULL;
+	}
 	overflow_site.id = SITES_OVERFLOW;
 	idtab[SITES_OVERFLOW] = &overflow_site;
 	nsites = SITES_OVERFLOW;
@@ -257,6 +326,7 @@ struct site *sites_intern_site(const uintptr_t *ips, unsigned depth)
 		return &overflow_site;   /* id stays a hole: readers skip it */
 	s->hash = h;
 	s->id = id;
+	s->gen = fork_gen;   /* nothing inherited: no baseline */
 	s->depth = (uint16_t)depth;
 	memcpy(s->ips, ips, depth * sizeof(*ips));
 	/* Published by id before it can be found by stack, so an event on an id that
@@ -361,12 +431,15 @@ struct sites_local {
 	uint64_t budget __attribute__((aligned(64)));   /* pending << 16 | units; 0: none */
 	uint64_t key;                  /* the key of every event made under the budget */
 	uint64_t global_events;        /* this thread's events that used the global word */
-	int64_t live_k;                /* its allocations minus its frees: the live blocks are
-					* the sum over every area and arealess_live_k */
+	int64_t live_k;                /* blocks allocated less blocks freed by this thread
+					* (plain stores by it): sites_live sums these */
+	uint64_t used;                 /* v written since the start or the fork: readers
+					* skip it otherwise (a wiped area's every page
+					* would fault in to be read as zeros) */
 };
 static struct sites_local *locals;
 static uint64_t arealess_global_events;   /* events of threads without an area */
-static int64_t arealess_live_k;           /* their allocations minus their frees */
+static int64_t arealess_live_k;           /* their blocks allocated less freed */
 
 /* Plain stores by the owning thread, read by the writer: aligned 64-bit stores are
  * never torn on the machines this runs on; the relaxed atomics say so. */
@@ -493,7 +566,7 @@ static void budget_take(struct sites_local *l)
 		nw.a = old.a;
 		nw.b = gw_make(m, r + units, MODE_BUDGET);
 	} while (!pair_cas(&gword, &old, nw));
-	l->key = 2 * m + 1;
+	l->key = key_base + 2 * m + 1;
 	__atomic_store_n(&l->budget, units, __ATOMIC_SEQ_CST);
 	/* A revocation that walked past this thread before the budget was in place did
 	 * not take it back: give it back now if the mode or the maximum moved since. */
@@ -527,7 +600,7 @@ static uint64_t __attribute__((noinline)) global_slow(struct sites_local *l, int
 			else if (pair_cas(&gword, &old, nw)) {
 				if (l)
 					budget_take(l);
-				return 2 * m + 1;
+				return key_base + 2 * m + 1;
 			} else
 				continue;
 			if (pair_cas(&gword, &old, nw))
@@ -554,11 +627,11 @@ static uint64_t __attribute__((noinline)) global_slow(struct sites_local *l, int
 				continue;
 			if (raised) {
 				peak_record_time(nm, now);
-				return 2 * nm;
+				return key_base + 2 * nm;
 			}
 			if (mode == MODE_BUDGET && l)
 				budget_take(l);
-			return 2 * nm + 1;
+			return key_base + 2 * nm + 1;
 		}
 		}
 	}
@@ -580,7 +653,7 @@ static inline uint64_t global_event(struct sites_local *l, int64_t delta, uint64
 			return l->key;
 	}
 	if (delta == 0)
-		return gw_max(LOAD(&gword.b)) * 2 + 1;
+		return key_base + gw_max(LOAD(&gword.b)) * 2 + 1;
 	return global_slow(l, delta, now);
 }
 
@@ -652,8 +725,8 @@ static inline int shared_alloc(struct sites_local *l, struct site *s, uint64_t s
 		b = ADD(&s->f_curr_b, (int64_t)size) + LOAD(&s->o_curr_b);
 		k = ADD(&s->f_curr_k, 1) + LOAD(&s->o_curr_k);
 	}
-	atomic_max(&s->max_b, b);
-	atomic_max(&s->max_k, k);
+	atomic_max(&s->max_b, max_tag(b));
+	atomic_max(&s->max_k, max_tag(k));
 	return o;
 }
 
@@ -674,8 +747,102 @@ static inline int shared_free(struct sites_local *l, struct site *s, uint64_t si
 	return o;
 }
 
+/* ------------------------------------------------------------ fork */
+
+/* A fork child counts what it inherited as live, allocated at the fork, and nothing
+ * else of the parent's (sites_reset_after_fork). It used to rewrite every inherited site
+ * at once, which made the child copy every page of the site arena (copy-on-write) even
+ * when it then touched three sites. Now nothing is written at the fork; each site knows
+ * the fork generation it was last written in (gen), and a site of an older generation
+ * reads as the reset would have left it, computed from the fields the fork left. Its
+ * first event in the child (site_adopt) stores that as a baseline (struct fork_base,
+ * one record in a table wiped on fork) and moves gen on; from then on its events
+ * update the fields as in any process and the reads subtract the baseline:
+ * - sums: the fields' sums less the baseline's d, which is what they held at the fork
+ *   less what the child counts of it (its live blocks, allocated at the fork);
+ * - live bytes and blocks: the fields as they are (each part goes on as before);
+ * - maxima: stored tagged with the generation (max_tag), so a maximum of the parent's
+ *   never passes for one of the child's; the child's is at least what was live;
+ * - peak words: every key of the child is above every key of its parent (key_base),
+ *   so a parent's peak word is never "after the child's peak" and the child's first
+ *   event there overwrites it.
+ * Adopting is idempotent and lock-free: until gen moves, nobody writes the fields, so
+ * every thread (or signal handler) that adopts computes the same baseline and the
+ * first record installed wins; a thread only writes the fields once gen has moved.
+ * Generations are 8 bits and keys 48: a child that would run out of either resets
+ * eagerly, as before, and starts the count again. */
+
+/* The baseline of a site of an older generation, from its fields as the fork left
+ * them (no event of this process has written them). */
+static void base_compute(struct site *s, struct fork_base *fb)
+{
+	struct local_sums raw = { 0, 0, 0, 0, 0 };
+	sums_add(&raw, &s->shared);
+	sums_add(&raw, &s->own);
+	fb->live_b = LOAD(&s->o_curr_b) + LOAD(&s->f_curr_b);
+	fb->live_k = LOAD(&s->o_curr_k) + LOAD(&s->f_curr_k);
+	uint64_t k = nonneg(fb->live_k);
+	fb->d = (struct local_sums){
+		.tb = raw.tb - nonneg(fb->live_b),
+		.tbk = raw.tbk - k,
+		.tl = raw.tl,
+		.birth_sum = raw.birth_sum - k * life_epoch,   /* born at the fork */
+		.short_k = raw.short_k,
+	};
+}
+
+/* The baseline that site s (read as generation g) has in this process: 0 if none. */
+static inline int site_base(struct site *s, uint8_t g, struct fork_base *fb)
+{
+	if (g != fork_gen) {
+		base_compute(s, fb);
+		return 1;
+	}
+	struct fork_base *r = bases ? __atomic_load_n(&bases[s->id], __ATOMIC_ACQUIRE) : NULL;
+	if (!r)
+		return 0;
+	*fb = *r;
+	return 1;
+}
+
+/* The first event of this process at an inherited site: its baseline, then gen. */
+static void __attribute__((noinline, cold)) site_adopt(struct site *s)
+{
+	uint8_t g = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+	if (g == fork_gen || !bases)
+		return;
+	struct fork_base **slot = &bases[s->id];
+	if (!__atomic_load_n(slot, __ATOMIC_ACQUIRE)) {
+		size_t i = __atomic_fetch_add(&base_used, 1, __ATOMIC_RELAXED);
+		if (i >= BASE_POOL)
+			return;   /* cannot happen: a record per site and per lost race */
+		struct fork_base *fb = &base_pool[i], *none = NULL;
+		base_compute(s, fb);
+		/* The loser's record stays unused. */
+		__atomic_compare_exchange_n(slot, &none, fb, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+	__atomic_compare_exchange_n(&s->gen, &g, fork_gen, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static inline void site_own(struct site *s)
+{
+	if (unlikely(__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) != fork_gen))
+		site_adopt(s);
+}
+
+/* ------------------------------------------------------------ events, by site */
+
+/* The sums of site s in thread area l (for an event of a thread that does not own s). */
+static inline struct local_sums *area_sums(struct sites_local *l, struct site *s)
+{
+	if (unlikely(!LOAD(&l->used)))
+		__atomic_store_n(&l->used, 1, __ATOMIC_RELEASE);
+	return &l->v[s->id].s;
+}
+
 void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t now)
 {
+	site_own(s);
 	if (unlikely(!l)) {
 		shared_alloc(l, s, size, now);
 		ADD(&arealess_live_k, 1);
@@ -684,16 +851,17 @@ void sites_alloc(struct sites_local *l, struct site *s, uint64_t size, uint64_t 
 		ADD(&s->shared.birth_sum, now);
 		return;
 	}
-	struct local_sums *v = shared_alloc(l, s, size, now) ? &s->own : &l->v[s->id].s;
-	BUMP(&l->live_k, 1);
+	struct local_sums *v = shared_alloc(l, s, size, now) ? &s->own : area_sums(l, s);
 	BUMP(&v->tb, size);
 	BUMP(&v->tbk, 1);
 	BUMP(&v->birth_sum, now);
+	BUMP(&l->live_k, 1);
 }
 
 void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t birth,
 		uint64_t now)
 {
+	site_own(s);
 	int o = shared_free(l, s, size, now);
 	if (unlikely(birth < life_epoch))
 		birth = life_epoch;   /* inherited by a forked child: its life there began at the fork */
@@ -707,10 +875,10 @@ void sites_free(struct sites_local *l, struct site *s, uint64_t size, uint64_t b
 			ADD(&s->shared.short_k, 1);
 		return;
 	}
-	struct local_sums *v = o ? &s->own : &l->v[s->id].s;
-	BUMP(&l->live_k, -1);
+	struct local_sums *v = o ? &s->own : area_sums(l, s);
 	BUMP(&v->tl, life);
 	BUMP(&v->birth_sum, -birth);
+	BUMP(&l->live_k, -1);
 	if (life < short_t)
 		BUMP(&v->short_k, 1);
 }
@@ -741,22 +909,14 @@ void sites_on_free(site_id id, uint64_t size, uint64_t birth, uint64_t now)
 }
 
 /* The site's sums: its shared counters plus every thread area's. */
-static inline void sums_add(struct local_sums *r, const struct local_sums *v)
-{
-	r->tb += LOAD(&v->tb);
-	r->tbk += LOAD(&v->tbk);
-	r->tl += LOAD(&v->tl);
-	r->birth_sum += LOAD(&v->birth_sum);
-	r->short_k += LOAD(&v->short_k);
-}
-
 static struct local_sums sums_of(struct site *s, site_id id)
 {
 	struct local_sums r = { 0, 0, 0, 0, 0 };
 	sums_add(&r, &s->shared);
 	sums_add(&r, &s->own);
 	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
-		sums_add(&r, &l->v[id].s);
+		if (LOAD(&l->used))
+			sums_add(&r, &l->v[id].s);
 	return r;
 }
 
@@ -775,17 +935,12 @@ const uintptr_t *sites_stack(site_id id, unsigned *depth)
 	return s ? s->ips : NULL;
 }
 
-static inline uint64_t nonneg(int64_t v)
-{
-	return v > 0 ? (uint64_t)v : 0;
-}
-
 /* One part's value at the final peak: its current value minus what happened to it
  * after the peak. */
 static void part_at_peak(struct pair *w, int64_t cb, int64_t ck, uint64_t final_key,
 			 int64_t *gb, int64_t *gbk)
 {
-	struct pair p = pair_load(w);
+	struct pair p = pair_read(w, owners_ok);
 	int after = pk_key(p) == (final_key & ((1ull << 48) - 1));
 	*gb = after ? cb - pk_bytes(p) : cb;
 	*gbk = after ? ck - pk_blocks(p) : ck;
@@ -811,34 +966,75 @@ static inline int64_t curr_k(struct site *s)
 	return LOAD(&s->o_curr_k) + LOAD(&s->f_curr_k);
 }
 
+static inline uint64_t final_key_now(void)
+{
+	return key_base + gw_max(LOAD(&gword.b)) * 2 + 1;
+}
+
+/* What site s holds now in this process (see "Fork"), unclamped. */
+struct site_now {
+	int64_t cb, ck;            /* live bytes, blocks */
+	struct local_sums sum;
+	uint64_t gb, gbk;          /* at the final peak */
+	uint64_t mb, mbk;          /* maxima */
+};
+
+static void site_now(struct site *s, site_id id, uint64_t final_key, struct site_now *o)
+{
+	/* An event between the live counts and the sums would make them disagree (a
+	 * block freed meanwhile counts as live with its birth gone from birth_sum: its
+	 * lifetime would come out as `now`, the clock's whole count). Read again when
+	 * the live blocks or the generation moved meanwhile; a few tries, then take what
+	 * was read (sites_read's clamps keep it self-consistent). */
+	struct fork_base fb;
+	int based;
+	int64_t mb, mbk;
+	for (int tries = 0; ; tries++) {
+		uint8_t g = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+		based = site_base(s, g, &fb);
+		o->cb = curr_b(s);
+		o->ck = curr_k(s);
+		o->sum = sums_of(s, id);
+		mb = LOAD(&s->max_b);
+		mbk = LOAD(&s->max_k);
+		at_peak(s, final_key, &o->gb, &o->gbk);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if ((curr_k(s) == o->ck && __atomic_load_n(&s->gen, __ATOMIC_RELAXED) == g) ||
+		    tries == 3)
+			break;
+	}
+	o->mb = (uint64_t)max_value(mb);
+	o->mbk = (uint64_t)max_value(mbk);
+	if (based) {
+		o->sum.tb -= fb.d.tb;
+		o->sum.tbk -= fb.d.tbk;
+		o->sum.tl -= fb.d.tl;
+		o->sum.birth_sum -= fb.d.birth_sum;
+		o->sum.short_k -= fb.d.short_k;
+		if (o->mb < nonneg(fb.live_b))
+			o->mb = nonneg(fb.live_b);
+		if (o->mbk < nonneg(fb.live_k))
+			o->mbk = nonneg(fb.live_k);
+	}
+}
+
 void sites_read(site_id id, uint64_t now, struct site_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct site *s = site_of(id);
 	if (!s)
 		return;
-	uint64_t final_key = gw_max(LOAD(&gword.b)) * 2 + 1;
-	/* An event between the live counts and the sums would make them disagree (a
-	 * block freed meanwhile counts as live with its birth gone from birth_sum: its
-	 * lifetime would come out as `now`, the clock's whole count). Read again when
-	 * the live blocks moved meanwhile; a few tries, then take what was read (the
-	 * clamps below keep it self-consistent). */
-	int64_t cb, ck;
-	struct local_sums sum;
-	for (int tries = 0; ; tries++) {
-		cb = curr_b(s);
-		ck = curr_k(s);
-		sum = sums_of(s, id);
-		if (curr_k(s) == ck || tries == 3)
-			break;
-	}
+	struct site_now sn;
+	site_now(s, id, final_key_now(), &sn);
+	struct local_sums sum = sn.sum;
 	out->tb = sum.tb;
 	out->tbk = sum.tbk;
-	out->eb = nonneg(cb);
-	out->ebk = nonneg(ck);
-	out->mb = nonneg(LOAD(&s->max_b));
-	out->mbk = nonneg(LOAD(&s->max_k));
-	at_peak(s, final_key, &out->gb, &out->gbk);
+	out->eb = nonneg(sn.cb);
+	out->ebk = nonneg(sn.ck);
+	out->mb = sn.mb;
+	out->mbk = sn.mbk;
+	out->gb = sn.gb;
+	out->gbk = sn.gbk;
 	/* Events that overlap in time on one site have no single order: the site's own
 	 * counters order them one way, the global word (which defines the peak) maybe
 	 * another. Both are valid; report one consistent picture, in which the site's
@@ -875,16 +1071,14 @@ void sites_read(site_id id, uint64_t now, struct site_stats *out)
 	out->short_k = sum.short_k < tbk - out->ebk ? sum.short_k : tbk - out->ebk;
 }
 
-/* The live bytes and blocks for the timeline, in O(threads): each thread's area counts
- * its own allocations minus its frees (a block freed on another thread makes one area
- * negative and the other positive), so no site is read. The same as the sum of every
- * site's live blocks whenever no event runs meanwhile. */
 void sites_live(uint64_t *bytes, uint64_t *blocks)
 {
 	*bytes = *blocks = 0;
 	if (LOAD(&inited) <= 0)
 		return;
 	*bytes = live_bytes(LOAD(&gword.a));
+	/* Each thread's count, not each site's: a fork child inherits the counts with the
+	 * areas' headers (copied, unlike their sums) and reads no site at all. */
 	int64_t k = LOAD(&arealess_live_k);
 	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
 		k += LOAD(&l->live_k);
@@ -901,21 +1095,20 @@ void sites_totals(struct heap_totals *out)
 	out->curr_b = live_bytes(g.a);
 	out->max_b = gw_max(g.b);
 	out->tg = pk.a == out->max_b && pk.b ? clock_ns(pk.b) : 0;
-	uint64_t final_key = out->max_b * 2 + 1;
+	uint64_t final_key = key_base + out->max_b * 2 + 1;
 	uint32_t n = sites_count();
 	for (uint32_t id = 1; id <= n; id++) {
 		struct site *s = site_of(id);
 		if (!s)
 			continue;
-		int64_t ck = curr_k(s);
-		struct local_sums sum = sums_of(s, id);
-		uint64_t tbk = sum.tbk, gb, gbk;
-		at_peak(s, final_key, &gb, &gbk);
-		out->curr_k += nonneg(ck);
-		out->max_k += gbk;
-		out->total_b += sum.tb;
+		struct site_now sn;
+		site_now(s, id, final_key, &sn);
+		uint64_t ck = nonneg(sn.ck), tbk = sn.sum.tbk;
+		out->curr_k += ck;
+		out->max_k += sn.gbk;
+		out->total_b += sn.sum.tb;
 		out->total_k += tbk;
-		out->frees += tbk >= nonneg(ck) ? tbk - nonneg(ck) : 0;
+		out->frees += tbk >= ck ? tbk - ck : 0;
 	}
 }
 
@@ -930,44 +1123,78 @@ uint64_t sites_peak_ns(void)
 
 /* ------------------------------------------------------------ fork, footprint */
 
+/* Keys of a child start this far below 2^48 at most: room for a maximum of 2^46 bytes. */
+#define KEY_BASE_MAX (1ull << 47)
+
 void sites_reset_after_fork(uint64_t now)
 {
 	/* Every budget's pending delta is live bytes the child inherited. */
+	/* Each area's header is written only if it must change: the areas of threads the
+	 * child does not have (the profiler's own among them) stay shared with the parent. */
 	int64_t live = (int64_t)gword.a;
 	for (struct sites_local *l = locals; l; l = l->next) {
 		live += bud_pending(l->budget);
-		l->budget = 0;
+		if (l->budget)
+			l->budget = 0;
 	}
+	uint64_t next_base = key_base + 2 * gw_max(gword.b) + 2;   /* above all the parent's */
 	uint64_t g = live > 0 ? (uint64_t)live : 0;
 	gword.a = g;
 	gword.b = gw_make(g, 0, MODE_EXACT);   /* the child's peak so far is what it inherited */
 	gpeak.a = g;
 	gpeak.b = now;
+	life_epoch = now;
+	for (struct sites_local *l = locals; l; l = l->next) {
+		if (l->used) {
+			forkmem_zero(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v));
+			l->used = 0;
+		}
+	}
+	if (bases && fork_gen < UINT8_MAX && next_base < KEY_BASE_MAX) {
+		/* Lazily (see "Fork"): no site is written here. */
+		fork_gen++;
+		key_base = next_base;
+		if (base_used) {   /* else no record was made since the tables were zeros */
+			forkmem_zero(bases, ((size_t)SITES_MAX + 1) * sizeof(*bases));
+			forkmem_zero(base_pool, BASE_POOL * sizeof(*base_pool));
+			base_used = 0;
+		}
+		return;
+	}
+	/* Out of generations or keys (or no baseline tables): every site now, as the first
+	 * generation again. */
+	fork_gen = 0;
+	key_base = 0;
+	if (bases) {
+		forkmem_zero(bases, ((size_t)SITES_MAX + 1) * sizeof(*bases));
+		forkmem_zero(base_pool, BASE_POOL * sizeof(*base_pool));
+		base_used = 0;
+	}
 	uint32_t n = sites_count();
 	for (uint32_t id = 1; id <= n; id++) {
 		struct site *s = site_of(id);
 		if (!s)
 			continue;
 		/* Everything inherited goes to the others' part; the owner's restarts. */
-		s->f_curr_b += s->o_curr_b;
-		s->f_curr_k += s->o_curr_k;
+		int64_t b = LOAD(&s->o_curr_b) + LOAD(&s->f_curr_b);
+		int64_t k = LOAD(&s->o_curr_k) + LOAD(&s->f_curr_k);
+		s->f_curr_b = b;
+		s->f_curr_k = k;
 		s->o_curr_b = s->o_curr_k = 0;
 		s->opk = s->fpk = (struct pair){ 0, 0 };
-		s->max_b = s->f_curr_b;
-		s->max_k = s->f_curr_k;
+		s->max_b = max_tag(b);
+		s->max_k = max_tag(k);
 		/* Inherited live blocks stay live: the child's totals count them as its own
 		 * allocations so that tbk >= ebk holds, born at the fork (the child's start:
 		 * its te and lifetimes count from there; sites_free clamps to life_epoch). */
-		s->shared.tb = nonneg(s->f_curr_b);
-		s->shared.tbk = nonneg(s->f_curr_k);
+		s->shared.tb = nonneg(b);
+		s->shared.tbk = nonneg(k);
 		s->shared.tl = 0;
 		s->shared.short_k = 0;
-		s->shared.birth_sum = nonneg(s->f_curr_k) * now;   /* the others start at zero */
+		s->shared.birth_sum = nonneg(k) * now;   /* the others start at zero */
 		s->own = (struct local_sums){ 0, 0, 0, 0, 0 };
+		s->gen = 0;
 	}
-	life_epoch = now;
-	for (struct sites_local *l = locals; l; l = l->next)
-		madvise(l->v, ((size_t)SITES_MAX + 1) * sizeof(*l->v), MADV_DONTNEED);
 }
 
 /* What the tables, the arena and the threads' areas really have in memory. The tables
@@ -982,5 +1209,10 @@ size_t sites_footprint(void)
 		n += mem_resident(c, c->size + sizeof(*c));
 	for (struct sites_local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next)
 		n += mem_resident(l->v, ids * sizeof(*l->v));
+	if (bases) {
+		size_t used = LOAD(&base_used);
+		n += mem_resident(bases, ids * sizeof(*bases)) +
+		     mem_resident(base_pool, (used < BASE_POOL ? used : BASE_POOL) * sizeof(*base_pool));
+	}
 	return n;
 }

@@ -92,8 +92,8 @@ void sites_totals(struct heap_totals *out);
  * bytes; 0 if it has none (or it was inherited across fork). */
 uint64_t sites_peak_ns(void);
 
-/* Live bytes and blocks, one load per thread area (no site is read): cheap enough for
- * the timeline's frequent samples. */
+/* Live bytes and live blocks, in one load per thread (no site is read): cheap enough
+ * for the timeline's frequent samples. */
 void sites_live(uint64_t *bytes, uint64_t *blocks);
 
 /* The short-lived threshold (ns) used for short_k, converted to ticks with the clock's
@@ -101,7 +101,8 @@ void sites_live(uint64_t *bytes, uint64_t *blocks);
 void sites_set_short_lived(uint64_t ns);
 
 /* In a forked child (single-threaded): keep what is live, restart every total,
- * maximum and the global peak from the live state at `now` (ticks). */
+ * maximum and the global peak from the live state at `now` (ticks). Writes no site:
+ * each reads as reset until its first event in the child (sites.c, "Fork"). */
 void sites_reset_after_fork(uint64_t now);
 
 /* Bytes of memory the site table itself uses (for the profile's own-footprint field). */

@@ -2,9 +2,13 @@
  * per-site maxima (including the case DHAT gets wrong), live bytes at the global
  * peak, lifetimes from explicit timestamps, and the same invariants under threads. */
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sites.h"
 #include "clock.h"
@@ -254,6 +258,10 @@ static void test_threads_exact(void)
 	}
 	struct heap_totals t;
 	sites_totals(&t);
+	uint64_t live_b, live_k;
+	sites_live(&live_b, &live_k);   /* each thread's count: some freed others' blocks */
+	CU_ASSERT_EQUAL(live_k, t.curr_k);
+	CU_ASSERT_EQUAL(live_b, t.curr_b);
 	CU_ASSERT_EQUAL(tb, bytes);
 	CU_ASSERT_EQUAL(tbk, blocks);
 	CU_ASSERT_EQUAL(eb, 0);
@@ -432,6 +440,10 @@ static void test_owner_and_others(void)
 	CU_ASSERT_EQUAL(tot.max_k, 3);
 	CU_ASSERT_EQUAL(tot.tg, 50);
 	CU_ASSERT_EQUAL(tot.curr_b, 250);
+	uint64_t live_b, live_k;
+	sites_live(&live_b, &live_k);
+	CU_ASSERT_EQUAL(live_b, 250);
+	CU_ASSERT_EQUAL(live_k, tot.curr_k);
 	/* A fork child keeps what is live, whichever part held it. */
 	sites_reset_after_fork(200);
 	a = rd(s, 200);
@@ -600,6 +612,164 @@ static void test_owner_race_max(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* ------------------------------------------------------------ fork children */
+
+/* How many of the pages holding the sites' first three cache lines (their counters)
+ * this process has a copy of its own of: /proc/self/pagemap's "exclusively mapped"
+ * bit. Right after a fork every page is still shared with the parent; each one the
+ * child writes is copied. */
+#define FK_SITES 256
+static uintptr_t fk_pages[2 * FK_SITES];
+
+static int cmp_uptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int pages_own(const site_id *ids, unsigned n)
+{
+	unsigned np = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uintptr_t p = (uintptr_t)sites_site(ids[i]);
+		fk_pages[np++] = p & ~(uintptr_t)4095;
+		fk_pages[np++] = (p + 191) & ~(uintptr_t)4095;
+	}
+	qsort(fk_pages, np, sizeof(*fk_pages), cmp_uptr);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	int own = 0;
+	for (unsigned i = 0; i < np; i++) {
+		uint64_t e = 0;
+		if (i && fk_pages[i] == fk_pages[i - 1])
+			continue;
+		if (pread(fd, &e, sizeof(e), (off_t)(fk_pages[i] / 4096 * sizeof(e))) != sizeof(e)) {
+			own = -1;
+			break;
+		}
+		if ((e >> 63) & 1 && (e >> 56) & 1)
+			own++;
+	}
+	close(fd);
+	return own;
+}
+
+/* What a child reads of a site whose one block of `size` bytes it inherited (the fork
+ * at tick 1000): its own, allocated at the fork. */
+static int inherited_ok(site_id id, uint64_t size, uint64_t now)
+{
+	struct site_stats a = rd(id, now);
+	return a.eb == size && a.ebk == 1 && a.tb == size && a.tbk == 1 && a.mb == size &&
+	       a.mbk == 1 && a.gb == size && a.gbk == 1 && a.tl == now - 1000 && a.short_k == 0;
+}
+
+/* The live blocks as the timeline samples them (each thread's count). */
+static uint64_t live_blocks(void)
+{
+	uint64_t b, k;
+	sites_live(&b, &k);
+	return k;
+}
+
+/* A child's checks, one bit each: its exit status. */
+static int fork_child_checks(struct sites_local *l, const site_id *ids)
+{
+	int fail = 0;
+	sites_reset_after_fork(1000);
+	if (pages_own(ids, FK_SITES) != 0)
+		fail |= 1;     /* the reset wrote inherited sites */
+	for (unsigned i = 0; i < FK_SITES; i++)
+		if (!inherited_ok(ids[i], 100 + i, 1000))
+			fail |= 2;
+	struct heap_totals t;
+	sites_totals(&t);
+	if (t.total_k < FK_SITES || t.frees != 0 || live_blocks() != t.curr_k)
+		fail |= 2;
+	if (pages_own(ids, FK_SITES) != 0)
+		fail |= 4;     /* reading wrote them */
+	sites_on_free_local(l, ids[5], 105, 10, 1100);
+	sites_on_alloc_local(l, ids[6], 50, 1150);
+	int own = pages_own(ids, FK_SITES);
+	if (own < 1 || own > 4)
+		fail |= 8;     /* two sites written: at most two pages each */
+	struct site_stats a = rd(ids[5], 1200);
+	if (a.eb != 0 || a.ebk != 0 || a.tb != 105 || a.tbk != 1 || a.mb != 105 ||
+	    a.gb != 105 || a.gbk != 1 || a.tl != 100)
+		fail |= 16;
+	a = rd(ids[6], 1200);
+	/* the peak stays the fork's: the child freed 105 bytes before it allocated 50 */
+	if (a.eb != 156 || a.ebk != 2 || a.tb != 156 || a.tbk != 2 || a.mb != 156 ||
+	    a.mbk != 2 || a.gb != 106 || a.gbk != 1 || a.tl != 200 + 50)
+		fail |= 32;
+	if (!inherited_ok(ids[7], 107, 1200))
+		fail |= 64;
+	sites_totals(&t);
+	if (live_blocks() != t.curr_k)
+		fail |= 128;   /* the threads' counts of live blocks, inherited */
+	return fail;
+}
+
+static void test_fork_child_lazy(void)
+{
+	reset();
+	struct sites_local *l = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	site_id ids[FK_SITES];
+	for (unsigned i = 0; i < FK_SITES; i++) {
+		ids[i] = new_site(3);
+		sites_on_alloc_local(l, ids[i], 100 + i, 10);
+	}
+	/* some history the child must not count: a block freed, a peak above the fork's */
+	sites_on_alloc_local(l, ids[5], 1 << 20, 20);
+	sites_on_free_local(l, ids[5], 1 << 20, 20, 30);
+	CU_ASSERT_EQUAL_FATAL(pages_own(ids, FK_SITES) > 0, 1);   /* pagemap readable */
+	fflush(NULL);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(fork_child_checks(l, ids));
+	int st = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st));
+	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+	for (unsigned i = 0; i < FK_SITES; i++)
+		sites_on_free_local(l, ids[i], 100 + i, 10, 40);
+}
+
+/* More fork generations than a site can tell apart (so some children reset every
+ * site at once, as before): each child still counts only what it inherited. */
+static void test_fork_generations(void)
+{
+	reset();
+	struct sites_local *l = sites_local_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	site_id s = new_site(3), t = new_site(3);
+	sites_on_alloc_local(l, s, 64, 10);
+	int bad = 0;
+	for (uint64_t g = 1; g <= 600; g++) {
+		uint64_t now = 1000 * g;
+		sites_reset_after_fork(now);
+		struct site_stats a = rd(s, now + 10);
+		if (a.tb != 64 || a.tbk != 1 || a.mb != 64 || a.gb != 64 || a.tl != 10)
+			bad++;
+		/* a block allocated and freed in every other generation */
+		if (g % 2) {
+			sites_on_alloc_local(l, t, 8, now + 1);
+			sites_on_free_local(l, t, 8, now + 1, now + 3);
+			a = rd(t, now + 5);
+			if (a.tb != 8 || a.tbk != 1 || a.eb != 0 || a.mb != 8 || a.tl != 2)
+				bad++;
+		} else {
+			a = rd(t, now + 5);
+			if (a.tb != 0 || a.tbk != 0 || a.mb != 0 || a.tl != 0)
+				bad++;
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	sites_on_free_local(l, s, 64, 10, 700000);
+}
+
 /* Times here are made-up tick values: the identity clock (the runtime linked into this
  * binary may have chosen the TSC at start-up). */
 static int sites_suite_init(void)
@@ -628,4 +798,7 @@ void suite_sites(void)
 	CU_add_test(s, "budgets below the peak; a new peak takes them back, exact",
 		    test_budgets);
 	CU_add_test(s, "threads in budgets, then a new peak: exact", test_budget_threads);
+	CU_add_test(s, "a fork child copies only the sites it writes; counts exact",
+		    test_fork_child_lazy);
+	CU_add_test(s, "fork generations beyond what a site tells apart", test_fork_generations);
 }
