@@ -14,6 +14,7 @@
 #include "dwlib.h"
 #include "audio.h"
 #include "fds.h"
+#include "forkmem.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -32,7 +33,7 @@ struct dwlib dwlib;
 
 /* 0 not loaded, 2 loaded, -1 failed for good (written under load_lock). */
 static int state;
-static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+#define load_lock (forkmem_atfork.dwlib_load)   /* on the fork handlers' page (forkmem.h) */
 static int fork_has_lock;   /* the prepare handler got load_lock */
 /* This thread writes the process's last profile (exit, _exit, exec): it may load even
  * where it is real-time. */
@@ -94,7 +95,9 @@ static int lock_within(unsigned ms)
 static void fork_prepare(void)
 {
 	runtime_guard++;
-	fork_has_lock = lock_within(FORK_WAIT_MS);
+	int has = lock_within(FORK_WAIT_MS);
+	if (fork_has_lock != has)   /* unchanged, its page is not written (forkmem.h) */
+		fork_has_lock = has;
 	runtime_guard--;
 }
 

@@ -63,7 +63,7 @@ static int write_failed_logged;
  * short-lived threshold, a /proc file open for reading. The file a write has open is
  * profile.c's to close in a child (profile_fork_*). */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+#define fork_lock (forkmem_atfork.runtime_fork)   /* on the fork handlers' page (forkmem.h) */
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime_thread *all_threads;     /* push-only list */
 static uint64_t nthreads;                 /* distinct threads that allocated (atomic) */
@@ -93,7 +93,8 @@ static uint32_t presym_upto;              /* sites whose frames the symbolizer h
 static int presym_stop;                   /* the final profile is being written: stop */
 static char *writer_stack, *symbolizer_stack;   /* own_stack's */
 static int presym_running;                /* the symbolizer thread exists (this process) */
-static unsigned parent_forks;             /* fork() calls made by this process (atomic) */
+/* fork() calls made by this process (atomic), on the fork handlers' page (forkmem.h) */
+#define parent_forks (forkmem_atfork.runtime_forks)
 
 /* Signals whose default action kills: ours while the program has not taken them. */
 static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
