@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# t_fork_cache.sh - fork() copies no thread's stack-cache table (preload/engine/runtime.c:
-# each thread's 2 MB table, of which every distinct stack touches a line, is wiped on
-# fork; the forking thread's cache starts empty in the child). tests/progs/forkcache.c
-# has 1 or 9 threads, all alive at the fork, each of which allocated at the same 128
-# stacks, and reads in the child how much anonymous memory the child started with: the
-# parent's pages whose entries the kernel copied (and write-protected in the parent).
-# What 8 more threads add to that under the preload, beyond what they add natively (their
-# stacks, their malloc arenas), stays under 96 kB a thread: a thread's state and its
-# frame-shape cache (32 KB). With its table copied, each thread added some 170 kB. The
-# parent's profile stays exact. The measured runs have a symbol cache that a first run filled, so
+# t_fork_cache.sh - what fork() copies of the profiler's tables grows little with the
+# program's threads and sites. tests/progs/forkcache.c has 1 or 9 threads, all alive at
+# the fork, each of which allocated at the same 128 (or 1024) stacks, and reads in the
+# child how much anonymous memory the child started with: the parent's pages whose
+# entries the kernel copied (and write-protected in the parent).
+# Threads: no thread's stack-cache table is copied (preload/engine/runtime.c: each
+# thread's 2 MB table, of which every distinct stack touches a line, is wiped on fork;
+# the forking thread's cache starts empty in the child). What 8 more threads add under
+# the preload, beyond what they add natively (their stacks, their malloc arenas), stays
+# under 96 kB a thread: a thread's state and its frame-shape cache (32 KB). With its
+# table copied, each thread added some 170 kB.
+# Sites: the first 8,192 sites are chained from a table of 32 KB (preload/engine/sites.c),
+# not from one of 1 MB where each site touched a page of its own. 896 more sites add
+# under 850 bytes a site: the site itself (its counters, its frames) and little else.
+# With the large table alone they added some 1,100 bytes a site.
+# The parent's profile stays exact. The measured runs have a symbol cache that a first run filled, so
 # that the symbolizer loads no debug information (into its malloc arena) meanwhile.
 . "$(dirname "$0")/lib/common.sh"
 need_preload
@@ -33,6 +39,15 @@ per=$(( ((a9 - a1) - (n9 - n1)) / 8 ))
 note "a fork child's anonymous memory: natively $n1 kB (1 thread), $n9 kB (9 threads);" \
 	"under the preload $a1 kB, $a9 kB: $per kB more a thread than natively"
 [ "$per" -lt 96 ] || fail "each thread added $per kB more to what fork() copies than natively"
+RUN_FG_TIMEOUT=30 run_fg warmup10 "$BIN/forkcache" 1 10
+RUN_FG_TIMEOUT=30 run_fg ap10 "$BIN/forkcache" 1 10
+n10=$("$BIN/forkcache" 1 10 | sed -n 's/^child_anon_kb=//p')
+a10=$(sed -n 's/^child_anon_kb=//p' "$tmp/ap10.out")
+[ -n "$n10" ] && [ -n "$a10" ] || fail "no child_anon_kb line with 1024 stacks"
+per_site=$(( ((a10 - a1) - (n10 - n1)) * 1024 / 896 ))
+note "with 1024 stacks instead of 128: natively $n10 kB, under the preload $a10 kB:" \
+	"$per_site bytes more a site than natively"
+[ "$per_site" -lt 850 ] || fail "each site added $per_site bytes to what fork() copies"
 n=$(ls "$tmp/ap9" | wc -l)
 [ "$n" = 2 ] || { ls "$tmp/ap9"; fail "$n profiles, expected 2 (parent and child)"; }
 check_py "$tmp/ap9" <<'PY' || exit 1

@@ -1,18 +1,20 @@
 /* forkcache.c - for t_fork_cache.sh: how much anonymous memory a fork child starts
  * with (its "Anonymous:" in /proc/self/smaps_rollup, read first thing after the fork:
  * the parent's pages whose entries fork() copied) once THREADS threads, one after
- * another, have each allocated and freed at the same 128 distinct stacks (a walk down
- * 7 levels of two functions, the way bench/forkbench.c makes its sites) and wait, all
- * alive at the fork. Each such thread fills a stack cache of the profiler's own; the
- * test compares 1 and 9 threads, natively and under the preload. The parent prints "child_anon_kb=N". Exit 0, or 1 on a failed
- * check. usage: forkcache THREADS */
+ * another, have each allocated and freed at the same 2^LEVELS distinct stacks (a walk
+ * down LEVELS levels of two functions, the way bench/forkbench.c makes its sites; 7 by
+ * default: 128) and wait, all alive at the fork. Each such thread fills a stack cache
+ * of the profiler's own, and each stack is a site: the test compares 1 and 9 threads,
+ * and 128 and 1024 stacks, natively and under the preload. The parent prints
+ * "child_anon_kb=N". Exit 0, or 1 on a failed check. usage: forkcache THREADS [LEVELS] */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include "progs.h"
 
-#define LEVELS 7
+#define MAX_LEVELS 12
+static int levels = 7;
 
 static void *volatile sink;
 
@@ -24,7 +26,7 @@ NOINLINE void walk_r(unsigned path, int level) { walk(path, level + 1); sink = (
 
 NOINLINE static void walk(unsigned path, int level)
 {
-	if (level == LEVELS) {
+	if (level == levels) {
 		void *p = cache_site();
 		PROG_CHECK(p != NULL, "malloc");
 		free(p);
@@ -43,7 +45,7 @@ static int walked, forked;
 static void *worker(void *arg)
 {
 	for (int round = 0; round < 2; round++)
-		for (unsigned path = 0; path < (1u << LEVELS); path++)
+		for (unsigned path = 0; path < (1u << levels); path++)
 			walk(path, 0);
 	pthread_mutex_lock(&lock);
 	walked++;
@@ -71,9 +73,12 @@ static long anon_kb(void)
 
 int main(int argc, char **argv)
 {
-	PROG_CHECK(argc == 2, "usage: forkcache THREADS");
+	PROG_CHECK(argc == 2 || argc == 3, "usage: forkcache THREADS [LEVELS]");
 	int threads = atoi(argv[1]);
 	PROG_CHECK(threads >= 1 && threads <= 64, "THREADS: 1..64");
+	if (argc == 3)
+		levels = atoi(argv[2]);
+	PROG_CHECK(levels >= 1 && levels <= MAX_LEVELS, "LEVELS: 1..12");
 	pthread_t t[64];
 	for (int i = 0; i < threads; i++) {
 		PROG_CHECK(pthread_create(&t[i], NULL, worker, NULL) == 0, "pthread_create");
