@@ -1,4 +1,5 @@
-/* forkmem.c - one address-space reservation for the profiler's own tables (forkmem.h).
+/* forkmem.c - one address-space reservation for the profiler's own tables, and the page
+ * the fork handlers write (forkmem.h).
  * Every table used to be a mapping of its own: with the threads' tables, some twenty
  * mappings that each fork() copied one by one, and their pages spread over as many page
  * tables. Here the tables are carved from one PROT_NONE reservation, made on the first
