@@ -90,23 +90,23 @@ static int lock_within(unsigned ms)
 	return pthread_mutex_timedlock(&load_lock, &ts) == 0;
 }
 
-/* The fork handlers hold runtime_guard: the lock calls are the profiler's own, not
- * the program's (rtcheck.c). */
+/* The fork handlers' lock calls are the profiler's own, not the program's (rtcheck.c):
+ * audio_fork_guard; the child's work holds runtime_guard. */
 static void fork_prepare(void)
 {
-	runtime_guard++;
+	int g = audio_fork_guard();
 	int has = lock_within(FORK_WAIT_MS);
 	if (fork_has_lock != has)   /* unchanged, its page is not written (forkmem.h) */
 		fork_has_lock = has;
-	runtime_guard--;
+	audio_fork_unguard(g);
 }
 
 static void fork_parent(void)
 {
-	runtime_guard++;
+	int g = audio_fork_guard();
 	if (fork_has_lock)
 		pthread_mutex_unlock(&load_lock);
-	runtime_guard--;
+	audio_fork_unguard(g);
 }
 
 static void fork_child(void)

@@ -983,22 +983,25 @@ static void take_exec_chain(void)
  * (profile_fork_child closes it), and starts over with its own profile. */
 static void atfork_prepare(void)
 {
-	runtime_guard++;
-	/* Counted before the copy: a write after it would fault the page in the parent. */
+	int g = audio_fork_guard();   /* the lock calls are the profiler's own */
 	__atomic_add_fetch(&parent_forks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&fork_lock);
 	profile_fork_prepare();
+	audio_fork_unguard(g);
 }
 
 static void atfork_parent(void)
 {
+	int g = audio_fork_guard();
 	profile_fork_parent();
 	pthread_mutex_unlock(&fork_lock);
-	runtime_guard--;
+	audio_fork_unguard(g);
 }
 
+/* Everything here is the profiler's own work: the guard, given back at each return. */
 static void atfork_child(void)
 {
+	runtime_guard++;
 	profile_fork_child();
 	pthread_mutex_init(&fork_lock, NULL);
 	/* write_lock may be held by the parent's writer, a thread the child does not have */
