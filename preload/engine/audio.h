@@ -107,6 +107,28 @@ struct rt_tls {
 extern __thread struct rt_tls ap_rt TLS_IE;
 extern unsigned audio_rt_gen;             /* bumped when thread names may matter anew */
 
+/* For fork()'s handlers (runtime.c, loader.c, dwlib.c): runtime_guard around their own
+ * lock calls, so that these are not recorded as the program's violations, taken only
+ * where a call could be recorded (this thread may be in real-time code: the test of
+ * rtcheck.h, never a false negative). Elsewhere they write nothing to the TLS page the
+ * guard is on: every page the parent writes inside fork() after the kernel's copy is a
+ * copy-on-write fault, and so is one its prepare handlers write (the last fork left it
+ * write-protected). audio_fork_unguard(audio_fork_guard()) in one handler. */
+static inline int audio_fork_guard(void)
+{
+	if (ap_rt.depth > 0 || ap_rt.gen != __atomic_load_n(&audio_rt_gen, __ATOMIC_RELAXED)) {
+		runtime_guard++;
+		return 1;
+	}
+	return 0;
+}
+
+static inline void audio_fork_unguard(int taken)
+{
+	if (taken)
+		runtime_guard--;
+}
+
 /* ---- set-up (never on the audio thread's hot path) ---- */
 void audio_init(void);                    /* from the runtime constructor, after options */
 void audio_thread_start(void);            /* a new thread, holding no lock: its tid now */

@@ -14,6 +14,7 @@
 #include "dwlib.h"
 #include "audio.h"
 #include "fds.h"
+#include "forkmem.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -32,7 +33,7 @@ struct dwlib dwlib;
 
 /* 0 not loaded, 2 loaded, -1 failed for good (written under load_lock). */
 static int state;
-static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+#define load_lock (forkmem_atfork.dwlib_load)   /* on the fork handlers' page (forkmem.h) */
 static int fork_has_lock;   /* the prepare handler got load_lock */
 /* This thread writes the process's last profile (exit, _exit, exec): it may load even
  * where it is real-time. */
@@ -89,21 +90,23 @@ static int lock_within(unsigned ms)
 	return pthread_mutex_timedlock(&load_lock, &ts) == 0;
 }
 
-/* The fork handlers hold runtime_guard: the lock calls are the profiler's own, not
- * the program's (rtcheck.c). */
+/* The fork handlers' lock calls are the profiler's own, not the program's (rtcheck.c):
+ * audio_fork_guard; the child's work holds runtime_guard. */
 static void fork_prepare(void)
 {
-	runtime_guard++;
-	fork_has_lock = lock_within(FORK_WAIT_MS);
-	runtime_guard--;
+	int g = audio_fork_guard();
+	int has = lock_within(FORK_WAIT_MS);
+	if (fork_has_lock != has)   /* unchanged, its page is not written (forkmem.h) */
+		fork_has_lock = has;
+	audio_fork_unguard(g);
 }
 
 static void fork_parent(void)
 {
-	runtime_guard++;
+	int g = audio_fork_guard();
 	if (fork_has_lock)
 		pthread_mutex_unlock(&load_lock);
-	runtime_guard--;
+	audio_fork_unguard(g);
 }
 
 static void fork_child(void)

@@ -15,6 +15,7 @@
 #ifndef AUDIOPROF_FORKMEM_H
 #define AUDIOPROF_FORKMEM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -46,6 +47,25 @@ int forkmem_reserve(void);
  * thread, no system call, no allocation. A mapping made or given back meanwhile may be
  * missed or still listed. */
 size_t forkmem_ranges(uintptr_t (*r)[2], size_t max);
+
+/* What fork()'s handlers write in the parent on every fork: the mutexes its prepare
+ * handlers take and its parent handlers give back, and a count. They are alone on one
+ * page that a fork child finds zeroed (MADV_WIPEONFORK, made so by forkmem.c's
+ * constructor): every page the parent writes between the kernel's copy and fork()'s
+ * return is one the child shares, and each costs a copy-on-write fault (the page
+ * copied) inside fork(); with these on three pages, three faults. Each fork's prepare
+ * handlers write too, to pages the last fork left write-protected. Zero is an unlocked
+ * default mutex, what the child handlers make of them anyway (pthread_mutex_init).
+ * Nothing a child must inherit may live on the page; other flags the handlers keep
+ * are written only when they change. */
+struct forkmem_atfork {
+	pthread_mutex_t runtime_fork;   /* runtime.c's fork_lock */
+	pthread_mutex_t profile_file;   /* profile.c's file_lock */
+	pthread_mutex_t loader_walk;    /* loader.c's walk_lock */
+	pthread_mutex_t dwlib_load;     /* dwlib.c's load_lock */
+	unsigned runtime_forks;         /* runtime.c's parent_forks: 0 in a child */
+} __attribute__((aligned(4096)));   /* a page to itself (x86-64 pages: 4 KB) */
+extern struct forkmem_atfork forkmem_atfork;
 
 /* Zeros in [p, p + size) of a mapping from forkmem_map*, without touching a page: pages
  * in memory are dropped (read again as zeros), and a wiped range costs nothing. p and

@@ -16,12 +16,14 @@
  * constructor with a priority), and glibc runs prepare handlers in the reverse order
  * of registration, so the walk lock is taken last. */
 #include "loader.h"
+#include "audio.h"
+#include "forkmem.h"
 #include "runtime.h"
 
 #include <pthread.h>
 #include <time.h>
 
-static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+#define walk_lock (forkmem_atfork.loader_walk)   /* on the fork handlers' page (forkmem.h) */
 static __thread int own_thread __attribute__((tls_model("initial-exec")));
 static int held_for_fork;   /* the prepare handler got walk_lock (the forking thread's) */
 
@@ -47,25 +49,28 @@ int loader_iterate(loader_cb cb, void *arg)
 	return r;
 }
 
-/* The fork handlers hold runtime_guard: the lock calls are the profiler's own, not
- * the program's (rtcheck.c). */
+/* The fork handlers' lock calls are the profiler's own, not the program's (rtcheck.c):
+ * audio_fork_guard. */
 static void fork_prepare(void)
 {
-	runtime_guard++;
+	int g = audio_fork_guard();
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += FORK_WAIT_S;
-	held_for_fork = pthread_mutex_clocklock(&walk_lock, CLOCK_MONOTONIC, &until) == 0;
-	runtime_guard--;
+	int held = pthread_mutex_clocklock(&walk_lock, CLOCK_MONOTONIC, &until) == 0;
+	if (held_for_fork != held)   /* unchanged, its page is not written (forkmem.h) */
+		held_for_fork = held;
+	audio_fork_unguard(g);
 }
 
 static void fork_parent(void)
 {
-	runtime_guard++;
+	int g = audio_fork_guard();
+	/* held_for_fork stays: the prepare handler sets it for every fork, and a write
+	 * here would copy its page (shared with the child) inside fork(). */
 	if (held_for_fork)
 		pthread_mutex_unlock(&walk_lock);
-	held_for_fork = 0;
-	runtime_guard--;
+	audio_fork_unguard(g);
 }
 
 static void fork_child(void)

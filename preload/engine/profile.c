@@ -22,6 +22,7 @@
 #include "symbols.h"
 #include "under.h"
 #include "atomicfile.h"
+#include "forkmem.h"
 #include "profile_schema.h"
 
 #include <errno.h>
@@ -687,7 +688,7 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
  * knows exactly which descriptors are the parent's write's and closes them, leaving
  * the file itself to the parent. Writes are one at a time (the runtime's write_lock),
  * so one slot is enough. */
-static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+#define file_lock (forkmem_atfork.profile_file)   /* on the fork handlers' page (forkmem.h) */
 static struct atomicfile *file_af;   /* the write in progress, or NULL */
 /* Whether its descriptors are in the program's fd table. The writer thread usually has
  * a table of its own (fds_private_table): a child, copying the forking thread's table,

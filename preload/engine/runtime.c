@@ -63,7 +63,7 @@ static int write_failed_logged;
  * short-lived threshold, a /proc file open for reading. The file a write has open is
  * profile.c's to close in a child (profile_fork_*). */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+#define fork_lock (forkmem_atfork.runtime_fork)   /* on the fork handlers' page (forkmem.h) */
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime_thread *all_threads;     /* push-only list */
 static uint64_t nthreads;                 /* distinct threads that allocated (atomic) */
@@ -71,7 +71,14 @@ static uint64_t nthreads;                 /* distinct threads that allocated (at
  * takes it (and counts the thread) without a lock or a syscall. */
 static __thread struct runtime_thread *runtime_prepared TLS_IE;
 static __thread int thread_counted TLS_IE; /* this thread is in nthreads */
+/* A thread's state is two areas of forkmem's: the state itself with its stack cache's
+ * header (copied by fork), and the cache's table, 2 MB of which each distinct stack
+ * touches a line, wiped on fork: it is of use to no thread of a child but the forking
+ * one, whose cache there starts empty (as a new thread's does) and fills again. The
+ * kernel then neither copies the table's page entries at fork nor write-protects
+ * them, so the parent's cache hits after the fork take no copy-on-write fault. */
 static size_t thread_map_size;
+static size_t cache_table_size;
 static pthread_key_t thread_key;
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
@@ -86,7 +93,8 @@ static uint32_t presym_upto;              /* sites whose frames the symbolizer h
 static int presym_stop;                   /* the final profile is being written: stop */
 static char *writer_stack, *symbolizer_stack;   /* own_stack's */
 static int presym_running;                /* the symbolizer thread exists (this process) */
-static unsigned parent_forks;             /* fork() calls made by this process (atomic) */
+/* fork() calls made by this process (atomic), on the fork handlers' page (forkmem.h) */
+#define parent_forks (forkmem_atfork.runtime_forks)
 
 /* Signals whose default action kills: ours while the program has not taken them. */
 static const int flush_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
@@ -202,17 +210,21 @@ static struct runtime_thread *thread_make(void)
 	}
 	if (!t) {
 		void *m = forkmem_map(thread_map_size);
-		if (m) {
+		void *table = m ? forkmem_map_wiped(cache_table_size) : NULL;
+		if (table) {
 			t = m;
 			t->cache = (struct stack_cache *)((char *)m + 64);
-			stacks_cache_init(t->cache, runtime_depth);
+			t->cache_table = table;
+			stacks_cache_init(t->cache, runtime_depth, table);
 			t->sums = sites_local_new();
 			t->next = all_threads;
 			all_threads = t;
+		} else if (m) {
+			forkmem_unmap(m, thread_map_size);
 		}
 	} else {
 		/* A reused cache: forget its entries (their stacks were another thread's). */
-		stacks_cache_init(t->cache, runtime_depth);
+		stacks_cache_init(t->cache, runtime_depth, NULL);
 	}
 	if (t)
 		t->in_use = 1;
@@ -346,7 +358,8 @@ static uint64_t own_bytes(void)
 	sites_live(&live_b, &live_k);   /* the live blocks only: no per-site totals */
 	size_t threads = 0;
 	for (struct runtime_thread *th = all_threads; th; th = th->next)
-		threads += mem_resident(th, thread_map_size);
+		threads += mem_resident(th, thread_map_size) +
+			   mem_resident(th->cache_table, cache_table_size);
 	return sites_footprint() + audio_footprint() + cpuprof_footprint() + threads + live_k * BLOCK_HDR_SIZE;
 }
 
@@ -970,22 +983,25 @@ static void take_exec_chain(void)
  * (profile_fork_child closes it), and starts over with its own profile. */
 static void atfork_prepare(void)
 {
-	runtime_guard++;
-	/* Counted before the copy: a write after it would fault the page in the parent. */
+	int g = audio_fork_guard();   /* the lock calls are the profiler's own */
 	__atomic_add_fetch(&parent_forks, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&fork_lock);
 	profile_fork_prepare();
+	audio_fork_unguard(g);
 }
 
 static void atfork_parent(void)
 {
+	int g = audio_fork_guard();
 	profile_fork_parent();
 	pthread_mutex_unlock(&fork_lock);
-	runtime_guard--;
+	audio_fork_unguard(g);
 }
 
+/* Everything here is the profiler's own work: the guard, given back at each return. */
 static void atfork_child(void)
 {
+	runtime_guard++;
 	profile_fork_child();
 	pthread_mutex_init(&fork_lock, NULL);
 	/* write_lock may be held by the parent's writer, a thread the child does not have */
@@ -1127,6 +1143,7 @@ __attribute__((constructor)) static void runtime_ctor(void)
 	if (!OPT_NUM(OPT_FOLLOW_EXEC))
 		drop_preload_from_env();
 	thread_map_size = (64 + stacks_cache_size(runtime_depth) + 4095) & ~(size_t)4095;
+	cache_table_size = (stacks_cache_table_size(runtime_depth) + 4095) & ~(size_t)4095;
 	cpuprof_init();   /* before the main thread's timer is made just below */
 	/* The main thread's stack, now that it holds no lock of the program's (a
 	 * library that dlopens us on another thread leaves that thread without one:

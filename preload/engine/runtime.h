@@ -35,7 +35,8 @@ extern __thread int runtime_sig_interrupted TLS_IE;
 struct runtime_thread {
 	struct runtime_thread *next;  /* all thread states ever made (never unlinked) */
 	int in_use;
-	struct stack_cache *cache;    /* inside the same mapping */
+	struct stack_cache *cache;    /* its header: inside the same mapping */
+	void *cache_table;            /* its table: wiped on fork (runtime.c) */
 	struct sites_local *sums;     /* this thread's share of the sites' pure sums */
 };
 extern __thread struct runtime_thread *runtime_self TLS_IE;

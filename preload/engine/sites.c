@@ -56,12 +56,27 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define likely(x)   __builtin_expect(!!(x), 1)
 
-/* 2^17 chains (1 MB): at most 8 sites per chain at SITES_MAX, and few pages to fault
- * in. A lookup reads its bucket before it writes it, so each page first touched that
- * way costs two faults and a TLB flush on every CPU: with 2^20 chains, gcc's cc1
- * (17,000 sites) faulted 3,600 more times and ran 5 % slower. */
-#define HASH_BITS   17
-#define NBUCKETS    (1u << HASH_BITS)
+/* Two tables of chains. The first SMALL_SITES sites go into the small one, 2^12 chains
+ * (32 KB): a program with a few thousand sites touches its 8 pages, where a table
+ * sized for a million sites had each site on a page of its own, and fork() copies the
+ * entry of every page touched (1,024 sites: 256 pages of 1 MB). Later sites go into the
+ * large one, 2^17 chains (1 MB): at most 8 sites per chain at SITES_MAX, and few pages
+ * to fault in. A lookup reads its bucket before it writes it, so each page first
+ * touched that way costs two faults and a TLB flush on every CPU: with 2^20 chains,
+ * gcc's cc1 (17,000 sites) faulted 3,600 more times and ran 5 % slower.
+ *
+ * Why a stack is never in both (two sites for one stack): before a site goes into the
+ * large table, the small chain of its stack is frozen (a low bit of its head, set by
+ * compare-and-swap), and then searched: an insertion into the small chain succeeds
+ * only by a compare-and-swap from an unfrozen head, so none happens after the freeze,
+ * and every one before it is found. A lookup whose small chain is not frozen need not
+ * look in the large table: nothing of that chain's stacks is there. */
+#define SMALL_BITS  12
+#define SMALL_N     (1u << SMALL_BITS)
+#define SMALL_SITES 8192u        /* ids up to this go into the small table */
+#define LARGE_BITS  17
+#define LARGE_N     (1u << LARGE_BITS)
+#define FROZEN      ((uintptr_t)1)
 #define CHUNK_SIZE  (4u << 20)
 
 struct pair { uint64_t a, b; } __attribute__((aligned(16)));
@@ -118,7 +133,8 @@ struct chunk {
 
 static struct pair gword;                   /* {G, M | R | mode}: see "The global word" */
 static struct pair gpeak;                   /* {M at last raise, time of that raise} */
-static struct site **buckets;               /* NBUCKETS chains */
+static uintptr_t *small;                   /* SMALL_N chains: head site | FROZEN */
+static struct site **large;                 /* LARGE_N chains */
 static struct site **idtab;                 /* id -> site, SITES_MAX + 1 entries */
 static uint32_t nsites;                     /* highest id handed out */
 static struct chunk *cur_chunk;
@@ -255,9 +271,10 @@ int sites_init(void)
 	if (st)
 		return st > 0 ? 0 : -1;
 	/* Called once from the runtime's init (single caller by construction). */
-	buckets = map(NBUCKETS * sizeof(*buckets));
+	small = map(SMALL_N * sizeof(*small));
+	large = map(LARGE_N * sizeof(*large));
 	idtab = map(((size_t)SITES_MAX + 1) * sizeof(*idtab));
-	if (!buckets || !idtab) {
+	if (!small || !large || !idtab) {
 		__atomic_store_n(&inited, -1, __ATOMIC_RELEASE);
 		return -1;
 	}
@@ -305,16 +322,29 @@ static struct site *find(struct site *s, struct site *stop, uint64_t h,
 	return NULL;
 }
 
+static inline struct site *unfrozen(uintptr_t head)
+{
+	return (struct site *)(head & ~FROZEN);
+}
+
 struct site *sites_intern_site(const uintptr_t *ips, unsigned depth)
 {
 	if (depth > SITES_MAX_DEPTH)
 		depth = SITES_MAX_DEPTH;
 	uint64_t h = hash_stack(ips, depth);
-	struct site **b = &buckets[h & (NBUCKETS - 1)];
-	struct site *head = __atomic_load_n(b, __ATOMIC_ACQUIRE);
-	struct site *s = find(head, NULL, h, ips, depth);
+	uintptr_t *sb = &small[h & (SMALL_N - 1)];
+	uintptr_t sv = __atomic_load_n(sb, __ATOMIC_ACQUIRE);
+	struct site *s = find(unfrozen(sv), NULL, h, ips, depth);
 	if (s)
 		return s;
+	struct site **b = &large[(h >> SMALL_BITS) & (LARGE_N - 1)];
+	struct site *head = NULL;
+	if (sv & FROZEN) {
+		head = __atomic_load_n(b, __ATOMIC_ACQUIRE);
+		s = find(head, NULL, h, ips, depth);
+		if (s)
+			return s;
+	}
 
 	if (LOAD(&nsites) >= SITES_MAX)
 		return &overflow_site;
@@ -332,6 +362,31 @@ struct site *sites_intern_site(const uintptr_t *ips, unsigned depth)
 	/* Published by id before it can be found by stack, so an event on an id that
 	 * another thread just found always reaches the site. */
 	__atomic_store_n(&idtab[id], s, __ATOMIC_RELEASE);
+	while (id <= SMALL_SITES && !(sv & FROZEN)) {
+		s->next = unfrozen(sv);
+		if (__atomic_compare_exchange_n(sb, &sv, (uintptr_t)s, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return s;
+		/* Someone inserted first (or froze the chain): was it this stack? */
+		struct site *other = find(unfrozen(sv), s->next, h, ips, depth);
+		if (other) {
+			s->dead = 1;
+			return other;
+		}
+	}
+	/* The large table: the small chain frozen first, then searched whole, and the
+	 * large chain as it is now (a head read before may be stale). */
+	while (!(sv & FROZEN) && !__atomic_compare_exchange_n(sb, &sv, sv | FROZEN, 0,
+							       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		;
+	head = __atomic_load_n(b, __ATOMIC_ACQUIRE);
+	struct site *other = find(unfrozen(sv), NULL, h, ips, depth);
+	if (!other)
+		other = find(head, NULL, h, ips, depth);
+	if (other) {
+		s->dead = 1;
+		return other;
+	}
 	for (;;) {
 		s->next = head;
 		if (__atomic_compare_exchange_n(b, &head, s, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -1203,7 +1258,8 @@ void sites_reset_after_fork(uint64_t now)
 size_t sites_footprint(void)
 {
 	size_t ids = (size_t)sites_count() + 1;
-	size_t n = mem_resident(buckets, NBUCKETS * sizeof(*buckets)) +
+	size_t n = mem_resident(small, SMALL_N * sizeof(*small)) +
+		   mem_resident(large, LARGE_N * sizeof(*large)) +
 		   mem_resident(idtab, ids * sizeof(*idtab));
 	for (struct chunk *c = __atomic_load_n(&cur_chunk, __ATOMIC_ACQUIRE); c; c = c->prev)
 		n += mem_resident(c, c->size + sizeof(*c));

@@ -47,7 +47,7 @@
 /* 4096 sets: with deep keys (below) the cache holds each stack once, and cc1 on one
  * file has 18,500 of them (g++'s cc1plus on a template-heavy one, 88,000): 2048 sets
  * walked 36,000 (248,000) times, 4096 sets 24,000 (159,000). 2 MB a thread, touched
- * only where used; the tags (32 KB) when a thread starts. */
+ * only where used. */
 #define SET_BITS      12
 #define CACHE_SETS    (1u << SET_BITS)
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
@@ -72,13 +72,14 @@ struct stack_cache {
 	size_t entry_size;
 	struct stacks_counters n; /* this thread's; read racily by the writer */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack; 0, 0 if unknown */
-	struct unwind_shapes *shapes; /* the walker's frame shapes, after the entries */
-	/* Per set, a 16-bit tag of each way's key (0: empty), all four in 8 bytes: a
-	 * lookup reads one small, mostly L1-resident word before touching any entry
-	 * (scanning the entries' keys cost a cache miss per way). A tag match is then
-	 * checked against the entry's full key. */
-	uint64_t tags[CACHE_SETS];
-	char entries[] __attribute__((aligned(64)));
+	struct unwind_shapes *shapes; /* the walker's frame shapes, after this header */
+	/* The table (stacks_cache_table_size), apart from the header: a fork child
+	 * may get it zeroed (empty), see stacks.h. Per set, a 16-bit tag of each way's
+	 * key (0: empty), all four in 8 bytes: a lookup reads one small, mostly
+	 * L1-resident word before touching any entry (scanning the entries' keys cost a
+	 * cache miss per way). A tag match is then checked against the entry's full key. */
+	uint64_t *tags;          /* [CACHE_SETS], at the table's start */
+	char *entries;           /* [CACHE_ENTRIES] of entry_size, after the tags */
 };
 
 static inline size_t entry_size(unsigned depth)
@@ -87,24 +88,36 @@ static inline size_t entry_size(unsigned depth)
 	return (s + 15) & ~(size_t)15;
 }
 
+#define HEADER_SIZE ((sizeof(struct stack_cache) + 63) & ~(size_t)63)
+
 size_t stacks_cache_size(unsigned depth)
 {
-	return sizeof(struct stack_cache) + CACHE_ENTRIES * entry_size(depth) +
-		unwind_shapes_size();
+	(void)depth;
+	return HEADER_SIZE + unwind_shapes_size();
 }
 
-void stacks_cache_init(struct stack_cache *c, unsigned depth)
+size_t stacks_cache_table_size(unsigned depth)
+{
+	return CACHE_SETS * sizeof(uint64_t) + CACHE_ENTRIES * entry_size(depth);
+}
+
+void stacks_cache_init(struct stack_cache *c, unsigned depth, void *table)
 {
 	/* The shapes are by code address, the same for every thread: a reused area keeps
 	 * them (a new one is zero: empty). */
-	c->shapes = (struct unwind_shapes *)(c->entries + CACHE_ENTRIES * entry_size(depth));
+	c->shapes = (struct unwind_shapes *)((char *)c + HEADER_SIZE);
+	if (table) {
+		c->tags = table;
+		c->entries = (char *)table + CACHE_SETS * sizeof(uint64_t);
+	}
 	c->depth = depth;
 	c->victim = 0;
 	c->entry_size = entry_size(depth);
 	c->stack_lo = c->stack_hi = 0;
 	/* Entries are reached only through their tags: clearing the tags empties the
-	 * cache without touching (and faulting in) the entries. */
-	memset(c->tags, 0, sizeof(c->tags));
+	 * cache without touching (and faulting in) the entries. A new table is zero. */
+	if (!table)
+		memset(c->tags, 0, CACHE_SETS * sizeof(uint64_t));
 }
 
 void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)

@@ -13,11 +13,17 @@
 
 struct stack_cache;   /* per-thread, owned by the runtime's thread state */
 
-/* Size in bytes of a cache for stacks of `depth` frames. */
+/* A cache for stacks of `depth` frames is two areas: its header (counters, bounds, the
+ * walker's frame shapes) of stacks_cache_size(depth) bytes, and its table (tags and
+ * entries, 2 MB) of stacks_cache_table_size(depth) bytes, each 64-byte aligned and
+ * zeroed when new. The table may be given to a fork child zeroed (MADV_WIPEONFORK):
+ * all zero is an empty table, so the child's copy of the forking thread's cache is
+ * then an empty cache with the parent's counters. */
 size_t stacks_cache_size(unsigned depth);
-/* Initialise (or empty, for reuse by another thread) a cache area of
- * stacks_cache_size(depth) bytes; its counters are kept. */
-void stacks_cache_init(struct stack_cache *c, unsigned depth);
+size_t stacks_cache_table_size(unsigned depth);
+/* Initialise (or empty, for reuse by another thread: table NULL keeps the one it has)
+ * a cache; its counters are kept. */
+void stacks_cache_init(struct stack_cache *c, unsigned depth, void *table);
 
 /* The thread's stack bounds: return-address slots are only searched within them
  * (no bounds: nothing is cached for that thread). */

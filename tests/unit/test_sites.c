@@ -768,6 +768,54 @@ static void test_fork_generations(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	sites_on_free_local(l, s, 64, 10, 700000);
+/* Past the small table of chains (sites.c: the first 8,192 sites; later ones go into
+ * the large table once their small chain is frozen), with threads interning the same
+ * stacks at once, each from another starting point: every stack has one site, the one
+ * every thread got and a lookup finds again. */
+#define RACE_STACKS 20000
+#define RACE_THREADS 4
+static site_id race_ids[RACE_THREADS][RACE_STACKS];
+
+static void race_stack(unsigned i, uintptr_t ips[3])
+{
+	ips[0] = 0x7000000 + i * 16;
+	ips[1] = 0x9000000 + (i % 97) * 16;
+	ips[2] = 0xb000000 + i;
+}
+
+static void *race_intern(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg;
+	for (unsigned k = 0; k < RACE_STACKS; k++) {
+		unsigned i = (k + t * (RACE_STACKS / RACE_THREADS)) % RACE_STACKS;
+		uintptr_t ips[3];
+		race_stack(i, ips);
+		race_ids[t][i] = sites_intern(ips, 3);
+	}
+	return NULL;
+}
+
+static void test_intern_two_tables(void)
+{
+	uint32_t before = sites_count();
+	pthread_t th[RACE_THREADS];
+	for (unsigned t = 0; t < RACE_THREADS; t++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, race_intern, (void *)(uintptr_t)t), 0);
+	for (unsigned t = 0; t < RACE_THREADS; t++)
+		pthread_join(th[t], NULL);
+	unsigned differ = 0, lost = 0;
+	for (unsigned i = 0; i < RACE_STACKS; i++) {
+		uintptr_t ips[3];
+		race_stack(i, ips);
+		site_id id = sites_intern(ips, 3);
+		lost += id <= before;
+		for (unsigned t = 0; t < RACE_THREADS; t++)
+			differ += race_ids[t][i] != id;
+	}
+	CU_ASSERT_EQUAL(lost, 0);
+	CU_ASSERT_EQUAL(differ, 0);
+	/* Ids past the small table's: some stacks are in the large one. */
+	CU_ASSERT(sites_count() >= before + RACE_STACKS);
 }
 
 /* Times here are made-up tick values: the identity clock (the runtime linked into this
@@ -783,6 +831,8 @@ void suite_sites(void)
 	CU_pSuite s = CU_add_suite("sites", sites_suite_init, NULL);
 	sites_init();
 	CU_add_test(s, "intern deduplicates stacks", test_intern_dedup);
+	CU_add_test(s, "intern: two tables, threads racing on the same stacks",
+		    test_intern_two_tables);
 	CU_add_test(s, "peak in the middle", test_peak_middle);
 	CU_add_test(s, "site maximum away from the global peak", test_site_max_off_peak);
 	CU_add_test(s, "peak is the first time the maximum is reached", test_peak_first_reached);

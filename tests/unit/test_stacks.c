@@ -249,7 +249,7 @@ void suite_stacks(void)
 	sites_init();
 	stacks_global_init();
 	cache = calloc(1, stacks_cache_size(DEPTH));
-	stacks_cache_init(cache, DEPTH);
+	stacks_cache_init(cache, DEPTH, calloc(1, stacks_cache_table_size(DEPTH)));
 	pthread_attr_t a;
 	void *lo = NULL;
 	size_t size = 0;
