@@ -768,6 +768,8 @@ static void test_fork_generations(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	sites_on_free_local(l, s, 64, 10, 700000);
+}
+
 /* Past the small table of chains (sites.c: the first 8,192 sites; later ones go into
  * the large table once their small chain is frozen), with threads interning the same
  * stacks at once, each from another starting point: every stack has one site, the one
