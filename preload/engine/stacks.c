@@ -322,11 +322,17 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 /* The entry of set whose key and slots match, counted as a hit; NULL if none. *off
  * gets the slot offset of ips[k] of an entry whose key matched but whose slots did not
  * (0: none such). k is the level this set was chosen at (see deep_hash). */
-static inline struct site *probe(struct stack_cache *c, size_t set, uint64_t tag,
+static inline __attribute__((always_inline)) struct site *probe(struct stack_cache *c, size_t set, uint64_t tag,
 				 uintptr_t fn, uintptr_t ra, uintptr_t cfa, uint32_t fpd,
 				 unsigned k, unsigned *off)
 {
 	const char *base = (const char *)(cfa - 8);
+	/* The ways' first lines, fetched while the tags are read: on a walk down the
+	 * levels each set is a cache miss, and waiting for the tags before fetching the
+	 * entry would make it two in a row. */
+	const char *ways = c->entries + set * CACHE_WAYS * c->entry_size;
+	for (unsigned w = 0; w < CACHE_WAYS; w++)
+		__builtin_prefetch(ways + w * c->entry_size);
 	/* Lanes equal to tag become zero. */
 	uint64_t diff = c->tags[set] ^ (tag * 0x0001000100010001ull);
 	for (unsigned w = 0; w < CACHE_WAYS; w++, diff >>= 16) {
