@@ -330,9 +330,13 @@ static inline __attribute__((always_inline)) struct site *probe(struct stack_cac
 	/* The ways' first lines, fetched while the tags are read: on a walk down the
 	 * levels each set is a cache miss, and waiting for the tags before fetching the
 	 * entry would make it two in a row. */
-	const char *ways = c->entries + set * CACHE_WAYS * c->entry_size;
-	for (unsigned w = 0; w < CACHE_WAYS; w++)
-		__builtin_prefetch(ways + w * c->entry_size);
+	const size_t es = c->entry_size;
+	const char *ways = c->entries + set * CACHE_WAYS * es;
+	_Static_assert(CACHE_WAYS == 4, "one prefetch per way");
+	__builtin_prefetch(ways);
+	__builtin_prefetch(ways + es);
+	__builtin_prefetch(ways + 2 * es);
+	__builtin_prefetch(ways + 3 * es);
 	/* Lanes equal to tag become zero. */
 	uint64_t diff = c->tags[set] ^ (tag * 0x0001000100010001ull);
 	for (unsigned w = 0; w < CACHE_WAYS; w++, diff >>= 16) {
