@@ -322,9 +322,9 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 /* The entry of set whose key and slots match, counted as a hit; NULL if none. *off
  * gets the slot offset of ips[k] of an entry whose key matched but whose slots did not
  * (0: none such). k is the level this set was chosen at (see deep_hash). */
-static inline __attribute__((always_inline)) struct site *probe(struct stack_cache *c, size_t set, uint64_t tag,
-				 uintptr_t fn, uintptr_t ra, uintptr_t cfa, uint32_t fpd,
-				 unsigned k, unsigned *off)
+static inline __attribute__((always_inline))   /* gcc would outline it: a call a probe */
+struct site *probe(struct stack_cache *c, size_t set, uint64_t tag, uintptr_t fn,
+		   uintptr_t ra, uintptr_t cfa, uint32_t fpd, unsigned k, unsigned *off)
 {
 	const char *base = (const char *)(cfa - 8);
 	/* The ways' first lines, fetched while the tags are read: on a walk down the
@@ -350,8 +350,8 @@ static inline __attribute__((always_inline)) struct site *probe(struct stack_cac
 		unsigned n = e->depth;
 		/* Where same-key stacks part first, most likely: ips[k] (this set was
 		 * chosen by the ones below it). One load turns most of them away: an
-		 * entry put here at this level has ips[k] in its first line; any other
-		 * (met here by chance) reads it from the site. */
+		 * entry put here at this level has a copy of ips[k] beside its key; any
+		 * other (met here by chance) reads it from the site. */
 		if (e->lvl == k) {
 			if (*(const uintptr_t *)(base + (size_t)e->chk_off * 8) != e->chk_ip) {
 				*off = e->chk_off;
