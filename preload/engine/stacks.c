@@ -25,7 +25,11 @@
  * AUDIOPROF_STACK_CACHE=0 turns the cache off.
  *
  * Layout: 4096 sets of 4 ways; each set's four 16-bit key tags share one 8-byte word,
- * so a lookup reads only the entry whose tag matches (then checks its full key).
+ * so a lookup reads only the entry whose tag matches (then checks its full key). An
+ * entry's first 56 bytes (in its first cache line at the default depth, where an entry
+ * is two lines) hold its key and a copy of the return address its set was chosen by,
+ * with that address's slot: a lookup passing through the set on its way to a deeper
+ * one reads nothing else of the entry, nor the site.
  * A hit gives the site by pointer (stacks_site), which the allocation path keeps in
  * the block header: no id table on the hot path. A key that more stacks share than a
  * set has ways (a wrapper such as xmalloc, called from hundreds of places at one
@@ -57,14 +61,23 @@
 #define DEEP_LEVELS   6      /* callers' return addresses a key may take in (deep_hash) */
 
 struct cache_entry {
-	uintptr_t ra, cfa, fp;
-	uintptr_t fn;
+	/* All that a probe needs to turn the entry away: the key, and the frame its set
+	 * was chosen by (see Layout above). */
+	uintptr_t ra, cfa, fn;
 	struct site *site;       /* NULL: empty */
 	const uintptr_t *ips;    /* the site's frames (sites never move): no table lookup */
-	uint32_t depth;          /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
+	uintptr_t chk_ip;        /* ips[lvl], a copy: the site's line is not read for it */
+	uint32_t fpd;            /* the key's fp as fp - cfa + 1; 0: not part of the key */
+	uint8_t depth;           /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
+	uint8_t lvl;             /* the level (deep_hash) its set was chosen at, if
+				  * lvl < depth; else 0 */
+	uint16_t chk_off;        /* off[lvl] */
 	/* followed by uint16_t off[depth]: (slot - (cfa - 8)) / 8; the frames themselves
 	 * are the site's (sites_stack) */
 };
+_Static_assert(sizeof(struct cache_entry) == 56, "the key and the check fit one line "
+	       "with the first slots");
+_Static_assert(SITES_MAX_DEPTH <= UINT8_MAX, "depth fits the entry's byte");
 
 struct stack_cache {
 	unsigned depth;          /* configured frames per stack */
@@ -321,29 +334,50 @@ static unsigned unwind(struct stack_cache *c, unsigned depth, uintptr_t fn, uint
 
 /* The entry of set whose key and slots match, counted as a hit; NULL if none. *off
  * gets the slot offset of ips[k] of an entry whose key matched but whose slots did not
- * (0: none such). */
-static inline struct site *probe(struct stack_cache *c, size_t set, uint64_t tag,
-				 uintptr_t fn, uintptr_t ra, uintptr_t cfa, uintptr_t key_fp,
-				 unsigned k, unsigned *off)
+ * (0: none such). k is the level this set was chosen at (see deep_hash). */
+static inline __attribute__((always_inline))   /* gcc would outline it: a call a probe */
+struct site *probe(struct stack_cache *c, size_t set, uint64_t tag, uintptr_t fn,
+		   uintptr_t ra, uintptr_t cfa, uint32_t fpd, unsigned k, unsigned *off)
 {
 	const char *base = (const char *)(cfa - 8);
+	/* The ways' first lines, fetched while the tags are read: on a walk down the
+	 * levels each set is a cache miss, and waiting for the tags before fetching the
+	 * entry would make it two in a row. */
+	const size_t es = c->entry_size;
+	const char *ways = c->entries + set * CACHE_WAYS * es;
+	_Static_assert(CACHE_WAYS == 4, "one prefetch per way");
+	__builtin_prefetch(ways);
+	__builtin_prefetch(ways + es);
+	__builtin_prefetch(ways + 2 * es);
+	__builtin_prefetch(ways + 3 * es);
 	/* Lanes equal to tag become zero. */
 	uint64_t diff = c->tags[set] ^ (tag * 0x0001000100010001ull);
 	for (unsigned w = 0; w < CACHE_WAYS; w++, diff >>= 16) {
 		if (diff & 0xFFFF)
 			continue;
 		struct cache_entry *e = way(c, set, w);
-		if (e->ra != ra || e->cfa != cfa || e->fp != key_fp || e->fn != fn)
+		if (e->ra != ra || e->cfa != cfa || e->fpd != fpd || e->fn != fn)
 			continue;
 		const uintptr_t *ips = e->ips;
 		const uint16_t *offs = entry_offs(e);
 		unsigned n = e->depth;
 		/* Where same-key stacks part first, most likely: ips[k] (this set was
-		 * chosen by the ones below it). One load turns most of them away. */
-		if (n > k && *(const uintptr_t *)(base + (size_t)offs[k] * 8) != ips[k]) {
+		 * chosen by the ones below it). One load turns most of them away: an
+		 * entry put here at this level has a copy of ips[k] beside its key; any
+		 * other (met here by chance) reads it from the site. */
+		if (e->lvl == k) {
+			if (*(const uintptr_t *)(base + (size_t)e->chk_off * 8) != e->chk_ip) {
+				*off = e->chk_off;
+				continue;
+			}
+		} else if (n > k && *(const uintptr_t *)(base + (size_t)offs[k] * 8) != ips[k]) {
 			*off = offs[k];
 			continue;
 		}
+		/* Most likely a hit now: the allocation path writes the site's first two
+		 * lines next (sites_alloc), fetched while the slots are compared. */
+		__builtin_prefetch(e->site, 1);
+		__builtin_prefetch((const char *)e->site + 64, 1);
 		/* Every slot, without a branch per frame: the slots are those found
 		 * within this thread's stack for this very cfa, so all are readable. */
 		uintptr_t d = 0;
@@ -401,11 +435,13 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		if (depth > c->depth)
 			depth = c->depth;
 		uint64_t x = (ra ^ (cfa >> 4) ^ (key_fp << 9) ^ (fn << 3)) * 0x9E3779B97F4A7C15ull;
+		uint32_t fpd = key_fp ? (uint32_t)(key_fp - cfa) + 1 : 0;
 		size_t set = set_of(x);
 		uint64_t tag = tag_of(x);
 		const char *base = (const char *)(cfa - 8);
 		unsigned off = 0;   /* a same-key entry's slot of ips[k] (see deep_hash) */
-		struct site *hit = probe(c, set, tag, fn, ra, cfa, key_fp, 2, &off);
+		unsigned lvl = 2;   /* the level set was chosen at */
+		struct site *hit = probe(c, set, tag, fn, ra, cfa, fpd, lvl, &off);
 		if (hit)
 			return hit;
 		for (unsigned k = 3; off && k <= DEEP_LEVELS + 2; k++) {
@@ -414,8 +450,9 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			x = deep_hash(x, *(const uintptr_t *)(base + (size_t)off * 8));
 			set = set_of(x);
 			tag = tag_of(x);
+			lvl = k;
 			off = 0;
-			hit = probe(c, set, tag, fn, ra, cfa, key_fp, k, &off);
+			hit = probe(c, set, tag, fn, ra, cfa, fpd, lvl, &off);
 			if (hit)
 				return hit;
 		}
@@ -442,11 +479,14 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		if (cacheable) {
 			e->ra = ra;
 			e->cfa = cfa;
-			e->fp = key_fp;
+			e->fpd = fpd;
 			e->fn = fn;
-			e->depth = n;
+			e->depth = (uint8_t)n;
 			e->ips = site_ips;
 			e->site = s;
+			e->lvl = n > lvl ? (uint8_t)lvl : 0;
+			e->chk_off = n > lvl ? entry_offs(e)[lvl] : 0;
+			e->chk_ip = n > lvl ? site_ips[lvl] : 0;
 			c->tags[set] |= tag << (16 * vw);
 			c->n.misses++;
 		} else {

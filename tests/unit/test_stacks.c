@@ -225,6 +225,70 @@ static void test_shared_key(void)
 	CU_ASSERT_EQUAL(after.hits - before.hits, 80);
 }
 
+/* Two levels of wrappers: common() under mid(), mid() under six callers from one call
+ * depth, so that the six stacks share the key and the caller above it (ips[2]) and
+ * part only at ips[3]. A same-key entry's copy of the frame its set was chosen by
+ * matches every one of them at the first level: each still gets its own site, walked
+ * once, and found again in every later round. */
+__attribute__((noinline)) static site_id mid(void)
+{
+	site_id s = common();
+	NOTAIL;
+	return s;
+}
+
+#define MID_CALLER(k) \
+	__attribute__((noinline)) static site_id m##k(void) \
+	{ \
+		volatile char pad[32]; \
+		pad[0] = 1; \
+		site_id s = mid(); \
+		NOTAIL; \
+		return s + (site_id)(pad[0] - 1); \
+	}
+MID_CALLER(0) MID_CALLER(1) MID_CALLER(2) MID_CALLER(3) MID_CALLER(4) MID_CALLER(5)
+
+#define NMID 6
+static site_id (*const mid_callers[NMID])(void) = { m0, m1, m2, m3, m4, m5 };
+
+__attribute__((noinline)) static void mid_rounds(site_id *first, int *same)
+{
+	*same = 1;
+	for (int r = 0; r < 11; r++)
+		for (int k = 0; k < NMID; k++) {
+			site_id s = mid_callers[k]();
+			if (r == 0)
+				first[k] = s;
+			else if (s != first[k])
+				*same = 0;
+		}
+	NOTAIL;
+}
+
+static void test_shared_two_levels(void)
+{
+	struct stacks_counters before = { 0, 0, 0 }, after = { 0, 0, 0 };
+	site_id first[NMID];
+	int same = 0;
+	stacks_cache_counters(cache, &before);
+	mid_rounds(first, &same);
+	stacks_cache_counters(cache, &after);
+	CU_ASSERT_TRUE(same);
+	for (int k = 0; k < NMID; k++) {
+		unsigned d;
+		const uintptr_t *ips = sites_stack(first[k], &d);
+		CU_ASSERT_FATAL(ips != NULL && d >= 5);
+		CU_ASSERT_EQUAL(ips[0], (uintptr_t)fake_alloc);
+		CU_ASSERT(within(ips[1], (void *)common));
+		CU_ASSERT(within(ips[2], (void *)mid));
+		CU_ASSERT(within(ips[3], (void *)mid_callers[k]));
+		for (int j = 0; j < k; j++)
+			CU_ASSERT_NOT_EQUAL(first[j], first[k]);
+	}
+	CU_ASSERT_EQUAL(after.misses - before.misses, NMID);
+	CU_ASSERT_EQUAL(after.hits - before.hits, 10 * NMID);
+}
+
 /* Without full unwinding, the stack is [fn, ra]. */
 __attribute__((noinline)) static site_id shallow(void)
 {
@@ -264,4 +328,6 @@ void suite_stacks(void)
 	CU_add_test(s, "cache: rbp holding data is not part of the key", test_rbp_data);
 	CU_add_test(s, "cache: rbp left out of the key still reaches the walk", test_fp_kept_for_walk);
 	CU_add_test(s, "cache: one key, eight stacks above it", test_shared_key);
+	CU_add_test(s, "cache: one key and caller, six stacks above them",
+		    test_shared_two_levels);
 }
