@@ -689,7 +689,8 @@ struct regs {
 	int fp_known;
 };
 
-struct bounds { uintptr_t lo, hi; };
+/* A walk's stack bounds, and the tag its shape-cache entries carry (shape_key). */
+struct bounds { uintptr_t lo, hi, tag; };
 
 static inline int load(const struct bounds *b, uintptr_t a, uintptr_t *v)
 {
@@ -831,7 +832,14 @@ static int rule_value(const struct rule *u, unsigned reg, const struct regs *r,
 
 /* Direct-mapped, 16 bytes a shape: 256 KB a thread, touched only where used. With 2048
  * shapes, gcc's cc1 on one file met 40,000 frames not in the cache (each a search of
- * .eh_frame_hdr and a run of the FDE's CFI); with 16384, 31,000. */
+ * .eh_frame_hdr and a run of the FDE's CFI); with 16384, 31,000.
+ *
+ * Modules going away (mods_gen bumped) empty every cache, without a write: an entry's
+ * key is its return address with the low 16 bits of the generation it was made in
+ * above bit 48 (no user-space address reaches there), so an entry of an older
+ * generation matches nothing. The table is cleared only when the generation's upper
+ * bits move (every 65,536 unloads), where a low half could come round again: a thread
+ * never writes 256 KB, or faults its pages in, because a library was unloaded. */
 #define SHAPES      16384u  /* power of two */
 #define FP_SAME     INT16_MAX
 
@@ -843,7 +851,7 @@ struct shape {
 };
 
 struct unwind_shapes {
-	uint32_t gen;              /* mods_gen its entries were made under */
+	uint32_t gen;              /* mods_gen of its last walk: entries are of gen's epoch */
 	struct unwind_counters n;
 	struct shape s[SHAPES];
 };
@@ -867,6 +875,18 @@ void unwind_shapes_counters(const struct unwind_shapes *c, struct unwind_counter
 	sum->failed += c->n.failed;
 }
 
+#define SHAPE_TAG_SHIFT 48
+#define SHAPE_EPOCH(g)  ((g) >> 16)
+
+/* The key of pc's entry made in generation gen; 0 (never a key) for a pc the tag would
+ * overlap. */
+static inline uintptr_t shape_key(uintptr_t pc, uint32_t gen)
+{
+	if (pc >> SHAPE_TAG_SHIFT)
+		return 0;
+	return pc | (uintptr_t)(gen & 0xffff) << SHAPE_TAG_SHIFT;
+}
+
 static inline struct shape *shape_slot(struct unwind_shapes *c, uintptr_t pc)
 {
 	uint64_t x = (uint64_t)pc * 0x9E3779B97F4A7C15ull;
@@ -875,10 +895,12 @@ static inline struct shape *shape_slot(struct unwind_shapes *c, uintptr_t pc)
 
 int unwind_frame_on_sp(const struct unwind_shapes *c, uintptr_t pc)
 {
-	if (!c || c->gen != __atomic_load_n(&mods_gen, __ATOMIC_RELAXED))
+	uint32_t g = __atomic_load_n(&mods_gen, __ATOMIC_RELAXED);
+	uintptr_t key = shape_key(pc, g);
+	if (!c || !key || SHAPE_EPOCH(c->gen) != SHAPE_EPOCH(g))
 		return 0;
 	const struct shape *sh = shape_slot((struct unwind_shapes *)c, pc);
-	return __atomic_load_n(&sh->pc, __ATOMIC_RELAXED) == pc && !(sh->ra_off & 1);
+	return __atomic_load_n(&sh->pc, __ATOMIC_RELAXED) == key && !(sh->ra_off & 1);
 }
 
 enum step { STEP_OK, STEP_END, STEP_FAIL };
@@ -934,7 +956,7 @@ static enum step __attribute__((noinline)) step_cfi(struct unwind_shapes *c, str
 	if (rs->how != R_SAME && rule_value(rs, REG_RSP, r, b, cfa, &sp, &ignored))
 		return STEP_FAIL;
 	/* Remember the common shapes. */
-	if (c && !*exact && !ci.signal && rs->how == R_SAME && ru->how == R_OFFSET &&
+	if (c && b->tag && !*exact && !ci.signal && rs->how == R_SAME && ru->how == R_OFFSET &&
 	    (row.cfa_reg == REG_RSP || row.cfa_reg == REG_RBP) &&
 	    row.cfa_off == (int32_t)row.cfa_off && !(ru->off & 7) &&
 	    ru->off > INT16_MIN && ru->off < INT16_MAX &&
@@ -949,7 +971,7 @@ static enum step __attribute__((noinline)) step_cfi(struct unwind_shapes *c, str
 		sh->ra_off = (int16_t)(ru->off | (row.cfa_reg == REG_RBP));
 		sh->fp_off = rf->how == R_SAME ? FP_SAME : (int16_t)rf->off;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		__atomic_store_n(&sh->pc, r->pc, __ATOMIC_RELAXED);
+		__atomic_store_n(&sh->pc, shape_key(r->pc, (uint32_t)b->tag), __ATOMIC_RELAXED);
 	}
 	*exact = ci.signal;
 	r->fp = fp;
@@ -964,9 +986,10 @@ static enum step __attribute__((noinline)) step_cfi(struct unwind_shapes *c, str
 static inline enum step step(struct unwind_shapes *c, struct regs *r, int *exact,
 			     const struct bounds *b, int may_lock, uintptr_t *slot)
 {
-	if (!*exact && c) {
+	uintptr_t key;
+	if (!*exact && c && b->tag && (key = shape_key(r->pc, (uint32_t)b->tag))) {
 		struct shape *sh = shape_slot(c, r->pc);
-		if (__atomic_load_n(&sh->pc, __ATOMIC_RELAXED) == r->pc) {
+		if (__atomic_load_n(&sh->pc, __ATOMIC_RELAXED) == key) {
 			uintptr_t cfa, ra, fp;
 			int on_fp = sh->ra_off & 1;
 			if (on_fp && !r->fp_known)
@@ -996,14 +1019,17 @@ enum unwind_status unwind_walk(struct unwind_shapes *c, const struct unwind_star
 			       uintptr_t *ips, uintptr_t *slots, unsigned max, unsigned *np)
 {
 	struct regs r = { .pc = st->ra, .sp = st->sp, .fp = st->fp, .fp_known = 1 };
-	struct bounds b = { st->lo, st->hi };
+	struct bounds b = { st->lo, st->hi, 0 };
 	int exact = st->exact;
 	unsigned n = 0;
 	enum unwind_status status = UNWIND_DONE;
 	if (c) {
 		uint32_t g = __atomic_load_n(&mods_gen, __ATOMIC_ACQUIRE);
-		if (c->gen != g)
+		if (SHAPE_EPOCH(c->gen) != SHAPE_EPOCH(g))
 			unwind_shapes_init(c);
+		c->gen = g;
+		/* tag: the generation, plus a bit above it so that it is never 0 */
+		b.tag = (uintptr_t)g | (uintptr_t)1 << 32;
 		c->n.walks++;
 	}
 	if (max) {

@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "unwind.h"
@@ -330,6 +332,66 @@ static void test_shapes(void)
 	CU_ASSERT_EQUAL(after.failed, before.failed);
 }
 
+/* The pages of [p, p + len) in memory. */
+static size_t resident_pages(void *p, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (len + page - 1) / page, r = 0;
+	unsigned char *v = calloc(n, 1);
+	if (!v || mincore(p, len, v) != 0) {
+		free(v);
+		return (size_t)-1;
+	}
+	for (size_t i = 0; i < n; i++)
+		r += v[i] & 1;
+	free(v);
+	return r;
+}
+
+/* A module unloaded makes every thread's shape cache forget its entries (the next walk
+ * finds none of them: a later module at the same address has other code) without the
+ * thread clearing it: no walk writes, or faults in, the whole 256 KB table because
+ * some library somewhere was unloaded. */
+static void test_shapes_unload(void)
+{
+	size_t size = unwind_shapes_size();
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(m != MAP_FAILED);
+	struct unwind_shapes *saved = shapes;
+	shapes = m;   /* zeroed: an empty cache, as a new thread's */
+	/* (the counters are added to what is passed) */
+	struct unwind_counters cf = { 0 }, cw = { 0 }, c0 = { 0 }, c1 = { 0 }, c2 = { 0 };
+	CU_ASSERT_TRUE(recurse(10));
+	unwind_shapes_counters(shapes, &cf);   /* a walk through an empty cache */
+	CU_ASSERT_TRUE(recurse(10));
+	unwind_shapes_counters(shapes, &cw);
+	CU_ASSERT_TRUE(cw.shape_hits - cf.shape_hits >= 10);   /* the cache serves */
+	/* a module the walker has met (a walk through libffi), then unloaded */
+	void *h = dlopen("libffi.so.8", RTLD_NOW | RTLD_LOCAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_PTR_EQUAL(ffi_thread(h), (void *)1);
+	may_lock = 1;
+	unwind_shapes_counters(shapes, &c0);
+	size_t before = resident_pages(m, size);
+	unwind_dlclose_begin();
+	dlclose(h);
+	unwind_dlclose_end();
+	CU_ASSERT_TRUE(recurse(10));
+	unwind_shapes_counters(shapes, &c1);
+	/* as the first walk through the empty cache: nothing of before was used */
+	CU_ASSERT_EQUAL(c1.shape_hits - c0.shape_hits, cf.shape_hits);
+	CU_ASSERT_EQUAL(c1.frames - c0.frames, cf.frames);
+	size_t after = resident_pages(m, size);
+	CU_ASSERT_TRUE(before != (size_t)-1 && after != (size_t)-1);
+	CU_ASSERT_TRUE(after <= before + 4);
+	CU_ASSERT_TRUE(after < size / 4096 / 2);
+	CU_ASSERT_TRUE(recurse(10));   /* entries of the new generation serve again */
+	unwind_shapes_counters(shapes, &c2);
+	CU_ASSERT_TRUE(c2.shape_hits - c1.shape_hits >= 10);
+	CU_ASSERT_EQUAL(c2.failed, c0.failed);
+	shapes = saved;
+	munmap(m, size);
+}
+
 static void test_totals(void)
 {
 	CU_ASSERT_TRUE(compared >= 10);
@@ -362,5 +424,7 @@ void suite_unwind(void)
 	CU_add_test(s, "modules loaded and unloaded while an audio thread walks", test_module_churn);
 	CU_add_test(s, "reads outside the stack refused", test_refusals);
 	CU_add_test(s, "the shape cache answers as a full walk", test_shapes);
+	CU_add_test(s, "a module unloaded: the shape cache forgets without being cleared",
+		    test_shapes_unload);
 	CU_add_test(s, "no walk disagreed with libunwind", test_totals);
 }
