@@ -56,7 +56,7 @@ static void test_roundtrip(void)
 	char *frames[] = { "0x401000: inner (a.c:3)", "0x401000: outer (b.c:9)" };
 	int n = -1;
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n));
-	symcache_add(bid, sizeof(bid), 0, 0x1000, frames, 2);
+	symcache_add(bid, sizeof(bid), 0, 0x1000, 0x1000, 0x1001, frames, 2);
 	const char *const *s = symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(n, 2);
@@ -66,7 +66,7 @@ static void test_roundtrip(void)
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1000, &n));
 	/* a tab or a newline cannot be stored in the line format: not cached */
 	char *bad[] = { "0x401000: in\tner (a.c:3)" };
-	symcache_add(bid, sizeof(bid), 0, 0x2000, bad, 1);
+	symcache_add(bid, sizeof(bid), 0, 0x2000, 0x2000, 0x2001, bad, 1);
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x2000, &n));
 
 	symcache_flush();
@@ -75,7 +75,7 @@ static void test_roundtrip(void)
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
 	char *text = read_file(BID_HEX ".sym");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-	CU_ASSERT_STRING_EQUAL(text, "audioprof-symcache 2\n1000\tinner (a.c:3)\touter (b.c:9)\n");
+	CU_ASSERT_STRING_EQUAL(text, "audioprof-symcache 3\n1000\tinner (a.c:3)\touter (b.c:9)\n");
 
 	/* a new process: everything from the file */
 	symcache_shutdown();
@@ -85,13 +85,80 @@ static void test_roundtrip(void)
 	CU_ASSERT_STRING_EQUAL(s[1], "outer (b.c:9)");
 }
 
+/* Ranges: any address of one finds its frames, in memory and from the file; a range
+ * overlapping cached ones is cut to the gap around its address; the file's lines come
+ * out sorted, one address alone in the short form. */
+static void test_ranges(void)
+{
+	static const unsigned char rbid[4] = { 0xfe, 0xed, 0, 1 };
+	char *a[] = { "0x5000: loop (l.c:7)" }, *b[] = { "0x5100: tail (l.c:9)" },
+	     *c[] = { "0x50f0: mid (l.c:8)" }, *d[] = { "0x4000: one (o.c:1)" };
+	int n = 0;
+	symcache_add(rbid, sizeof(rbid), 0, 0x5010, 0x5000, 0x5080, a, 1);
+	symcache_add(rbid, sizeof(rbid), 0, 0x5100, 0x5100, 0x5140, b, 1);
+	/* overlaps both: kept for [0x5080, 0x5100) only */
+	symcache_add(rbid, sizeof(rbid), 0, 0x50f0, 0x5040, 0x5120, c, 1);
+	/* a range not holding its address: the address alone */
+	symcache_add(rbid, sizeof(rbid), 0, 0x4000, 0x4100, 0x4200, d, 1);
+	/* already held: nothing changes */
+	symcache_add(rbid, sizeof(rbid), 0, 0x5000, 0x5000, 0x5001, d, 1);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *s;
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4fff, &n));
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5000, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "loop (l.c:7)") == 0);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x507f, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "loop (l.c:7)") == 0);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5080, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "mid (l.c:8)") == 0);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x50ff, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "mid (l.c:8)") == 0);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5100, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "tail (l.c:9)") == 0);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x513f, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "tail (l.c:9)") == 0);
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x5140, &n));
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x4000, &n);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "one (o.c:1)") == 0);
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4001, &n));
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4100, &n));
+		if (pass == 0) {   /* a new process: everything from the file */
+			symcache_flush();
+			char *text = read_file("feed0001.sym");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+			CU_ASSERT_STRING_EQUAL(text, "audioprof-symcache 3\n"
+					       "4000\tone (o.c:1)\n"
+					       "5000-5080\tloop (l.c:7)\n"
+					       "5080-5100\tmid (l.c:8)\n"
+					       "5100-5140\ttail (l.c:9)\n");
+			symcache_shutdown();
+		}
+	}
+}
+
+/* Many entries added out of order (past the pending array's merges): each found. */
+static void test_many(void)
+{
+	static const unsigned char mbid[4] = { 0xfe, 0xed, 0, 2 };
+	char *f[] = { "0x1: f (f.c:1)" };
+	int n = 0, missing = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		uint64_t lo = 0x10000 + (uint64_t)((i * 7919u) % 1000u) * 0x10;
+		symcache_add(mbid, sizeof(mbid), 0, lo + 3, lo, lo + 0x10, f, 1);
+	}
+	for (uint64_t a = 0x10000; a < 0x10000 + 1000 * 0x10; a++)
+		missing += !symcache_lookup(mbid, sizeof(mbid), 0, a, &n);
+	CU_ASSERT_EQUAL(missing, 0);
+	CU_ASSERT_PTR_NULL(symcache_lookup(mbid, sizeof(mbid), 0, 0x10000 + 1000 * 0x10, &n));
+}
+
 static void test_damaged(void)
 {
 	char path[256];
 	snprintf(path, sizeof(path), "%s/" BID_HEX ".dsym", dir);
 	FILE *f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs("audioprof-symcache 2\n"
+	fputs("audioprof-symcache 3\n"
 	      "10\tgood (g.c:1)\n"
 	      "zz\tbad address\n"
 	      "20\t\tempty frame\n"
@@ -101,6 +168,11 @@ static void test_damaged(void)
 	      " 70\tspace first\n"
 	      "11111111111111111\ttoo many digits\n"
 	      "50\tlast (l.c:5)\n"
+	      "58-54\tbackwards\n"
+	      "80-90\trange (r.c:8)\n"
+	      "88-98\toverlapping the one before\n"
+	      "a0-\tno end\n"
+	      "b0-c0-d0\ttwo dashes\n"
 	      "60\ttorn", f);
 	fclose(f);
 	symcache_shutdown();
@@ -115,6 +187,22 @@ static void test_damaged(void)
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x60, &n));
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x70, &n));
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1111111111111111ull, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x54, &n));
+	s = symcache_lookup(bid, sizeof(bid), 1, 0x8f, &n);
+	CU_ASSERT(s && n == 1 && strcmp(s[0], "range (r.c:8)") == 0);
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x90, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xa0, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xb0, &n));
+
+	/* version 2 (exact addresses) is read, without ranges */
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("audioprof-symcache 2\n10\tgood (g.c:1)\n20-30\tnot in version 2\n", f);
+	fclose(f);
+	symcache_shutdown();
+	CU_ASSERT_PTR_NOT_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x11, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x20, &n));
 
 	/* another version's file is ignored altogether */
 	f = fopen(path, "w");
@@ -132,7 +220,7 @@ static void test_off(void)
 	CU_ASSERT_FALSE(symcache_enabled());
 	char *frames[] = { "0x1: f (f.c:1)" };
 	int n;
-	symcache_add(bid, sizeof(bid), 0, 0x1, frames, 1);
+	symcache_add(bid, sizeof(bid), 0, 0x1, 0x1, 0x2, frames, 1);
 	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x1, &n));
 	symcache_init(dir);
 	CU_ASSERT_TRUE(symcache_enabled());
@@ -157,6 +245,8 @@ void suite_symcache(void)
 {
 	CU_pSuite s = CU_add_suite("symcache", init, clean);
 	CU_add_test(s, "round trip through the file", test_roundtrip);
+	CU_add_test(s, "address ranges", test_ranges);
+	CU_add_test(s, "many ranges, added out of order", test_many);
 	CU_add_test(s, "damaged lines and other versions", test_damaged);
 	CU_add_test(s, "off, and modules without a build ID", test_off);
 	CU_add_test(s, "clock: identity without the TSC", test_clock_identity);
