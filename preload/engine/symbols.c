@@ -609,14 +609,20 @@ static void span_cut(struct span *sp, Dwarf_Addr pc, Dwarf_Addr lo, Dwarf_Addr h
 		sp->hi = lo;
 }
 
-/* Narrows sp to where symbol_at gives pc's symbol: up to the next symbol's start (the
- * search lands on the same one) and a sized symbol's end, above the ends of the sized
- * ones symbol_at passed over (below those it would take them). */
+/* Narrows sp to where symbol_at gives what it gives for pc: the same symbol up to the
+ * next symbol's start (the search lands on the same one) and a sized symbol's end,
+ * above the ends of the sized ones it passed over (below those it would take them);
+ * or none, over the same gap between symbols. */
 static void symbol_span(struct span *sp, Dwfl_Module *mod, Dwarf_Addr pc)
 {
 	struct symtab *t = symtab_of(mod);
-	if (!t || t->n == 0 || pc < t->v[0].lo) {
+	if (!t) {
 		span_pin(sp, pc);
+		return;
+	}
+	if (t->n == 0 || pc < t->v[0].lo) {
+		if (t->n)
+			span_clip(sp, 0, t->v[0].lo);
 		return;
 	}
 	size_t lo = 0, hi = t->n;   /* as symbol_at */
@@ -639,22 +645,41 @@ static void symbol_span(struct span *sp, Dwfl_Module *mod, Dwarf_Addr pc)
 		if (sized)
 			span_clip(sp, s->hi, (Dwarf_Addr)-1);
 	}
-	span_pin(sp, pc);   /* no symbol: not proved for any other address */
 }
 
-/* Narrows sp (absolute) to the line-table row dwfl_module_getsrc returned for pc:
- * [its address, the next row's), where its search (the last row at or below the
- * address, in rows libdw keeps sorted by address) lands on the same row. The same
- * search over the unit's rows, checked to find the row it returned. */
+/* Row i of lines: its address, and whether it starts code of `file`:`line` (not an
+ * end of sequence). Returns 0, or -1 when libdw cannot tell. */
+static int row_of(Dwarf_Lines *lines, size_t i, const char *file, int line, Dwarf_Addr *addr,
+		  int *same)
+{
+	Dwarf_Line *r = dwlib.dwarf_onesrcline(lines, i);
+	bool end;
+	int l;
+	const char *f;
+	if (!r || dwlib.dwarf_lineaddr(r, addr) != 0 || dwlib.dwarf_lineendsequence(r, &end) != 0)
+		return -1;
+	*same = !end && dwlib.dwarf_lineno(r, &l) == 0 && l == line &&
+		(f = dwlib.dwarf_linesrc(r, NULL, NULL)) != NULL && strcmp(f, file) == 0;
+	return 0;
+}
+
+/* Narrows sp (absolute) to where dwfl_module_getsrc gives the file and line it gave
+ * for pc. Its search takes the last row at or below the address (libdw keeps the rows
+ * sorted by address), so over [a row's address, the next row's) it lands on that row;
+ * the frames use only the row's file and line (not its column or flags), so the rows
+ * next to pc's with the same file and line (no end of sequence between) join it. The
+ * same search over the unit's rows, checked to find the row libdwfl returned. */
 static void line_span(struct span *sp, Dwfl_Module *mod, Dwfl_Line *dl, Dwarf_Addr pc)
 {
-	Dwarf_Addr bias, at, a, next;
+	enum { MAX_ROWS = 256 };   /* rows joined on either side */
+	Dwarf_Addr bias, at, a, b;
 	Dwarf_Die *cu = dwlib.dwfl_linecu(dl);
 	Dwarf_Lines *lines;
 	size_t nlines;
-	bool end = 1;
+	int line = 0, same;
+	const char *file;
 	if (!cu || !dwlib.dwfl_module_getdwarf(mod, &bias) ||
-	    !dwlib.dwfl_lineinfo(dl, &at, NULL, NULL, NULL, NULL) ||
+	    !(file = dwlib.dwfl_lineinfo(dl, &at, &line, NULL, NULL, NULL)) ||
 	    dwlib.dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines < 2) {
 		span_pin(sp, pc);
 		return;
@@ -672,11 +697,20 @@ static void line_span(struct span *sp, Dwfl_Module *mod, Dwfl_Line *dl, Dwarf_Ad
 		else
 			l = idx;
 	}
-	if (l + 1 < nlines && dwlib.dwarf_lineaddr(dwlib.dwarf_onesrcline(lines, l), &a) == 0 &&
-	    a + bias == at && a <= x &&
-	    dwlib.dwarf_lineendsequence(dwlib.dwarf_onesrcline(lines, l), &end) == 0 && !end &&
-	    dwlib.dwarf_lineaddr(dwlib.dwarf_onesrcline(lines, l + 1), &next) == 0 && next > x)
-		span_clip(sp, a + bias, next + bias);
+	if (l + 1 >= nlines || row_of(lines, l, file, line, &a, &same) != 0 || !same ||
+	    a + bias != at || a > x) {
+		span_pin(sp, pc);
+		return;
+	}
+	size_t lo = l, hi = l + 1;   /* rows [lo, hi) of file:line; hi's address ends them */
+	while (lo > 0 && l - lo < MAX_ROWS && row_of(lines, lo - 1, file, line, &b, &same) == 0 &&
+	       same)
+		a = b, lo--;
+	while (row_of(lines, hi, file, line, &b, &same) == 0 && same && hi + 1 < nlines &&
+	       hi - l < MAX_ROWS)
+		hi++;
+	if (row_of(lines, hi, file, line, &b, &same) == 0 && b > x)
+		span_clip(sp, a + bias, b + bias);
 	else
 		span_pin(sp, pc);
 }
@@ -1196,6 +1230,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		struct span sp = { 0, (Dwarf_Addr)-1 };
 		line_span(&sp, mod, dl, pc);
 		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle, &sp) > 0) {
+			span_clip(&sp, m->lo, m->hi);
 			S.stats.dwarf++;
 			if (bidlen > 0)
 				symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, sp.lo + 1 - m->bias,
@@ -1214,19 +1249,29 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		return;
 	}
 	S.stats.symtab++;
+	/* "???" holds over the gap between symbols in a module without DWARF (no line
+	 * anywhere), as a CPU sample in a stripped library's static code needs; a name
+	 * comes with the address's offset, and only for that address. */
+	Dwarf_Addr dbias;
+	int has_dwarf = dwlib.dwfl_module_getdwarf(mod, &dbias) != NULL;
+	struct span sp = { 0, (Dwarf_Addr)-1 };
 	if (symname) {   /* no debug info: the printed address's offset too */
 		add_frame(fl, ip, symname, demangle, NULL, 0, module, (uint64_t)off + 1);
+		span_pin(&sp, pc);
 	} else {
 		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
+		if (has_dwarf)
+			span_pin(&sp, pc);
+		else
+			symbol_span(&sp, mod, pc);
+		span_clip(&sp, m->lo, m->hi);
 	}
 	/* Cached too, so that a process whose frames are all cached never loads libdw:
 	 * for good when the module has DWARF without a line here (crt1's _start), else
 	 * until a debug file for it is installed. */
-	Dwarf_Addr dbias;
 	if (bidlen > 0)
-		symcache_add(bid, bidlen, dwlib.dwfl_module_getdwarf(mod, &dbias) ? SYMCACHE_DWARF
-									       : SYMCACHE_SYMTAB,
-			     addr, addr, addr + 1, fl->v, fl->n);
+		symcache_add(bid, bidlen, has_dwarf ? SYMCACHE_DWARF : SYMCACHE_SYMTAB, addr,
+			     sp.lo + 1 - m->bias, sp.hi + 1 - m->bias, fl->v, fl->n);
 }
 
 /* ---------------------------------------------------------------- the module list */
