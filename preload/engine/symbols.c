@@ -1187,6 +1187,60 @@ static int cached_frames(struct frame_list *fl, uintptr_t ip, struct loaded *m)
 	return 1;
 }
 
+/* Under the mutex, libdw loaded: the frames of pc from DWARF (its line and scopes), and
+ * in *sp the addresses they hold for; 0 when DWARF does not name it. */
+static int dwarf_cell(struct frame_list *fl, Dwfl_Module *mod, Dwarf_Addr pc,
+		      const char *module, demangle_fn demangle, struct span *sp)
+{
+	const char *file = NULL;
+	int line = 0;
+	Dwfl_Line *dl = dwlib.dwfl_module_getsrc(mod, pc);
+	Dwarf_Addr la;
+	if (dl)
+		file = dwlib.dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
+	sp->lo = 0;
+	sp->hi = (Dwarf_Addr)-1;
+	if (!file || line <= 0)
+		return 0;
+	line_span(sp, mod, dl, pc);
+	return dwarf_frames(fl, mod, (uintptr_t)pc + 1, pc, file, line, module, demangle, sp) > 0;
+}
+
+/* Under the mutex, libdw loaded, after pc missed the persistent cache of a module whose
+ * file had entries (not a first run: a CPU sample landed in code no run had sampled
+ * there, say): the ranges next to pc's (`done`) are cached too, up to FILL_BYTES on
+ * either side and FILL_CELLS of them, so that the next run's samples in the same loop
+ * find them. At most FILL_TOTAL per process: a run with many new misses pays for its
+ * own frames only. */
+static void fill_around(Dwfl_Module *mod, struct loaded *m, Dwarf_Addr pc, struct span done,
+			const char *module, demangle_fn demangle)
+{
+	enum { FILL_BYTES = 512, FILL_CELLS = 64, FILL_TOTAL = 4096 };
+	static unsigned filled;   /* under the mutex */
+	Dwarf_Addr wlo = pc > m->lo + FILL_BYTES ? pc - FILL_BYTES : m->lo;
+	Dwarf_Addr whi = pc + FILL_BYTES < m->hi ? pc + FILL_BYTES : m->hi;
+	int cells = 0;
+	for (int dir = 0; dir < 2; dir++) {
+		Dwarf_Addr x = dir == 0 ? done.hi : done.lo - 1;
+		while (x >= wlo && x < whi && cells < FILL_CELLS && filled < FILL_TOTAL) {
+			struct frame_list fl = { 0 };
+			struct span sp;
+			int ok = dwarf_cell(&fl, mod, x, module, demangle, &sp);
+			if (ok) {
+				span_clip(&sp, m->lo, m->hi);
+				symcache_add(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF, x + 1 - m->bias,
+					     sp.lo + 1 - m->bias, sp.hi + 1 - m->bias, fl.v, fl.n);
+			}
+			fl_free(&fl);
+			cells++;
+			filled++;
+			if (!ok)
+				break;   /* code DWARF does not describe: the function ends */
+			x = dir == 0 ? sp.hi : sp.lo - 1;
+		}
+	}
+}
+
 /* All frames for one ip in the current module list (m: its module, NULL if none;
  * mod: the same in the Dwfl, NULL without libdw), at least one on success. */
 static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
@@ -1232,9 +1286,12 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle, &sp) > 0) {
 			span_clip(&sp, m->lo, m->hi);
 			S.stats.dwarf++;
-			if (bidlen > 0)
+			if (bidlen > 0) {
 				symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, sp.lo + 1 - m->bias,
 					     sp.hi + 1 - m->bias, fl->v, fl->n);
+				if (symcache_was_read(bid, bidlen, SYMCACHE_DWARF))
+					fill_around(mod, m, pc, sp, module, demangle);
+			}
 			return;
 		}
 	}

@@ -51,6 +51,7 @@ struct cmod {
 	char name[2 * MAX_BID + 8];  /* "<hex>.sym", "<hex>.dsym" or "<hex>.nsym" */
 	struct cvec main, pending;
 	int loaded;                  /* the file was read (or found missing or bad) */
+	int had;                     /* it had entries */
 	int dirty;                   /* entries not yet in the file */
 	struct stat seen;            /* the file when it was read (st_ino 0: none) */
 };
@@ -290,6 +291,8 @@ static void parse(struct cmod *m, char *buf, size_t size)
 		}
 		p = nl + 1;
 	}
+	if (got.n)
+		m->had = 1;
 	if (vec_merge(&m->main, &m->pending) != 0 || vec_merge(&m->main, &got) != 0)
 		vec_free(&got);
 	free(got.v);
@@ -525,6 +528,12 @@ void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64
 	struct centry *e = make_entry(lo, hi, n, s, len);
 	if (e && insert(m, e, addr))
 		m->dirty = 1;
+}
+
+int symcache_was_read(const unsigned char *bid, size_t bidlen, int demangled)
+{
+	struct cmod *m = module(bid, bidlen, demangled, 0);
+	return m && m->had;
 }
 
 void symcache_flush(void)

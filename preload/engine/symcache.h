@@ -46,6 +46,10 @@ const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int 
 void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64_t addr,
 		  uint64_t lo, uint64_t hi, char *const *frames, int n);
 
+/* Whether that key's file held entries when it was read (this is not the module's
+ * first run). */
+int symcache_was_read(const unsigned char *bid, size_t bidlen, int demangled);
+
 /* Write the files of modules with new entries (creating the directory, mode 0700). */
 void symcache_flush(void);
 

@@ -548,6 +548,14 @@ static __attribute__((noinline, noclone)) void nop_sled(void)
 }
 extern const char symbols_sled_a[], symbols_sled_b[];
 
+/* Two rows, of two lines. */
+static __attribute__((noinline, noclone)) void nop_pair(void)
+{
+	__asm__ volatile("symbols_pair_a:\n\t.rept 16\n\tnop\n\t.endr\n");
+	__asm__ volatile("symbols_pair_b:\n\t.rept 16\n\tnop\n\t.endr\n");
+}
+extern const char symbols_pair_a[], symbols_pair_b[];
+
 /* A private cache directory for the persistent cache (symcache.h), emptied and removed
  * by range_cache_off. */
 static char range_dir[64];
@@ -602,7 +610,26 @@ static void test_range_warm(void)
 	CU_ASSERT_EQUAL(st.symtab, 0);
 	CU_ASSERT_EQUAL(st.cached, tried);
 	CU_ASSERT_EQUAL(resolve(b + 1, &fb), 1);
+
+	/* A miss in a module whose file had entries caches the code around it too: the
+	 * next process finds the next line's row. */
+	struct frames fp, fq, fr;
+	uintptr_t pa = (uintptr_t)symbols_pair_a, pb = (uintptr_t)symbols_pair_b;
+	nop_pair();
+	CU_ASSERT_EQUAL(resolve(pa + 1, &fp), 1);
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.dwarf, 1);
+	symbols_persist();
+	symbols_shutdown();
+	CU_ASSERT_EQUAL(resolve(pb + 1, &fq), 1);
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.cached, 1);
+	CU_ASSERT_EQUAL(st.dwarf, 0);
+	CU_ASSERT_STRING_NOT_EQUAL(suffix(fp.s[0]), suffix(fq.s[0]));   /* another line */
 	range_cache_off();
+	CU_ASSERT_EQUAL(resolve(pb + 1, &fr), 1);
+	CU_ASSERT_STRING_EQUAL(fq.s[0], fr.s[0]);
+	range_cache_on();   /* what the end of the test turns off */
 	CU_ASSERT_EQUAL(resolve(b + 1, &fd), 1);   /* from DWARF, no cache */
 	CU_ASSERT_STRING_EQUAL(fb.s[0], fd.s[0]);
 }
