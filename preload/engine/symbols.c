@@ -1166,18 +1166,21 @@ static int cached_frames(struct frame_list *fl, uintptr_t ip, struct loaded *m)
 {
 	if (!m || m->bidlen <= 0 || !symcache_enabled())
 		return 0;
-	uint64_t addr = ip - m->bias;
+	uint64_t addr = ip - m->bias, base = SYMCACHE_NO_BASE;
 	int n = 0;
 	const char *const *sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF,
-						 addr, &n);
+						 addr, &n, &base);
 	if (!sfx && !debug_file_installed(m))
-		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n);
+		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n, &base);
 	if (!sfx)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		const char *in = strstr(sfx[i], " (in ");
 		size_t len = strlen(sfx[i]);
-		if (in && len && sfx[i][len - 1] == ')')
+		if (in && base != SYMCACHE_NO_BASE)   /* a symbol's name: its offset here */
+			fl_add(fl, "0x%" PRIXPTR ": %.*s+0x%" PRIx64 " (in %s)", ip,
+			       (int)(in - sfx[i]), sfx[i], addr - base, module_name(m));
+		else if (in && len && sfx[i][len - 1] == ')')
 			fl_add(fl, "0x%" PRIXPTR ": %.*s (in %s)", ip, (int)(in - sfx[i]), sfx[i],
 			       module_name(m));
 		else
@@ -1314,6 +1317,20 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 	struct span sp = { 0, (Dwarf_Addr)-1 };
 	if (symname) {   /* no debug info: the printed address's offset too */
 		add_frame(fl, ip, symname, demangle, NULL, 0, module, (uint64_t)off + 1);
+		/* Without DWARF, the name holds over the symbol (symbol_span): cached as
+		 * the name and the symbol's address, the offset made at each lookup. */
+		struct frame_list plain = { 0 };
+		if (!has_dwarf && bidlen > 0)
+			add_frame(&plain, ip, symname, demangle, NULL, 0, module, 0);
+		if (plain.n == 1) {
+			symbol_span(&sp, mod, pc);
+			span_clip(&sp, m->lo, m->hi);
+			symcache_add_offset(bid, bidlen, SYMCACHE_SYMTAB, addr, sp.lo + 1 - m->bias,
+					    sp.hi + 1 - m->bias, pc - off - m->bias, plain.v[0]);
+		}
+		fl_free(&plain);
+		if (plain.n == 1)
+			return;
 		span_pin(&sp, pc);
 	} else {
 		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);

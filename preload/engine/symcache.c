@@ -3,10 +3,12 @@
  * File <dir>/<build-id hex>.sym (".dsym" when C++ names were demangled, ".nsym" for
  * SYMCACHE_SYMTAB's frames):
  *   audioprof-symcache 3
- *   <lo, hex>[-<hi, hex>]\t<frame suffix>[\t<frame suffix>...]
+ *   <lo, hex>[-<hi, hex>[+<base, hex>]]\t<frame suffix>[\t<frame suffix>...]
  * one line per address range [lo, hi) of ELF addresses over which the frames are the
  * same (just lo: [lo, lo + 1)), innermost frame first, suffix = the frame string after
- * "0xADDR: "; lines in increasing order, ranges disjoint. A version 2 file (one exact
+ * "0xADDR: "; lines in increasing order, ranges disjoint. With "+base", one frame
+ * "NAME (in MODULE)" that is "NAME+0x<address - base> (in MODULE)" at each address (a
+ * symbol-table name and its offset, symcache_add_offset). A version 2 file (one exact
  * address a line, no "-") is read as ranges of one address and rewritten as version 3
  * at the next flush. Anything else makes the line (or, for the first line, the file)
  * ignored. */
@@ -34,6 +36,7 @@
 
 struct centry {
 	uint64_t lo, hi;             /* the ELF addresses [lo, hi) these frames hold for */
+	uint64_t base;               /* SYMCACHE_NO_BASE, or as symcache_lookup says */
 	int n;
 	char *s[];                   /* n strings, in the same block */
 };
@@ -210,6 +213,7 @@ static struct centry *make_entry(uint64_t lo, uint64_t hi, int n, const char *co
 		return NULL;
 	e->lo = lo;
 	e->hi = hi;
+	e->base = SYMCACHE_NO_BASE;
 	e->n = n;
 	char *p = (char *)&e->s[n];
 	for (int i = 0; i < n; i++) {
@@ -260,11 +264,15 @@ static void parse(struct cmod *m, char *buf, size_t size)
 		if (!nl)
 			break;   /* a last line without its newline: a torn write, ignored */
 		char *q = p;
-		uint64_t lo, hi;
+		uint64_t lo, hi, base = SYMCACHE_NO_BASE;
 		int ok = hex(&q, nl, &lo) == 0;
 		if (ok && !v2 && q < nl && *q == '-') {
 			q++;
 			ok = hex(&q, nl, &hi) == 0 && hi > lo;
+			if (ok && q < nl && *q == '+') {
+				q++;
+				ok = hex(&q, nl, &base) == 0 && base <= lo;
+			}
 		} else {
 			hi = lo + 1;
 			ok = ok && hi > lo;
@@ -284,10 +292,13 @@ static void parse(struct cmod *m, char *buf, size_t size)
 			len[n++] = (size_t)(b - a);
 			q = b;
 		}
+		ok = ok && (base == SYMCACHE_NO_BASE || (n == 1 && memmem(s[0], len[0], " (in ", 5)));
 		if (ok && n > 0 && q == nl && vec_reserve(&got, got.n + 1) == 0) {
 			struct centry *e = make_entry(lo, hi, n, s, len);
-			if (e)
+			if (e) {
+				e->base = base;
 				got.v[got.n++] = e;
+			}
 		}
 		p = nl + 1;
 	}
@@ -437,10 +448,15 @@ static void save(struct cmod *m)
 				cap = need;
 			}
 		}
-		n += (size_t)(e->hi == e->lo + 1
-			      ? snprintf(buf + n, cap - n, "%llx", (unsigned long long)e->lo)
-			      : snprintf(buf + n, cap - n, "%llx-%llx", (unsigned long long)e->lo,
-					 (unsigned long long)e->hi));
+		if (e->base != SYMCACHE_NO_BASE)
+			n += (size_t)snprintf(buf + n, cap - n, "%llx-%llx+%llx",
+					      (unsigned long long)e->lo, (unsigned long long)e->hi,
+					      (unsigned long long)e->base);
+		else if (e->hi == e->lo + 1)
+			n += (size_t)snprintf(buf + n, cap - n, "%llx", (unsigned long long)e->lo);
+		else
+			n += (size_t)snprintf(buf + n, cap - n, "%llx-%llx", (unsigned long long)e->lo,
+					      (unsigned long long)e->hi);
 		for (int k = 0; k < e->n; k++) {
 			size_t l = strlen(e->s[k]);
 			buf[n++] = '\t';
@@ -484,7 +500,7 @@ static int changed(struct cmod *m)
 /* ---------------------------------------------------------------- API */
 
 const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int demangled,
-				   uint64_t addr, int *n)
+				   uint64_t addr, int *n, uint64_t *base)
 {
 	struct cmod *m = module(bid, bidlen, demangled, 1);
 	if (!m)
@@ -496,8 +512,10 @@ const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int 
 		load(m);   /* merged: entries already here are kept */
 		e = find(m, addr);
 	}
-	if (!e)
+	if (!e || (!base && e->base != SYMCACHE_NO_BASE))
 		return NULL;
+	if (base)
+		*base = e->base;
 	*n = e->n;
 	return (const char *const *)e->s;
 }
@@ -528,6 +546,27 @@ void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64
 	struct centry *e = make_entry(lo, hi, n, s, len);
 	if (e && insert(m, e, addr))
 		m->dirty = 1;
+}
+
+void symcache_add_offset(const unsigned char *bid, size_t bidlen, int demangled,
+			 uint64_t addr, uint64_t lo, uint64_t hi, uint64_t base,
+			 const char *frame)
+{
+	struct cmod *m = module(bid, bidlen, demangled, 1);
+	const char *f = strstr(frame, ": ");
+	if (!m || !f || !f[2] || strpbrk(f + 2, "\t\n") || !strstr(f + 2, " (in ") ||
+	    !(lo <= addr && addr < hi) || base > lo)
+		return;
+	if (!m->loaded)
+		load(m);
+	const char *s = f + 2;
+	size_t len = strlen(s);
+	struct centry *e = make_entry(lo, hi, 1, &s, &len);
+	if (e) {
+		e->base = base;
+		if (insert(m, e, addr))
+			m->dirty = 1;
+	}
 }
 
 int symcache_was_read(const unsigned char *bid, size_t bidlen, int demangled)

@@ -34,9 +34,13 @@ enum { SYMCACHE_DWARF = 0, SYMCACHE_SYMTAB = 2 };
 
 /* Frames cached for (module build ID, demangled or not, ELF address): those of the
  * cached range holding addr, as suffixes (what follows "0xADDR: "), *n of them; NULL
- * when not cached. Valid until the next symcache call. */
+ * when not cached. Valid until the next symcache call. *base is SYMCACHE_NO_BASE, or
+ * for an entry of symcache_add_offset the symbol's address: its one frame,
+ * "NAME (in MODULE)", is "NAME+0x<addr - base> (in MODULE)" (base NULL: such entries
+ * are not found). */
+#define SYMCACHE_NO_BASE UINT64_MAX
 const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int demangled,
-				   uint64_t addr, int *n);
+				   uint64_t addr, int *n, uint64_t *base);
 
 /* Remember frames for that key, and for every address of [lo, hi) (which holds addr;
  * else just addr): the caller has proved the frames the same over it. Each string is a
@@ -45,6 +49,14 @@ const char *const *symcache_lookup(const unsigned char *bid, size_t bidlen, int 
  * addr (their frames are the same there). */
 void symcache_add(const unsigned char *bid, size_t bidlen, int demangled, uint64_t addr,
 		  uint64_t lo, uint64_t hi, char *const *frames, int n);
+
+/* Remember, for every address a of [lo, hi) (which holds addr), the frame
+ * "0xADDR: NAME+0x<a - base> (in MODULE)" of a symbol at base, given as `frame`,
+ * "0xADDR: NAME (in MODULE)": a symbol-table name in a module without line
+ * information. */
+void symcache_add_offset(const unsigned char *bid, size_t bidlen, int demangled,
+			 uint64_t addr, uint64_t lo, uint64_t hi, uint64_t base,
+			 const char *frame);
 
 /* Whether that key's file held entries when it was read (this is not the module's
  * first run). */

@@ -671,7 +671,7 @@ static void resolve_all(uintptr_t ip, char *out, size_t size)
 
 /* Over this program's code (inlined code of the engine, built -O2), libm's (a
  * separate debug file) and libjansson's (no debug information, only the dynamic
- * symbols: its static functions' code is "???"): addresses resolved from DWARF first,
+ * symbols: "name+0xOFF", and "???" for its static functions' code): addresses resolved from DWARF first,
  * then others between them in a new process, from the cache where a cached range holds
  * them; each of those equals, frame for frame, what libdw alone gives (no cache). */
 static void test_range_exact(void)
@@ -698,7 +698,7 @@ static void test_range_exact(void)
 		}
 	symbols_persist();
 	symbols_shutdown();
-	size_t hits = 0, inlined = 0, differ = 0, mod_hits[RANGE_MODULES] = { 0 };
+	size_t hits = 0, inlined = 0, offsets = 0, differ = 0, mod_hits[RANGE_MODULES] = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		struct symbols_stats before, after;
 		symbols_get_stats(&before);
@@ -707,6 +707,7 @@ static void test_range_exact(void)
 		hit[i] = after.cached > before.cached;
 		hits += hit[i];
 		mod_hits[mod[i]] += hit[i];
+		offsets += hit[i] && strstr(warm[i], "+0x") != NULL;   /* symbol+offset */
 		inlined += hit[i] && strchr(warm[i], '|') != strrchr(warm[i], '|');
 	}
 	range_cache_off();
@@ -719,11 +720,13 @@ static void test_range_exact(void)
 			printf("\n  %s\n  != %s (DWARF)", warm[i], direct);
 	}
 	printf("\n  range cache: %zu of %zu addresses hit (%zu, %zu, %zu), %zu with inlined "
-	       "frames ", hits, n, mod_hits[0], mod_hits[1], mod_hits[2], inlined);
+	       "frames, %zu symbol+offset ", hits, n, mod_hits[0], mod_hits[1], mod_hits[2],
+	       inlined, offsets);
 	CU_ASSERT_EQUAL(differ, 0);
 	for (int k = 0; k < RANGE_MODULES; k++)
 		CU_ASSERT(mod_hits[k] > 0);
 	CU_ASSERT(inlined > 0);
+	CU_ASSERT(offsets > 0);
 	free(mod);
 	free(ips);
 	free(warm);

@@ -55,19 +55,19 @@ static void test_roundtrip(void)
 {
 	char *frames[] = { "0x401000: inner (a.c:3)", "0x401000: outer (b.c:9)" };
 	int n = -1;
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n, NULL));
 	symcache_add(bid, sizeof(bid), 0, 0x1000, 0x1000, 0x1001, frames, 2);
-	const char *const *s = symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n);
+	const char *const *s = symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(n, 2);
 	CU_ASSERT_STRING_EQUAL(s[0], "inner (a.c:3)");
 	CU_ASSERT_STRING_EQUAL(s[1], "outer (b.c:9)");
 	/* demangled and not are kept apart */
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1000, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1000, &n, NULL));
 	/* a tab or a newline cannot be stored in the line format: not cached */
 	char *bad[] = { "0x401000: in\tner (a.c:3)" };
 	symcache_add(bid, sizeof(bid), 0, 0x2000, 0x2000, 0x2001, bad, 1);
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x2000, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x2000, &n, NULL));
 
 	symcache_flush();
 	struct stat st;
@@ -79,7 +79,7 @@ static void test_roundtrip(void)
 
 	/* a new process: everything from the file */
 	symcache_shutdown();
-	s = symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n);
+	s = symcache_lookup(bid, sizeof(bid), 0, 0x1000, &n, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(n, 2);
 	CU_ASSERT_STRING_EQUAL(s[1], "outer (b.c:9)");
@@ -104,24 +104,24 @@ static void test_ranges(void)
 	symcache_add(rbid, sizeof(rbid), 0, 0x5000, 0x5000, 0x5001, d, 1);
 	for (int pass = 0; pass < 2; pass++) {
 		const char *const *s;
-		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4fff, &n));
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5000, &n);
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4fff, &n, NULL));
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5000, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "loop (l.c:7)") == 0);
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x507f, &n);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x507f, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "loop (l.c:7)") == 0);
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5080, &n);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5080, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "mid (l.c:8)") == 0);
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x50ff, &n);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x50ff, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "mid (l.c:8)") == 0);
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5100, &n);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x5100, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "tail (l.c:9)") == 0);
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x513f, &n);
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x513f, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "tail (l.c:9)") == 0);
-		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x5140, &n));
-		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x4000, &n);
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x5140, &n, NULL));
+		s = symcache_lookup(rbid, sizeof(rbid), 0, 0x4000, &n, NULL);
 		CU_ASSERT(s && n == 1 && strcmp(s[0], "one (o.c:1)") == 0);
-		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4001, &n));
-		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4100, &n));
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4001, &n, NULL));
+		CU_ASSERT_PTR_NULL(symcache_lookup(rbid, sizeof(rbid), 0, 0x4100, &n, NULL));
 		if (pass == 0) {   /* a new process: everything from the file */
 			symcache_flush();
 			char *text = read_file("feed0001.sym");
@@ -131,6 +131,48 @@ static void test_ranges(void)
 					       "5000-5080\tloop (l.c:7)\n"
 					       "5080-5100\tmid (l.c:8)\n"
 					       "5100-5140\ttail (l.c:9)\n");
+			symcache_shutdown();
+		}
+	}
+}
+
+/* A symbol's name with the offset of each address from the symbol's start. */
+static void test_offsets(void)
+{
+	static const unsigned char obid[4] = { 0xfe, 0xed, 0, 3 };
+	int n = 0;
+	uint64_t base = 0;
+	symcache_add_offset(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x6010, 0x6001, 0x6041, 0x6000,
+			    "0x7f0000006010: fn (in /lib/x.so)");
+	/* refused: no module, a base above the range, a range not holding addr */
+	symcache_add_offset(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x7010, 0x7001, 0x7041, 0x7002,
+			    "0x7010: gn (in /lib/x.so)");
+	symcache_add_offset(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x8010, 0x8001, 0x8041, 0x8000,
+			    "0x8010: hn");
+	symcache_add_offset(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x9000, 0x9001, 0x9041, 0x9000,
+			    "0x9000: kn (in /lib/x.so)");
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *s = symcache_lookup(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x6040,
+						       &n, &base);
+		CU_ASSERT(s && n == 1 && strcmp(s[0], "fn (in /lib/x.so)") == 0);
+		CU_ASSERT_EQUAL(base, 0x6000);
+		CU_ASSERT_PTR_NULL(symcache_lookup(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x6041,
+						   &n, &base));
+		/* a caller that cannot add the offset does not get them */
+		CU_ASSERT_PTR_NULL(symcache_lookup(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x6010,
+						   &n, NULL));
+		CU_ASSERT_PTR_NULL(symcache_lookup(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x7010,
+						   &n, &base));
+		CU_ASSERT_PTR_NULL(symcache_lookup(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x8010,
+						   &n, &base));
+		CU_ASSERT_PTR_NULL(symcache_lookup(obid, sizeof(obid), SYMCACHE_SYMTAB, 0x9000,
+						   &n, &base));
+		if (pass == 0) {
+			symcache_flush();
+			char *text = read_file("feed0003.nsym");
+			CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+			CU_ASSERT_STRING_EQUAL(text, "audioprof-symcache 3\n"
+					       "6001-6041+6000\tfn (in /lib/x.so)\n");
 			symcache_shutdown();
 		}
 	}
@@ -147,9 +189,9 @@ static void test_many(void)
 		symcache_add(mbid, sizeof(mbid), 0, lo + 3, lo, lo + 0x10, f, 1);
 	}
 	for (uint64_t a = 0x10000; a < 0x10000 + 1000 * 0x10; a++)
-		missing += !symcache_lookup(mbid, sizeof(mbid), 0, a, &n);
+		missing += !symcache_lookup(mbid, sizeof(mbid), 0, a, &n, NULL);
 	CU_ASSERT_EQUAL(missing, 0);
-	CU_ASSERT_PTR_NULL(symcache_lookup(mbid, sizeof(mbid), 0, 0x10000 + 1000 * 0x10, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(mbid, sizeof(mbid), 0, 0x10000 + 1000 * 0x10, &n, NULL));
 }
 
 static void test_damaged(void)
@@ -173,26 +215,36 @@ static void test_damaged(void)
 	      "88-98\toverlapping the one before\n"
 	      "a0-\tno end\n"
 	      "b0-c0-d0\ttwo dashes\n"
+	      "c0-d0+c1\tbase above (in /x)\n"
+	      "d0-e0+d0\ttwo frames (in /x)\tsecond\n"
+	      "e0-f0+e0\tno module\n"
+	      "f0-100+f0\tgood (in /x)\n"
 	      "60\ttorn", f);
 	fclose(f);
 	symcache_shutdown();
 	int n = 0;
-	const char *const *s = symcache_lookup(bid, sizeof(bid), 1, 0x10, &n);
+	const char *const *s = symcache_lookup(bid, sizeof(bid), 1, 0x10, &n, NULL);
 	CU_ASSERT_PTR_NOT_NULL(s);
 	CU_ASSERT(s && n == 1 && strcmp(s[0], "good (g.c:1)") == 0);
-	CU_ASSERT_PTR_NOT_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x50, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x20, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x30, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x40, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x60, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x70, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1111111111111111ull, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x54, &n));
-	s = symcache_lookup(bid, sizeof(bid), 1, 0x8f, &n);
+	CU_ASSERT_PTR_NOT_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x50, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x20, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x30, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x40, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x60, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x70, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x1111111111111111ull, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x54, &n, NULL));
+	s = symcache_lookup(bid, sizeof(bid), 1, 0x8f, &n, NULL);
 	CU_ASSERT(s && n == 1 && strcmp(s[0], "range (r.c:8)") == 0);
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x90, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xa0, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xb0, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x90, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xa0, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xb0, &n, NULL));
+	uint64_t base = 0;
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xc1, &n, &base));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xd1, &n, &base));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xe1, &n, &base));
+	CU_ASSERT_PTR_NOT_NULL(symcache_lookup(bid, sizeof(bid), 1, 0xf1, &n, &base));
+	CU_ASSERT_EQUAL(base, 0xf0);
 
 	/* version 2 (exact addresses) is read, without ranges */
 	f = fopen(path, "w");
@@ -200,9 +252,9 @@ static void test_damaged(void)
 	fputs("audioprof-symcache 2\n10\tgood (g.c:1)\n20-30\tnot in version 2\n", f);
 	fclose(f);
 	symcache_shutdown();
-	CU_ASSERT_PTR_NOT_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x11, &n));
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x20, &n));
+	CU_ASSERT_PTR_NOT_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x11, &n, NULL));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x20, &n, NULL));
 
 	/* another version's file is ignored altogether */
 	f = fopen(path, "w");
@@ -210,7 +262,7 @@ static void test_damaged(void)
 	fputs("audioprof-symcache 1\n10\tgood (g.c:1)\n", f);
 	fclose(f);
 	symcache_shutdown();
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 1, 0x10, &n, NULL));
 }
 
 static void test_off(void)
@@ -221,11 +273,11 @@ static void test_off(void)
 	char *frames[] = { "0x1: f (f.c:1)" };
 	int n;
 	symcache_add(bid, sizeof(bid), 0, 0x1, 0x1, 0x2, frames, 1);
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x1, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, sizeof(bid), 0, 0x1, &n, NULL));
 	symcache_init(dir);
 	CU_ASSERT_TRUE(symcache_enabled());
 	/* a module without a build ID has no file */
-	CU_ASSERT_PTR_NULL(symcache_lookup(bid, 0, 0, 0x1, &n));
+	CU_ASSERT_PTR_NULL(symcache_lookup(bid, 0, 0, 0x1, &n, NULL));
 }
 
 static void test_clock_identity(void)
@@ -247,6 +299,7 @@ void suite_symcache(void)
 	CU_add_test(s, "round trip through the file", test_roundtrip);
 	CU_add_test(s, "address ranges", test_ranges);
 	CU_add_test(s, "many ranges, added out of order", test_many);
+	CU_add_test(s, "symbol names with offsets", test_offsets);
 	CU_add_test(s, "damaged lines and other versions", test_damaged);
 	CU_add_test(s, "off, and modules without a build ID", test_off);
 	CU_add_test(s, "clock: identity without the TSC", test_clock_identity);
