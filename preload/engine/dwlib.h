@@ -30,6 +30,8 @@
 	X(DW, dwarf_haspc) X(DW, dwarf_getscopes) X(DW, dwarf_getscopes_die) \
 	X(DW, dwarf_getsrcfiles) X(DW, dwarf_filesrc) X(DW, dwarf_getelf) X(DW, dwarf_getalt) \
 	X(DW, dwarf_ranges) X(DW, dwarf_dieoffset) X(DW, dwarf_cu_getdwarf) X(DW, dwarf_offdie) \
+	X(DW, dwfl_linecu) X(DW, dwarf_getsrclines) X(DW, dwarf_onesrcline) \
+	X(DW, dwarf_lineaddr) X(DW, dwarf_lineendsequence) X(DW, dwarf_lineno) X(DW, dwarf_linesrc) \
 	X(ELF, elf_begin) X(ELF, elf_memory) X(ELF, elf_cntl) X(ELF, elf_end)
 
 /* One pointer per function, named after it and of its declared type (__typeof__

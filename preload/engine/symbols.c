@@ -575,6 +575,159 @@ static const char *symbol_at(Dwfl_Module *mod, Dwarf_Addr pc, GElf_Off *off)
 	return NULL;
 }
 
+/* ---------------------------------------------------------------- ranges of constancy */
+
+/* The addresses [lo, hi) around a pc over which every input of its frames (the line
+ * table's row, the unit, each scope holding pc and the scopes beside them, a symbol's
+ * name) is provably the same, so that the persistent cache can answer for all of them:
+ * a CPU sample lands anywhere in a hot loop, each run elsewhere. Each input narrows it;
+ * where one cannot be proved, it becomes [pc, pc + 1). */
+struct span {
+	Dwarf_Addr lo, hi;
+};
+
+static void span_pin(struct span *sp, Dwarf_Addr pc)
+{
+	sp->lo = pc;
+	sp->hi = pc + 1;
+}
+
+static void span_clip(struct span *sp, Dwarf_Addr lo, Dwarf_Addr hi)
+{
+	if (lo > sp->lo)
+		sp->lo = lo;
+	if (hi < sp->hi)
+		sp->hi = hi;
+}
+
+/* [lo, hi) does not hold pc: nothing of it may be in sp. */
+static void span_cut(struct span *sp, Dwarf_Addr pc, Dwarf_Addr lo, Dwarf_Addr hi)
+{
+	if (hi <= pc && hi > sp->lo)
+		sp->lo = hi;
+	else if (lo > pc && lo < sp->hi)
+		sp->hi = lo;
+}
+
+/* Narrows sp to where symbol_at gives what it gives for pc: the same symbol up to the
+ * next symbol's start (the search lands on the same one) and a sized symbol's end,
+ * above the ends of the sized ones it passed over (below those it would take them);
+ * or none, over the same gap between symbols. */
+static void symbol_span(struct span *sp, Dwfl_Module *mod, Dwarf_Addr pc)
+{
+	struct symtab *t = symtab_of(mod);
+	if (!t) {
+		span_pin(sp, pc);
+		return;
+	}
+	if (t->n == 0 || pc < t->v[0].lo) {
+		if (t->n)
+			span_clip(sp, 0, t->v[0].lo);
+		return;
+	}
+	size_t lo = 0, hi = t->n;   /* as symbol_at */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].lo <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	span_clip(sp, t->v[lo].lo, lo + 1 < t->n ? t->v[lo + 1].lo : (Dwarf_Addr)-1);
+	for (size_t i = lo + 1, tries = 0; i-- > 0 && tries < 8; tries++) {
+		const struct sym *s = &t->v[i];
+		int sized = s->hi > s->lo;
+		if ((sized && pc < s->hi) || (!sized && i == lo)) {
+			if (sized)
+				span_clip(sp, 0, s->hi);
+			return;
+		}
+		if (sized)
+			span_clip(sp, s->hi, (Dwarf_Addr)-1);
+	}
+}
+
+/* Row i of lines: its address, and whether it starts code of `file`:`line` (not an
+ * end of sequence). Returns 0, or -1 when libdw cannot tell. */
+static int row_of(Dwarf_Lines *lines, size_t i, const char *file, int line, Dwarf_Addr *addr,
+		  int *same)
+{
+	Dwarf_Line *r = dwlib.dwarf_onesrcline(lines, i);
+	bool end;
+	int l;
+	const char *f;
+	if (!r || dwlib.dwarf_lineaddr(r, addr) != 0 || dwlib.dwarf_lineendsequence(r, &end) != 0)
+		return -1;
+	*same = !end && dwlib.dwarf_lineno(r, &l) == 0 && l == line &&
+		(f = dwlib.dwarf_linesrc(r, NULL, NULL)) != NULL && strcmp(f, file) == 0;
+	return 0;
+}
+
+/* Narrows sp (absolute) to where dwfl_module_getsrc gives the file and line it gave
+ * for pc. Its search takes the last row at or below the address (libdw keeps the rows
+ * sorted by address), so over [a row's address, the next row's) it lands on that row;
+ * the frames use only the row's file and line (not its column or flags), so the rows
+ * next to pc's with the same file and line (no end of sequence between) join it. The
+ * same search over the unit's rows, checked to find the row libdwfl returned. */
+static void line_span(struct span *sp, Dwfl_Module *mod, Dwfl_Line *dl, Dwarf_Addr pc)
+{
+	enum { MAX_ROWS = 256 };   /* rows joined on either side */
+	Dwarf_Addr bias, at, a, b;
+	Dwarf_Die *cu = dwlib.dwfl_linecu(dl);
+	Dwarf_Lines *lines;
+	size_t nlines;
+	int line = 0, same;
+	const char *file;
+	if (!cu || !dwlib.dwfl_module_getdwarf(mod, &bias) ||
+	    !(file = dwlib.dwfl_lineinfo(dl, &at, &line, NULL, NULL, NULL)) ||
+	    dwlib.dwarf_getsrclines(cu, &lines, &nlines) != 0 || nlines < 2) {
+		span_pin(sp, pc);
+		return;
+	}
+	Dwarf_Addr x = pc - bias;
+	size_t l = 0, u = nlines - 1;
+	while (l < u) {
+		size_t idx = u - (u - l) / 2;
+		if (dwlib.dwarf_lineaddr(dwlib.dwarf_onesrcline(lines, idx), &a) != 0) {
+			span_pin(sp, pc);
+			return;
+		}
+		if (x < a)
+			u = idx - 1;
+		else
+			l = idx;
+	}
+	if (l + 1 >= nlines || row_of(lines, l, file, line, &a, &same) != 0 || !same ||
+	    a + bias != at || a > x) {
+		span_pin(sp, pc);
+		return;
+	}
+	size_t lo = l, hi = l + 1;   /* rows [lo, hi) of file:line; hi's address ends them */
+	while (lo > 0 && l - lo < MAX_ROWS && row_of(lines, lo - 1, file, line, &b, &same) == 0 &&
+	       same)
+		a = b, lo--;
+	while (row_of(lines, hi, file, line, &b, &same) == 0 && same && hi + 1 < nlines &&
+	       hi - l < MAX_ROWS)
+		hi++;
+	if (row_of(lines, hi, file, line, &b, &same) == 0 && b > x)
+		span_clip(sp, a + bias, b + bias);
+	else
+		span_pin(sp, pc);
+}
+
+/* Narrows sp to die's range that holds pc (none: pinned). */
+static void die_span(struct span *sp, Dwarf_Die *die, Dwarf_Addr pc)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	while ((off = dwlib.dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		if (lo <= pc && pc < hi) {
+			span_clip(sp, lo, hi);
+			return;
+		}
+	span_pin(sp, pc);
+}
+
 /* A unit's scopes that scope_walk would look at first (subprograms, inlined
  * instances, lexical blocks and entry points at its top level or inside namespaces and
  * types), each address range of each, sorted by start. Finding the one containing pc
@@ -714,6 +867,73 @@ static int cu_index_find(const struct cu_index *ix, Dwarf_Addr pc, Dwarf_Die *di
 	return found && dwlib.dwarf_offdie(ix->dw, best, die) != NULL;
 }
 
+/* Narrows sp (the unit's addresses) to where cu_index_find gives the scope `keep` it
+ * gave for pc: inside keep's range holding pc, and clear of every entry that does not
+ * hold pc (one that does has a higher offset than keep, and keeps losing to it). */
+static void index_span(struct span *sp, const struct cu_index *ix, Dwarf_Addr pc,
+		       Dwarf_Off keep)
+{
+	size_t k = 0, hi = ix->n;   /* entries [0, k) start at or before pc */
+	while (k < hi) {
+		size_t mid = k + (hi - k) / 2;
+		if (ix->v[mid].lo <= pc)
+			k = mid + 1;
+		else
+			hi = mid;
+	}
+	if (k < ix->n)
+		span_clip(sp, 0, ix->v[k].lo);
+	int kept = 0;
+	for (size_t i = k; i-- > 0 && (ix->v[i].maxhi > sp->lo || !kept);) {
+		if (ix->v[i].hi <= pc)
+			span_cut(sp, pc, ix->v[i].lo, ix->v[i].hi);
+		else if (ix->v[i].die == keep)
+			span_clip(sp, ix->v[i].lo, ix->v[i].hi), kept = 1;
+	}
+	if (!kept)
+		span_pin(sp, pc);
+}
+
+/* Narrows sp (the unit's addresses) to where scope_walk, under parent, takes the scope
+ * `keep` (its DIE offset; 0: none, the innermost scope) as it did for pc: inside keep's
+ * range holding pc, clear of every other scope it looks at there (a range of one that
+ * does not hold pc). One that holds pc comes after keep, and keeps losing to it. */
+static void children_span(struct span *sp, Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Off keep)
+{
+	Dwarf_Die child;
+	if (dwlib.dwarf_child(parent, &child) != 0)
+		return;
+	do {
+		switch (dwlib.dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+		case DW_TAG_entry_point: {
+			if (keep && dwlib.dwarf_dieoffset(&child) == keep) {
+				die_span(sp, &child, pc);
+				break;
+			}
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			while ((off = dwlib.dwarf_ranges(&child, off, &base, &lo, &hi)) > 0)
+				if (lo < hi)
+					span_cut(sp, pc, lo, hi);
+			break;
+		}
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_structure_type:
+		case DW_TAG_class_type:
+		case DW_TAG_union_type:
+		case DW_TAG_enumeration_type:
+			children_span(sp, &child, pc, keep);
+			break;
+		default:
+			break;
+		}
+	} while (dwlib.dwarf_siblingof(&child, &child) == 0);
+}
+
 /* Frees the tables of modules dwfl_report_end drops (libdwfl passes the address of
  * the module's userdata, typed void *), and of every module before dwfl_end. */
 static int symtab_removed(Dwfl_Module *mod, void *ud, const char *name, Dwarf_Addr base,
@@ -789,7 +1009,8 @@ static int scope_walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int dep
  * addr2line -i collects functions from the whole tree. The names come from each
  * instance's abstract origin (dwarf_attr_integrate), which follows DW_FORM_ref_addr
  * into other units and dwz partial units. */
-static int scope_chain(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
+static int scope_chain(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain,
+		       struct span *sp)
 {
 	enum { MAX_SCOPES = 256 };
 	*chain = NULL;
@@ -802,6 +1023,16 @@ static int scope_chain(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die
 		n = scope_walk(cu, pc, path, 0, MAX_SCOPES);
 	else if (cu_index_find(ix, pc, &path[0]))
 		n = scope_walk(&path[0], pc, path, 1, MAX_SCOPES);
+	/* The same chain over sp: the same first scope in the index, then at each level
+	 * the same first scope holding the address, and none inside the innermost. */
+	if (!ix || n == 0 || n == MAX_SCOPES) {
+		span_pin(sp, pc);
+	} else {
+		index_span(sp, ix, pc, dwlib.dwarf_dieoffset(&path[0]));
+		for (int i = 0; i < n; i++)
+			children_span(sp, &path[i], pc,
+				      i + 1 < n ? dwlib.dwarf_dieoffset(&path[i + 1]) : 0);
+	}
 	for (int i = 0; i < n / 2; i++) {   /* innermost first */
 		Dwarf_Die t = path[i];
 		path[i] = path[n - 1 - i];
@@ -821,20 +1052,26 @@ static int scope_chain(Dwfl_Module *mod, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die
  * Returns the number of frames added; 0 leaves the symbol-table fallback to the caller. */
 static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 			Dwarf_Addr pc, const char *file, int line, const char *module,
-			demangle_fn demangle)
+			demangle_fn demangle, struct span *sp)
 {
 	GElf_Off off;
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = dwlib.dwfl_module_addrdie(mod, pc, &bias);
 	if (!cu)
 		return 0;
+	/* sp in the unit's addresses until the frames are built */
+	struct span usp = { sp->lo - bias, sp->hi - bias };
+	die_span(&usp, cu, pc - bias);
 	Dwarf_Die *scopes = NULL, *chain = NULL;
-	int nchain = scope_chain(mod, cu, pc - bias, &chain);
+	int nchain = scope_chain(mod, cu, pc - bias, &chain, &usp);
 	if (nchain <= 0) {
+		span_pin(&usp, pc - bias);
 		if (dwlib.dwarf_getscopes(cu, pc - bias, &scopes) > 0)
 			nchain = dwlib.dwarf_getscopes_die(&scopes[0], &chain);
 		free(scopes);
 	}
+	sp->lo = usp.lo + bias;
+	sp->hi = usp.hi + bias;
 	Dwarf_Files *files = NULL;
 	if (dwlib.dwarf_getsrcfiles(cu, &files, NULL) != 0)
 		files = NULL;
@@ -847,8 +1084,10 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
 			continue;   /* lexical blocks and the like */
 		const char *name = die_name(&chain[i]);
-		if (!name && tag == DW_TAG_subprogram)
+		if (!name && tag == DW_TAG_subprogram) {
 			name = symbol_at(mod, pc, &off);
+			symbol_span(sp, mod, pc);
+		}
 		if (!name)
 			name = "???";
 		add_frame(fl, ip, name, demangle, file, line, module, 0);
@@ -868,6 +1107,7 @@ static int dwarf_frames(struct frame_list *fl, Dwfl_Module *mod, uintptr_t ip,
 	free(chain);
 	if (added && tag != DW_TAG_subprogram) {   /* inlined frames without their function */
 		const char *name = symbol_at(mod, pc, &off);
+		symbol_span(sp, mod, pc);
 		add_frame(fl, ip, name ? name : "???", demangle, file, line, module, 0);
 	}
 	return added;
@@ -926,25 +1166,29 @@ static int cached_frames(struct frame_list *fl, uintptr_t ip, struct loaded *m)
 {
 	if (!m || m->bidlen <= 0 || !symcache_enabled())
 		return 0;
-	uint64_t addr = ip - m->bias;
+	uint64_t addr = ip - m->bias, base = SYMCACHE_NO_BASE;
 	int n = 0;
 	/* What this process holds first, each kind: a module without debug information
 	 * has only symbol-table frames, and looking whether its DWARF file appeared on
 	 * disk before each of them cost a stat(2) per frame (cc1: 7,300). */
 	const char *const *sfx = symcache_peek(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF,
-					       addr, &n);
+					       addr, &n, &base);
 	if (!sfx && !debug_file_installed(m))
-		sfx = symcache_peek(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n);
+		sfx = symcache_peek(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n, &base);
 	if (!sfx)
-		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF, addr, &n);
+		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF, addr, &n,
+				      &base);
 	if (!sfx && !debug_file_installed(m))
-		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n);
+		sfx = symcache_lookup(m->bid, (size_t)m->bidlen, SYMCACHE_SYMTAB, addr, &n, &base);
 	if (!sfx)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		const char *in = strstr(sfx[i], " (in ");
 		size_t len = strlen(sfx[i]);
-		if (in && len && sfx[i][len - 1] == ')')
+		if (in && base != SYMCACHE_NO_BASE)   /* a symbol's name: its offset here */
+			fl_add(fl, "0x%" PRIXPTR ": %.*s+0x%" PRIx64 " (in %s)", ip,
+			       (int)(in - sfx[i]), sfx[i], addr - base, module_name(m));
+		else if (in && len && sfx[i][len - 1] == ')')
 			fl_add(fl, "0x%" PRIXPTR ": %.*s (in %s)", ip, (int)(in - sfx[i]), sfx[i],
 			       module_name(m));
 		else
@@ -952,6 +1196,60 @@ static int cached_frames(struct frame_list *fl, uintptr_t ip, struct loaded *m)
 	}
 	S.stats.cached++;
 	return 1;
+}
+
+/* Under the mutex, libdw loaded: the frames of pc from DWARF (its line and scopes), and
+ * in *sp the addresses they hold for; 0 when DWARF does not name it. */
+static int dwarf_cell(struct frame_list *fl, Dwfl_Module *mod, Dwarf_Addr pc,
+		      const char *module, demangle_fn demangle, struct span *sp)
+{
+	const char *file = NULL;
+	int line = 0;
+	Dwfl_Line *dl = dwlib.dwfl_module_getsrc(mod, pc);
+	Dwarf_Addr la;
+	if (dl)
+		file = dwlib.dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
+	sp->lo = 0;
+	sp->hi = (Dwarf_Addr)-1;
+	if (!file || line <= 0)
+		return 0;
+	line_span(sp, mod, dl, pc);
+	return dwarf_frames(fl, mod, (uintptr_t)pc + 1, pc, file, line, module, demangle, sp) > 0;
+}
+
+/* Under the mutex, libdw loaded, after pc missed the persistent cache of a module whose
+ * file had entries (not a first run: a CPU sample landed in code no run had sampled
+ * there, say): the ranges next to pc's (`done`) are cached too, up to FILL_BYTES on
+ * either side and FILL_CELLS of them, so that the next run's samples in the same loop
+ * find them. At most FILL_TOTAL per process: a run with many new misses pays for its
+ * own frames only. */
+static void fill_around(Dwfl_Module *mod, struct loaded *m, Dwarf_Addr pc, struct span done,
+			const char *module, demangle_fn demangle)
+{
+	enum { FILL_BYTES = 512, FILL_CELLS = 64, FILL_TOTAL = 4096 };
+	static unsigned filled;   /* under the mutex */
+	Dwarf_Addr wlo = pc > m->lo + FILL_BYTES ? pc - FILL_BYTES : m->lo;
+	Dwarf_Addr whi = pc + FILL_BYTES < m->hi ? pc + FILL_BYTES : m->hi;
+	int cells = 0;
+	for (int dir = 0; dir < 2; dir++) {
+		Dwarf_Addr x = dir == 0 ? done.hi : done.lo - 1;
+		while (x >= wlo && x < whi && cells < FILL_CELLS && filled < FILL_TOTAL) {
+			struct frame_list fl = { 0 };
+			struct span sp;
+			int ok = dwarf_cell(&fl, mod, x, module, demangle, &sp);
+			if (ok) {
+				span_clip(&sp, m->lo, m->hi);
+				symcache_add(m->bid, (size_t)m->bidlen, SYMCACHE_DWARF, x + 1 - m->bias,
+					     sp.lo + 1 - m->bias, sp.hi + 1 - m->bias, fl.v, fl.n);
+			}
+			fl_free(&fl);
+			cells++;
+			filled++;
+			if (!ok)
+				break;   /* code DWARF does not describe: the function ends */
+			x = dir == 0 ? sp.hi : sp.lo - 1;
+		}
+	}
 }
 
 /* All frames for one ip in the current module list (m: its module, NULL if none;
@@ -992,10 +1290,19 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		file = dwlib.dwfl_lineinfo(dl, &la, &line, NULL, NULL, NULL);
 	}
 	if (file && line > 0) {
-		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle) > 0) {
+		/* The frames hold over sp (struct span); cached for the return addresses
+		 * whose pc (ip - 1) is in it. */
+		struct span sp = { 0, (Dwarf_Addr)-1 };
+		line_span(&sp, mod, dl, pc);
+		if (dwarf_frames(fl, mod, ip, pc, file, line, module, demangle, &sp) > 0) {
+			span_clip(&sp, m->lo, m->hi);
 			S.stats.dwarf++;
-			if (bidlen > 0)
-				symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, fl->v, fl->n);
+			if (bidlen > 0) {
+				symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, sp.lo + 1 - m->bias,
+					     sp.hi + 1 - m->bias, fl->v, fl->n);
+				if (symcache_was_read(bid, bidlen, SYMCACHE_DWARF))
+					fill_around(mod, m, pc, sp, module, demangle);
+			}
 			return;
 		}
 	}
@@ -1006,23 +1313,47 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 		add_frame(fl, ip, symname ? symname : "???", demangle, file, line, module, 0);
 		S.stats.dwarf++;
 		if (bidlen > 0)
-			symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, fl->v, fl->n);
+			symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, addr, addr + 1, fl->v, fl->n);
 		return;
 	}
 	S.stats.symtab++;
+	/* "???" holds over the gap between symbols in a module without DWARF (no line
+	 * anywhere), as a CPU sample in a stripped library's static code needs; a name
+	 * comes with the address's offset, and only for that address. */
+	Dwarf_Addr dbias;
+	int has_dwarf = dwlib.dwfl_module_getdwarf(mod, &dbias) != NULL;
+	struct span sp = { 0, (Dwarf_Addr)-1 };
 	if (symname) {   /* no debug info: the printed address's offset too */
 		add_frame(fl, ip, symname, demangle, NULL, 0, module, (uint64_t)off + 1);
+		/* Without DWARF, the name holds over the symbol (symbol_span): cached as
+		 * the name and the symbol's address, the offset made at each lookup. */
+		struct frame_list plain = { 0 };
+		if (!has_dwarf && bidlen > 0)
+			add_frame(&plain, ip, symname, demangle, NULL, 0, module, 0);
+		if (plain.n == 1) {
+			symbol_span(&sp, mod, pc);
+			span_clip(&sp, m->lo, m->hi);
+			symcache_add_offset(bid, bidlen, SYMCACHE_SYMTAB, addr, sp.lo + 1 - m->bias,
+					    sp.hi + 1 - m->bias, pc - off - m->bias, plain.v[0]);
+		}
+		fl_free(&plain);
+		if (plain.n == 1)
+			return;
+		span_pin(&sp, pc);
 	} else {
 		fl_add(fl, "0x%" PRIXPTR ": ??? (in %s)", ip, module);
+		if (has_dwarf)
+			span_pin(&sp, pc);
+		else
+			symbol_span(&sp, mod, pc);
+		span_clip(&sp, m->lo, m->hi);
 	}
 	/* Cached too, so that a process whose frames are all cached never loads libdw:
 	 * for good when the module has DWARF without a line here (crt1's _start), else
 	 * until a debug file for it is installed. */
-	Dwarf_Addr dbias;
 	if (bidlen > 0)
-		symcache_add(bid, bidlen, dwlib.dwfl_module_getdwarf(mod, &dbias) ? SYMCACHE_DWARF
-									       : SYMCACHE_SYMTAB,
-			     addr, fl->v, fl->n);
+		symcache_add(bid, bidlen, has_dwarf ? SYMCACHE_DWARF : SYMCACHE_SYMTAB, addr,
+			     sp.lo + 1 - m->bias, sp.hi + 1 - m->bias, fl->v, fl->n);
 }
 
 /* ---------------------------------------------------------------- the module list */

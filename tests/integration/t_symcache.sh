@@ -48,7 +48,7 @@ n=$(ls "$cache"/*.sym 2>/dev/null | wc -l)
 [ "$n" -ge 1 ] || fail "no cache file written in $cache"
 [ "$(stat -c %a "$cache")" = 700 ] || fail "cache directory mode $(stat -c %a "$cache"), expected 700"
 for f in "$cache"/*.sym; do
-	[ "$(head -n 1 "$f")" = "audioprof-symcache 2" ] || fail "$f: bad header"
+	[ "$(head -n 1 "$f")" = "audioprof-symcache 3" ] || fail "$f: bad header"
 	case $(basename "$f") in [0-9a-f]*[0-9a-f].sym) ;; *) fail "unexpected file name $f" ;; esac
 done
 note "$n cache files"

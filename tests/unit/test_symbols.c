@@ -7,6 +7,7 @@
 #include "suites.h"
 #include "symbols.h"
 #include "sites.h"
+#include "symcache.h"
 
 #include <CUnit/CUnit.h>
 #include <dlfcn.h>
@@ -537,6 +538,201 @@ static void test_module_closed(void)
 	CU_ASSERT_STRING_EQUAL(f.s[0], want);
 }
 
+/* ---------------------------------------------------------------- cached ranges */
+
+/* One line row of 64 bytes: the assembler adds no row inside an asm statement. */
+static __attribute__((noinline, noclone)) void nop_sled(void)
+{
+	__asm__ volatile("symbols_sled_a:\n\t.rept 32\n\tnop\n\t.endr\n"
+			 "symbols_sled_b:\n\t.rept 32\n\tnop\n\t.endr\n");
+}
+extern const char symbols_sled_a[], symbols_sled_b[];
+
+/* Two rows, of two lines. */
+static __attribute__((noinline, noclone)) void nop_pair(void)
+{
+	__asm__ volatile("symbols_pair_a:\n\t.rept 16\n\tnop\n\t.endr\n");
+	__asm__ volatile("symbols_pair_b:\n\t.rept 16\n\tnop\n\t.endr\n");
+}
+extern const char symbols_pair_a[], symbols_pair_b[];
+
+/* A private cache directory for the persistent cache (symcache.h), emptied and removed
+ * by range_cache_off. */
+static char range_dir[64];
+
+static void range_cache_on(void)
+{
+	strcpy(range_dir, "/tmp/apsymrange.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(range_dir));
+	symcache_init(range_dir);
+	symbols_shutdown();
+}
+
+static void range_cache_off(void)
+{
+	symbols_shutdown();
+	symcache_init("off");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", range_dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* A frame without its "0xADDR: " prefix. */
+static const char *suffix(const char *frame)
+{
+	const char *p = strstr(frame, ": ");
+	return p ? p + 2 : frame;
+}
+
+/* The frames of one address in a row, resolved from DWARF once, name every other
+ * address of the row in a new process (the files only) without DWARF: what a CPU
+ * sample in a hot loop needs on a warm run. And they are what DWARF gives there. */
+static void test_range_warm(void)
+{
+	nop_sled();
+	uintptr_t a = (uintptr_t)symbols_sled_a, b = (uintptr_t)symbols_sled_b;
+	struct symbols_stats st;
+	struct frames fa, fb, fd;
+	range_cache_on();
+	CU_ASSERT_EQUAL(resolve(a + 1, &fa), 1);   /* a CPU sample's pc a: ip a + 1 */
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.dwarf, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fa.s[0], ": nop_sled (test_symbols.c:"));
+	symbols_persist();
+	symbols_shutdown();   /* a new process */
+	unsigned tried = 0;
+	for (uintptr_t pc = a + 7; pc < b + 32; pc += 9, tried++) {
+		CU_ASSERT_EQUAL(resolve(pc + 1, &fb), 1);
+		CU_ASSERT_STRING_EQUAL(suffix(fb.s[0]), suffix(fa.s[0]));
+	}
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.dwarf, 0);
+	CU_ASSERT_EQUAL(st.symtab, 0);
+	CU_ASSERT_EQUAL(st.cached, tried);
+	CU_ASSERT_EQUAL(resolve(b + 1, &fb), 1);
+
+	/* A miss in a module whose file had entries caches the code around it too: the
+	 * next process finds the next line's row. */
+	struct frames fp, fq, fr;
+	uintptr_t pa = (uintptr_t)symbols_pair_a, pb = (uintptr_t)symbols_pair_b;
+	nop_pair();
+	CU_ASSERT_EQUAL(resolve(pa + 1, &fp), 1);
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.dwarf, 1);
+	symbols_persist();
+	symbols_shutdown();
+	CU_ASSERT_EQUAL(resolve(pb + 1, &fq), 1);
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.cached, 1);
+	CU_ASSERT_EQUAL(st.dwarf, 0);
+	CU_ASSERT_STRING_NOT_EQUAL(suffix(fp.s[0]), suffix(fq.s[0]));   /* another line */
+	range_cache_off();
+	CU_ASSERT_EQUAL(resolve(pb + 1, &fr), 1);
+	CU_ASSERT_STRING_EQUAL(fq.s[0], fr.s[0]);
+	range_cache_on();   /* what the end of the test turns off */
+	CU_ASSERT_EQUAL(resolve(b + 1, &fd), 1);   /* from DWARF, no cache */
+	CU_ASSERT_STRING_EQUAL(fb.s[0], fd.s[0]);
+}
+
+#define RANGE_MODULES 3
+struct text {
+	uintptr_t lo[RANGE_MODULES], hi[RANGE_MODULES];   /* executable segments */
+};
+
+static int text_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct text *t = arg;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	int k = name[0] == '\0' ? 0 : strstr(name, "/libm.so") ? 1 :
+		strstr(name, "/libjansson.so") ? 2 : -1;
+	(void)size;
+	for (int i = 0; k >= 0 && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && !t->lo[k]) {
+			t->lo[k] = info->dlpi_addr + ph->p_vaddr;
+			t->hi[k] = t->lo[k] + ph->p_memsz;
+		}
+	}
+	return 0;
+}
+
+#define RANGE_STRIDE 61   /* bytes between the addresses resolved first */
+
+/* All frames of ip in one string. */
+static void resolve_all(uintptr_t ip, char *out, size_t size)
+{
+	struct frames f;
+	size_t n = 0;
+	out[0] = '\0';
+	resolve(ip, &f);
+	for (int i = 0; i < f.n && i < MAX_FRAMES && n < size; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s|", f.s[i]);
+}
+
+/* Over this program's code (inlined code of the engine, built -O2), libm's (a
+ * separate debug file) and libjansson's (no debug information, only the dynamic
+ * symbols: "name+0xOFF", and "???" for its static functions' code): addresses resolved from DWARF first,
+ * then others between them in a new process, from the cache where a cached range holds
+ * them; each of those equals, frame for frame, what libdw alone gives (no cache). */
+static void test_range_exact(void)
+{
+	struct text t = { { 0 }, { 0 } };
+	dl_iterate_phdr(text_cb, &t);
+	CU_ASSERT_FATAL(t.lo[0] && t.lo[1] && t.lo[2]);
+	size_t cap = 0;
+	for (int k = 0; k < RANGE_MODULES; k++)
+		cap += (t.hi[k] - t.lo[k]) / RANGE_STRIDE + 1;
+	uintptr_t *ips = malloc(cap * sizeof(*ips));
+	char (*warm)[1024] = malloc(cap * sizeof(*warm));
+	unsigned char *hit = calloc(cap, 1), *mod = calloc(cap, 1);
+	CU_ASSERT_FATAL(ips && warm && hit && mod);
+	size_t n = 0;
+	range_cache_on();
+	for (int k = 0; k < RANGE_MODULES; k++)
+		for (uintptr_t pc = t.lo[k]; pc < t.hi[k]; pc += RANGE_STRIDE) {
+			char buf[1024];
+			resolve_all(pc + 1, buf, sizeof(buf));
+			/* another address after it, 1 to 60 bytes on */
+			mod[n] = (unsigned char)k;
+			ips[n++] = pc + 1 + 1 + (pc * 2654435761u >> 7) % (RANGE_STRIDE - 1);
+		}
+	symbols_persist();
+	symbols_shutdown();
+	size_t hits = 0, inlined = 0, offsets = 0, differ = 0, mod_hits[RANGE_MODULES] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		struct symbols_stats before, after;
+		symbols_get_stats(&before);
+		resolve_all(ips[i], warm[i], sizeof(warm[i]));
+		symbols_get_stats(&after);
+		hit[i] = after.cached > before.cached;
+		hits += hit[i];
+		mod_hits[mod[i]] += hit[i];
+		offsets += hit[i] && strstr(warm[i], "+0x") != NULL;   /* symbol+offset */
+		inlined += hit[i] && strchr(warm[i], '|') != strrchr(warm[i], '|');
+	}
+	range_cache_off();
+	for (size_t i = 0; i < n; i++) {
+		char direct[1024];
+		if (!hit[i])
+			continue;
+		resolve_all(ips[i], direct, sizeof(direct));
+		if (strcmp(direct, warm[i]) != 0 && differ++ < 5)
+			printf("\n  %s\n  != %s (DWARF)", warm[i], direct);
+	}
+	printf("\n  range cache: %zu of %zu addresses hit (%zu, %zu, %zu), %zu with inlined "
+	       "frames, %zu symbol+offset ", hits, n, mod_hits[0], mod_hits[1], mod_hits[2],
+	       inlined, offsets);
+	CU_ASSERT_EQUAL(differ, 0);
+	for (int k = 0; k < RANGE_MODULES; k++)
+		CU_ASSERT(mod_hits[k] > 0);
+	CU_ASSERT(inlined > 0);
+	CU_ASSERT(offsets > 0);
+	free(mod);
+	free(ips);
+	free(warm);
+	free(hit);
+}
+
 static int clean(void)
 {
 	symbols_shutdown();
@@ -567,4 +763,6 @@ void suite_symbols(void)
 	CU_add_test(s, "symbol table fallback and demangling", test_no_debug_info);
 	CU_add_test(s, "module resolved before dlclose", test_module_closing);
 	CU_add_test(s, "frames recorded during a dlclose", test_module_closed);
+	CU_add_test(s, "cached range: a warm run without DWARF", test_range_warm);
+	CU_add_test(s, "cached ranges: the frames DWARF gives", test_range_exact);
 }
