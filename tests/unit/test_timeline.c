@@ -30,8 +30,10 @@ static void test_heap_share(void)
 	CU_ASSERT_EQUAL(timeline_count(), 3);
 	CU_ASSERT_EQUAL(col(tl, "heap_b", 1), col(tl, "heap_b", 0));
 	CU_ASSERT_EQUAL(col(tl, "used_b", 1), col(tl, "used_b", 0));
+#ifndef __SANITIZE_ADDRESS__   /* AddressSanitizer's malloc: glibc's figures never move */
 	CU_ASSERT(col(tl, "heap_b", 2) >= col(tl, "heap_b", 0) + big_size);
 	CU_ASSERT(col(tl, "used_b", 2) >= col(tl, "used_b", 0) + big_size);
+#endif
 	CU_ASSERT_EQUAL(col(tl, "t_ns", 2), 100 * cost);
 	json_decref(tl);
 	free(big);
