@@ -24,7 +24,8 @@
  * memory. Signal frames and stacks whose slots are not above `cfa` are never cached.
  * AUDIOPROF_STACK_CACHE=0 turns the cache off.
  *
- * Layout: 4096 sets of 4 ways; each set's four 16-bit key tags share one 8-byte word,
+ * Layout: 4096 sets of 4 ways to start with, doubled up to 32,768 in a thread that
+ * keeps evicting (grow); each set's four 16-bit key tags share one 8-byte word,
  * so a lookup reads only the entry whose tag matches (then checks its full key). An
  * entry's first 56 bytes (in its first cache line at the default depth, where an entry
  * is two lines) hold its key and a copy of the return address its set was chosen by,
