@@ -24,7 +24,8 @@
  * memory. Signal frames and stacks whose slots are not above `cfa` are never cached.
  * AUDIOPROF_STACK_CACHE=0 turns the cache off.
  *
- * Layout: 4096 sets of 4 ways; each set's four 16-bit key tags share one 8-byte word,
+ * Layout: 4096 sets of 4 ways to start with, doubled up to 32,768 in a thread that
+ * keeps evicting (grow); each set's four 16-bit key tags share one 8-byte word,
  * so a lookup reads only the entry whose tag matches (then checks its full key). An
  * entry's first 56 bytes (in its first cache line at the default depth, where an entry
  * is two lines) hold its key and a copy of the return address its set was chosen by,
@@ -48,17 +49,24 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* 4096 sets: with deep keys (below) the cache holds each stack once, and cc1 on one
- * file has 18,500 of them (g++'s cc1plus on a template-heavy one, 88,000): 2048 sets
- * walked 36,000 (248,000) times, 4096 sets 24,000 (159,000). 2 MB a thread, touched
- * only where used. */
-#define SET_BITS      12
-#define CACHE_SETS    (1u << SET_BITS)
+/* 4096 sets to start with: with deep keys (below) the cache holds each stack once, and
+ * cc1 on one file has 18,500 of them (g++'s cc1plus on a template-heavy one, 88,000):
+ * 2048 sets walked 36,000 (248,000) times, 4096 sets 24,000 (159,000). A thread that
+ * keeps evicting live entries doubles its sets (grow), up to 32,768: the table is
+ * reserved at that size (16 MB of address space with the default depth, about 2 MB of it
+ * touched at most before the first doubling), so a thread with few stacks touches only
+ * the pages its entries fall in, as before. */
+#define SET_BITS_MIN  12
+#define SET_BITS_MAX  15
+#define SETS_MAX      (1u << SET_BITS_MAX)
 #define CACHE_WAYS    4u     /* one caller seen from several chains at one depth */
-#define CACHE_ENTRIES (CACHE_SETS * CACHE_WAYS)
 #define SKIP_LIMIT    16     /* our own frames above the caller */
 #define SCAN_LIMIT    (1u << 20)   /* largest frame searched for a return address */
 #define DEEP_LEVELS   6      /* callers' return addresses a key may take in (deep_hash) */
+/* Growth: once evictions of live entries since the last doubling reach an eighth of the
+ * entries and one capture in GROW_RATE: a table that only overflows a few sets of a
+ * thread's few stacks stays as it is. */
+#define GROW_RATE     128u
 
 struct cache_entry {
 	/* All that a probe needs to turn the entry away: the key, and the frame its set
@@ -69,19 +77,30 @@ struct cache_entry {
 	uintptr_t chk_ip;        /* ips[lvl], a copy: the site's line is not read for it */
 	uint32_t fpd;            /* the key's fp as fp - cfa + 1; 0: not part of the key */
 	uint8_t depth;           /* frames in ips (>= 2); ips[0] = fn, ips[1] = ra */
-	uint8_t lvl;             /* the level (deep_hash) its set was chosen at, if
+	uint8_t lvl : 4;         /* the level (deep_hash) its set was chosen at, if
 				  * lvl < depth; else 0 */
+	uint8_t xlo : 4;         /* bits XLO_SHIFT.. of the hash its set and tag came
+				  * from, which the tag lacks: where it goes when the
+				  * table grows (grow) */
 	uint16_t chk_off;        /* off[lvl] */
 	/* followed by uint16_t off[depth]: (slot - (cfa - 8)) / 8; the frames themselves
 	 * are the site's (sites_stack) */
 };
 _Static_assert(sizeof(struct cache_entry) == 56, "the key and the check fit one line "
 	       "with the first slots");
+_Static_assert(DEEP_LEVELS + 2 < 16, "a level fits the entry's four bits");
+/* A set's index and its tag hold the hash's bits 49 - set_bits up; xlo the ones below
+ * that a larger table's set and tag take in (down to 48 - SET_BITS_MAX). */
+#define XLO_SHIFT (48 - SET_BITS_MAX)
+_Static_assert(SET_BITS_MAX - SET_BITS_MIN + 1 <= 4, "xlo holds the bits growth needs");
 _Static_assert(SITES_MAX_DEPTH <= UINT8_MAX, "depth fits the entry's byte");
 
 struct stack_cache {
 	unsigned depth;          /* configured frames per stack */
 	unsigned victim;         /* round-robin replacement within a set */
+	unsigned set_bits;       /* sets in use: 1 << set_bits (grow) */
+	uint64_t evicted;        /* live entries replaced since the last doubling */
+	uint64_t lookups0;       /* hits + misses + uncacheable at the last doubling */
 	size_t entry_size;
 	struct stacks_counters n; /* this thread's; read racily by the writer */
 	uintptr_t stack_lo, stack_hi; /* this thread's stack; 0, 0 if unknown */
@@ -91,8 +110,8 @@ struct stack_cache {
 	 * key (0: empty), all four in 8 bytes: a lookup reads one small, mostly
 	 * L1-resident word before touching any entry (scanning the entries' keys cost a
 	 * cache miss per way). A tag match is then checked against the entry's full key. */
-	uint64_t *tags;          /* [CACHE_SETS], at the table's start */
-	char *entries;           /* [CACHE_ENTRIES] of entry_size, after the tags */
+	uint64_t *tags;          /* [SETS_MAX], at the table's start */
+	char *entries;           /* [SETS_MAX * CACHE_WAYS] of entry_size, after the tags */
 };
 
 static inline size_t entry_size(unsigned depth)
@@ -111,7 +130,7 @@ size_t stacks_cache_size(unsigned depth)
 
 size_t stacks_cache_table_size(unsigned depth)
 {
-	return CACHE_SETS * sizeof(uint64_t) + CACHE_ENTRIES * entry_size(depth);
+	return SETS_MAX * sizeof(uint64_t) + (size_t)SETS_MAX * CACHE_WAYS * entry_size(depth);
 }
 
 void stacks_cache_init(struct stack_cache *c, unsigned depth, void *table)
@@ -121,16 +140,20 @@ void stacks_cache_init(struct stack_cache *c, unsigned depth, void *table)
 	c->shapes = (struct unwind_shapes *)((char *)c + HEADER_SIZE);
 	if (table) {
 		c->tags = table;
-		c->entries = (char *)table + CACHE_SETS * sizeof(uint64_t);
+		c->entries = (char *)table + SETS_MAX * sizeof(uint64_t);
+		c->set_bits = SET_BITS_MIN;
 	}
 	c->depth = depth;
 	c->victim = 0;
 	c->entry_size = entry_size(depth);
 	c->stack_lo = c->stack_hi = 0;
+	c->evicted = 0;
+	c->lookups0 = c->n.hits + c->n.misses + c->n.uncacheable;
 	/* Entries are reached only through their tags: clearing the tags empties the
-	 * cache without touching (and faulting in) the entries. A new table is zero. */
+	 * cache without touching (and faulting in) the entries. A new table is zero. A
+	 * reused one keeps its size (its pages are touched already). */
 	if (!table)
-		memset(c->tags, 0, CACHE_SETS * sizeof(uint64_t));
+		memset(c->tags, 0, ((size_t)1 << c->set_bits) * sizeof(uint64_t));
 }
 
 void stacks_cache_set_stack(struct stack_cache *c, uintptr_t lo, uintptr_t hi)
@@ -219,19 +242,52 @@ void stacks_global_init(void)
 }
 
 /* A key hash's set (its top bits) and 16-bit tag (the bits below; never 0). */
-static inline size_t set_of(uint64_t x)
+static inline size_t set_of(const struct stack_cache *c, uint64_t x)
 {
-	return (size_t)(x >> (64 - SET_BITS));
+	return (size_t)(x >> (64 - c->set_bits));
 }
 
-static inline uint64_t tag_of(uint64_t x)
+static inline uint64_t tag_of(const struct stack_cache *c, uint64_t x)
 {
-	return ((x >> (48 - SET_BITS)) & 0xFFFF) | 1;
+	return ((x >> (48 - c->set_bits)) & 0xFFFF) | 1;
 }
 
 static inline struct cache_entry *way(struct stack_cache *c, size_t set, unsigned w)
 {
 	return (struct cache_entry *)(c->entries + (set * CACHE_WAYS + w) * c->entry_size);
+}
+
+/* Twice the sets, every entry kept: set s of the old table splits into sets 2s and 2s+1
+ * (the next bit of its hash, xhi), each entry keeping its way. Sets are moved from the
+ * last down, so every set written to has been moved out already (set 0 keeps its
+ * entries where they are, or gives them to set 1). Entries are found only by set and
+ * tag, and checked by their own key and slots, so where one sits never changes what it
+ * means. No allocation: the table was reserved at its largest. */
+static void grow(struct stack_cache *c)
+{
+	size_t old = (size_t)1 << c->set_bits;
+	c->set_bits++;
+	for (size_t s = old; s-- > 0;) {
+		uint64_t t = c->tags[s];
+		c->tags[s] = 0;
+		for (unsigned w = 0; w < CACHE_WAYS; w++) {
+			uint64_t lane = (t >> (16 * w)) & 0xFFFF;
+			if (!lane)
+				continue;
+			struct cache_entry *e = way(c, s, w);
+			/* The hash, as far as the larger table reads it: the set, the
+			 * tag (its bit 0 is always 1, not the hash's), then xlo. */
+			unsigned b = c->set_bits - 1;
+			uint64_t x = ((uint64_t)s << (64 - b)) | ((lane >> 1) << (49 - b)) |
+				     ((uint64_t)e->xlo << XLO_SHIFT);
+			size_t ns = set_of(c, x);
+			if (ns != s)
+				memcpy(way(c, ns, w), e, c->entry_size);
+			c->tags[ns] |= tag_of(c, x) << (16 * w);
+		}
+	}
+	c->evicted = 0;
+	c->lookups0 = c->n.hits + c->n.misses + c->n.uncacheable;
 }
 
 static inline uint16_t *entry_offs(struct cache_entry *e)
@@ -436,8 +492,8 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			depth = c->depth;
 		uint64_t x = (ra ^ (cfa >> 4) ^ (key_fp << 9) ^ (fn << 3)) * 0x9E3779B97F4A7C15ull;
 		uint32_t fpd = key_fp ? (uint32_t)(key_fp - cfa) + 1 : 0;
-		size_t set = set_of(x);
-		uint64_t tag = tag_of(x);
+		size_t set = set_of(c, x);
+		uint64_t tag = tag_of(c, x);
 		const char *base = (const char *)(cfa - 8);
 		unsigned off = 0;   /* a same-key entry's slot of ips[k] (see deep_hash) */
 		unsigned lvl = 2;   /* the level set was chosen at */
@@ -448,8 +504,8 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			/* The key is shared by other stacks: look again by a caller's
 			 * return address too (and remember this stack there). */
 			x = deep_hash(x, *(const uintptr_t *)(base + (size_t)off * 8));
-			set = set_of(x);
-			tag = tag_of(x);
+			set = set_of(c, x);
+			tag = tag_of(c, x);
 			lvl = k;
 			off = 0;
 			hit = probe(c, set, tag, fn, ra, cfa, fpd, lvl, &off);
@@ -459,11 +515,28 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 		/* An empty way first: taking turns alone evicts live entries from sets
 		 * with room to spare. */
 		unsigned vw = c->victim++ % CACHE_WAYS;
+		int crowded = 1;
 		for (unsigned w = 0; w < CACHE_WAYS; w++)
 			if (!((c->tags[set] >> (16 * w)) & 0xFFFF)) {
 				vw = w;
+				crowded = 0;
 				break;
 			}
+		if (crowded && ++c->evicted >= ((uint64_t)CACHE_WAYS << c->set_bits) / 8 &&
+		    c->set_bits < SET_BITS_MAX &&
+		    c->evicted * GROW_RATE >= c->n.hits + c->n.misses + c->n.uncacheable -
+					       c->lookups0) {
+			/* Evicting at a high rate: twice the sets, and this stack goes
+			 * where the larger table puts it (most likely an empty way). */
+			grow(c);
+			set = set_of(c, x);
+			tag = tag_of(c, x);
+			for (unsigned w = 0; w < CACHE_WAYS; w++)
+				if (!((c->tags[set] >> (16 * w)) & 0xFFFF)) {
+					vw = w;
+					break;
+				}
+		}
 		c->tags[set] &= ~(0xFFFFull << (16 * vw));
 		struct cache_entry *e = way(c, set, vw);
 		/* Miss: unwind straight into the entry, then intern. */
@@ -481,10 +554,11 @@ struct site *stacks_site(struct stack_cache *c, unsigned depth, int full,
 			e->cfa = cfa;
 			e->fpd = fpd;
 			e->fn = fn;
+			e->xlo = (uint8_t)((x >> XLO_SHIFT) & 0xF);
 			e->depth = (uint8_t)n;
 			e->ips = site_ips;
 			e->site = s;
-			e->lvl = n > lvl ? (uint8_t)lvl : 0;
+			e->lvl = n > lvl ? lvl & 0xF : 0;
 			e->chk_off = n > lvl ? entry_offs(e)[lvl] : 0;
 			e->chk_ip = n > lvl ? site_ips[lvl] : 0;
 			c->tags[set] |= tag << (16 * vw);

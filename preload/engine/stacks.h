@@ -15,10 +15,11 @@ struct stack_cache;   /* per-thread, owned by the runtime's thread state */
 
 /* A cache for stacks of `depth` frames is two areas: its header (counters, bounds, the
  * walker's frame shapes) of stacks_cache_size(depth) bytes, and its table (tags and
- * entries, 2 MB) of stacks_cache_table_size(depth) bytes, each 64-byte aligned and
- * zeroed when new. The table may be given to a fork child zeroed (MADV_WIPEONFORK):
+ * entries: 16 MB at the default depth, reserved for the largest size the cache grows
+ * to, 2 MB of it used until then) of stacks_cache_table_size(depth) bytes, each
+ * 64-byte aligned and zeroed when new. The table may be given to a fork child zeroed (MADV_WIPEONFORK):
  * all zero is an empty table, so the child's copy of the forking thread's cache is
- * then an empty cache with the parent's counters. */
+ * then an empty cache with the parent's counters (and size). */
 size_t stacks_cache_size(unsigned depth);
 size_t stacks_cache_table_size(unsigned depth);
 /* Initialise (or empty, for reuse by another thread: table NULL keeps the one it has)

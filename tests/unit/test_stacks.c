@@ -12,6 +12,7 @@
 
 #define DEPTH 16
 static struct stack_cache *cache;
+static uintptr_t saved_lo, saved_hi;   /* the test thread's stack */
 
 #define NOTAIL __asm__ volatile("" ::: "memory")
 
@@ -289,6 +290,60 @@ static void test_shared_two_levels(void)
 	CU_ASSERT_EQUAL(after.hits - before.hits, 10 * NMID);
 }
 
+/* More stacks than the table starts with room for: NDEEP captures, each from its own
+ * depth of one recursion (so its own key), captured round after round in the same
+ * order. A table of fixed size evicts each before it comes round again and walks
+ * every time; one that grows when it evicts at such a rate keeps them all after a few
+ * rounds, and its entries, moved to the larger table, still give each capture its own
+ * site (the outermost DEPTH stacks take in the rounds' loop, which the compiler may
+ * have peeled into several calls: their sites may differ, rightly). A cache of its
+ * own, so the others' counters are not disturbed. */
+#define NDEEP 24000
+static site_id *deep_sites;
+static int deep_same;
+
+__attribute__((noinline)) static void deep(int d, int round)
+{
+	if (d == 0)
+		return;
+	site_id s = common();
+	if (round == 0)
+		deep_sites[d - 1] = s;
+	else if (deep_sites[d - 1] != s && d <= NDEEP - DEPTH)
+		deep_same = 0;
+	deep(d - 1, round);
+	NOTAIL;
+}
+
+static void test_grows(void)
+{
+	struct stack_cache *saved = cache;
+	cache = calloc(1, stacks_cache_size(DEPTH));
+	void *table = calloc(1, stacks_cache_table_size(DEPTH));
+	deep_sites = calloc(NDEEP, sizeof(*deep_sites));
+	CU_ASSERT_FATAL(cache && table && deep_sites);
+	stacks_cache_init(cache, DEPTH, table);
+	stacks_cache_set_stack(cache, saved_lo, saved_hi);
+	deep_same = 1;
+	struct stacks_counters before = { 0, 0, 0 }, after = { 0, 0, 0 };
+	for (int r = 0; r < 4; r++) {
+		if (r == 3)
+			stacks_cache_counters(cache, &before);
+		deep(NDEEP, r);
+	}
+	stacks_cache_counters(cache, &after);
+	CU_ASSERT_TRUE(deep_same);
+	CU_ASSERT_EQUAL(after.uncacheable, 0);
+	/* The last round: (nearly) all found. */
+	CU_ASSERT(after.misses - before.misses < NDEEP / 20);
+	CU_ASSERT(after.hits - before.hits > NDEEP - NDEEP / 20);
+	check_chain(deep_sites[0], (void *)deep);
+	free(deep_sites);
+	free(table);
+	free(cache);
+	cache = saved;
+}
+
 /* Without full unwinding, the stack is [fn, ra]. */
 __attribute__((noinline)) static site_id shallow(void)
 {
@@ -321,7 +376,9 @@ void suite_stacks(void)
 		pthread_attr_getstack(&a, &lo, &size);
 		pthread_attr_destroy(&a);
 	}
-	stacks_cache_set_stack(cache, (uintptr_t)lo, (uintptr_t)lo + size);
+	saved_lo = (uintptr_t)lo;
+	saved_hi = (uintptr_t)lo + size;
+	stacks_cache_set_stack(cache, saved_lo, saved_hi);
 	CU_add_test(s, "cache: distinct chains, repeated hits", test_with_cache);
 	CU_add_test(s, "no cache: same answers", test_without_cache);
 	CU_add_test(s, "shallow capture before start-up", test_shallow);
@@ -330,4 +387,5 @@ void suite_stacks(void)
 	CU_add_test(s, "cache: one key, eight stacks above it", test_shared_key);
 	CU_add_test(s, "cache: one key and caller, six stacks above them",
 		    test_shared_two_levels);
+	CU_add_test(s, "cache: grows for more stacks than it starts with", test_grows);
 }
