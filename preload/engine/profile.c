@@ -76,8 +76,17 @@ struct group {
 };
 
 struct builder {
-	json_t *ftbl;        /* array: frame index -> frame string */
-	json_t *frames;      /* object used as a hash map: frame string -> index */
+	/* The frame table: frame index -> its string (offset in text), and open
+	 * addressing on the string (frame index + 1, hashes kept beside it). As JSON
+	 * values (an array, an object as the map) the table cost a third of a write:
+	 * hashing and copying each string into jansson, escaping it back out, freeing. */
+	char *text;          /* the frame strings, each with its NUL */
+	size_t ntext, captext;
+	uint32_t *fstart;    /* frame index -> offset in text */
+	uint32_t *fhash;     /* frame index -> its string's hash */
+	size_t nframes, capframes, capfhash;
+	uint32_t *fslots;
+	size_t fcap;
 	/* Program points are grouped first and written one at a time (pp_emit), so the
 	 * document never holds them all as JSON values: a 17,000-site profile was
 	 * 800,000 of them at every write. */
@@ -129,21 +138,61 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 
 /* ------------------------------------------------------------ frame table */
 
+static uint32_t hash_str(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The slot of the frame string s (hash h), or the empty slot where it belongs. */
+static uint32_t *frame_slot(struct builder *b, const char *s, uint32_t h)
+{
+	size_t mask = b->fcap - 1;
+	for (size_t i = h & mask; ; i = (i + 1) & mask) {
+		uint32_t f = b->fslots[i];
+		if (!f || (b->fhash[f - 1] == h && strcmp(b->text + b->fstart[f - 1], s) == 0))
+			return &b->fslots[i];
+	}
+}
+
 /* The ftbl index of `frame`, adding it on first sight. */
 static int intern_frame(struct builder *b, const char *frame, uint32_t *idx)
 {
-	json_t *hit = json_object_get(b->frames, frame);
-	if (hit) {
-		*idx = (uint32_t)json_integer_value(hit);
+	size_t len = strlen(frame);
+	uint32_t h = hash_str(frame, len);
+	if ((b->nframes + 1) * 2 > b->fcap) {
+		size_t cap = b->fcap ? b->fcap * 2 : 4096;
+		uint32_t *ns = calloc(cap, sizeof(*ns));
+		if (!ns)
+			return -1;
+		free(b->fslots);
+		b->fslots = ns;
+		b->fcap = cap;
+		for (size_t f = 1; f < b->nframes; f++) {   /* frame 0, ROOT_FRAME: never looked up */
+			const char *t = b->text + b->fstart[f];
+			*frame_slot(b, t, b->fhash[f]) = (uint32_t)f + 1;
+		}
+	}
+	uint32_t *slot = frame_slot(b, frame, h);
+	if (*slot) {
+		*idx = *slot - 1;
 		return 0;
 	}
-	size_t n = json_array_size(b->ftbl);
-	if (n >= UINT32_MAX)
+	if (b->nframes >= UINT32_MAX - 1 || b->ntext + len + 1 > UINT32_MAX ||
+	    grow((void **)&b->fstart, &b->capframes, b->nframes + 1, sizeof(*b->fstart)) < 0 ||
+	    grow((void **)&b->fhash, &b->capfhash, b->nframes + 1, sizeof(*b->fhash)) < 0 ||
+	    grow((void **)&b->text, &b->captext, b->ntext + len + 1, 1) < 0)
 		return -1;
-	if (json_array_append_new(b->ftbl, jsonput_str(frame)) < 0 ||
-	    json_object_set_new_nocheck(b->frames, frame, jsonput_uint(n)) < 0)
-		return -1;
-	*idx = (uint32_t)n;
+	memcpy(b->text + b->ntext, frame, len + 1);
+	b->fstart[b->nframes] = (uint32_t)b->ntext;
+	b->fhash[b->nframes] = h;
+	b->ntext += len + 1;
+	*idx = (uint32_t)b->nframes++;
+	*slot = *idx + 1;
 	return 0;
 }
 
@@ -456,8 +505,10 @@ static int builder_reserve(struct builder *b, size_t n)
 
 static void builder_free(struct builder *b)
 {
-	json_decref(b->ftbl);
-	json_decref(b->frames);
+	free(b->text);
+	free(b->fstart);
+	free(b->fhash);
+	free(b->fslots);
 	free(b->fs);
 	free(b->memo);
 	free(b->runs);
@@ -624,13 +675,15 @@ static json_t *build_document(const struct profile_meta *m, struct builder *b)
 	json_t *doc = json_object();
 	int err = !doc;
 
-	b->ftbl = json_array();
-	b->frames = json_object();
 	uint32_t n = sites_count();
 	b->next_id = calloc((size_t)n + 1, sizeof(*b->next_id));
-	err |= !b->ftbl || !b->frames || !b->next_id || builder_reserve(b, n) < 0;
+	err |= !b->next_id || builder_reserve(b, n) < 0;
+	/* Frame 0, never looked up: a frame of a stack by that name is one of its own. */
+	uint32_t root;
 	if (!err)
-		err |= json_array_append_new(b->ftbl, json_string(ROOT_FRAME)) < 0;
+		err |= intern_frame(b, ROOT_FRAME, &root) < 0;
+	if (!err)
+		*frame_slot(b, ROOT_FRAME, b->fhash[root]) = 0;   /* the only entry */
 	uint64_t now = clock_ticks_of(m->end_ns);   /* live blocks' lifetimes run to here */
 	b->te = m->end_ns > m->start_ns ? m->end_ns - m->start_ns : 0;
 	for (uint32_t id = 1; !err && id <= n; id++)
@@ -880,6 +933,73 @@ static int pp_emit(struct out *o, const struct builder *b, const struct group *g
 	return out_put(t.buf, t.n, o);
 }
 
+/* One frame string as jansson's compact dump writes a string value: UTF-8 as it is,
+ * '"' and '\\' escaped, control characters as \b \f \n \r \t or \u00XX. A string
+ * that is not valid UTF-8 (jansson refuses it) has its bytes >= 0x80 as '?', as
+ * jsonput_str makes it. */
+static int str_emit(struct out *o, const char *s)
+{
+	char *fixed = NULL;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p >= 0x80) {
+			json_t *j = json_string(s);   /* rare: let jansson judge the UTF-8 */
+			if (j) {
+				json_decref(j);
+				break;
+			}
+			if (!(fixed = strdup(s)))
+				return -1;
+			for (char *q = fixed; *q; q++)
+				if ((unsigned char)*q >= 0x80)
+					*q = '?';
+			s = fixed;
+			break;
+		}
+	int rc = out_put("\"", 1, o);
+	const char *run = s;
+	for (const char *p = s; rc == 0 && *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		char seq[8];
+		size_t k = 2;
+		seq[0] = '\\';
+		switch (c) {
+		case '"':  seq[1] = '"'; break;
+		case '\\': seq[1] = '\\'; break;
+		case '\b': seq[1] = 'b'; break;
+		case '\f': seq[1] = 'f'; break;
+		case '\n': seq[1] = 'n'; break;
+		case '\r': seq[1] = 'r'; break;
+		case '\t': seq[1] = 't'; break;
+		default:   k = (size_t)snprintf(seq, sizeof(seq), "\\u%04X", c); break;
+		}
+		rc = out_put(run, (size_t)(p - run), o);
+		if (rc == 0)
+			rc = out_put(seq, k, o);
+		run = p + 1;
+	}
+	if (rc == 0)
+		rc = out_put(run, strlen(run), o);
+	if (rc == 0)
+		rc = out_put("\"", 1, o);
+	free(fixed);
+	return rc;
+}
+
+/* "ftbl": the frame strings in index order, as jansson's compact dump of an array. */
+static int ftbl_emit(struct out *o, const struct builder *b)
+{
+	int rc = out_put("[", 1, o);
+	for (size_t f = 0; rc == 0 && f < b->nframes; f++) {
+		if (f)
+			rc = out_put(",", 1, o);
+		if (rc == 0)
+			rc = str_emit(o, b->text + b->fstart[f]);
+	}
+	return rc == 0 ? out_put("]", 1, o) : -1;
+}
+
 static int emit(struct out *o, const struct emit_args *a)
 {
 	char *head = json_dumps(a->doc, JSON_COMPACT);
@@ -890,8 +1010,7 @@ static int emit(struct out *o, const struct emit_args *a)
 	free(head);
 	for (size_t g = 0; !err && g < a->b->ngroups; g++)
 		err = pp_emit(o, a->b, &a->b->groups[g], g == 0) < 0;
-	err = err || out_put("],\"ftbl\":", 9, o) < 0 ||
-	      json_dump_callback(a->b->ftbl, out_put, o, JSON_COMPACT) < 0 ||
+	err = err || out_put("],\"ftbl\":", 9, o) < 0 || ftbl_emit(o, a->b) < 0 ||
 	      out_put("}\n", 2, o) < 0;
 	return err ? -1 : 0;
 }
