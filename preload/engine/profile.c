@@ -827,9 +827,20 @@ static size_t fmt_u64(char *buf, uint64_t v)
 				    "25262728293031323334353637383940414243444546474849"
 				    "50515253545556575859606162636465666768697071727374"
 				    "75767778798081828384858687888990919293949596979899";
-	size_t n = 1;
-	for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
-		n++;
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+		1000000000000ull, 10000000000000ull, 100000000000000ull,
+		1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+		1000000000000000000ull, 10000000000000000000ull };
+	if (v < 10) {   /* most counts of most program points */
+		buf[0] = (char)('0' + v);
+		return 1;
+	}
+	/* Its digits: log10 from the bit length (1233 / 4096 ~ log10(2)), then one
+	 * comparison, instead of a multiply per digit. */
+	size_t t = ((size_t)(64 - __builtin_clzll(v)) * 1233) >> 12;
+	size_t n = t + (v >= pow10[t]);
 	char *e = buf + n;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
