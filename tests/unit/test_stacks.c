@@ -4,6 +4,7 @@
 #include <CUnit/CUnit.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "sites.h"
@@ -334,9 +335,12 @@ static void test_grows(void)
 	stacks_cache_counters(cache, &after);
 	CU_ASSERT_TRUE(deep_same);
 	CU_ASSERT_EQUAL(after.uncacheable, 0);
-	/* The last round: (nearly) all found. */
-	CU_ASSERT(after.misses - before.misses < NDEEP / 20);
-	CU_ASSERT(after.hits - before.hits > NDEEP - NDEEP / 20);
+	/* The last round: nearly all found. A table that could not grow holds 16,384
+	 * entries, so a third of these stacks at least would be walked again; where the
+	 * hashes of this run's addresses fall decides how many evictions remain (15 to
+	 * 1,208 of 24,000 seen). */
+	CU_ASSERT(after.misses - before.misses < NDEEP / 8);
+	CU_ASSERT(after.hits - before.hits > NDEEP - NDEEP / 8);
 	check_chain(deep_sites[0], (void *)deep);
 	free(deep_sites);
 	free(table);
