@@ -52,25 +52,26 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/abtest.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 args=(-t "$threads" -n "$ops" -x 16 -s)
 
-# cpu [LIB]: CPU ms of one run, natively or under LIB.
+# cpu [LIB NAME]: CPU ms of one run, natively or under LIB, with symbol cache NAME: one
+# per build, since two builds may write the cache in formats the other ignores.
 cpu() {
 	local TIMEFORMAT='%3U %3S' t
 	if [ $# = 0 ]; then
 		t=$( { time "$prog" "${args[@]}" >/dev/null 2>&1; } 2>&1 )
 	else
 		t=$( { time env LD_PRELOAD="$1" AUDIOPROF_OUT="$tmp/p.%p.json" \
-			AUDIOPROF_SYMCACHE="$tmp/symcache" "$prog" "${args[@]}" >/dev/null 2>&1; } 2>&1 )
+			AUDIOPROF_SYMCACHE="$tmp/symcache.$2" "$prog" "${args[@]}" >/dev/null 2>&1; } 2>&1 )
 		rm -f "$tmp"/p.*.json
 	fi
 	echo "$t" | awk '{ printf "%d", ($1 + $2) * 1000 }'
 }
 
-cpu "$old" >/dev/null   # fills the symbol cache
-cpu "$new" >/dev/null
+cpu "$old" old >/dev/null   # fills the symbol caches
+cpu "$new" new >/dev/null
 : >"$tmp/r"
 for ((i = 0; i < rounds; i++)); do
 	n=$(cpu)
-	a=$(cpu "$old"); b=$(cpu "$new"); c=$(cpu "$old")
+	a=$(cpu "$old" old); b=$(cpu "$new" new); c=$(cpu "$old" old)
 	[ "$n" -gt 0 ] && [ "$a" -gt 0 ] && [ "$c" -gt 0 ] ||
 		{ echo "abtest.sh: a run took no CPU time" >&2; exit 1; }
 	echo "$a $b $c $n" >>"$tmp/r"
