@@ -555,9 +555,12 @@ static json_t *cpu_fs(const uintptr_t *ips, unsigned n, void *arg)
 			leaf = 0;
 			continue;
 		}
-		leaf = 0;
 		size_t before = b->nfs;
-		resolver(ip, add_frame, b);
+		/* The interrupted instruction: the resolver caches its whole function. */
+		resolve_fn fn = i == 0 && resolver == symbols_resolve ? symbols_resolve_leaf
+								   : resolver;
+		leaf = 0;
+		fn(ip, add_frame, b);
 		if (b->nfs == before && !b->failed) {
 			char buf[40];
 			snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ips[i]);

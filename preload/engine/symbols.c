@@ -1221,19 +1221,34 @@ static int dwarf_cell(struct frame_list *fl, Dwfl_Module *mod, Dwarf_Addr pc,
  * file had entries (not a first run: a CPU sample landed in code no run had sampled
  * there, say): the ranges next to pc's (`done`) are cached too, up to FILL_BYTES on
  * either side and FILL_CELLS of them, so that the next run's samples in the same loop
- * find them. At most FILL_TOTAL per process: a run with many new misses pays for its
- * own frames only. */
+ * find them. A `leaf` pc (the interrupted instruction of a CPU sample: any pc of a hot
+ * function) widens that to the whole function holding it, its ELF symbol's extent (or
+ * the gap between symbols), up to LEAF_BYTES on either side and LEAF_CELLS of them:
+ * the next run's samples anywhere in that function find them. At most FILL_TOTAL per
+ * process: a run with many new misses pays for its own frames only. */
 static void fill_around(Dwfl_Module *mod, struct loaded *m, Dwarf_Addr pc, struct span done,
-			const char *module, demangle_fn demangle)
+			const char *module, demangle_fn demangle, int leaf)
 {
 	enum { FILL_BYTES = 512, FILL_CELLS = 64, FILL_TOTAL = 4096 };
+	enum { LEAF_BYTES = 8192, LEAF_CELLS = 512 };
 	static unsigned filled;   /* under the mutex */
 	Dwarf_Addr wlo = pc > m->lo + FILL_BYTES ? pc - FILL_BYTES : m->lo;
 	Dwarf_Addr whi = pc + FILL_BYTES < m->hi ? pc + FILL_BYTES : m->hi;
-	int cells = 0;
+	int cells = 0, most = FILL_CELLS;
+	if (leaf) {
+		struct span fn = { 0, (Dwarf_Addr)-1 };
+		symbol_span(&fn, mod, pc);
+		span_clip(&fn, pc > m->lo + LEAF_BYTES ? pc - LEAF_BYTES : m->lo,
+			  pc + LEAF_BYTES < m->hi ? pc + LEAF_BYTES : m->hi);
+		if (fn.lo < wlo)
+			wlo = fn.lo;
+		if (fn.hi > whi)
+			whi = fn.hi;
+		most = LEAF_CELLS;
+	}
 	for (int dir = 0; dir < 2; dir++) {
 		Dwarf_Addr x = dir == 0 ? done.hi : done.lo - 1;
-		while (x >= wlo && x < whi && cells < FILL_CELLS && filled < FILL_TOTAL) {
+		while (x >= wlo && x < whi && cells < most && filled < FILL_TOTAL) {
 			struct frame_list fl = { 0 };
 			struct span sp;
 			int ok = dwarf_cell(&fl, mod, x, module, demangle, &sp);
@@ -1255,7 +1270,7 @@ static void fill_around(Dwfl_Module *mod, struct loaded *m, Dwarf_Addr pc, struc
 /* All frames for one ip in the current module list (m: its module, NULL if none;
  * mod: the same in the Dwfl, NULL without libdw), at least one on success. */
 static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod,
-			   struct loaded *m, const struct outside *o)
+			   struct loaded *m, const struct outside *o, int leaf)
 {
 	Dwarf_Addr pc = ip - 1;   /* inside the call instruction, not after it */
 	demangle_fn demangle = o->demangle;
@@ -1301,7 +1316,7 @@ static void resolve_frames(struct frame_list *fl, uintptr_t ip, Dwfl_Module *mod
 				symcache_add(bid, bidlen, SYMCACHE_DWARF, addr, sp.lo + 1 - m->bias,
 					     sp.hi + 1 - m->bias, fl->v, fl->n);
 				if (symcache_was_read(bid, bidlen, SYMCACHE_DWARF))
-					fill_around(mod, m, pc, sp, module, demangle);
+					fill_around(mod, m, pc, sp, module, demangle, leaf);
 			}
 			return;
 		}
@@ -1540,9 +1555,10 @@ static Dwfl_Module *dwfl_module_at(uintptr_t pc)
 /* Under the mutex: resolve `ip` with the current module list and cache it. *owned is
  * set when the entry could not be cached and the caller must free it. Returns NULL
  * with *need_dw set when the frames are not in the persistent cache and libdw could
- * still be loaded (only when `may_defer`: the caller loads it and comes back). */
+ * still be loaded (only when `may_defer`: the caller loads it and comes back). `leaf`:
+ * ip is a CPU sample's interrupted instruction + 1 (fill_around). */
 static struct entry *build_entry(uintptr_t ip, const struct outside *o, int may_defer,
-				 int *owned, int *need_dw)
+				 int *owned, int *need_dw, int leaf)
 {
 	struct frame_list fl = { 0 };
 	struct loaded *m = module_at(ip - 1);
@@ -1557,7 +1573,7 @@ static struct entry *build_entry(uintptr_t ip, const struct outside *o, int may_
 		/* Named without libdw because this thread may not load it (a real-time
 		 * one): not kept, a later lookup elsewhere does better. */
 		unkept = m && !mod && !dwlib_loaded() && !dwlib_failed();
-		resolve_frames(&fl, ip, mod, m, o);
+		resolve_frames(&fl, ip, mod, m, o, leaf);
 	}
 	struct entry *e = fl_pack(ip, &fl);
 	fl_free(&fl);
@@ -1571,7 +1587,7 @@ static struct entry *build_entry(uintptr_t ip, const struct outside *o, int may_
  * whether dlopen added a module meanwhile, and then settles for "???"; frames not in
  * the persistent cache ask for one more attempt that loads libdw first (dlopen takes
  * the loader's lock: never under the mutex). */
-static struct entry *resolve_slow(uintptr_t ip, int *owned)
+static struct entry *resolve_slow(uintptr_t ip, int *owned, int leaf)
 {
 	enum { ATTEMPTS = 5 };
 	struct entry *e = NULL;
@@ -1593,7 +1609,7 @@ static struct entry *resolve_slow(uintptr_t ip, int *owned)
 		}
 		if (!e && !again) {
 			if (module_at(ip - 1) || gathered || missed || last)
-				e = build_entry(ip, &o, !need_dw && !last, owned, &wants);
+				e = build_entry(ip, &o, !need_dw && !last, owned, &wants, leaf);
 			else
 				missed = 1;
 			if (wants)
@@ -1607,14 +1623,14 @@ static struct entry *resolve_slow(uintptr_t ip, int *owned)
 
 /* ---------------------------------------------------------------- public API */
 
-int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg)
+static int resolve_any(uintptr_t ip, symbols_frame_cb cb, void *arg, int leaf)
 {
 	int owned = 0;
 	lock();
 	struct entry *e = cache_find(ip);
 	unlock();
 	if (!e)
-		e = resolve_slow(ip, &owned);
+		e = resolve_slow(ip, &owned, leaf);
 	if (!e) {   /* out of memory: an uncached "???" */
 		char buf[40];
 		snprintf(buf, sizeof(buf), "0x%" PRIXPTR ": ???", ip);
@@ -1629,6 +1645,16 @@ int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg)
 	if (owned)
 		free(e);
 	return n;
+}
+
+int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg)
+{
+	return resolve_any(ip, cb, arg, 0);
+}
+
+int symbols_resolve_leaf(uintptr_t ip, symbols_frame_cb cb, void *arg)
+{
+	return resolve_any(ip, cb, arg, 1);
 }
 
 /* The span of one loaded object, found by its link_map. */
@@ -1668,7 +1694,7 @@ static unsigned closing_ips(const struct closing *c, const struct outside *o, in
 			if (!o)
 				continue;
 			int owned, need_dw = 0;
-			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw);
+			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw, 0);
 			if (owned)
 				free(e);
 			if (need_dw)
@@ -1768,7 +1794,7 @@ static void gone_ips(const struct outside *o, int *want_dw)
 			if (!in_gone(ips[k] - 1, gone, ngone) || cache_find(ips[k]))
 				continue;
 			int owned, need_dw = 0;
-			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw);
+			struct entry *e = build_entry(ips[k], o, want_dw != NULL, &owned, &need_dw, 0);
 			if (owned)
 				free(e);
 			if (need_dw)

@@ -19,6 +19,12 @@ typedef void (*symbols_frame_cb)(const char *frame, void *arg);
  * Results are cached per ip. Thread-safe (one internal mutex). */
 int symbols_resolve(uintptr_t ip, symbols_frame_cb cb, void *arg);
 
+/* symbols_resolve for a CPU sample's leaf: ip is the interrupted instruction + 1, any
+ * pc of a hot function. When its frames miss the persistent cache and libdw resolves
+ * them, the ranges of the whole function holding it are cached as well (bounded), so
+ * that later runs find any pc of that function without libdw. */
+int symbols_resolve_leaf(uintptr_t ip, symbols_frame_cb cb, void *arg);
+
 /* Called by the dlclose wrapper before the real dlclose(handle): every address that
  * any recorded site holds inside that module is resolved now and kept, so the profile
  * written at exit still names those frames. Returns 1 when symbols_module_closed must

@@ -634,6 +634,49 @@ static void test_range_warm(void)
 	CU_ASSERT_STRING_EQUAL(fb.s[0], fd.s[0]);
 }
 
+/* A function of three rows, the middle one of 1,024 bytes: its last row is further
+ * from its first than the fill around a miss reaches. Only the first has a label (a
+ * label is an ELF symbol, and would end the function's extent). */
+static __attribute__((noinline, noclone)) void nop_long(void)
+{
+	__asm__ volatile("symbols_long_a:\n\t.rept 16\n\tnop\n\t.endr\n");
+	__asm__ volatile(".rept 1024\n\tnop\n\t.endr\n");
+	__asm__ volatile(".rept 16\n\tnop\n\t.endr\n");
+}
+extern const char symbols_long_a[];
+
+/* A CPU sample's leaf that misses the cache on a module's later run caches its whole
+ * function: the next process names a pc of it far from the sampled one (another line,
+ * past the fill's reach) from the cache without DWARF, as DWARF names it. */
+static void test_range_leaf(void)
+{
+	nop_long();
+	uintptr_t a = (uintptr_t)symbols_long_a, c = a + 16 + 1024;   /* the third row */
+	struct symbols_stats st;
+	struct frames fa, fc, fd;
+	range_cache_on();
+	CU_ASSERT_EQUAL(resolve(probe_site(), &fa), 1);   /* the module's first run */
+	symbols_persist();
+	symbols_shutdown();
+	memset(&fa, 0, sizeof(fa));
+	CU_ASSERT_EQUAL(symbols_resolve_leaf(a + 1, collect, &fa), 1);
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.dwarf, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fa.s[0], ": nop_long (test_symbols.c:"));
+	symbols_persist();
+	symbols_shutdown();   /* a new process */
+	CU_ASSERT_EQUAL(resolve(c + 8, &fc), 1);
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.cached, 1);
+	CU_ASSERT_EQUAL(st.dwarf, 0);
+	CU_ASSERT_STRING_NOT_EQUAL(suffix(fa.s[0]), suffix(fc.s[0]));   /* another line */
+	range_cache_off();
+	CU_ASSERT_EQUAL(resolve(c + 8, &fd), 1);   /* from DWARF, no cache */
+	symbols_get_stats(&st);
+	CU_ASSERT_EQUAL(st.dwarf, 1);
+	CU_ASSERT_STRING_EQUAL(fc.s[0], fd.s[0]);
+}
+
 #define RANGE_MODULES 3
 struct text {
 	uintptr_t lo[RANGE_MODULES], hi[RANGE_MODULES];   /* executable segments */
@@ -764,5 +807,6 @@ void suite_symbols(void)
 	CU_add_test(s, "module resolved before dlclose", test_module_closing);
 	CU_add_test(s, "frames recorded during a dlclose", test_module_closed);
 	CU_add_test(s, "cached range: a warm run without DWARF", test_range_warm);
+	CU_add_test(s, "cached range: a leaf caches its whole function", test_range_leaf);
 	CU_add_test(s, "cached ranges: the frames DWARF gives", test_range_exact);
 }
